@@ -1,0 +1,474 @@
+//! Resumable checkpoints: what each job has already stored, per source folder.
+//!
+//! Invariant: the checkpoint never runs ahead of the destination. The
+//! pipeline records a message only after the sink's `commit` returned, and
+//! `save` replaces the file atomically (temp file, fsync, rename, fsync of the
+//! directory), so after a crash the file on disk is either the old or the new
+//! checkpoint, and both only name messages that are durable. Messages stored
+//! after the last save are caught by the destination's fingerprint index on
+//! the next run.
+//!
+//! The file is JSON with sorted keys (stable, diffable), mode 0600, versioned;
+//! an unknown version is refused with the file named. Only stable hashes are
+//! persisted (SHA-256), never `DefaultHasher` output.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::exit::Locked;
+use crate::fingerprint::Fingerprint;
+use crate::folder::FolderName;
+use crate::message::SourceKey;
+use crate::store::FolderIdentity;
+
+/// The checkpoint format this build reads and writes.
+pub const VERSION: u32 = 1;
+
+/// What makes two runs the same job: same source, same destination, same
+/// options that change the result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobKey {
+    pub source: String,
+    pub destination: String,
+    /// Folder selection and renaming options, normalised (e.g. `--folder=INBOX`).
+    pub options: Vec<String>,
+}
+
+impl JobKey {
+    /// A short stable id: the first 16 hex digits of SHA-256 over the key.
+    pub fn id(&self) -> String {
+        let json = serde_json::to_vec(self).expect("a job key always serialises");
+        hex(&Sha256::digest(&json)[..8])
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub version: u32,
+    pub job: JobKey,
+    /// Seconds since the epoch of the last save.
+    pub updated: u64,
+    /// Progress per source folder.
+    pub folders: BTreeMap<FolderName, FolderProgress>,
+}
+
+/// What is done in one source folder.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FolderProgress {
+    /// The folder instance the progress belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<FolderIdentity>,
+    #[serde(default)]
+    pub done: Done,
+}
+
+/// The messages done in a folder, in the form that suits its source.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Done {
+    #[default]
+    Nothing,
+    /// Maildir: unique file names (without the `:2,` info suffix).
+    Files { names: BTreeSet<String> },
+    /// mbox: every message starting before `through` is done, plus the
+    /// messages listed in `above` (start → end) beyond a gap left by a failure.
+    /// `anchor` is the last message before `through`, so a reader can tell
+    /// whether the file was rewritten under the checkpoint.
+    Offsets {
+        through: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        anchor: Option<Anchor>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        above: BTreeMap<u64, u64>,
+    },
+}
+
+/// A message that must still be found where the checkpoint saw it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Anchor {
+    pub start: u64,
+    pub end: u64,
+    pub fingerprint: Fingerprint,
+}
+
+impl FolderProgress {
+    /// True when the message is recorded as stored.
+    pub fn is_done(&self, key: &SourceKey) -> bool {
+        match (&self.done, key) {
+            (Done::Files { names }, SourceKey::File(name)) => names.contains(name),
+            (Done::Offsets { through, above, .. }, SourceKey::Offset { start, .. }) => {
+                start < through || above.contains_key(start)
+            }
+            _ => false,
+        }
+    }
+
+    /// Records a message the sink has committed.
+    pub fn mark_done(&mut self, key: &SourceKey, fingerprint: &Fingerprint) {
+        match key {
+            SourceKey::File(name) => {
+                if !matches!(self.done, Done::Files { .. }) {
+                    self.done = Done::Files {
+                        names: BTreeSet::new(),
+                    };
+                }
+                if let Done::Files { names } = &mut self.done {
+                    names.insert(name.clone());
+                }
+            }
+            &SourceKey::Offset { start, end } => {
+                if !matches!(self.done, Done::Offsets { .. }) {
+                    self.done = Done::Offsets {
+                        through: 0,
+                        anchor: None,
+                        above: BTreeMap::new(),
+                    };
+                }
+                if let Done::Offsets {
+                    through,
+                    anchor,
+                    above,
+                } = &mut self.done
+                {
+                    if start > *through {
+                        above.insert(start, end);
+                        return;
+                    }
+                    if end > *through {
+                        *through = end;
+                        *anchor = Some(Anchor {
+                            start,
+                            end,
+                            fingerprint: fingerprint.clone(),
+                        });
+                    }
+                    // Close the gap: messages done earlier beyond it now join the prefix.
+                    while let Some((&next_start, &next_end)) = above.first_key_value() {
+                        if next_start > *through {
+                            break;
+                        }
+                        above.remove(&next_start);
+                        if next_end > *through {
+                            *through = next_end;
+                            // The anchor stays on a message whose fingerprint we know.
+                        }
+                    }
+                }
+            }
+            // IMAP and POP3 progress arrive with their stores.
+            SourceKey::Uid(_) | SourceKey::Uidl(_) => {}
+        }
+    }
+
+    /// Forgets keys the source no longer holds, so the checkpoint stays bounded.
+    pub fn forget(&mut self, vanished: &[SourceKey]) {
+        if let Done::Files { names } = &mut self.done {
+            for key in vanished {
+                if let SourceKey::File(name) = key {
+                    names.remove(name);
+                }
+            }
+        }
+    }
+
+    /// How many messages the progress records (mbox prefixes count as one).
+    pub fn recorded(&self) -> usize {
+        match &self.done {
+            Done::Nothing => 0,
+            Done::Files { names } => names.len(),
+            Done::Offsets { above, through, .. } => above.len() + usize::from(*through > 0),
+        }
+    }
+}
+
+impl Checkpoint {
+    pub fn new(job: JobKey) -> Checkpoint {
+        Checkpoint {
+            version: VERSION,
+            job,
+            updated: 0,
+            folders: BTreeMap::new(),
+        }
+    }
+
+    /// Reads a checkpoint; `None` when the file does not exist.
+    pub fn load(path: &Path) -> Result<Option<Checkpoint>> {
+        let mut text = Vec::new();
+        match File::open(path) {
+            Ok(mut file) => file
+                .read_to_end(&mut text)
+                .with_context(|| format!("reading checkpoint `{}`", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(e).with_context(|| format!("opening checkpoint `{}`", path.display()))
+            }
+        };
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            version: u32,
+        }
+        let version: VersionOnly = serde_json::from_slice(&text).with_context(|| {
+            format!(
+                "checkpoint `{}` is not valid JSON; remove it with `mailtug state forget` to start over",
+                path.display()
+            )
+        })?;
+        if version.version != VERSION {
+            bail!(
+                "checkpoint `{}` has version {}, this mailtug reads version {VERSION}; remove it or use a matching mailtug",
+                path.display(),
+                version.version
+            );
+        }
+        let checkpoint = serde_json::from_slice(&text)
+            .with_context(|| format!("checkpoint `{}` is damaged", path.display()))?;
+        Ok(Some(checkpoint))
+    }
+
+    /// Writes the checkpoint atomically: temp file in the same directory,
+    /// fsync, rename over the old one, fsync the directory.
+    pub fn save(&mut self, path: &Path) -> Result<()> {
+        self.updated = now_secs();
+        let dir = parent_dir(path);
+        create_private_dir(dir)?;
+        let json = serde_json::to_vec_pretty(self).expect("a checkpoint always serialises");
+        let temp = dir.join(format!(
+            ".{}.tmp.{}",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("checkpoint"),
+            std::process::id()
+        ));
+        let write = || -> std::io::Result<()> {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&temp)?;
+            file.write_all(&json)?;
+            file.write_all(b"\n")?;
+            file.sync_all()?;
+            // Order is important: the rename must follow the data's fsync, or a
+            // crash could leave an empty checkpoint under the real name.
+            fs::rename(&temp, path)?;
+            File::open(dir)?.sync_all()
+        };
+        write().with_context(|| format!("saving checkpoint `{}`", path.display()))
+    }
+}
+
+/// An exclusive lock on a job, held for the whole run, so two runs of the
+/// same job (say, overlapping cron runs) never race on one checkpoint.
+pub struct JobLock {
+    _file: File,
+}
+
+impl JobLock {
+    pub fn acquire(checkpoint_path: &Path) -> Result<JobLock> {
+        let dir = parent_dir(checkpoint_path);
+        create_private_dir(dir)?;
+        let mut lock_path = checkpoint_path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock_path = PathBuf::from(lock_path);
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&lock_path)
+            .with_context(|| format!("opening lock file `{}`", lock_path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(JobLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Locked(format!(
+                "another mailtug run of this job is in progress (lock `{}` is held)",
+                lock_path.display()
+            ))
+            .into()),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("locking `{}`", lock_path.display()))
+            }
+        }
+    }
+}
+
+/// The directory holding checkpoints: `$XDG_STATE_HOME/mailtug`, else
+/// `~/.local/state/mailtug`.
+pub fn state_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("mailtug"));
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".local/state/mailtug")),
+        None => Err(crate::exit::usage(
+            "neither XDG_STATE_HOME nor HOME is set; give a checkpoint file with --state",
+        )),
+    }
+}
+
+/// The default checkpoint file of a job.
+pub fn default_path(job: &JobKey) -> Result<PathBuf> {
+    Ok(state_dir()?.join(format!("{}.json", job.id())))
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating checkpoint directory `{}`", dir.display()))
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn fp(n: u32) -> Fingerprint {
+        Fingerprint::MessageId(format!("<{n}@x>"))
+    }
+
+    #[test]
+    fn offsets_advance_only_over_a_contiguous_prefix() {
+        let mut progress = FolderProgress::default();
+        progress.mark_done(&SourceKey::Offset { start: 0, end: 10 }, &fp(1));
+        // 10..20 failed; 20..30 is done beyond the gap.
+        progress.mark_done(&SourceKey::Offset { start: 20, end: 30 }, &fp(3));
+        assert!(progress.is_done(&SourceKey::Offset { start: 0, end: 10 }));
+        assert!(!progress.is_done(&SourceKey::Offset { start: 10, end: 20 }));
+        assert!(progress.is_done(&SourceKey::Offset { start: 20, end: 30 }));
+        // A rerun stores the failed one: the gap closes.
+        progress.mark_done(&SourceKey::Offset { start: 10, end: 20 }, &fp(2));
+        assert_eq!(
+            progress.done,
+            Done::Offsets {
+                through: 30,
+                anchor: Some(Anchor {
+                    start: 10,
+                    end: 20,
+                    fingerprint: fp(2)
+                }),
+                above: BTreeMap::new()
+            }
+        );
+    }
+
+    #[test]
+    fn files_are_recorded_and_forgotten_by_name() {
+        let mut progress = FolderProgress::default();
+        progress.mark_done(&SourceKey::File("a".into()), &fp(1));
+        progress.mark_done(&SourceKey::File("b".into()), &fp(2));
+        progress.forget(&[SourceKey::File("a".into())]);
+        assert!(!progress.is_done(&SourceKey::File("a".into())));
+        assert!(progress.is_done(&SourceKey::File("b".into())));
+        assert_eq!(progress.recorded(), 1);
+    }
+
+    #[test]
+    fn save_is_atomic_private_and_round_trips() {
+        let dir = std::env::temp_dir().join(format!("mailtug-ckpt-{}", std::process::id()));
+        let path = dir.join("sub/job.json");
+        let mut checkpoint = Checkpoint::new(JobKey {
+            source: "mbox:/a".into(),
+            destination: "maildir:/b".into(),
+            options: vec![],
+        });
+        let mut progress = FolderProgress::default();
+        progress.mark_done(&SourceKey::File("x".into()), &fp(1));
+        checkpoint
+            .folders
+            .insert(FolderName::inbox(), progress.clone());
+        checkpoint.save(&path).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dir_mode = fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(dir_mode, 0o700);
+        let loaded = Checkpoint::load(&path).unwrap().unwrap();
+        assert_eq!(loaded.folders[&FolderName::inbox()], progress);
+        assert_eq!(
+            fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1,
+            "no temp files left"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_versions_are_refused_with_the_file_named() {
+        let dir = std::env::temp_dir().join(format!("mailtug-ckpt-v-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("job.json");
+        fs::write(&path, br#"{"version": 99}"#).unwrap();
+        let err = Checkpoint::load(&path).unwrap_err();
+        assert!(format!("{err:#}").contains("version 99"), "{err:#}");
+        assert!(format!("{err:#}").contains("job.json"), "{err:#}");
+        fs::write(&path, b"not json").unwrap();
+        assert!(format!("{:#}", Checkpoint::load(&path).unwrap_err()).contains("not valid JSON"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_second_lock_on_the_same_job_is_refused() {
+        let dir = std::env::temp_dir().join(format!("mailtug-lock-{}", std::process::id()));
+        let path = dir.join("job.json");
+        let first = JobLock::acquire(&path).unwrap();
+        let err = JobLock::acquire(&path)
+            .err()
+            .expect("second lock must fail");
+        assert_eq!(crate::exit::classify(&err), crate::exit::ExitCode::Locked);
+        drop(first);
+        JobLock::acquire(&path).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn job_ids_are_stable() {
+        let key = JobKey {
+            source: "mbox:/a".into(),
+            destination: "maildir:/b".into(),
+            options: vec!["--folder=INBOX".into()],
+        };
+        // Persisted in file names: must never change between releases.
+        assert_eq!(key.id(), key.clone().id());
+        assert_eq!(key.id().len(), 16);
+    }
+}

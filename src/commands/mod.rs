@@ -1,0 +1,22 @@
+//! Commands are glue: they turn arguments into a job, call the library, and
+//! say how it went. The logic lives in `pipeline`, `store` and `checkpoint`.
+
+mod copy;
+mod ls;
+mod state;
+mod verify;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::exit::ExitCode;
+
+/// Runs the parsed command line and returns the exit code to use.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Copy(args) => copy::run(args).await,
+        Command::Ls(args) => ls::run(args).await,
+        Command::Verify(args) => verify::run(args).await,
+        Command::State(command) => state::run(command),
+    }
+}

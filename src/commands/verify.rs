@@ -1,0 +1,149 @@
+//! `mailtug verify SRC DST`
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::checkpoint::FolderProgress;
+use crate::cli::VerifyArgs;
+use crate::endpoint::Endpoint;
+use crate::exit::{self, ExitCode};
+use crate::fingerprint::Fingerprint;
+use crate::job::FolderSelection;
+use crate::report;
+use crate::store::{AnySink, AnySource, Fetched, Outbox, Sink, Source};
+
+pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
+    let source_endpoint = Endpoint::parse(&args.source)?;
+    let destination_endpoint = Endpoint::parse(&args.destination)?;
+    let selection = FolderSelection::new(
+        &args.folders.folders,
+        &args.folders.exclude,
+        &args.folders.map,
+    )?;
+    let mut source = AnySource::connect(&source_endpoint)
+        .await
+        .with_context(|| format!("opening source `{source_endpoint}`"))?;
+    let mut destination = AnySink::connect_read_only(&destination_endpoint)
+        .await
+        .with_context(|| format!("opening destination `{destination_endpoint}`"))?;
+    let folders = source
+        .folders()
+        .await
+        .with_context(|| format!("listing folders of `{source_endpoint}`"))?;
+    for wanted in &selection.only {
+        if !folders.contains(wanted) {
+            return Err(exit::usage(format!(
+                "folder `{wanted}` does not exist in `{source_endpoint}`"
+            )));
+        }
+    }
+
+    let json = report::verbosity().json;
+    let mut out = std::io::stdout().lock();
+    let (mut checked, mut missing_total, mut extra_total, mut failed) = (0u64, 0u64, 0u64, 0u64);
+    for folder in folders.iter().filter(|f| selection.includes(f)) {
+        let target = selection.destination(folder);
+        let wanted = match source_fingerprints(&mut source, folder).await {
+            Ok(set) => set,
+            Err(e) => {
+                report::error(&format!("folder `{folder}`: {e:#}"));
+                failed += 1;
+                continue;
+            }
+        };
+        let present: BTreeSet<Fingerprint> = destination
+            .open(&target, false)
+            .await
+            .with_context(|| format!("reading destination folder `{target}`"))?
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        checked += wanted.len() as u64;
+        for (status, fingerprints) in [
+            ("missing", wanted.difference(&present).collect::<Vec<_>>()),
+            ("extra", present.difference(&wanted).collect::<Vec<_>>()),
+        ] {
+            for fingerprint in fingerprints {
+                if status == "missing" {
+                    missing_total += 1;
+                } else {
+                    extra_total += 1;
+                }
+                report::event(json!({
+                    "event": status,
+                    "folder": folder,
+                    "destination_folder": target,
+                    "fingerprint": fingerprint,
+                }));
+                if !json {
+                    writeln!(
+                        out,
+                        "{status}\t{}\t{}",
+                        report::sanitize(folder.as_str()),
+                        report::sanitize(&fingerprint.to_string())
+                    )?;
+                }
+            }
+        }
+    }
+    let code = if missing_total > 0 || failed > 0 {
+        ExitCode::Partial
+    } else {
+        ExitCode::Success
+    };
+    report::event(json!({
+        "event": "summary",
+        "messages_checked": checked,
+        "messages_missing": missing_total,
+        "messages_extra": extra_total,
+        "folders_failed": failed,
+        "exit_code": code.code(),
+    }));
+    report::human(&format!(
+        "mailtug: verified {checked} distinct messages: {missing_total} missing, {extra_total} extra at the destination"
+    ));
+    Ok(code)
+}
+
+/// The fingerprints of every message in a source folder.
+async fn source_fingerprints(
+    source: &mut AnySource,
+    folder: &crate::folder::FolderName,
+) -> Result<BTreeSet<Fingerprint>> {
+    let everything = FolderProgress::default();
+    source.open(folder, &everything).await?;
+    let (outbox, mut inbox) = Outbox::channel(32 * 1024 * 1024);
+    let collect = async move {
+        let mut set = BTreeSet::new();
+        let mut unreadable = 0u64;
+        while let Some((item, _permit)) = inbox.recv().await {
+            match item {
+                Fetched::Message(message) => {
+                    set.insert(message.fingerprint);
+                }
+                Fetched::Duplicate(_, fingerprint) => {
+                    set.insert(fingerprint);
+                }
+                Fetched::Failed(key, e) => {
+                    unreadable += 1;
+                    report::error(&format!("folder `{folder}`, {key}: {e:#}"));
+                }
+            }
+        }
+        (set, unreadable)
+    };
+    let fetch = async {
+        let result = source.fetch(&everything, &outbox).await;
+        drop(outbox);
+        result
+    };
+    let (fetched, (set, unreadable)) = tokio::join!(fetch, collect);
+    fetched?;
+    if unreadable > 0 {
+        anyhow::bail!("{unreadable} messages could not be read");
+    }
+    Ok(set)
+}

@@ -1,0 +1,186 @@
+//! A validated copy job: the command line turned, once, into what the
+//! pipeline needs. Nothing past this point sees a clap type.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::checkpoint::{self, JobKey};
+use crate::endpoint::Endpoint;
+use crate::exit::usage;
+use crate::folder::{glob_matches, FolderName};
+
+/// Which source folders a command works on, and what they are called at the destination.
+#[derive(Clone, Debug, Default)]
+pub struct FolderSelection {
+    /// `--folder`: only these (exact names); empty means all.
+    pub only: Vec<FolderName>,
+    /// `--exclude`: glob patterns on source folder names.
+    pub exclude: Vec<String>,
+    /// `--map OLD=NEW`: renames OLD and everything below it.
+    pub map: Vec<(FolderName, FolderName)>,
+}
+
+impl FolderSelection {
+    pub fn new(only: &[String], exclude: &[String], map: &[String]) -> Result<FolderSelection> {
+        let only = only
+            .iter()
+            .map(|name| {
+                FolderName::parse(name).map_err(|e| usage(format!("--folder `{name}`: {e:#}")))
+            })
+            .collect::<Result<_>>()?;
+        let map = map
+            .iter()
+            .map(|rule| {
+                let (old, new) = rule
+                    .split_once('=')
+                    .ok_or_else(|| usage(format!("--map `{rule}` must look like OLD=NEW")))?;
+                let parse = |name: &str| {
+                    FolderName::parse(name).map_err(|e| usage(format!("--map `{rule}`: {e:#}")))
+                };
+                Ok((parse(old)?, parse(new)?))
+            })
+            .collect::<Result<_>>()?;
+        Ok(FolderSelection {
+            only,
+            exclude: exclude.to_vec(),
+            map,
+        })
+    }
+
+    /// True when `folder` takes part in the run.
+    pub fn includes(&self, folder: &FolderName) -> bool {
+        (self.only.is_empty() || self.only.contains(folder))
+            && !self.exclude.iter().any(|glob| glob_matches(glob, folder))
+    }
+
+    /// The destination name of a source folder. The longest matching `--map`
+    /// rule wins; a rule for `Archive` also renames `Archive/2023`.
+    pub fn destination(&self, folder: &FolderName) -> FolderName {
+        let mut best: Option<(&FolderName, &FolderName)> = None;
+        for (old, new) in &self.map {
+            let matches =
+                folder == old || folder.as_str().starts_with(&format!("{}/", old.as_str()));
+            if matches && best.is_none_or(|(b, _)| old.as_str().len() > b.as_str().len()) {
+                best = Some((old, new));
+            }
+        }
+        match best {
+            None => folder.clone(),
+            Some((old, new)) => {
+                let rest = &folder.as_str()[old.as_str().len()..];
+                FolderName::parse(&format!("{}{rest}", new.as_str()))
+                    .unwrap_or_else(|_| new.clone())
+            }
+        }
+    }
+
+    /// The options, normalised, for the job key: they change the result.
+    fn key_options(&self) -> Vec<String> {
+        let mut options: Vec<String> = self
+            .only
+            .iter()
+            .map(|f| format!("--folder={f}"))
+            .chain(self.exclude.iter().map(|g| format!("--exclude={g}")))
+            .chain(self.map.iter().map(|(o, n)| format!("--map={o}={n}")))
+            .collect();
+        options.sort();
+        options
+    }
+}
+
+/// Everything `mailtug copy` was asked to do.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub source: Endpoint,
+    pub destination: Endpoint,
+    pub folders: FolderSelection,
+    pub dedup: bool,
+    pub dry_run: bool,
+    pub key: JobKey,
+    pub checkpoint_path: PathBuf,
+}
+
+impl Job {
+    pub fn new(
+        source: Endpoint,
+        destination: Endpoint,
+        folders: FolderSelection,
+        dedup: bool,
+        dry_run: bool,
+        checkpoint_path: Option<PathBuf>,
+    ) -> Result<Job> {
+        if source.normalized() == destination.normalized() {
+            return Err(usage(format!(
+                "source and destination are the same: `{source}`"
+            )));
+        }
+        let mut options = folders.key_options();
+        if !dedup {
+            options.push("--no-dedup".into());
+        }
+        let key = JobKey {
+            source: source.normalized(),
+            destination: destination.normalized(),
+            options,
+        };
+        let checkpoint_path = match checkpoint_path {
+            Some(path) => path,
+            None => checkpoint::default_path(&key)?,
+        };
+        Ok(Job {
+            source,
+            destination,
+            folders,
+            dedup,
+            dry_run,
+            key,
+            checkpoint_path,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> FolderName {
+        FolderName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn map_renames_a_folder_and_its_children_longest_rule_first() {
+        let selection = FolderSelection::new(
+            &[],
+            &[],
+            &[
+                "Archive=Old".into(),
+                "Archive/2023=Y2023".into(),
+                "inbox=Imported".into(),
+            ],
+        )
+        .unwrap();
+        let cases = [
+            ("Archive", "Old"),
+            ("Archive/2022", "Old/2022"),
+            ("Archive/2023", "Y2023"),
+            ("Archive/2023/Q1", "Y2023/Q1"),
+            ("ArchiveX", "ArchiveX"),
+            ("INBOX", "Imported"),
+            ("Sent", "Sent"),
+        ];
+        for (from, to) in cases {
+            assert_eq!(selection.destination(&name(from)), name(to), "{from}");
+        }
+    }
+
+    #[test]
+    fn selection_applies_only_and_exclude() {
+        let selection =
+            FolderSelection::new(&["INBOX".into(), "Sent".into()], &["Sent".into()], &[]).unwrap();
+        assert!(selection.includes(&name("inbox")));
+        assert!(!selection.includes(&name("Sent")));
+        assert!(!selection.includes(&name("Drafts")));
+        assert!(FolderSelection::new(&[], &[], &["noequals".into()]).is_err());
+    }
+}

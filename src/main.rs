@@ -1,0 +1,32 @@
+//! The `mailtug` binary: parse, run, map the outcome to an exit code. This is
+//! the only place that decides how the process ends.
+
+use clap::Parser;
+
+use mailtug::cli::Cli;
+use mailtug::exit::{self, ExitCode};
+use mailtug::{commands, report};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    report::init(report::Verbosity {
+        quiet: cli.output.quiet,
+        level: cli.output.verbose,
+        json: cli.output.json,
+    });
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(commands::run(cli)));
+    let code = match outcome {
+        Ok(code) => code,
+        // `mailtug ls | head` is not a failure.
+        Err(e) if exit::is_broken_pipe(&e) => ExitCode::Success,
+        Err(e) => {
+            report::error(&format!("{e:#}"));
+            exit::classify(&e)
+        }
+    };
+    std::process::ExitCode::from(code.code() as u8)
+}

@@ -1,0 +1,1845 @@
+//! Streaming mboxrd reader and writer (RFC 4155), because no crate on the
+//! verified list reads mbox correctly (mbox-reader 0.2.0 drops the last
+//! message and panics; see CRATES.md §3).
+//!
+//! Invariant: for every message `m` that is empty or ends in `\n` and carries
+//! no mailbox metadata header (`Status`, `X-Status`, `X-Keywords`, `X-UID`,
+//! `X-IMAP`, `X-IMAPbase`), `write_message` followed by `MboxReader` gives
+//! back exactly the bytes of `m`, its flags and its date to the second, and
+//! the reader's `start..end` ranges tile the file without gaps or overlaps.
+//!
+//! Format, as written and read here:
+//! - Each message opens with a From_ line, `From <sender> <asctime date>`.
+//!   When reading, a `From ` line opens a message only as the file's first
+//!   line or right after a blank line, and past the first line only if it
+//!   carries a year and a time (see `is_separator` for why).
+//! - mboxrd quoting: a line matching `^>*From ` gains one `>` when written and
+//!   a line matching `^>+From ` loses one when read, so any body round-trips.
+//! - One blank line follows each message; it belongs to the separator.
+//! - Flags live in `Status` / `X-Status` / `X-Keywords` headers (the mutt,
+//!   Dovecot and UW-IMAP convention), which the reader removes from the
+//!   message and turns into [`Flags`].
+//!
+//! Bytes are bytes: nothing here requires UTF-8, CRLF and bare CR are kept as
+//! they are, and no input makes the reader or the date parser panic.
+
+use std::io::{self, BufRead, Write};
+use std::iter::FusedIterator;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::message::Flags;
+
+/// One message read from an mbox file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MboxEntry {
+    /// Byte offset in the file of this message's From_ line.
+    pub start: u64,
+    /// Byte offset just past this message: the next message's `start`, or the
+    /// file length for the last one.
+    pub end: u64,
+    /// The From_ line without its line terminator.
+    pub from_line: Vec<u8>,
+    /// The message with `>From` unquoted, metadata headers removed and the
+    /// separating blank line dropped.
+    pub raw: Vec<u8>,
+    /// From the removed `Status`, `X-Status` and `X-Keywords` headers.
+    pub flags: Flags,
+    /// The From_ line's date; `None` when it cannot be parsed.
+    pub date: Option<SystemTime>,
+}
+
+/// Reads messages one at a time; memory is bounded by the largest message.
+pub struct MboxReader<R: BufRead> {
+    reader: R,
+    /// Offset in the file of the next byte `reader` yields.
+    offset: u64,
+    /// The From_ line (terminator included) that opens the next message. It
+    /// is only recognised while reading the previous message, so it is kept
+    /// here until the next call.
+    next_from_line: Vec<u8>,
+    next_start: u64,
+    state: ReaderState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReaderState {
+    /// Nothing read yet: the next line must be a From_ line.
+    AtBoundary,
+    /// `next_from_line` holds the From_ line of the next message.
+    HaveFromLine,
+    /// EOF or an error: the iterator is fused.
+    Done,
+}
+
+impl<R: BufRead> MboxReader<R> {
+    /// `reader` is positioned at byte `offset` of the file, which is a message
+    /// boundary (0 or an `end` returned earlier).
+    pub fn new(reader: R, offset: u64) -> Self {
+        MboxReader {
+            reader,
+            offset,
+            next_from_line: Vec::new(),
+            next_start: offset,
+            state: ReaderState::AtBoundary,
+        }
+    }
+
+    /// Next message, `None` at EOF. At offset 0, a file whose first line is
+    /// not a `From ` line is an error (`InvalidData`); an empty file has no
+    /// messages. After an error the reader yields nothing more.
+    pub fn next_message(&mut self) -> Option<io::Result<MboxEntry>> {
+        if self.state == ReaderState::AtBoundary {
+            match self.read_first_from_line() {
+                Ok(true) => self.state = ReaderState::HaveFromLine,
+                Ok(false) => self.state = ReaderState::Done,
+                Err(err) => {
+                    self.state = ReaderState::Done;
+                    return Some(Err(err));
+                }
+            }
+        }
+        if self.state == ReaderState::Done {
+            return None;
+        }
+        match self.read_message() {
+            Ok(entry) => Some(Ok(entry)),
+            Err(err) => {
+                self.state = ReaderState::Done;
+                Some(Err(err))
+            }
+        }
+    }
+
+    /// Reads the From_ line at the starting offset. It is trusted without the
+    /// date heuristic: the caller promised a boundary, and the first line of
+    /// a file has no earlier message it could belong to.
+    fn read_first_from_line(&mut self) -> io::Result<bool> {
+        self.next_from_line.clear();
+        self.next_start = self.offset;
+        let read = self.reader.read_until(b'\n', &mut self.next_from_line)?;
+        if read == 0 {
+            return Ok(false);
+        }
+        self.offset += read as u64;
+        if !self.next_from_line.starts_with(b"From ") {
+            let text = if self.next_start == 0 {
+                "does not start with a `From ` line".to_string()
+            } else {
+                format!(
+                    "byte {} does not start with a `From ` line",
+                    self.next_start
+                )
+            };
+            return Err(io::Error::new(io::ErrorKind::InvalidData, text));
+        }
+        Ok(true)
+    }
+
+    fn read_message(&mut self) -> io::Result<MboxEntry> {
+        let start = self.next_start;
+        let from_line = without_line_terminator(&self.next_from_line).to_vec();
+        let date = parse_from_line_date(&from_line);
+        let mut flags = Flags::default();
+        let mut headers = HeaderFilter::default();
+        // Lines are read straight into the message buffer, so body bytes are
+        // copied once; a line that must go is cut off the end again.
+        let mut raw = Vec::new();
+        // Length of the last line if it was blank: that blank line is the
+        // separator's, not the message's, if a From_ line or EOF follows.
+        let mut trailing_blank_len = 0;
+        let end = loop {
+            let line_start = raw.len();
+            let line_offset = self.offset;
+            let read = self.reader.read_until(b'\n', &mut raw)?;
+            if read == 0 {
+                self.state = ReaderState::Done;
+                break self.offset;
+            }
+            self.offset += read as u64;
+
+            let line = &raw[line_start..];
+            if trailing_blank_len > 0 && line.starts_with(b"From ") && is_separator(line) {
+                self.next_from_line.clear();
+                self.next_from_line.extend_from_slice(line);
+                self.next_start = line_offset;
+                raw.truncate(line_start);
+                break line_offset;
+            }
+            if is_quoted_from(line) {
+                // mboxrd: exactly one `>` was added when the line was written.
+                raw.remove(line_start);
+            }
+            let line = &raw[line_start..];
+            trailing_blank_len = if is_blank(line) { line.len() } else { 0 };
+            if headers.in_headers && !headers.keep(line, &mut flags) {
+                raw.truncate(line_start);
+            }
+        };
+        raw.truncate(raw.len().saturating_sub(trailing_blank_len));
+        Ok(MboxEntry {
+            start,
+            end,
+            from_line,
+            raw,
+            flags,
+            date,
+        })
+    }
+}
+
+impl<R: BufRead> Iterator for MboxReader<R> {
+    type Item = io::Result<MboxEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_message()
+    }
+}
+
+impl<R: BufRead> FusedIterator for MboxReader<R> {}
+
+/// The mailbox metadata headers, which describe the mailbox's view of a
+/// message rather than the message, so they move into `Flags` or vanish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MetadataHeader {
+    Status,
+    XStatus,
+    XKeywords,
+    /// Dovecot / UW-IMAP UID bookkeeping: meaningless outside that mailbox.
+    Bookkeeping,
+}
+
+const METADATA_HEADERS: [(&[u8], MetadataHeader); 6] = [
+    (b"Status", MetadataHeader::Status),
+    (b"X-Status", MetadataHeader::XStatus),
+    (b"X-Keywords", MetadataHeader::XKeywords),
+    (b"X-UID", MetadataHeader::Bookkeeping),
+    (b"X-IMAP", MetadataHeader::Bookkeeping),
+    (b"X-IMAPbase", MetadataHeader::Bookkeeping),
+];
+
+/// Tracks the header section (everything up to the first blank line) of the
+/// message being read, so that metadata headers are only recognised there.
+struct HeaderFilter {
+    in_headers: bool,
+    /// The metadata header whose folded continuation lines are being removed.
+    removing: Option<MetadataHeader>,
+}
+
+impl Default for HeaderFilter {
+    fn default() -> Self {
+        HeaderFilter {
+            in_headers: true,
+            removing: None,
+        }
+    }
+}
+
+impl HeaderFilter {
+    /// Whether a header-section line stays in the message; metadata lines are
+    /// turned into `flags` instead.
+    fn keep(&mut self, line: &[u8], flags: &mut Flags) -> bool {
+        if is_blank(line) {
+            self.in_headers = false;
+            self.removing = None;
+            return true;
+        }
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            // RFC 5322 §2.2.3: a line starting with WSP continues the header above.
+            return match self.removing {
+                Some(header) => {
+                    apply_metadata(header, line, flags);
+                    false
+                }
+                None => true,
+            };
+        }
+        self.removing = metadata_header(line);
+        match self.removing {
+            Some(header) => {
+                let value = line
+                    .iter()
+                    .position(|&b| b == b':')
+                    .map_or(&[][..], |colon| &line[colon + 1..]);
+                apply_metadata(header, value, flags);
+                false
+            }
+            None => true,
+        }
+    }
+}
+
+fn metadata_header(line: &[u8]) -> Option<MetadataHeader> {
+    // Cheap rejection: every metadata header name starts with S or X.
+    if !matches!(line.first(), Some(b'S' | b's' | b'X' | b'x')) {
+        return None;
+    }
+    let colon = line.iter().position(|&b| b == b':')?;
+    // RFC 822 allowed whitespace before the colon; old mailers still write it.
+    let name = line[..colon].trim_ascii();
+    METADATA_HEADERS
+        .iter()
+        .find(|(known, _)| name.eq_ignore_ascii_case(known))
+        .map(|&(_, header)| header)
+}
+
+fn apply_metadata(header: MetadataHeader, value: &[u8], flags: &mut Flags) {
+    match header {
+        MetadataHeader::Status => {
+            // `O` ("old", no longer \Recent) has no IMAP flag to map to.
+            if value.contains(&b'R') {
+                flags.seen = true;
+            }
+        }
+        MetadataHeader::XStatus => {
+            for &letter in value {
+                match letter {
+                    b'A' => flags.answered = true,
+                    b'F' => flags.flagged = true,
+                    b'T' => flags.draft = true,
+                    b'D' => flags.deleted = true,
+                    _ => {}
+                }
+            }
+        }
+        MetadataHeader::XKeywords => {
+            for keyword in value
+                .split(|&b| b == b',' || b.is_ascii_whitespace())
+                .filter(|keyword| !keyword.is_empty())
+            {
+                flags.add_keyword(&String::from_utf8_lossy(keyword));
+            }
+        }
+        MetadataHeader::Bookkeeping => {}
+    }
+}
+
+/// `^>+From `: a From line quoted by an mboxrd writer.
+fn is_quoted_from(line: &[u8]) -> bool {
+    line.first() == Some(&b'>') && without_quote_marks(line).starts_with(b"From ")
+}
+
+/// `^>*From `: a line the writer must quote.
+fn needs_quoting(line: &[u8]) -> bool {
+    matches!(line.first(), Some(b'>' | b'F')) && without_quote_marks(line).starts_with(b"From ")
+}
+
+fn without_quote_marks(line: &[u8]) -> &[u8] {
+    let quote_marks = line.iter().take_while(|&&b| b == b'>').count();
+    line.get(quote_marks..).unwrap_or(&[])
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line == b"\n" || line == b"\r\n"
+}
+
+fn without_line_terminator(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Whether a `From ` line after a blank line starts a new message.
+///
+/// Heuristic: old mboxo files (and careless writers) leave `From ` lines in
+/// bodies unquoted, and RFC 4155 only promises that a real From_ line carries
+/// a date. So after `From <sender>` the line must contain a token that is a
+/// 4-digit year 19xx/20xx and a token that is a time `H:MM` / `HH:MM[:SS]`.
+/// Prose such as "From the desk of ..." stays in the body. The first line of
+/// the file (or of a resumed read) is exempt: it has nothing to belong to.
+fn is_separator(line: &[u8]) -> bool {
+    let Some(rest) = without_line_terminator(line).strip_prefix(b"From ") else {
+        return false;
+    };
+    let mut has_year = false;
+    let mut has_time = false;
+    for token in tokens(rest).skip(1) {
+        has_year |= token.len() == 4
+            && (token.starts_with(b"19") || token.starts_with(b"20"))
+            && token.iter().all(u8::is_ascii_digit);
+        has_time |= parse_time(token).is_some();
+        if has_year && has_time {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whitespace-separated words; `From_` lines use spaces and sometimes tabs.
+fn tokens(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    bytes
+        .split(|&b| b == b' ' || b == b'\t')
+        .filter(|token| !token.is_empty())
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// The date of a From_ line, in UTC unless the line names a numeric zone.
+///
+/// Accepted, after `From <sender>`: the asctime form `Wed Jan  1 10:00:00
+/// 2020` (day padded or not, seconds optional, the weekday not checked) with
+/// an optional zone before or after the year (`+0100`, or a name such as
+/// `GMT`, which is read as UTC); and, because some tools write it, the RFC
+/// 5322 order `Wed, 1 Jan 2020 10:00:00 +0100`. Anything else gives `None`.
+fn parse_from_line_date(from_line: &[u8]) -> Option<SystemTime> {
+    let rest = without_line_terminator(from_line).strip_prefix(b"From ")?;
+    let words: Vec<&[u8]> = tokens(rest).collect();
+    // The sender may itself look like anything, so try each month-name token
+    // as the anchor of a date and take the first that parses.
+    (0..words.len()).find_map(|anchor| {
+        let month = month_number(words[anchor])?;
+        let after = words.get(anchor + 1..).unwrap_or(&[]);
+        asctime_date(month, after).or_else(|| {
+            let day = words.get(anchor.checked_sub(1)?)?;
+            rfc5322_date(day, month, after)
+        })
+    })
+}
+
+/// `Jan 1 10:00:00 [zone] 2020 [zone]`, starting after the month.
+fn asctime_date(month: u32, words: &[&[u8]]) -> Option<SystemTime> {
+    let (day, time, rest) = match words {
+        [day, time, rest @ ..] => (day, time, rest),
+        _ => return None,
+    };
+    let day = parse_number(day, 1, 2)?;
+    let time = parse_time(time)?;
+    let (zone_before_year, rest) = match rest.split_first() {
+        Some((word, after)) if parse_zone(word).is_some() => (parse_zone(word), after),
+        _ => (None, rest),
+    };
+    let year = parse_number(rest.first()?, 4, 4)?;
+    let zone_after_year = rest.get(1).and_then(|word| parse_zone(word));
+    let zone = zone_before_year.or(zone_after_year).unwrap_or(0);
+    to_system_time(i64::from(year), month, day, time, zone)
+}
+
+/// `1 Jan 2020 10:00:00 [zone]`, given the day and the words after the month.
+fn rfc5322_date(day: &[u8], month: u32, words: &[&[u8]]) -> Option<SystemTime> {
+    let (year, time, rest) = match words {
+        [year, time, rest @ ..] => (year, time, rest),
+        _ => return None,
+    };
+    let day = parse_number(day, 1, 2)?;
+    let year = parse_number(year, 4, 4)?;
+    let time = parse_time(time)?;
+    let zone = rest.first().and_then(|word| parse_zone(word)).unwrap_or(0);
+    to_system_time(i64::from(year), month, day, time, zone)
+}
+
+fn month_number(word: &[u8]) -> Option<u32> {
+    let position = MONTHS
+        .iter()
+        .position(|month| word.eq_ignore_ascii_case(&month[..]))?;
+    u32::try_from(position + 1).ok()
+}
+
+/// An unsigned decimal of `min..=max` digits; the length cap keeps absurd
+/// numbers from overflowing.
+fn parse_number(word: &[u8], min_digits: usize, max_digits: usize) -> Option<u32> {
+    if word.len() < min_digits || word.len() > max_digits || !word.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(
+        word.iter()
+            .fold(0, |n, &digit| n * 10 + u32::from(digit - b'0')),
+    )
+}
+
+/// `H:MM`, `HH:MM`, `H:MM:SS` or `HH:MM:SS` as (hours, minutes, seconds).
+fn parse_time(word: &[u8]) -> Option<(u32, u32, u32)> {
+    let mut parts = word.split(|&b| b == b':');
+    let hours = parse_number(parts.next()?, 1, 2)?;
+    let minutes = parse_number(parts.next()?, 2, 2)?;
+    let seconds = match parts.next() {
+        Some(seconds) => parse_number(seconds, 2, 2)?,
+        None => 0,
+    };
+    // 60 is a leap second, which asctime can print.
+    let valid = parts.next().is_none() && hours < 24 && minutes < 60 && seconds <= 60;
+    valid.then_some((hours, minutes, seconds))
+}
+
+/// A zone as seconds east of UTC: `+hhmm` / `-hhmm`, or an alphabetic name,
+/// which cannot be resolved without a zone database and is read as UTC.
+fn parse_zone(word: &[u8]) -> Option<i64> {
+    match word {
+        [sign @ (b'+' | b'-'), digits @ ..] => {
+            let hhmm = parse_number(digits, 4, 4)?;
+            let (hours, minutes) = (hhmm / 100, hhmm % 100);
+            if hours >= 24 || minutes >= 60 {
+                return None;
+            }
+            let seconds = i64::from(hours * 3600 + minutes * 60);
+            Some(if *sign == b'-' { -seconds } else { seconds })
+        }
+        _ if (1..=5).contains(&word.len()) && word.iter().all(u8::is_ascii_alphabetic) => Some(0),
+        _ => None,
+    }
+}
+
+fn to_system_time(
+    year: i64,
+    month: u32,
+    day: u32,
+    (hours, minutes, seconds): (u32, u32, u32),
+    zone_east_seconds: i64,
+) -> Option<SystemTime> {
+    if day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    let local = days_from_civil(year, month, day) * SECONDS_PER_DAY
+        + i64::from(hours * 3600 + minutes * 60 + seconds);
+    let unix_seconds = local - zone_east_seconds;
+    if unix_seconds >= 0 {
+        UNIX_EPOCH.checked_add(Duration::from_secs(unix_seconds.unsigned_abs()))
+    } else {
+        UNIX_EPOCH.checked_sub(Duration::from_secs(unix_seconds.unsigned_abs()))
+    }
+}
+
+fn is_leap_year(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard
+/// Hinnant's `days_from_civil`, exact for every year).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month_from_march = i64::from((month + 9) % 12);
+    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The inverse of `days_from_civil`: (year, month, day).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    // Both are in range by construction (1..=12, 1..=31).
+    (year, month as u32, day as u32)
+}
+
+/// Earliest and latest dates the writer puts on a From_ line. The reader's
+/// separator heuristic wants a 19xx/20xx year, so a date outside this range
+/// is clamped to it rather than producing a file that reads back merged.
+const EARLIEST_FROM_LINE_SECONDS: i64 = -2_208_988_800; // 1900-01-01T00:00:00Z
+const LATEST_FROM_LINE_SECONDS: i64 = 4_102_444_799; // 2099-12-31T23:59:59Z
+
+/// Whole seconds since the epoch, rounded down (also before 1970).
+fn unix_seconds(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => {
+            let before = before.duration();
+            let whole = i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
+            -whole - i64::from(before.subsec_nanos() > 0)
+        }
+    }
+}
+
+/// `Wed Jan  1 10:00:00 2020`, in UTC, as asctime(3) prints it.
+fn asctime(time: SystemTime) -> String {
+    let seconds = unix_seconds(time).clamp(EARLIEST_FROM_LINE_SECONDS, LATEST_FROM_LINE_SECONDS);
+    let days = seconds.div_euclid(SECONDS_PER_DAY);
+    let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+    // 1970-01-01 was a Thursday.
+    let weekday = WEEKDAYS[(days + 4).rem_euclid(7) as usize];
+    let month = MONTHS[(month as usize).saturating_sub(1) % 12];
+    format!(
+        "{weekday} {} {day:>2} {:02}:{:02}:{:02} {year}",
+        String::from_utf8_lossy(&month[..]),
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+    )
+}
+
+/// The asctime From_ line used by `write_message`, e.g.
+/// `b"From MAILER-DAEMON Wed Jan  1 10:00:00 2020"`, without a line
+/// terminator. A sender that is empty or contains whitespace or control bytes
+/// would break the line apart, so `MAILER-DAEMON` stands in for it; dates
+/// outside 1900–2099 are clamped to that range so the reader's separator
+/// heuristic still recognises the line.
+pub fn from_line(sender: &[u8], date: SystemTime) -> Vec<u8> {
+    let sender = if is_plain_address(sender) {
+        sender
+    } else {
+        b"MAILER-DAEMON"
+    };
+    let mut line = b"From ".to_vec();
+    line.extend_from_slice(sender);
+    line.push(b' ');
+    line.extend_from_slice(asctime(date).as_bytes());
+    line
+}
+
+/// Non-empty and free of whitespace and control bytes; 8-bit bytes are fine
+/// (SMTPUTF8 addresses).
+fn is_plain_address(address: &[u8]) -> bool {
+    !address.is_empty() && address.iter().all(|&b| b > b' ' && b != 0x7f)
+}
+
+/// What the writer needs from the header section of a message.
+struct HeaderSection {
+    /// Where metadata headers go: the start of the first blank line, or the
+    /// end of the message when it is all headers.
+    end: usize,
+    /// The address inside the first `Return-Path: <addr>` header.
+    return_path: Option<Vec<u8>>,
+    /// The message's own line ending, for the lines the writer adds.
+    line_ending: &'static [u8],
+}
+
+fn header_section(raw: &[u8]) -> HeaderSection {
+    let first_line_end = raw.iter().position(|&b| b == b'\n');
+    let line_ending: &'static [u8] = match first_line_end {
+        Some(newline) if newline > 0 && raw.get(newline - 1) == Some(&b'\r') => b"\r\n",
+        _ => b"\n",
+    };
+    let mut return_path: Option<Vec<u8>> = None;
+    let mut in_return_path = false;
+    let mut position = 0;
+    while position < raw.len() {
+        let rest = &raw[position..];
+        let line_len = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |newline| newline + 1);
+        let line = &rest[..line_len];
+        if is_blank(line) {
+            break;
+        }
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            if let (true, Some(value)) = (in_return_path, return_path.as_mut()) {
+                value.extend_from_slice(line);
+            }
+        } else {
+            in_return_path = false;
+            if return_path.is_none() {
+                if let Some(value) = header_value(line, b"Return-Path") {
+                    return_path = Some(value.to_vec());
+                    in_return_path = true;
+                }
+            }
+        }
+        position += line_len;
+    }
+    let return_path = return_path.and_then(|value| {
+        let address = value.trim_ascii().strip_prefix(b"<")?.strip_suffix(b">")?;
+        is_plain_address(address).then(|| address.to_vec())
+    });
+    HeaderSection {
+        end: position,
+        return_path,
+        line_ending,
+    }
+}
+
+/// The value of `line` if it is the header `name` (case-insensitive).
+fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    line[..colon]
+        .trim_ascii()
+        .eq_ignore_ascii_case(name)
+        .then(|| &line[colon + 1..])
+}
+
+/// A keyword survives an `X-Keywords` round trip only if it contains no
+/// separator (comma, whitespace) and no control byte. IMAP atoms never do.
+fn is_representable_keyword(keyword: &str) -> bool {
+    !keyword.is_empty() && keyword.bytes().all(|b| b > b' ' && b != b',' && b != 0x7f)
+}
+
+/// The `Status` / `X-Status` / `X-Keywords` lines for non-empty `flags`.
+fn metadata_lines(flags: &Flags, line_ending: &[u8]) -> Vec<u8> {
+    let mut lines = Vec::new();
+    // `O` marks the message as no longer new, which is true once it is copied.
+    lines.extend_from_slice(if flags.seen {
+        b"Status: RO"
+    } else {
+        b"Status: O"
+    });
+    lines.extend_from_slice(line_ending);
+    let x_status: Vec<u8> = [
+        (flags.answered, b'A'),
+        (flags.flagged, b'F'),
+        (flags.draft, b'T'),
+        (flags.deleted, b'D'),
+    ]
+    .iter()
+    .filter(|(set, _)| *set)
+    .map(|&(_, letter)| letter)
+    .collect();
+    if !x_status.is_empty() {
+        lines.extend_from_slice(b"X-Status: ");
+        lines.extend_from_slice(&x_status);
+        lines.extend_from_slice(line_ending);
+    }
+    let mut keywords = flags
+        .keywords
+        .iter()
+        .filter(|keyword| is_representable_keyword(keyword))
+        .peekable();
+    if keywords.peek().is_some() {
+        lines.extend_from_slice(b"X-Keywords:");
+        for keyword in keywords {
+            lines.push(b' ');
+            lines.extend_from_slice(keyword.as_bytes());
+        }
+        lines.extend_from_slice(line_ending);
+    }
+    lines
+}
+
+/// Writes `text`, which starts at a line start, adding one `>` to each line
+/// matching `^>*From `; unquoted runs go out in one `write_all`.
+fn write_quoted<W: Write>(out: &mut W, text: &[u8]) -> io::Result<u64> {
+    let mut quote_marks = 0;
+    let mut run_start = 0;
+    let mut line_start = 0;
+    while line_start < text.len() {
+        let rest = &text[line_start..];
+        if needs_quoting(rest) {
+            out.write_all(&text[run_start..line_start])?;
+            out.write_all(b">")?;
+            quote_marks += 1;
+            run_start = line_start;
+        }
+        match rest.iter().position(|&b| b == b'\n') {
+            Some(newline) => line_start += newline + 1,
+            None => break,
+        }
+    }
+    out.write_all(&text[run_start..])?;
+    Ok(text.len() as u64 + quote_marks)
+}
+
+/// Writes one message in mboxrd form; returns the bytes written.
+///
+/// The From_ line names the `Return-Path` address (else `MAILER-DAEMON`) and
+/// `date` in UTC, or the current time when `date` is `None`. Non-empty
+/// `flags` become `Status` / `X-Status` / `X-Keywords` headers at the end of
+/// the header section; keywords an `X-Keywords` header cannot carry (with
+/// whitespace, commas or control bytes) are left out. The message is followed
+/// by one blank line. A message that does not end in `\n` cannot be stored
+/// exactly in mbox: it gains one.
+pub fn write_message<W: Write>(
+    out: &mut W,
+    raw: &[u8],
+    flags: &Flags,
+    date: Option<SystemTime>,
+) -> io::Result<u64> {
+    let headers = header_section(raw);
+    let sender = headers.return_path.as_deref().unwrap_or(b"MAILER-DAEMON");
+    let mut line = from_line(sender, date.unwrap_or_else(SystemTime::now));
+    line.push(b'\n');
+    out.write_all(&line)?;
+    let mut written = line.len() as u64;
+
+    let mut ends_with_newline = raw.is_empty() || raw.ends_with(b"\n");
+    if flags.is_empty() {
+        written += write_quoted(out, raw)?;
+    } else {
+        let (header_lines, rest) = raw.split_at(headers.end.min(raw.len()));
+        written += write_quoted(out, header_lines)?;
+        if !header_lines.is_empty() && !header_lines.ends_with(b"\n") {
+            // Headers only, last line unterminated: end it before adding ours,
+            // with the same single `\n` any unterminated message gains.
+            out.write_all(b"\n")?;
+            written += 1;
+        }
+        let metadata = metadata_lines(flags, headers.line_ending);
+        out.write_all(&metadata)?;
+        written += metadata.len() as u64;
+        written += write_quoted(out, rest)?;
+        ends_with_newline |= rest.is_empty();
+    }
+
+    let separator: &[u8] = if ends_with_newline { b"\n" } else { b"\n\n" };
+    out.write_all(separator)?;
+    written += separator.len() as u64;
+    Ok(written)
+}
+
+/// What to write before appending a message to an existing mbox file, so that
+/// the new From_ line follows a blank line and is read as a separator; a file
+/// another program wrote may lack that blank line.
+///
+/// `file_tail` is the file's last 3 bytes (all of them if the file is
+/// shorter; empty for an empty file). Three bytes are needed to see a CRLF
+/// blank line (`\n\r\n`); with fewer, the answer errs towards one more `\n`,
+/// which can add a blank line to the previous message but never merges the
+/// new message into it.
+pub fn append_padding(file_tail: &[u8]) -> &'static [u8] {
+    let ends_with_blank_line =
+        file_tail.is_empty() || file_tail.ends_with(b"\n\n") || file_tail.ends_with(b"\n\r\n");
+    if ends_with_blank_line {
+        b""
+    } else if file_tail.ends_with(b"\n") {
+        b"\n"
+    } else {
+        b"\n\n"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2020-01-01T10:00:00Z, the date most tables write.
+    const NEW_YEAR_TEN_AM: i64 = 1_577_872_800;
+    const NEW_YEAR_FROM_LINE: &str = "From MAILER-DAEMON Wed Jan  1 10:00:00 2020\n";
+
+    fn at(seconds: i64) -> SystemTime {
+        if seconds >= 0 {
+            UNIX_EPOCH + Duration::from_secs(seconds.unsigned_abs())
+        } else {
+            UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs())
+        }
+    }
+
+    /// `system` holds the letters S(een) A(nswered) F(lagged) D(eleted) T (draft).
+    fn flags(system: &str, keywords: &[&str]) -> Flags {
+        let mut flags = Flags {
+            seen: system.contains('S'),
+            answered: system.contains('A'),
+            flagged: system.contains('F'),
+            deleted: system.contains('D'),
+            draft: system.contains('T'),
+            keywords: Vec::new(),
+        };
+        for keyword in keywords {
+            flags.add_keyword(keyword);
+        }
+        flags
+    }
+
+    fn read_all(file: &[u8]) -> Vec<MboxEntry> {
+        MboxReader::new(file, 0)
+            .collect::<io::Result<Vec<_>>>()
+            .expect("test file reads")
+    }
+
+    fn write_all(messages: &[(&[u8], Flags, SystemTime)]) -> Vec<u8> {
+        let mut file = Vec::new();
+        for (raw, flags, date) in messages {
+            let written = write_message(&mut file, raw, flags, Some(*date)).expect("Vec write");
+            assert!(written > 0);
+        }
+        file
+    }
+
+    /// Every entry ends where the next starts, the first starts at `offset`
+    /// and the last ends at the end of the file.
+    fn assert_offsets_tile(entries: &[MboxEntry], offset: u64, file_len: usize) {
+        let mut expected_start = offset;
+        for entry in entries {
+            assert_eq!(entry.start, expected_start, "entry {entry:?}");
+            assert!(entry.end > entry.start, "entry {entry:?}");
+            expected_start = entry.end;
+        }
+        assert_eq!(expected_start, file_len as u64);
+    }
+
+    fn show(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    #[test]
+    fn from_line_dates_parse_in_every_supported_form() {
+        let cases: &[(&[u8], i64)] = &[
+            (b"From a Wed Jan  1 10:00:00 2020", NEW_YEAR_TEN_AM),
+            (b"From a Wed Jan 01 10:00:00 2020", NEW_YEAR_TEN_AM),
+            (b"From a Wed Jan 1 10:00:00 2020", NEW_YEAR_TEN_AM),
+            (b"From a Wed Jan 1 10:00:00 2020\r\n", NEW_YEAR_TEN_AM),
+            (b"From a Wed Jan 1 10:00 2020", NEW_YEAR_TEN_AM),
+            (b"From a\tWed\tJan 1 10:00:00 2020", NEW_YEAR_TEN_AM),
+            (b"From a Wed JAN 1 10:00:00 2020", NEW_YEAR_TEN_AM),
+            (
+                b"From a Wed Jan 1 10:00:00 2020 +0100",
+                NEW_YEAR_TEN_AM - 3600,
+            ),
+            (
+                b"From a Wed Jan 1 10:00:00 +0100 2020",
+                NEW_YEAR_TEN_AM - 3600,
+            ),
+            (
+                b"From a Wed Jan 1 10:00:00 -0230 2020",
+                NEW_YEAR_TEN_AM + 9000,
+            ),
+            (b"From a Wed Jan 1 10:00:00 GMT 2020", NEW_YEAR_TEN_AM),
+            (
+                b"From a Wed Jan 1 10:00:00 2020 remote from uucp",
+                NEW_YEAR_TEN_AM,
+            ),
+            (b"From a Wed Jan 1 9:05 2020", NEW_YEAR_TEN_AM - 3300),
+            (b"From - Mon Jan 01 00:00:00 2001", 978_307_200),
+            (b"From Jan Wed Jan 1 10:00:00 2020", NEW_YEAR_TEN_AM),
+            (b"From \xff\xfe Wed Jan 1 10:00:00 2020", NEW_YEAR_TEN_AM),
+            (b"From a Thu Feb 29 23:59:59 2024", 1_709_251_199),
+            (b"From a Sat Dec 31 23:59:60 2016", 1_483_228_800),
+            (b"From a Sat Dec 31 23:59:59 1960", -283_996_801),
+            (
+                b"From a Wed, 1 Jan 2020 10:00:00 +0100",
+                NEW_YEAR_TEN_AM - 3600,
+            ),
+            (b"From a 1 Jan 2020 10:00:00", NEW_YEAR_TEN_AM),
+        ];
+        for (line, seconds) in cases {
+            assert_eq!(
+                parse_from_line_date(line),
+                Some(at(*seconds)),
+                "{}",
+                show(line)
+            );
+        }
+    }
+
+    #[test]
+    fn unparseable_from_lines_have_no_date() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"From",
+            b"From ",
+            b"From a",
+            b"From a Jan",
+            b"From a Wed Jan 1 10:00:00",
+            b"From a Wed Jan 32 10:00:00 2020",
+            b"From a Wed Jan 0 10:00:00 2020",
+            b"From a Sun Feb 29 10:00:00 2021",
+            b"From a Wed Jan 1 24:00:00 2020",
+            b"From a Wed Jan 1 10:60 2020",
+            b"From a Wed Jan 1 1:2:3 2020",
+            b"From a Wed Jan 1 10:00:00:00 2020",
+            b"From a Wed Jan 1 10:00:00 20200",
+            b"From a Wed Jan 1 10:00:00 +2500 2020",
+            b"From a Wed Foo 1 10:00:00 2020",
+            b"From a Wed Jan 99999999999999999999 10:00:00 2020",
+            b"From a Wed Jan 1 99999999999999999999:00 2020",
+            b"From \xff\xfe Jan \xff 10:00 2020",
+            b"Sender Wed Jan 1 10:00:00 2020",
+        ];
+        for line in cases {
+            assert_eq!(parse_from_line_date(line), None, "{}", show(line));
+        }
+    }
+
+    #[test]
+    fn separator_heuristic_needs_a_year_and_a_time_after_the_sender() {
+        let cases: &[(&[u8], bool)] = &[
+            (b"From a Wed Jan  1 10:00:00 2020\n", true),
+            (b"From - Mon Jan 01 00:00:00 2001\r\n", true),
+            (b"From a 1999 9:30\n", true),
+            (b"From \xff\xfe 10:00 2020\n", true),
+            (b"From a Wed Jan 1 10:00:00 2020", true),
+            // Prose with a year and a time is indistinguishable; RFC 4155
+            // puts the blame on the writer that left it unquoted.
+            (b"From 1999 until 2005 we met at 10:30\n", true),
+            (b"From here on we meet at 10:30.\n", false),
+            (b"From the 2020 meeting\n", false),
+            (b"From a Wed Jan 1 2020\n", false),
+            (b"From a 10:00:00 1899\n", false),
+            (b"From a 10:00:00 2100\n", false),
+            (b"From a 123:00 2020\n", false),
+            (b"From 10:00 2020\n", false),
+            (b"From \n", false),
+            (b"From\n", false),
+            (b">From a Wed Jan 1 10:00:00 2020\n", false),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(is_separator(line), *expected, "{}", show(line));
+        }
+    }
+
+    #[test]
+    fn writer_quotes_from_lines_and_ends_with_one_blank_line() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"", b"\n"),
+            (b"A: b\n", b"A: b\n\n"),
+            (
+                b"A: b\n\nFrom x\n>From y\n>>From z\r\nFrom\nFromage\n >From w\n",
+                b"A: b\n\n>From x\n>>From y\n>>>From z\r\n\
+                  From\nFromage\n >From w\n\n",
+            ),
+            (b"From x\n\nFrom y", b">From x\n\n>From y\n\n"),
+            (b"A: b\n\nno newline", b"A: b\n\nno newline\n\n"),
+            (b"A: b\n\nbare CR\r", b"A: b\n\nbare CR\r\n\n"),
+            (b"A: b\r\n\r\nx\r\n", b"A: b\r\n\r\nx\r\n\n"),
+        ];
+        for (raw, expected_after_from_line) in cases {
+            let mut file = Vec::new();
+            let written =
+                write_message(&mut file, raw, &Flags::default(), Some(at(NEW_YEAR_TEN_AM)))
+                    .expect("Vec write");
+            let mut expected = NEW_YEAR_FROM_LINE.as_bytes().to_vec();
+            expected.extend_from_slice(expected_after_from_line);
+            assert_eq!(show(&file), show(&expected), "raw {}", show(raw));
+            assert_eq!(written, file.len() as u64);
+        }
+    }
+
+    #[test]
+    fn writer_puts_flags_at_the_end_of_the_header_section() {
+        let cases: &[(&[u8], Flags, &[u8])] = &[
+            (
+                b"A: b\n\nbody\n",
+                flags("SAFTD", &["$a", "b"]),
+                b"A: b\nStatus: RO\nX-Status: AFTD\nX-Keywords: $a b\n\nbody\n\n",
+            ),
+            (
+                b"A: b\n\nbody\n",
+                flags("", &["k"]),
+                b"A: b\nStatus: O\nX-Keywords: k\n\nbody\n\n",
+            ),
+            (
+                b"A: b\n\nbody\n",
+                flags("D", &[]),
+                b"A: b\nStatus: O\nX-Status: D\n\nbody\n\n",
+            ),
+            (b"A: b\n c\n", flags("S", &[]), b"A: b\n c\nStatus: RO\n\n"),
+            (b"A: b", flags("S", &[]), b"A: b\nStatus: RO\n\n"),
+            (b"", flags("S", &[]), b"Status: RO\n\n"),
+            (
+                b"\nbody\n",
+                flags("", &["k"]),
+                b"Status: O\nX-Keywords: k\n\nbody\n\n",
+            ),
+            (
+                b"A: b\r\n\r\nx\r\n",
+                flags("SF", &[]),
+                b"A: b\r\nStatus: RO\r\nX-Status: F\r\n\r\nx\r\n\n",
+            ),
+            (
+                b"A: b\r\n\n",
+                flags("S", &[]),
+                b"A: b\r\nStatus: RO\r\n\n\n",
+            ),
+            (
+                b"From x\n\nb\n",
+                flags("S", &[]),
+                b">From x\nStatus: RO\n\nb\n\n",
+            ),
+            (
+                b"A: b\n\nFrom x",
+                flags("S", &[]),
+                b"A: b\nStatus: RO\n\n>From x\n\n",
+            ),
+            (
+                b"A: b\n\nc\n",
+                flags("", &["ok", "two words", "com,ma", "new\nline", ""]),
+                b"A: b\nStatus: O\nX-Keywords: ok\n\nc\n\n",
+            ),
+            (
+                b"A: b\n\nc\n",
+                flags("", &["new\nline"]),
+                b"A: b\nStatus: O\n\nc\n\n",
+            ),
+        ];
+        for (raw, flags, expected_after_from_line) in cases {
+            let mut file = Vec::new();
+            let written =
+                write_message(&mut file, raw, flags, Some(at(NEW_YEAR_TEN_AM))).expect("Vec write");
+            let mut expected = NEW_YEAR_FROM_LINE.as_bytes().to_vec();
+            expected.extend_from_slice(expected_after_from_line);
+            assert_eq!(
+                show(&file),
+                show(&expected),
+                "raw {} flags {flags:?}",
+                show(raw)
+            );
+            assert_eq!(written, file.len() as u64);
+        }
+    }
+
+    #[test]
+    fn writer_names_the_return_path_address_only_when_it_is_plain() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"Return-Path: <a@b>\n\nx\n", b"a@b"),
+            (b"return-path:   <a@b>  \n", b"a@b"),
+            (b"Return-Path : <a@b>\n", b"a@b"),
+            (b"Return-Path: <a@b>", b"a@b"),
+            (b"Return-Path: <a@b>\r\n\r\n", b"a@b"),
+            (b"Return-Path:\n <a@b>\n", b"a@b"),
+            (
+                b"Subject: s\nReturn-Path: <first@x>\nReturn-Path: <second@x>\n",
+                b"first@x",
+            ),
+            (b"Return-Path: <\xc3\xa9@x>\n", b"\xc3\xa9@x"),
+            (b"Return-Path: <>\n", b"MAILER-DAEMON"),
+            (
+                b"Return-Path: <>\nReturn-Path: <second@x>\n",
+                b"MAILER-DAEMON",
+            ),
+            (b"Return-Path: a@b\n", b"MAILER-DAEMON"),
+            (b"Return-Path: <a b@c>\n", b"MAILER-DAEMON"),
+            (b"Return-Path: <a@b\n", b"MAILER-DAEMON"),
+            (b"Return-Path: <a@b>\n (comment)\n", b"MAILER-DAEMON"),
+            (b"Return-Path: <a\x01@b>\n", b"MAILER-DAEMON"),
+            (b"X-Return-Path: <a@b>\n", b"MAILER-DAEMON"),
+            (b"A: b\n\nReturn-Path: <body@x>\n", b"MAILER-DAEMON"),
+            (b"", b"MAILER-DAEMON"),
+        ];
+        for (raw, sender) in cases {
+            let mut file = Vec::new();
+            write_message(&mut file, raw, &Flags::default(), Some(at(NEW_YEAR_TEN_AM)))
+                .expect("Vec write");
+            let mut expected = b"From ".to_vec();
+            expected.extend_from_slice(sender);
+            expected.extend_from_slice(b" Wed Jan  1 10:00:00 2020\n");
+            assert!(
+                file.starts_with(&expected),
+                "raw {} gave {}",
+                show(raw),
+                show(&file)
+            );
+        }
+    }
+
+    #[test]
+    fn from_line_formats_asctime_in_utc_and_refuses_senders_that_break_the_line() {
+        let cases: &[(&[u8], i64, &[u8])] = &[
+            (
+                b"MAILER-DAEMON",
+                NEW_YEAR_TEN_AM,
+                b"From MAILER-DAEMON Wed Jan  1 10:00:00 2020",
+            ),
+            (b"a@b", 978_307_200, b"From a@b Mon Jan  1 00:00:00 2001"),
+            (b"a@b", 1_709_251_199, b"From a@b Thu Feb 29 23:59:59 2024"),
+            (b"a@b", 0, b"From a@b Thu Jan  1 00:00:00 1970"),
+            (b"a@b", -283_996_801, b"From a@b Sat Dec 31 23:59:59 1960"),
+            // Clamped into 1900..=2099 so the separator heuristic still matches.
+            (b"a@b", -9_000_000_000, b"From a@b Mon Jan  1 00:00:00 1900"),
+            (b"a@b", 9_000_000_000, b"From a@b Thu Dec 31 23:59:59 2099"),
+            (
+                b"",
+                NEW_YEAR_TEN_AM,
+                b"From MAILER-DAEMON Wed Jan  1 10:00:00 2020",
+            ),
+            (
+                b"a b",
+                NEW_YEAR_TEN_AM,
+                b"From MAILER-DAEMON Wed Jan  1 10:00:00 2020",
+            ),
+            (
+                b"a\nFrom",
+                NEW_YEAR_TEN_AM,
+                b"From MAILER-DAEMON Wed Jan  1 10:00:00 2020",
+            ),
+        ];
+        for (sender, seconds, expected) in cases {
+            assert_eq!(show(&from_line(sender, at(*seconds))), show(expected));
+        }
+        let before_epoch_with_nanos = UNIX_EPOCH - Duration::from_millis(1500);
+        assert_eq!(
+            show(&from_line(b"a@b", before_epoch_with_nanos)),
+            "From a@b Wed Dec 31 23:59:58 1969"
+        );
+    }
+
+    #[test]
+    fn reader_turns_metadata_headers_into_flags_and_removes_them() {
+        let cases: &[(&[u8], &[u8], Flags)] = &[
+            (
+                b"Status: RO\nSubject: x\n\nbody\n",
+                b"Subject: x\n\nbody\n",
+                flags("S", &[]),
+            ),
+            (b"Status: O\nA: b\n", b"A: b\n", flags("", &[])),
+            (b"Status: R\n", b"", flags("S", &[])),
+            (b"Status : R\n", b"", flags("S", &[])),
+            (b"STATUS: R\n", b"", flags("S", &[])),
+            (b"X-Status: AFTD\n\nb\n", b"\nb\n", flags("AFTD", &[])),
+            (b"X-Status: F\n", b"", flags("F", &[])),
+            (b"X-Status: aftd\n", b"", flags("", &[])),
+            (
+                b"X-Keywords: $a, b,c  d\n",
+                b"",
+                flags("", &["$a", "b", "c", "d"]),
+            ),
+            (b"X-Keywords: a a b\n", b"", flags("", &["a", "b"])),
+            (
+                b"x-keywords: a\nX-KEYWORDS: b\n",
+                b"",
+                flags("", &["a", "b"]),
+            ),
+            (
+                b"X-Keywords: a,\n b\n\tc\nSubject: s\n",
+                b"Subject: s\n",
+                flags("", &["a", "b", "c"]),
+            ),
+            (b"X-Keywords:\n", b"", flags("", &[])),
+            (
+                b"X-Keywords: caf\xc3\xa9 \xff\n",
+                b"",
+                flags("", &["caf\u{e9}", "\u{fffd}"]),
+            ),
+            (
+                b"X-UID: 5\nX-IMAP: 1 2\nX-IMAPbase: 1 2\n  3\nA: b\n",
+                b"A: b\n",
+                flags("", &[]),
+            ),
+            (
+                b"Status: RO\r\nA: b\r\n\r\nx\r\n",
+                b"A: b\r\n\r\nx\r\n",
+                flags("S", &[]),
+            ),
+            (
+                b"A: b\n\nStatus: R\nX-Keywords: k\nX-UID: 1\n",
+                b"A: b\n\nStatus: R\nX-Keywords: k\nX-UID: 1\n",
+                flags("", &[]),
+            ),
+            (
+                b"Subject: x\n folded\n",
+                b"Subject: x\n folded\n",
+                flags("", &[]),
+            ),
+            (
+                b" leading continuation\nA: b\n",
+                b" leading continuation\nA: b\n",
+                flags("", &[]),
+            ),
+            (
+                b"Content-Length: 5\n",
+                b"Content-Length: 5\n",
+                flags("", &[]),
+            ),
+            (
+                b"Statusx: R\nStatus\nX-Statuses: A\n",
+                b"Statusx: R\nStatus\nX-Statuses: A\n",
+                flags("", &[]),
+            ),
+            (b">From x\nStatus: R\n", b"From x\n", flags("S", &[])),
+        ];
+        for (message, expected_raw, expected_flags) in cases {
+            let mut file = b"From a Wed Jan 1 10:00:00 2020\n".to_vec();
+            file.extend_from_slice(message);
+            file.push(b'\n');
+            let entries = read_all(&file);
+            assert_eq!(entries.len(), 1, "message {}", show(message));
+            assert_eq!(
+                show(&entries[0].raw),
+                show(expected_raw),
+                "message {}",
+                show(message)
+            );
+            assert_eq!(
+                &entries[0].flags,
+                expected_flags,
+                "message {}",
+                show(message)
+            );
+        }
+    }
+
+    #[test]
+    fn three_messages_give_three_entries_including_the_last() {
+        let file = b"From a Wed Jan 1 10:00:00 2020\nSubject: 1\n\none\n\n\
+                     From b Wed Jan 1 11:00:00 2020\nSubject: 2\n\ntwo\n\n\
+                     From c Wed Jan 1 12:00:00 2020\nSubject: 3\n\nthree\n\n";
+        let entries = read_all(file);
+        let raws: Vec<String> = entries.iter().map(|entry| show(&entry.raw)).collect();
+        assert_eq!(
+            raws,
+            [
+                "Subject: 1\n\none\n",
+                "Subject: 2\n\ntwo\n",
+                "Subject: 3\n\nthree\n"
+            ]
+        );
+        let from_lines: Vec<String> = entries.iter().map(|entry| show(&entry.from_line)).collect();
+        assert_eq!(
+            from_lines,
+            [
+                "From a Wed Jan 1 10:00:00 2020",
+                "From b Wed Jan 1 11:00:00 2020",
+                "From c Wed Jan 1 12:00:00 2020"
+            ]
+        );
+        let dates: Vec<Option<SystemTime>> = entries.iter().map(|entry| entry.date).collect();
+        assert_eq!(
+            dates,
+            [
+                Some(at(NEW_YEAR_TEN_AM)),
+                Some(at(NEW_YEAR_TEN_AM + 3600)),
+                Some(at(NEW_YEAR_TEN_AM + 7200))
+            ]
+        );
+        assert_eq!((entries[0].start, entries[0].end), (0, 48));
+        assert_offsets_tile(&entries, 0, file.len());
+    }
+
+    #[test]
+    fn file_not_starting_with_a_from_line_is_invalid_data_and_ends_the_iteration() {
+        for file in [
+            &b"Subject: x\n\nbody\n"[..],
+            b"\nFrom a Wed Jan 1 10:00:00 2020\n",
+            b"From",
+        ] {
+            let mut reader = MboxReader::new(file, 0);
+            let err = match reader.next() {
+                Some(Err(err)) => err,
+                other => panic!("expected an error for {}, got {other:?}", show(file)),
+            };
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+            assert_eq!(err.to_string(), "does not start with a `From ` line");
+            assert!(reader.next().is_none());
+        }
+    }
+
+    #[test]
+    fn resuming_at_an_offset_that_is_not_a_boundary_is_invalid_data() {
+        let mut reader = MboxReader::new(&b"body\n"[..], 42);
+        let err = match reader.next() {
+            Some(Err(err)) => err,
+            other => panic!("expected an error, got {other:?}"),
+        };
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(
+            err.to_string(),
+            "byte 42 does not start with a `From ` line"
+        );
+    }
+
+    #[test]
+    fn empty_file_has_no_messages() {
+        assert!(read_all(b"").is_empty());
+        assert!(MboxReader::new(&b""[..], 100).next().is_none());
+    }
+
+    #[test]
+    fn truncated_last_message_keeps_its_bytes() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (
+                b"A: b\n\nbody without newline",
+                b"A: b\n\nbody without newline",
+            ),
+            (b"A: b\n\nbody\n", b"A: b\n\nbody\n"),
+            (b"A: b\n\nbody\r\n", b"A: b\n\nbody\r\n"),
+            (b"A: b\n\nbody\r", b"A: b\n\nbody\r"),
+            (b"A: b", b"A: b"),
+            (b"", b""),
+            // Only one blank line belongs to the separator.
+            (b"A: b\n\nbody\n\n\n", b"A: b\n\nbody\n\n"),
+            (b"A: b\n\nbody\r\n\r\n", b"A: b\n\nbody\r\n"),
+        ];
+        for (message, expected) in cases {
+            let mut file = b"From a Wed Jan 1 10:00:00 2020\nX: first\n\n".to_vec();
+            let second_start = file.len();
+            file.extend_from_slice(b"From b Wed Jan 1 10:00:00 2020\n");
+            file.extend_from_slice(message);
+            let entries = read_all(&file);
+            assert_eq!(entries.len(), 2, "message {}", show(message));
+            assert_eq!(show(&entries[0].raw), "X: first\n");
+            assert_eq!(entries[1].start, second_start as u64);
+            assert_eq!(
+                show(&entries[1].raw),
+                show(expected),
+                "message {}",
+                show(message)
+            );
+            assert_offsets_tile(&entries, 0, file.len());
+        }
+    }
+
+    #[test]
+    fn from_lines_that_are_not_separators_stay_in_the_body() {
+        let cases: &[&[u8]] = &[
+            // After a blank line but without a date: prose, not a separator.
+            b"A: b\n\nFrom here on we talk.\nx\n",
+            b"A: b\n\nFrom a@b\nx\n",
+            // Dated but not after a blank line.
+            b"A: b\n\nline\nFrom a Wed Jan 1 10:00:00 2020\nx\n",
+            b"A: b\nFrom a Wed Jan 1 10:00:00 2020\n",
+            // A line that only looks blank.
+            b"A: b\n\n \nFrom a Wed Jan 1 10:00:00 2020\n",
+            b"A: b\n\n\r\r\nFrom a Wed Jan 1 10:00:00 2020\n",
+        ];
+        for message in cases {
+            let mut file = b"From a Wed Jan 1 10:00:00 2020\n".to_vec();
+            file.extend_from_slice(message);
+            file.push(b'\n');
+            let entries = read_all(&file);
+            assert_eq!(entries.len(), 1, "message {}", show(message));
+            assert_eq!(show(&entries[0].raw), show(message));
+        }
+    }
+
+    #[test]
+    fn reading_from_a_returned_end_offset_resumes_at_the_next_message() {
+        let file = write_all(&[
+            (
+                b"Subject: 1\n\nFrom x\n",
+                flags("S", &[]),
+                at(NEW_YEAR_TEN_AM),
+            ),
+            (
+                b"Subject: 2\n\n>From y\n",
+                flags("", &["k"]),
+                at(NEW_YEAR_TEN_AM + 60),
+            ),
+            (b"", Flags::default(), at(NEW_YEAR_TEN_AM + 120)),
+            (b"Subject: 4\n", flags("F", &[]), at(NEW_YEAR_TEN_AM + 180)),
+        ]);
+        let all = read_all(&file);
+        assert_eq!(all.len(), 4);
+        for (index, entry) in all.iter().enumerate() {
+            let offset = usize::try_from(entry.end).expect("small file");
+            let rest = file.get(offset..).expect("end within the file");
+            let resumed = MboxReader::new(rest, entry.end)
+                .collect::<io::Result<Vec<_>>>()
+                .expect("resumed read");
+            assert_eq!(resumed, all[index + 1..].to_vec());
+        }
+        let first_start = usize::try_from(all[1].start).expect("small file");
+        let resumed_at_start = read_all_from(&file[first_start..], all[1].start);
+        assert_eq!(resumed_at_start, all[1..].to_vec());
+    }
+
+    fn read_all_from(rest: &[u8], offset: u64) -> Vec<MboxEntry> {
+        MboxReader::new(rest, offset)
+            .collect::<io::Result<Vec<_>>>()
+            .expect("resumed read")
+    }
+
+    #[test]
+    fn crlf_files_keep_their_line_endings() {
+        let file = b"From a Wed Jan 1 10:00:00 2020\r\nStatus: RO\r\nSubject: 1\r\n\r\n\
+                     >From quoted\r\nbare\rCR\r\n\r\n\
+                     From b Wed Jan 1 10:00:00 2020\r\nSubject: 2\r\n\r\ntwo\r\n\r\n";
+        let entries = read_all(file);
+        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            show(&entries[0].from_line),
+            "From a Wed Jan 1 10:00:00 2020"
+        );
+        assert_eq!(
+            show(&entries[0].raw),
+            "Subject: 1\r\n\r\nFrom quoted\r\nbare\rCR\r\n"
+        );
+        assert_eq!(entries[0].flags, flags("S", &[]));
+        assert_eq!(show(&entries[1].raw), "Subject: 2\r\n\r\ntwo\r\n");
+        assert_offsets_tile(&entries, 0, file.len());
+    }
+
+    #[test]
+    fn folded_x_keywords_are_read_as_one_list() {
+        let file = b"From a Wed Jan 1 10:00:00 2020\n\
+                     Subject: s\nX-Keywords: $Forwarded,\n\t$Junk\n  Label1, $Forwarded\n\
+                     To: t\n\nbody\n\n";
+        let entries = read_all(file);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(show(&entries[0].raw), "Subject: s\nTo: t\n\nbody\n");
+        assert_eq!(entries[0].flags.keywords, ["$Forwarded", "$Junk", "Label1"]);
+    }
+
+    #[test]
+    fn reader_unquotes_exactly_one_level() {
+        let file = b"From a Wed Jan 1 10:00:00 2020\nA: b\n\n\
+                     >From 1\n>>From 2\n>>>From 3\n>From\n>Fromage\n> From x\n\n";
+        let entries = read_all(file);
+        assert_eq!(
+            show(&entries[0].raw),
+            "A: b\n\nFrom 1\n>From 2\n>>From 3\n>From\n>Fromage\n> From x\n"
+        );
+    }
+
+    struct FailingReader {
+        data: &'static [u8],
+    }
+
+    impl io::Read for FailingReader {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.data.is_empty() {
+                return Err(io::Error::other("disk on fire"));
+            }
+            let count = buf.len().min(self.data.len());
+            buf[..count].copy_from_slice(&self.data[..count]);
+            self.data = &self.data[count..];
+            Ok(count)
+        }
+    }
+
+    #[test]
+    fn io_error_is_reported_once_and_ends_the_iteration() {
+        let reader = io::BufReader::new(FailingReader {
+            data: b"From a Wed Jan 1 10:00:00 2020\nA: b\n\nbody",
+        });
+        let results: Vec<io::Result<MboxEntry>> = MboxReader::new(reader, 0).collect();
+        assert_eq!(results.len(), 1);
+        let err = results
+            .into_iter()
+            .next()
+            .and_then(Result::err)
+            .expect("an error");
+        assert_eq!(err.to_string(), "disk on fire");
+    }
+
+    #[test]
+    fn round_trip_preserves_bytes_flags_and_dates() {
+        let cases: &[(&[u8], Flags)] = &[
+            (b"", Flags::default()),
+            (b"", flags("S", &[])),
+            (b"\n", Flags::default()),
+            (b"\n", flags("A", &["k"])),
+            (b"\r\n", flags("F", &[])),
+            (b"\n\n\n", Flags::default()),
+            (b"A: b\n", Flags::default()),
+            (b"A: b\n", flags("SAFTD", &["$a", "$b"])),
+            (b"A: b\n\n", flags("T", &[])),
+            (
+                b"A: b\n\nFrom x\n\nFrom a Wed Jan 1 10:00:00 2020\n",
+                flags("S", &[]),
+            ),
+            (
+                b"From a Wed Jan 1 10:00:00 2020\n\n>From \n>>From \n",
+                flags("D", &[]),
+            ),
+            (b"A: b\r\n\r\nFrom \r\n\r\n", flags("S", &["x"])),
+            (
+                b"A: b\n\nbare\rCR\r\n\0\xff\x80\n",
+                flags("", &["caf\u{e9}"]),
+            ),
+            (b"Return-Path: <a@b>\nA: b\n c\n\nbody\n", flags("S", &[])),
+            (b" continuation first\n\n", flags("S", &[])),
+            (b"A: b\n\n\n", flags("S", &[])),
+        ];
+        let dates = [NEW_YEAR_TEN_AM, 0, -283_996_801, 4_102_444_799];
+        let messages: Vec<(&[u8], Flags, SystemTime)> = cases
+            .iter()
+            .enumerate()
+            .map(|(index, (raw, flags))| (*raw, flags.clone(), at(dates[index % dates.len()])))
+            .collect();
+        // Alone, and all in one file, so each message also follows every other.
+        for chunk in [&messages[..]].into_iter().chain(messages.chunks(1)) {
+            let file = write_all(chunk);
+            let entries = read_all(&file);
+            assert_eq!(entries.len(), chunk.len(), "file {}", show(&file));
+            for ((raw, flags, date), entry) in chunk.iter().zip(&entries) {
+                assert_eq!(show(&entry.raw), show(raw));
+                assert_eq!(&entry.flags, flags, "raw {}", show(raw));
+                assert_eq!(entry.date, Some(*date), "raw {}", show(raw));
+            }
+            assert_offsets_tile(&entries, 0, file.len());
+        }
+    }
+
+    /// xorshift64*: deterministic, so a failure reproduces.
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, bound: usize) -> usize {
+            (self.next() % bound as u64) as usize
+        }
+
+        fn chance(&mut self, one_in: usize) -> bool {
+            self.below(one_in) == 0
+        }
+
+        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+            items[self.below(items.len())]
+        }
+    }
+
+    /// Lines chosen to hit every rule; none is a metadata header.
+    const NASTY_LINES: &[&[u8]] = &[
+        b"From x\n",
+        b"From \n",
+        b">From y\n",
+        b">>From z\r\n",
+        b">>>From \n",
+        b"From\n",
+        b"Fromage\n",
+        b">From\n",
+        b" From x\n",
+        b"From a Wed Jan 1 10:00:00 2020\n",
+        b"From - Mon Jan 01 00:00:00 2001\r\n",
+        b"From 1999 until 2005 at 10:30\n",
+        b"\n",
+        b"\r\n",
+        b"\r\r\n",
+        b"\r\n\r\n",
+        b" \n",
+        b"Subject: hello\n",
+        b"Subject: hello\r\n",
+        b" folded\n",
+        b"\tfolded\r\n",
+        b"Return-Path: <a@b>\n",
+        b"Return-Path: <>\n",
+        b"Content-Length: 12\n",
+        b"bare\rCR\n",
+        b"\0\xff\x80\xfe\n",
+        b"Status\n",
+        b"X-Statuses: RO\n",
+        b"body text\n",
+    ];
+
+    fn nasty_message(random: &mut Random) -> Vec<u8> {
+        let mut raw = Vec::new();
+        for _ in 0..random.below(12) {
+            if random.chance(5) {
+                for _ in 0..random.below(9) {
+                    let byte = random.next() as u8;
+                    raw.push(if byte == b'\n' { b'\r' } else { byte });
+                }
+                raw.push(b'\n');
+            } else {
+                raw.extend_from_slice(random.pick(NASTY_LINES));
+            }
+        }
+        if random.chance(4) {
+            // An unterminated last line.
+            raw.extend_from_slice(b"From x");
+        }
+        raw
+    }
+
+    fn random_flags(random: &mut Random) -> Flags {
+        let keyword_pool = [
+            "$Forwarded",
+            "$Junk",
+            "Label1",
+            "caf\u{e9}",
+            "x",
+            "$Forwarded",
+        ];
+        let mut flags = Flags {
+            seen: random.chance(2),
+            answered: random.chance(3),
+            flagged: random.chance(3),
+            deleted: random.chance(5),
+            draft: random.chance(5),
+            keywords: Vec::new(),
+        };
+        for _ in 0..random.below(4) {
+            flags.add_keyword(random.pick(&keyword_pool));
+        }
+        if random.chance(3) {
+            flags = Flags::default();
+        }
+        flags
+    }
+
+    #[test]
+    fn round_trip_holds_for_pseudo_random_nasty_messages() {
+        let mut random = Random(0x5eed_cafe_f00d_d00d);
+        for _ in 0..3000 {
+            let count = 1 + random.below(5);
+            let mut file = Vec::new();
+            let mut expected = Vec::new();
+            for _ in 0..count {
+                let raw = nasty_message(&mut random);
+                let flags = random_flags(&mut random);
+                let nanos = if random.chance(3) { 999_999_999 } else { 0 };
+                let span = (LATEST_FROM_LINE_SECONDS - EARLIEST_FROM_LINE_SECONDS) as u64;
+                let seconds = EARLIEST_FROM_LINE_SECONDS + (random.next() % span) as i64;
+                let date = at(seconds) + Duration::from_nanos(nanos);
+                let written =
+                    write_message(&mut file, &raw, &flags, Some(date)).expect("Vec write");
+                assert!(written > 0);
+                // A message without a final newline gains exactly one `\n`.
+                let mut stored = raw.clone();
+                if !stored.is_empty() && !stored.ends_with(b"\n") {
+                    stored.push(b'\n');
+                }
+                expected.push((raw, stored, flags, at(seconds)));
+            }
+            let entries = read_all(&file);
+            assert_eq!(entries.len(), count, "file {}", show(&file));
+            for ((raw, stored, flags, date), entry) in expected.iter().zip(&entries) {
+                assert_eq!(show(&entry.raw), show(stored), "raw {}", show(raw));
+                assert_eq!(&entry.flags, flags, "raw {}", show(raw));
+                assert_eq!(entry.date, Some(*date), "raw {}", show(raw));
+            }
+            assert_offsets_tile(&entries, 0, file.len());
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic_and_entries_still_tile_the_file() {
+        let mut random = Random(0x0bad_5eed_0bad_5eed);
+        for _ in 0..3000 {
+            let mut file = Vec::new();
+            if random.chance(2) {
+                file.extend_from_slice(b"From ");
+            }
+            for _ in 0..random.below(40) {
+                if random.chance(2) {
+                    file.extend_from_slice(random.pick(NASTY_LINES));
+                } else {
+                    file.extend_from_slice(random.pick(&[
+                        &b"Status: RO\n"[..],
+                        b"X-Keywords: a,\n",
+                        b"X-Status: AFTD\n",
+                        b" b\n",
+                        b"X-UID: 1\n",
+                    ]));
+                }
+                for _ in 0..random.below(4) {
+                    file.push(random.next() as u8);
+                }
+            }
+            let mut entries = Vec::new();
+            for result in MboxReader::new(&file[..], 0) {
+                match result {
+                    Ok(entry) => {
+                        let _ = parse_from_line_date(&entry.from_line);
+                        entries.push(entry);
+                    }
+                    Err(err) => {
+                        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+                        assert!(!file.starts_with(b"From "));
+                    }
+                }
+            }
+            if file.starts_with(b"From ") {
+                assert_offsets_tile(&entries, 0, file.len());
+            } else {
+                assert!(entries.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic_the_date_parser() {
+        let mut random = Random(0xdead_beef_dead_beef);
+        let words: &[&[u8]] = &[
+            b"Jan",
+            b"feb",
+            b"1",
+            b"31",
+            b"00",
+            b"10:00",
+            b"9:5",
+            b"23:59:60",
+            b"2020",
+            b"1899",
+            b"99999",
+            b"+0100",
+            b"-9999",
+            b"GMT",
+            b",",
+            b"\xff",
+            b"\t",
+            b"",
+        ];
+        for _ in 0..20_000 {
+            let mut line = b"From ".to_vec();
+            for _ in 0..random.below(9) {
+                line.extend_from_slice(random.pick(words));
+                if !random.chance(5) {
+                    line.push(b' ');
+                }
+                if random.chance(10) {
+                    line.push(random.next() as u8);
+                }
+            }
+            let _ = parse_from_line_date(&line);
+            let _ = is_separator(&line);
+        }
+    }
+
+    #[test]
+    fn absent_date_uses_the_current_time() {
+        let before = unix_seconds(SystemTime::now());
+        let mut file = Vec::new();
+        write_message(&mut file, b"A: b\n", &Flags::default(), None).expect("Vec write");
+        let after = unix_seconds(SystemTime::now());
+        let entries = read_all(&file);
+        let date = unix_seconds(entries[0].date.expect("a date"));
+        assert!(
+            before <= date && date <= after,
+            "{before} <= {date} <= {after}"
+        );
+    }
+
+    #[test]
+    fn dates_outside_the_separator_years_are_clamped_so_messages_stay_apart() {
+        let file = write_all(&[
+            (b"A: 1\n", Flags::default(), at(-9_000_000_000)),
+            (b"A: 2\n", Flags::default(), at(9_000_000_000)),
+            (b"A: 3\n", Flags::default(), at(9_000_000_000)),
+        ]);
+        let entries = read_all(&file);
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0].date, Some(at(EARLIEST_FROM_LINE_SECONDS)));
+        assert_eq!(entries[1].date, Some(at(LATEST_FROM_LINE_SECONDS)));
+    }
+
+    #[test]
+    fn append_padding_makes_the_next_from_line_a_separator() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"", b""),
+            // Too short to tell a blank line from the end of a longer one.
+            (b"\n", b"\n"),
+            (b"\r\n", b"\n"),
+            (b"x\n\n", b""),
+            (b"\n\r\n", b""),
+            (b"x\r\n", b"\n"),
+            (b"xy\n", b"\n"),
+            (b"\r\r\n", b"\n"),
+            (b"xyz", b"\n\n"),
+            (b"\n\r", b"\n\n"),
+        ];
+        for (tail, padding) in cases {
+            assert_eq!(
+                show(append_padding(tail)),
+                show(padding),
+                "tail {}",
+                show(tail)
+            );
+        }
+        // A file a foreign writer left without the final blank line.
+        let mut file = b"From a Wed Jan 1 10:00:00 2020\nA: 1\n\nbody".to_vec();
+        let tail_start = file.len().saturating_sub(3);
+        let padding = append_padding(&file[tail_start..]);
+        file.extend_from_slice(padding);
+        write_message(&mut file, b"A: 2\n", &Flags::default(), Some(at(0))).expect("Vec write");
+        let entries = read_all(&file);
+        let raws: Vec<String> = entries.iter().map(|entry| show(&entry.raw)).collect();
+        assert_eq!(raws, ["A: 1\n\nbody\n", "A: 2\n"]);
+    }
+
+    #[test]
+    fn calendar_conversions_agree_over_four_centuries_around_the_epoch() {
+        for days in (-200 * 366..=200 * 366).step_by(7) {
+            let (year, month, day) = civil_from_days(days);
+            assert!((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month));
+            assert_eq!(days_from_civil(year, month, day), days);
+        }
+    }
+}

@@ -1,0 +1,498 @@
+//! The copy pipeline: source → dedup → sink → commit → checkpoint.
+//!
+//! This is the one place that knows the order in which things become true:
+//! a message is recorded in the checkpoint only after the sink's `commit`
+//! returned, and the checkpoint is saved before anything else relies on it.
+//! It knows nothing about protocols: every store looks the same from here.
+//!
+//! Failures are scoped (as in isync): a message that cannot be read or that
+//! the destination rejects is reported and the run goes on; a source folder
+//! that cannot be read fails that folder only; a destination that fails
+//! (disk full, connection lost) stops the run, because every later message
+//! would fail the same way. Whatever was committed before stays recorded.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::checkpoint::{Checkpoint, FolderProgress, JobLock};
+use crate::exit::{self, Interrupted};
+use crate::fingerprint::Fingerprint;
+use crate::folder::FolderName;
+use crate::job::Job;
+use crate::message::SourceKey;
+use crate::report::{self, Progress};
+use crate::store::dry_run::DryRun;
+use crate::store::{is_message_rejected, AnySink, AnySource, Fetched, Outbox, Sink, Source};
+
+/// A commit (and checkpoint save) happens at least this often…
+const COMMIT_EVERY_MESSAGES: usize = 100;
+/// …and at least this often in time, so a slow source still makes progress durable.
+const COMMIT_EVERY: Duration = Duration::from_secs(2);
+/// Bytes of messages in flight between source and sink.
+const IN_FLIGHT_BYTES: u32 = 32 * 1024 * 1024;
+
+/// Set when the user asks the run to stop (Ctrl-C, SIGTERM).
+pub type InterruptSignal = watch::Receiver<bool>;
+
+/// Counts for one folder or a whole run.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Counts {
+    pub messages_copied: u64,
+    pub messages_duplicate: u64,
+    pub messages_failed: u64,
+    pub bytes_copied: u64,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.messages_copied += other.messages_copied;
+        self.messages_duplicate += other.messages_duplicate;
+        self.messages_failed += other.messages_failed;
+        self.bytes_copied += other.bytes_copied;
+    }
+}
+
+/// What a finished run did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub folders: u64,
+    pub folders_failed: u64,
+    pub folders_unchanged: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub seconds: f64,
+    pub dry_run: bool,
+}
+
+impl Summary {
+    pub fn is_clean(&self) -> bool {
+        self.folders_failed == 0 && self.counts.messages_failed == 0
+    }
+}
+
+/// Runs a copy job to the end (or to an interruption).
+pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> {
+    let started = Instant::now();
+    report::event(json!({
+        "event": "run_start",
+        "source": job.source.to_string(),
+        "destination": job.destination.to_string(),
+        "dry_run": job.dry_run,
+        "version": env!("CARGO_PKG_VERSION"),
+    }));
+    let mut source = Some(
+        AnySource::connect(&job.source)
+            .await
+            .with_context(|| format!("opening source `{}`", job.source))?,
+    );
+    let mut sink = if job.dry_run {
+        AnySink::DryRun(DryRun::new(
+            AnySink::connect_read_only(&job.destination)
+                .await
+                .with_context(|| format!("opening destination `{}`", job.destination))?,
+        ))
+    } else {
+        AnySink::connect(&job.destination)
+            .await
+            .with_context(|| format!("opening destination `{}`", job.destination))?
+    };
+
+    let folders = select_folders(job, source.as_mut().context("no source")?, &sink).await?;
+
+    // A dry run writes nothing, not even a lock file.
+    let _lock = if job.dry_run {
+        None
+    } else {
+        Some(JobLock::acquire(&job.checkpoint_path)?)
+    };
+    let mut checkpoint = load_checkpoint(job)?;
+    let mut saver = Saver::new(job);
+    let mut summary = Summary {
+        dry_run: job.dry_run,
+        ..Summary::default()
+    };
+    let mut progress = Progress::new();
+
+    for (folder, destination) in &folders {
+        summary.folders += 1;
+        if *interrupt.borrow() {
+            break;
+        }
+        let outcome = copy_folder(
+            job,
+            &mut source,
+            &mut sink,
+            folder,
+            destination,
+            &mut checkpoint,
+            &mut saver,
+            &mut progress,
+            &mut interrupt,
+        )
+        .await;
+        let (counts, folder_error, unchanged) = match outcome {
+            Ok(done) => (done.counts, done.source_error, done.unchanged),
+            Err(fatal) => {
+                // The destination failed or the run was interrupted: keep
+                // what was committed, then stop.
+                saver.save(&mut checkpoint)?;
+                progress.finish();
+                return Err(fatal.context(format!("copying folder `{folder}`")));
+            }
+        };
+        summary.counts.add(&counts);
+        if unchanged {
+            summary.folders_unchanged += 1;
+        }
+        if let Some(e) = &folder_error {
+            summary.folders_failed += 1;
+            report::error(&format!("folder `{folder}`: {e:#}"));
+        }
+        report::event(json!({
+            "event": "folder_done",
+            "folder": folder,
+            "destination_folder": destination,
+            "unchanged": unchanged,
+            "messages_copied": counts.messages_copied,
+            "messages_duplicate": counts.messages_duplicate,
+            "messages_failed": counts.messages_failed,
+            "bytes_copied": counts.bytes_copied,
+            "error": folder_error.as_ref().map(|e| format!("{e:#}")),
+        }));
+    }
+    progress.finish();
+    saver.save(&mut checkpoint)?;
+    if *interrupt.borrow() {
+        return Err(Interrupted.into());
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The source folders taking part, each with its destination name.
+async fn select_folders(
+    job: &Job,
+    source: &mut AnySource,
+    sink: &AnySink,
+) -> Result<Vec<(FolderName, FolderName)>> {
+    let available = source
+        .folders()
+        .await
+        .with_context(|| format!("listing folders of `{}`", job.source))?;
+    for wanted in &job.folders.only {
+        if !available.contains(wanted) {
+            return Err(exit::usage(format!(
+                "folder `{wanted}` does not exist in `{}`",
+                job.source
+            )));
+        }
+    }
+    let selected: Vec<(FolderName, FolderName)> = available
+        .into_iter()
+        .filter(|f| job.folders.includes(f))
+        .map(|f| {
+            let destination = job.folders.destination(&f);
+            (f, destination)
+        })
+        .collect();
+    if is_single_file(sink) {
+        let mut destinations: Vec<&FolderName> = selected.iter().map(|(_, d)| d).collect();
+        destinations.dedup();
+        if destinations.len() > 1 {
+            return Err(exit::usage(format!(
+                "`{}` is a single mbox file and holds one folder, but {} folders are selected; choose one with --folder, merge them with --map, or give a directory",
+                job.destination,
+                destinations.len()
+            )));
+        }
+    }
+    Ok(selected)
+}
+
+fn is_single_file(sink: &AnySink) -> bool {
+    match sink {
+        AnySink::Mbox(mbox) => mbox.is_single_file(),
+        AnySink::DryRun(dry) => is_single_file(&dry.inner),
+        AnySink::Maildir(_) => false,
+    }
+}
+
+fn load_checkpoint(job: &Job) -> Result<Checkpoint> {
+    match Checkpoint::load(&job.checkpoint_path)? {
+        None => Ok(Checkpoint::new(job.key.clone())),
+        Some(checkpoint) if checkpoint.job == job.key => Ok(checkpoint),
+        Some(checkpoint) => Err(exit::usage(format!(
+            "checkpoint `{}` belongs to another job ({} → {}); give another --state file or remove it",
+            job.checkpoint_path.display(),
+            checkpoint.job.source,
+            checkpoint.job.destination
+        ))),
+    }
+}
+
+/// Saves the checkpoint when asked, except in a dry run.
+struct Saver {
+    path: std::path::PathBuf,
+    enabled: bool,
+}
+
+impl Saver {
+    fn new(job: &Job) -> Saver {
+        Saver {
+            path: job.checkpoint_path.clone(),
+            enabled: !job.dry_run,
+        }
+    }
+
+    fn save(&mut self, checkpoint: &mut Checkpoint) -> Result<()> {
+        if self.enabled {
+            checkpoint.save(&self.path)?;
+        }
+        Ok(())
+    }
+}
+
+struct FolderDone {
+    counts: Counts,
+    /// The source folder failed part-way; what was committed stays recorded.
+    source_error: Option<anyhow::Error>,
+    /// Nothing new: the destination was not even opened.
+    unchanged: bool,
+}
+
+/// One message handled and waiting for the next commit to be recorded.
+struct Uncommitted {
+    key: SourceKey,
+    fingerprint: Fingerprint,
+    bytes: u64,
+    duplicate: bool,
+}
+
+/// Copies one folder. `Err` means the whole run must stop (the destination
+/// failed, or an interruption); source trouble is returned in `FolderDone`.
+#[allow(clippy::too_many_arguments)]
+async fn copy_folder(
+    job: &Job,
+    source: &mut Option<AnySource>,
+    sink: &mut AnySink,
+    folder: &FolderName,
+    destination: &FolderName,
+    checkpoint: &mut Checkpoint,
+    saver: &mut Saver,
+    progress: &mut Progress,
+    interrupt: &mut InterruptSignal,
+) -> Result<FolderDone> {
+    let recorded = checkpoint.folders.get(folder).cloned().unwrap_or_default();
+    let opened = source
+        .as_mut()
+        .context("the source was lost to an earlier failure")?
+        .open(folder, &recorded)
+        .await;
+    let status = match opened {
+        Ok(status) => status,
+        Err(e) => {
+            return Ok(FolderDone {
+                counts: Counts::default(),
+                source_error: Some(e),
+                unchanged: false,
+            })
+        }
+    };
+    let mut folder_progress = recorded;
+    if let Some(reason) = &status.changed {
+        report::warn(&format!(
+            "{reason}; copying folder `{folder}` again, relying on dedup"
+        ));
+        folder_progress = FolderProgress::default();
+    }
+    folder_progress.identity = status.identity.clone();
+    folder_progress.forget(&status.vanished);
+    checkpoint
+        .folders
+        .insert(folder.clone(), folder_progress.clone());
+
+    report::event(json!({
+        "event": "folder_start",
+        "folder": folder,
+        "destination_folder": destination,
+        "pending": status.pending,
+    }));
+    if status.pending == Some(0) {
+        report::info(&format!("folder `{folder}`: nothing new"));
+        return Ok(FolderDone {
+            counts: Counts::default(),
+            source_error: None,
+            unchanged: true,
+        });
+    }
+    progress.start_folder(folder.as_str(), status.pending);
+
+    let existing = sink
+        .open(destination, true)
+        .await
+        .with_context(|| format!("opening destination folder `{destination}`"))?
+        .unwrap_or_default();
+    let mut known: HashSet<Fingerprint> = if job.dedup {
+        existing.into_iter().collect()
+    } else {
+        HashSet::new()
+    };
+    report::debug(&format!(
+        "destination folder `{destination}` holds {} fingerprints",
+        known.len()
+    ));
+
+    let (outbox, mut inbox) = Outbox::channel(IN_FLIGHT_BYTES);
+    // The source reads on its own task so reading and writing overlap.
+    let mut owned_source = source
+        .take()
+        .context("the source was lost to an earlier failure")?;
+    let snapshot = folder_progress.clone();
+    let fetcher = tokio::spawn(async move {
+        let result = owned_source.fetch(&snapshot, &outbox).await;
+        (owned_source, result)
+    });
+
+    let mut counts = Counts::default();
+    let mut batch: Vec<Uncommitted> = Vec::new();
+    let mut last_commit = Instant::now();
+    let mut fatal: Option<anyhow::Error> = None;
+    let mut interrupted = false;
+    loop {
+        let deadline = tokio::time::Instant::from_std(last_commit + COMMIT_EVERY);
+        let item = tokio::select! {
+            biased;
+            _ = interrupt.changed() => { interrupted = true; break; }
+            _ = tokio::time::sleep_until(deadline), if !batch.is_empty() => None,
+            item = inbox.recv() => match item {
+                Some((item, _permit)) => Some(item),
+                None => break,
+            },
+        };
+        if let Some(item) = item {
+            match item {
+                Fetched::Message(message) => {
+                    if job.dedup && known.contains(&message.fingerprint) {
+                        counts.messages_duplicate += 1;
+                        batch.push(Uncommitted {
+                            key: message.key,
+                            fingerprint: message.fingerprint,
+                            bytes: message.raw.len() as u64,
+                            duplicate: true,
+                        });
+                    } else {
+                        match sink.append(&message).await {
+                            Ok(()) => {
+                                if job.dedup {
+                                    known.insert(message.fingerprint.clone());
+                                }
+                                counts.messages_copied += 1;
+                                counts.bytes_copied += message.size();
+                                batch.push(Uncommitted {
+                                    key: message.key,
+                                    fingerprint: message.fingerprint,
+                                    bytes: message.raw.len() as u64,
+                                    duplicate: false,
+                                });
+                            }
+                            Err(e) if is_message_rejected(&e) => {
+                                counts.messages_failed += 1;
+                                report_failed(folder, &message.key, &e);
+                            }
+                            Err(e) => {
+                                fatal = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                }
+                Fetched::Duplicate(key, fingerprint) => {
+                    counts.messages_duplicate += 1;
+                    batch.push(Uncommitted {
+                        key,
+                        fingerprint,
+                        bytes: 0,
+                        duplicate: true,
+                    });
+                }
+                Fetched::Failed(key, e) => {
+                    counts.messages_failed += 1;
+                    report_failed(folder, &key, &e);
+                }
+            }
+            progress.message(counts.bytes_copied);
+        }
+        if batch.len() >= COMMIT_EVERY_MESSAGES || last_commit.elapsed() >= COMMIT_EVERY {
+            if let Err(e) = commit(sink, folder, &mut batch, checkpoint, saver).await {
+                fatal = Some(e);
+                break;
+            }
+            last_commit = Instant::now();
+        }
+    }
+    // Closing the inbox tells the source to stop; then take it back.
+    drop(inbox);
+    let (returned_source, fetch_result) = fetcher.await.context("the source task failed")?;
+    *source = Some(returned_source);
+    if let Some(e) = fatal {
+        // Nothing more is committed: the batch may hold a partial write.
+        return Err(e);
+    }
+    commit(sink, folder, &mut batch, checkpoint, saver).await?;
+    progress.finish_folder();
+    if interrupted {
+        return Err(Interrupted.into());
+    }
+    Ok(FolderDone {
+        counts,
+        source_error: fetch_result.err(),
+        unchanged: false,
+    })
+}
+
+/// Makes the batch durable, then records it. Order is important: a message
+/// recorded before the sink confirmed it could be lost by a crash.
+async fn commit(
+    sink: &mut AnySink,
+    folder: &FolderName,
+    batch: &mut Vec<Uncommitted>,
+    checkpoint: &mut Checkpoint,
+    saver: &mut Saver,
+) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    sink.commit().await?;
+    let progress = checkpoint.folders.entry(folder.clone()).or_default();
+    for done in batch.iter() {
+        progress.mark_done(&done.key, &done.fingerprint);
+    }
+    saver.save(checkpoint)?;
+    for done in batch.drain(..) {
+        report::event(json!({
+            "event": "message",
+            "folder": folder,
+            "key": done.key,
+            "status": if done.duplicate { "duplicate" } else { "copied" },
+            "fingerprint": done.fingerprint,
+            "bytes": done.bytes,
+        }));
+    }
+    Ok(())
+}
+
+fn report_failed(folder: &FolderName, key: &SourceKey, e: &anyhow::Error) {
+    report::error(&format!("folder `{folder}`, {key}: {e:#}"));
+    report::event(json!({
+        "event": "message",
+        "folder": folder,
+        "key": key,
+        "status": "failed",
+        "reason": format!("{e:#}"),
+    }));
+}

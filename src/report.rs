@@ -1,0 +1,234 @@
+//! Everything the user sees while a command runs: progress bars, log lines,
+//! JSON Lines events and the final summary.
+//!
+//! stdout is data (JSON Lines with `--json`, tables for `ls`), stderr is for
+//! people (bars, warnings, errors, the summary). Bars appear only when stderr
+//! is a terminal, and log lines go through indicatif's `suspend` so they never
+//! tear a bar. Text from servers, headers and file names is hostile: it passes
+//! through `sanitize` before it reaches a terminal.
+
+use std::borrow::Cow;
+use std::io::{IsTerminal, Write};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// How chatty the run is; set once at start-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verbosity {
+    pub quiet: bool,
+    /// 0: warnings and errors; 1: `-v` info; 2: `-vv` debug.
+    pub level: u8,
+    pub json: bool,
+}
+
+struct Logger {
+    verbosity: Verbosity,
+    bars: Option<MultiProgress>,
+}
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
+static STDOUT: Mutex<()> = Mutex::new(());
+
+/// Sets up logging and, when stderr is a terminal and not quiet/json, bars.
+pub fn init(verbosity: Verbosity) {
+    let bars = (!verbosity.quiet
+        && !verbosity.json
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("TERM").is_some_and(|t| t != "dumb"))
+    .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));
+    let _ = LOGGER.set(Logger { verbosity, bars });
+}
+
+fn logger() -> Option<&'static Logger> {
+    LOGGER.get()
+}
+
+pub fn verbosity() -> Verbosity {
+    logger().map(|l| l.verbosity).unwrap_or(Verbosity {
+        quiet: false,
+        level: 0,
+        json: false,
+    })
+}
+
+fn to_stderr(line: &str) {
+    let print = || {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    };
+    match logger().and_then(|l| l.bars.as_ref()) {
+        Some(bars) => bars.suspend(print),
+        None => print(),
+    }
+}
+
+/// An error line; always shown.
+pub fn error(text: &str) {
+    to_stderr(&format!("mailtug: error: {}", sanitize(text)));
+}
+
+/// A warning; hidden by `--quiet`, also a JSON event with `--json`.
+pub fn warn(text: &str) {
+    let v = verbosity();
+    if v.json {
+        event(json!({"event": "warning", "message": text}));
+    }
+    if !v.quiet {
+        to_stderr(&format!("mailtug: warning: {}", sanitize(text)));
+    }
+}
+
+/// `-v` detail.
+pub fn info(text: &str) {
+    let v = verbosity();
+    if !v.quiet && v.level >= 1 {
+        to_stderr(&format!("mailtug: {}", sanitize(text)));
+    }
+}
+
+/// `-vv` detail.
+pub fn debug(text: &str) {
+    let v = verbosity();
+    if !v.quiet && v.level >= 2 {
+        to_stderr(&format!("mailtug: debug: {}", sanitize(text)));
+    }
+}
+
+/// A human line on stderr (the final summary); hidden by `--quiet`.
+pub fn human(text: &str) {
+    if !verbosity().quiet {
+        to_stderr(&sanitize(text));
+    }
+}
+
+/// Writes one JSON Lines event to stdout when `--json` is on.
+pub fn event(value: Value) {
+    if !verbosity().json {
+        return;
+    }
+    let _guard = STDOUT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer(&mut out, &value);
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+/// Serialises any value into an event body (for typed summaries).
+pub fn to_value<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// Replaces control characters (terminal escapes, NUL, CR) with `?`, so a
+/// hostile folder name or server reply cannot rewrite the user's terminal.
+pub fn sanitize(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\t') {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| if c.is_control() && c != '\t' { '?' } else { c })
+            .collect(),
+    )
+}
+
+/// Progress of one copy run: a bar per folder and an overall line.
+pub struct Progress {
+    overall: Option<ProgressBar>,
+    folder: Option<ProgressBar>,
+}
+
+impl Progress {
+    pub fn new() -> Progress {
+        let overall = logger().and_then(|l| l.bars.as_ref()).map(|bars| {
+            let bar = bars.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} total {pos} msgs, {msg} ({per_sec}) {elapsed_precise}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Progress {
+            overall,
+            folder: None,
+        }
+    }
+
+    pub fn start_folder(&mut self, name: &str, pending: Option<u64>) {
+        self.finish_folder();
+        let Some(bars) = logger().and_then(|l| l.bars.as_ref()) else {
+            return;
+        };
+        let bar = match pending {
+            Some(n) => ProgressBar::new(n),
+            None => ProgressBar::no_length(),
+        };
+        let bar = bars.insert(0, bar);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:20!} [{bar:30}] {pos}/{len} msgs {per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(sanitize(name).into_owned());
+        self.folder = Some(bar);
+    }
+
+    /// One message handled (copied, duplicate or failed).
+    pub fn message(&self, total_bytes: u64) {
+        if let Some(bar) = &self.folder {
+            bar.inc(1);
+        }
+        if let Some(bar) = &self.overall {
+            bar.inc(1);
+            bar.set_message(indicatif::HumanBytes(total_bytes).to_string());
+        }
+    }
+
+    pub fn finish_folder(&mut self) {
+        if let Some(bar) = self.folder.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    pub fn finish(&mut self) {
+        self.finish_folder();
+        if let Some(bar) = self.overall.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress::new()
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Formats a byte count the way people read it (`1.2 MiB`).
+pub fn bytes(n: u64) -> String {
+    indicatif::HumanBytes(n).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_neutralises_terminal_escapes() {
+        assert_eq!(sanitize("plain"), "plain");
+        assert_eq!(sanitize("a\u{1b}[2Jb\r\0c\td"), "a?[2Jb??c\td");
+    }
+}

@@ -1,0 +1,654 @@
+//! mbox files and directories of them, in mboxrd form.
+//!
+//! `mbox:FILE` is one folder (INBOX). `mbox:DIR` is a tree: each `*.mbox`
+//! file, or other file that starts with a `From ` line, is a folder, and
+//! nested directories (also Thunderbird's `Name.sbd/`) are the hierarchy.
+//!
+//! Writing keeps the file whole across crashes: before the first byte of a
+//! batch goes past the committed end, a journal file `.NAME.mailtug-journal`
+//! records that end and is made durable; `commit` fsyncs the mbox and only
+//! then removes the journal. A run that finds a journal truncates the mbox
+//! back to the recorded end, so a half-written message never survives and the
+//! checkpoint (saved only after `commit`) never names bytes that are gone.
+//! Writers lock the file with `flock` and a `NAME.lock` dotlock, as mutt,
+//! Dovecot and procmail expect.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::checkpoint::{Done, FolderProgress};
+use crate::exit;
+use crate::fingerprint::Fingerprint;
+use crate::folder::{mbox_relative_path, FolderName};
+use crate::mboxrd::{self, MboxReader};
+use crate::message::{Message, SourceKey};
+use crate::report;
+use crate::store::{Fetched, FolderIdentity, FolderStats, FolderStatus, Outbox};
+
+const READ_BUFFER: usize = 256 * 1024;
+const WRITE_BUFFER: usize = 256 * 1024;
+/// A dotlock whose owner cannot be identified is taken over after this long
+/// (procmail and mutt use similar timeouts).
+const STALE_DOTLOCK: Duration = Duration::from_secs(10 * 60);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// One file: the INBOX.
+    File,
+    /// A directory tree of mbox files.
+    Directory,
+}
+
+pub struct Mbox {
+    root: PathBuf,
+    layout: Layout,
+    read_only: bool,
+    /// Files found by `folders()`, so odd file names still open the right file.
+    files: BTreeMap<FolderName, PathBuf>,
+    source: Option<SourceFolder>,
+    sink: Option<SinkFile>,
+}
+
+struct SourceFolder {
+    path: PathBuf,
+    /// Where `fetch` starts: the checkpoint's contiguous prefix, or 0.
+    resume_at: u64,
+}
+
+struct SinkFile {
+    name: FolderName,
+    path: PathBuf,
+    writer: BufWriter<File>,
+    /// The file length that is durable and that the checkpoint may cover.
+    committed_len: u64,
+    /// Bytes written past `committed_len` in this batch.
+    written: u64,
+    /// Set while uncommitted bytes may exist past `committed_len`.
+    journal: Option<PathBuf>,
+    _dotlock: Dotlock,
+}
+
+impl Mbox {
+    /// Opens an existing mbox file or directory as a source.
+    pub fn open_source(path: &Path) -> Result<Mbox> {
+        let meta = fs::metadata(path).map_err(|e| open_error(path, e))?;
+        let layout = if meta.is_dir() {
+            Layout::Directory
+        } else {
+            Layout::File
+        };
+        Ok(Mbox::new(path, layout, true))
+    }
+
+    /// Opens an mbox destination. A path that does not exist yet becomes a
+    /// single file when it ends in `.mbox`, and a directory tree otherwise.
+    pub fn open_sink(path: &Path) -> Result<Mbox> {
+        let layout = layout_for_sink(path)?;
+        if layout == Layout::Directory && !path.exists() {
+            create_dir_private(path)
+                .with_context(|| format!("creating mbox directory `{}`", path.display()))
+                .map_err(|e| exit::unreachable(format!("{e:#}")))?;
+        }
+        Ok(Mbox::new(path, layout, false))
+    }
+
+    /// Opens an mbox destination only to read it; nothing is created or locked.
+    pub fn open_read_only(path: &Path) -> Result<Mbox> {
+        let layout = layout_for_sink(path)?;
+        Ok(Mbox::new(path, layout, true))
+    }
+
+    fn new(root: &Path, layout: Layout, read_only: bool) -> Mbox {
+        Mbox {
+            root: root.to_path_buf(),
+            layout,
+            read_only,
+            files: BTreeMap::new(),
+            source: None,
+            sink: None,
+        }
+    }
+
+    /// True when this store is a single mbox file, which holds one folder.
+    pub fn is_single_file(&self) -> bool {
+        self.layout == Layout::File
+    }
+
+    pub fn folders(&mut self) -> Result<Vec<FolderName>> {
+        let mut files = BTreeMap::new();
+        match self.layout {
+            Layout::File => {
+                if self.root.is_file() {
+                    files.insert(FolderName::inbox(), self.root.clone());
+                }
+            }
+            Layout::Directory => {
+                if self.root.is_dir() {
+                    find_mbox_files(&self.root, &mut Vec::new(), &mut files)?;
+                }
+            }
+        }
+        let names = files.keys().cloned().collect();
+        self.files = files;
+        Ok(names)
+    }
+
+    fn folder_path(&self, folder: &FolderName) -> PathBuf {
+        if let Some(path) = self.files.get(folder) {
+            return path.clone();
+        }
+        match self.layout {
+            Layout::File => self.root.clone(),
+            Layout::Directory => self.root.join(mbox_relative_path(folder)),
+        }
+    }
+
+    pub fn open_source_folder(
+        &mut self,
+        folder: &FolderName,
+        progress: &FolderProgress,
+    ) -> Result<FolderStatus> {
+        let path = self.folder_path(folder);
+        let meta = fs::metadata(&path)
+            .with_context(|| format!("opening folder `{folder}` at `{}`", path.display()))?;
+        let identity = FolderIdentity::Inode {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        };
+        let mut status = FolderStatus {
+            identity: Some(identity.clone()),
+            ..FolderStatus::default()
+        };
+        let mut resume_at = 0;
+        if let Done::Offsets {
+            through, anchor, ..
+        } = &progress.done
+        {
+            status.changed = if progress.identity.as_ref().is_some_and(|id| *id != identity) {
+                Some(format!(
+                    "mbox `{}` was replaced since the last run",
+                    path.display()
+                ))
+            } else if meta.len() < *through {
+                Some(format!(
+                    "mbox `{}` is shorter than at the last run (truncated or rewritten)",
+                    path.display()
+                ))
+            } else if let Some(anchor) = anchor {
+                match read_one(&path, anchor.start) {
+                    Ok(Some((end, fingerprint)))
+                        if end == anchor.end && fingerprint == anchor.fingerprint =>
+                    {
+                        None
+                    }
+                    _ => Some(format!(
+                        "mbox `{}` was rewritten since the last run",
+                        path.display()
+                    )),
+                }
+            } else {
+                None
+            };
+            if status.changed.is_none() {
+                resume_at = *through;
+                status.pending = (*through == meta.len()).then_some(0);
+            }
+        }
+        self.source = Some(SourceFolder { path, resume_at });
+        Ok(status)
+    }
+
+    pub async fn fetch(&mut self, progress: &FolderProgress, out: &Outbox) -> Result<()> {
+        let source = self.source.as_ref().context("no folder is open")?;
+        let mut reader = open_reader(&source.path, source.resume_at)?;
+        while let Some(entry) = reader.next_message() {
+            let entry =
+                entry.with_context(|| format!("reading mbox `{}`", source.path.display()))?;
+            let key = SourceKey::Offset {
+                start: entry.start,
+                end: entry.end,
+            };
+            if progress.is_done(&key) {
+                continue;
+            }
+            let item = if entry.raw.is_empty() {
+                Fetched::Failed(key, anyhow!("the message is empty"))
+            } else {
+                Fetched::Message(Message::new(key, entry.raw, entry.flags, entry.date))
+            };
+            if out.send(item).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn stats(&mut self) -> Result<FolderStats> {
+        let source = self.source.as_ref().context("no folder is open")?;
+        let mut stats = FolderStats::default();
+        for entry in open_reader(&source.path, 0)? {
+            let entry =
+                entry.with_context(|| format!("reading mbox `{}`", source.path.display()))?;
+            stats.messages += 1;
+            stats.bytes += entry.raw.len() as u64;
+        }
+        Ok(stats)
+    }
+
+    pub fn open_sink_folder(
+        &mut self,
+        folder: &FolderName,
+        create: bool,
+    ) -> Result<Option<Vec<Fingerprint>>> {
+        self.close_sink()?;
+        let path = self.folder_path(folder);
+        if !path.exists() {
+            if !create || self.read_only {
+                return Ok(None);
+            }
+            if let Some(parent) = path.parent() {
+                create_dir_private(parent)
+                    .with_context(|| format!("creating directory `{}`", parent.display()))?;
+            }
+        }
+        if self.read_only {
+            return index(&path).map(Some);
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("opening mbox `{}` for writing", path.display()))?;
+        file.try_lock().map_err(|e| match e {
+            fs::TryLockError::WouldBlock => anyhow!(
+                "mbox `{}` is locked by another program; try again when it is done",
+                path.display()
+            ),
+            fs::TryLockError::Error(e) => {
+                anyhow::Error::new(e).context(format!("locking mbox `{}`", path.display()))
+            }
+        })?;
+        let dotlock = Dotlock::acquire(&path)?;
+        recover_interrupted_write(&path, &file)?;
+        let fingerprints = index(&path)?;
+        let committed_len = file.metadata()?.len();
+        self.sink = Some(SinkFile {
+            name: folder.clone(),
+            path,
+            writer: BufWriter::with_capacity(WRITE_BUFFER, file),
+            committed_len,
+            written: 0,
+            journal: None,
+            _dotlock: dotlock,
+        });
+        Ok(Some(fingerprints))
+    }
+
+    pub fn append(&mut self, message: &Message) -> Result<()> {
+        let sink = self.sink.as_mut().context("no folder is open")?;
+        if sink.journal.is_none() {
+            sink.begin_batch()?;
+        }
+        let written = mboxrd::write_message(
+            &mut sink.writer,
+            &message.raw,
+            &message.flags,
+            message.internal_date,
+        )
+        .with_context(|| {
+            format!(
+                "writing {} to folder `{}` at `{}`",
+                message.key,
+                sink.name,
+                sink.path.display()
+            )
+        })?;
+        sink.written += written;
+        Ok(())
+    }
+
+    pub fn commit(&mut self) -> Result<()> {
+        match self.sink.as_mut() {
+            Some(sink) => sink.commit(),
+            None => Ok(()),
+        }
+    }
+
+    /// Closes the open destination file; uncommitted bytes are rolled back.
+    fn close_sink(&mut self) -> Result<()> {
+        if let Some(mut sink) = self.sink.take() {
+            sink.roll_back()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Mbox {
+    fn drop(&mut self) {
+        if let Err(e) = self.close_sink() {
+            report::error(&format!("{e:#}"));
+        }
+    }
+}
+
+impl SinkFile {
+    /// Records the committed end in the journal, durably, before any byte
+    /// of the batch is written past it.
+    fn begin_batch(&mut self) -> Result<()> {
+        let journal = journal_path(&self.path);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&journal)
+            .with_context(|| format!("creating journal `{}`", journal.display()))?;
+        writeln!(file, "{}", self.committed_len)?;
+        file.sync_all()?;
+        sync_parent(&journal)?;
+        // mboxrd needs a blank line before each From_ line: mend a file that
+        // another program left without one.
+        let tail = read_tail(&self.path, self.committed_len)?;
+        let padding = mboxrd::append_padding(&tail);
+        self.writer.write_all(padding)?;
+        self.written = padding.len() as u64;
+        self.journal = Some(journal);
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        let Some(journal) = self.journal.take() else {
+            return Ok(());
+        };
+        let result = (|| -> std::io::Result<()> {
+            self.writer.flush()?;
+            // Order is important: the data must be durable before the journal
+            // goes, and the journal must be gone before the checkpoint moves.
+            self.writer.get_ref().sync_all()?;
+            fs::remove_file(&journal)?;
+            sync_parent(&journal)
+        })();
+        if let Err(e) = result {
+            self.journal = Some(journal);
+            return Err(e)
+                .with_context(|| format!("flushing mbox `{}` to disk", self.path.display()));
+        }
+        self.committed_len += self.written;
+        self.written = 0;
+        Ok(())
+    }
+
+    /// Drops uncommitted bytes, restoring the file to its committed end.
+    fn roll_back(&mut self) -> Result<()> {
+        let Some(journal) = self.journal.take() else {
+            return Ok(());
+        };
+        // Whatever is still buffered is discarded with the rest.
+        let _ = self.writer.flush();
+        let file = self.writer.get_ref();
+        file.set_len(self.committed_len)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("rolling back mbox `{}`", self.path.display()))?;
+        fs::remove_file(&journal)?;
+        sync_parent(&journal)?;
+        Ok(())
+    }
+}
+
+/// A `NAME.lock` dotlock holding our pid; removed on drop.
+struct Dotlock {
+    path: PathBuf,
+}
+
+impl Dotlock {
+    fn acquire(mbox: &Path) -> Result<Dotlock> {
+        let mut path = mbox.as_os_str().to_owned();
+        path.push(".lock");
+        let path = PathBuf::from(path);
+        for _ in 0..2 {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    write!(file, "{}", std::process::id())?;
+                    return Ok(Dotlock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if !dotlock_is_stale(&path) {
+                        bail!(
+                            "mbox `{}` is locked by another program (`{}` exists)",
+                            mbox.display(),
+                            path.display()
+                        );
+                    }
+                    report::warn(&format!("removing stale lock `{}`", path.display()));
+                    let _ = fs::remove_file(&path);
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("creating lock `{}`", path.display()))
+                }
+            }
+        }
+        bail!("could not lock mbox `{}`", mbox.display())
+    }
+}
+
+impl Drop for Dotlock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+fn dotlock_is_stale(path: &Path) -> bool {
+    let pid = fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.trim().parse::<i32>().ok())
+        .filter(|&pid| pid > 0);
+    match pid {
+        // SAFETY: signal 0 only checks that the process exists.
+        Some(pid) => {
+            let rc = unsafe { libc::kill(pid, 0) };
+            rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+        }
+        None => fs::metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() > STALE_DOTLOCK),
+    }
+}
+
+fn journal_path(mbox: &Path) -> PathBuf {
+    let name = mbox
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    mbox.with_file_name(format!(".{name}.mailtug-journal"))
+}
+
+/// Finishes what a killed run left: truncates the file to the end its journal
+/// recorded, so no partial message stays at the end.
+fn recover_interrupted_write(path: &Path, file: &File) -> Result<()> {
+    let journal = journal_path(path);
+    let text = match fs::read_to_string(&journal) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("reading journal `{}`", journal.display()))
+        }
+    };
+    let committed: u64 = text.trim().parse().with_context(|| {
+        format!(
+            "journal `{}` is damaged; check the end of `{}` by hand, then remove it",
+            journal.display(),
+            path.display()
+        )
+    })?;
+    let len = file.metadata()?.len();
+    if len > committed {
+        file.set_len(committed)?;
+        file.sync_all()?;
+        report::warn(&format!(
+            "mbox `{}`: removed {} bytes an interrupted run had not finished writing",
+            path.display(),
+            len - committed
+        ));
+    }
+    fs::remove_file(&journal)?;
+    sync_parent(&journal)?;
+    Ok(())
+}
+
+fn open_reader(path: &Path, offset: u64) -> Result<MboxReader<BufReader<File>>> {
+    let mut file =
+        File::open(path).with_context(|| format!("opening mbox `{}`", path.display()))?;
+    if offset > 0 {
+        file.seek(SeekFrom::Start(offset))?;
+    }
+    Ok(MboxReader::new(
+        BufReader::with_capacity(READ_BUFFER, file),
+        offset,
+    ))
+}
+
+/// The end and fingerprint of the message starting at `start`, if one does.
+fn read_one(path: &Path, start: u64) -> Result<Option<(u64, Fingerprint)>> {
+    let mut reader = open_reader(path, start)?;
+    match reader.next_message() {
+        Some(Ok(entry)) if entry.start == start => {
+            Ok(Some((entry.end, Fingerprint::of(&entry.raw))))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The fingerprints of every message in the file.
+fn index(path: &Path) -> Result<Vec<Fingerprint>> {
+    let mut fingerprints = Vec::new();
+    for entry in open_reader(path, 0)? {
+        let entry = entry.with_context(|| {
+            format!("destination `{}` is not a valid mbox file", path.display())
+        })?;
+        fingerprints.push(Fingerprint::of(&entry.raw));
+    }
+    Ok(fingerprints)
+}
+
+/// The last three bytes before `end`, to see whether the file ends with a
+/// blank line (`\n\n` or `\n\r\n`).
+fn read_tail(path: &Path, end: u64) -> Result<Vec<u8>> {
+    let mut file = File::open(path)?;
+    let start = end.saturating_sub(3);
+    file.seek(SeekFrom::Start(start))?;
+    let mut tail = Vec::with_capacity(3);
+    file.take(end - start).read_to_end(&mut tail)?;
+    Ok(tail)
+}
+
+/// Walks a directory tree for mbox files: `*.mbox`, and other regular files
+/// that start with `From `. Hidden files, lock files and index files are skipped.
+fn find_mbox_files(
+    dir: &Path,
+    parents: &mut Vec<String>,
+    found: &mut BTreeMap<FolderName, PathBuf>,
+) -> Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .with_context(|| format!("listing `{}`", dir.display()))?
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("listing `{}`", dir.display()))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let file_name = entry.file_name();
+        let Some(name) = file_name.to_str() else {
+            report::warn(&format!(
+                "skipping `{}`: its name is not UTF-8",
+                entry.path().display()
+            ));
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let file_type = entry.file_type()?;
+        if file_type.is_dir() {
+            let folder = name.strip_suffix(".sbd").unwrap_or(name);
+            parents.push(folder.to_string());
+            find_mbox_files(&path, parents, found)?;
+            parents.pop();
+            continue;
+        }
+        if !path.is_file()
+            || [".lock", ".msf", ".mailtug-journal"]
+                .iter()
+                .any(|s| name.ends_with(s))
+        {
+            continue;
+        }
+        let folder = match name.strip_suffix(".mbox") {
+            Some(stem) => stem,
+            None if starts_with_from_line(&path) => name,
+            None => continue,
+        };
+        let components = parents.iter().map(String::as_str).chain([folder]);
+        if let Ok(folder) = FolderName::from_components(components) {
+            found.entry(folder).or_insert(path);
+        }
+    }
+    Ok(())
+}
+
+fn starts_with_from_line(path: &Path) -> bool {
+    let mut head = [0u8; 5];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"From ")
+}
+
+fn layout_for_sink(path: &Path) -> Result<Layout> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(Layout::Directory),
+        Ok(_) => Ok(Layout::File),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if path.extension().is_some_and(|ext| ext == "mbox") {
+                Ok(Layout::File)
+            } else {
+                Ok(Layout::Directory)
+            }
+        }
+        Err(e) => Err(open_error(path, e)),
+    }
+}
+
+fn create_dir_private(dir: &Path) -> std::io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(parent)?.sync_all()
+}
+
+fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            exit::usage(format!("mbox `{}` does not exist", path.display()))
+        }
+        _ => exit::unreachable(format!("cannot open mbox `{}`: {e}", path.display())),
+    }
+}

@@ -1,0 +1,2 @@
+//! End-to-end tests: the real `mailtug` binary on real files (and, for the
+//! protocol endpoints, real servers). One test binary, as ripgrep does.
