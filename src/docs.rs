@@ -11,13 +11,16 @@ use clap_complete::Shell;
 use crate::cli::Cli;
 
 /// Extra man page sections: what `--help` is too short to say.
-const MAN_EXTRA: &str = include_str!("../man/mailtug-extra.roff");
+const MAN_EXTRA: &str = include_str!("man-extra.roff");
 
 /// Writes `mailtug.1` and one page per subcommand into `dir`.
 pub fn write_man_pages(dir: &Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let command = Cli::command();
-    clap_mangen::generate_to(command.clone(), dir)?;
+    // The long-form sections below replace `--help`'s short endpoint and
+    // exit-code summary, which would render as a badly wrapped EXTRA section.
+    let command =
+        Cli::command().after_help(clap::builder::Resettable::<clap::builder::StyledStr>::Reset);
+    clap_mangen::generate_to(command, dir)?;
     // The main page gets the long-form sections (endpoints, dedup rule,
     // checkpoints, JSON events, exit codes) appended.
     let main_page = dir.join("mailtug.1");

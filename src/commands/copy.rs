@@ -50,22 +50,50 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         object.insert("exit_code".into(), json!(code.code()));
     }
     report::event(event);
-    let c = &summary.counts;
-    let verb = if summary.dry_run {
-        "would copy"
-    } else {
-        "copied"
-    };
-    report::human(&format!(
-        "mailtug: {verb} {} messages ({}) from {} folders, {} duplicates skipped, {} failed, in {:.1} s",
-        c.messages_copied,
-        report::bytes(c.bytes_copied),
-        summary.folders,
-        c.messages_duplicate,
-        c.messages_failed + summary.folders_failed,
-        summary.seconds
-    ));
+    report::human(&summary_line(&summary));
     Ok(code)
+}
+
+/// The one line a person reads at the end of a run.
+fn summary_line(summary: &pipeline::Summary) -> String {
+    let c = &summary.counts;
+    let mut parts = Vec::new();
+    let verb = if summary.dry_run { "would copy" } else { "copied" };
+    if c.messages_copied == 0 && c.messages_duplicate == 0 && c.messages_failed == 0 {
+        parts.push("nothing to copy".to_string());
+    } else if c.messages_copied > 0 || c.messages_duplicate == 0 {
+        parts.push(format!(
+            "{verb} {} ({})",
+            plural(c.messages_copied, "message"),
+            report::bytes(c.bytes_copied)
+        ));
+    }
+    if c.messages_duplicate > 0 {
+        parts.push(format!(
+            "skipped {} already there",
+            plural(c.messages_duplicate, "duplicate")
+        ));
+    }
+    if c.messages_failed > 0 {
+        parts.push(format!("{} FAILED", plural(c.messages_failed, "message")));
+    }
+    if summary.folders_failed > 0 {
+        parts.push(format!("{} FAILED", plural(summary.folders_failed, "folder")));
+    }
+    let folders = plural(summary.folders, "folder");
+    format!(
+        "mailtug: {} ({folders}, {:.1} s)",
+        parts.join(", "),
+        summary.seconds
+    )
+}
+
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what cron, systemd and `timeout` send).

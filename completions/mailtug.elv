@@ -1,0 +1,169 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[mailtug] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'mailtug'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'mailtug'= {
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand copy 'Copy messages from SRC to DST, every folder or those selected'
+            cand ls 'List the folders of an endpoint with message counts and sizes'
+            cand verify 'Check that DST holds every message of SRC, folder by folder'
+            cand state 'Inspect or remove checkpoints'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtug;copy'= {
+            cand --folder 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023'
+            cand --exclude 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels'
+            cand --map 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)'
+            cand --state 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/'
+            cand --no-dedup 'Copy every message, even when the destination folder already holds its fingerprint'
+            cand -n 'Show what would be copied; write nothing, not even the checkpoint'
+            cand --dry-run 'Show what would be copied; write nothing, not even the checkpoint'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;ls'= {
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;verify'= {
+            cand --folder 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023'
+            cand --exclude 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels'
+            cand --map 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;state'= {
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List checkpoints: id, last update, source and destination'
+            cand show 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
+            cand forget 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtug;state;list'= {
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;state;show'= {
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;state;forget'= {
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;state;help'= {
+            cand list 'List checkpoints: id, last update, source and destination'
+            cand show 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
+            cand forget 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtug;state;help;list'= {
+        }
+        &'mailtug;state;help;show'= {
+        }
+        &'mailtug;state;help;forget'= {
+        }
+        &'mailtug;state;help;help'= {
+        }
+        &'mailtug;help'= {
+            cand copy 'Copy messages from SRC to DST, every folder or those selected'
+            cand ls 'List the folders of an endpoint with message counts and sizes'
+            cand verify 'Check that DST holds every message of SRC, folder by folder'
+            cand state 'Inspect or remove checkpoints'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtug;help;copy'= {
+        }
+        &'mailtug;help;ls'= {
+        }
+        &'mailtug;help;verify'= {
+        }
+        &'mailtug;help;state'= {
+            cand list 'List checkpoints: id, last update, source and destination'
+            cand show 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
+            cand forget 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
+        }
+        &'mailtug;help;state;list'= {
+        }
+        &'mailtug;help;state;show'= {
+        }
+        &'mailtug;help;state;forget'= {
+        }
+        &'mailtug;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,96 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_mailtug_global_optspecs
+    string join \n json q/quiet v/verbose h/help V/version
+end
+
+function __fish_mailtug_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_mailtug_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_mailtug_using_subcommand
+    set -l cmd (__fish_mailtug_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c mailtug -n "__fish_mailtug_needs_command" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_needs_command" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_needs_command" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_needs_command" -s h -l help -d 'Print help'
+complete -c mailtug -n "__fish_mailtug_needs_command" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "copy" -d 'Copy messages from SRC to DST, every folder or those selected'
+complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
+complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
+complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "state" -d 'Inspect or remove checkpoints'
+complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l folder -d 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l exclude -d 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l map -d 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l state -d 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the checkpoint'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l folder -d 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l exclude -d 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l map -d 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -s h -l help -d 'Print help'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "list" -d 'List checkpoints: id, last update, source and destination'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "show" -d 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "forget" -d 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -s h -l help -d 'Print help'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "list" -d 'List checkpoints: id, last update, source and destination'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "forget" -d 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy ls verify state help" -f -a "copy" -d 'Copy messages from SRC to DST, every folder or those selected'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy ls verify state help" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy ls verify state help" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy ls verify state help" -f -a "state" -d 'Inspect or remove checkpoints'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy ls verify state help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "list" -d 'List checkpoints: id, last update, source and destination'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "show" -d 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "forget" -d 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
