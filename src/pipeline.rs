@@ -192,6 +192,9 @@ async fn select_folders(
             )));
         }
     }
+    if available.is_empty() {
+        report::warn(&format!("`{}` holds no folders", job.source));
+    }
     let selected: Vec<(FolderName, FolderName)> = available
         .into_iter()
         .filter(|f| job.folders.includes(f))
@@ -235,10 +238,16 @@ fn load_checkpoint(job: &Job) -> Result<Checkpoint> {
     }
 }
 
-/// Saves the checkpoint when asked, except in a dry run.
+/// Saves the checkpoint, except in a dry run. Saves after a commit are paced:
+/// a checkpoint of a huge maildir (hundreds of thousands of file names) takes
+/// a while to write, so the next routine save waits ten times as long as the
+/// last one took, keeping checkpoint I/O under a tenth of the run. Small
+/// checkpoints are still saved after every commit. Messages committed but not
+/// yet recorded are safe: the destination's fingerprint index finds them.
 struct Saver {
     path: std::path::PathBuf,
     enabled: bool,
+    next_due: Instant,
 }
 
 impl Saver {
@@ -246,12 +255,24 @@ impl Saver {
         Saver {
             path: job.checkpoint_path.clone(),
             enabled: !job.dry_run,
+            next_due: Instant::now(),
         }
     }
 
+    /// Saves now.
     fn save(&mut self, checkpoint: &mut Checkpoint) -> Result<()> {
         if self.enabled {
+            let started = Instant::now();
             checkpoint.save(&self.path)?;
+            self.next_due = Instant::now() + started.elapsed() * 10;
+        }
+        Ok(())
+    }
+
+    /// Saves unless the last save was too recent for its cost.
+    fn save_if_due(&mut self, checkpoint: &mut Checkpoint) -> Result<()> {
+        if Instant::now() >= self.next_due {
+            self.save(checkpoint)?;
         }
         Ok(())
     }
@@ -472,7 +493,7 @@ async fn commit(
     for done in batch.iter() {
         progress.mark_done(&done.key, &done.fingerprint);
     }
-    saver.save(checkpoint)?;
+    saver.save_if_due(checkpoint)?;
     for done in batch.drain(..) {
         report::event(json!({
             "event": "message",

@@ -58,7 +58,11 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
 fn summary_line(summary: &pipeline::Summary) -> String {
     let c = &summary.counts;
     let mut parts = Vec::new();
-    let verb = if summary.dry_run { "would copy" } else { "copied" };
+    let verb = if summary.dry_run {
+        "would copy"
+    } else {
+        "copied"
+    };
     if c.messages_copied == 0 && c.messages_duplicate == 0 && c.messages_failed == 0 {
         parts.push("nothing to copy".to_string());
     } else if c.messages_copied > 0 || c.messages_duplicate == 0 {
@@ -78,7 +82,10 @@ fn summary_line(summary: &pipeline::Summary) -> String {
         parts.push(format!("{} FAILED", plural(c.messages_failed, "message")));
     }
     if summary.folders_failed > 0 {
-        parts.push(format!("{} FAILED", plural(summary.folders_failed, "folder")));
+        parts.push(format!(
+            "{} FAILED",
+            plural(summary.folders_failed, "folder")
+        ));
     }
     let folders = plural(summary.folders, "folder");
     format!(

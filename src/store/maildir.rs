@@ -79,7 +79,14 @@ impl Maildir {
                 root.display()
             )));
         }
-        Ok(Maildir::new(root, true))
+        let mut maildir = Maildir::new(root, true);
+        if maildir.folders()?.is_empty() {
+            return Err(exit::usage(format!(
+                "`{}` is not a maildir: it has no cur/ directory and no Maildir++ subfolders",
+                root.display()
+            )));
+        }
+        Ok(maildir)
     }
 
     /// Opens a maildir tree as a destination, creating its root when missing.
@@ -218,7 +225,7 @@ impl Maildir {
             if progress.is_done(&key) {
                 continue;
             }
-            let item = match read_message(entry, &open.keywords) {
+            let item = match read_message(entry, &open.dir, &open.keywords) {
                 Ok(message) => Fetched::Message(message),
                 Err(e) => Fetched::Failed(key, e),
             };
@@ -359,14 +366,13 @@ fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
         for item in listing {
             match item {
                 Ok(mail) => {
-                    let path = mail.path().clone();
-                    if path.is_file() {
-                        entries.push(Entry {
-                            id: mail.id().to_string(),
-                            info: mail.flags().to_string(),
-                            path,
-                        });
-                    }
+                    // Not only regular files: anything else in cur/ or new/
+                    // is reported when read, not silently passed over.
+                    entries.push(Entry {
+                        id: mail.id().to_string(),
+                        info: mail.flags().to_string(),
+                        path: mail.path().clone(),
+                    });
                 }
                 Err(_) => unnamed = true,
             }
@@ -378,7 +384,7 @@ fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
             let entry = entry?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if !name.starts_with('.') && !name.contains(":2,") && entry.path().is_file() {
+            if !name.starts_with('.') && !name.contains(":2,") {
                 entries.push(Entry {
                     id: name.to_string(),
                     info: String::new(),
@@ -391,10 +397,29 @@ fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
     Ok(entries)
 }
 
-fn read_message(entry: &Entry, keywords: &Keywords) -> Result<Message> {
-    let mut file =
-        File::open(&entry.path).with_context(|| format!("reading `{}`", entry.path.display()))?;
+fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Message> {
+    let (mut file, info) = match File::open(&entry.path) {
+        Ok(file) => (file, entry.info.clone()),
+        // A mail reader may have renamed it since the listing (new/ → cur/,
+        // flags changed); the unique name stays, so look for it once more.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && entry.path.is_symlink() => {
+            return Err(e).with_context(|| {
+                format!("`{}` is a symbolic link to nothing", entry.path.display())
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let moved = relocate(dir, &entry.id)
+                .with_context(|| format!("reading `{}`", entry.path.display()))?;
+            let file = File::open(&moved.path)
+                .with_context(|| format!("reading `{}`", moved.path.display()))?;
+            (file, moved.info)
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading `{}`", entry.path.display())),
+    };
     let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(anyhow!("`{}` is not a regular file", entry.path.display()));
+    }
     let mut raw = Vec::with_capacity(meta.len() as usize);
     file.read_to_end(&mut raw)
         .with_context(|| format!("reading `{}`", entry.path.display()))?;
@@ -404,12 +429,35 @@ fn read_message(entry: &Entry, keywords: &Keywords) -> Result<Message> {
             entry.path.display()
         ));
     }
-    let flags = keywords.flags_from_info(&entry.info);
+    let flags = keywords.flags_from_info(&info);
     Ok(Message::new(
         SourceKey::File(entry.id.clone()),
         raw,
         flags,
         meta.modified().ok(),
+    ))
+}
+
+/// Finds a message by unique name after it moved within the folder.
+fn relocate(dir: &Path, id: &str) -> std::io::Result<Entry> {
+    for sub in ["cur", "new"] {
+        for item in fs::read_dir(dir.join(sub))? {
+            let item = item?;
+            let name = item.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let (unique, info) = name.split_once(":2,").unwrap_or((name, ""));
+            if unique == id {
+                return Ok(Entry {
+                    id: id.to_string(),
+                    path: item.path(),
+                    info: info.to_string(),
+                });
+            }
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "the message was deleted while mailtug was reading the folder",
     ))
 }
 
