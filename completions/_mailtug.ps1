@@ -41,6 +41,8 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--folder', '--folder', [CompletionResultType]::ParameterName, 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023')
             [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels')
             [CompletionResult]::new('--map', '--map', [CompletionResultType]::ParameterName, 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Copy up to N folders at the same time (for servers: N connections per side)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Copy up to N folders at the same time (for servers: N connections per side)')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/')
             [CompletionResult]::new('--no-dedup', '--no-dedup', [CompletionResultType]::ParameterName, 'Copy every message, even when the destination folder already holds its fingerprint')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Show what would be copied; write nothing, not even the checkpoint')

@@ -37,6 +37,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --folder 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023'
             cand --exclude 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels'
             cand --map 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)'
+            cand -j 'Copy up to N folders at the same time (for servers: N connections per side)'
+            cand --jobs 'Copy up to N folders at the same time (for servers: N connections per side)'
             cand --state 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/'
             cand --no-dedup 'Copy every message, even when the destination folder already holds its fingerprint'
             cand -n 'Show what would be copied; write nothing, not even the checkpoint'

@@ -37,6 +37,7 @@ complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "help" -d 'Print thi
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l folder -d 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l exclude -d 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l map -d 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s j -l jobs -d 'Copy up to N folders at the same time (for servers: N connections per side)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l state -d 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the checkpoint'

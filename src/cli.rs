@@ -114,6 +114,10 @@ pub struct CopyArgs {
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
+    /// Copy up to N folders at the same time (for servers: N connections per side)
+    #[arg(short, long, value_name = "N", default_value_t = 4)]
+    pub jobs: usize,
+
     /// Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,

@@ -97,6 +97,8 @@ pub struct Job {
     pub folders: FolderSelection,
     pub dedup: bool,
     pub dry_run: bool,
+    /// Folders copied at the same time (each with its own source and sink).
+    pub jobs: usize,
     pub key: JobKey,
     pub checkpoint_path: PathBuf,
 }
@@ -108,8 +110,12 @@ impl Job {
         folders: FolderSelection,
         dedup: bool,
         dry_run: bool,
+        jobs: usize,
         checkpoint_path: Option<PathBuf>,
     ) -> Result<Job> {
+        if jobs == 0 {
+            return Err(usage("--jobs must be at least 1"));
+        }
         if source.normalized() == destination.normalized() {
             return Err(usage(format!(
                 "source and destination are the same: `{source}`"
@@ -134,6 +140,7 @@ impl Job {
             folders,
             dedup,
             dry_run,
+            jobs,
             key,
             checkpoint_path,
         })

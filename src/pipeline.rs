@@ -11,7 +11,8 @@
 //! (disk full, connection lost) stops the run, because every later message
 //! would fail the same way. Whatever was committed before stays recorded.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -70,12 +71,23 @@ pub struct Summary {
 }
 
 impl Summary {
+    fn add(&mut self, other: &Summary) {
+        self.folders += other.folders;
+        self.folders_failed += other.folders_failed;
+        self.folders_unchanged += other.folders_unchanged;
+        self.counts.add(&other.counts);
+    }
+
     pub fn is_clean(&self) -> bool {
         self.folders_failed == 0 && self.counts.messages_failed == 0
     }
 }
 
 /// Runs a copy job to the end (or to an interruption).
+///
+/// Folders are spread over up to `job.jobs` workers, each with its own source
+/// and sink (for servers: its own connections), each owning one destination
+/// folder at a time, so two workers never write into the same folder.
 pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> {
     let started = Instant::now();
     report::event(json!({
@@ -85,24 +97,12 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
         "dry_run": job.dry_run,
         "version": env!("CARGO_PKG_VERSION"),
     }));
-    let mut source = Some(
-        AnySource::connect(&job.source)
-            .await
-            .with_context(|| format!("opening source `{}`", job.source))?,
-    );
-    let mut sink = if job.dry_run {
-        AnySink::DryRun(DryRun::new(
-            AnySink::connect_read_only(&job.destination)
-                .await
-                .with_context(|| format!("opening destination `{}`", job.destination))?,
-        ))
-    } else {
-        AnySink::connect(&job.destination)
-            .await
-            .with_context(|| format!("opening destination `{}`", job.destination))?
-    };
-
-    let folders = select_folders(job, source.as_mut().context("no source")?, &sink).await?;
+    let job = Arc::new(job.clone());
+    let mut source = AnySource::connect(&job.source)
+        .await
+        .with_context(|| format!("opening source `{}`", job.source))?;
+    let sink = connect_sink(&job).await?;
+    let units = select_folders(&job, &mut source, &sink).await?;
 
     // A dry run writes nothing, not even a lock file.
     let _lock = if job.dry_run {
@@ -110,76 +110,201 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
     } else {
         Some(JobLock::acquire(&job.checkpoint_path)?)
     };
-    let mut checkpoint = load_checkpoint(job)?;
-    let mut saver = Saver::new(job);
+    let shared = Arc::new(Mutex::new(Shared {
+        checkpoint: load_checkpoint(&job)?,
+        saver: Saver::new(&job),
+    }));
+    let queue = Arc::new(Mutex::new(units.into_iter().collect::<VecDeque<_>>()));
+    let progress = Arc::new(Progress::new());
+
+    // One stop signal for everyone: the user's interrupt, or a worker whose
+    // destination failed.
+    let (stop, _) = watch::channel(false);
+    let stop = Arc::new(stop);
+    let forwarder = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if interrupt.wait_for(|&stopped| stopped).await.is_ok() {
+                stop.send_replace(true);
+            }
+        })
+    };
+
+    let workers = job.jobs.clamp(1, queue_len(&queue).max(1));
+    let mut handles = Vec::with_capacity(workers);
+    let mut first = Some((source, sink));
+    for number in 0..workers {
+        let worker = Worker {
+            job: job.clone(),
+            shared: shared.clone(),
+            queue: queue.clone(),
+            progress: progress.clone(),
+            stop: stop.clone(),
+        };
+        let stores = first.take();
+        handles.push(tokio::spawn(async move {
+            let (source, sink) = match stores {
+                Some(stores) => stores,
+                None => match worker.connect().await {
+                    Ok(stores) => stores,
+                    Err(e) => {
+                        // Fewer connections than asked for still finish the job.
+                        report::warn(&format!("worker {number} could not start: {e:#}"));
+                        return Ok(Summary::default());
+                    }
+                },
+            };
+            worker.run(source, sink).await
+        }));
+    }
+
     let mut summary = Summary {
         dry_run: job.dry_run,
         ..Summary::default()
     };
-    let mut progress = Progress::new();
-
-    for (folder, destination) in &folders {
-        summary.folders += 1;
-        if *interrupt.borrow() {
-            break;
-        }
-        let outcome = copy_folder(
-            job,
-            &mut source,
-            &mut sink,
-            folder,
-            destination,
-            &mut checkpoint,
-            &mut saver,
-            &mut progress,
-            &mut interrupt,
-        )
-        .await;
-        let (counts, folder_error, unchanged) = match outcome {
-            Ok(done) => (done.counts, done.source_error, done.unchanged),
-            Err(fatal) => {
-                // The destination failed or the run was interrupted: keep
-                // what was committed, then stop.
-                saver.save(&mut checkpoint)?;
-                progress.finish();
-                return Err(fatal.context(format!("copying folder `{folder}`")));
+    let mut fatal = None;
+    for handle in handles {
+        match handle.await {
+            Ok(Ok(part)) => summary.add(&part),
+            Ok(Err(e)) => {
+                fatal.get_or_insert(e);
             }
-        };
-        summary.counts.add(&counts);
-        if unchanged {
-            summary.folders_unchanged += 1;
+            Err(e) => {
+                fatal.get_or_insert(anyhow::Error::new(e).context("a copy worker crashed"));
+            }
         }
-        if let Some(e) = &folder_error {
-            summary.folders_failed += 1;
-            report::error(&format!("folder `{folder}`: {e:#}"));
-        }
-        report::event(json!({
-            "event": "folder_done",
-            "folder": folder,
-            "destination_folder": destination,
-            "unchanged": unchanged,
-            "messages_copied": counts.messages_copied,
-            "messages_duplicate": counts.messages_duplicate,
-            "messages_failed": counts.messages_failed,
-            "bytes_copied": counts.bytes_copied,
-            "error": folder_error.as_ref().map(|e| format!("{e:#}")),
-        }));
     }
+    forwarder.abort();
     progress.finish();
-    saver.save(&mut checkpoint)?;
-    if *interrupt.borrow() {
+    {
+        let mut shared = lock(&shared);
+        let Shared { checkpoint, saver } = &mut *shared;
+        saver.save(checkpoint)?;
+    }
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    if *stop.borrow() {
         return Err(Interrupted.into());
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
-/// The source folders taking part, each with its destination name.
-async fn select_folders(
-    job: &Job,
-    source: &mut AnySource,
-    sink: &AnySink,
-) -> Result<Vec<(FolderName, FolderName)>> {
+async fn connect_sink(job: &Job) -> Result<AnySink> {
+    let sink = if job.dry_run {
+        AnySink::DryRun(DryRun::new(
+            AnySink::connect_read_only(&job.destination).await?,
+        ))
+    } else {
+        AnySink::connect(&job.destination).await?
+    };
+    Ok(sink)
+}
+
+/// The checkpoint and its saver, shared by the workers. The lock is never
+/// held across an `.await`.
+struct Shared {
+    checkpoint: Checkpoint,
+    saver: Saver,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A worker that panicked while holding the lock left consistent data:
+    // every update under it is a plain insert.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Source folders that share a destination folder: one worker copies them in turn.
+type Unit = Vec<(FolderName, FolderName)>;
+
+fn queue_len(queue: &Mutex<VecDeque<Unit>>) -> usize {
+    lock(queue).len()
+}
+
+struct Worker {
+    job: Arc<Job>,
+    shared: Arc<Mutex<Shared>>,
+    queue: Arc<Mutex<VecDeque<Unit>>>,
+    progress: Arc<Progress>,
+    stop: Arc<watch::Sender<bool>>,
+}
+
+impl Worker {
+    async fn connect(&self) -> Result<(AnySource, AnySink)> {
+        let source = AnySource::connect(&self.job.source).await?;
+        let sink = connect_sink(&self.job).await?;
+        Ok((source, sink))
+    }
+
+    /// Copies folders from the queue until it is empty or the run stops.
+    async fn run(self, source: AnySource, mut sink: AnySink) -> Result<Summary> {
+        let mut source = Some(source);
+        let mut summary = Summary::default();
+        let mut stop = self.stop.subscribe();
+        loop {
+            let Some(unit) = lock(&self.queue).pop_front() else {
+                break;
+            };
+            for (folder, destination) in unit {
+                if *stop.borrow() {
+                    return Ok(summary);
+                }
+                summary.folders += 1;
+                let outcome = copy_folder(
+                    &self.job,
+                    &mut source,
+                    &mut sink,
+                    &folder,
+                    &destination,
+                    &self.shared,
+                    &self.progress,
+                    &mut stop,
+                )
+                .await;
+                let done = match outcome {
+                    Ok(done) => done,
+                    Err(e) => {
+                        // The destination failed or the run was interrupted:
+                        // what was committed stays recorded; everyone stops.
+                        self.stop.send_replace(true);
+                        if e.is::<Interrupted>() {
+                            return Ok(summary);
+                        }
+                        return Err(e.context(format!("copying folder `{folder}`")));
+                    }
+                };
+                summary.counts.add(&done.counts);
+                if done.unchanged {
+                    summary.folders_unchanged += 1;
+                }
+                if let Some(e) = &done.source_error {
+                    summary.folders_failed += 1;
+                    report::error(&format!("folder `{folder}`: {e:#}"));
+                }
+                let counts = done.counts;
+                report::event(json!({
+                    "event": "folder_done",
+                    "folder": folder,
+                    "destination_folder": destination,
+                    "unchanged": done.unchanged,
+                    "messages_copied": counts.messages_copied,
+                    "messages_duplicate": counts.messages_duplicate,
+                    "messages_failed": counts.messages_failed,
+                    "bytes_copied": counts.bytes_copied,
+                    "error": done.source_error.as_ref().map(|e| format!("{e:#}")),
+                }));
+            }
+        }
+        Ok(summary)
+    }
+}
+
+/// The source folders taking part, each with its destination name, grouped
+/// by destination folder (in source order).
+async fn select_folders(job: &Job, source: &mut AnySource, sink: &AnySink) -> Result<Vec<Unit>> {
     let available = source
         .folders()
         .await
@@ -203,18 +328,25 @@ async fn select_folders(
             (f, destination)
         })
         .collect();
-    if is_single_file(sink) {
-        let mut destinations: Vec<&FolderName> = selected.iter().map(|(_, d)| d).collect();
-        destinations.dedup();
-        if destinations.len() > 1 {
-            return Err(exit::usage(format!(
-                "`{}` is a single mbox file and holds one folder, but {} folders are selected; choose one with --folder, merge them with --map, or give a directory",
-                job.destination,
-                destinations.len()
-            )));
+    let mut units: Vec<Unit> = Vec::new();
+    let mut unit_of: HashMap<FolderName, usize> = HashMap::new();
+    for (folder, destination) in selected {
+        match unit_of.get(&destination) {
+            Some(&i) => units[i].push((folder, destination)),
+            None => {
+                unit_of.insert(destination.clone(), units.len());
+                units.push(vec![(folder, destination)]);
+            }
         }
     }
-    Ok(selected)
+    if is_single_file(sink) && units.len() > 1 {
+        return Err(exit::usage(format!(
+            "`{}` is a single mbox file and holds one folder, but {} folders are selected; choose one with --folder, merge them with --map, or give a directory",
+            job.destination,
+            units.len()
+        )));
+    }
+    Ok(units)
 }
 
 fn is_single_file(sink: &AnySink) -> bool {
@@ -303,12 +435,16 @@ async fn copy_folder(
     sink: &mut AnySink,
     folder: &FolderName,
     destination: &FolderName,
-    checkpoint: &mut Checkpoint,
-    saver: &mut Saver,
-    progress: &mut Progress,
-    interrupt: &mut InterruptSignal,
+    shared: &Mutex<Shared>,
+    progress: &Progress,
+    stop: &mut watch::Receiver<bool>,
 ) -> Result<FolderDone> {
-    let recorded = checkpoint.folders.get(folder).cloned().unwrap_or_default();
+    let recorded = lock(shared)
+        .checkpoint
+        .folders
+        .get(folder)
+        .cloned()
+        .unwrap_or_default();
     let opened = source
         .as_mut()
         .context("the source was lost to an earlier failure")?
@@ -333,7 +469,8 @@ async fn copy_folder(
     }
     folder_progress.identity = status.identity.clone();
     folder_progress.forget(&status.vanished);
-    checkpoint
+    lock(shared)
+        .checkpoint
         .folders
         .insert(folder.clone(), folder_progress.clone());
 
@@ -351,7 +488,7 @@ async fn copy_folder(
             unchanged: true,
         });
     }
-    progress.start_folder(folder.as_str(), status.pending);
+    let bar = progress.folder_bar(folder.as_str(), status.pending);
 
     let existing = sink
         .open(destination, true)
@@ -388,7 +525,7 @@ async fn copy_folder(
         let deadline = tokio::time::Instant::from_std(last_commit + COMMIT_EVERY);
         let item = tokio::select! {
             biased;
-            _ = interrupt.changed() => { interrupted = true; break; }
+            _ = stop.wait_for(|&stopped| stopped) => { interrupted = true; break; }
             _ = tokio::time::sleep_until(deadline), if !batch.is_empty() => None,
             item = inbox.recv() => match item {
                 Some((item, _permit)) => Some(item),
@@ -396,6 +533,10 @@ async fn copy_folder(
             },
         };
         if let Some(item) = item {
+            let message_bytes = match &item {
+                Fetched::Message(message) => message.size(),
+                _ => 0,
+            };
             match item {
                 Fetched::Message(message) => {
                     if job.dedup && known.contains(&message.fingerprint) {
@@ -446,10 +587,11 @@ async fn copy_folder(
                     report_failed(folder, &key, &e);
                 }
             }
-            progress.message(counts.bytes_copied);
+            bar.inc();
+            progress.message(message_bytes);
         }
         if batch.len() >= COMMIT_EVERY_MESSAGES || last_commit.elapsed() >= COMMIT_EVERY {
-            if let Err(e) = commit(sink, folder, &mut batch, checkpoint, saver).await {
+            if let Err(e) = commit(sink, folder, &mut batch, shared).await {
                 fatal = Some(e);
                 break;
             }
@@ -464,8 +606,8 @@ async fn copy_folder(
         // Nothing more is committed: the batch may hold a partial write.
         return Err(e);
     }
-    commit(sink, folder, &mut batch, checkpoint, saver).await?;
-    progress.finish_folder();
+    commit(sink, folder, &mut batch, shared).await?;
+    drop(bar);
     if interrupted {
         return Err(Interrupted.into());
     }
@@ -482,18 +624,21 @@ async fn commit(
     sink: &mut AnySink,
     folder: &FolderName,
     batch: &mut Vec<Uncommitted>,
-    checkpoint: &mut Checkpoint,
-    saver: &mut Saver,
+    shared: &Mutex<Shared>,
 ) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
     sink.commit().await?;
-    let progress = checkpoint.folders.entry(folder.clone()).or_default();
-    for done in batch.iter() {
-        progress.mark_done(&done.key, &done.fingerprint);
+    {
+        let mut shared = lock(shared);
+        let Shared { checkpoint, saver } = &mut *shared;
+        let progress = checkpoint.folders.entry(folder.clone()).or_default();
+        for done in batch.iter() {
+            progress.mark_done(&done.key, &done.fingerprint);
+        }
+        saver.save_if_due(checkpoint)?;
     }
-    saver.save_if_due(checkpoint)?;
     for done in batch.drain(..) {
         report::event(json!({
             "event": "message",

@@ -134,10 +134,10 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     )
 }
 
-/// Progress of one copy run: a bar per folder and an overall line.
+/// Progress of one copy run: an overall line, and a bar per folder being copied.
 pub struct Progress {
     overall: Option<ProgressBar>,
-    folder: Option<ProgressBar>,
+    bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Progress {
@@ -155,14 +155,14 @@ impl Progress {
         });
         Progress {
             overall,
-            folder: None,
+            bytes: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    pub fn start_folder(&mut self, name: &str, pending: Option<u64>) {
-        self.finish_folder();
+    /// A bar for one folder; it disappears when dropped.
+    pub fn folder_bar(&self, name: &str, pending: Option<u64>) -> FolderBar {
         let Some(bars) = logger().and_then(|l| l.bars.as_ref()) else {
-            return;
+            return FolderBar(None);
         };
         let bar = match pending {
             Some(n) => ProgressBar::new(n),
@@ -177,29 +177,21 @@ impl Progress {
             .progress_chars("=> "),
         );
         bar.set_prefix(sanitize(name).into_owned());
-        self.folder = Some(bar);
+        FolderBar(Some(bar))
     }
 
-    /// One message handled (copied, duplicate or failed).
-    pub fn message(&self, total_bytes: u64) {
-        if let Some(bar) = &self.folder {
-            bar.inc(1);
-        }
+    /// One message handled (copied, duplicate or failed) of `bytes` bytes.
+    pub fn message(&self, bytes: u64) {
+        use std::sync::atomic::Ordering;
+        let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if let Some(bar) = &self.overall {
             bar.inc(1);
-            bar.set_message(indicatif::HumanBytes(total_bytes).to_string());
+            bar.set_message(indicatif::HumanBytes(total).to_string());
         }
     }
 
-    pub fn finish_folder(&mut self) {
-        if let Some(bar) = self.folder.take() {
-            bar.finish_and_clear();
-        }
-    }
-
-    pub fn finish(&mut self) {
-        self.finish_folder();
-        if let Some(bar) = self.overall.take() {
+    pub fn finish(&self) {
+        if let Some(bar) = &self.overall {
             bar.finish_and_clear();
         }
     }
@@ -211,9 +203,22 @@ impl Default for Progress {
     }
 }
 
-impl Drop for Progress {
+/// The bar of one folder being copied.
+pub struct FolderBar(Option<ProgressBar>);
+
+impl FolderBar {
+    pub fn inc(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+}
+
+impl Drop for FolderBar {
     fn drop(&mut self) {
-        self.finish();
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+        }
     }
 }
 

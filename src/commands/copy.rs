@@ -22,6 +22,7 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         )?,
         !args.no_dedup,
         args.dry_run,
+        args.jobs,
         args.state,
     )?;
     report::debug(&format!("checkpoint `{}`", job.checkpoint_path.display()));
