@@ -35,7 +35,7 @@ const COMMIT_EVERY_MESSAGES: usize = 100;
 /// …and at least this often in time, so a slow source still makes progress durable.
 const COMMIT_EVERY: Duration = Duration::from_secs(2);
 /// Bytes of messages in flight between source and sink.
-const IN_FLIGHT_BYTES: u32 = 32 * 1024 * 1024;
+const IN_FLIGHT_BYTES: u32 = 8 * 1024 * 1024;
 
 /// Set when the user asks the run to stop (Ctrl-C, SIGTERM).
 pub type InterruptSignal = watch::Receiver<bool>;
