@@ -18,4 +18,5 @@ pub mod mboxrd;
 pub mod message;
 pub mod pipeline;
 pub mod report;
+pub mod secret;
 pub mod store;

@@ -1,0 +1,252 @@
+//! Passwords and tokens: where they come from, and how they stay secret.
+//!
+//! A secret is never taken from the command line (where `ps` shows it), never
+//! printed, and never written to a checkpoint. `Secret`'s `Debug` and
+//! `Display` print a placeholder, so a secret cannot leak through an error
+//! chain or a debug log by accident. A password command runs through `sh -c`
+//! with the secret coming back on its stdout, never on any argv.
+
+use std::fmt;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+
+use crate::exit;
+
+/// A password or an OAuth access token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    /// The secret itself, for the one place that sends it to a server.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // Best effort: do not leave the secret in freed memory.
+        // SAFETY: zero bytes are valid UTF-8.
+        unsafe { self.0.as_bytes_mut() }.fill(0);
+    }
+}
+
+/// Where to get a secret, as the user said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    /// The first line of a file.
+    File(PathBuf),
+    /// An environment variable.
+    Env(String),
+    /// The first line of a shell command's stdout (`pass show mail`, a keyring tool…).
+    Command(String),
+    /// Ask on the terminal, without echo; refused when stdin is not a terminal.
+    Prompt,
+}
+
+impl SecretSource {
+    /// Picks the one source the options name; `Prompt` when none is given.
+    pub fn from_options(
+        side: &str,
+        file: Option<PathBuf>,
+        env: Option<String>,
+        command: Option<String>,
+    ) -> Result<SecretSource> {
+        let given = [file.is_some(), env.is_some(), command.is_some()]
+            .iter()
+            .filter(|&&g| g)
+            .count();
+        if given > 1 {
+            return Err(exit::usage(format!(
+                "give only one of --{side}-password-file, --{side}-password-env and --{side}-password-command"
+            )));
+        }
+        Ok(match (file, env, command) {
+            (Some(file), _, _) => SecretSource::File(file),
+            (_, Some(env), _) => SecretSource::Env(env),
+            (_, _, Some(command)) => SecretSource::Command(command),
+            _ => SecretSource::Prompt,
+        })
+    }
+
+    /// Reads the secret. `prompt` names what it is for (`password for me@host`).
+    pub fn read(&self, prompt: &str) -> Result<Secret> {
+        let secret = match self {
+            SecretSource::File(path) => {
+                let text = std::fs::read(path)
+                    .with_context(|| format!("reading password file `{}`", path.display()))
+                    .map_err(|e| exit::usage(format!("{e:#}")))?;
+                first_line(&text)
+            }
+            SecretSource::Env(name) => {
+                let value = std::env::var(name).map_err(|_| {
+                    exit::usage(format!("environment variable `{name}` is not set"))
+                })?;
+                first_line(value.as_bytes())
+            }
+            SecretSource::Command(command) => run_command(command)?,
+            SecretSource::Prompt => ask(prompt)?,
+        };
+        if secret.is_empty() {
+            return Err(exit::usage(format!("the {prompt} is empty")));
+        }
+        Ok(Secret(secret))
+    }
+}
+
+fn first_line(text: &[u8]) -> String {
+    let line = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    String::from_utf8_lossy(line).into_owned()
+}
+
+fn run_command(command: &str) -> Result<String> {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| "running the password command")?;
+    if !output.status.success() {
+        bail!(exit::UsageError(format!(
+            "the password command failed ({})",
+            output.status
+        )));
+    }
+    Ok(first_line(&output.stdout))
+}
+
+/// Asks on the terminal with echo off. Scripts never hang on a prompt: when
+/// stdin is not a terminal, this is an error telling which options to use.
+fn ask(prompt: &str) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(exit::usage(format!(
+            "no {prompt} given and stdin is not a terminal; use --src/--dst-password-file, -env or -command"
+        )));
+    }
+    let mut stderr = std::io::stderr().lock();
+    write!(stderr, "{}: ", crate::report::sanitize(prompt))?;
+    stderr.flush()?;
+    let echo = EchoOff::new();
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    drop(echo);
+    writeln!(stderr)?;
+    read.context("reading the password")?;
+    Ok(first_line(line.as_bytes()))
+}
+
+/// Turns terminal echo off until dropped.
+struct EchoOff(Option<libc::termios>);
+
+impl EchoOff {
+    fn new() -> EchoOff {
+        // SAFETY: termios is plain data; tcgetattr fills it or fails.
+        unsafe {
+            let mut term: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(libc::STDIN_FILENO, &mut term) != 0 {
+                return EchoOff(None);
+            }
+            let saved = term;
+            term.c_lflag &= !libc::ECHO;
+            term.c_lflag |= libc::ECHONL;
+            if libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &term) != 0 {
+                return EchoOff(None);
+            }
+            EchoOff(Some(saved))
+        }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if let Some(saved) = self.0 {
+            // SAFETY: restores the settings read in `new`.
+            unsafe {
+                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &saved);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print_themselves() {
+        let secret = Secret::new("hunter2".into());
+        assert_eq!(format!("{secret} {secret:?}"), "*** Secret(***)");
+        let err = anyhow::anyhow!("login failed for {secret:?}");
+        assert!(!format!("{err:#}").contains("hunter2"));
+    }
+
+    #[test]
+    fn sources_read_the_first_line() {
+        let dir = std::env::temp_dir().join(format!("mailtug-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pw");
+        std::fs::write(&file, "s3cret\r\nsecond line\n").unwrap();
+        assert_eq!(
+            SecretSource::File(file).read("password").unwrap().expose(),
+            "s3cret"
+        );
+        assert_eq!(
+            SecretSource::Command("printf 'tok en\\nmore'".into())
+                .read("token")
+                .unwrap()
+                .expose(),
+            "tok en"
+        );
+        std::env::set_var("MAILTUG_TEST_SECRET_VAR", "from-env");
+        assert_eq!(
+            SecretSource::Env("MAILTUG_TEST_SECRET_VAR".into())
+                .read("password")
+                .unwrap()
+                .expose(),
+            "from-env"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_sources_are_usage_errors() {
+        let cases = [
+            SecretSource::Env("MAILTUG_TEST_SURELY_UNSET".into()),
+            SecretSource::File("/nonexistent/pw".into()),
+            SecretSource::Command("exit 3".into()),
+            SecretSource::Command("true".into()),
+        ];
+        for source in cases {
+            let err = source.read("password").unwrap_err();
+            assert_eq!(
+                crate::exit::classify(&err),
+                crate::exit::ExitCode::Usage,
+                "{source:?}"
+            );
+        }
+        assert!(
+            SecretSource::from_options("src", Some("f".into()), Some("E".into()), None).is_err()
+        );
+    }
+}
