@@ -1,2 +1,11 @@
 //! End-to-end tests: the real `mailtug` binary on real files (and, for the
 //! protocol endpoints, real servers). One test binary, as ripgrep does.
+
+mod util;
+
+mod checkpoint;
+mod commands;
+mod docs;
+mod local;
+mod malformed;
+mod resume;

@@ -1,0 +1,77 @@
+//! Generated files are current: the man pages and completions committed in
+//! `man/` and `completions/` are what `gen-docs` writes today, and the test
+//! corpus in `fixtures/` is what its generator writes.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{crate_dir, list_files, TestEnv};
+
+/// Hand-written input of the man page generator, kept next to its output.
+const HAND_WRITTEN: &[&str] = &["mailtug-extra.roff"];
+
+/// Compares every file `generate` writes with the committed directory,
+/// and reports committed files the generator no longer writes.
+fn assert_committed_copy_is_current(
+    committed: &Path,
+    generate: impl Fn(&Path) -> std::io::Result<()>,
+) {
+    let env = TestEnv::new();
+    let fresh = env.path("generated");
+    generate(&fresh).expect("generating docs");
+    let generated = list_files(&fresh);
+    assert!(!generated.is_empty(), "the generator wrote nothing");
+    let committed_files: Vec<_> = list_files(committed)
+        .into_iter()
+        .filter(|p| !HAND_WRITTEN.iter().any(|h| p.as_os_str() == *h))
+        .collect();
+
+    let mut stale = Vec::new();
+    for file in &generated {
+        match fs::read(committed.join(file)) {
+            Ok(bytes) if bytes == fs::read(fresh.join(file)).unwrap() => {}
+            Ok(_) => stale.push(format!("{} differs", file.display())),
+            Err(_) => stale.push(format!("{} is missing", file.display())),
+        }
+    }
+    for file in &committed_files {
+        if !generated.contains(file) {
+            stale.push(format!("{} is no longer generated", file.display()));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "{} is stale; run `cargo run --bin gen-docs` and commit the result:\n  {}",
+        committed.display(),
+        stale.join("\n  ")
+    );
+}
+
+#[test]
+fn committed_man_pages_are_current() {
+    assert_committed_copy_is_current(&crate_dir().join("man"), mailtug::docs::write_man_pages);
+}
+
+#[test]
+fn committed_completions_are_current() {
+    assert_committed_copy_is_current(
+        &crate_dir().join("completions"),
+        mailtug::docs::write_completions,
+    );
+}
+
+#[test]
+fn fixtures_are_what_their_generator_writes() {
+    let output = Command::new(crate_dir().join("scripts/gen-fixtures"))
+        .arg("--check")
+        .current_dir(crate_dir())
+        .output()
+        .expect("running scripts/gen-fixtures --check (needs bash and python3)");
+    assert!(
+        output.status.success(),
+        "fixtures/ is stale; run scripts/gen-fixtures and commit the result\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
