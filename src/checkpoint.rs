@@ -19,11 +19,11 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::exit::Locked;
+use crate::exit::{usage, Locked};
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::message::SourceKey;
@@ -215,21 +215,27 @@ impl Checkpoint {
         struct VersionOnly {
             version: u32,
         }
-        let version: VersionOnly = serde_json::from_slice(&text).with_context(|| {
-            format!(
-                "checkpoint `{}` is not valid JSON; remove it with `mailtug state forget` to start over",
+        // A checkpoint that cannot be used is a configuration problem (exit
+        // 2): nothing has been copied, and the user has to decide.
+        let version: VersionOnly = serde_json::from_slice(&text).map_err(|e| {
+            usage(format!(
+                "checkpoint `{}` is not valid JSON ({e}); remove it with `mailtug state forget` to start over",
                 path.display()
-            )
+            ))
         })?;
         if version.version != VERSION {
-            bail!(
+            return Err(usage(format!(
                 "checkpoint `{}` has version {}, this mailtug reads version {VERSION}; remove it or use a matching mailtug",
                 path.display(),
                 version.version
-            );
+            )));
         }
-        let checkpoint = serde_json::from_slice(&text)
-            .with_context(|| format!("checkpoint `{}` is damaged", path.display()))?;
+        let checkpoint = serde_json::from_slice(&text).map_err(|e| {
+            usage(format!(
+                "checkpoint `{}` is damaged ({e}); remove it with `mailtug state forget` to start over",
+                path.display()
+            ))
+        })?;
         Ok(Some(checkpoint))
     }
 
@@ -308,7 +314,7 @@ pub fn state_dir() -> Result<PathBuf> {
     }
     match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
         Some(home) => Ok(PathBuf::from(home).join(".local/state/mailtug")),
-        None => Err(crate::exit::usage(
+        None => Err(usage(
             "neither XDG_STATE_HOME nor HOME is set; give a checkpoint file with --state",
         )),
     }

@@ -2,7 +2,10 @@
 //!
 //! This is the one place that knows the order in which things become true:
 //! a message is recorded in the checkpoint only after the sink's `commit`
-//! returned, and the checkpoint is saved before anything else relies on it.
+//! returned (and is reported as copied only then), and the checkpoint is
+//! saved before the source may delete anything it records. Routine saves
+//! are paced (see `Saver`), so after a crash the checkpoint may lag behind
+//! the destination; the destination's fingerprint index covers that gap.
 //! It knows nothing about protocols: every store looks the same from here.
 //!
 //! Failures are scoped (as in isync): a message that cannot be read or that
@@ -21,6 +24,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::checkpoint::{Checkpoint, FolderProgress, JobLock};
+use crate::endpoint::Endpoint;
 use crate::exit::{self, Interrupted};
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
@@ -68,6 +72,8 @@ pub struct Summary {
     pub counts: Counts,
     pub seconds: f64,
     pub dry_run: bool,
+    /// Stopped by Ctrl-C or SIGTERM; what was committed is recorded.
+    pub interrupted: bool,
 }
 
 impl Summary {
@@ -79,7 +85,7 @@ impl Summary {
     }
 
     pub fn is_clean(&self) -> bool {
-        self.folders_failed == 0 && self.counts.messages_failed == 0
+        !self.interrupted && self.folders_failed == 0 && self.counts.messages_failed == 0
     }
 }
 
@@ -101,8 +107,10 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
     let mut source = AnySource::connect(&job.source)
         .await
         .with_context(|| format!("opening source `{}`", job.source))?;
+    // Folders are checked before the destination is opened, so a refused
+    // run leaves no trace (not even an empty destination directory).
+    let units = select_folders(&job, &mut source).await?;
     let sink = connect_sink(&job).await?;
-    let units = select_folders(&job, &mut source, &sink).await?;
 
     // A dry run writes nothing, not even a lock file.
     let _lock = if job.dry_run {
@@ -184,9 +192,7 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
     if let Some(e) = fatal {
         return Err(e);
     }
-    if *stop.borrow() {
-        return Err(Interrupted.into());
-    }
+    summary.interrupted = *stop.borrow();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
@@ -304,7 +310,7 @@ impl Worker {
 
 /// The source folders taking part, each with its destination name, grouped
 /// by destination folder (in source order).
-async fn select_folders(job: &Job, source: &mut AnySource, sink: &AnySink) -> Result<Vec<Unit>> {
+async fn select_folders(job: &Job, source: &mut AnySource) -> Result<Vec<Unit>> {
     let available = source
         .folders()
         .await
@@ -339,7 +345,7 @@ async fn select_folders(job: &Job, source: &mut AnySource, sink: &AnySink) -> Re
             }
         }
     }
-    if is_single_file(sink) && units.len() > 1 {
+    if is_single_file(&job.destination) && units.len() > 1 {
         return Err(exit::usage(format!(
             "`{}` is a single mbox file and holds one folder, but {} folders are selected; choose one with --folder, merge them with --map, or give a directory",
             job.destination,
@@ -349,11 +355,10 @@ async fn select_folders(job: &Job, source: &mut AnySource, sink: &AnySink) -> Re
     Ok(units)
 }
 
-fn is_single_file(sink: &AnySink) -> bool {
-    match sink {
-        AnySink::Mbox(mbox) => mbox.is_single_file(),
-        AnySink::DryRun(dry) => is_single_file(&dry.inner),
-        AnySink::Maildir(_) => false,
+fn is_single_file(destination: &Endpoint) -> bool {
+    match destination {
+        Endpoint::Mbox(path) => crate::store::mbox::is_single_file_destination(path),
+        _ => false,
     }
 }
 

@@ -40,7 +40,9 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
     listener.abort();
     let summary = result?;
 
-    let code = if summary.is_clean() {
+    let code = if summary.interrupted {
+        ExitCode::Interrupted
+    } else if summary.is_clean() {
         ExitCode::Success
     } else {
         ExitCode::Partial
@@ -89,8 +91,13 @@ fn summary_line(summary: &pipeline::Summary) -> String {
         ));
     }
     let folders = plural(summary.folders, "folder");
+    let interrupted = if summary.interrupted {
+        "interrupted, "
+    } else {
+        ""
+    };
     format!(
-        "mailtug: {} ({folders}, {:.1} s)",
+        "mailtug: {interrupted}{} ({folders}, {:.1} s)",
         parts.join(", "),
         summary.seconds
     )

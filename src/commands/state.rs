@@ -17,9 +17,11 @@ pub fn run(command: StateCommand) -> Result<ExitCode> {
         StateCommand::Show { id } => {
             let path = resolve(&id)?;
             let checkpoint = load(&path)?;
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &checkpoint)?;
-            writeln!(out)?;
+            // Serialised first, so a closed pipe shows up as an io::Error
+            // (quietly ignored) rather than inside a serde_json error.
+            let mut text = serde_json::to_vec_pretty(&checkpoint)?;
+            text.push(b'\n');
+            std::io::stdout().lock().write_all(&text)?;
             Ok(ExitCode::Success)
         }
         StateCommand::Forget { id } => {

@@ -115,11 +115,6 @@ impl Mbox {
         }
     }
 
-    /// True when this store is a single mbox file, which holds one folder.
-    pub fn is_single_file(&self) -> bool {
-        self.layout == Layout::File
-    }
-
     pub fn folders(&mut self) -> Result<Vec<FolderName>> {
         let mut files = BTreeMap::new();
         match self.layout {
@@ -344,16 +339,24 @@ impl SinkFile {
     /// of the batch is written past it.
     fn begin_batch(&mut self) -> Result<()> {
         let journal = journal_path(&self.path);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&journal)
-            .with_context(|| format!("creating journal `{}`", journal.display()))?;
-        writeln!(file, "{}", self.committed_len)?;
-        file.sync_all()?;
-        sync_parent(&journal)?;
+        // Written aside and renamed into place, so a journal under its real
+        // name always holds a whole number, whenever the process dies.
+        let mut staging = journal.clone().into_os_string();
+        staging.push(".new");
+        let staging = PathBuf::from(staging);
+        let write = || -> std::io::Result<()> {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&staging)?;
+            writeln!(file, "{}", self.committed_len)?;
+            file.sync_all()?;
+            fs::rename(&staging, &journal)?;
+            sync_parent(&journal)
+        };
+        write().with_context(|| format!("creating journal `{}`", journal.display()))?;
         // mboxrd needs a blank line before each From_ line: mend a file that
         // another program left without one.
         let tail = read_tail(&self.path, self.committed_len)?;
@@ -486,6 +489,13 @@ fn recover_interrupted_write(path: &Path, file: &File) -> Result<()> {
             return Err(e).with_context(|| format!("reading journal `{}`", journal.display()))
         }
     };
+    if text.trim().is_empty() {
+        // Journals written before they were renamed into place could be
+        // empty after a crash; an empty one was never followed by data.
+        fs::remove_file(&journal)?;
+        sync_parent(&journal)?;
+        return Ok(());
+    }
     let committed: u64 = text.trim().parse().with_context(|| {
         format!(
             "journal `{}` is damaged; check the end of `{}` by hand, then remove it",
@@ -612,6 +622,11 @@ fn starts_with_from_line(path: &Path) -> bool {
     File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok_and(|()| &head == b"From ")
+}
+
+/// True when an mbox destination at `path` is a single file (one folder).
+pub fn is_single_file_destination(path: &Path) -> bool {
+    matches!(layout_for_sink(path), Ok(Layout::File))
 }
 
 fn layout_for_sink(path: &Path) -> Result<Layout> {

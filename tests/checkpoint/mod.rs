@@ -288,7 +288,6 @@ fn two_concurrent_runs_of_the_same_job_the_second_exits_5() {
 }
 
 #[test]
-#[ignore = "bug: `state show` into a closed pipe prints `error: Broken pipe` and exits 1 (serde_json hides the io::Error from is_broken_pipe)"]
 fn state_show_into_a_closed_pipe_exits_quietly() {
     let env = TestEnv::new();
     // A maildir source records every file name: a checkpoint far larger than

@@ -174,7 +174,7 @@ fn ls_lists_every_fixture_folder_with_its_message_count() {
 }
 
 /// The documented keys of the copy summary (mailtug(1), JSON EVENTS).
-const SUMMARY_KEYS: [&str; 11] = [
+const SUMMARY_KEYS: [&str; 12] = [
     "event",
     "messages_copied",
     "messages_duplicate",
@@ -185,6 +185,7 @@ const SUMMARY_KEYS: [&str; 11] = [
     "folders_failed",
     "folders_unchanged",
     "dry_run",
+    "interrupted",
     "exit_code",
 ];
 
@@ -213,7 +214,7 @@ fn assert_copy_events_are_consistent(events: &[Value]) {
         match key {
             "event" => {}
             "seconds" => assert!(summary[key].as_f64().is_some_and(|s| s >= 0.0)),
-            "dry_run" => assert!(summary[key].is_boolean()),
+            "dry_run" | "interrupted" => assert!(summary[key].is_boolean()),
             _ => {
                 count(summary, key);
             }

@@ -665,7 +665,6 @@ fn an_unknown_folder_is_a_usage_error() {
 }
 
 #[test]
-#[ignore = "bug: a copy refused with exit 2 (usage) still creates the destination directory"]
 fn usage_errors_leave_no_destination_behind() {
     let env = TestEnv::new();
     env.copy_fixture("mbox");

@@ -177,7 +177,6 @@ fn kill_9_then_rerun_copies_mbox_to_maildir_exactly_once() {
 }
 
 #[test]
-#[ignore = "bug: kill -9 can leave an empty mbox journal, and the rerun then fails with `journal … is damaged` (exit 1)"]
 fn kill_9_then_rerun_copies_maildir_to_mbox_exactly_once() {
     for kill_after in [1, 150, 700] {
         kill_then_rerun(Direction::MaildirToMbox, kill_after);
@@ -185,7 +184,6 @@ fn kill_9_then_rerun_copies_maildir_to_mbox_exactly_once() {
 }
 
 #[test]
-#[ignore = "bug: kill -9 can leave an empty mbox journal, and the rerun then fails with `journal … is damaged` (exit 1)"]
 fn kill_9_then_rerun_copies_mbox_tree_to_mbox_tree_exactly_once() {
     // 2000 falls in the second folder, after the first is complete.
     for kill_after in [1, 150, 700, 2000] {
@@ -252,6 +250,13 @@ fn stop_with_signal_then_rerun(direction: Direction, signal: &str) {
         "stderr says the run was interrupted:\n{}",
         stopped.stderr
     );
+    let last = stopped
+        .events
+        .last()
+        .expect("an interrupted run still ends its JSON stream");
+    assert_eq!(last["event"], "summary", "{last}");
+    assert_eq!(last["interrupted"], true, "{last}");
+    assert_eq!(last["exit_code"], 4, "{last}");
     let (_, checkpoint) = env.only_checkpoint();
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
@@ -296,7 +301,6 @@ fn sigint_stops_with_exit_4_and_a_checkpoint_and_the_rerun_completes() {
 }
 
 #[test]
-#[ignore = "bug: an empty mbox journal (kill -9 between creating and writing it) makes every later run fail with `journal … is damaged` (exit 1)"]
 fn an_empty_journal_left_by_a_kill_does_not_stop_the_next_run() {
     let env = TestEnv::new();
     let messages = corpus::synthetic_range(0..20);
