@@ -38,14 +38,68 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l folder -d 'Only
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l exclude -d 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l map -d 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s j -l jobs -d 'Copy up to N folders at the same time (for servers: N connections per side)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l retries -d 'Reconnect up to N times per folder after a dropped connection' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l since -d 'Only messages with an internal date on or after DATE (YYYY-MM-DD, UTC)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l before -d 'Only messages with an internal date before DATE (YYYY-MM-DD, UTC)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-size -d 'Only messages of at most SIZE bytes (suffixes K, M, G allowed)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l state -d 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-command -d 'Run CMD with sh and read SRC\'s password (or token) from its first line of output' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-auth -d 'How to log in to SRC: auto (PLAIN if offered, else LOGIN), login, plain, xoauth2, oauthbearer' -r -f -a "auto\t''
+login\t''
+plain\t''
+xoauth2\t''
+oauthbearer\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-user -d 'User name for DST, when not in its URL' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-password-env -d 'Read DST\'s password (or token) from environment variable VAR' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-password-command -d 'Run CMD with sh and read DST\'s password (or token) from its first line of output' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-auth -d 'How to log in to DST: auto, login, plain, xoauth2, oauthbearer' -r -f -a "auto\t''
+login\t''
+plain\t''
+xoauth2\t''
+oauthbearer\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-ca-file -d 'Also trust the CA certificates in this PEM file for DST' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
+none\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the checkpoint'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l delete-source -d 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the checkpoint holds them'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l no-special-use-map -d 'Do not map special-use folders (Sent, Drafts, Trash, Junk, Archive) onto the destination\'s own'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s q -l quiet -d 'Print nothing but errors'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-password-command -d 'Run CMD with sh and read SRC\'s password (or token) from its first line of output' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-auth -d 'How to log in to SRC: auto (PLAIN if offered, else LOGIN), login, plain, xoauth2, oauthbearer' -r -f -a "auto\t''
+login\t''
+plain\t''
+xoauth2\t''
+oauthbearer\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-user -d 'User name for DST, when not in its URL' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-password-env -d 'Read DST\'s password (or token) from environment variable VAR' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-password-command -d 'Run CMD with sh and read DST\'s password (or token) from its first line of output' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-auth -d 'How to log in to DST: auto, login, plain, xoauth2, oauthbearer' -r -f -a "auto\t''
+login\t''
+plain\t''
+xoauth2\t''
+oauthbearer\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-ca-file -d 'Also trust the CA certificates in this PEM file for DST' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
+none\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -s q -l quiet -d 'Print nothing but errors'
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
@@ -54,6 +108,30 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -s V -l version -d '
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l folder -d 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l exclude -d 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l map -d 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-password-command -d 'Run CMD with sh and read SRC\'s password (or token) from its first line of output' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-auth -d 'How to log in to SRC: auto (PLAIN if offered, else LOGIN), login, plain, xoauth2, oauthbearer' -r -f -a "auto\t''
+login\t''
+plain\t''
+xoauth2\t''
+oauthbearer\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-user -d 'User name for DST, when not in its URL' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-password-env -d 'Read DST\'s password (or token) from environment variable VAR' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-password-command -d 'Run CMD with sh and read DST\'s password (or token) from its first line of output' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-auth -d 'How to log in to DST: auto, login, plain, xoauth2, oauthbearer' -r -f -a "auto\t''
+login\t''
+plain\t''
+xoauth2\t''
+oauthbearer\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-ca-file -d 'Also trust the CA certificates in this PEM file for DST' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
+none\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s q -l quiet -d 'Print nothing but errors'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s v -l verbose -d 'More detail on stderr; -vv for debugging'

@@ -89,6 +89,16 @@ pub enum Done {
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         above: BTreeMap<u64, u64>,
     },
+    /// IMAP: every UID up to `through` is done (or was never wanted), plus
+    /// the UIDs in `above`. `uid_next` is the folder's UIDNEXT when a pass
+    /// over it last finished without failures: unchanged, there is nothing new.
+    Uids {
+        through: u32,
+        #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+        above: BTreeSet<u32>,
+        #[serde(default)]
+        uid_next: u32,
+    },
 }
 
 /// A message that must still be found where the checkpoint saw it.
@@ -106,6 +116,9 @@ impl FolderProgress {
             (Done::Files { names }, SourceKey::File(name)) => names.contains(name),
             (Done::Offsets { through, above, .. }, SourceKey::Offset { start, .. }) => {
                 start < through || above.contains_key(start)
+            }
+            (Done::Uids { through, above, .. }, SourceKey::Uid(uid)) => {
+                uid <= through || above.contains(uid)
             }
             _ => false,
         }
@@ -163,9 +176,60 @@ impl FolderProgress {
                     }
                 }
             }
-            // IMAP and POP3 progress arrive with their stores.
-            SourceKey::Uid(_) | SourceKey::Uidl(_) => {}
+            &SourceKey::Uid(uid) => {
+                if !matches!(self.done, Done::Uids { .. }) {
+                    self.done = Done::Uids {
+                        through: 0,
+                        above: BTreeSet::new(),
+                        uid_next: 0,
+                    };
+                }
+                if let Done::Uids { through, above, .. } = &mut self.done {
+                    if uid > *through {
+                        above.insert(uid);
+                    }
+                }
+            }
+            // POP3 progress arrives with its store.
+            SourceKey::Uidl(_) => {}
         }
+    }
+
+    /// Ends a pass over an IMAP folder: UIDs are sparse, so the contiguous
+    /// prefix cannot grow one by one; instead, everything below the first
+    /// failed UID (all of it when none failed) folds into `through`, and a
+    /// clean pass records `uid_next` so an unchanged folder is skipped.
+    pub fn finish_uid_pass(&mut self, failed: &[u32], uid_next: u32) {
+        let Done::Uids {
+            through,
+            above,
+            uid_next: recorded,
+        } = &mut self.done
+        else {
+            if failed.is_empty() && uid_next > 0 {
+                self.done = Done::Uids {
+                    through: uid_next - 1,
+                    above: BTreeSet::new(),
+                    uid_next,
+                };
+            }
+            return;
+        };
+        let limit = failed
+            .iter()
+            .min()
+            .map(|first| first - 1)
+            .unwrap_or(uid_next.saturating_sub(1));
+        let folded = above.range(..=limit).next_back().copied();
+        if let Some(top) = folded {
+            *through = (*through).max(top);
+        }
+        if failed.is_empty() {
+            *through = (*through).max(limit);
+        }
+        let through_now = *through;
+        above.retain(|&uid| uid > through_now);
+        *recorded = if failed.is_empty() { uid_next } else { 0 };
     }
 
     /// Forgets keys the source no longer holds, so the checkpoint stays bounded.
@@ -185,6 +249,7 @@ impl FolderProgress {
             Done::Nothing => 0,
             Done::Files { names } => names.len(),
             Done::Offsets { above, through, .. } => above.len() + usize::from(*through > 0),
+            Done::Uids { above, through, .. } => above.len() + usize::from(*through > 0),
         }
     }
 }
@@ -392,6 +457,40 @@ mod tests {
                 above: BTreeMap::new()
             }
         );
+    }
+
+    #[test]
+    fn uid_passes_fold_into_the_watermark_up_to_the_first_failure() {
+        let mut progress = FolderProgress::default();
+        for uid in [3, 5, 9, 12] {
+            progress.mark_done(&SourceKey::Uid(uid), &fp(uid));
+        }
+        // 7 failed: the prefix stops before it, the rest stays listed.
+        progress.finish_uid_pass(&[7], 13);
+        assert_eq!(
+            progress.done,
+            Done::Uids {
+                through: 5,
+                above: BTreeSet::from([9, 12]),
+                uid_next: 0
+            }
+        );
+        assert!(progress.is_done(&SourceKey::Uid(4)) && !progress.is_done(&SourceKey::Uid(7)));
+        // The rerun stores 7 and finishes clean: everything below UIDNEXT is done.
+        progress.mark_done(&SourceKey::Uid(7), &fp(7));
+        progress.finish_uid_pass(&[], 13);
+        assert_eq!(
+            progress.done,
+            Done::Uids {
+                through: 12,
+                above: BTreeSet::new(),
+                uid_next: 13
+            }
+        );
+        // A pass with nothing to do still records UIDNEXT.
+        let mut empty = FolderProgress::default();
+        empty.finish_uid_pass(&[], 40);
+        assert!(empty.is_done(&SourceKey::Uid(39)) && !empty.is_done(&SourceKey::Uid(40)));
     }
 
     #[test]

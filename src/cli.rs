@@ -28,7 +28,7 @@ Endpoints:
   maildir:PATH        a maildir tree (Maildir++ subfolders), created if missing
   mbox:PATH           an mbox file (one folder) or a directory of *.mbox files
   PATH                an existing maildir (has cur/ new/ tmp/) or mbox file
-  imaps://USER@HOST[:PORT][/FOLDER], imap://…   IMAP (not supported yet)
+  imaps://USER@HOST[:PORT][/FOLDER], imap://…   IMAP (implicit TLS / STARTTLS)
   pop3s://USER@HOST[:PORT], pop3://…            POP3 (not supported yet)
 
 Exit codes:
@@ -93,6 +93,60 @@ pub struct FolderArgs {
     pub map: Vec<String>,
 }
 
+/// How to log in to IMAP and POP3 servers. `--src-…` apply to SRC (and to
+/// the endpoint of `ls`), `--dst-…` to DST. Passwords are never taken from
+/// the command line.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RemoteArgs {
+    /// User name for SRC, when not in its URL (e.g. one containing `@`)
+    #[arg(long, value_name = "USER")]
+    pub src_user: Option<String>,
+    /// Read SRC's password (or token) from the first line of FILE
+    #[arg(long, value_name = "FILE")]
+    pub src_password_file: Option<PathBuf>,
+    /// Read SRC's password (or token) from environment variable VAR
+    #[arg(long, value_name = "VAR")]
+    pub src_password_env: Option<String>,
+    /// Run CMD with sh and read SRC's password (or token) from its first line of output
+    #[arg(long, value_name = "CMD")]
+    pub src_password_command: Option<String>,
+    /// How to log in to SRC: auto (PLAIN if offered, else LOGIN), login, plain, xoauth2, oauthbearer
+    #[arg(long, value_name = "MECHANISM", default_value = "auto", value_parser = ["auto", "login", "plain", "xoauth2", "oauthbearer"])]
+    pub src_auth: String,
+    /// Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)
+    #[arg(long, value_name = "FILE")]
+    pub src_ca_file: Option<PathBuf>,
+
+    /// User name for DST, when not in its URL
+    #[arg(long, value_name = "USER")]
+    pub dst_user: Option<String>,
+    /// Read DST's password (or token) from the first line of FILE
+    #[arg(long, value_name = "FILE")]
+    pub dst_password_file: Option<PathBuf>,
+    /// Read DST's password (or token) from environment variable VAR
+    #[arg(long, value_name = "VAR")]
+    pub dst_password_env: Option<String>,
+    /// Run CMD with sh and read DST's password (or token) from its first line of output
+    #[arg(long, value_name = "CMD")]
+    pub dst_password_command: Option<String>,
+    /// How to log in to DST: auto, login, plain, xoauth2, oauthbearer
+    #[arg(long, value_name = "MECHANISM", default_value = "auto", value_parser = ["auto", "login", "plain", "xoauth2", "oauthbearer"])]
+    pub dst_auth: String,
+    /// Also trust the CA certificates in this PEM file for DST
+    #[arg(long, value_name = "FILE")]
+    pub dst_ca_file: Option<PathBuf>,
+
+    /// Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)
+    #[arg(long)]
+    pub insecure: bool,
+    /// `none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)
+    #[arg(long, value_name = "MODE", default_value = "required", value_parser = ["required", "none"])]
+    pub tls: String,
+    /// Give up on a server that does not answer for SECS seconds
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+}
+
 #[derive(Debug, Args)]
 pub struct CopyArgs {
     /// Where to read messages: an endpoint (see ENDPOINTS)
@@ -118,9 +172,36 @@ pub struct CopyArgs {
     #[arg(short, long, value_name = "N", default_value_t = 4)]
     pub jobs: usize,
 
+    /// Reconnect up to N times per folder after a dropped connection
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+
+    /// Delete messages from SRC (IMAP, POP3) once DST has stored them and the checkpoint holds them
+    #[arg(long)]
+    pub delete_source: bool,
+
+    /// Only messages with an internal date on or after DATE (YYYY-MM-DD, UTC)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+
+    /// Only messages with an internal date before DATE (YYYY-MM-DD, UTC)
+    #[arg(long, value_name = "DATE")]
+    pub before: Option<String>,
+
+    /// Only messages of at most SIZE bytes (suffixes K, M, G allowed)
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<String>,
+
+    /// Do not map special-use folders (Sent, Drafts, Trash, Junk, Archive) onto the destination's own
+    #[arg(long)]
+    pub no_special_use_map: bool,
+
     /// Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +209,9 @@ pub struct LsArgs {
     /// The endpoint to list
     #[arg(value_name = "ENDPOINT")]
     pub endpoint: String,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +226,9 @@ pub struct VerifyArgs {
 
     #[command(flatten)]
     pub folders: FolderArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Debug, Subcommand)]

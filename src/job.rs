@@ -9,6 +9,7 @@ use crate::checkpoint::{self, JobKey};
 use crate::endpoint::Endpoint;
 use crate::exit::usage;
 use crate::folder::{glob_matches, FolderName};
+use crate::store::{Access, Filters, SourceOptions};
 
 /// Which source folders a command works on, and what they are called at the destination.
 #[derive(Clone, Debug, Default)]
@@ -94,27 +95,61 @@ impl FolderSelection {
 pub struct Job {
     pub source: Endpoint,
     pub destination: Endpoint,
+    pub source_access: Access,
+    pub destination_access: Access,
     pub folders: FolderSelection,
     pub dedup: bool,
     pub dry_run: bool,
     /// Folders copied at the same time (each with its own source and sink).
     pub jobs: usize,
+    /// Reconnections allowed per folder after a dropped connection.
+    pub retries: u32,
+    /// Map special-use folders (\Sent…) onto the destination's own.
+    pub special_use_map: bool,
+    pub source_options: SourceOptions,
     pub key: JobKey,
     pub checkpoint_path: PathBuf,
+}
+
+/// The options of a copy job beyond its endpoints and folders.
+#[derive(Clone, Debug, Default)]
+pub struct JobOptions {
+    pub dedup: bool,
+    pub dry_run: bool,
+    pub jobs: usize,
+    pub retries: u32,
+    pub special_use_map: bool,
+    pub delete_source: bool,
+    pub filters: Filters,
+    pub checkpoint_path: Option<PathBuf>,
 }
 
 impl Job {
     pub fn new(
         source: Endpoint,
         destination: Endpoint,
+        source_access: Access,
+        destination_access: Access,
         folders: FolderSelection,
-        dedup: bool,
-        dry_run: bool,
-        jobs: usize,
-        checkpoint_path: Option<PathBuf>,
+        options: JobOptions,
     ) -> Result<Job> {
+        let JobOptions {
+            dedup,
+            dry_run,
+            jobs,
+            retries,
+            special_use_map,
+            delete_source,
+            filters,
+            checkpoint_path,
+        } = options;
         if jobs == 0 {
             return Err(usage("--jobs must be at least 1"));
+        }
+        if delete_source && matches!(source, Endpoint::Maildir(_) | Endpoint::Mbox(_)) {
+            return Err(usage(
+                "--delete-source works with IMAP and POP3 sources only; local files are never deleted",
+            ));
         }
         if source.normalized() == destination.normalized() {
             return Err(usage(format!(
@@ -125,6 +160,10 @@ impl Job {
         if !dedup {
             options.push("--no-dedup".into());
         }
+        if !special_use_map {
+            options.push("--no-special-use-map".into());
+        }
+        options.extend(filters.key_options());
         let key = JobKey {
             source: source.normalized(),
             destination: destination.normalized(),
@@ -137,10 +176,19 @@ impl Job {
         Ok(Job {
             source,
             destination,
+            source_access,
+            destination_access,
             folders,
             dedup,
             dry_run,
             jobs,
+            retries,
+            special_use_map,
+            source_options: SourceOptions {
+                dedup,
+                delete: delete_source,
+                filters,
+            },
             key,
             checkpoint_path,
         })

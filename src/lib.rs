@@ -16,6 +16,7 @@ pub mod folder;
 pub mod job;
 pub mod mboxrd;
 pub mod message;
+pub mod net;
 pub mod pipeline;
 pub mod report;
 pub mod secret;

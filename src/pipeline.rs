@@ -32,7 +32,10 @@ use crate::job::Job;
 use crate::message::SourceKey;
 use crate::report::{self, Progress};
 use crate::store::dry_run::DryRun;
-use crate::store::{is_message_rejected, AnySink, AnySource, Fetched, Outbox, Sink, Source};
+use crate::store::{
+    is_disconnected, is_message_rejected, AnySink, AnySource, Fetched, FolderStatus, Outbox, Sink,
+    Source,
+};
 
 /// A commit (and checkpoint save) happens at least this often…
 const COMMIT_EVERY_MESSAGES: usize = 100;
@@ -104,13 +107,11 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
         "version": env!("CARGO_PKG_VERSION"),
     }));
     let job = Arc::new(job.clone());
-    let mut source = AnySource::connect(&job.source)
-        .await
-        .with_context(|| format!("opening source `{}`", job.source))?;
-    // Folders are checked before the destination is opened, so a refused
-    // run leaves no trace (not even an empty destination directory).
-    let units = select_folders(&job, &mut source).await?;
+    let mut source = connect_source(&job).await?;
+    // Local destinations create nothing until a folder is opened, so a run
+    // refused here leaves no trace (not even an empty directory).
     let sink = connect_sink(&job).await?;
+    let units = select_folders(&job, &mut source, &sink).await?;
 
     // A dry run writes nothing, not even a lock file.
     let _lock = if job.dry_run {
@@ -197,13 +198,19 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
     Ok(summary)
 }
 
+async fn connect_source(job: &Job) -> Result<AnySource> {
+    AnySource::connect(&job.source, &job.source_access, &job.source_options)
+        .await
+        .with_context(|| format!("opening source `{}`", job.source))
+}
+
 async fn connect_sink(job: &Job) -> Result<AnySink> {
     let sink = if job.dry_run {
         AnySink::DryRun(DryRun::new(
-            AnySink::connect_read_only(&job.destination).await?,
+            AnySink::connect_read_only(&job.destination, &job.destination_access).await?,
         ))
     } else {
-        AnySink::connect(&job.destination).await?
+        AnySink::connect(&job.destination, &job.destination_access).await?
     };
     Ok(sink)
 }
@@ -240,8 +247,10 @@ struct Worker {
 
 impl Worker {
     async fn connect(&self) -> Result<(AnySource, AnySink)> {
-        let source = AnySource::connect(&self.job.source).await?;
-        let sink = connect_sink(&self.job).await?;
+        let source = connect_source(&self.job).await?;
+        let sink = connect_sink(&self.job)
+            .await
+            .with_context(|| format!("opening destination `{}`", self.job.destination))?;
         Ok((source, sink))
     }
 
@@ -259,17 +268,45 @@ impl Worker {
                     return Ok(summary);
                 }
                 summary.folders += 1;
-                let outcome = copy_folder(
-                    &self.job,
-                    &mut source,
-                    &mut sink,
-                    &folder,
-                    &destination,
-                    &self.shared,
-                    &self.progress,
-                    &mut stop,
-                )
-                .await;
+                let mut attempt = 0;
+                let outcome = loop {
+                    let outcome = copy_folder(
+                        &self.job,
+                        &mut source,
+                        &mut sink,
+                        &folder,
+                        &destination,
+                        &self.shared,
+                        &self.progress,
+                        &mut stop,
+                    )
+                    .await;
+                    let lost = match &outcome {
+                        Err(e) => is_disconnected(e).then_some(e),
+                        Ok(done) => done.source_error.as_ref().filter(|e| is_disconnected(e)),
+                    };
+                    let Some(reason) = lost else { break outcome };
+                    if attempt >= self.job.retries || *stop.borrow() {
+                        break outcome;
+                    }
+                    attempt += 1;
+                    if let Ok(done) = &outcome {
+                        // What the failed attempt committed is recorded; count it.
+                        summary.counts.add(&done.counts);
+                    }
+                    report::warn(&format!(
+                        "folder `{folder}`: {reason:#}; reconnecting (attempt {attempt} of {})",
+                        self.job.retries
+                    ));
+                    tokio::time::sleep(Duration::from_secs(1 << (attempt - 1).min(5))).await;
+                    match self.connect().await {
+                        Ok((new_source, new_sink)) => {
+                            source = Some(new_source);
+                            sink = new_sink;
+                        }
+                        Err(e) => report::warn(&format!("reconnecting failed: {e:#}")),
+                    }
+                };
                 let done = match outcome {
                     Ok(done) => done,
                     Err(e) => {
@@ -310,7 +347,7 @@ impl Worker {
 
 /// The source folders taking part, each with its destination name, grouped
 /// by destination folder (in source order).
-async fn select_folders(job: &Job, source: &mut AnySource) -> Result<Vec<Unit>> {
+async fn select_folders(job: &Job, source: &mut AnySource, sink: &AnySink) -> Result<Vec<Unit>> {
     let available = source
         .folders()
         .await
@@ -326,11 +363,15 @@ async fn select_folders(job: &Job, source: &mut AnySource) -> Result<Vec<Unit>> 
     if available.is_empty() {
         report::warn(&format!("`{}` holds no folders", job.source));
     }
+    let into_one = destination_folder(&job.destination)?;
     let selected: Vec<(FolderName, FolderName)> = available
         .into_iter()
         .filter(|f| job.folders.includes(f))
         .map(|f| {
-            let destination = job.folders.destination(&f);
+            let destination = match &into_one {
+                Some(folder) => folder.clone(),
+                None => destination_of(job, source, sink, &f),
+            };
             (f, destination)
         })
         .collect();
@@ -353,6 +394,35 @@ async fn select_folders(job: &Job, source: &mut AnySource) -> Result<Vec<Unit>> 
         )));
     }
     Ok(units)
+}
+
+/// Where a source folder goes: `--map` first; then, between stores that
+/// mark special-use folders (IMAP), the destination's own folder of the same
+/// use (a source `Sent Items` marked \Sent lands in the destination's
+/// \Sent folder, whatever it is called); else the same name.
+fn destination_of(
+    job: &Job,
+    source: &AnySource,
+    sink: &AnySink,
+    folder: &FolderName,
+) -> FolderName {
+    let mapped = job.folders.destination(folder);
+    if mapped != *folder || !job.special_use_map {
+        return mapped;
+    }
+    source
+        .special_use(folder)
+        .and_then(|special_use| sink.special_folder(special_use))
+        .unwrap_or(mapped)
+}
+
+/// The one folder a destination URL names (`imaps://host/Archive`), which
+/// then receives every selected folder.
+fn destination_folder(destination: &Endpoint) -> Result<Option<FolderName>> {
+    match destination {
+        Endpoint::Imap(remote) => remote.folder.as_deref().map(FolderName::parse).transpose(),
+        _ => Ok(None),
+    }
 }
 
 fn is_single_file(destination: &Endpoint) -> bool {
@@ -428,7 +498,80 @@ struct Uncommitted {
     key: SourceKey,
     fingerprint: Fingerprint,
     bytes: u64,
-    duplicate: bool,
+    /// Its position among the messages appended since the last commit;
+    /// `None` for a duplicate (nothing was appended).
+    appended: Option<usize>,
+}
+
+/// What the consumer side of one folder keeps while messages flow.
+struct FolderRun<'a> {
+    folder: &'a FolderName,
+    shared: &'a Mutex<Shared>,
+    counts: Counts,
+    batch: Vec<Uncommitted>,
+    appended: usize,
+    /// Fingerprints stored in this run (the destination's own are in `known`).
+    added: HashSet<Fingerprint>,
+    /// Keys recorded as done in this run, for `--delete-source`.
+    done: Vec<SourceKey>,
+    /// UIDs that failed, so the checkpoint's UID watermark stops before them.
+    failed_uids: Vec<u32>,
+}
+
+impl FolderRun<'_> {
+    fn failed(&mut self, key: &SourceKey, e: &anyhow::Error) {
+        self.counts.messages_failed += 1;
+        if let SourceKey::Uid(uid) = key {
+            self.failed_uids.push(*uid);
+        }
+        report_failed(self.folder, key, e);
+    }
+
+    /// Makes the batch durable, then records it. Order is important: a
+    /// message recorded before the sink confirmed it could be lost by a crash.
+    async fn commit(&mut self, sink: &mut AnySink) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let rejections = sink.commit().await?;
+        let mut rejected: HashMap<usize, anyhow::Error> =
+            rejections.into_iter().map(|r| (r.index, r.error)).collect();
+        let batch = std::mem::take(&mut self.batch);
+        self.appended = 0;
+        let mut stored = Vec::with_capacity(batch.len());
+        for entry in batch {
+            match entry.appended.and_then(|i| rejected.remove(&i)) {
+                Some(e) => {
+                    self.counts.messages_copied -= 1;
+                    self.counts.bytes_copied -= entry.bytes;
+                    self.added.remove(&entry.fingerprint);
+                    self.failed(&entry.key, &e);
+                }
+                None => stored.push(entry),
+            }
+        }
+        {
+            let mut shared = lock(self.shared);
+            let Shared { checkpoint, saver } = &mut *shared;
+            let progress = checkpoint.folders.entry(self.folder.clone()).or_default();
+            for entry in &stored {
+                progress.mark_done(&entry.key, &entry.fingerprint);
+            }
+            saver.save_if_due(checkpoint)?;
+        }
+        for entry in stored {
+            report::event(json!({
+                "event": "message",
+                "folder": self.folder,
+                "key": entry.key,
+                "status": if entry.appended.is_some() { "copied" } else { "duplicate" },
+                "fingerprint": entry.fingerprint,
+                "bytes": entry.bytes,
+            }));
+            self.done.push(entry.key);
+        }
+        Ok(())
+    }
 }
 
 /// Copies one folder. `Err` means the whole run must stop (the destination
@@ -485,12 +628,25 @@ async fn copy_folder(
         "destination_folder": destination,
         "pending": status.pending,
     }));
+    let mut run = FolderRun {
+        folder,
+        shared,
+        counts: Counts::default(),
+        batch: Vec::new(),
+        appended: 0,
+        added: HashSet::new(),
+        done: Vec::new(),
+        failed_uids: Vec::new(),
+    };
     if status.pending == Some(0) {
         report::info(&format!("folder `{folder}`: nothing new"));
+        let source_error = delete_from_source(job, source, shared, Vec::new(), &status)
+            .await
+            .err();
         return Ok(FolderDone {
-            counts: Counts::default(),
-            source_error: None,
-            unchanged: true,
+            counts: run.counts,
+            source_error,
+            unchanged: status.done_but_present.is_empty(),
         });
     }
     let bar = progress.folder_bar(folder.as_str(), status.pending);
@@ -500,11 +656,11 @@ async fn copy_folder(
         .await
         .with_context(|| format!("opening destination folder `{destination}`"))?
         .unwrap_or_default();
-    let mut known: HashSet<Fingerprint> = if job.dedup {
+    let known: Arc<HashSet<Fingerprint>> = Arc::new(if job.dedup {
         existing.into_iter().collect()
     } else {
         HashSet::new()
-    };
+    });
     report::debug(&format!(
         "destination folder `{destination}` holds {} fingerprints",
         known.len()
@@ -516,13 +672,14 @@ async fn copy_folder(
         .take()
         .context("the source was lost to an earlier failure")?;
     let snapshot = folder_progress.clone();
+    let known_to_source = known.clone();
     let fetcher = tokio::spawn(async move {
-        let result = owned_source.fetch(&snapshot, &outbox).await;
+        let result = owned_source
+            .fetch(&snapshot, &known_to_source, &outbox)
+            .await;
         (owned_source, result)
     });
 
-    let mut counts = Counts::default();
-    let mut batch: Vec<Uncommitted> = Vec::new();
     let mut last_commit = Instant::now();
     let mut fatal: Option<anyhow::Error> = None;
     let mut interrupted = false;
@@ -531,7 +688,7 @@ async fn copy_folder(
         let item = tokio::select! {
             biased;
             _ = stop.wait_for(|&stopped| stopped) => { interrupted = true; break; }
-            _ = tokio::time::sleep_until(deadline), if !batch.is_empty() => None,
+            _ = tokio::time::sleep_until(deadline), if !run.batch.is_empty() => None,
             item = inbox.recv() => match item {
                 Some((item, _permit)) => Some(item),
                 None => break,
@@ -544,33 +701,33 @@ async fn copy_folder(
             };
             match item {
                 Fetched::Message(message) => {
-                    if job.dedup && known.contains(&message.fingerprint) {
-                        counts.messages_duplicate += 1;
-                        batch.push(Uncommitted {
+                    let fingerprint = &message.fingerprint;
+                    if job.dedup && (known.contains(fingerprint) || run.added.contains(fingerprint))
+                    {
+                        run.counts.messages_duplicate += 1;
+                        run.batch.push(Uncommitted {
                             key: message.key,
                             fingerprint: message.fingerprint,
                             bytes: message.raw.len() as u64,
-                            duplicate: true,
+                            appended: None,
                         });
                     } else {
                         match sink.append(&message).await {
                             Ok(()) => {
                                 if job.dedup {
-                                    known.insert(message.fingerprint.clone());
+                                    run.added.insert(message.fingerprint.clone());
                                 }
-                                counts.messages_copied += 1;
-                                counts.bytes_copied += message.size();
-                                batch.push(Uncommitted {
+                                run.counts.messages_copied += 1;
+                                run.counts.bytes_copied += message.size();
+                                run.batch.push(Uncommitted {
                                     key: message.key,
                                     fingerprint: message.fingerprint,
                                     bytes: message.raw.len() as u64,
-                                    duplicate: false,
+                                    appended: Some(run.appended),
                                 });
+                                run.appended += 1;
                             }
-                            Err(e) if is_message_rejected(&e) => {
-                                counts.messages_failed += 1;
-                                report_failed(folder, &message.key, &e);
-                            }
+                            Err(e) if is_message_rejected(&e) => run.failed(&message.key, &e),
                             Err(e) => {
                                 fatal = Some(e);
                                 break;
@@ -579,24 +736,21 @@ async fn copy_folder(
                     }
                 }
                 Fetched::Duplicate(key, fingerprint) => {
-                    counts.messages_duplicate += 1;
-                    batch.push(Uncommitted {
+                    run.counts.messages_duplicate += 1;
+                    run.batch.push(Uncommitted {
                         key,
                         fingerprint,
                         bytes: 0,
-                        duplicate: true,
+                        appended: None,
                     });
                 }
-                Fetched::Failed(key, e) => {
-                    counts.messages_failed += 1;
-                    report_failed(folder, &key, &e);
-                }
+                Fetched::Failed(key, e) => run.failed(&key, &e),
             }
             bar.inc();
             progress.message(message_bytes);
         }
-        if batch.len() >= COMMIT_EVERY_MESSAGES || last_commit.elapsed() >= COMMIT_EVERY {
-            if let Err(e) = commit(sink, folder, &mut batch, shared).await {
+        if run.batch.len() >= COMMIT_EVERY_MESSAGES || last_commit.elapsed() >= COMMIT_EVERY {
+            if let Err(e) = run.commit(sink).await {
                 fatal = Some(e);
                 break;
             }
@@ -611,49 +765,58 @@ async fn copy_folder(
         // Nothing more is committed: the batch may hold a partial write.
         return Err(e);
     }
-    commit(sink, folder, &mut batch, shared).await?;
+    run.commit(sink).await?;
     drop(bar);
     if interrupted {
         return Err(Interrupted.into());
     }
+    if fetch_result.is_ok() {
+        if let Some(uid_next) = status.uid_next {
+            let mut shared = lock(shared);
+            let progress = shared.checkpoint.folders.entry(folder.clone()).or_default();
+            progress.finish_uid_pass(&run.failed_uids, uid_next);
+        }
+    }
+    let done = std::mem::take(&mut run.done);
+    let delete_result = delete_from_source(job, source, shared, done, &status).await;
     Ok(FolderDone {
-        counts,
-        source_error: fetch_result.err(),
+        counts: run.counts,
+        source_error: fetch_result.err().or(delete_result.err()),
         unchanged: false,
     })
 }
 
-/// Makes the batch durable, then records it. Order is important: a message
-/// recorded before the sink confirmed it could be lost by a crash.
-async fn commit(
-    sink: &mut AnySink,
-    folder: &FolderName,
-    batch: &mut Vec<Uncommitted>,
+/// `--delete-source`: removes from the source what this run (or an earlier
+/// one that stopped before deleting) stored. Order is important: the
+/// checkpoint holding these messages is saved first, so a crash after the
+/// delete cannot make a rerun think they still need copying.
+async fn delete_from_source(
+    job: &Job,
+    source: &mut Option<AnySource>,
     shared: &Mutex<Shared>,
+    mut keys: Vec<SourceKey>,
+    status: &FolderStatus,
 ) -> Result<()> {
-    if batch.is_empty() {
+    if !job.source_options.delete || job.dry_run {
         return Ok(());
     }
-    sink.commit().await?;
+    keys.extend(status.done_but_present.iter().cloned());
+    if keys.is_empty() {
+        return Ok(());
+    }
     {
         let mut shared = lock(shared);
         let Shared { checkpoint, saver } = &mut *shared;
-        let progress = checkpoint.folders.entry(folder.clone()).or_default();
-        for done in batch.iter() {
-            progress.mark_done(&done.key, &done.fingerprint);
-        }
-        saver.save_if_due(checkpoint)?;
+        saver.save(checkpoint)?;
     }
-    for done in batch.drain(..) {
-        report::event(json!({
-            "event": "message",
-            "folder": folder,
-            "key": done.key,
-            "status": if done.duplicate { "duplicate" } else { "copied" },
-            "fingerprint": done.fingerprint,
-            "bytes": done.bytes,
-        }));
-    }
+    let source = source
+        .as_mut()
+        .context("the source was lost to an earlier failure")?;
+    source
+        .delete(&keys)
+        .await
+        .context("deleting copied messages from the source")?;
+    report::info(&format!("deleted {} messages from the source", keys.len()));
     Ok(())
 }
 

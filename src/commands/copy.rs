@@ -5,25 +5,54 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::cli::CopyArgs;
+use crate::commands::access::{access, Side};
 use crate::endpoint::Endpoint;
-use crate::exit::ExitCode;
-use crate::job::{FolderSelection, Job};
+use crate::exit::{usage, ExitCode};
+use crate::job::{FolderSelection, Job, JobOptions};
 use crate::pipeline;
 use crate::report;
+use crate::store::Filters;
 
 pub async fn run(args: CopyArgs) -> Result<ExitCode> {
+    let source = Endpoint::parse(&args.source)?;
+    let destination = Endpoint::parse(&args.destination)?;
+    let filters = Filters {
+        since: args
+            .since
+            .as_deref()
+            .map(|d| parse_day("--since", d))
+            .transpose()?,
+        before: args
+            .before
+            .as_deref()
+            .map(|d| parse_day("--before", d))
+            .transpose()?,
+        max_size: args.max_size.as_deref().map(parse_size).transpose()?,
+    };
+    let options = JobOptions {
+        dedup: !args.no_dedup,
+        dry_run: args.dry_run,
+        jobs: args.jobs,
+        retries: args.retries,
+        special_use_map: !args.no_special_use_map,
+        delete_source: args.delete_source,
+        filters,
+        checkpoint_path: args.state.clone(),
+    };
+    let folders = FolderSelection::new(
+        &args.folders.folders,
+        &args.folders.exclude,
+        &args.folders.map,
+    )?;
+    let source_access = access(&source, Side::Source, &args.remote)?;
+    let destination_access = access(&destination, Side::Destination, &args.remote)?;
     let job = Job::new(
-        Endpoint::parse(&args.source)?,
-        Endpoint::parse(&args.destination)?,
-        FolderSelection::new(
-            &args.folders.folders,
-            &args.folders.exclude,
-            &args.folders.map,
-        )?,
-        !args.no_dedup,
-        args.dry_run,
-        args.jobs,
-        args.state,
+        source,
+        destination,
+        source_access,
+        destination_access,
+        folders,
+        options,
     )?;
     report::debug(&format!("checkpoint `{}`", job.checkpoint_path.display()));
 
@@ -55,6 +84,43 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
     report::event(event);
     report::human(&summary_line(&summary));
     Ok(code)
+}
+
+/// `YYYY-MM-DD` as midnight UTC.
+fn parse_day(option: &str, text: &str) -> anyhow::Result<std::time::SystemTime> {
+    let bad = || usage(format!("{option} `{text}` is not a date like 2024-01-31"));
+    let mut parts = text.splitn(3, '-');
+    let mut next = |len: usize| -> anyhow::Result<i64> {
+        let part = parts.next().filter(|p| p.len() == len).ok_or_else(bad)?;
+        part.parse().map_err(|_| bad())
+    };
+    let (year, month, day) = (next(4)?, next(2)?, next(2)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return Err(bad());
+    }
+    // Days from civil (H. Hinnant).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u64::try_from(days * 86_400).map_err(|_| bad())?;
+    Ok(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+/// `1500`, `64K`, `20M`, `1G` (binary multiples).
+fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let bad = || usage(format!("--max-size `{text}` is not a size like 25M"));
+    let (number, multiplier) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    let n: u64 = number.trim().parse().map_err(|_| bad())?;
+    n.checked_mul(multiplier).ok_or_else(bad)
 }
 
 /// The one line a person reads at the end of a run.
@@ -123,5 +189,33 @@ async fn wait_for_stop_signal() {
                 None => std::future::pending::<()>().await,
             }
         } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_sizes_parse_or_explain() {
+        let day = parse_day("--since", "2020-01-01").unwrap();
+        assert_eq!(
+            day.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
+            1_577_836_800
+        );
+        let leap = parse_day("--since", "2000-02-29").unwrap();
+        assert_eq!(
+            leap.duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+            951_782_400
+        );
+        for bad in ["2020-1-01", "yesterday", "2020-13-01", "2020-01-32", ""] {
+            assert!(parse_day("--since", bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_size("1500").unwrap(), 1500);
+        assert_eq!(parse_size("64K").unwrap(), 65_536);
+        assert_eq!(parse_size("20m").unwrap(), 20 << 20);
+        assert!(parse_size("lots").is_err() && parse_size("99999999999G").is_err());
     }
 }

@@ -7,14 +7,16 @@ use serde_json::json;
 
 use crate::checkpoint::FolderProgress;
 use crate::cli::LsArgs;
+use crate::commands::access::{access, Side};
 use crate::endpoint::Endpoint;
 use crate::exit::ExitCode;
 use crate::report;
-use crate::store::{AnySource, FolderStats, Source};
+use crate::store::{AnySource, FolderStats, Source, SourceOptions};
 
 pub async fn run(args: LsArgs) -> Result<ExitCode> {
     let endpoint = Endpoint::parse(&args.endpoint)?;
-    let mut source = AnySource::connect(&endpoint)
+    let access = access(&endpoint, Side::Source, &args.remote)?;
+    let mut source = AnySource::connect(&endpoint, &access, &SourceOptions::default())
         .await
         .with_context(|| format!("opening `{endpoint}`"))?;
     let folders = source

@@ -1,6 +1,7 @@
 //! Commands are glue: they turn arguments into a job, call the library, and
 //! say how it went. The logic lives in `pipeline`, `store` and `checkpoint`.
 
+mod access;
 mod copy;
 mod ls;
 mod state;

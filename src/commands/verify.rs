@@ -8,12 +8,13 @@ use serde_json::json;
 
 use crate::checkpoint::FolderProgress;
 use crate::cli::VerifyArgs;
+use crate::commands::access::{access, Side};
 use crate::endpoint::Endpoint;
 use crate::exit::{self, ExitCode};
 use crate::fingerprint::Fingerprint;
 use crate::job::FolderSelection;
 use crate::report;
-use crate::store::{AnySink, AnySource, Fetched, Outbox, Sink, Source};
+use crate::store::{AnySink, AnySource, Fetched, Outbox, Sink, Source, SourceOptions};
 
 pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     let source_endpoint = Endpoint::parse(&args.source)?;
@@ -23,10 +24,13 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         &args.folders.exclude,
         &args.folders.map,
     )?;
-    let mut source = AnySource::connect(&source_endpoint)
-        .await
-        .with_context(|| format!("opening source `{source_endpoint}`"))?;
-    let mut destination = AnySink::connect_read_only(&destination_endpoint)
+    let source_access = access(&source_endpoint, Side::Source, &args.remote)?;
+    let destination_access = access(&destination_endpoint, Side::Destination, &args.remote)?;
+    let mut source =
+        AnySource::connect(&source_endpoint, &source_access, &SourceOptions::default())
+            .await
+            .with_context(|| format!("opening source `{source_endpoint}`"))?;
+    let mut destination = AnySink::connect_read_only(&destination_endpoint, &destination_access)
         .await
         .with_context(|| format!("opening destination `{destination_endpoint}`"))?;
     let folders = source
@@ -136,7 +140,9 @@ async fn source_fingerprints(
         (set, unreadable)
     };
     let fetch = async {
-        let result = source.fetch(&everything, &outbox).await;
+        let result = source
+            .fetch(&everything, &Default::default(), &outbox)
+            .await;
         drop(outbox);
         result
     };

@@ -34,6 +34,7 @@ impl DryRun {
         let existing = match &mut *self.inner {
             AnySink::Maildir(s) => s.open_sink_folder(folder, false)?,
             AnySink::Mbox(s) => s.open_sink_folder(folder, false)?,
+            AnySink::Imap(s) => s.open_sink_folder(folder, false).await?,
             AnySink::DryRun(_) => None,
         };
         Ok(Some(existing.unwrap_or_default()))

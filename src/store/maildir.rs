@@ -27,7 +27,7 @@ use crate::exit;
 use crate::fingerprint::{body_offset, Fingerprint};
 use crate::folder::{folder_from_maildir_dir, maildir_dir_name, FolderName};
 use crate::message::{Flags, Message, SourceKey};
-use crate::store::{Fetched, FolderIdentity, FolderStats, FolderStatus, Outbox};
+use crate::store::{Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox};
 
 /// Dovecot's keyword table: letter `a` + index ↔ keyword. At most 26.
 const KEYWORD_FILE: &str = "dovecot-keywords";
@@ -44,6 +44,8 @@ pub struct Maildir {
     open: Option<OpenFolder>,
     /// Files written in `tmp/`, waiting for `commit`.
     pending: Vec<PendingFile>,
+    /// As a source: which messages to offer.
+    filters: Filters,
     hostname: String,
     counter: u64,
 }
@@ -71,7 +73,7 @@ struct PendingFile {
 
 impl Maildir {
     /// Opens an existing maildir tree as a source.
-    pub fn open_source(root: &Path) -> Result<Maildir> {
+    pub fn open_source(root: &Path, filters: Filters) -> Result<Maildir> {
         let meta = fs::metadata(root).map_err(|e| open_error(root, e))?;
         if !meta.is_dir() {
             return Err(exit::usage(format!(
@@ -80,6 +82,7 @@ impl Maildir {
             )));
         }
         let mut maildir = Maildir::new(root, true);
+        maildir.filters = filters;
         if maildir.folders()?.is_empty() {
             return Err(exit::usage(format!(
                 "`{}` is not a maildir: it has no cur/ directory and no Maildir++ subfolders",
@@ -98,12 +101,9 @@ impl Maildir {
                     root.display()
                 )))
             }
+            // Created with its first folder, so a run that stops early leaves nothing.
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                create_dir_private(root)
-                    .with_context(|| format!("creating maildir `{}`", root.display()))
-                    .map_err(as_endpoint_error)?;
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(open_error(root, e)),
         }
         Ok(Maildir::new(root, false))
@@ -121,6 +121,7 @@ impl Maildir {
             dirs: BTreeMap::new(),
             open: None,
             pending: Vec::new(),
+            filters: Filters::default(),
             hostname: hostname(),
             counter: 0,
         }
@@ -189,8 +190,7 @@ impl Maildir {
         let mut status = FolderStatus {
             identity: Some(identity),
             changed,
-            pending: None,
-            vanished: Vec::new(),
+            ..FolderStatus::default()
         };
         if status.changed.is_none() {
             status.pending = Some(
@@ -226,6 +226,9 @@ impl Maildir {
                 continue;
             }
             let item = match read_message(entry, &open.dir, &open.keywords) {
+                Ok(message) if !self.filters.matches(message.internal_date, message.size()) => {
+                    continue
+                }
                 Ok(message) => Fetched::Message(message),
                 Err(e) => Fetched::Failed(key, e),
             };
@@ -516,8 +519,12 @@ fn create_dir_private(dir: &Path) -> std::io::Result<()> {
 }
 
 fn create_folder(root: &Path, dir: &Path, is_subfolder: bool) -> Result<()> {
-    for sub in ["tmp", "new", "cur"] {
-        create_dir_private(&dir.join(sub))?;
+    // The root of a Maildir++ tree is itself a maildir (INBOX), so a tree
+    // that starts with a subfolder is still one Dovecot and mutt can open.
+    for base in [root, dir] {
+        for sub in ["tmp", "new", "cur"] {
+            create_dir_private(&base.join(sub))?;
+        }
     }
     if is_subfolder {
         // Maildir++ marker that Courier and Dovecot write into subfolders.
@@ -606,10 +613,6 @@ fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
         }
         _ => exit::unreachable(format!("cannot open maildir `{}`: {e}", path.display())),
     }
-}
-
-fn as_endpoint_error(e: anyhow::Error) -> anyhow::Error {
-    exit::unreachable(format!("{e:#}"))
 }
 
 /// Dovecot's `dovecot-keywords`: `N keyword` lines, letter `a`+N in file names.

@@ -29,7 +29,7 @@ use crate::folder::{mbox_relative_path, FolderName};
 use crate::mboxrd::{self, MboxReader};
 use crate::message::{Message, SourceKey};
 use crate::report;
-use crate::store::{Fetched, FolderIdentity, FolderStats, FolderStatus, Outbox};
+use crate::store::{Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox};
 
 const READ_BUFFER: usize = 256 * 1024;
 const WRITE_BUFFER: usize = 256 * 1024;
@@ -53,6 +53,8 @@ pub struct Mbox {
     files: BTreeMap<FolderName, PathBuf>,
     source: Option<SourceFolder>,
     sink: Option<SinkFile>,
+    /// As a source: which messages to offer.
+    filters: Filters,
 }
 
 struct SourceFolder {
@@ -76,25 +78,23 @@ struct SinkFile {
 
 impl Mbox {
     /// Opens an existing mbox file or directory as a source.
-    pub fn open_source(path: &Path) -> Result<Mbox> {
+    pub fn open_source(path: &Path, filters: Filters) -> Result<Mbox> {
         let meta = fs::metadata(path).map_err(|e| open_error(path, e))?;
         let layout = if meta.is_dir() {
             Layout::Directory
         } else {
             Layout::File
         };
-        Ok(Mbox::new(path, layout, true))
+        let mut mbox = Mbox::new(path, layout, true);
+        mbox.filters = filters;
+        Ok(mbox)
     }
 
     /// Opens an mbox destination. A path that does not exist yet becomes a
     /// single file when it ends in `.mbox`, and a directory tree otherwise.
     pub fn open_sink(path: &Path) -> Result<Mbox> {
+        // Created with its first folder, so a run that stops early leaves nothing.
         let layout = layout_for_sink(path)?;
-        if layout == Layout::Directory && !path.exists() {
-            create_dir_private(path)
-                .with_context(|| format!("creating mbox directory `{}`", path.display()))
-                .map_err(|e| exit::unreachable(format!("{e:#}")))?;
-        }
         Ok(Mbox::new(path, layout, false))
     }
 
@@ -112,6 +112,7 @@ impl Mbox {
             files: BTreeMap::new(),
             source: None,
             sink: None,
+            filters: Filters::default(),
         }
     }
 
@@ -210,6 +211,9 @@ impl Mbox {
                 end: entry.end,
             };
             if progress.is_done(&key) {
+                continue;
+            }
+            if !self.filters.matches(entry.date, entry.raw.len() as u64) {
                 continue;
             }
             let item = if entry.raw.is_empty() {

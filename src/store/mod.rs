@@ -3,27 +3,32 @@
 //! A `Source` lists folders and streams messages; a `Sink` indexes a folder's
 //! fingerprints, appends messages and makes them durable on `commit`. The
 //! pipeline drives both and owns every ordering decision (commit before
-//! checkpoint before delete); stores never see the checkpoint file or the
-//! dedup set. The set of stores is closed, so dispatch is by enum: POP3 can
+//! checkpoint before delete); stores never see the checkpoint file, and a
+//! source sees the destination's fingerprints only to skip downloads. The set of stores is closed, so dispatch is by enum: POP3 can
 //! never be a sink by construction, and the futures stay `Send` without boxing.
 
 pub mod dry_run;
+pub mod imap;
 pub mod maildir;
 pub mod mbox;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::checkpoint::FolderProgress;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Remote};
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::message::{Message, SourceKey};
+use crate::net::TlsOptions;
+use crate::secret::Secret;
 
 /// What a source sends down the pipeline for each message it visits.
 #[derive(Debug)]
@@ -49,6 +54,12 @@ pub struct FolderStatus {
     pub pending: Option<u64>,
     /// Keys the checkpoint records that the folder no longer holds (pruned).
     pub vanished: Vec<SourceKey>,
+    /// With `--delete-source`: messages recorded as stored by an earlier run
+    /// that stopped before deleting them.
+    pub done_but_present: Vec<SourceKey>,
+    /// IMAP: the UIDNEXT at open; recorded once a pass over the folder is
+    /// complete, so an unchanged folder is skipped without a FETCH.
+    pub uid_next: Option<u32>,
 }
 
 /// The identity of a folder instance, recorded in the checkpoint.
@@ -66,13 +77,6 @@ pub enum FolderIdentity {
 pub struct FolderStats {
     pub messages: u64,
     pub bytes: u64,
-}
-
-/// What a sink can keep, so callers can warn instead of silently dropping data.
-#[derive(Clone, Copy, Debug)]
-pub struct SinkCaps {
-    pub keywords: bool,
-    pub internal_date: bool,
 }
 
 /// The sending half of the pipeline's message channel. It bounds memory by
@@ -144,28 +148,217 @@ pub fn is_message_rejected(err: &anyhow::Error) -> bool {
     err.chain().any(|c| c.is::<MessageRejected>())
 }
 
+/// Marks an error as a broken connection: the session cannot be trusted
+/// any more, and the folder can be retried after reconnecting.
+#[derive(Debug)]
+pub struct Disconnected(pub String);
+
+impl fmt::Display for Disconnected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Disconnected {}
+
+pub fn is_disconnected(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| c.is::<Disconnected>())
+        || err.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::UnexpectedEof
+                )
+            })
+        })
+}
+
+/// A message the sink refused at `commit`: its position among the messages
+/// appended since the previous commit, and why.
+#[derive(Debug)]
+pub struct Rejection {
+    pub index: usize,
+    pub error: anyhow::Error,
+}
+
+/// Fingerprints a destination folder holds.
+pub type FingerprintSet = HashSet<Fingerprint>;
+
+/// Which messages a source offers, by internal date and size.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// Only messages with an internal date on or after this day (UTC midnight).
+    pub since: Option<SystemTime>,
+    /// Only messages with an internal date before this day.
+    pub before: Option<SystemTime>,
+    /// Only messages of at most this many bytes.
+    pub max_size: Option<u64>,
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        self == &Filters::default()
+    }
+
+    /// The filter as job-key options: a different filter is a different job.
+    pub fn key_options(&self) -> Vec<String> {
+        let secs = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        };
+        let mut options = Vec::new();
+        if let Some(since) = self.since {
+            options.push(format!("--since={}", secs(since)));
+        }
+        if let Some(before) = self.before {
+            options.push(format!("--before={}", secs(before)));
+        }
+        if let Some(max) = self.max_size {
+            options.push(format!("--max-size={max}"));
+        }
+        options
+    }
+
+    /// True when a message with this date and size passes.
+    pub fn matches(&self, date: Option<SystemTime>, size: u64) -> bool {
+        if self.max_size.is_some_and(|max| size > max) {
+            return false;
+        }
+        match date {
+            Some(date) => {
+                self.since.is_none_or(|since| date >= since)
+                    && self.before.is_none_or(|before| date < before)
+            }
+            None => self.since.is_none() && self.before.is_none(),
+        }
+    }
+
+    /// The same filter as IMAP SEARCH criteria (leading space), for
+    /// server-side filtering. SINCE/BEFORE compare dates only, as RFC 3501
+    /// defines them, which agrees with whole-day `--since`/`--before`.
+    pub fn imap_search(&self) -> String {
+        let mut criteria = String::new();
+        if let Some(since) = self.since {
+            criteria.push_str(&format!(" SINCE {}", imap_search_date(since)));
+        }
+        if let Some(before) = self.before {
+            criteria.push_str(&format!(" BEFORE {}", imap_search_date(before)));
+        }
+        if let Some(max) = self.max_size {
+            criteria.push_str(&format!(" SMALLER {}", max.saturating_add(1)));
+        }
+        criteria
+    }
+}
+
+fn imap_search_date(time: SystemTime) -> String {
+    // `01-Jan-2020 10:00:00 +0000` → `01-Jan-2020`
+    imap::client::imap_date(time)
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// How a source behaves: set once per run.
+#[derive(Clone, Debug, Default)]
+pub struct SourceOptions {
+    /// Look up fingerprints before downloading bodies (IMAP, POP3).
+    pub dedup: bool,
+    /// `--delete-source`: open folders writable; messages go after they are stored.
+    pub delete: bool,
+    pub filters: Filters,
+}
+
+/// How to reach a server endpoint: the account and how to prove it.
+#[derive(Clone, Debug)]
+pub struct Access {
+    /// `--src-user`/`--dst-user`, else the URL's user.
+    pub user: Option<String>,
+    /// Read once, before any connection (so a prompt or command runs once).
+    pub secret: Option<Secret>,
+    pub auth: imap::AuthMechanism,
+    pub tls: TlsOptions,
+    /// `--tls none`: `imap://` and `pop3://` stay unencrypted (loopback only).
+    pub plaintext: bool,
+    pub timeout: Duration,
+}
+
+impl Default for Access {
+    fn default() -> Access {
+        Access {
+            user: None,
+            secret: None,
+            auth: imap::AuthMechanism::Auto,
+            tls: TlsOptions::default(),
+            plaintext: false,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Access {
+    fn login(&self, remote: &Remote) -> Result<imap::Login> {
+        let user = self
+            .user
+            .clone()
+            .or_else(|| remote.user.clone())
+            .ok_or_else(|| exit::usage(format!("no user name for {}; put it in the URL (USER@HOST) or use --src-user/--dst-user", remote.host)))?;
+        let secret = self
+            .secret
+            .clone()
+            .ok_or_else(|| exit::usage(format!("no password for {user}@{}", remote.host)))?;
+        Ok(imap::Login {
+            remote: remote.clone(),
+            user,
+            secret,
+            auth: self.auth,
+            tls: self.tls.clone(),
+            plaintext: self.plaintext,
+            timeout: self.timeout,
+        })
+    }
+}
+
 #[allow(async_fn_in_trait)] // implemented only in this crate; Send is checked where we spawn
 pub trait Source {
     /// Every folder of the store, in a stable order.
     async fn folders(&mut self) -> Result<Vec<FolderName>>;
-    /// Opens `folder` read-only and checks `progress` against it.
+    /// The RFC 6154 special use of a folder (`\Sent`…), where the store knows one.
+    fn special_use(&self, folder: &FolderName) -> Option<&'static str>;
+    /// Opens `folder` and checks `progress` against it.
     async fn open(
         &mut self,
         folder: &FolderName,
         progress: &FolderProgress,
     ) -> Result<FolderStatus>;
-    /// Sends every message of the open folder that `progress` does not cover,
-    /// in a stable order. Returns early once the outbox is closed.
-    async fn fetch(&mut self, progress: &FolderProgress, out: &Outbox) -> Result<()>;
+    /// Sends every message of the open folder that `progress` does not
+    /// cover, in a stable order. Sources that can read a fingerprint without
+    /// the body (IMAP, POP3) check `known` (the destination's fingerprints)
+    /// first and send `Duplicate` instead of downloading. Returns early once
+    /// the outbox is closed.
+    async fn fetch(
+        &mut self,
+        progress: &FolderProgress,
+        known: &FingerprintSet,
+        out: &Outbox,
+    ) -> Result<()>;
     /// Counts the open folder's messages and bytes.
     async fn stats(&mut self) -> Result<FolderStats>;
+    /// Removes messages of the open folder. Only for messages a sink
+    /// committed and the checkpoint saved (`--delete-source`).
+    async fn delete(&mut self, keys: &[SourceKey]) -> Result<()>;
 }
 
 #[allow(async_fn_in_trait)]
 pub trait Sink {
-    fn capabilities(&self) -> SinkCaps;
     /// Every folder of the store.
     async fn folders(&mut self) -> Result<Vec<FolderName>>;
+    /// The folder the store marks with an RFC 6154 special use, if any.
+    fn special_folder(&self, special_use: &str) -> Option<FolderName>;
     /// Opens `folder` for appending (creating it when `create` is set) and
     /// returns the fingerprints it already holds; `None` when it does not
     /// exist and `create` is not set.
@@ -174,20 +367,23 @@ pub trait Sink {
     /// Stores one message in the open folder; not durable until `commit` returns.
     async fn append(&mut self, message: &Message) -> Result<()>;
     /// Makes every appended message durable (fsync / server OK). The
-    /// checkpoint may record a message only after this returns.
-    async fn commit(&mut self) -> Result<()>;
+    /// checkpoint may record a message only after this returns, and not the
+    /// ones it returns as rejected.
+    async fn commit(&mut self) -> Result<Vec<Rejection>>;
 }
 
 /// Any source store.
 pub enum AnySource {
     Maildir(maildir::Maildir),
     Mbox(mbox::Mbox),
+    Imap(Box<imap::Imap>),
 }
 
 /// Any sink store. `DryRun` wraps a real sink and stores nothing.
 pub enum AnySink {
     Maildir(maildir::Maildir),
     Mbox(mbox::Mbox),
+    Imap(Box<imap::Imap>),
     DryRun(dry_run::DryRun),
 }
 
@@ -200,40 +396,58 @@ fn not_supported_yet(endpoint: &Endpoint) -> anyhow::Error {
 
 impl AnySource {
     /// Opens an endpoint as a source; it must exist.
-    pub async fn connect(endpoint: &Endpoint) -> Result<AnySource> {
+    pub async fn connect(
+        endpoint: &Endpoint,
+        access: &Access,
+        options: &SourceOptions,
+    ) -> Result<AnySource> {
         match endpoint {
-            Endpoint::Maildir(path) => Ok(AnySource::Maildir(maildir::Maildir::open_source(path)?)),
-            Endpoint::Mbox(path) => Ok(AnySource::Mbox(mbox::Mbox::open_source(path)?)),
-            Endpoint::Imap(_) | Endpoint::Pop3(_) => Err(not_supported_yet(endpoint)),
+            Endpoint::Maildir(path) => Ok(AnySource::Maildir(maildir::Maildir::open_source(
+                path,
+                options.filters.clone(),
+            )?)),
+            Endpoint::Mbox(path) => Ok(AnySource::Mbox(mbox::Mbox::open_source(
+                path,
+                options.filters.clone(),
+            )?)),
+            Endpoint::Imap(remote) => Ok(AnySource::Imap(Box::new(
+                imap::Imap::connect(&access.login(remote)?, options.clone(), true).await?,
+            ))),
+            Endpoint::Pop3(_) => Err(not_supported_yet(endpoint)),
         }
     }
 }
 
 impl AnySink {
-    /// Opens an endpoint as a sink, creating a local store when it does not exist.
-    pub async fn connect(endpoint: &Endpoint) -> Result<AnySink> {
+    /// Opens an endpoint as a sink. Local stores create nothing until a folder is opened.
+    pub async fn connect(endpoint: &Endpoint, access: &Access) -> Result<AnySink> {
         match endpoint {
             Endpoint::Maildir(path) => Ok(AnySink::Maildir(maildir::Maildir::open_sink(path)?)),
             Endpoint::Mbox(path) => Ok(AnySink::Mbox(mbox::Mbox::open_sink(path)?)),
+            Endpoint::Imap(remote) => Ok(AnySink::Imap(Box::new(
+                imap::Imap::connect(&access.login(remote)?, SourceOptions::default(), false)
+                    .await?,
+            ))),
             Endpoint::Pop3(_) => Err(exit::usage(format!(
                 "a POP3 account can only be a source, not a destination: `{endpoint}`"
             ))),
-            Endpoint::Imap(_) => Err(not_supported_yet(endpoint)),
         }
     }
 
     /// Opens an endpoint read-only, as an index for `verify` or a dry run:
     /// nothing is created, locked or written.
-    pub async fn connect_read_only(endpoint: &Endpoint) -> Result<AnySink> {
+    pub async fn connect_read_only(endpoint: &Endpoint, access: &Access) -> Result<AnySink> {
         match endpoint {
             Endpoint::Maildir(path) => {
                 Ok(AnySink::Maildir(maildir::Maildir::open_read_only(path)?))
             }
             Endpoint::Mbox(path) => Ok(AnySink::Mbox(mbox::Mbox::open_read_only(path)?)),
+            Endpoint::Imap(remote) => Ok(AnySink::Imap(Box::new(
+                imap::Imap::connect(&access.login(remote)?, SourceOptions::default(), true).await?,
+            ))),
             Endpoint::Pop3(_) => Err(exit::usage(format!(
                 "a POP3 account can only be a source, not a destination: `{endpoint}`"
             ))),
-            Endpoint::Imap(_) => Err(not_supported_yet(endpoint)),
         }
     }
 }
@@ -243,6 +457,13 @@ impl Source for AnySource {
         match self {
             AnySource::Maildir(s) => s.folders(),
             AnySource::Mbox(s) => s.folders(),
+            AnySource::Imap(s) => Ok(s.folders()),
+        }
+    }
+    fn special_use(&self, folder: &FolderName) -> Option<&'static str> {
+        match self {
+            AnySource::Imap(s) => s.special_use(folder),
+            AnySource::Maildir(_) | AnySource::Mbox(_) => None,
         }
     }
     async fn open(
@@ -253,45 +474,60 @@ impl Source for AnySource {
         match self {
             AnySource::Maildir(s) => s.open_source_folder(folder, progress),
             AnySource::Mbox(s) => s.open_source_folder(folder, progress),
+            AnySource::Imap(s) => s.open_source_folder(folder, progress).await,
         }
     }
-    async fn fetch(&mut self, progress: &FolderProgress, out: &Outbox) -> Result<()> {
+    async fn fetch(
+        &mut self,
+        progress: &FolderProgress,
+        known: &FingerprintSet,
+        out: &Outbox,
+    ) -> Result<()> {
         match self {
             AnySource::Maildir(s) => s.fetch(progress, out).await,
             AnySource::Mbox(s) => s.fetch(progress, out).await,
+            AnySource::Imap(s) => {
+                let dedup = s.dedup();
+                s.fetch(progress, known, dedup, out).await
+            }
         }
     }
     async fn stats(&mut self) -> Result<FolderStats> {
         match self {
             AnySource::Maildir(s) => s.stats(),
             AnySource::Mbox(s) => s.stats(),
+            AnySource::Imap(s) => s.stats().await,
+        }
+    }
+    async fn delete(&mut self, keys: &[SourceKey]) -> Result<()> {
+        match self {
+            AnySource::Imap(s) => s.delete(keys).await,
+            AnySource::Maildir(_) | AnySource::Mbox(_) => Err(exit::usage(
+                "--delete-source works with IMAP and POP3 sources only; local files are never deleted",
+            )),
         }
     }
 }
 
 impl Sink for AnySink {
-    fn capabilities(&self) -> SinkCaps {
-        match self {
-            AnySink::Maildir(_) => SinkCaps {
-                keywords: true,
-                internal_date: true,
-            },
-            AnySink::Mbox(_) => SinkCaps {
-                keywords: true,
-                internal_date: true,
-            },
-            AnySink::DryRun(s) => s.inner.capabilities(),
-        }
-    }
     async fn folders(&mut self) -> Result<Vec<FolderName>> {
         match self {
             AnySink::Maildir(s) => s.folders(),
             AnySink::Mbox(s) => s.folders(),
+            AnySink::Imap(s) => Ok(s.folders()),
             AnySink::DryRun(s) => match &mut *s.inner {
                 AnySink::Maildir(inner) => inner.folders(),
                 AnySink::Mbox(inner) => inner.folders(),
+                AnySink::Imap(inner) => Ok(inner.folders()),
                 AnySink::DryRun(_) => Ok(Vec::new()),
             },
+        }
+    }
+    fn special_folder(&self, special_use: &str) -> Option<FolderName> {
+        match self {
+            AnySink::Imap(s) => s.special_folder(special_use),
+            AnySink::DryRun(s) => s.inner.special_folder(special_use),
+            AnySink::Maildir(_) | AnySink::Mbox(_) => None,
         }
     }
     async fn open(
@@ -302,6 +538,7 @@ impl Sink for AnySink {
         match self {
             AnySink::Maildir(s) => s.open_sink_folder(folder, create),
             AnySink::Mbox(s) => s.open_sink_folder(folder, create),
+            AnySink::Imap(s) => s.open_sink_folder(folder, create).await,
             AnySink::DryRun(s) => s.open(folder).await,
         }
     }
@@ -309,14 +546,16 @@ impl Sink for AnySink {
         match self {
             AnySink::Maildir(s) => s.append(message),
             AnySink::Mbox(s) => s.append(message),
+            AnySink::Imap(s) => s.append(message).await,
             AnySink::DryRun(s) => s.append(message),
         }
     }
-    async fn commit(&mut self) -> Result<()> {
+    async fn commit(&mut self) -> Result<Vec<Rejection>> {
         match self {
-            AnySink::Maildir(s) => s.commit(),
-            AnySink::Mbox(s) => s.commit(),
-            AnySink::DryRun(s) => s.commit(),
+            AnySink::Maildir(s) => s.commit().map(|()| Vec::new()),
+            AnySink::Mbox(s) => s.commit().map(|()| Vec::new()),
+            AnySink::Imap(s) => s.commit().await,
+            AnySink::DryRun(s) => s.commit().map(|()| Vec::new()),
         }
     }
 }

@@ -235,18 +235,32 @@ fn an_unknown_endpoint_kind_is_a_usage_error() {
 }
 
 #[test]
-fn imap_and_pop3_endpoints_say_they_are_not_supported_yet() {
+fn pop3_endpoints_say_they_are_not_supported_yet() {
+    let env = TestEnv::new();
+    let output = env.run(&[
+        "copy",
+        "--src-password-command",
+        "echo secret",
+        "pop3s://user@host",
+        "maildir:md",
+    ]);
+    assert_exit(&output, 2);
+    assert_error_line(&output, &["not supported yet"]);
+}
+
+#[test]
+fn a_server_endpoint_without_a_password_never_prompts_a_script() {
     let env = TestEnv::new();
     env.copy_fixture("single.mbox");
     let src = env.endpoint("mbox", "single.mbox");
     for (source, destination) in [
-        ("imaps://user@host", "maildir:md"),
-        (src.as_str(), "imaps://user@host"),
-        ("pop3s://user@host", "maildir:md"),
+        ("imaps://user@host.invalid", "maildir:md"),
+        (src.as_str(), "imaps://user@host.invalid"),
     ] {
+        // stdin is not a terminal here, as under cron: no prompt, a usage error.
         let output = env.run(&["copy", source, destination]);
         assert_exit(&output, 2);
-        assert_error_line(&output, &["not supported yet"]);
+        assert_error_line(&output, &["password", "not a terminal"]);
     }
 }
 

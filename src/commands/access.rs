@@ -1,0 +1,83 @@
+//! Turns `--src-…`/`--dst-…` options into the `Access` a store connects with.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::cli::RemoteArgs;
+use crate::endpoint::Endpoint;
+use crate::net::TlsOptions;
+use crate::report;
+use crate::secret::SecretSource;
+use crate::store::imap::AuthMechanism;
+use crate::store::Access;
+
+/// Which end of a copy an endpoint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Source,
+    Destination,
+}
+
+/// The access for `endpoint` on `side`. For a server endpoint, the secret is
+/// read now, once: a prompt asks once and a password command runs once, even
+/// when several connections are opened.
+pub fn access(endpoint: &Endpoint, side: Side, args: &RemoteArgs) -> Result<Access> {
+    let (prefix, user, file, env, command, auth, ca_file) = match side {
+        Side::Source => (
+            "src",
+            &args.src_user,
+            &args.src_password_file,
+            &args.src_password_env,
+            &args.src_password_command,
+            &args.src_auth,
+            &args.src_ca_file,
+        ),
+        Side::Destination => (
+            "dst",
+            &args.dst_user,
+            &args.dst_password_file,
+            &args.dst_password_env,
+            &args.dst_password_command,
+            &args.dst_auth,
+            &args.dst_ca_file,
+        ),
+    };
+    if args.insecure {
+        report::warn(
+            "--insecure: server certificates are not checked; anyone on the network path can read your mail and password",
+        );
+    }
+    let mut access = Access {
+        user: user.clone(),
+        secret: None,
+        auth: match auth.as_str() {
+            "login" => AuthMechanism::Login,
+            "plain" => AuthMechanism::Plain,
+            "xoauth2" => AuthMechanism::XOAuth2,
+            "oauthbearer" => AuthMechanism::OAuthBearer,
+            _ => AuthMechanism::Auto,
+        },
+        tls: TlsOptions {
+            ca_file: ca_file.clone(),
+            insecure: args.insecure,
+        },
+        plaintext: args.tls == "none",
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    if let Endpoint::Imap(remote) | Endpoint::Pop3(remote) = endpoint {
+        let source =
+            SecretSource::from_options(prefix, file.clone(), env.clone(), command.clone())?;
+        let who = access
+            .user
+            .clone()
+            .or_else(|| remote.user.clone())
+            .unwrap_or_default();
+        let what = match access.auth {
+            AuthMechanism::XOAuth2 | AuthMechanism::OAuthBearer => "access token",
+            _ => "password",
+        };
+        access.secret = Some(source.read(&format!("{what} for {who}@{}", remote.host))?);
+    }
+    Ok(access)
+}

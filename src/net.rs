@@ -1,0 +1,225 @@
+//! Network plumbing shared by the IMAP and POP3 clients: TCP with timeouts,
+//! TLS with verified certificates, and one stream type for plain and TLS.
+//!
+//! Certificates are verified against the system store by default; a CA file
+//! adds trust (self-signed servers); `--insecure` turns verification off and
+//! says so loudly. TLS 1.0 and 1.1 are refused.
+
+use std::io;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_native_tls::native_tls::{self, Certificate, Protocol};
+use tokio_native_tls::{TlsConnector, TlsStream};
+
+use crate::exit;
+
+/// How to trust a server's certificate.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Extra CA certificates (PEM), for servers with a private CA or a self-signed certificate.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate. Never the default.
+    pub insecure: bool,
+}
+
+impl TlsOptions {
+    pub fn connector(&self) -> Result<TlsConnector> {
+        let mut builder = native_tls::TlsConnector::builder();
+        builder.min_protocol_version(Some(Protocol::Tlsv12));
+        if let Some(path) = &self.ca_file {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("reading CA file `{}`", path.display()))
+                .map_err(|e| exit::usage(format!("{e:#}")))?;
+            let certificate = Certificate::from_pem(&pem).map_err(|e| {
+                exit::usage(format!(
+                    "CA file `{}` holds no usable PEM certificate: {e}",
+                    path.display()
+                ))
+            })?;
+            builder.add_root_certificate(certificate);
+        }
+        if self.insecure {
+            builder.danger_accept_invalid_certs(true);
+            builder.danger_accept_invalid_hostnames(true);
+        }
+        let connector = builder
+            .build()
+            .map_err(|e| exit::usage(format!("setting up TLS: {e}")))?;
+        Ok(TlsConnector::from(connector))
+    }
+}
+
+/// A connection to a server, before or after TLS.
+#[derive(Debug)]
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+}
+
+/// Opens a TCP connection, failing after `timeout`.
+pub async fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream> {
+    let target = format!("{host}:{port}");
+    let connect = TcpStream::connect((host, port));
+    let stream = tokio::time::timeout(timeout, connect)
+        .await
+        .map_err(|_| {
+            exit::unreachable(format!(
+                "cannot connect to {target}: no answer within {} s",
+                timeout.as_secs()
+            ))
+        })?
+        .map_err(|e| exit::unreachable(format!("cannot connect to {target}: {e}")))?;
+    // Commands are small and latency-bound; do not let Nagle hold them back.
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Runs the TLS handshake, naming the certificate problem when it fails.
+pub async fn start_tls(
+    tcp: TcpStream,
+    host: &str,
+    options: &TlsOptions,
+    timeout: Duration,
+) -> Result<Stream> {
+    let connector = options.connector()?;
+    let handshake = connector.connect(host, tcp);
+    let tls = tokio::time::timeout(timeout, handshake)
+        .await
+        .map_err(|_| exit::unreachable(format!("TLS handshake with {host} timed out")))?
+        .map_err(|e| {
+            let mut text = format!("TLS handshake with {host} failed: {e}");
+            if options.ca_file.is_none() && e.to_string().contains("certificate") {
+                text.push_str(
+                    "; if the server uses a private CA or a self-signed certificate, give it with --src-ca-file/--dst-ca-file",
+                );
+            }
+            exit::unreachable(text)
+        })?;
+    Ok(Stream::Tls(Box::new(tls)))
+}
+
+/// True for `localhost` and loopback addresses, where a plaintext password
+/// never leaves the machine.
+pub fn is_loopback(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Runs `future` with a timeout, turning expiry into a clear error.
+pub async fn deadline<T>(
+    timeout: Duration,
+    what: &str,
+    future: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(timeout, future).await {
+        Ok(result) => result,
+        Err(_) => Err(crate::store::Disconnected(format!(
+            "no answer from the server within {} s while {what}",
+            timeout.as_secs()
+        ))
+        .into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.8.9.1",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "example.org",
+            "10.0.0.1",
+            "192.168.1.1",
+            "localhost.example.org",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+}

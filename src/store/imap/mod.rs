@@ -1,0 +1,571 @@
+//! IMAP servers, as a source and as a sink.
+//!
+//! Folder names are translated at the border: the server's names (modified
+//! UTF-7, its own hierarchy delimiter) become mailtug's `/`-separated
+//! names and back. Messages travel with LF line ends inside mailtug, like
+//! messages read from local stores; CRLF is restored on APPEND.
+//!
+//! As a source, a folder is opened with EXAMINE (read-only; SELECT only when
+//! messages are to be deleted) and searched for UIDs the checkpoint does not
+//! cover. When dedup is on, only the Message-ID header and size of those are
+//! fetched first, and bodies are downloaded only for messages the
+//! destination lacks; bodies come in batches over UID sets with BODY.PEEK[],
+//! which never sets \Seen.
+//!
+//! As a sink, APPENDs are pipelined with non-synchronizing literals when the
+//! server offers them, and `commit` waits for every answer: a server OK is
+//! the durability point, and a NO fails just that message.
+
+pub mod client;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::checkpoint::{Done, FolderProgress};
+use crate::fingerprint::Fingerprint;
+use crate::folder::{mutf7, FolderName};
+use crate::message::{Flags, Message, SourceKey};
+use crate::store::{
+    Fetched, FingerprintSet, FolderIdentity, FolderStats, FolderStatus, MessageRejected, Outbox,
+    Rejection, SourceOptions,
+};
+
+use client::{Appended, ImapClient, ListedFolder, MAX_MESSAGE_SIZE};
+pub use client::{AuthMechanism, Login};
+
+/// UIDs per header FETCH: keeps the command line well under server limits.
+const META_CHUNK: usize = 1000;
+/// A body FETCH covers at most this many messages…
+const BODY_CHUNK_MESSAGES: usize = 200;
+/// …or this many bytes, so a batch is neither one round trip per message nor huge.
+const BODY_CHUNK_BYTES: u64 = 16 * 1024 * 1024;
+
+pub struct Imap {
+    client: ImapClient,
+    delimiter: char,
+    /// Server folders by mailtug name.
+    folders: BTreeMap<FolderName, ListedFolder>,
+    /// The folder named in the endpoint URL, if any: the only one used.
+    only: Option<FolderName>,
+    options: SourceOptions,
+    source: Option<SourceFolder>,
+    sink: Option<SinkFolder>,
+    read_only: bool,
+}
+
+struct SourceFolder {
+    server_name: String,
+    /// UIDs to visit, found by `open`, ascending.
+    pending: Vec<u32>,
+}
+
+struct SinkFolder {
+    server_name: String,
+    /// Messages appended since the last commit, in order.
+    appended: usize,
+}
+
+impl Imap {
+    pub async fn connect(login: &Login, options: SourceOptions, read_only: bool) -> Result<Imap> {
+        let client = ImapClient::connect(login)
+            .await
+            .with_context(|| format!("connecting to {}", login.remote.host))?;
+        let only = match &login.remote.folder {
+            Some(name) => Some(FolderName::parse(name)?),
+            None => None,
+        };
+        let mut imap = Imap {
+            client,
+            delimiter: '/',
+            folders: BTreeMap::new(),
+            only,
+            options,
+            source: None,
+            sink: None,
+            read_only,
+        };
+        imap.refresh_folders().await?;
+        Ok(imap)
+    }
+
+    async fn refresh_folders(&mut self) -> Result<()> {
+        let listed = self.client.list().await?;
+        if let Some(delimiter) = listed.iter().find_map(|f| f.delimiter) {
+            self.delimiter = delimiter;
+        }
+        self.folders = listed
+            .into_iter()
+            .filter_map(|f| {
+                let name = self.folder_name(&f.name)?;
+                Some((name, f))
+            })
+            .collect();
+        Ok(())
+    }
+
+    /// The mailtug name of a server folder.
+    fn folder_name(&self, server_name: &str) -> Option<FolderName> {
+        let decoded = mutf7::decode(server_name).unwrap_or_else(|_| server_name.to_string());
+        let components = decoded.split(self.delimiter);
+        FolderName::from_components(components).ok()
+    }
+
+    /// The server name of a mailtug folder: the listed one when it exists,
+    /// else built with the server's delimiter and encoding.
+    fn server_name(&self, folder: &FolderName) -> String {
+        if let Some(listed) = self.folders.get(folder) {
+            return listed.name.clone();
+        }
+        if folder.is_inbox() {
+            return "INBOX".into();
+        }
+        folder
+            .components()
+            .map(|part| mutf7::encode(&part.replace(self.delimiter, "_")))
+            .collect::<Vec<_>>()
+            .join(&self.delimiter.to_string())
+    }
+
+    /// Folders that hold messages (not `\Noselect` ones), limited to the
+    /// endpoint's folder when its URL names one.
+    pub fn folders(&self) -> Vec<FolderName> {
+        self.folders
+            .iter()
+            .filter(|(name, listed)| {
+                listed.selectable && self.only.as_ref().is_none_or(|only| only == *name)
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// The RFC 6154 special use of a folder (`\Sent`…), if the server marks one.
+    pub fn special_use(&self, folder: &FolderName) -> Option<&'static str> {
+        self.folders.get(folder).and_then(|f| f.special_use)
+    }
+
+    /// The folder the server marks with `special_use`, if any.
+    pub fn special_folder(&self, special_use: &str) -> Option<FolderName> {
+        self.folders
+            .iter()
+            .find(|(_, f)| f.special_use == Some(special_use) && f.selectable)
+            .map(|(name, _)| name.clone())
+    }
+
+    pub async fn open_source_folder(
+        &mut self,
+        folder: &FolderName,
+        progress: &FolderProgress,
+    ) -> Result<FolderStatus> {
+        let server_name = self.server_name(folder);
+        let state = if self.options.delete {
+            self.client.select(&server_name).await?
+        } else {
+            self.client.examine(&server_name).await?
+        };
+        let identity = FolderIdentity::UidValidity {
+            uid_validity: state.uid_validity,
+        };
+        let mut status = FolderStatus {
+            identity: Some(identity.clone()),
+            uid_next: Some(state.uid_next),
+            ..FolderStatus::default()
+        };
+        if progress
+            .identity
+            .as_ref()
+            .is_some_and(|recorded| *recorded != identity)
+        {
+            status.changed = Some(format!(
+                "the UIDVALIDITY of folder `{folder}` changed, so its UIDs mean other messages now"
+            ));
+        }
+        let (through, uid_next_seen) = match (&progress.done, &status.changed) {
+            (
+                Done::Uids {
+                    through, uid_next, ..
+                },
+                None,
+            ) => (*through, *uid_next),
+            _ => (0, 0),
+        };
+        // Nothing new since a complete pass: skip without a single FETCH.
+        if status.changed.is_none()
+            && uid_next_seen != 0
+            && uid_next_seen == state.uid_next
+            && !self.options.delete
+        {
+            status.pending = Some(0);
+            self.source = Some(SourceFolder {
+                server_name,
+                pending: Vec::new(),
+            });
+            return Ok(status);
+        }
+        let from = if self.options.delete {
+            1
+        } else {
+            through.saturating_add(1)
+        };
+        let mut criteria = format!("UID {from}:*");
+        criteria.push_str(&self.options.filters.imap_search());
+        let found = self.client.uid_search(&criteria).await?;
+        let mut pending = Vec::new();
+        for uid in found.into_iter().filter(|&uid| uid >= from) {
+            let key = SourceKey::Uid(uid);
+            if progress.is_done(&key) && status.changed.is_none() {
+                if self.options.delete {
+                    // Stored in an earlier run that stopped before deleting.
+                    status.done_but_present.push(key);
+                }
+            } else {
+                pending.push(uid);
+            }
+        }
+        status.pending = Some(pending.len() as u64);
+        self.source = Some(SourceFolder {
+            server_name,
+            pending,
+        });
+        Ok(status)
+    }
+
+    pub fn dedup(&self) -> bool {
+        self.options.dedup
+    }
+
+    pub async fn fetch(
+        &mut self,
+        _progress: &FolderProgress,
+        known: &FingerprintSet,
+        dedup: bool,
+        out: &Outbox,
+    ) -> Result<()> {
+        let source = self.source.as_ref().context("no folder is open")?;
+        let server_name = source.server_name.clone();
+        let pending = source.pending.clone();
+        // 1. Sizes (and Message-IDs when deduplicating), without bodies.
+        let items = if dedup {
+            "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
+        } else {
+            "(UID RFC822.SIZE)"
+        };
+        let mut wanted: Vec<(u32, u64)> = Vec::with_capacity(pending.len());
+        let mut duplicates: Vec<(u32, Fingerprint)> = Vec::new();
+        for chunk in pending.chunks(META_CHUNK) {
+            let mut meta: Vec<(u32, u64, Option<Fingerprint>)> = Vec::with_capacity(chunk.len());
+            let seen = self
+                .client
+                .uid_fetch(chunk, items, |fetch| {
+                    if let Some(uid) = fetch.uid {
+                        let fingerprint = fetch
+                            .header()
+                            .map(Fingerprint::of)
+                            .filter(|f| f.message_id().is_some());
+                        meta.push((uid, u64::from(fetch.size.unwrap_or(0)), fingerprint));
+                    }
+                    async { Ok(()) }
+                })
+                .await
+                .with_context(|| format!("reading message sizes in folder `{server_name}`"))?;
+            if seen.is_empty() {
+                // A refused FETCH looks empty; messages do not all vanish at once.
+                return Err(anyhow!(
+                    "the server returned none of {} messages asked for in folder `{server_name}`",
+                    chunk.len()
+                ));
+            }
+            meta.sort_unstable_by_key(|m| m.0);
+            for (uid, size, fingerprint) in meta {
+                match fingerprint {
+                    Some(fp) if known.contains(&fp) => duplicates.push((uid, fp)),
+                    _ => wanted.push((uid, size)),
+                }
+            }
+        }
+        for (uid, fingerprint) in duplicates {
+            if out
+                .send(Fetched::Duplicate(SourceKey::Uid(uid), fingerprint))
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+        }
+        // 2. Bodies of the messages the destination lacks, in batches.
+        let mut start = 0;
+        while start < wanted.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < wanted.len()
+                && end - start < BODY_CHUNK_MESSAGES
+                && (end == start || bytes + wanted[end].1 <= BODY_CHUNK_BYTES)
+            {
+                bytes += wanted[end].1;
+                end += 1;
+            }
+            let batch = &wanted[start..end];
+            start = end;
+            let mut uids = Vec::with_capacity(batch.len());
+            for &(uid, size) in batch {
+                if size > MAX_MESSAGE_SIZE {
+                    let failed = Fetched::Failed(
+                        SourceKey::Uid(uid),
+                        anyhow!(
+                            "the message is {size} bytes, too large to download over IMAP here"
+                        ),
+                    );
+                    if out.send(failed).await.is_err() {
+                        return Ok(());
+                    }
+                } else {
+                    uids.push(uid);
+                }
+            }
+            let closed = std::sync::atomic::AtomicBool::new(false);
+            let seen = self
+                .client
+                .uid_fetch(&uids, "(UID FLAGS INTERNALDATE BODY.PEEK[])", |fetch| {
+                    let item = fetch.uid.map(|uid| {
+                        let key = SourceKey::Uid(uid);
+                        match fetch.body() {
+                            Some(body) => {
+                                let mut flags = Flags::default();
+                                for flag in fetch.flags() {
+                                    flags.set_imap(&flag_name(&flag));
+                                }
+                                let date = fetch.internal_date().map(|d| {
+                                    let secs = d.timestamp();
+                                    if secs >= 0 {
+                                        SystemTime::UNIX_EPOCH + Duration::from_secs(secs as u64)
+                                    } else {
+                                        SystemTime::UNIX_EPOCH
+                                    }
+                                });
+                                Fetched::Message(Message::new(key, crlf_to_lf(body), flags, date))
+                            }
+                            None => Fetched::Failed(key, anyhow!("the server sent no body")),
+                        }
+                    });
+                    let closed = &closed;
+                    async move {
+                        if let Some(item) = item {
+                            if out.send(item).await.is_err() {
+                                closed.store(true, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        }
+                        Ok(())
+                    }
+                })
+                .await
+                .with_context(|| format!("downloading messages in folder `{server_name}`"))?;
+            if closed.into_inner() {
+                return Ok(());
+            }
+            for uid in uids.iter().filter(|uid| !seen.contains(uid)) {
+                let failed = Fetched::Failed(
+                    SourceKey::Uid(*uid),
+                    anyhow!("the server did not send this message (deleted meanwhile, or refused)"),
+                );
+                if out.send(failed).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn stats(&mut self) -> Result<FolderStats> {
+        self.source.as_ref().context("no folder is open")?;
+        let uids = self.client.uid_search("ALL").await?;
+        let mut bytes = 0u64;
+        for chunk in uids.chunks(META_CHUNK) {
+            self.client
+                .uid_fetch(chunk, "(UID RFC822.SIZE)", |fetch| {
+                    bytes += u64::from(fetch.size.unwrap_or(0));
+                    async { Ok(()) }
+                })
+                .await?;
+        }
+        Ok(FolderStats {
+            messages: uids.len() as u64,
+            bytes,
+        })
+    }
+
+    /// Removes messages that are stored at the destination and recorded in
+    /// the checkpoint (`--delete-source`).
+    pub async fn delete(&mut self, keys: &[SourceKey]) -> Result<()> {
+        let uids: Vec<u32> = keys
+            .iter()
+            .filter_map(|k| match k {
+                SourceKey::Uid(uid) => Some(*uid),
+                _ => None,
+            })
+            .collect();
+        self.client.delete_uids(&uids).await
+    }
+
+    pub async fn open_sink_folder(
+        &mut self,
+        folder: &FolderName,
+        create: bool,
+    ) -> Result<Option<Vec<Fingerprint>>> {
+        self.sink = None;
+        if !self.folders.contains_key(folder) {
+            if !create || self.read_only {
+                return Ok(None);
+            }
+            let server_name = self.server_name(folder);
+            self.client.create(&server_name).await?;
+            self.refresh_folders().await?;
+        }
+        let server_name = self.server_name(folder);
+        let state = self.client.examine(&server_name).await?;
+        let mut fingerprints = Vec::with_capacity(state.exists as usize);
+        if state.exists > 0 {
+            let uids = self.client.uid_search("ALL").await?;
+            let mut without_id = Vec::new();
+            for chunk in uids.chunks(META_CHUNK) {
+                self.client
+                    .uid_fetch(
+                        chunk,
+                        "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+                        |fetch| {
+                            let fingerprint = fetch.header().map(Fingerprint::of);
+                            match (fetch.uid, fingerprint) {
+                                (_, Some(fp)) if fp.message_id().is_some() => fingerprints.push(fp),
+                                (Some(uid), _) => without_id.push(uid),
+                                _ => {}
+                            }
+                            async { Ok(()) }
+                        },
+                    )
+                    .await
+                    .with_context(|| format!("indexing folder `{server_name}`"))?;
+            }
+            // The fallback fingerprint hashes the body: fetch those few whole.
+            for chunk in without_id.chunks(BODY_CHUNK_MESSAGES) {
+                self.client
+                    .uid_fetch(chunk, "(UID BODY.PEEK[])", |fetch| {
+                        if let Some(body) = fetch.body() {
+                            fingerprints.push(Fingerprint::of(&crlf_to_lf(body)));
+                        }
+                        async { Ok(()) }
+                    })
+                    .await
+                    .with_context(|| format!("indexing folder `{server_name}`"))?;
+            }
+        }
+        self.sink = Some(SinkFolder {
+            server_name,
+            appended: 0,
+        });
+        Ok(Some(fingerprints))
+    }
+
+    pub async fn append(&mut self, message: &Message) -> Result<()> {
+        let sink = self.sink.as_mut().context("no folder is open")?;
+        let flags = message.flags.to_imap();
+        let raw = lf_to_crlf(&message.raw);
+        self.client
+            .append(&sink.server_name, &flags, message.internal_date, &raw)
+            .await
+            .with_context(|| {
+                format!("appending {} to folder `{}`", message.key, sink.server_name)
+            })?;
+        sink.appended += 1;
+        Ok(())
+    }
+
+    pub async fn commit(&mut self) -> Result<Vec<Rejection>> {
+        let Some(sink) = self.sink.as_mut() else {
+            return Ok(Vec::new());
+        };
+        sink.appended = 0;
+        let answers = self.client.finish_appends().await?;
+        let mut rejections = Vec::new();
+        for (index, answer) in answers.into_iter().enumerate() {
+            if let Appended::Rejected(text) = answer {
+                rejections.push(Rejection {
+                    index,
+                    error: MessageRejected(text).into(),
+                });
+            }
+        }
+        Ok(rejections)
+    }
+
+    pub async fn close(self) {
+        self.client.logout().await;
+    }
+}
+
+/// The IMAP spelling of a flag from async-imap.
+fn flag_name(flag: &async_imap::types::Flag<'_>) -> String {
+    use async_imap::types::Flag;
+    match flag {
+        Flag::Seen => "\\Seen".into(),
+        Flag::Answered => "\\Answered".into(),
+        Flag::Flagged => "\\Flagged".into(),
+        Flag::Deleted => "\\Deleted".into(),
+        Flag::Draft => "\\Draft".into(),
+        Flag::Recent => "\\Recent".into(),
+        Flag::MayCreate => "\\*".into(),
+        Flag::Custom(name) => name.to_string(),
+    }
+}
+
+/// CRLF → LF (bare CR stays): mailtug's form for messages read from servers.
+pub fn crlf_to_lf(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\r' && raw.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
+}
+
+/// LF → CRLF where the LF is not already preceded by CR, as IMAP requires.
+pub fn lf_to_crlf(raw: &[u8]) -> Vec<u8> {
+    let extra = raw.iter().filter(|&&b| b == b'\n').count();
+    let mut out = Vec::with_capacity(raw.len() + extra);
+    let mut previous = 0u8;
+    for &b in raw {
+        if b == b'\n' && previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        previous = b;
+    }
+    out
+}
+
+/// Special-use attributes, in the order folders are matched.
+pub const SPECIAL_USES: [&str; 5] = ["\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_ends_convert_both_ways_and_keep_bare_cr() {
+        let cases: [(&[u8], &[u8]); 4] = [
+            (b"a\r\nb\r\n", b"a\nb\n"),
+            (b"a\rb\r\n", b"a\rb\n"),
+            (b"", b""),
+            (b"no newline", b"no newline"),
+        ];
+        for (crlf, lf) in cases {
+            assert_eq!(crlf_to_lf(crlf), lf);
+            assert_eq!(lf_to_crlf(lf), crlf);
+        }
+        assert_eq!(lf_to_crlf(b"mixed\r\nand\n"), b"mixed\r\nand\r\n");
+    }
+}
