@@ -84,6 +84,55 @@ pub struct FolderState {
     pub exists: u32,
 }
 
+/// Messages up to this size may travel in a MULTIAPPEND group.
+const GROUP_MESSAGE_MAX: usize = 1024 * 1024;
+/// A group holds at most this many messages (10–50 measured best on Dovecot;
+/// 200 was three times slower)…
+const GROUP_MESSAGES: usize = 16;
+/// …and this many bytes.
+const GROUP_BYTES: usize = 4 * 1024 * 1024;
+/// Unanswered groups keep at most this many bytes of messages in memory;
+/// beyond it, answers are collected before more is sent.
+const RETAINED_MAX: usize = 16 * 1024 * 1024;
+
+/// One APPEND command sent and not yet answered.
+struct Pending {
+    tag: String,
+    /// How many messages it carries.
+    count: usize,
+    /// The messages of a MULTIAPPEND group, kept for a retry one by one.
+    retained: Vec<Retained>,
+}
+
+/// A message kept until the server answers for it.
+struct Retained {
+    folder: String,
+    flags: Vec<String>,
+    date: Option<SystemTime>,
+    raw: Vec<u8>,
+}
+
+struct OpenGroup {
+    folder: String,
+    count: usize,
+    bytes: usize,
+}
+
+/// The flag list and date of an APPEND: `(\Seen $Label1) "01-Jan-2020 10:00:00 +0000"`.
+fn append_attributes(message: &Retained) -> String {
+    let flags: Vec<&str> = message
+        .flags
+        .iter()
+        .map(String::as_str)
+        .filter(|f| is_atom(f))
+        .collect();
+    let mut text = format!("({})", flags.join(" "));
+    if let Some(date) = message.date {
+        text.push_str(&format!(" \"{}\"", imap_date(date)));
+    }
+    text
+}
+
 /// A response, as far as pipelined APPENDs care.
 enum Event {
     Continue,
@@ -106,8 +155,14 @@ pub struct ImapClient {
     timeout: Duration,
     /// Where errors and logs say we are talking to (`user@host:port`).
     label: String,
-    /// Tags of APPENDs sent and not yet answered, in order.
-    pending_appends: Vec<String>,
+    /// APPENDs sent and not yet answered, in order.
+    pending: Vec<Pending>,
+    /// The MULTIAPPEND command still being written (the last of `pending`).
+    open_group: Option<OpenGroup>,
+    /// Bytes of messages kept for groups not yet answered.
+    retained_bytes: usize,
+    /// Answers collected so far, one per message, in order.
+    answers: Vec<Appended>,
     /// Answers to APPENDs that arrived while waiting for something else, by tag.
     early_answers: HashMap<String, Appended>,
 }
@@ -164,7 +219,10 @@ impl ImapClient {
             capabilities: HashSet::new(),
             timeout,
             label,
-            pending_appends: Vec::new(),
+            pending: Vec::new(),
+            open_group: None,
+            retained_bytes: 0,
+            answers: Vec::new(),
             early_answers: HashMap::new(),
         };
         this.refresh_capabilities().await?;
@@ -376,12 +434,19 @@ impl ImapClient {
 
     /// Sends an APPEND without waiting for its answer when the server takes
     /// non-synchronizing literals; `finish_appends` collects the answers.
+    ///
+    /// With MULTIAPPEND (RFC 3502) and LITERAL+, small messages for the same
+    /// folder travel in groups of a few in one APPEND command: Dovecot then
+    /// stores a group in one transaction, which measured 1.6x faster than
+    /// one APPEND per message. A group is atomic, so its messages are kept
+    /// until it is answered; if the server refuses the group, they are sent
+    /// again one by one, so one bad message fails alone.
     pub async fn append(
         &mut self,
         folder: &str,
         flags: &[String],
         date: Option<SystemTime>,
-        raw: &[u8],
+        raw: Vec<u8>,
     ) -> Result<()> {
         if raw.len() as u64 > MAX_MESSAGE_SIZE {
             return Err(MessageRejected(format!(
@@ -390,24 +455,105 @@ impl ImapClient {
             ))
             .into());
         }
+        let message = Retained {
+            folder: folder.to_string(),
+            flags: flags.to_vec(),
+            date,
+            raw,
+        };
+        let groupable = self.has("MULTIAPPEND")
+            && self.has("LITERAL+")
+            && message.raw.len() <= GROUP_MESSAGE_MAX;
+        if !groupable {
+            self.close_group().await?;
+            let tag = self.send_single(&message).await?;
+            self.pending.push(Pending {
+                tag,
+                count: 1,
+                retained: Vec::new(),
+            });
+            return Ok(());
+        }
+        let joins_open_group = self.open_group.as_ref().is_some_and(|group| {
+            group.folder == message.folder
+                && group.count < GROUP_MESSAGES
+                && group.bytes + message.raw.len() <= GROUP_BYTES
+        });
+        let timeout = self.timeout;
+        if joins_open_group {
+            let part = format!(
+                " {} {{{}+}}\r\n",
+                append_attributes(&message),
+                message.raw.len()
+            );
+            let stream = self.session.get_mut();
+            deadline(timeout, "sending a message", async {
+                stream.write_all(part.as_bytes()).await?;
+                stream.write_all(&message.raw).await?;
+                stream.flush().await?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| Disconnected(format!("{e:#}")))?;
+        } else {
+            self.close_group().await?;
+            if self.retained_bytes + message.raw.len() > RETAINED_MAX {
+                self.resolve().await?;
+            }
+            let command = format!(
+                "APPEND {} {} {{{}+}}",
+                quote(&message.folder),
+                append_attributes(&message),
+                message.raw.len()
+            );
+            let tag = deadline(timeout, "sending APPEND", async {
+                self.session
+                    .run_command(&command)
+                    .await
+                    .map_err(protocol_error)
+            })
+            .await?
+            .0;
+            let stream = self.session.get_mut();
+            deadline(timeout, "sending a message", async {
+                stream.write_all(&message.raw).await?;
+                stream.flush().await?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| Disconnected(format!("{e:#}")))?;
+            self.pending.push(Pending {
+                tag,
+                count: 0,
+                retained: Vec::new(),
+            });
+            self.open_group = Some(OpenGroup {
+                folder: message.folder.clone(),
+                count: 0,
+                bytes: 0,
+            });
+        }
+        if let (Some(group), Some(pending)) = (self.open_group.as_mut(), self.pending.last_mut()) {
+            group.count += 1;
+            group.bytes += message.raw.len();
+            pending.count += 1;
+            self.retained_bytes += message.raw.len();
+            pending.retained.push(message);
+        }
+        Ok(())
+    }
+
+    /// Sends one message in its own APPEND and returns the tag.
+    async fn send_single(&mut self, message: &Retained) -> Result<String> {
+        let raw = &message.raw;
         let non_sync = self.has("LITERAL+") || (self.has("LITERAL-") && raw.len() <= 4096);
-        let mut command = format!("APPEND {}", quote(folder));
-        let flags: Vec<&str> = flags
-            .iter()
-            .map(String::as_str)
-            .filter(|f| is_atom(f))
-            .collect();
-        if !flags.is_empty() {
-            command.push_str(&format!(" ({})", flags.join(" ")));
-        }
-        if let Some(date) = date {
-            command.push_str(&format!(" \"{}\"", imap_date(date)));
-        }
-        command.push_str(&format!(
-            " {{{}{}}}",
+        let command = format!(
+            "APPEND {} {} {{{}{}}}",
+            quote(&message.folder),
+            append_attributes(message),
             raw.len(),
             if non_sync { "+" } else { "" }
-        ));
+        );
         let timeout = self.timeout;
         let tag = deadline(timeout, "sending APPEND", async {
             self.session
@@ -421,8 +567,7 @@ impl ImapClient {
             self.wait_for_continuation(&tag).await?;
             if self.early_answers.contains_key(&tag) {
                 // Refused before the literal was sent.
-                self.pending_appends.push(tag);
-                return Ok(());
+                return Ok(tag);
             }
         }
         let stream = self.session.get_mut();
@@ -434,8 +579,23 @@ impl ImapClient {
         })
         .await
         .map_err(|e| Disconnected(format!("{e:#}")))?;
-        self.pending_appends.push(tag);
-        Ok(())
+        Ok(tag)
+    }
+
+    /// Ends the MULTIAPPEND command being written, if any.
+    async fn close_group(&mut self) -> Result<()> {
+        if self.open_group.take().is_none() {
+            return Ok(());
+        }
+        let timeout = self.timeout;
+        let stream = self.session.get_mut();
+        deadline(timeout, "sending APPEND", async {
+            stream.write_all(b"\r\n").await?;
+            stream.flush().await?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| Disconnected(format!("{e:#}")).into())
     }
 
     /// Waits for the `+` before a synchronizing literal, recording answers to
@@ -459,27 +619,60 @@ impl ImapClient {
         }
     }
 
-    /// Waits for the answers to every APPEND sent since the last call, in order.
-    pub async fn finish_appends(&mut self) -> Result<Vec<Appended>> {
-        let pending = std::mem::take(&mut self.pending_appends);
-        let mut answers = Vec::with_capacity(pending.len());
-        for tag in pending {
-            let answer = match self.early_answers.remove(&tag) {
-                Some(answer) => answer,
-                None => loop {
-                    if let Event::Done(done, answer) =
-                        self.next_event("waiting for APPEND to finish").await?
-                    {
-                        if done == tag {
-                            break answer;
-                        }
-                        self.early_answers.insert(done, answer);
-                    }
-                },
-            };
-            answers.push(answer);
+    /// The answer to the APPEND sent with `tag`.
+    async fn answer(&mut self, tag: &str) -> Result<Appended> {
+        if let Some(answer) = self.early_answers.remove(tag) {
+            return Ok(answer);
         }
-        Ok(answers)
+        loop {
+            if let Event::Done(done, answer) =
+                self.next_event("waiting for APPEND to finish").await?
+            {
+                if done == tag {
+                    return Ok(answer);
+                }
+                self.early_answers.insert(done, answer);
+            }
+        }
+    }
+
+    /// Collects the answers to every APPEND sent so far, one per message, in
+    /// order; a refused group is retried message by message.
+    async fn resolve(&mut self) -> Result<()> {
+        self.close_group().await?;
+        for pending in std::mem::take(&mut self.pending) {
+            let answer = self.answer(&pending.tag).await?;
+            match answer {
+                Appended::Rejected(_) if pending.retained.len() > 1 => {
+                    report::debug(&format!(
+                        "{}: a group of {} messages was refused; sending them one by one",
+                        self.label,
+                        pending.retained.len()
+                    ));
+                    for message in &pending.retained {
+                        let tag = self.send_single(message).await?;
+                        let answer = self.answer(&tag).await?;
+                        self.answers.push(answer);
+                    }
+                }
+                Appended::Stored(first) => {
+                    for i in 0..pending.count {
+                        self.answers
+                            .push(Appended::Stored(first.map(|uid| uid + i as u32)));
+                    }
+                }
+                rejected @ Appended::Rejected(_) => self.answers.push(rejected),
+            }
+        }
+        self.retained_bytes = 0;
+        Ok(())
+    }
+
+    /// Waits for the answers to every APPEND sent since the last call: one
+    /// per message, in the order they were appended.
+    pub async fn finish_appends(&mut self) -> Result<Vec<Appended>> {
+        self.resolve().await?;
+        Ok(std::mem::take(&mut self.answers))
     }
 
     /// Reads one response and says what it means for APPEND.

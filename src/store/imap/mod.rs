@@ -470,7 +470,7 @@ impl Imap {
         let flags = message.flags.to_imap();
         let raw = lf_to_crlf(&message.raw);
         self.client
-            .append(&sink.server_name, &flags, message.internal_date, &raw)
+            .append(&sink.server_name, &flags, message.internal_date, raw)
             .await
             .with_context(|| {
                 format!("appending {} to folder `{}`", message.key, sink.server_name)
