@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `mailtug` binary on real files (and, for the
 //! protocol endpoints, real servers). One test binary, as ripgrep does.
 
+mod support;
 mod util;
 
 mod checkpoint;

@@ -1,0 +1,958 @@
+//! A real Dovecot on 127.0.0.1 for the protocol tests: a private config
+//! rendered from `dovecot.conf.in` (the same template `scripts/test-server`
+//! uses), free ports, a CA and a server certificate made at start, and users
+//! made on demand.
+//!
+//! Invariants:
+//! - No Dovecot outlives the test process. Every `dovecot -F` is forked by one
+//!   keeper thread that lives as long as the process, with `PR_SET_PDEATHSIG`
+//!   = SIGTERM. The kernel sends that signal when the thread that forked the
+//!   child ends (not the process: forking from a test thread would kill the
+//!   server when that test returns), so the server goes when the test process
+//!   goes, whether it returns, panics or is killed with SIGKILL. Dovecot then
+//!   stops its own children, which takes it about a second (up to six right
+//!   after start).
+//! - Nothing is shared between instances or tests. Every instance lives in its
+//!   own directory `$TMPDIR/mailtug-dovecot-<pid>-<n>` (config, sockets, state,
+//!   log, mail, certificates), and every test makes its own user, whose name
+//!   `add_user` makes unique. The shared instance's directory is left behind
+//!   for reading its log and removed by a later run once its process is gone.
+//!
+//! As root, Dovecot's processes run as its own accounts (`dovecot`,
+//! `dovenull`) and mail is owned by `mail` (uid 8), since Dovecot refuses to
+//! access mail as root. As another user, everything runs as that user
+//! (Dovecot's rootless mode; nothing in the template needs root).
+
+use std::ffi::{CStr, CString};
+use std::fs;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const TEMPLATE: &str = include_str!("dovecot.conf.in");
+
+const NOT_INSTALLED: &str = "dovecot is not installed: run `apt-get install dovecot-imapd \
+                             dovecot-pop3d` (scripts/test does this when run as root)";
+
+/// How long a server may take to open its ports, or to stop.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Free ports are found by binding port 0 and closing the socket, so another
+/// process may take one before Dovecot binds it; then we try new ports.
+const PORT_ATTEMPTS: usize = 5;
+
+/// A running Dovecot. See the module docs.
+pub struct Dovecot {
+    dir: PathBuf,
+    conf: PathBuf,
+    ca_path: PathBuf,
+    ports: Ports,
+    accounts: Accounts,
+    doveadm: PathBuf,
+    child: Mutex<Child>,
+}
+
+/// A mail user of one `Dovecot`, with a mailbox no other test touches.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub name: String,
+    /// The password given to `add_user`; `set_password` does not change it.
+    pub password: String,
+    quota: Option<String>,
+    maildir: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Ports {
+    imap: u16,
+    imaps: u16,
+    pop3: u16,
+    pop3s: u16,
+}
+
+/// The accounts the template names (see its comments).
+#[derive(Clone, Debug)]
+struct Accounts {
+    internal_user: String,
+    internal_group: String,
+    login_user: String,
+    mail_user: String,
+    mail_group: String,
+    mail_uid: u32,
+    mail_gid: u32,
+}
+
+impl Dovecot {
+    /// The instance shared by every test of the test binary, started on first
+    /// use. Panics (in every test that asks, without retrying) if it cannot
+    /// start; never skips.
+    pub fn shared() -> &'static Dovecot {
+        static SHARED: OnceLock<Result<Dovecot, String>> = OnceLock::new();
+        match SHARED.get_or_init(Dovecot::try_start) {
+            Ok(server) => server,
+            Err(message) => panic!("{message}"),
+        }
+    }
+
+    /// A fresh, private instance, for tests that restart or reconfigure the
+    /// server. Stopped, and its directory removed, on drop (kept when the test
+    /// is panicking, for its log).
+    pub fn start() -> Dovecot {
+        Dovecot::try_start().unwrap_or_else(|message| panic!("{message}"))
+    }
+
+    pub fn imap_port(&self) -> u16 {
+        self.ports.imap
+    }
+
+    pub fn imaps_port(&self) -> u16 {
+        self.ports.imaps
+    }
+
+    pub fn pop3_port(&self) -> u16 {
+        self.ports.pop3
+    }
+
+    pub fn pop3s_port(&self) -> u16 {
+        self.ports.pop3s
+    }
+
+    /// PEM of the CA that signed the server certificate (subjectAltName
+    /// `DNS:localhost, IP:127.0.0.1`), for `--ca-file`.
+    pub fn ca_file(&self) -> &Path {
+        &self.ca_path
+    }
+
+    /// The rendered config, as `doveadm -c` takes it.
+    pub fn conf_path(&self) -> &Path {
+        &self.conf
+    }
+
+    /// The pid of the master process.
+    pub fn pid(&self) -> u32 {
+        self.child.lock().unwrap_or_else(|e| e.into_inner()).id()
+    }
+
+    /// Creates a user with a unique name derived from `hint` (so parallel tests
+    /// never share a mailbox). `quota` such as `Some("200K")` limits its
+    /// storage: an APPEND past it answers `NO [OVERQUOTA]`.
+    pub fn add_user(&self, hint: &str, password: &str, quota: Option<&str>) -> User {
+        static SEQUENCE: AtomicUsize = AtomicUsize::new(1);
+        let mut stem: String = hint
+            .chars()
+            .map(|c| c.to_ascii_lowercase())
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .take(40)
+            .collect();
+        stem = stem.trim_matches('-').to_owned();
+        if stem.is_empty() {
+            stem = "user".to_owned();
+        }
+        let name = format!("{stem}-{}", SEQUENCE.fetch_add(1, Ordering::Relaxed));
+        let user = User {
+            maildir: self.dir.join("mail").join(&name),
+            name,
+            password: password.to_owned(),
+            quota: quota.map(str::to_owned),
+        };
+        self.write_user(&user, password, None);
+        user
+    }
+
+    /// Changes `user`'s password, and returns once Dovecot accepts the new one.
+    /// Takes up to a second: Dovecot checks a passwd-file at most once a second.
+    pub fn set_password(&self, user: &User, password: &str) {
+        let file = self.dir.join("users").join(&user.name);
+        let old =
+            fs::metadata(&file).unwrap_or_else(|e| panic!("reading `{}`: {e}", file.display()));
+        // Dovecot reloads the file only if its mtime (in seconds) or size
+        // changed, so the mtime must move even within the same second.
+        let mtime = unix_secs(SystemTime::now()).max(old.mtime() + 1);
+        self.write_user(user, password, Some(mtime));
+        // It also stats the file at most once per second of its clock: wait
+        // for the next second, then prove the change is visible.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970");
+        std::thread::sleep(
+            Duration::from_millis(1005) - Duration::from_nanos(now.subsec_nanos().into()),
+        );
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let output =
+                self.run_doveadm(&["auth", "test", "-x", "service=imap", &user.name, password]);
+            if output.status.success() {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "dovecot does not accept the new password of `{}`:\n{}\n{}",
+                    user.name,
+                    String::from_utf8_lossy(&output.stdout),
+                    self.log_tail(20)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Runs `doveadm -c CONF ARGS...` and returns its stdout; panics with its
+    /// stderr if it fails.
+    pub fn doveadm(&self, args: &[&str]) -> String {
+        let output = self.run_doveadm(args);
+        if !output.status.success() {
+            panic!(
+                "`doveadm {}` failed ({}):\n{}",
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The last `lines` lines of the server log, for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        tail(&self.dir.join("dovecot.log"), lines)
+    }
+
+    fn run_doveadm(&self, args: &[&str]) -> Output {
+        Command::new(&self.doveadm)
+            .arg("-c")
+            .arg(&self.conf)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("running `{}`: {e}", self.doveadm.display()))
+    }
+
+    /// Writes `user`'s passwd-file line to a file of its own (why: see the
+    /// template), whole, then renames it into place.
+    fn write_user(&self, user: &User, password: &str, mtime: Option<i64>) {
+        assert!(
+            !password.contains([':', '\n']),
+            "a test password cannot hold `:` or a newline: {password:?}"
+        );
+        let extra = match &user.quota {
+            Some(limit) => format!("userdb_quota_rule=*:storage={limit}"),
+            None => String::new(),
+        };
+        let line = format!(
+            "{}:{{PLAIN}}{password}:{}:{}::{}::{extra}\n",
+            user.name,
+            self.accounts.mail_uid,
+            self.accounts.mail_gid,
+            user.maildir.display()
+        );
+        let users = self.dir.join("users");
+        let temp = users.join(format!(".{}.tmp", user.name));
+        let file = users.join(&user.name);
+        let write = || -> io::Result<()> {
+            fs::write(&temp, line)?;
+            // Read by Dovecot's auth process, which runs as `dovecot` when we are root.
+            fs::set_permissions(&temp, fs::Permissions::from_mode(0o644))?;
+            if let Some(secs) = mtime {
+                let when = UNIX_EPOCH + Duration::from_secs(secs as u64);
+                fs::File::options()
+                    .write(true)
+                    .open(&temp)?
+                    .set_modified(when)?;
+            }
+            fs::rename(&temp, &file)
+        };
+        write().unwrap_or_else(|e| panic!("writing `{}`: {e}", file.display()));
+    }
+
+    fn try_start() -> Result<Dovecot, String> {
+        let dovecot = find_program("dovecot").ok_or(NOT_INSTALLED)?;
+        let doveadm = find_program("doveadm").ok_or(NOT_INSTALLED)?;
+        find_program("openssl").ok_or("openssl is not installed: run `apt-get install openssl`")?;
+        let accounts = Accounts::for_this_process()?;
+        remove_stale_dirs();
+
+        static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "mailtug-dovecot-{}-{}",
+            std::process::id(),
+            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = std::env::temp_dir().join(&name);
+        make_dirs(&dir, &accounts).map_err(|e| format!("preparing `{}`: {e}", dir.display()))?;
+        make_certificates(&dir.join("tls"))?;
+
+        let conf = dir.join("dovecot.conf");
+        for attempt in 1..=PORT_ATTEMPTS {
+            let ports = free_ports().map_err(|e| format!("finding free ports: {e}"))?;
+            let text = render(&dir, &name, ports, &accounts);
+            fs::write(&conf, text).map_err(|e| format!("writing `{}`: {e}", conf.display()))?;
+            let log = fs::File::create(dir.join("dovecot.stderr"))
+                .map_err(|e| format!("creating the stderr file in `{}`: {e}", dir.display()))?;
+            let mut command = Command::new(&dovecot);
+            command
+                .arg("-F")
+                .arg("-c")
+                .arg(&conf)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().map_err(|e| e.to_string())?)
+                .stderr(log);
+            let child = spawn_kept(command).map_err(|e| {
+                format!(
+                    "running `{} -F -c {}`: {e}",
+                    dovecot.display(),
+                    conf.display()
+                )
+            })?;
+            match wait_until_ready(child, ports, &dir) {
+                Ok(child) => {
+                    return Ok(Dovecot {
+                        ca_path: dir.join("tls/ca.pem"),
+                        dir,
+                        conf,
+                        ports,
+                        accounts,
+                        doveadm,
+                        child: Mutex::new(child),
+                    });
+                }
+                Err(Failure::PortTaken) if attempt < PORT_ATTEMPTS => continue,
+                Err(Failure::PortTaken) => {
+                    return Err(format!(
+                        "dovecot found its ports taken {PORT_ATTEMPTS} times; its stderr:\n{}",
+                        tail(&dir.join("dovecot.stderr"), 20)
+                    ))
+                }
+                Err(Failure::Other(message)) => return Err(message),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let child = self.child.get_mut().unwrap_or_else(|e| e.into_inner());
+        stop(child);
+        if std::thread::panicking() {
+            eprintln!(
+                "dovecot: kept `{}` (its log is dovecot.log)",
+                self.dir.display()
+            );
+        } else {
+            // A mail process may still be closing its files for a moment.
+            if fs::remove_dir_all(&self.dir).is_err() {
+                std::thread::sleep(Duration::from_millis(100));
+                let _ = fs::remove_dir_all(&self.dir);
+            }
+        }
+    }
+}
+
+impl User {
+    /// Dovecot's maildir of this user (Maildir++: folder `A.B` is `.A.B/`).
+    pub fn maildir(&self) -> &Path {
+        &self.maildir
+    }
+
+    /// Puts messages into `folder` (created if missing) fast, bypassing IMAP:
+    /// each is written as a file in its `cur/`, named with the maildir flag
+    /// letters given (`"S"`, `"FS"`; any of `DFPRST`), with the time as its
+    /// mtime, which Dovecot takes as the internal date. UIDs follow the order
+    /// of `messages`. Bytes are stored as given (Dovecot itself stores LF).
+    pub fn load(&self, server: &Dovecot, folder: &str, messages: &[(Vec<u8>, &str, SystemTime)]) {
+        static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
+        if !folder.eq_ignore_ascii_case("INBOX") {
+            let output = server.run_doveadm(&["mailbox", "create", "-u", &self.name, folder]);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if !output.status.success() && !stderr.contains("already exists") {
+                panic!(
+                    "`doveadm mailbox create -u {} {folder}` failed: {stderr}",
+                    self.name
+                );
+            }
+        }
+        let dir = self.folder_path(server, folder);
+        let (uid, gid) = (server.accounts.mail_uid, server.accounts.mail_gid);
+        for sub in ["", "cur", "new", "tmp"] {
+            let path = dir.join(sub);
+            if !path.is_dir() {
+                fs::create_dir_all(&path)
+                    .and_then(|()| fs::set_permissions(&path, fs::Permissions::from_mode(0o700)))
+                    .and_then(|()| chown(&path, Some(uid), Some(gid)))
+                    .unwrap_or_else(|e| panic!("creating `{}`: {e}", path.display()));
+            }
+        }
+        let now = unix_secs(SystemTime::now());
+        let batch = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+        for (index, (raw, flags, date)) in messages.iter().enumerate() {
+            let mut letters: Vec<char> = flags.chars().collect();
+            assert!(
+                letters.iter().all(|c| "DFPRST".contains(*c)),
+                "maildir flag letters are D, F, P, R, S and T, not `{flags}`"
+            );
+            letters.sort_unstable();
+            letters.dedup();
+            let letters: String = letters.into_iter().collect();
+            // Dovecot gives new files UIDs in the order of their names: the
+            // seconds, then the number after `M`, then the rest.
+            let base = format!(
+                "{now}.M{index:06}P{}Q{batch}.mailtug,S={}",
+                std::process::id(),
+                raw.len()
+            );
+            let temp = dir.join("tmp").join(&base);
+            let file = dir.join("cur").join(format!("{base}:2,{letters}"));
+            let write = || -> io::Result<()> {
+                fs::write(&temp, raw)?;
+                fs::set_permissions(&temp, fs::Permissions::from_mode(0o600))?;
+                fs::File::options()
+                    .write(true)
+                    .open(&temp)?
+                    .set_modified(*date)?;
+                chown(&temp, Some(uid), Some(gid))?;
+                fs::rename(&temp, &file)
+            };
+            write().unwrap_or_else(|e| panic!("writing `{}`: {e}", file.display()));
+        }
+        server.doveadm(&["force-resync", "-u", &self.name, folder]);
+        if self.quota.is_some() {
+            // Files put in by hand are not counted until the quota is recomputed.
+            server.doveadm(&["quota", "recalc", "-u", &self.name]);
+        }
+    }
+
+    /// The number of messages in `folder`.
+    pub fn count(&self, server: &Dovecot, folder: &str) -> u64 {
+        let out = server.doveadm(&[
+            "-f", "tab", "mailbox", "status", "-u", &self.name, "messages", folder,
+        ]);
+        // A header line, then `FOLDER<TAB>N`.
+        let line = out.lines().nth(1).unwrap_or_default();
+        line.rsplit('\t')
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .unwrap_or_else(|_| panic!("unexpected `doveadm mailbox status` output: {out:?}"))
+    }
+
+    /// The names of the folders that exist, sorted (UTF-8, separator `.`).
+    /// Parents that exist only as part of a name (`A` of `A.B`) are left out.
+    pub fn folders(&self, server: &Dovecot) -> Vec<String> {
+        // Not `doveadm mailbox list`: it also lists such parents.
+        let out = server.doveadm(&[
+            "-f", "tab", "mailbox", "status", "-u", &self.name, "messages", "*",
+        ]);
+        let mut names: Vec<String> = out
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.rsplit_once('\t'))
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Each message of `folder` in UID order: (UID, flags as IMAP strings
+    /// without `\Recent`, internal date as unix seconds, the bytes of its
+    /// file). Dovecot stores what it receives with LF line ends and serves
+    /// CRLF over IMAP; `load` stores bytes as given.
+    pub fn messages(
+        &self,
+        server: &Dovecot,
+        folder: &str,
+    ) -> Vec<(u32, Vec<String>, i64, Vec<u8>)> {
+        let dir = self.folder_path(server, folder);
+        let out = server.doveadm(&[
+            "-f",
+            "tab",
+            "fetch",
+            "-u",
+            &self.name,
+            "uid flags date.received.unixtime guid",
+            "mailbox",
+            folder,
+        ]);
+        // With maildir, the GUID is the file name up to `:2,`.
+        let mut files = std::collections::HashMap::new();
+        for sub in ["cur", "new"] {
+            let entries = fs::read_dir(dir.join(sub))
+                .unwrap_or_else(|e| panic!("listing `{}`: {e}", dir.join(sub).display()));
+            for entry in entries.map(|e| e.expect("reading a maildir entry")) {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let guid = name.split(':').next().unwrap_or_default().to_owned();
+                files.insert(guid, entry.path());
+            }
+        }
+        out.lines()
+            .skip(1)
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                let [uid, flags, date, guid] = fields[..] else {
+                    panic!("unexpected `doveadm fetch` line: {line:?}");
+                };
+                let path = files
+                    .get(guid)
+                    .unwrap_or_else(|| panic!("no file for message {guid} in `{}`", dir.display()));
+                (
+                    uid.parse().expect("a numeric UID"),
+                    flags
+                        .split_whitespace()
+                        .filter(|flag| *flag != "\\Recent")
+                        .map(str::to_owned)
+                        .collect(),
+                    date.parse().expect("a numeric date"),
+                    fs::read(path).unwrap_or_else(|e| panic!("reading `{}`: {e}", path.display())),
+                )
+            })
+            .collect()
+    }
+
+    /// The directory of `folder` (Dovecot encodes non-ASCII names in modified
+    /// UTF-7 there, so ask it).
+    fn folder_path(&self, server: &Dovecot, folder: &str) -> PathBuf {
+        PathBuf::from(
+            server
+                .doveadm(&["mailbox", "path", "-u", &self.name, folder])
+                .trim_end(),
+        )
+    }
+}
+
+impl Accounts {
+    fn for_this_process() -> Result<Accounts, String> {
+        let euid = unsafe { libc::geteuid() };
+        if euid == 0 {
+            for account in ["dovecot", "dovenull"] {
+                if user_by_name(account).is_none() {
+                    return Err(format!(
+                        "the account `{account}` is missing; it comes with dovecot-core: {NOT_INSTALLED}"
+                    ));
+                }
+            }
+            // Dovecot refuses to access mail as root.
+            let (mail_user, mail_uid, mail_gid) = user_by_name("mail")
+                .or_else(|| user_by_name("nobody"))
+                .ok_or("neither the account `mail` nor `nobody` exists to own the test mail")?;
+            Ok(Accounts {
+                internal_user: "dovecot".to_owned(),
+                internal_group: "dovecot".to_owned(),
+                login_user: "dovenull".to_owned(),
+                mail_group: group_name(mail_gid)?,
+                mail_user,
+                mail_uid,
+                mail_gid,
+            })
+        } else {
+            let (user, uid, gid) = user_by_uid(euid).ok_or_else(|| {
+                format!(
+                    "uid {euid} has no name in the user database; Dovecot needs one to run as it"
+                )
+            })?;
+            let group = group_name(gid)?;
+            Ok(Accounts {
+                internal_user: user.clone(),
+                internal_group: group.clone(),
+                login_user: user.clone(),
+                mail_user: user,
+                mail_group: group,
+                mail_uid: uid,
+                mail_gid: gid,
+            })
+        }
+    }
+}
+
+enum Failure {
+    PortTaken,
+    Other(String),
+}
+
+/// Waits until the server listens on all its ports.
+fn wait_until_ready(mut child: Child, ports: Ports, dir: &Path) -> Result<Child, Failure> {
+    let deadline = Instant::now() + TIMEOUT;
+    let mut open = [false; 4];
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let stderr = tail(&dir.join("dovecot.stderr"), 20);
+                if stderr.contains("Address already in use") {
+                    return Err(Failure::PortTaken);
+                }
+                // Such as `service(pop3-login) access(/usr/lib/dovecot/pop3-login) failed`.
+                let hint = if stderr.contains("access(") && stderr.contains("No such file") {
+                    format!("\n{NOT_INSTALLED}")
+                } else {
+                    String::new()
+                };
+                return Err(Failure::Other(format!(
+                    "dovecot exited ({status}) while starting; its stderr:\n{stderr}{hint}\n\
+                     the end of its log `{}`:\n{}",
+                    dir.join("dovecot.log").display(),
+                    tail(&dir.join("dovecot.log"), 20)
+                )));
+            }
+            Ok(None) => {}
+            Err(e) => return Err(Failure::Other(format!("waiting for dovecot: {e}"))),
+        }
+        for (is_open, port) in
+            open.iter_mut()
+                .zip([ports.imap, ports.imaps, ports.pop3, ports.pop3s])
+        {
+            if !*is_open {
+                let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+                *is_open = TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok();
+            }
+        }
+        // The master writes its pid file only after it bound every listener,
+        // so open ports without it may belong to some other process.
+        if open.iter().all(|o| *o) && dir.join("run/master.pid").exists() {
+            return Ok(child);
+        }
+        if Instant::now() > deadline {
+            stop(&mut child);
+            return Err(Failure::Other(format!(
+                "dovecot did not open its ports within {TIMEOUT:?}; the end of its log `{}`:\n{}",
+                dir.join("dovecot.log").display(),
+                tail(&dir.join("dovecot.log"), 20)
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Stops the server: SIGTERM to its whole process group, repeated, since a
+/// master told to stop may still fork a login process for a connection that
+/// was waiting, and then waits for it up to 6 s (Dovecot's limit). Then
+/// SIGKILL for anything left, such as a mail process serving a connection a
+/// test did not close.
+fn stop(child: &mut Child) {
+    let group = child.id() as libc::pid_t;
+    let deadline = Instant::now() + TIMEOUT;
+    while !has_exited(child) && Instant::now() < deadline {
+        unsafe { libc::kill(-group, libc::SIGTERM) };
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Before reaping the master: until then its pid, the group's id, cannot
+    // be reused by an unrelated process.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
+    let _ = child.wait();
+}
+
+/// Whether `child` has exited, without reaping it.
+fn has_exited(child: &Child) -> bool {
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    let rc = unsafe { libc::waitid(libc::P_PID, child.id(), &mut info, flags) };
+    // With WNOHANG, si_pid stays 0 while the child runs.
+    rc != 0 || unsafe { info.si_pid() } != 0
+}
+
+/// Forks `command` from the keeper thread (see the module docs).
+fn spawn_kept(mut command: Command) -> io::Result<Child> {
+    type Request = (Command, mpsc::Sender<io::Result<Child>>);
+    static KEEPER: OnceLock<mpsc::Sender<Request>> = OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (requests, inbox) = mpsc::channel::<Request>();
+        std::thread::Builder::new()
+            .name("dovecot-keeper".to_owned())
+            .spawn(move || {
+                // Never returns: the static sender is never dropped.
+                for (mut command, reply) in inbox {
+                    let _ = reply.send(command.spawn());
+                }
+            })
+            .expect("starting the dovecot keeper thread");
+        requests
+    });
+    let parent = std::process::id();
+    // SAFETY: the closure only makes async-signal-safe calls.
+    unsafe {
+        command.pre_exec(move || {
+            // A process group of its own: `stop` can kill the stragglers, and
+            // a Ctrl-C in the terminal reaches the tests, not the server.
+            if libc::setpgid(0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The test process may have died before the prctl took effect.
+            if libc::getppid() as u32 != parent {
+                return Err(io::Error::other("the test process is gone"));
+            }
+            Ok(())
+        });
+    }
+    let (reply, answer) = mpsc::channel();
+    keeper
+        .send((command, reply))
+        .expect("the dovecot keeper thread is alive");
+    answer.recv().expect("the dovecot keeper thread is alive")
+}
+
+fn render(dir: &Path, instance: &str, ports: Ports, accounts: &Accounts) -> String {
+    let base = dir.to_str().expect("a UTF-8 temp dir");
+    [
+        ("@BASE@", base.to_owned()),
+        ("@INSTANCE@", instance.to_owned()),
+        ("@IMAP_PORT@", ports.imap.to_string()),
+        ("@IMAPS_PORT@", ports.imaps.to_string()),
+        ("@POP3_PORT@", ports.pop3.to_string()),
+        ("@POP3S_PORT@", ports.pop3s.to_string()),
+        ("@INTERNAL_USER@", accounts.internal_user.clone()),
+        ("@INTERNAL_GROUP@", accounts.internal_group.clone()),
+        ("@LOGIN_USER@", accounts.login_user.clone()),
+        ("@MAIL_USER@", accounts.mail_user.clone()),
+        ("@MAIL_GROUP@", accounts.mail_group.clone()),
+        ("@MAIL_UID@", accounts.mail_uid.to_string()),
+        ("@MAIL_GID@", accounts.mail_gid.to_string()),
+    ]
+    .iter()
+    .fold(TEMPLATE.to_owned(), |text, (key, value)| {
+        text.replace(key, value)
+    })
+}
+
+fn make_dirs(dir: &Path, accounts: &Accounts) -> io::Result<()> {
+    if dir
+        .to_str()
+        .is_none_or(|path| path.contains(char::is_whitespace))
+    {
+        // Dovecot splits passdb args on spaces; @BASE@ is pasted in as is.
+        return Err(io::Error::other(
+            "the temp dir must be UTF-8 without spaces: set TMPDIR",
+        ));
+    }
+    if dir.exists() {
+        fs::remove_dir_all(dir)?;
+    }
+    if unsafe { libc::geteuid() } == 0 {
+        // Dovecot's unprivileged processes must be able to walk down to it.
+        for ancestor in dir.ancestors().skip(1) {
+            let mode = fs::metadata(ancestor)?.permissions().mode();
+            if mode & 0o001 == 0 {
+                return Err(io::Error::other(format!(
+                    "`{}` is not searchable by other users, as Dovecot's processes \
+                     need when the tests run as root: set TMPDIR to a directory such as /tmp",
+                    ancestor.display()
+                )));
+            }
+        }
+    }
+    for sub in ["", "run", "state", "users", "tls"] {
+        let path = dir.join(sub);
+        fs::create_dir_all(&path)?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))?;
+    }
+    let mail = dir.join("mail");
+    fs::create_dir(&mail)?;
+    fs::set_permissions(&mail, fs::Permissions::from_mode(0o700))?;
+    chown(&mail, Some(accounts.mail_uid), Some(accounts.mail_gid))
+}
+
+/// A CA and a server certificate it signed, valid one day, with the same
+/// openssl commands as `scripts/test-server`. EC keys: much faster to make
+/// than RSA ones.
+fn make_certificates(tls: &Path) -> Result<(), String> {
+    let ext_file = tls.join("server.ext");
+    fs::write(
+        &ext_file,
+        "subjectAltName = DNS:localhost, IP:127.0.0.1\n\
+         basicConstraints = critical, CA:FALSE\n\
+         keyUsage = critical, digitalSignature, keyEncipherment\n\
+         extendedKeyUsage = serverAuth\n",
+    )
+    .map_err(|e| format!("writing `{}`: {e}", ext_file.display()))?;
+    let path = |name: &str| {
+        tls.join(name)
+            .to_str()
+            .expect("a UTF-8 temp dir")
+            .to_owned()
+    };
+    let (ca_key, ca_pem, key, csr, pem) = (
+        path("ca.key"),
+        path("ca.pem"),
+        path("server.key"),
+        path("server.csr"),
+        path("server.pem"),
+    );
+    let ext = path("server.ext");
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    let serial = format!("0x{:x}", nanos as u64 ^ u64::from(std::process::id()));
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let steps: [Vec<&str>; 3] = [
+        [
+            &["req", "-x509", "-days", "1", "-subj", "/CN=mailtug test CA"][..],
+            &["-keyout", &ca_key, "-out", &ca_pem],
+            &["-addext", "basicConstraints = critical, CA:TRUE"],
+            &["-addext", "keyUsage = critical, keyCertSign, cRLSign"],
+            &ec,
+        ]
+        .concat(),
+        [
+            &[
+                "req",
+                "-new",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+            ][..],
+            &ec,
+        ]
+        .concat(),
+        vec![
+            "x509",
+            "-req",
+            "-days",
+            "1",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_pem,
+            "-CAkey",
+            &ca_key,
+            "-set_serial",
+            &serial,
+            "-extfile",
+            &ext,
+            "-out",
+            &pem,
+        ],
+    ];
+    for args in steps {
+        let output = Command::new("openssl")
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("running openssl: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "`openssl {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Four ports nothing listens on now (see `PORT_ATTEMPTS`).
+fn free_ports() -> io::Result<Ports> {
+    let listeners = (0..4)
+        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
+        .collect::<io::Result<Vec<_>>>()?;
+    let port = |i: usize| listeners[i].local_addr().map(|a| a.port());
+    Ok(Ports {
+        imap: port(0)?,
+        imaps: port(1)?,
+        pop3: port(2)?,
+        pop3s: port(3)?,
+    })
+}
+
+/// Removes the directories of earlier test processes that are gone.
+fn remove_stale_dirs() {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("mailtug-dovecot-") else {
+            continue;
+        };
+        let Some((pid, _)) = rest.split_once('-') else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Where `name` is installed: PATH, then the sbin directories a non-root PATH
+/// on Debian lacks.
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|file| {
+            fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn unix_secs(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => after.as_secs() as i64,
+        Err(before) => -(before.duration().as_secs() as i64),
+    }
+}
+
+fn user_by_name(name: &str) -> Option<(String, u32, u32)> {
+    let name = CString::new(name).ok()?;
+    passwd_entry(|entry, buf, len, result| unsafe {
+        libc::getpwnam_r(name.as_ptr(), entry, buf, len, result)
+    })
+}
+
+fn user_by_uid(uid: u32) -> Option<(String, u32, u32)> {
+    passwd_entry(|entry, buf, len, result| unsafe {
+        libc::getpwuid_r(uid, entry, buf, len, result)
+    })
+}
+
+fn passwd_entry(
+    lookup: impl Fn(*mut libc::passwd, *mut libc::c_char, usize, *mut *mut libc::passwd) -> libc::c_int,
+) -> Option<(String, u32, u32)> {
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut result = std::ptr::null_mut();
+    if lookup(&mut entry, buf.as_mut_ptr(), buf.len(), &mut result) != 0 || result.is_null() {
+        return None;
+    }
+    let name = unsafe { CStr::from_ptr(entry.pw_name) }
+        .to_string_lossy()
+        .into_owned();
+    Some((name, entry.pw_uid, entry.pw_gid))
+}
+
+fn group_name(gid: u32) -> Result<String, String> {
+    let mut entry: libc::group = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut result = std::ptr::null_mut();
+    let rc = unsafe { libc::getgrgid_r(gid, &mut entry, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc != 0 || result.is_null() {
+        return Err(format!(
+            "gid {gid} has no name in the group database; Dovecot needs one"
+        ));
+    }
+    Ok(unsafe { CStr::from_ptr(entry.gr_name) }
+        .to_string_lossy()
+        .into_owned())
+}

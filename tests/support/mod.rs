@@ -1,0 +1,8 @@
+//! Real servers for the protocol tests (see `dovecot.rs`).
+
+#![allow(dead_code)] // each test module uses a different part of the harness
+
+pub mod dovecot;
+
+#[allow(unused_imports)] // not every test binary names `User`
+pub use dovecot::{Dovecot, User};
