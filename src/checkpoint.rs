@@ -27,7 +27,7 @@ use crate::exit::{usage, Locked};
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::message::SourceKey;
-use crate::store::FolderIdentity;
+use crate::store::{FolderIdentity, IndexCache};
 
 /// The checkpoint format this build reads and writes.
 pub const VERSION: u32 = 1;
@@ -58,6 +58,10 @@ pub struct Checkpoint {
     pub updated: u64,
     /// Progress per source folder.
     pub folders: BTreeMap<FolderName, FolderProgress>,
+    /// Destination folders' fingerprint indexes, for servers that can be
+    /// indexed incrementally (by destination folder name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub destinations: BTreeMap<FolderName, IndexCache>,
 }
 
 /// What is done in one source folder.
@@ -261,6 +265,7 @@ impl Checkpoint {
             job,
             updated: 0,
             folders: BTreeMap::new(),
+            destinations: BTreeMap::new(),
         }
     }
 

@@ -651,13 +651,24 @@ async fn copy_folder(
     }
     let bar = progress.folder_bar(folder.as_str(), status.pending);
 
-    let existing = sink
-        .open(destination, true)
+    let cached = lock(shared)
+        .checkpoint
+        .destinations
+        .get(destination)
+        .cloned();
+    let opened = sink
+        .open(destination, true, cached)
         .await
         .with_context(|| format!("opening destination folder `{destination}`"))?
         .unwrap_or_default();
+    if let Some(cache) = opened.cache {
+        lock(shared)
+            .checkpoint
+            .destinations
+            .insert(destination.clone(), cache);
+    }
     let known: Arc<HashSet<Fingerprint>> = Arc::new(if job.dedup {
-        existing.into_iter().collect()
+        opened.fingerprints.into_iter().collect()
     } else {
         HashSet::new()
     });

@@ -59,10 +59,11 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
             }
         };
         let present: BTreeSet<Fingerprint> = destination
-            .open(&target, false)
+            .open(&target, false, None)
             .await
             .with_context(|| format!("reading destination folder `{target}`"))?
             .unwrap_or_default()
+            .fingerprints
             .into_iter()
             .collect();
         checked += wanted.len() as u64;

@@ -6,10 +6,9 @@
 
 use anyhow::Result;
 
-use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::message::Message;
-use crate::store::AnySink;
+use crate::store::{AnySink, IndexCache, Opened};
 
 pub struct DryRun {
     /// The real destination, opened read-only.
@@ -28,13 +27,17 @@ impl DryRun {
 
     /// The fingerprints the destination folder holds; a folder that does not
     /// exist yet is reported empty rather than created.
-    pub async fn open(&mut self, folder: &FolderName) -> Result<Option<Vec<Fingerprint>>> {
+    pub async fn open(
+        &mut self,
+        folder: &FolderName,
+        cache: Option<IndexCache>,
+    ) -> Result<Option<Opened>> {
         // Calls the concrete store, not `AnySink::open`, so the future type
         // does not contain itself.
         let existing = match &mut *self.inner {
-            AnySink::Maildir(s) => s.open_sink_folder(folder, false)?,
-            AnySink::Mbox(s) => s.open_sink_folder(folder, false)?,
-            AnySink::Imap(s) => s.open_sink_folder(folder, false).await?,
+            AnySink::Maildir(s) => s.open_sink_folder(folder, false)?.map(Opened::local),
+            AnySink::Mbox(s) => s.open_sink_folder(folder, false)?.map(Opened::local),
+            AnySink::Imap(s) => s.open_sink_folder(folder, false, cache).await?,
             AnySink::DryRun(_) => None,
         };
         Ok(Some(existing.unwrap_or_default()))

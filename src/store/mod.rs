@@ -186,6 +186,34 @@ pub struct Rejection {
 /// Fingerprints a destination folder holds.
 pub type FingerprintSet = HashSet<Fingerprint>;
 
+/// A destination folder's fingerprints as of a UIDVALIDITY and UIDNEXT,
+/// kept in the checkpoint so the next run fetches only newer headers
+/// instead of indexing the whole folder again (IMAP).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexCache {
+    pub uid_validity: u32,
+    pub uid_next: u32,
+    pub fingerprints: Vec<Fingerprint>,
+}
+
+/// A destination folder opened for appending.
+#[derive(Debug, Default)]
+pub struct Opened {
+    /// The fingerprints the folder already holds.
+    pub fingerprints: Vec<Fingerprint>,
+    /// What to keep for next time, for stores that can index incrementally.
+    pub cache: Option<IndexCache>,
+}
+
+impl Opened {
+    pub fn local(fingerprints: Vec<Fingerprint>) -> Opened {
+        Opened {
+            fingerprints,
+            cache: None,
+        }
+    }
+}
+
 /// Which messages a source offers, by internal date and size.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filters {
@@ -361,9 +389,13 @@ pub trait Sink {
     fn special_folder(&self, special_use: &str) -> Option<FolderName>;
     /// Opens `folder` for appending (creating it when `create` is set) and
     /// returns the fingerprints it already holds; `None` when it does not
-    /// exist and `create` is not set.
-    async fn open(&mut self, folder: &FolderName, create: bool)
-        -> Result<Option<Vec<Fingerprint>>>;
+    /// exist and `create` is not set. `cache` is what an earlier run kept.
+    async fn open(
+        &mut self,
+        folder: &FolderName,
+        create: bool,
+        cache: Option<IndexCache>,
+    ) -> Result<Option<Opened>>;
     /// Stores one message in the open folder; not durable until `commit` returns.
     async fn append(&mut self, message: &Message) -> Result<()>;
     /// Makes every appended message durable (fsync / server OK). The
@@ -534,12 +566,13 @@ impl Sink for AnySink {
         &mut self,
         folder: &FolderName,
         create: bool,
-    ) -> Result<Option<Vec<Fingerprint>>> {
+        cache: Option<IndexCache>,
+    ) -> Result<Option<Opened>> {
         match self {
-            AnySink::Maildir(s) => s.open_sink_folder(folder, create),
-            AnySink::Mbox(s) => s.open_sink_folder(folder, create),
-            AnySink::Imap(s) => s.open_sink_folder(folder, create).await,
-            AnySink::DryRun(s) => s.open(folder).await,
+            AnySink::Maildir(s) => Ok(s.open_sink_folder(folder, create)?.map(Opened::local)),
+            AnySink::Mbox(s) => Ok(s.open_sink_folder(folder, create)?.map(Opened::local)),
+            AnySink::Imap(s) => s.open_sink_folder(folder, create, cache).await,
+            AnySink::DryRun(s) => s.open(folder, cache).await,
         }
     }
     async fn append(&mut self, message: &Message) -> Result<()> {

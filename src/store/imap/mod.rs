@@ -28,8 +28,8 @@ use crate::fingerprint::Fingerprint;
 use crate::folder::{mutf7, FolderName};
 use crate::message::{Flags, Message, SourceKey};
 use crate::store::{
-    Fetched, FingerprintSet, FolderIdentity, FolderStats, FolderStatus, MessageRejected, Outbox,
-    Rejection, SourceOptions,
+    Fetched, FingerprintSet, FolderIdentity, FolderStats, FolderStatus, IndexCache,
+    MessageRejected, Opened, Outbox, Rejection, SourceOptions,
 };
 
 use client::{Appended, ImapClient, ListedFolder, MAX_MESSAGE_SIZE};
@@ -411,7 +411,8 @@ impl Imap {
         &mut self,
         folder: &FolderName,
         create: bool,
-    ) -> Result<Option<Vec<Fingerprint>>> {
+        cache: Option<IndexCache>,
+    ) -> Result<Option<Opened>> {
         self.sink = None;
         if !self.folders.contains_key(folder) {
             if !create || self.read_only {
@@ -423,9 +424,24 @@ impl Imap {
         }
         let server_name = self.server_name(folder);
         let state = self.client.examine(&server_name).await?;
-        let mut fingerprints = Vec::with_capacity(state.exists as usize);
-        if state.exists > 0 {
-            let uids = self.client.uid_search("ALL").await?;
+        // A cache of the same folder instance covers every UID below its
+        // UIDNEXT: only newer messages need their headers fetched.
+        let (mut fingerprints, from) = match cache {
+            Some(cache)
+                if cache.uid_validity == state.uid_validity && cache.uid_next <= state.uid_next =>
+            {
+                (cache.fingerprints, cache.uid_next.max(1))
+            }
+            _ => (Vec::with_capacity(state.exists as usize), 1),
+        };
+        if state.exists > 0 && from < state.uid_next.max(from + 1) {
+            let uids: Vec<u32> = self
+                .client
+                .uid_search(&format!("UID {from}:*"))
+                .await?
+                .into_iter()
+                .filter(|&uid| uid >= from)
+                .collect();
             let mut without_id = Vec::new();
             for chunk in uids.chunks(META_CHUNK) {
                 self.client
@@ -462,7 +478,15 @@ impl Imap {
             server_name,
             appended: 0,
         });
-        Ok(Some(fingerprints))
+        let cache = IndexCache {
+            uid_validity: state.uid_validity,
+            uid_next: state.uid_next,
+            fingerprints: fingerprints.clone(),
+        };
+        Ok(Some(Opened {
+            fingerprints,
+            cache: Some(cache),
+        }))
     }
 
     pub async fn append(&mut self, message: &Message) -> Result<()> {
