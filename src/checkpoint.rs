@@ -13,9 +13,9 @@
 //! persisted (SHA-256), never `DefaultHasher` output.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,6 +23,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::durable;
 use crate::exit::{usage, Locked};
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
@@ -271,6 +272,7 @@ impl Checkpoint {
 
     /// Reads a checkpoint; `None` when the file does not exist.
     pub fn load(path: &Path) -> Result<Option<Checkpoint>> {
+        durable::remove_stale_temps(path);
         let mut text = Vec::new();
         match File::open(path) {
             Ok(mut file) => file
@@ -313,32 +315,11 @@ impl Checkpoint {
     /// fsync, rename over the old one, fsync the directory.
     pub fn save(&mut self, path: &Path) -> Result<()> {
         self.updated = now_secs();
-        let dir = parent_dir(path);
-        create_private_dir(dir)?;
-        let json = serde_json::to_vec_pretty(self).expect("a checkpoint always serialises");
-        let temp = dir.join(format!(
-            ".{}.tmp.{}",
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("checkpoint"),
-            std::process::id()
-        ));
-        let write = || -> std::io::Result<()> {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&temp)?;
-            file.write_all(&json)?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            // Order is important: the rename must follow the data's fsync, or a
-            // crash could leave an empty checkpoint under the real name.
-            fs::rename(&temp, path)?;
-            File::open(dir)?.sync_all()
-        };
-        write().with_context(|| format!("saving checkpoint `{}`", path.display()))
+        create_private_dir(parent_dir(path))?;
+        let mut json = serde_json::to_vec_pretty(self).expect("a checkpoint always serialises");
+        json.push(b'\n');
+        durable::write_atomically(path, &json)
+            .with_context(|| format!("saving checkpoint `{}`", path.display()))
     }
 }
 
@@ -406,10 +387,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    durable::create_private_dir(dir)
         .with_context(|| format!("creating checkpoint directory `{}`", dir.display()))
 }
 
@@ -433,6 +411,7 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
     fn fp(n: u32) -> Fingerprint {

@@ -8,7 +8,9 @@
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
+pub mod date;
 pub mod docs;
+pub mod durable;
 pub mod endpoint;
 pub mod exit;
 pub mod fingerprint;

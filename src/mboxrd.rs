@@ -27,6 +27,7 @@ use std::io::{self, BufRead, Write};
 use std::iter::FusedIterator;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::date::{civil_from_days, days_from_civil, days_in_month, unix_seconds, SECONDS_PER_DAY};
 use crate::message::Flags;
 
 /// One message read from an mbox file.
@@ -375,8 +376,6 @@ const MONTHS: [&[u8; 3]; 12] = [
 ];
 const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
-const SECONDS_PER_DAY: i64 = 86_400;
-
 /// The date of a From_ line, in UTC unless the line names a numeric zone.
 ///
 /// Accepted, after `From <sender>`: the asctime form `Wed Jan  1 10:00:00
@@ -501,68 +500,11 @@ fn to_system_time(
     }
 }
 
-fn is_leap_year(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard
-/// Hinnant's `days_from_civil`, exact for every year).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month_from_march = i64::from((month + 9) % 12);
-    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The inverse of `days_from_civil`: (year, month, day).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    // Both are in range by construction (1..=12, 1..=31).
-    (year, month as u32, day as u32)
-}
-
 /// Earliest and latest dates the writer puts on a From_ line. The reader's
 /// separator heuristic wants a 19xx/20xx year, so a date outside this range
 /// is clamped to it rather than producing a file that reads back merged.
 const EARLIEST_FROM_LINE_SECONDS: i64 = -2_208_988_800; // 1900-01-01T00:00:00Z
 const LATEST_FROM_LINE_SECONDS: i64 = 4_102_444_799; // 2099-12-31T23:59:59Z
-
-/// Whole seconds since the epoch, rounded down (also before 1970).
-fn unix_seconds(time: SystemTime) -> i64 {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
-        Err(before) => {
-            let before = before.duration();
-            let whole = i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
-            -whole - i64::from(before.subsec_nanos() > 0)
-        }
-    }
-}
 
 /// `Wed Jan  1 10:00:00 2020`, in UTC, as asctime(3) prints it.
 fn asctime(time: SystemTime) -> String {

@@ -6,6 +6,7 @@ use tokio::sync::watch;
 
 use crate::cli::CopyArgs;
 use crate::commands::access::{access, Side};
+use crate::date;
 use crate::endpoint::Endpoint;
 use crate::exit::{usage, ExitCode};
 use crate::job::{FolderSelection, Job, JobOptions};
@@ -90,24 +91,16 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
 fn parse_day(option: &str, text: &str) -> anyhow::Result<std::time::SystemTime> {
     let bad = || usage(format!("{option} `{text}` is not a date like 2024-01-31"));
     let mut parts = text.splitn(3, '-');
-    let mut next = |len: usize| -> anyhow::Result<i64> {
+    let mut next = |len: usize| -> anyhow::Result<u32> {
         let part = parts.next().filter(|p| p.len() == len).ok_or_else(bad)?;
         part.parse().map_err(|_| bad())
     };
     let (year, month, day) = (next(4)?, next(2)?, next(2)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    if !(1..=12).contains(&month) || day == 0 || day > date::days_in_month(year.into(), month) {
         return Err(bad());
     }
-    // Days from civil (H. Hinnant).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = u64::try_from(days * 86_400).map_err(|_| bad())?;
-    Ok(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+    let days = date::days_from_civil(year.into(), month, day);
+    date::from_unix_seconds(days * date::SECONDS_PER_DAY).ok_or_else(bad)
 }
 
 /// `1500`, `64K`, `20M`, `1G` (binary multiples).

@@ -109,25 +109,11 @@ fn load(path: &std::path::Path) -> Result<Checkpoint> {
         .ok_or_else(|| exit::usage(format!("there is no checkpoint `{}`", path.display())))
 }
 
-/// UTC `YYYY-MM-DD HH:MM`, without a date library.
+/// UTC `YYYY-MM-DD HH:MM`.
 fn format_time(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil-from-days (H. Hinnant), valid for the whole u64 seconds range we see.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    let time = crate::date::from_unix_seconds(secs as i64).unwrap_or(std::time::UNIX_EPOCH);
+    let (year, month, day, hours, minutes, _) = crate::date::utc_parts(time);
+    format!("{year:04}-{month:02}-{day:02} {hours:02}:{minutes:02}")
 }
 
 #[cfg(test)]

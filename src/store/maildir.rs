@@ -16,13 +16,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
 
 use crate::checkpoint::FolderProgress;
+use crate::durable;
 use crate::exit;
 use crate::fingerprint::{body_offset, Fingerprint};
 use crate::folder::{folder_from_maildir_dir, maildir_dir_name, FolderName};
@@ -263,6 +264,7 @@ impl Maildir {
                 .with_context(|| format!("creating folder `{folder}` at `{}`", dir.display()))?;
         } else if !self.read_only {
             remove_abandoned_tmp_files(&dir.join("tmp"));
+            durable::remove_stale_temps(&dir.join(KEYWORD_FILE));
         }
         let entries = list_entries(&dir)?;
         let mut fingerprints = Vec::with_capacity(entries.len());
@@ -341,7 +343,7 @@ impl Maildir {
             })?;
         }
         for sub in ["new", "cur"] {
-            sync_dir(&open.dir.join(sub))
+            durable::sync_dir(&open.dir.join(sub))
                 .with_context(|| format!("flushing folder `{}` to disk", open.name))?;
         }
         Ok(())
@@ -511,19 +513,12 @@ fn write_tmp_file(path: &Path, raw: &[u8], date: Option<SystemTime>) -> std::io:
     result
 }
 
-fn create_dir_private(dir: &Path) -> std::io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
 fn create_folder(root: &Path, dir: &Path, is_subfolder: bool) -> Result<()> {
     // The root of a Maildir++ tree is itself a maildir (INBOX), so a tree
     // that starts with a subfolder is still one Dovecot and mutt can open.
     for base in [root, dir] {
         for sub in ["tmp", "new", "cur"] {
-            create_dir_private(&base.join(sub))?;
+            durable::create_private_dir(&base.join(sub))?;
         }
     }
     if is_subfolder {
@@ -535,13 +530,9 @@ fn create_folder(root: &Path, dir: &Path, is_subfolder: bool) -> Result<()> {
             .mode(0o600)
             .open(dir.join("maildirfolder"))?;
     }
-    sync_dir(dir)?;
-    sync_dir(root)?;
+    durable::sync_dir(dir)?;
+    durable::sync_dir(root)?;
     Ok(())
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 /// Flushes every dirty file of the file system holding `dir` in one call:
@@ -569,7 +560,7 @@ fn remove_abandoned_tmp_files(tmp: &Path) {
     for entry in listing.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let ours_and_dead = writer_pid(name).is_some_and(|pid| !process_exists(pid));
+        let ours_and_dead = writer_pid(name).is_some_and(|pid| !durable::process_exists(pid));
         let stale = entry
             .metadata()
             .and_then(|m| m.modified())
@@ -587,15 +578,6 @@ fn writer_pid(name: &str) -> Option<i32> {
     let (pid, rest) = rest.split_once('Q')?;
     rest.chars().next().filter(char::is_ascii_digit)?;
     pid.parse().ok()
-}
-
-fn process_exists(pid: i32) -> bool {
-    if pid <= 0 {
-        return true;
-    }
-    // SAFETY: signal 0 only checks that the process exists.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 fn hostname() -> String {
@@ -733,17 +715,7 @@ impl Keywords {
                 text.push_str(&format!("{index} {name}\n"));
             }
         }
-        let tmp = dir.join(format!(".{KEYWORD_FILE}.{}", std::process::id()));
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, dir.join(KEYWORD_FILE))?;
-        sync_dir(dir)?;
+        durable::write_atomically(&dir.join(KEYWORD_FILE), text.as_bytes())?;
         self.dirty = false;
         Ok(())
     }

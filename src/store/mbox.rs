@@ -16,13 +16,14 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::checkpoint::{Done, FolderProgress};
+use crate::durable;
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::{mbox_relative_path, FolderName};
@@ -252,7 +253,7 @@ impl Mbox {
                 return Ok(None);
             }
             if let Some(parent) = path.parent() {
-                create_dir_private(parent)
+                durable::create_private_dir(parent)
                     .with_context(|| format!("creating directory `{}`", parent.display()))?;
             }
         }
@@ -345,22 +346,8 @@ impl SinkFile {
         let journal = journal_path(&self.path);
         // Written aside and renamed into place, so a journal under its real
         // name always holds a whole number, whenever the process dies.
-        let mut staging = journal.clone().into_os_string();
-        staging.push(".new");
-        let staging = PathBuf::from(staging);
-        let write = || -> std::io::Result<()> {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&staging)?;
-            writeln!(file, "{}", self.committed_len)?;
-            file.sync_all()?;
-            fs::rename(&staging, &journal)?;
-            sync_parent(&journal)
-        };
-        write().with_context(|| format!("creating journal `{}`", journal.display()))?;
+        durable::write_atomically(&journal, format!("{}\n", self.committed_len).as_bytes())
+            .with_context(|| format!("creating journal `{}`", journal.display()))?;
         // mboxrd needs a blank line before each From_ line: mend a file that
         // another program left without one.
         let tail = read_tail(&self.path, self.committed_len)?;
@@ -381,7 +368,7 @@ impl SinkFile {
             // goes, and the journal must be gone before the checkpoint moves.
             self.writer.get_ref().sync_all()?;
             fs::remove_file(&journal)?;
-            sync_parent(&journal)
+            durable::sync_parent(&journal)
         })();
         if let Err(e) = result {
             self.journal = Some(journal);
@@ -405,7 +392,7 @@ impl SinkFile {
             .and_then(|()| file.sync_all())
             .with_context(|| format!("rolling back mbox `{}`", self.path.display()))?;
         fs::remove_file(&journal)?;
-        sync_parent(&journal)?;
+        durable::sync_parent(&journal)?;
         Ok(())
     }
 }
@@ -463,11 +450,7 @@ fn dotlock_is_stale(path: &Path) -> bool {
         .and_then(|text| text.trim().parse::<i32>().ok())
         .filter(|&pid| pid > 0);
     match pid {
-        // SAFETY: signal 0 only checks that the process exists.
-        Some(pid) => {
-            let rc = unsafe { libc::kill(pid, 0) };
-            rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-        }
+        Some(pid) => !durable::process_exists(pid),
         None => fs::metadata(path)
             .and_then(|m| m.modified())
             .is_ok_and(|t| t.elapsed().unwrap_or_default() > STALE_DOTLOCK),
@@ -486,6 +469,7 @@ fn journal_path(mbox: &Path) -> PathBuf {
 /// recorded, so no partial message stays at the end.
 fn recover_interrupted_write(path: &Path, file: &File) -> Result<()> {
     let journal = journal_path(path);
+    durable::remove_stale_temps(&journal);
     let text = match fs::read_to_string(&journal) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -497,7 +481,7 @@ fn recover_interrupted_write(path: &Path, file: &File) -> Result<()> {
         // Journals written before they were renamed into place could be
         // empty after a crash; an empty one was never followed by data.
         fs::remove_file(&journal)?;
-        sync_parent(&journal)?;
+        durable::sync_parent(&journal)?;
         return Ok(());
     }
     let committed: u64 = text.trim().parse().with_context(|| {
@@ -518,7 +502,7 @@ fn recover_interrupted_write(path: &Path, file: &File) -> Result<()> {
         ));
     }
     fs::remove_file(&journal)?;
-    sync_parent(&journal)?;
+    durable::sync_parent(&journal)?;
     Ok(())
 }
 
@@ -646,21 +630,6 @@ fn layout_for_sink(path: &Path) -> Result<Layout> {
         }
         Err(e) => Err(open_error(path, e)),
     }
-}
-
-fn create_dir_private(dir: &Path) -> std::io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-fn sync_parent(path: &Path) -> std::io::Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(parent)?.sync_all()
 }
 
 fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {

@@ -28,6 +28,7 @@ use async_imap::{Authenticator, Client, Session};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
+use crate::date;
 use crate::endpoint::{Remote, Tls};
 use crate::exit;
 use crate::net::{self, deadline, Stream, TlsOptions};
@@ -1027,35 +1028,11 @@ pub fn uid_set(uids: &[u32]) -> String {
 
 /// INTERNALDATE syntax (RFC 3501 `date-time`), in UTC: `01-Jan-2020 10:00:00 +0000`.
 pub fn imap_date(time: SystemTime) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
+    let (year, month, day, hours, minutes, seconds) = date::utc_parts(time);
     format!(
-        "{day:02}-{}-{year:04} {:02}:{:02}:{:02} +0000",
-        MONTHS[(month - 1) as usize],
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{day:02}-{}-{year:04} {hours:02}:{minutes:02}:{seconds:02} +0000",
+        date::MONTHS[(month - 1) as usize]
     )
-}
-
-/// Days since 1970-01-01 → (year, month 1-12, day 1-31). H. Hinnant's algorithm.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 fn append_answer(status: &Status, outcome: &imap_proto::rfc3501::Outcome<'_>) -> Appended {
