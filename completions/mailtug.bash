@@ -100,7 +100,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__copy)
-            opts="-n -j -q -v -h -V --folder --exclude --map --no-dedup --dry-run --jobs --retries --delete-source --since --before --max-size --no-special-use-map --state --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --json --quiet --verbose --help --version"
+            opts="-n -j -q -v -h -V --folder --exclude --map --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,6 +127,18 @@ _mailtug() {
                     return 0
                     ;;
                 --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delete-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-messages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -163,7 +175,7 @@ _mailtug() {
                     return 0
                     ;;
                 --src-auth)
-                    COMPREPLY=($(compgen -W "auto login plain xoauth2 oauthbearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto login plain xoauth2 oauthbearer user apop" -- "${cur}"))
                     return 0
                     ;;
                 --src-ca-file)
@@ -359,7 +371,7 @@ _mailtug() {
                     return 0
                     ;;
                 --src-auth)
-                    COMPREPLY=($(compgen -W "auto login plain xoauth2 oauthbearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto login plain xoauth2 oauthbearer user apop" -- "${cur}"))
                     return 0
                     ;;
                 --src-ca-file)
@@ -567,7 +579,7 @@ _mailtug() {
                     return 0
                     ;;
                 --src-auth)
-                    COMPREPLY=($(compgen -W "auto login plain xoauth2 oauthbearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto login plain xoauth2 oauthbearer user apop" -- "${cur}"))
                     return 0
                     ;;
                 --src-ca-file)

@@ -39,6 +39,9 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l exclude -d 'Lea
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l map -d 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s j -l jobs -d 'Copy up to N folders at the same time (for servers: N connections per side)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l retries -d 'Reconnect up to N times per folder after a dropped connection' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l delete-after -d 'POP3: leave mail on the server for DAYS days after it was first stored, then delete it' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-messages -d 'POP3: fetch at most N messages per run (the rest waits for the next run)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-bytes -d 'POP3: fetch at most about SIZE bytes per run (suffixes K, M, G allowed)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l since -d 'Only messages with an internal date on or after DATE (YYYY-MM-DD, UTC)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l before -d 'Only messages with an internal date before DATE (YYYY-MM-DD, UTC)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-size -d 'Only messages of at most SIZE bytes (suffixes K, M, G allowed)' -r
@@ -47,11 +50,13 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-user -d 'Us
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-command -d 'Run CMD with sh and read SRC\'s password (or token) from its first line of output' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-auth -d 'How to log in to SRC: auto (PLAIN if offered, else LOGIN), login, plain, xoauth2, oauthbearer' -r -f -a "auto\t''
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-auth -d 'How to log in to SRC: auto (PLAIN if offered, else LOGIN / USER+PASS), login, plain, xoauth2, oauthbearer (IMAP), user, apop (POP3)' -r -f -a "auto\t''
 login\t''
 plain\t''
 xoauth2\t''
-oauthbearer\t''"
+oauthbearer\t''
+user\t''
+apop\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-user -d 'User name for DST, when not in its URL' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F
@@ -80,11 +85,13 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-user -d 'User
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-password-command -d 'Run CMD with sh and read SRC\'s password (or token) from its first line of output' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-auth -d 'How to log in to SRC: auto (PLAIN if offered, else LOGIN), login, plain, xoauth2, oauthbearer' -r -f -a "auto\t''
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-auth -d 'How to log in to SRC: auto (PLAIN if offered, else LOGIN / USER+PASS), login, plain, xoauth2, oauthbearer (IMAP), user, apop (POP3)' -r -f -a "auto\t''
 login\t''
 plain\t''
 xoauth2\t''
-oauthbearer\t''"
+oauthbearer\t''
+user\t''
+apop\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-user -d 'User name for DST, when not in its URL' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F
@@ -112,11 +119,13 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-user -d '
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-password-command -d 'Run CMD with sh and read SRC\'s password (or token) from its first line of output' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-auth -d 'How to log in to SRC: auto (PLAIN if offered, else LOGIN), login, plain, xoauth2, oauthbearer' -r -f -a "auto\t''
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-auth -d 'How to log in to SRC: auto (PLAIN if offered, else LOGIN / USER+PASS), login, plain, xoauth2, oauthbearer (IMAP), user, apop (POP3)' -r -f -a "auto\t''
 login\t''
 plain\t''
 xoauth2\t''
-oauthbearer\t''"
+oauthbearer\t''
+user\t''
+apop\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-user -d 'User name for DST, when not in its URL' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F

@@ -104,6 +104,10 @@ pub enum Done {
         #[serde(default)]
         uid_next: u32,
     },
+    /// POP3: the UIDLs delivered, each with when it was first delivered
+    /// (seconds since the epoch, for `--delete-after`). UIDLs the server no
+    /// longer has are dropped, so the list stays bounded.
+    Uidls { delivered: BTreeMap<String, u64> },
 }
 
 /// A message that must still be found where the checkpoint saw it.
@@ -125,6 +129,7 @@ impl FolderProgress {
             (Done::Uids { through, above, .. }, SourceKey::Uid(uid)) => {
                 uid <= through || above.contains(uid)
             }
+            (Done::Uidls { delivered }, SourceKey::Uidl(id)) => delivered.contains_key(id),
             _ => false,
         }
     }
@@ -195,8 +200,16 @@ impl FolderProgress {
                     }
                 }
             }
-            // POP3 progress arrives with its store.
-            SourceKey::Uidl(_) => {}
+            SourceKey::Uidl(id) => {
+                if !matches!(self.done, Done::Uidls { .. }) {
+                    self.done = Done::Uidls {
+                        delivered: BTreeMap::new(),
+                    };
+                }
+                if let Done::Uidls { delivered } = &mut self.done {
+                    delivered.entry(id.clone()).or_insert_with(now_secs);
+                }
+            }
         }
     }
 
@@ -239,11 +252,15 @@ impl FolderProgress {
 
     /// Forgets keys the source no longer holds, so the checkpoint stays bounded.
     pub fn forget(&mut self, vanished: &[SourceKey]) {
-        if let Done::Files { names } = &mut self.done {
-            for key in vanished {
-                if let SourceKey::File(name) = key {
+        for key in vanished {
+            match (&mut self.done, key) {
+                (Done::Files { names }, SourceKey::File(name)) => {
                     names.remove(name);
                 }
+                (Done::Uidls { delivered }, SourceKey::Uidl(id)) => {
+                    delivered.remove(id);
+                }
+                _ => {}
             }
         }
     }
@@ -255,6 +272,7 @@ impl FolderProgress {
             Done::Files { names } => names.len(),
             Done::Offsets { above, through, .. } => above.len() + usize::from(*through > 0),
             Done::Uids { above, through, .. } => above.len() + usize::from(*through > 0),
+            Done::Uidls { delivered } => delivered.len(),
         }
     }
 }

@@ -29,7 +29,7 @@ Endpoints:
   mbox:PATH           an mbox file (one folder) or a directory of *.mbox files
   PATH                an existing maildir (has cur/ new/ tmp/) or mbox file
   imaps://USER@HOST[:PORT][/FOLDER], imap://…   IMAP (implicit TLS / STARTTLS)
-  pop3s://USER@HOST[:PORT], pop3://…            POP3 (not supported yet)
+  pop3s://USER@HOST[:PORT], pop3://…            POP3 (implicit TLS / STLS), as a source
 
 Exit codes:
   0 success, 1 some messages or folders failed, 2 usage or configuration error,
@@ -110,8 +110,8 @@ pub struct RemoteArgs {
     /// Run CMD with sh and read SRC's password (or token) from its first line of output
     #[arg(long, value_name = "CMD")]
     pub src_password_command: Option<String>,
-    /// How to log in to SRC: auto (PLAIN if offered, else LOGIN), login, plain, xoauth2, oauthbearer
-    #[arg(long, value_name = "MECHANISM", default_value = "auto", value_parser = ["auto", "login", "plain", "xoauth2", "oauthbearer"])]
+    /// How to log in to SRC: auto (PLAIN if offered, else LOGIN / USER+PASS), login, plain, xoauth2, oauthbearer (IMAP), user, apop (POP3)
+    #[arg(long, value_name = "MECHANISM", default_value = "auto", value_parser = ["auto", "login", "plain", "xoauth2", "oauthbearer", "user", "apop"])]
     pub src_auth: String,
     /// Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)
     #[arg(long, value_name = "FILE")]
@@ -177,8 +177,20 @@ pub struct CopyArgs {
     pub retries: u32,
 
     /// Delete messages from SRC (IMAP, POP3) once DST has stored them and the checkpoint holds them
-    #[arg(long)]
+    #[arg(long, conflicts_with = "delete_after")]
     pub delete_source: bool,
+
+    /// POP3: leave mail on the server for DAYS days after it was first stored, then delete it
+    #[arg(long, value_name = "DAYS")]
+    pub delete_after: Option<u64>,
+
+    /// POP3: fetch at most N messages per run (the rest waits for the next run)
+    #[arg(long, value_name = "N")]
+    pub max_messages: Option<u64>,
+
+    /// POP3: fetch at most about SIZE bytes per run (suffixes K, M, G allowed)
+    #[arg(long, value_name = "SIZE")]
+    pub max_bytes: Option<String>,
 
     /// Only messages with an internal date on or after DATE (YYYY-MM-DD, UTC)
     #[arg(long, value_name = "DATE")]

@@ -120,6 +120,9 @@ pub struct JobOptions {
     pub retries: u32,
     pub special_use_map: bool,
     pub delete_source: bool,
+    pub delete_after_days: Option<u64>,
+    pub max_messages: Option<u64>,
+    pub max_bytes: Option<u64>,
     pub filters: Filters,
     pub checkpoint_path: Option<PathBuf>,
 }
@@ -140,13 +143,26 @@ impl Job {
             retries,
             special_use_map,
             delete_source,
+            delete_after_days,
+            max_messages,
+            max_bytes,
             filters,
             checkpoint_path,
         } = options;
+        let is_pop3 = matches!(source, Endpoint::Pop3(_));
+        if !is_pop3
+            && (delete_after_days.is_some() || max_messages.is_some() || max_bytes.is_some())
+        {
+            return Err(usage(
+                "--delete-after, --max-messages and --max-bytes work with POP3 sources only",
+            ));
+        }
         if jobs == 0 {
             return Err(usage("--jobs must be at least 1"));
         }
-        if delete_source && matches!(source, Endpoint::Maildir(_) | Endpoint::Mbox(_)) {
+        if (delete_source || delete_after_days.is_some())
+            && matches!(source, Endpoint::Maildir(_) | Endpoint::Mbox(_))
+        {
             return Err(usage(
                 "--delete-source works with IMAP and POP3 sources only; local files are never deleted",
             ));
@@ -187,7 +203,11 @@ impl Job {
             source_options: SourceOptions {
                 dedup,
                 delete: delete_source,
+                delete_after: delete_after_days
+                    .map(|days| std::time::Duration::from_secs(days.saturating_mul(86_400))),
                 filters,
+                max_messages,
+                max_bytes,
             },
             key,
             checkpoint_path,

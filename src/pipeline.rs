@@ -808,8 +808,12 @@ async fn delete_from_source(
     mut keys: Vec<SourceKey>,
     status: &FolderStatus,
 ) -> Result<()> {
-    if !job.source_options.delete || job.dry_run {
+    if !job.source_options.deletes() || job.dry_run {
         return Ok(());
+    }
+    if !job.source_options.delete {
+        // --delete-after: only what the source found old enough at open.
+        keys.clear();
     }
     keys.extend(status.done_but_present.iter().cloned());
     if keys.is_empty() {

@@ -10,6 +10,7 @@ use crate::net::TlsOptions;
 use crate::report;
 use crate::secret::SecretSource;
 use crate::store::imap::AuthMechanism;
+use crate::store::pop3::Pop3Auth;
 use crate::store::Access;
 
 /// Which end of a copy an endpoint is.
@@ -52,11 +53,18 @@ pub fn access(endpoint: &Endpoint, side: Side, args: &RemoteArgs) -> Result<Acce
         user: user.clone(),
         secret: None,
         auth: match auth.as_str() {
-            "login" => AuthMechanism::Login,
+            "login" | "user" => AuthMechanism::Login,
             "plain" => AuthMechanism::Plain,
             "xoauth2" => AuthMechanism::XOAuth2,
             "oauthbearer" => AuthMechanism::OAuthBearer,
             _ => AuthMechanism::Auto,
+        },
+        pop3_auth: match auth.as_str() {
+            "login" | "user" => Pop3Auth::UserPass,
+            "plain" => Pop3Auth::Plain,
+            "apop" => Pop3Auth::Apop,
+            "xoauth2" => Pop3Auth::XOAuth2,
+            _ => Pop3Auth::Auto,
         },
         tls: TlsOptions {
             ca_file: ca_file.clone(),
@@ -65,6 +73,16 @@ pub fn access(endpoint: &Endpoint, side: Side, args: &RemoteArgs) -> Result<Acce
         plaintext: args.tls == "none",
         timeout: Duration::from_secs(args.timeout.max(1)),
     };
+    if matches!(endpoint, Endpoint::Imap(_)) && matches!(auth.as_str(), "apop" | "user") {
+        return Err(crate::exit::usage(format!(
+            "--{prefix}-auth {auth} is for POP3 servers"
+        )));
+    }
+    if matches!(endpoint, Endpoint::Pop3(_)) && auth == "oauthbearer" {
+        return Err(crate::exit::usage(format!(
+            "--{prefix}-auth oauthbearer is for IMAP servers; POP3 takes xoauth2"
+        )));
+    }
     if let Endpoint::Imap(remote) | Endpoint::Pop3(remote) = endpoint {
         let source =
             SecretSource::from_options(prefix, file.clone(), env.clone(), command.clone())?;

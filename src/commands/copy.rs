@@ -28,7 +28,11 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
             .as_deref()
             .map(|d| parse_day("--before", d))
             .transpose()?,
-        max_size: args.max_size.as_deref().map(parse_size).transpose()?,
+        max_size: args
+            .max_size
+            .as_deref()
+            .map(|s| parse_size("--max-size", s))
+            .transpose()?,
     };
     let options = JobOptions {
         dedup: !args.no_dedup,
@@ -37,6 +41,13 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         retries: args.retries,
         special_use_map: !args.no_special_use_map,
         delete_source: args.delete_source,
+        delete_after_days: args.delete_after,
+        max_messages: args.max_messages,
+        max_bytes: args
+            .max_bytes
+            .as_deref()
+            .map(|s| parse_size("--max-bytes", s))
+            .transpose()?,
         filters,
         checkpoint_path: args.state.clone(),
     };
@@ -104,8 +115,8 @@ fn parse_day(option: &str, text: &str) -> anyhow::Result<std::time::SystemTime> 
 }
 
 /// `1500`, `64K`, `20M`, `1G` (binary multiples).
-fn parse_size(text: &str) -> anyhow::Result<u64> {
-    let bad = || usage(format!("--max-size `{text}` is not a size like 25M"));
+fn parse_size(option: &str, text: &str) -> anyhow::Result<u64> {
+    let bad = || usage(format!("{option} `{text}` is not a size like 25M"));
     let (number, multiplier) = match text.char_indices().last() {
         Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
         Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
@@ -206,9 +217,10 @@ mod tests {
         for bad in ["2020-1-01", "yesterday", "2020-13-01", "2020-01-32", ""] {
             assert!(parse_day("--since", bad).is_err(), "{bad}");
         }
-        assert_eq!(parse_size("1500").unwrap(), 1500);
-        assert_eq!(parse_size("64K").unwrap(), 65_536);
-        assert_eq!(parse_size("20m").unwrap(), 20 << 20);
-        assert!(parse_size("lots").is_err() && parse_size("99999999999G").is_err());
+        let size = |s| parse_size("--max-size", s);
+        assert_eq!(size("1500").unwrap(), 1500);
+        assert_eq!(size("64K").unwrap(), 65_536);
+        assert_eq!(size("20m").unwrap(), 20 << 20);
+        assert!(size("lots").is_err() && size("99999999999G").is_err());
     }
 }

@@ -11,6 +11,7 @@ pub mod dry_run;
 pub mod imap;
 pub mod maildir;
 pub mod mbox;
+pub mod pop3;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -298,7 +299,21 @@ pub struct SourceOptions {
     pub dedup: bool,
     /// `--delete-source`: open folders writable; messages go after they are stored.
     pub delete: bool,
+    /// `--delete-after DAYS` (POP3): delete stored messages this long after
+    /// they were first delivered.
+    pub delete_after: Option<Duration>,
     pub filters: Filters,
+    /// `--max-messages` (POP3): at most this many messages per run.
+    pub max_messages: Option<u64>,
+    /// `--max-bytes` (POP3): at most about this many bytes per run.
+    pub max_bytes: Option<u64>,
+}
+
+impl SourceOptions {
+    /// True when some messages may be deleted from the source.
+    pub fn deletes(&self) -> bool {
+        self.delete || self.delete_after.is_some()
+    }
 }
 
 /// How to reach a server endpoint: the account and how to prove it.
@@ -309,6 +324,7 @@ pub struct Access {
     /// Read once, before any connection (so a prompt or command runs once).
     pub secret: Option<Secret>,
     pub auth: imap::AuthMechanism,
+    pub pop3_auth: pop3::Pop3Auth,
     pub tls: TlsOptions,
     /// `--tls none`: `imap://` and `pop3://` stay unencrypted (loopback only).
     pub plaintext: bool,
@@ -321,6 +337,7 @@ impl Default for Access {
             user: None,
             secret: None,
             auth: imap::AuthMechanism::Auto,
+            pop3_auth: pop3::Pop3Auth::Auto,
             tls: TlsOptions::default(),
             plaintext: false,
             timeout: Duration::from_secs(60),
@@ -329,6 +346,19 @@ impl Default for Access {
 }
 
 impl Access {
+    fn pop3_login(&self, remote: &Remote) -> Result<pop3::Pop3Login> {
+        let login = self.login(remote)?;
+        Ok(pop3::Pop3Login {
+            remote: login.remote,
+            user: login.user,
+            secret: login.secret,
+            auth: self.pop3_auth,
+            tls: login.tls,
+            plaintext: login.plaintext,
+            timeout: login.timeout,
+        })
+    }
+
     fn login(&self, remote: &Remote) -> Result<imap::Login> {
         let user = self
             .user
@@ -409,6 +439,7 @@ pub enum AnySource {
     Maildir(maildir::Maildir),
     Mbox(mbox::Mbox),
     Imap(Box<imap::Imap>),
+    Pop3(Box<pop3::Pop3>),
 }
 
 /// Any sink store. `DryRun` wraps a real sink and stores nothing.
@@ -417,13 +448,6 @@ pub enum AnySink {
     Mbox(mbox::Mbox),
     Imap(Box<imap::Imap>),
     DryRun(dry_run::DryRun),
-}
-
-fn not_supported_yet(endpoint: &Endpoint) -> anyhow::Error {
-    exit::usage(format!(
-        "{} endpoints are not supported yet: `{endpoint}`",
-        endpoint.kind()
-    ))
 }
 
 impl AnySource {
@@ -445,7 +469,9 @@ impl AnySource {
             Endpoint::Imap(remote) => Ok(AnySource::Imap(Box::new(
                 imap::Imap::connect(&access.login(remote)?, options.clone(), true).await?,
             ))),
-            Endpoint::Pop3(_) => Err(not_supported_yet(endpoint)),
+            Endpoint::Pop3(remote) => Ok(AnySource::Pop3(Box::new(
+                pop3::Pop3::connect(&access.pop3_login(remote)?, options.clone()).await?,
+            ))),
         }
     }
 }
@@ -490,12 +516,13 @@ impl Source for AnySource {
             AnySource::Maildir(s) => s.folders(),
             AnySource::Mbox(s) => s.folders(),
             AnySource::Imap(s) => Ok(s.folders()),
+            AnySource::Pop3(s) => Ok(s.folders()),
         }
     }
     fn special_use(&self, folder: &FolderName) -> Option<&'static str> {
         match self {
             AnySource::Imap(s) => s.special_use(folder),
-            AnySource::Maildir(_) | AnySource::Mbox(_) => None,
+            AnySource::Maildir(_) | AnySource::Mbox(_) | AnySource::Pop3(_) => None,
         }
     }
     async fn open(
@@ -507,6 +534,7 @@ impl Source for AnySource {
             AnySource::Maildir(s) => s.open_source_folder(folder, progress),
             AnySource::Mbox(s) => s.open_source_folder(folder, progress),
             AnySource::Imap(s) => s.open_source_folder(folder, progress).await,
+            AnySource::Pop3(s) => s.open_source_folder(folder, progress).await,
         }
     }
     async fn fetch(
@@ -522,6 +550,7 @@ impl Source for AnySource {
                 let dedup = s.dedup();
                 s.fetch(progress, known, dedup, out).await
             }
+            AnySource::Pop3(s) => s.fetch(progress, known, out).await,
         }
     }
     async fn stats(&mut self) -> Result<FolderStats> {
@@ -529,11 +558,13 @@ impl Source for AnySource {
             AnySource::Maildir(s) => s.stats(),
             AnySource::Mbox(s) => s.stats(),
             AnySource::Imap(s) => s.stats().await,
+            AnySource::Pop3(s) => s.stats().await,
         }
     }
     async fn delete(&mut self, keys: &[SourceKey]) -> Result<()> {
         match self {
             AnySource::Imap(s) => s.delete(keys).await,
+            AnySource::Pop3(s) => s.delete(keys).await,
             AnySource::Maildir(_) | AnySource::Mbox(_) => Err(exit::usage(
                 "--delete-source works with IMAP and POP3 sources only; local files are never deleted",
             )),
