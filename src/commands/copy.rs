@@ -1,5 +1,7 @@
 //! `mailtug copy SRC DST`
 
+use std::io::IsTerminal;
+
 use anyhow::Result;
 use serde_json::json;
 use tokio::sync::watch;
@@ -94,7 +96,14 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         object.insert("exit_code".into(), json!(code.code()));
     }
     report::event(event);
-    report::human(&summary_line(&summary));
+    // On a terminal the summary line always shows. From cron or a script
+    // (stderr not a terminal) a run that went well says nothing, so a
+    // five-minute fetch job does not mail its owner every five minutes;
+    // -v asks for the line anyway.
+    let attended = std::io::stderr().is_terminal() || report::verbosity().level > 0;
+    if attended || code != ExitCode::Success {
+        report::human(&summary_line(&summary));
+    }
     Ok(code)
 }
 

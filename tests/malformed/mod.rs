@@ -235,17 +235,23 @@ fn an_unknown_endpoint_kind_is_a_usage_error() {
 }
 
 #[test]
-fn pop3_endpoints_say_they_are_not_supported_yet() {
+fn an_unreachable_server_is_exit_3_with_one_clear_line() {
     let env = TestEnv::new();
-    let output = env.run(&[
-        "copy",
-        "--src-password-command",
-        "echo secret",
-        "pop3s://user@host",
-        "maildir:md",
-    ]);
-    assert_exit(&output, 2);
-    assert_error_line(&output, &["not supported yet"]);
+    for source in ["pop3s://user@127.0.0.1:1", "imaps://user@127.0.0.1:1"] {
+        let output = env.run(&[
+            "copy",
+            "--src-password-command",
+            "echo secret",
+            source,
+            "maildir:md",
+        ]);
+        assert_exit(&output, 3);
+        assert_error_line(&output, &["cannot connect to 127.0.0.1:1"]);
+        assert!(
+            !env.path("md").exists(),
+            "nothing is created for a failed run"
+        );
+    }
 }
 
 #[test]
