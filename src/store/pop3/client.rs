@@ -594,6 +594,257 @@ fn md5_hex(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    /// One exchange of a recorded session: what the client must send (a
+    /// prefix), and the bytes the server answers with.
+    type Step = (&'static str, &'static [u8]);
+
+    /// Plays a recorded server session on loopback and returns its port and
+    /// the task that checks what the client sent.
+    async fn replay(
+        greeting: &'static [u8],
+        steps: Vec<Step>,
+    ) -> (u16, tokio::task::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            let mut socket = BufReader::new(socket);
+            socket.get_mut().write_all(greeting).await.unwrap();
+            let mut seen = Vec::new();
+            for (expected, answer) in steps {
+                let mut line = Vec::new();
+                if socket.read_until(b'\n', &mut line).await.unwrap_or(0) == 0 {
+                    break;
+                }
+                let line = String::from_utf8_lossy(&line).trim_end().to_string();
+                assert!(
+                    line.starts_with(expected),
+                    "client sent `{line}`, expected `{expected}`"
+                );
+                seen.push(line);
+                socket.get_mut().write_all(answer).await.unwrap();
+            }
+            // Drain whatever else the client sends, then hang up.
+            let mut rest = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_millis(200), socket.read_to_end(&mut rest))
+                .await;
+            seen
+        });
+        (port, task)
+    }
+
+    fn login(port: u16) -> Pop3Login {
+        Pop3Login {
+            remote: Remote {
+                tls: Tls::StartTls,
+                user: Some("me".into()),
+                host: "127.0.0.1".into(),
+                port,
+                folder: None,
+            },
+            user: "me".into(),
+            secret: Secret::new("pw".into()),
+            auth: Pop3Auth::Auto,
+            tls: TlsOptions::default(),
+            plaintext: true,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    const CAPA: Step = ("CAPA", b"+OK\r\nUSER\r\nUIDL\r\nPIPELINING\r\n.\r\n");
+    const USER: Step = ("USER me", b"+OK\r\n");
+    const PASS: Step = ("PASS pw", b"+OK logged in\r\n");
+
+    async fn retrieve(steps: Vec<Step>) -> Result<Vec<Vec<u8>>> {
+        let mut script = vec![CAPA, USER, PASS, CAPA];
+        script.extend(steps);
+        let (port, server) = replay(b"+OK ready\r\n", script).await;
+        let mut client = Pop3Client::connect(&login(port)).await?;
+        let mut bodies = Vec::new();
+        let commands = vec![(1, "RETR 1".to_string()), (2, "RETR 2".to_string())];
+        let result = client
+            .pipelined(&commands, |_, body| {
+                bodies.push(body);
+                async { true }
+            })
+            .await;
+        drop(client);
+        let _ = server.await;
+        result?;
+        bodies.into_iter().collect()
+    }
+
+    #[tokio::test]
+    async fn recorded_sessions_are_read_byte_exact() {
+        // Dot-stuffing, an empty line, a lone `..`, and a server that ends
+        // lines with bare LF.
+        let bodies = retrieve(vec![
+            ("RETR 1", b"+OK 20 octets\r\nA: b\r\n\r\n..x\r\n..\r\n.\r\n"),
+            ("RETR 2", b"+OK\nbare: lf\n\nbody\n.\n"),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(bodies[0], b"A: b\r\n\r\n.x\r\n.\r\n");
+        assert_eq!(bodies[1], b"bare: lf\n\nbody\n");
+    }
+
+    #[tokio::test]
+    async fn an_err_answer_fails_one_message_and_the_session_goes_on() {
+        let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut script = vec![CAPA, USER, PASS, CAPA];
+        script.push(("RETR 1", b"-ERR [SYS/TEMP] message vanished\r\n"));
+        script.push(("RETR 2", b"+OK\r\nok\r\n.\r\n"));
+        let (port, server) = replay(b"+OK ready\r\n", script).await;
+        let mut client = Pop3Client::connect(&login(port)).await.unwrap();
+        let commands = vec![(1, "RETR 1".to_string()), (2, "RETR 2".to_string())];
+        let seen = bodies.clone();
+        client
+            .pipelined(&commands, move |n, body| {
+                seen.lock()
+                    .unwrap()
+                    .push((n, body.map_err(|e| e.to_string())));
+                async { true }
+            })
+            .await
+            .unwrap();
+        let bodies = std::mem::take(&mut *bodies.lock().unwrap());
+        assert!(matches!(&bodies[0], (1, Err(e)) if e.contains("[SYS/TEMP] message vanished")));
+        assert_eq!(bodies[1], (2, Ok(b"ok\r\n".to_vec())));
+        drop(client);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_connection_cut_mid_message_is_a_lost_connection_not_a_short_message() {
+        let err = retrieve(vec![("RETR 1", b"+OK\r\nSubject: cut\r\npartial line")])
+            .await
+            .unwrap_err();
+        assert!(crate::store::is_disconnected(&err), "{err:#}");
+    }
+
+    #[tokio::test]
+    async fn garbage_and_bad_listings_are_clear_errors() {
+        // A greeting that is not POP3.
+        let (port, server) = replay(b"HTTP/1.1 400 Bad Request\r\n", vec![]).await;
+        let err = Pop3Client::connect(&login(port))
+            .await
+            .err()
+            .expect("garbage greeting");
+        assert!(format!("{err:#}").contains("not a POP3 answer"), "{err:#}");
+        server.abort();
+
+        // `-ERR` inside a listing is data, and not a UIDL line.
+        let (port, server) = replay(
+            b"+OK ready\r\n",
+            vec![
+                CAPA,
+                USER,
+                PASS,
+                CAPA,
+                ("UIDL", b"+OK\r\n1 abc\r\n-ERR oops\r\n.\r\n"),
+            ],
+        )
+        .await;
+        let mut client = Pop3Client::connect(&login(port)).await.unwrap();
+        let err = client.uidl().await.unwrap_err();
+        assert!(
+            format!("{err:#}").contains("bad UIDL line `-ERR oops`"),
+            "{err:#}"
+        );
+        drop(client);
+        let _ = server.await;
+
+        // A listing line longer than any POP3 line.
+        let huge: &'static [u8] = Box::leak(
+            [b"+OK\r\n1 ".as_slice(), &vec![b'9'; 70_000], b"\r\n.\r\n"]
+                .concat()
+                .into_boxed_slice(),
+        );
+        let (port, server) = replay(
+            b"+OK ready\r\n",
+            vec![CAPA, USER, PASS, CAPA, ("LIST", huge)],
+        )
+        .await;
+        let mut client = Pop3Client::connect(&login(port)).await.unwrap();
+        let err = client.list().await.unwrap_err();
+        assert!(format!("{err:#}").contains("overlong"), "{err:#}");
+        drop(client);
+        let _ = server.await;
+    }
+
+    #[tokio::test]
+    async fn a_refused_login_names_the_servers_reason_and_never_the_password() {
+        let (port, server) = replay(
+            b"+OK ready\r\n",
+            vec![
+                CAPA,
+                USER,
+                ("PASS pw", b"-ERR [AUTH] Authentication failed.\r\n"),
+            ],
+        )
+        .await;
+        let err = Pop3Client::connect(&login(port))
+            .await
+            .err()
+            .expect("refused");
+        let text = format!("{err:#}");
+        assert!(text.contains("[AUTH] Authentication failed."), "{text}");
+        assert!(!text.contains("pw\"") && !text.contains("PASS"), "{text}");
+        assert_eq!(
+            crate::exit::classify(&err),
+            crate::exit::ExitCode::Unreachable
+        );
+        let _ = server.await;
+    }
+
+    #[tokio::test]
+    async fn pipelining_sends_the_next_commands_before_the_first_answer() {
+        // The server answers nothing until it has seen both RETRs: a client
+        // that waited for each answer would hang here (and time out).
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            let mut socket = BufReader::new(socket);
+            socket.get_mut().write_all(b"+OK ready\r\n").await.unwrap();
+            let mut line = Vec::new();
+            for answer in [CAPA.1, USER.1, PASS.1, CAPA.1] {
+                line.clear();
+                socket.read_until(b'\n', &mut line).await.unwrap();
+                socket.get_mut().write_all(answer).await.unwrap();
+            }
+            let mut commands = Vec::new();
+            for _ in 0..2 {
+                line.clear();
+                socket.read_until(b'\n', &mut line).await.unwrap();
+                commands.push(String::from_utf8_lossy(&line).trim().to_string());
+            }
+            socket
+                .get_mut()
+                .write_all(b"+OK\r\none\r\n.\r\n+OK\r\ntwo\r\n.\r\n")
+                .await
+                .unwrap();
+            commands
+        });
+        let mut login = login(port);
+        login.timeout = Duration::from_secs(2);
+        let mut client = Pop3Client::connect(&login).await.unwrap();
+        let mut bodies = Vec::new();
+        let commands = vec![(1, "RETR 1".to_string()), (2, "RETR 2".to_string())];
+        client
+            .pipelined(&commands, |_, body| {
+                bodies.push(body.unwrap());
+                async { true }
+            })
+            .await
+            .unwrap();
+        assert_eq!(bodies, vec![b"one\r\n".to_vec(), b"two\r\n".to_vec()]);
+        assert_eq!(server.await.unwrap(), vec!["RETR 1", "RETR 2"]);
+    }
 
     #[test]
     fn status_lines_are_parsed_with_the_servers_words() {
