@@ -329,6 +329,26 @@ impl Checkpoint {
         Ok(Some(checkpoint))
     }
 
+    /// A digest of what the checkpoint records (not when it was saved), to
+    /// tell whether a save would change anything.
+    pub fn digest(&self) -> [u8; 32] {
+        #[derive(Serialize)]
+        struct Content<'a> {
+            version: u32,
+            job: &'a JobKey,
+            folders: &'a BTreeMap<FolderName, FolderProgress>,
+            destinations: &'a BTreeMap<FolderName, IndexCache>,
+        }
+        let content = Content {
+            version: self.version,
+            job: &self.job,
+            folders: &self.folders,
+            destinations: &self.destinations,
+        };
+        let json = serde_json::to_vec(&content).expect("a checkpoint always serialises");
+        Sha256::digest(&json).into()
+    }
+
     /// Writes the checkpoint atomically: temp file in the same directory,
     /// fsync, rename over the old one, fsync the directory.
     pub fn save(&mut self, path: &Path) -> Result<()> {

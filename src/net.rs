@@ -9,6 +9,7 @@ use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
@@ -30,7 +31,21 @@ pub struct TlsOptions {
 }
 
 impl TlsOptions {
+    /// The connector for these options, built once per process: building
+    /// one loads the system trust store (twice, inside native-tls), about
+    /// 60 ms, which every connection of a run would otherwise pay again.
     pub fn connector(&self) -> Result<TlsConnector> {
+        static BUILT: Mutex<Vec<(TlsOptions, TlsConnector)>> = Mutex::new(Vec::new());
+        let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, connector)) = built.iter().find(|(options, _)| options == self) {
+            return Ok(connector.clone());
+        }
+        let connector = self.build_connector()?;
+        built.push((self.clone(), connector.clone()));
+        Ok(connector)
+    }
+
+    fn build_connector(&self) -> Result<TlsConnector> {
         let mut builder = native_tls::TlsConnector::builder();
         builder.min_protocol_version(Some(Protocol::Tlsv12));
         if let Some(path) = &self.ca_file {

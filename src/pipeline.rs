@@ -119,10 +119,9 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
     } else {
         Some(JobLock::acquire(&job.checkpoint_path)?)
     };
-    let shared = Arc::new(Mutex::new(Shared {
-        checkpoint: load_checkpoint(&job)?,
-        saver: Saver::new(&job),
-    }));
+    let (checkpoint, from_disk) = load_checkpoint(&job)?;
+    let saver = Saver::new(&job, &checkpoint, from_disk);
+    let shared = Arc::new(Mutex::new(Shared { checkpoint, saver }));
     let queue = Arc::new(Mutex::new(units.into_iter().collect::<VecDeque<_>>()));
     let progress = Arc::new(Progress::new());
 
@@ -432,10 +431,11 @@ fn is_single_file(destination: &Endpoint) -> bool {
     }
 }
 
-fn load_checkpoint(job: &Job) -> Result<Checkpoint> {
+/// The job's checkpoint, and whether it came from disk.
+fn load_checkpoint(job: &Job) -> Result<(Checkpoint, bool)> {
     match Checkpoint::load(&job.checkpoint_path)? {
-        None => Ok(Checkpoint::new(job.key.clone())),
-        Some(checkpoint) if checkpoint.job == job.key => Ok(checkpoint),
+        None => Ok((Checkpoint::new(job.key.clone()), false)),
+        Some(checkpoint) if checkpoint.job == job.key => Ok((checkpoint, true)),
         Some(checkpoint) => Err(exit::usage(format!(
             "checkpoint `{}` belongs to another job ({} → {}); give another --state file or remove it",
             job.checkpoint_path.display(),
@@ -455,24 +455,34 @@ struct Saver {
     path: std::path::PathBuf,
     enabled: bool,
     next_due: Instant,
+    /// What the file on disk records, so a save that changes nothing (a run
+    /// with nothing new) costs no write and no fsync.
+    on_disk: Option<[u8; 32]>,
 }
 
 impl Saver {
-    fn new(job: &Job) -> Saver {
+    fn new(job: &Job, loaded: &Checkpoint, from_disk: bool) -> Saver {
         Saver {
             path: job.checkpoint_path.clone(),
             enabled: !job.dry_run,
             next_due: Instant::now(),
+            on_disk: from_disk.then(|| loaded.digest()),
         }
     }
 
-    /// Saves now.
+    /// Saves now, if anything changed.
     fn save(&mut self, checkpoint: &mut Checkpoint) -> Result<()> {
-        if self.enabled {
-            let started = Instant::now();
-            checkpoint.save(&self.path)?;
-            self.next_due = Instant::now() + started.elapsed() * 10;
+        if !self.enabled {
+            return Ok(());
         }
+        let digest = checkpoint.digest();
+        if self.on_disk == Some(digest) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        checkpoint.save(&self.path)?;
+        self.on_disk = Some(digest);
+        self.next_due = Instant::now() + started.elapsed() * 10;
         Ok(())
     }
 

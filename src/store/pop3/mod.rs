@@ -81,7 +81,6 @@ impl Pop3 {
             return Err(anyhow!("a POP3 account has only INBOX, not `{folder}`"));
         }
         let client = self.client()?;
-        let sizes: HashMap<u32, u64> = client.list().await?.into_iter().collect();
         let ids = match client.uidl().await? {
             Some(ids) => ids,
             None => {
@@ -89,6 +88,7 @@ impl Pop3 {
                     "{} has no UIDL: messages are recognised by their headers (TOP n 0), which is slower",
                     client.label()
                 ));
+                let sizes: HashMap<u32, u64> = client.list().await?.into_iter().collect();
                 self.ids_from_headers(&sizes).await?
             }
         };
@@ -96,7 +96,7 @@ impl Pop3 {
             .into_iter()
             .map(|(number, id)| Listed {
                 number,
-                size: sizes.get(&number).copied().unwrap_or(0),
+                size: 0,
                 id,
             })
             .collect();
@@ -130,6 +130,14 @@ impl Pop3 {
                             .push(SourceKey::Uidl(message.id.clone()));
                     }
                 }
+            }
+        }
+        // Sizes only matter for messages to fetch; a server may have to read
+        // every file to answer LIST, so a run with nothing new skips it.
+        if !self.pending.is_empty() {
+            let sizes: HashMap<u32, u64> = self.client()?.list().await?.into_iter().collect();
+            for message in &mut self.messages {
+                message.size = sizes.get(&message.number).copied().unwrap_or(0);
             }
         }
         status.pending = Some(self.pending.len() as u64);
