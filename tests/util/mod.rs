@@ -119,6 +119,37 @@ impl TestEnv {
         (id, path)
     }
 
+    /// Writes `secret` and a newline to `<root>/<name>` with mode 0600 (the
+    /// file exists with that mode before the secret is in it), for
+    /// `--src-password-file`/`--dst-password-file`: secrets never go on argv.
+    pub fn write_secret(&self, name: &str, secret: &str) -> PathBuf {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let path = self.path(name);
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+        writeln!(file, "{secret}").unwrap();
+        path
+    }
+
+    /// Runs the binary with owned arguments (built with `format!`).
+    pub fn run_owned(&self, args: &[String]) -> Output {
+        self.command(args)
+            .output()
+            .expect("running the mailtug binary")
+    }
+
+    /// [`TestEnv::run_json`] with owned arguments.
+    pub fn run_json_owned(&self, args: &[String], code: i32) -> Vec<Value> {
+        let output = self.run_owned(args);
+        assert_exit(&output, code);
+        json_events(&output)
+    }
+
     /// Copies `fixtures/<name>` (file or tree) to `<root>/<name>`, keeping
     /// file modification times, which are internal dates in a maildir.
     /// Tests read the copy, never `fixtures/` itself.
