@@ -42,9 +42,9 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l retries -d 'Rec
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l delete-after -d 'POP3: leave mail on the server for DAYS days after it was first stored, then delete it' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-messages -d 'POP3: fetch at most N messages per run (the rest waits for the next run)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-bytes -d 'POP3: fetch at most about SIZE bytes per run (suffixes K, M, G allowed)' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l since -d 'Only messages with an internal date on or after DATE (YYYY-MM-DD, UTC)' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l before -d 'Only messages with an internal date before DATE (YYYY-MM-DD, UTC)' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-size -d 'Only messages of at most SIZE bytes (suffixes K, M, G allowed)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l since -d 'Only messages with an internal date on or after DATE (YYYY-MM-DD; UTC for local stores, the server\'s day for IMAP)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l before -d 'Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server\'s day for IMAP)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-size -d 'Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l state -d 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F

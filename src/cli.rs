@@ -192,15 +192,15 @@ pub struct CopyArgs {
     #[arg(long, value_name = "SIZE")]
     pub max_bytes: Option<String>,
 
-    /// Only messages with an internal date on or after DATE (YYYY-MM-DD, UTC)
+    /// Only messages with an internal date on or after DATE (YYYY-MM-DD; UTC for local stores, the server's day for IMAP)
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
 
-    /// Only messages with an internal date before DATE (YYYY-MM-DD, UTC)
+    /// Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server's day for IMAP)
     #[arg(long, value_name = "DATE")]
     pub before: Option<String>,
 
-    /// Only messages of at most SIZE bytes (suffixes K, M, G allowed)
+    /// Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)
     #[arg(long, value_name = "SIZE")]
     pub max_size: Option<String>,
 

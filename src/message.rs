@@ -47,6 +47,18 @@ impl Message {
     pub fn size(&self) -> u64 {
         self.raw.len() as u64
     }
+
+    /// The size with CRLF line ends, as IMAP's RFC822.SIZE and POP3's LIST
+    /// count it, so `--max-size` picks the same messages from every store.
+    pub fn wire_size(&self) -> u64 {
+        let bare_lf = self
+            .raw
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' && (i == 0 || self.raw[i - 1] != b'\r'))
+            .count();
+        (self.raw.len() + bare_lf) as u64
+    }
 }
 
 /// Identifies a message inside its source folder, stably across runs.
@@ -159,6 +171,15 @@ mod tests {
         assert!(flags.seen && flags.flagged && !flags.answered);
         assert_eq!(flags.keywords, vec!["$Label1".to_string()]);
         assert_eq!(flags.to_imap(), vec!["\\Seen", "\\Flagged", "$Label1"]);
+    }
+
+    #[test]
+    fn wire_size_counts_crlf_line_ends() {
+        let message =
+            |raw: &[u8]| Message::new(SourceKey::Uid(1), raw.to_vec(), Flags::default(), None);
+        assert_eq!(message(b"a\nb\n").wire_size(), 6);
+        assert_eq!(message(b"a\r\nb\r\n").wire_size(), 6);
+        assert_eq!(message(b"\nx").wire_size(), 3);
     }
 
     #[test]

@@ -264,7 +264,7 @@ impl Worker {
             };
             for (folder, destination) in unit {
                 if *stop.borrow() {
-                    return Ok(summary);
+                    break;
                 }
                 summary.folders += 1;
                 let mut attempt = 0;
@@ -338,8 +338,19 @@ impl Worker {
                     "bytes_copied": counts.bytes_copied,
                     "error": done.source_error.as_ref().map(|e| format!("{e:#}")),
                 }));
+                if done.interrupted {
+                    self.stop.send_replace(true);
+                    break;
+                }
+            }
+            if *stop.borrow() {
+                break;
             }
         }
+        if let Some(source) = source {
+            source.close().await;
+        }
+        sink.close().await;
         Ok(summary)
     }
 }
@@ -409,10 +420,24 @@ fn destination_of(
     if mapped != *folder || !job.special_use_map {
         return mapped;
     }
-    source
-        .special_use(folder)
-        .and_then(|special_use| sink.special_folder(special_use))
-        .unwrap_or(mapped)
+    // The folder itself or its nearest special-use ancestor: `Sent/2023`
+    // follows `Sent` to the destination's `Sent Items/2023`, as with --map.
+    let components: Vec<&str> = folder.components().collect();
+    for depth in (1..=components.len()).rev() {
+        let Ok(ancestor) = FolderName::from_components(&components[..depth]) else {
+            continue;
+        };
+        let Some(target) = source
+            .special_use(&ancestor)
+            .and_then(|special_use| sink.special_folder(special_use))
+        else {
+            continue;
+        };
+        let rest = &components[depth..];
+        let parts = target.components().chain(rest.iter().copied());
+        return FolderName::from_components(parts).unwrap_or(mapped);
+    }
+    mapped
 }
 
 /// The one folder a destination URL names (`imaps://host/Archive`), which
@@ -501,6 +526,8 @@ struct FolderDone {
     source_error: Option<anyhow::Error>,
     /// Nothing new: the destination was not even opened.
     unchanged: bool,
+    /// Stopped by the user part-way.
+    interrupted: bool,
 }
 
 /// One message handled and waiting for the next commit to be recorded.
@@ -597,12 +624,11 @@ async fn copy_folder(
     progress: &Progress,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<FolderDone> {
-    let recorded = lock(shared)
-        .checkpoint
-        .folders
-        .get(folder)
-        .cloned()
-        .unwrap_or_default();
+    let recorded = lock(shared).checkpoint.folders.get(folder).cloned();
+    // A folder seen for the first time is created at the destination even
+    // when it is empty: folder structure is data too.
+    let first_time = recorded.is_none();
+    let recorded = recorded.unwrap_or_default();
     let opened = source
         .as_mut()
         .context("the source was lost to an earlier failure")?
@@ -615,6 +641,7 @@ async fn copy_folder(
                 counts: Counts::default(),
                 source_error: Some(e),
                 unchanged: false,
+                interrupted: false,
             })
         }
     };
@@ -648,7 +675,7 @@ async fn copy_folder(
         done: Vec::new(),
         failed_uids: Vec::new(),
     };
-    if status.pending == Some(0) {
+    if status.pending == Some(0) && !first_time {
         report::info(&format!("folder `{folder}`: nothing new"));
         let source_error = delete_from_source(job, source, shared, Vec::new(), &status)
             .await
@@ -657,6 +684,7 @@ async fn copy_folder(
             counts: run.counts,
             source_error,
             unchanged: status.done_but_present.is_empty(),
+            interrupted: false,
         });
     }
     let bar = progress.folder_bar(folder.as_str(), status.pending);
@@ -789,7 +817,14 @@ async fn copy_folder(
     run.commit(sink).await?;
     drop(bar);
     if interrupted {
-        return Err(Interrupted.into());
+        // What was committed counts; the folder is not finished, so no
+        // UID pass is recorded and nothing is deleted.
+        return Ok(FolderDone {
+            counts: run.counts,
+            source_error: None,
+            unchanged: false,
+            interrupted: true,
+        });
     }
     if fetch_result.is_ok() {
         if let Some(uid_next) = status.uid_next {
@@ -804,6 +839,7 @@ async fn copy_folder(
         counts: run.counts,
         source_error: fetch_result.err().or(delete_result.err()),
         unchanged: false,
+        interrupted: false,
     })
 }
 

@@ -44,7 +44,8 @@ pub fn access(endpoint: &Endpoint, side: Side, args: &RemoteArgs) -> Result<Acce
             &args.dst_ca_file,
         ),
     };
-    if args.insecure {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if args.insecure && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         report::warn(
             "--insecure: server certificates are not checked; anyone on the network path can read your mail and password",
         );

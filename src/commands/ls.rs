@@ -51,6 +51,7 @@ pub async fn run(args: LsArgs) -> Result<ExitCode> {
             }
         }
     }
+    source.close().await;
     report::event(json!({
         "event": "summary",
         "folders": rows.len(),

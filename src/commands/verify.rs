@@ -94,6 +94,8 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
             }
         }
     }
+    source.close().await;
+    destination.close().await;
     let code = if missing_total > 0 || failed > 0 {
         ExitCode::Partial
     } else {

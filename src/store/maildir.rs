@@ -227,7 +227,11 @@ impl Maildir {
                 continue;
             }
             let item = match read_message(entry, &open.dir, &open.keywords) {
-                Ok(message) if !self.filters.matches(message.internal_date, message.size()) => {
+                Ok(message)
+                    if !self
+                        .filters
+                        .matches(message.internal_date, message.wire_size()) =>
+                {
                     continue
                 }
                 Ok(message) => Fetched::Message(message),

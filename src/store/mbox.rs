@@ -214,13 +214,17 @@ impl Mbox {
             if progress.is_done(&key) {
                 continue;
             }
-            if !self.filters.matches(entry.date, entry.raw.len() as u64) {
-                continue;
-            }
             let item = if entry.raw.is_empty() {
                 Fetched::Failed(key, anyhow!("the message is empty"))
             } else {
-                Fetched::Message(Message::new(key, entry.raw, entry.flags, entry.date))
+                let message = Message::new(key, entry.raw, entry.flags, entry.date);
+                if !self
+                    .filters
+                    .matches(message.internal_date, message.wire_size())
+                {
+                    continue;
+                }
+                Fetched::Message(message)
             };
             if out.send(item).await.is_err() {
                 break;

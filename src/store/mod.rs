@@ -510,6 +510,28 @@ impl AnySink {
     }
 }
 
+impl AnySource {
+    /// Ends server sessions politely (LOGOUT, QUIT); local stores have nothing to end.
+    pub async fn close(self) {
+        match self {
+            AnySource::Imap(s) => s.close().await,
+            AnySource::Pop3(s) => s.close().await,
+            AnySource::Maildir(_) | AnySource::Mbox(_) => {}
+        }
+    }
+}
+
+impl AnySink {
+    /// Ends server sessions politely; uncommitted local writes are rolled back on drop.
+    pub async fn close(self) {
+        match self {
+            AnySink::Imap(s) => s.close().await,
+            AnySink::DryRun(s) => Box::pin(s.inner.close()).await,
+            AnySink::Maildir(_) | AnySink::Mbox(_) => {}
+        }
+    }
+}
+
 impl Source for AnySource {
     async fn folders(&mut self) -> Result<Vec<FolderName>> {
         match self {

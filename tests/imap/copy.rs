@@ -526,7 +526,6 @@ fn folder_names_with_imap_special_characters_survive_imap_to_imap() {
 }
 
 #[test]
-#[ignore = "bug: empty source folders are never created at the destination"]
 fn empty_folders_are_created_at_the_destination() {
     let env = TestEnv::new();
     let server = server();
@@ -685,7 +684,6 @@ fn messages_over_a_megabyte_among_small_ones_travel_byte_exact_both_ways() {
 }
 
 #[test]
-#[ignore = "bug: IMAP sessions end without LOGOUT (Imap::close is never called)"]
 fn sessions_end_with_logout() {
     let env = TestEnv::new();
     let server = server();
@@ -710,7 +708,6 @@ fn sessions_end_with_logout() {
 }
 
 #[test]
-#[ignore = "bug: special-use mapping moves a \\Sent folder but leaves its subfolders under the old name"]
 fn subfolders_follow_a_special_use_folder_to_its_new_name() {
     let env = TestEnv::new();
     let server = Dovecot::start();
@@ -740,7 +737,6 @@ fn subfolders_follow_a_special_use_folder_to_its_new_name() {
 }
 
 #[test]
-#[ignore = "bug: --max-size counts CRLF bytes (RFC822.SIZE) for IMAP sources but LF bytes for local ones"]
 fn max_size_selects_the_same_messages_from_imap_and_from_a_maildir() {
     let env = TestEnv::new();
     let server = server();

@@ -254,7 +254,6 @@ fn a_dropped_destination_connection_is_retried_and_the_copy_completes_once() {
 }
 
 #[test]
-#[ignore = "bug: the destination index kept in the checkpoint misses expunges, so dedup skips messages the destination lost"]
 fn a_message_expunged_at_the_destination_is_copied_again_when_dedup_decides() {
     let env = TestEnv::new();
     let server = server();
@@ -402,7 +401,6 @@ fn sigterm_stops_an_imap_copy_with_exit_4_and_the_rerun_finds_nothing_done_twice
 }
 
 #[test]
-#[ignore = "bug: an interrupted run's summary drops the counts of the folder it was copying"]
 fn an_interrupted_run_counts_what_it_stored_in_its_summary() {
     let env = TestEnv::new();
     let (copy, _, destination) = sigterm_job(&env, "term-count");

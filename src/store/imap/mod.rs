@@ -27,6 +27,7 @@ use crate::checkpoint::{Done, FolderProgress};
 use crate::fingerprint::Fingerprint;
 use crate::folder::{mutf7, FolderName};
 use crate::message::{Flags, Message, SourceKey};
+use crate::report;
 use crate::store::{
     Fetched, FingerprintSet, FolderIdentity, FolderStats, FolderStatus, IndexCache,
     MessageRejected, Opened, Outbox, Rejection, SourceOptions,
@@ -425,55 +426,29 @@ impl Imap {
         let server_name = self.server_name(folder);
         let state = self.client.examine(&server_name).await?;
         // A cache of the same folder instance covers every UID below its
-        // UIDNEXT: only newer messages need their headers fetched.
-        let (mut fingerprints, from) = match cache {
+        // UIDNEXT: only newer messages need their headers fetched. If the
+        // counts do not add up, messages were expunged since, and a cached
+        // fingerprint could claim a message that is gone: index it all again.
+        let fingerprints = match cache {
             Some(cache)
                 if cache.uid_validity == state.uid_validity && cache.uid_next <= state.uid_next =>
             {
-                (cache.fingerprints, cache.uid_next.max(1))
+                let mut fingerprints = cache.fingerprints;
+                let newer = self
+                    .index(&server_name, cache.uid_next.max(1), state.exists)
+                    .await?;
+                if fingerprints.len() + newer.len() == state.exists as usize {
+                    fingerprints.extend(newer);
+                    fingerprints
+                } else {
+                    report::debug(&format!(
+                        "folder `{server_name}` lost messages since it was indexed; indexing it again"
+                    ));
+                    self.index(&server_name, 1, state.exists).await?
+                }
             }
-            _ => (Vec::with_capacity(state.exists as usize), 1),
+            _ => self.index(&server_name, 1, state.exists).await?,
         };
-        if state.exists > 0 && from < state.uid_next.max(from + 1) {
-            let uids: Vec<u32> = self
-                .client
-                .uid_search(&format!("UID {from}:*"))
-                .await?
-                .into_iter()
-                .filter(|&uid| uid >= from)
-                .collect();
-            let mut without_id = Vec::new();
-            for chunk in uids.chunks(META_CHUNK) {
-                self.client
-                    .uid_fetch(
-                        chunk,
-                        "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
-                        |fetch| {
-                            let fingerprint = fetch.header().map(Fingerprint::of);
-                            match (fetch.uid, fingerprint) {
-                                (_, Some(fp)) if fp.message_id().is_some() => fingerprints.push(fp),
-                                (Some(uid), _) => without_id.push(uid),
-                                _ => {}
-                            }
-                            async { Ok(()) }
-                        },
-                    )
-                    .await
-                    .with_context(|| format!("indexing folder `{server_name}`"))?;
-            }
-            // The fallback fingerprint hashes the body: fetch those few whole.
-            for chunk in without_id.chunks(BODY_CHUNK_MESSAGES) {
-                self.client
-                    .uid_fetch(chunk, "(UID BODY.PEEK[])", |fetch| {
-                        if let Some(body) = fetch.body() {
-                            fingerprints.push(Fingerprint::of(&crlf_to_lf(body)));
-                        }
-                        async { Ok(()) }
-                    })
-                    .await
-                    .with_context(|| format!("indexing folder `{server_name}`"))?;
-            }
-        }
         self.sink = Some(SinkFolder {
             server_name,
             appended: 0,
@@ -487,6 +462,59 @@ impl Imap {
             fingerprints,
             cache: Some(cache),
         }))
+    }
+
+    /// The fingerprints of the selected folder's messages with UID `from` or
+    /// above: Message-ID headers first, whole bodies only for the few
+    /// messages without one (their fingerprint hashes the body).
+    async fn index(
+        &mut self,
+        server_name: &str,
+        from: u32,
+        exists: u32,
+    ) -> Result<Vec<Fingerprint>> {
+        let mut fingerprints = Vec::new();
+        if exists == 0 {
+            return Ok(fingerprints);
+        }
+        let uids: Vec<u32> = self
+            .client
+            .uid_search(&format!("UID {from}:*"))
+            .await?
+            .into_iter()
+            .filter(|&uid| uid >= from)
+            .collect();
+        let mut without_id = Vec::new();
+        for chunk in uids.chunks(META_CHUNK) {
+            self.client
+                .uid_fetch(
+                    chunk,
+                    "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+                    |fetch| {
+                        let fingerprint = fetch.header().map(Fingerprint::of);
+                        match (fetch.uid, fingerprint) {
+                            (_, Some(fp)) if fp.message_id().is_some() => fingerprints.push(fp),
+                            (Some(uid), _) => without_id.push(uid),
+                            _ => {}
+                        }
+                        async { Ok(()) }
+                    },
+                )
+                .await
+                .with_context(|| format!("indexing folder `{server_name}`"))?;
+        }
+        for chunk in without_id.chunks(BODY_CHUNK_MESSAGES) {
+            self.client
+                .uid_fetch(chunk, "(UID BODY.PEEK[])", |fetch| {
+                    if let Some(body) = fetch.body() {
+                        fingerprints.push(Fingerprint::of(&crlf_to_lf(body)));
+                    }
+                    async { Ok(()) }
+                })
+                .await
+                .with_context(|| format!("indexing folder `{server_name}`"))?;
+        }
+        Ok(fingerprints)
     }
 
     pub async fn append(&mut self, message: &Message) -> Result<()> {

@@ -306,6 +306,16 @@ impl Pop3 {
     }
 }
 
+impl Pop3 {
+    /// Ends the session with QUIT, unless `delete` already did. No message
+    /// is marked for deletion here, so the server deletes nothing.
+    pub async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), client.quit()).await;
+        }
+    }
+}
+
 /// The headers of message `n`, without body lines.
 fn top(number: u32) -> String {
     format!("TOP {number} 0")
