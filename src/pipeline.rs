@@ -121,7 +121,11 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
     };
     let (checkpoint, from_disk) = load_checkpoint(&job)?;
     let saver = Saver::new(&job, &checkpoint, from_disk);
-    let shared = Arc::new(Mutex::new(Shared { checkpoint, saver }));
+    let shared = Arc::new(Mutex::new(Shared {
+        checkpoint,
+        saver,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
+    }));
     let queue = Arc::new(Mutex::new(units.into_iter().collect::<VecDeque<_>>()));
     let progress = Arc::new(Progress::new());
 
@@ -186,7 +190,9 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
     progress.finish();
     {
         let mut shared = lock(&shared);
-        let Shared { checkpoint, saver } = &mut *shared;
+        let Shared {
+            checkpoint, saver, ..
+        } = &mut *shared;
         saver.save(checkpoint)?;
     }
     if let Some(e) = fatal {
@@ -219,6 +225,12 @@ async fn connect_sink(job: &Job) -> Result<AnySink> {
 struct Shared {
     checkpoint: Checkpoint,
     saver: Saver,
+    /// Bytes of messages in flight, for all workers together.
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+fn shared_budget(shared: &Mutex<Shared>) -> Arc<tokio::sync::Semaphore> {
+    lock(shared).in_flight.clone()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -589,7 +601,9 @@ impl FolderRun<'_> {
         }
         {
             let mut shared = lock(self.shared);
-            let Shared { checkpoint, saver } = &mut *shared;
+            let Shared {
+                checkpoint, saver, ..
+            } = &mut *shared;
             let progress = checkpoint.folders.entry(self.folder.clone()).or_default();
             for entry in &stored {
                 progress.mark_done(&entry.key, &entry.fingerprint);
@@ -715,7 +729,7 @@ async fn copy_folder(
         known.len()
     ));
 
-    let (outbox, mut inbox) = Outbox::channel(IN_FLIGHT_BYTES);
+    let (outbox, mut inbox) = Outbox::sharing(shared_budget(shared), IN_FLIGHT_BYTES);
     // The source reads on its own task so reading and writing overlap.
     let mut owned_source = source
         .take()
@@ -867,7 +881,9 @@ async fn delete_from_source(
     }
     {
         let mut shared = lock(shared);
-        let Shared { checkpoint, saver } = &mut *shared;
+        let Shared {
+            checkpoint, saver, ..
+        } = &mut *shared;
         saver.save(checkpoint)?;
     }
     let source = source

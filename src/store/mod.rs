@@ -99,10 +99,20 @@ pub struct Closed;
 
 impl Outbox {
     pub fn channel(budget_bytes: u32) -> (Outbox, Inbox) {
+        Outbox::sharing(
+            Arc::new(Semaphore::new(budget_bytes as usize)),
+            budget_bytes,
+        )
+    }
+
+    /// A channel whose bytes in flight count against `budget`, shared with
+    /// other channels (the folders copied at the same time), so the run's
+    /// memory does not grow with `--jobs`.
+    pub fn sharing(budget: Arc<Semaphore>, budget_bytes: u32) -> (Outbox, Inbox) {
         let (tx, rx) = mpsc::channel(256);
         let outbox = Outbox {
             tx,
-            budget: Arc::new(Semaphore::new(budget_bytes as usize)),
+            budget,
             budget_bytes,
         };
         (outbox, rx)

@@ -91,10 +91,10 @@ const GROUP_MESSAGE_MAX: usize = 1024 * 1024;
 /// 200 was three times slower)…
 const GROUP_MESSAGES: usize = 16;
 /// …and this many bytes.
-const GROUP_BYTES: usize = 4 * 1024 * 1024;
-/// Unanswered groups keep at most this many bytes of messages in memory;
-/// beyond it, answers are collected before more is sent.
-const RETAINED_MAX: usize = 16 * 1024 * 1024;
+const GROUP_BYTES: usize = 2 * 1024 * 1024;
+/// Unanswered groups keep at most this many bytes of messages in memory
+/// (per connection); beyond it, answers are collected before more is sent.
+const RETAINED_MAX: usize = 6 * 1024 * 1024;
 
 /// One APPEND command sent and not yet answered.
 struct Pending {
