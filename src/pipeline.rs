@@ -107,18 +107,21 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
         "version": env!("CARGO_PKG_VERSION"),
     }));
     let job = Arc::new(job.clone());
-    let mut source = connect_source(&job).await?;
-    // Local destinations create nothing until a folder is opened, so a run
-    // refused here leaves no trace (not even an empty directory).
-    let sink = connect_sink(&job).await?;
-    let units = select_folders(&job, &mut source, &sink).await?;
-
+    // The lock comes first: a second run of the same job must stop here
+    // (exit 5), before it logs in anywhere (a POP3 server would refuse its
+    // login with [IN-USE] while the first run holds the maildrop).
     // A dry run writes nothing, not even a lock file.
     let _lock = if job.dry_run {
         None
     } else {
         Some(JobLock::acquire(&job.checkpoint_path)?)
     };
+    let mut source = connect_source(&job).await?;
+    // Local destinations create nothing until a folder is opened, so a run
+    // refused here leaves no trace (not even an empty directory).
+    let sink = connect_sink(&job).await?;
+    let units = select_folders(&job, &mut source, &sink).await?;
+
     let (checkpoint, from_disk) = load_checkpoint(&job)?;
     let saver = Saver::new(&job, &checkpoint, from_disk);
     let shared = Arc::new(Mutex::new(Shared {
