@@ -167,6 +167,17 @@ impl Job {
                 "--delete-source works with IMAP and POP3 sources only; local files are never deleted",
             ));
         }
+        // Checked here, before the job's lock is taken, so a mistyped path
+        // leaves nothing behind in the state directory.
+        if let Endpoint::Maildir(path) | Endpoint::Mbox(path) = &source {
+            if !path.exists() {
+                return Err(usage(format!(
+                    "{} `{}` does not exist",
+                    source.kind(),
+                    path.display()
+                )));
+            }
+        }
         if source.normalized() == destination.normalized() {
             return Err(usage(format!(
                 "source and destination are the same: `{source}`"

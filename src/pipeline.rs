@@ -305,8 +305,11 @@ impl Worker {
                     }
                     attempt += 1;
                     if let Ok(done) = &outcome {
-                        // What the failed attempt committed is recorded; count it.
-                        summary.counts.add(&done.counts);
+                        // What the failed attempt committed is recorded; count
+                        // it. Its failures are not final: the retry redoes them.
+                        let mut counts = done.counts;
+                        counts.messages_failed = 0;
+                        summary.counts.add(&counts);
                     }
                     report::warn(&format!(
                         "folder `{folder}`: {reason:#}; reconnecting (attempt {attempt} of {})",
@@ -829,9 +832,11 @@ async fn copy_folder(
     *source = Some(returned_source);
     if let Some(e) = fatal {
         // Nothing more is committed: the batch may hold a partial write.
-        return Err(e);
+        return Err(e.context("writing to the destination"));
     }
-    run.commit(sink).await?;
+    run.commit(sink)
+        .await
+        .context("writing to the destination")?;
     drop(bar);
     if interrupted {
         // What was committed counts; the folder is not finished, so no
@@ -854,7 +859,10 @@ async fn copy_folder(
     let delete_result = delete_from_source(job, source, shared, done, &status).await;
     Ok(FolderDone {
         counts: run.counts,
-        source_error: fetch_result.err().or(delete_result.err()),
+        source_error: fetch_result
+            .map_err(|e| e.context("reading from the source"))
+            .err()
+            .or(delete_result.err()),
         unchanged: false,
         interrupted: false,
     })

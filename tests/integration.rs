@@ -10,4 +10,5 @@ mod docs;
 mod imap;
 mod local;
 mod malformed;
+mod pop3;
 mod resume;

@@ -81,7 +81,18 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
     });
     let result = pipeline::copy(&job, interrupt).await;
     listener.abort();
-    let summary = result?;
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) => {
+            // Scripts reading --json still get a last event saying how it ended.
+            report::event(json!({
+                "event": "summary",
+                "exit_code": crate::exit::classify(&e).code(),
+                "error": format!("{e:#}"),
+            }));
+            return Err(e);
+        }
+    };
 
     let code = if summary.interrupted {
         ExitCode::Interrupted

@@ -309,6 +309,11 @@ impl Pop3Client {
         let window = if self.has("PIPELINING") { 16 } else { 1 };
         let mut sent = 0;
         let mut answered = 0;
+        // An -ERR counts as this message refused only once the session is
+        // known to be alive: servers that shut down answer the command in
+        // flight with `-ERR [SYS/TEMP]` and hang up, and that message must be
+        // retried after reconnecting, not failed.
+        let mut refused: Vec<(u32, anyhow::Error)> = Vec::new();
         while answered < commands.len() {
             while sent < commands.len() && sent - answered < window {
                 self.send_buffered(&commands[sent].1).await?;
@@ -317,12 +322,20 @@ impl Pop3Client {
             self.flush().await?;
             let number = commands[answered].0;
             answered += 1;
-            let answer = match self.status_line("reading a message").await {
-                Ok(_) => Ok(self.multi_line_joined("reading a message").await?),
+            let body = match self.status_line("reading a message").await {
+                Ok(_) => self.multi_line_joined("reading a message").await?,
                 Err(e) if crate::store::is_disconnected(&e) => return Err(e),
-                Err(e) => Err(e),
+                Err(e) => {
+                    refused.push((number, e));
+                    continue;
+                }
             };
-            if !each(number, answer).await {
+            let mut go_on = true;
+            for (number, e) in refused.drain(..) {
+                go_on &= each(number, Err(e)).await;
+            }
+            go_on &= each(number, Ok(body)).await;
+            if !go_on {
                 // Answers still in flight must be read before anything else is sent.
                 while answered < sent {
                     answered += 1;
@@ -331,6 +344,17 @@ impl Pop3Client {
                     }
                 }
                 return Ok(());
+            }
+        }
+        if !refused.is_empty() {
+            self.send("NOOP").await?;
+            self.status_line("checking the session")
+                .await
+                .map_err(|e| Disconnected(format!("the server ended the session: {e:#}")))?;
+            for (number, e) in refused {
+                if !each(number, Err(e)).await {
+                    break;
+                }
             }
         }
         Ok(())
