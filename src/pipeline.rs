@@ -588,9 +588,13 @@ impl FolderRun<'_> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let rejections = sink.commit().await?;
-        let mut rejected: HashMap<usize, anyhow::Error> =
-            rejections.into_iter().map(|r| (r.index, r.error)).collect();
+        let committed = sink.commit().await?;
+        let mut rejected: HashMap<usize, anyhow::Error> = committed
+            .rejections
+            .into_iter()
+            .map(|r| (r.index, r.error))
+            .collect();
+        let stored_at: HashMap<usize, u32> = committed.uids.into_iter().collect();
         let batch = std::mem::take(&mut self.batch);
         self.appended = 0;
         let mut stored = Vec::with_capacity(batch.len());
@@ -617,14 +621,18 @@ impl FolderRun<'_> {
             saver.save_if_due(checkpoint)?;
         }
         for entry in stored {
-            report::event(json!({
+            let mut event = json!({
                 "event": "message",
                 "folder": self.folder,
                 "key": entry.key,
                 "status": if entry.appended.is_some() { "copied" } else { "duplicate" },
                 "fingerprint": entry.fingerprint,
                 "bytes": entry.bytes,
-            }));
+            });
+            if let Some(uid) = entry.appended.and_then(|i| stored_at.get(&i)) {
+                event["destination_uid"] = json!(uid);
+            }
+            report::event(event);
             self.done.push(entry.key);
         }
         Ok(())

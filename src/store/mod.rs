@@ -194,6 +194,16 @@ pub struct Rejection {
     pub error: anyhow::Error,
 }
 
+/// What a `commit` reports about the messages appended since the previous
+/// one, by their position.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// Messages the destination refused; the checkpoint must not claim them.
+    pub rejections: Vec<Rejection>,
+    /// Where the destination stored messages, when it says (IMAP APPENDUID).
+    pub uids: Vec<(usize, u32)>,
+}
+
 /// Fingerprints a destination folder holds.
 pub type FingerprintSet = HashSet<Fingerprint>;
 
@@ -441,7 +451,7 @@ pub trait Sink {
     /// Makes every appended message durable (fsync / server OK). The
     /// checkpoint may record a message only after this returns, and not the
     /// ones it returns as rejected.
-    async fn commit(&mut self) -> Result<Vec<Rejection>>;
+    async fn commit(&mut self) -> Result<Committed>;
 }
 
 /// Any source store.
@@ -646,12 +656,12 @@ impl Sink for AnySink {
             AnySink::DryRun(s) => s.append(message),
         }
     }
-    async fn commit(&mut self) -> Result<Vec<Rejection>> {
+    async fn commit(&mut self) -> Result<Committed> {
         match self {
-            AnySink::Maildir(s) => s.commit().map(|()| Vec::new()),
-            AnySink::Mbox(s) => s.commit().map(|()| Vec::new()),
+            AnySink::Maildir(s) => s.commit().map(|()| Committed::default()),
+            AnySink::Mbox(s) => s.commit().map(|()| Committed::default()),
             AnySink::Imap(s) => s.commit().await,
-            AnySink::DryRun(s) => s.commit().map(|()| Vec::new()),
+            AnySink::DryRun(s) => s.commit().map(|()| Committed::default()),
         }
     }
 }

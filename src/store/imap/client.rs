@@ -144,8 +144,8 @@ enum Event {
 /// The outcome of one APPEND.
 #[derive(Debug)]
 pub enum Appended {
-    /// Stored; the new UID when the server gave APPENDUID (UIDPLUS).
-    Stored(Option<u32>),
+    /// Stored; the new UIDs when the server gave APPENDUID (UIDPLUS).
+    Stored(Vec<u32>),
     /// The server refused this message (NO): the text it gave.
     Rejected(String),
 }
@@ -656,10 +656,11 @@ impl ImapClient {
                         self.answers.push(answer);
                     }
                 }
-                Appended::Stored(first) => {
+                Appended::Stored(uids) => {
                     for i in 0..pending.count {
+                        let uid = uids.get(i).copied();
                         self.answers
-                            .push(Appended::Stored(first.map(|uid| uid + i as u32)));
+                            .push(Appended::Stored(uid.into_iter().collect()));
                     }
                 }
                 rejected @ Appended::Rejected(_) => self.answers.push(rejected),
@@ -1038,17 +1039,20 @@ pub fn imap_date(time: SystemTime) -> String {
 fn append_answer(status: &Status, outcome: &imap_proto::rfc3501::Outcome<'_>) -> Appended {
     match status {
         Status::Ok => {
-            let uid = match &outcome.code {
+            // RFC 4315: one UID per message appended, in order (a set for
+            // MULTIAPPEND); keep the first here, `resolve` hands them out.
+            let uids = match &outcome.code {
                 Some(ResponseCode::AppendUid(_, members)) => members
                     .iter()
-                    .map(|m| match m {
-                        UidSetMember::Uid(uid) => *uid,
-                        UidSetMember::UidRange(range) => *range.start(),
+                    .flat_map(|m| match m {
+                        UidSetMember::Uid(uid) => *uid..=*uid,
+                        UidSetMember::UidRange(range) => range.clone(),
                     })
-                    .next(),
-                _ => None,
+                    .take(GROUP_MESSAGES)
+                    .collect(),
+                _ => Vec::new(),
             };
-            Appended::Stored(uid)
+            Appended::Stored(uids)
         }
         // Response codes the parser does not know ([OVERQUOTA], [LIMIT]…)
         // stay at the start of the text.

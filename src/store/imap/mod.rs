@@ -29,7 +29,7 @@ use crate::folder::{mutf7, FolderName};
 use crate::message::{Flags, Message, SourceKey};
 use crate::report;
 use crate::store::{
-    Fetched, FingerprintSet, FolderIdentity, FolderStats, FolderStatus, IndexCache,
+    Committed, Fetched, FingerprintSet, FolderIdentity, FolderStats, FolderStatus, IndexCache,
     MessageRejected, Opened, Outbox, Rejection, SourceOptions,
 };
 
@@ -531,22 +531,27 @@ impl Imap {
         Ok(())
     }
 
-    pub async fn commit(&mut self) -> Result<Vec<Rejection>> {
+    pub async fn commit(&mut self) -> Result<Committed> {
         let Some(sink) = self.sink.as_mut() else {
-            return Ok(Vec::new());
+            return Ok(Committed::default());
         };
         sink.appended = 0;
         let answers = self.client.finish_appends().await?;
-        let mut rejections = Vec::new();
+        let mut committed = Committed::default();
         for (index, answer) in answers.into_iter().enumerate() {
-            if let Appended::Rejected(text) = answer {
-                rejections.push(Rejection {
+            match answer {
+                Appended::Rejected(text) => committed.rejections.push(Rejection {
                     index,
                     error: MessageRejected(text).into(),
-                });
+                }),
+                Appended::Stored(uids) => {
+                    if let Some(&uid) = uids.first() {
+                        committed.uids.push((index, uid));
+                    }
+                }
             }
         }
-        Ok(rejections)
+        Ok(committed)
     }
 
     pub async fn close(self) {
