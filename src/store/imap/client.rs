@@ -91,10 +91,10 @@ const GROUP_MESSAGE_MAX: usize = 1024 * 1024;
 /// 200 was three times slower)…
 const GROUP_MESSAGES: usize = 16;
 /// …and this many bytes.
-const GROUP_BYTES: usize = 2 * 1024 * 1024;
+const GROUP_BYTES: usize = 1024 * 1024;
 /// Unanswered groups keep at most this many bytes of messages in memory
 /// (per connection); beyond it, answers are collected before more is sent.
-const RETAINED_MAX: usize = 6 * 1024 * 1024;
+const RETAINED_MAX: usize = 2 * 1024 * 1024;
 
 /// One APPEND command sent and not yet answered.
 struct Pending {
@@ -853,35 +853,29 @@ async fn authenticate(
             "{label} does not allow LOGIN on this connection (LOGINDISABLED)"
         )));
     }
+    let sasl = |name: &'static str, message: String| (name, Sasl::new(message));
     let result = match mechanism {
-        AuthMechanism::Login => tokio::time::timeout(timeout, client.login(user, secret))
-            .await
-            .map(|r| r.map_err(|(e, _)| e)),
-        AuthMechanism::Auto | AuthMechanism::Plain => tokio::time::timeout(
-            timeout,
-            client.authenticate("PLAIN", Plain { user, secret }),
-        )
-        .await
-        .map(|r| r.map_err(|(e, _)| e)),
-        AuthMechanism::XOAuth2 => tokio::time::timeout(
-            timeout,
-            client.authenticate(
-                "XOAUTH2",
-                Token::new(format!("user={user}\x01auth=Bearer {secret}\x01\x01")),
-            ),
-        )
-        .await
-        .map(|r| r.map_err(|(e, _)| e)),
-        AuthMechanism::OAuthBearer => tokio::time::timeout(
-            timeout,
-            client.authenticate(
-                "OAUTHBEARER",
-                Token::new(format!("n,a={user},\x01auth=Bearer {secret}\x01\x01")),
-            ),
-        )
-        .await
-        .map(|r| r.map_err(|(e, _)| e)),
-    };
+        AuthMechanism::Login => tokio::time::timeout(timeout, client.login(user, secret)).await,
+        AuthMechanism::Auto
+        | AuthMechanism::Plain
+        | AuthMechanism::XOAuth2
+        | AuthMechanism::OAuthBearer => {
+            let (name, authenticator) = match mechanism {
+                AuthMechanism::XOAuth2 => sasl(
+                    "XOAUTH2",
+                    format!("user={user}\x01auth=Bearer {secret}\x01\x01"),
+                ),
+                AuthMechanism::OAuthBearer => sasl(
+                    "OAUTHBEARER",
+                    format!("n,a={user},\x01auth=Bearer {secret}\x01\x01"),
+                ),
+                // RFC 4616: no authorization identity, then user and password.
+                _ => sasl("PLAIN", format!("\0{user}\0{secret}")),
+            };
+            tokio::time::timeout(timeout, client.authenticate(name, authenticator)).await
+        }
+    }
+    .map(|r| r.map_err(|(e, _)| e));
     match result {
         Err(_) => Err(exit::unreachable(format!(
             "{label}: no answer to the login within {} s",
@@ -896,34 +890,22 @@ async fn authenticate(
     }
 }
 
-/// SASL PLAIN: authzid empty, then user and password.
-struct Plain<'a> {
-    user: &'a str,
-    secret: &'a str,
-}
-
-impl Authenticator for Plain<'_> {
-    type Response = Vec<u8>;
-    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
-        format!("\0{}\0{}", self.user, self.secret).into_bytes()
-    }
-}
-
-/// XOAUTH2 / OAUTHBEARER: the token message once; on an error challenge the
-/// server expects an empty answer before its final NO.
-struct Token {
+/// A one-step SASL exchange (PLAIN, XOAUTH2, OAUTHBEARER): the message
+/// once; to an error challenge (XOAUTH2 sends `+ <json>`) an empty answer,
+/// after which the server gives its final NO.
+struct Sasl {
     message: Option<String>,
 }
 
-impl Token {
-    fn new(message: String) -> Token {
-        Token {
+impl Sasl {
+    fn new(message: String) -> Sasl {
+        Sasl {
             message: Some(message),
         }
     }
 }
 
-impl Authenticator for Token {
+impl Authenticator for Sasl {
     type Response = Vec<u8>;
     fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
         self.message
