@@ -120,6 +120,11 @@ async fn source_fingerprints(
     source: &mut AnySource,
     folder: &crate::folder::FolderName,
 ) -> Result<BTreeSet<Fingerprint>> {
+    // A server folder is indexed by its headers, as a destination would be:
+    // checking a large account must not download every body.
+    if let AnySource::Imap(imap) = source {
+        return Ok(imap.fingerprints(folder).await?.into_iter().collect());
+    }
     let everything = FolderProgress::default();
     source.open(folder, &everything).await?;
     let (outbox, mut inbox) = Outbox::channel(32 * 1024 * 1024);

@@ -464,6 +464,14 @@ impl Imap {
         }))
     }
 
+    /// Every fingerprint of a folder, read-only, from headers (bodies only
+    /// for messages without a Message-ID).
+    pub async fn fingerprints(&mut self, folder: &FolderName) -> Result<Vec<Fingerprint>> {
+        let server_name = self.server_name(folder);
+        let state = self.client.examine(&server_name).await?;
+        self.index(&server_name, 1, state.exists).await
+    }
+
     /// The fingerprints of the selected folder's messages with UID `from` or
     /// above: Message-ID headers first, whole bodies only for the few
     /// messages without one (their fingerprint hashes the body).
