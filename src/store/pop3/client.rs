@@ -24,6 +24,9 @@ use crate::report;
 use crate::secret::Secret;
 use crate::store::Disconnected;
 
+/// Bytes read from the server at a time.
+const READ_BUFFER: usize = 256 * 1024;
+
 /// Commands in flight with PIPELINING (RFC 2449).
 const PIPELINE_WINDOW: usize = 128;
 
@@ -83,7 +86,7 @@ impl Pop3Client {
             Tls::StartTls => Stream::Plain(tcp),
         };
         let mut client = Pop3Client {
-            stream: BufReader::new(stream),
+            stream: BufReader::with_capacity(READ_BUFFER, stream),
             capabilities: HashSet::new(),
             timeout,
             label,
@@ -180,7 +183,7 @@ impl Pop3Client {
         };
         let tls = net::start_tls(tcp, &login.remote.host, &login.tls, login.timeout).await?;
         let mut client = Pop3Client {
-            stream: BufReader::new(tls),
+            stream: BufReader::with_capacity(READ_BUFFER, tls),
             capabilities: HashSet::new(),
             timeout: self.timeout,
             label: self.label,
@@ -495,13 +498,58 @@ impl Pop3Client {
     /// A whole multi-line response as the message it carries: dot-unstuffed,
     /// line ends kept (no length limit: a message is as long as it is).
     async fn multi_line_joined(&mut self, what: &str) -> Result<Vec<u8>> {
+        // Works on the read buffer directly, all complete lines at once: a
+        // 1 GB mailbox is 13 million lines, too many for a timer and an
+        // allocation each.
         let mut message = Vec::new();
-        let mut line = Vec::new();
+        let mut partial = Vec::new();
         loop {
-            self.read_line(what, &mut line).await?;
-            match unstuff(&line) {
-                Line::End => return Ok(message),
-                Line::Data(data) => message.extend_from_slice(&data),
+            let timeout = self.timeout;
+            let buffer = match tokio::time::timeout(timeout, self.stream.fill_buf()).await {
+                Err(_) => {
+                    return Err(Disconnected(format!(
+                        "no answer from the server within {} s while {what}",
+                        timeout.as_secs()
+                    ))
+                    .into())
+                }
+                Ok(Err(e)) => {
+                    return Err(Disconnected(format!("reading from the server: {e}")).into())
+                }
+                Ok(Ok(buffer)) => buffer,
+            };
+            if buffer.is_empty() {
+                return Err(
+                    Disconnected("the server closed the connection mid-message".into()).into(),
+                );
+            }
+            let mut consumed = 0;
+            let mut finished = false;
+            while let Some(newline) = buffer[consumed..].iter().position(|&b| b == b'\n') {
+                let end = consumed + newline + 1;
+                let line: &[u8] = if partial.is_empty() {
+                    &buffer[consumed..end]
+                } else {
+                    partial.extend_from_slice(&buffer[consumed..end]);
+                    &partial
+                };
+                consumed = end;
+                match unstuffed(line) {
+                    None => finished = true,
+                    Some(data) => message.extend_from_slice(data),
+                }
+                partial.clear();
+                if finished {
+                    break;
+                }
+            }
+            if !finished {
+                partial.extend_from_slice(&buffer[consumed..]);
+                consumed = buffer.len();
+            }
+            self.stream.consume(consumed);
+            if finished {
+                return Ok(message);
             }
         }
     }
@@ -530,13 +578,18 @@ pub fn parse_status(line: &[u8]) -> Result<String> {
 /// One line of a multi-line response: the terminator, or data with one
 /// leading dot removed from a dot-stuffed line (RFC 1939 §3).
 pub fn unstuff(line: &[u8]) -> Line {
+    match unstuffed(line) {
+        None => Line::End,
+        Some(data) => Line::Data(data.to_vec()),
+    }
+}
+
+/// `unstuff` without copying: `None` for the terminating `.` line.
+fn unstuffed(line: &[u8]) -> Option<&[u8]> {
     if strip_line_end(line) == b"." {
-        return Line::End;
+        return None;
     }
-    match line.strip_prefix(b".") {
-        Some(rest) => Line::Data(rest.to_vec()),
-        None => Line::Data(line.to_vec()),
-    }
+    Some(line.strip_prefix(b".").unwrap_or(line))
 }
 
 fn strip_line_end(line: &[u8]) -> &[u8] {
