@@ -23,3 +23,18 @@ pub mod pipeline;
 pub mod report;
 pub mod secret;
 pub mod store;
+
+/// Fixes glibc's mmap threshold at 1 MiB. By default glibc raises the
+/// threshold each time a large block is freed, after which multi-megabyte
+/// message buffers come from the heap and stay resident once freed; with
+/// four workers that kept peak RSS 15-20 MiB above what was live. A fixed
+/// threshold hands large buffers back to the system (measured: 62 MiB
+/// instead of 77-81 MiB for 5,000 messages into IMAP, about 5% slower).
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called once at
+    // start-up, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}

@@ -8,6 +8,7 @@ use mailtug::exit::{self, ExitCode};
 use mailtug::{commands, report};
 
 fn main() -> std::process::ExitCode {
+    mailtug::tune_allocator();
     let cli = Cli::parse();
     report::init(report::Verbosity {
         quiet: cli.output.quiet,
