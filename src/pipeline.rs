@@ -129,7 +129,27 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
         saver,
         in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
     }));
-    let queue = Arc::new(Mutex::new(units.into_iter().collect::<VecDeque<_>>()));
+    // Folders with nothing new are settled here, on the first connection,
+    // so a run with nothing to do opens no further connections.
+    let mut settled = Summary::default();
+    let mut units_to_copy = Vec::with_capacity(units.len());
+    for unit in units {
+        let mut rest = Vec::with_capacity(unit.len());
+        for (folder, destination) in unit {
+            if settle_if_unchanged(&job, &mut source, &folder, &destination, &shared).await {
+                settled.folders += 1;
+                settled.folders_unchanged += 1;
+            } else {
+                rest.push((folder, destination));
+            }
+        }
+        if !rest.is_empty() {
+            units_to_copy.push(rest);
+        }
+    }
+    let queue = Arc::new(Mutex::new(
+        units_to_copy.into_iter().collect::<VecDeque<_>>(),
+    ));
     let progress = Arc::new(Progress::new());
 
     // One stop signal for everyone: the user's interrupt, or a worker whose
@@ -145,9 +165,15 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
         })
     };
 
-    let workers = job.jobs.clamp(1, queue_len(&queue).max(1));
+    let workers = job.jobs.min(queue_len(&queue));
     let mut handles = Vec::with_capacity(workers);
     let mut first = Some((source, sink));
+    if workers == 0 {
+        if let Some((source, sink)) = first.take() {
+            source.close().await;
+            sink.close().await;
+        }
+    }
     for number in 0..workers {
         let worker = Worker {
             job: job.clone(),
@@ -177,6 +203,7 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
         dry_run: job.dry_run,
         ..Summary::default()
     };
+    summary.add(&settled);
     let mut fatal = None;
     for handle in handles {
         match handle.await {
@@ -371,6 +398,58 @@ impl Worker {
         sink.close().await;
         Ok(summary)
     }
+}
+
+/// Settles a folder the checkpoint shows complete and unchanged: records
+/// its identity (and forgets vanished messages) and reports it, without a
+/// worker or a destination connection. False when the folder needs a
+/// worker: new messages, a first sight (it must be created), a changed
+/// source, deletions to do, or an error (which the worker reports).
+async fn settle_if_unchanged(
+    job: &Job,
+    source: &mut AnySource,
+    folder: &FolderName,
+    destination: &FolderName,
+    shared: &Mutex<Shared>,
+) -> bool {
+    let Some(recorded) = lock(shared).checkpoint.folders.get(folder).cloned() else {
+        return false;
+    };
+    if job.source_options.deletes() {
+        return false;
+    }
+    let Ok(status) = source.open(folder, &recorded).await else {
+        return false;
+    };
+    if status.changed.is_some() || status.pending != Some(0) {
+        return false;
+    }
+    let mut progress = recorded;
+    progress.identity = status.identity;
+    progress.forget(&status.vanished);
+    lock(shared)
+        .checkpoint
+        .folders
+        .insert(folder.clone(), progress);
+    report::info(&format!("folder `{folder}`: nothing new"));
+    report::event(json!({
+        "event": "folder_start",
+        "folder": folder,
+        "destination_folder": destination,
+        "pending": 0,
+    }));
+    report::event(json!({
+        "event": "folder_done",
+        "folder": folder,
+        "destination_folder": destination,
+        "unchanged": true,
+        "messages_copied": 0,
+        "messages_duplicate": 0,
+        "messages_failed": 0,
+        "bytes_copied": 0,
+        "error": null,
+    }));
+    true
 }
 
 /// The source folders taking part, each with its destination name, grouped
