@@ -25,7 +25,7 @@ use tokio::sync::watch;
 
 use crate::checkpoint::{Checkpoint, FolderProgress, JobLock};
 use crate::endpoint::Endpoint;
-use crate::exit::{self, Interrupted};
+use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::job::Job;
@@ -354,12 +354,9 @@ impl Worker {
                 let done = match outcome {
                     Ok(done) => done,
                     Err(e) => {
-                        // The destination failed or the run was interrupted:
-                        // what was committed stays recorded; everyone stops.
+                        // The destination failed: what was committed stays
+                        // recorded; everyone stops.
                         self.stop.send_replace(true);
-                        if e.is::<Interrupted>() {
-                            return Ok(summary);
-                        }
                         return Err(e.context(format!("copying folder `{folder}`")));
                     }
                 };

@@ -137,10 +137,6 @@ impl Outbox {
         };
         self.tx.send((item, permit)).await.map_err(|_| Closed)
     }
-
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
-    }
 }
 
 /// Marks a sink error as scoped to one message (e.g. the server rejected it):
@@ -247,10 +243,6 @@ pub struct Filters {
 }
 
 impl Filters {
-    pub fn is_empty(&self) -> bool {
-        self == &Filters::default()
-    }
-
     /// The filter as job-key options: a different filter is a different job.
     pub fn key_options(&self) -> Vec<String> {
         let secs = |t: SystemTime| {

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use crate::support::{Dovecot, User};
 use crate::util::model::{flag_text, maildir_flags, Model, Stored};
-use crate::util::{events_of, TestEnv};
+use crate::util::{args, events_of, path_arg, TestEnv};
 
 /// The Dovecot every test shares (each with users of its own).
 fn server() -> &'static Dovecot {
@@ -214,20 +214,6 @@ impl<'s> Account<'s> {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("unexpected `doveadm mailbox status` output: {out:?}"))
     }
-}
-
-fn path_arg(path: &Path) -> String {
-    path.to_str().expect("UTF-8 test paths").to_owned()
-}
-
-/// An owned argument list: `args(["copy", &src, &dst])`, then `extend`
-/// it with `Account::src_args()` and the like.
-fn args<I, S>(parts: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    parts.into_iter().map(Into::into).collect()
 }
 
 /// A message to load into a server folder, with maildir flag letters

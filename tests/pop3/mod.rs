@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use crate::support::{Dovecot, User};
 use crate::util::model::{diff_messages, header, Stored};
-use crate::util::{events_of, TestEnv};
+use crate::util::{args, events_of, path_arg, TestEnv};
 
 /// The Dovecot every test shares (each with users of its own).
 fn server() -> &'static Dovecot {
@@ -176,19 +176,6 @@ impl<'s> Mailbox<'s> {
         fs::write(&temp, format!("{line}userdb_pop3_lock_session=yes\n")).unwrap();
         fs::rename(&temp, &file).unwrap();
     }
-}
-
-fn path_arg(path: &Path) -> String {
-    path.to_str().expect("UTF-8 test paths").to_owned()
-}
-
-/// Builds an argument list from pieces.
-fn args<I, S>(parts: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    parts.into_iter().map(Into::into).collect()
 }
 
 /// `copy --json SRC DST` plus `extra`, with `mailbox`'s password and CA.

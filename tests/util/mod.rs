@@ -582,3 +582,17 @@ pub fn assert_same_snapshot(
         "{what}: files changed\n  added: {added:?}\n  removed: {removed:?}\n  changed: {changed:?}"
     );
 }
+
+/// A path as a command-line argument.
+pub fn path_arg(path: &Path) -> String {
+    path.to_str().expect("UTF-8 test paths").to_owned()
+}
+
+/// An owned argument list: `args(["copy", &src, &dst])`.
+pub fn args<I, S>(parts: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    parts.into_iter().map(Into::into).collect()
+}
