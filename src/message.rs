@@ -1,10 +1,12 @@
 //! One e-mail as it moves through the pipeline, and the names that identify it.
 //!
-//! Invariant: `Message::raw` holds the RFC 5322 bytes exactly as the source
+//! Invariant: a `Message` holds the RFC 5322 bytes exactly as the source
 //! stored them (apart from mbox From_ quoting, which the mbox reader undoes,
-//! and mailbox metadata headers, which stores turn into `flags`). Nothing in
-//! the pipeline rewrites them.
+//! and mailbox metadata headers, which stores turn into `flags`), in the
+//! source's own line-end convention (`Form`). Nothing in the pipeline rewrites
+//! them; a sink of the other convention converts line ends as it writes.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -12,13 +14,27 @@ use serde::{Deserialize, Serialize};
 
 use crate::fingerprint::Fingerprint;
 
+/// Whose line-end convention a message's bytes follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// As a local file holds them (maildir, mbox): written to files as they
+    /// are; a bare LF becomes CRLF on the way to a server.
+    File,
+    /// As a server sent them (IMAP, POP3: CRLF line ends): sent to servers as
+    /// they are; CRLF becomes LF on the way to a file.
+    Wire,
+}
+
 /// A message read from a source, ready for a sink.
 #[derive(Clone, Debug)]
 pub struct Message {
     /// Where the message came from; what the checkpoint records once it is stored.
     pub key: SourceKey,
-    /// RFC 5322 bytes, never rewritten.
-    pub raw: Vec<u8>,
+    /// RFC 5322 bytes, never rewritten, in `form`'s convention.
+    raw: Vec<u8>,
+    form: Form,
+    /// The size in file form, computed once: counts and budgets use it.
+    file_size: u64,
     pub flags: Flags,
     /// IMAP INTERNALDATE, maildir file mtime, mbox From_ line date.
     pub internal_date: Option<SystemTime>,
@@ -27,38 +43,124 @@ pub struct Message {
 }
 
 impl Message {
-    /// Builds a message from its raw bytes, computing its fingerprint.
+    /// A message read from a local file, computing its fingerprint.
     pub fn new(
         key: SourceKey,
         raw: Vec<u8>,
         flags: Flags,
         internal_date: Option<SystemTime>,
     ) -> Message {
+        Message::with_form(key, raw, Form::File, flags, internal_date)
+    }
+
+    /// A message as a server sent it (CRLF line ends). Kept that way, so a
+    /// server-to-server copy never converts line ends at all.
+    pub fn from_server(
+        key: SourceKey,
+        raw: Vec<u8>,
+        flags: Flags,
+        internal_date: Option<SystemTime>,
+    ) -> Message {
+        Message::with_form(key, raw, Form::Wire, flags, internal_date)
+    }
+
+    fn with_form(
+        key: SourceKey,
+        raw: Vec<u8>,
+        form: Form,
+        flags: Flags,
+        internal_date: Option<SystemTime>,
+    ) -> Message {
+        // Fingerprints ignore line ends, so both forms give the same one.
         let fingerprint = Fingerprint::of(&raw);
+        let file_size = match form {
+            Form::File => raw.len(),
+            Form::Wire => raw.len() - crlf_count(&raw),
+        } as u64;
         Message {
             key,
             raw,
+            form,
+            file_size,
             flags,
             internal_date,
             fingerprint,
         }
     }
 
+    /// The size as a file holds it (LF line ends where the source had CRLF).
     pub fn size(&self) -> u64 {
-        self.raw.len() as u64
+        self.file_size
     }
 
     /// The size with CRLF line ends, as IMAP's RFC822.SIZE and POP3's LIST
     /// count it, so `--max-size` picks the same messages from every store.
     pub fn wire_size(&self) -> u64 {
-        let bare_lf = self
-            .raw
-            .iter()
-            .enumerate()
-            .filter(|&(i, &b)| b == b'\n' && (i == 0 || self.raw[i - 1] != b'\r'))
-            .count();
-        (self.raw.len() + bare_lf) as u64
+        (self.raw.len() + bare_lf_count(&self.raw)) as u64
     }
+
+    /// The bytes to write to a file.
+    pub fn file_bytes(&self) -> Cow<'_, [u8]> {
+        match self.form {
+            Form::File => Cow::Borrowed(&self.raw),
+            Form::Wire => Cow::Owned(crlf_to_lf(&self.raw)),
+        }
+    }
+
+    /// The bytes to send to a server, without a copy when they came from one.
+    pub fn into_wire_bytes(self) -> Vec<u8> {
+        match self.form {
+            Form::File => lf_to_crlf(&self.raw),
+            Form::Wire => self.raw,
+        }
+    }
+}
+
+/// CRLF pairs in `raw`.
+fn crlf_count(raw: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', raw)
+        .filter(|&lf| lf > 0 && raw[lf - 1] == b'\r')
+        .count()
+}
+
+/// LFs in `raw` without a CR before them.
+fn bare_lf_count(raw: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', raw)
+        .filter(|&lf| lf == 0 || raw[lf - 1] != b'\r')
+        .count()
+}
+
+/// CRLF → LF (bare CR stays): how a server's message is written to a file.
+///
+/// Whole line runs are copied at once: every byte of a message between a
+/// server and a file passes through here (or `lf_to_crlf`), and a
+/// byte-at-a-time loop cost a third of a copy's CPU time.
+pub fn crlf_to_lf(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut start = 0;
+    for lf in memchr::memchr_iter(b'\n', raw) {
+        // `lf > start`: the CR must lie in the run not yet copied.
+        if lf > start && raw[lf - 1] == b'\r' {
+            out.extend_from_slice(&raw[start..lf - 1]);
+            start = lf;
+        }
+    }
+    out.extend_from_slice(&raw[start..]);
+    out
+}
+
+/// LF → CRLF where the LF is not already preceded by CR, as IMAP requires.
+pub fn lf_to_crlf(raw: &[u8]) -> Vec<u8> {
+    let bare = |&lf: &usize| lf == 0 || raw[lf - 1] != b'\r';
+    let mut out = Vec::with_capacity(raw.len() + bare_lf_count(raw));
+    let mut start = 0;
+    for lf in memchr::memchr_iter(b'\n', raw).filter(bare) {
+        out.extend_from_slice(&raw[start..lf]);
+        out.push(b'\r');
+        start = lf;
+    }
+    out.extend_from_slice(&raw[start..]);
+    out
 }
 
 /// Identifies a message inside its source folder, stably across runs.
@@ -180,6 +282,83 @@ mod tests {
         assert_eq!(message(b"a\nb\n").wire_size(), 6);
         assert_eq!(message(b"a\r\nb\r\n").wire_size(), 6);
         assert_eq!(message(b"\nx").wire_size(), 3);
+    }
+
+    #[test]
+    fn both_forms_give_the_same_file_bytes_wire_bytes_sizes_and_fingerprint() {
+        let file = b"Message-ID: <a@b>\nSubject: x\n\nline\rwith CR\n\nend".to_vec();
+        let wire = b"Message-ID: <a@b>\r\nSubject: x\r\n\r\nline\rwith CR\r\n\r\nend".to_vec();
+        let from_file = Message::new(SourceKey::Uid(1), file.clone(), Flags::default(), None);
+        let from_server =
+            Message::from_server(SourceKey::Uid(1), wire.clone(), Flags::default(), None);
+        for message in [&from_file, &from_server] {
+            assert_eq!(message.size(), file.len() as u64);
+            assert_eq!(message.wire_size(), wire.len() as u64);
+            assert_eq!(message.file_bytes(), file.as_slice());
+            assert_eq!(message.fingerprint, from_file.fingerprint);
+        }
+        assert_eq!(from_file.into_wire_bytes(), wire);
+        assert_eq!(from_server.into_wire_bytes(), wire);
+    }
+
+    #[test]
+    fn line_ends_convert_both_ways_and_keep_bare_cr() {
+        let cases: [(&[u8], &[u8]); 4] = [
+            (b"a\r\nb\r\n", b"a\nb\n"),
+            (b"a\rb\r\n", b"a\rb\n"),
+            (b"", b""),
+            (b"no newline", b"no newline"),
+        ];
+        for (crlf, lf) in cases {
+            assert_eq!(crlf_to_lf(crlf), lf);
+            assert_eq!(lf_to_crlf(lf), crlf);
+        }
+        assert_eq!(lf_to_crlf(b"mixed\r\nand\n"), b"mixed\r\nand\r\n");
+        assert_eq!(lf_to_crlf(b"\n\n"), b"\r\n\r\n");
+        assert_eq!(crlf_to_lf(b"\r\n\r\r\n\n"), b"\n\r\n\n");
+        assert_eq!(crlf_to_lf(b"\r"), b"\r");
+    }
+
+    #[test]
+    fn line_end_conversion_matches_a_byte_by_byte_reference() {
+        fn reference_to_lf(raw: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            for (i, &b) in raw.iter().enumerate() {
+                if !(b == b'\r' && raw.get(i + 1) == Some(&b'\n')) {
+                    out.push(b);
+                }
+            }
+            out
+        }
+        fn reference_to_crlf(raw: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            for (i, &b) in raw.iter().enumerate() {
+                if b == b'\n' && (i == 0 || raw[i - 1] != b'\r') {
+                    out.push(b'\r');
+                }
+                out.push(b);
+            }
+            out
+        }
+        // Every string of up to 6 symbols over {CR, LF, x}.
+        let alphabet = [b'\r', b'\n', b'x'];
+        for len in 0..=6u32 {
+            for n in 0..3usize.pow(len) {
+                let mut k = n;
+                let raw: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let b = alphabet[k % 3];
+                        k /= 3;
+                        b
+                    })
+                    .collect();
+                assert_eq!(crlf_to_lf(&raw), reference_to_lf(&raw), "{raw:?}");
+                assert_eq!(lf_to_crlf(&raw), reference_to_crlf(&raw), "{raw:?}");
+                let wire =
+                    Message::from_server(SourceKey::Uid(1), raw.clone(), Flags::default(), None);
+                assert_eq!(wire.size(), reference_to_lf(&raw).len() as u64, "{raw:?}");
+            }
+        }
     }
 
     #[test]

@@ -859,28 +859,33 @@ async fn copy_folder(
                     {
                         run.counts.messages_duplicate += 1;
                         run.batch.push(Uncommitted {
+                            bytes: message.size(),
                             key: message.key,
                             fingerprint: message.fingerprint,
-                            bytes: message.raw.len() as u64,
                             appended: None,
                         });
                     } else {
-                        match sink.append(&message).await {
+                        // The sink takes the message (a server sink sends its
+                        // bytes without copying them); keep what is recorded.
+                        let key = message.key.clone();
+                        let fingerprint = message.fingerprint.clone();
+                        let bytes = message.size();
+                        match sink.append(message).await {
                             Ok(()) => {
                                 if job.dedup {
-                                    run.added.insert(message.fingerprint.clone());
+                                    run.added.insert(fingerprint.clone());
                                 }
                                 run.counts.messages_copied += 1;
-                                run.counts.bytes_copied += message.size();
+                                run.counts.bytes_copied += bytes;
                                 run.batch.push(Uncommitted {
-                                    key: message.key,
-                                    fingerprint: message.fingerprint,
-                                    bytes: message.raw.len() as u64,
+                                    key,
+                                    fingerprint,
+                                    bytes,
                                     appended: Some(run.appended),
                                 });
                                 run.appended += 1;
                             }
-                            Err(e) if is_message_rejected(&e) => run.failed(&message.key, &e),
+                            Err(e) if is_message_rejected(&e) => run.failed(&key, &e),
                             Err(e) => {
                                 fatal = Some(e);
                                 break;

@@ -289,6 +289,7 @@ impl Maildir {
 
     pub fn append(&mut self, message: &Message) -> Result<()> {
         let open = self.open.as_mut().context("no folder is open")?;
+        let raw = message.file_bytes();
         let info = open.keywords.info_letters(&message.flags);
         self.counter += 1;
         let now = SystemTime::now()
@@ -303,7 +304,7 @@ impl Maildir {
             std::process::id(),
             self.counter,
             self.hostname,
-            message.raw.len()
+            raw.len()
         );
         let tmp = open.dir.join("tmp").join(&unique);
         let unseen_unflagged = message.flags.is_empty();
@@ -312,7 +313,7 @@ impl Maildir {
         } else {
             open.dir.join("cur").join(format!("{unique}:2,{info}"))
         };
-        write_tmp_file(&tmp, &message.raw, message.internal_date).with_context(|| {
+        write_tmp_file(&tmp, &raw, message.internal_date).with_context(|| {
             format!(
                 "writing {} to folder `{}` at `{}`",
                 message.key,

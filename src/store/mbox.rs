@@ -303,7 +303,7 @@ impl Mbox {
         }
         let written = mboxrd::write_message(
             &mut sink.writer,
-            &message.raw,
+            &message.file_bytes(),
             &message.flags,
             message.internal_date,
         )

@@ -124,7 +124,7 @@ impl Outbox {
             Fetched::Message(message) => {
                 // A message larger than the whole budget takes all of it, so it
                 // travels alone instead of waiting forever.
-                let want = message.raw.len().clamp(1, self.budget_bytes as usize) as u32;
+                let want = message.size().clamp(1, u64::from(self.budget_bytes)) as u32;
                 Some(
                     self.budget
                         .clone()
@@ -439,7 +439,7 @@ pub trait Sink {
         cache: Option<IndexCache>,
     ) -> Result<Option<Opened>>;
     /// Stores one message in the open folder; not durable until `commit` returns.
-    async fn append(&mut self, message: &Message) -> Result<()>;
+    async fn append(&mut self, message: Message) -> Result<()>;
     /// Makes every appended message durable (fsync / server OK). The
     /// checkpoint may record a message only after this returns, and not the
     /// ones it returns as rejected.
@@ -640,12 +640,12 @@ impl Sink for AnySink {
             AnySink::DryRun(s) => s.open(folder, cache).await,
         }
     }
-    async fn append(&mut self, message: &Message) -> Result<()> {
+    async fn append(&mut self, message: Message) -> Result<()> {
         match self {
-            AnySink::Maildir(s) => s.append(message),
-            AnySink::Mbox(s) => s.append(message),
+            AnySink::Maildir(s) => s.append(&message),
+            AnySink::Mbox(s) => s.append(&message),
             AnySink::Imap(s) => s.append(message).await,
-            AnySink::DryRun(s) => s.append(message),
+            AnySink::DryRun(s) => s.append(&message),
         }
     }
     async fn commit(&mut self) -> Result<Committed> {

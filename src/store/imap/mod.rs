@@ -344,7 +344,12 @@ impl Imap {
                                         SystemTime::UNIX_EPOCH
                                     }
                                 });
-                                Fetched::Message(Message::new(key, crlf_to_lf(body), flags, date))
+                                Fetched::Message(Message::from_server(
+                                    key,
+                                    body.to_vec(),
+                                    flags,
+                                    date,
+                                ))
                             }
                             None => Fetched::Failed(key, anyhow!("the server sent no body")),
                         }
@@ -515,7 +520,7 @@ impl Imap {
             self.client
                 .uid_fetch(chunk, "(UID BODY.PEEK[])", |fetch| {
                     if let Some(body) = fetch.body() {
-                        fingerprints.push(Fingerprint::of(&crlf_to_lf(body)));
+                        fingerprints.push(Fingerprint::of(body));
                     }
                     async { Ok(()) }
                 })
@@ -525,16 +530,16 @@ impl Imap {
         Ok(fingerprints)
     }
 
-    pub async fn append(&mut self, message: &Message) -> Result<()> {
+    pub async fn append(&mut self, message: Message) -> Result<()> {
         let sink = self.sink.as_mut().context("no folder is open")?;
         let flags = message.flags.to_imap();
-        let raw = lf_to_crlf(&message.raw);
+        let date = message.internal_date;
+        let key = message.key.clone();
+        let raw = message.into_wire_bytes();
         self.client
-            .append(&sink.server_name, &flags, message.internal_date, raw)
+            .append(&sink.server_name, &flags, date, raw)
             .await
-            .with_context(|| {
-                format!("appending {} to folder `{}`", message.key, sink.server_name)
-            })?;
+            .with_context(|| format!("appending {key} to folder `{}`", sink.server_name))?;
         sink.appended += 1;
         Ok(())
     }
@@ -582,55 +587,5 @@ fn flag_name(flag: &async_imap::types::Flag<'_>) -> String {
     }
 }
 
-/// CRLF → LF (bare CR stays): mailtug's form for messages read from servers.
-pub fn crlf_to_lf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'\r' && raw.get(i + 1) == Some(&b'\n') {
-            i += 1;
-            continue;
-        }
-        out.push(raw[i]);
-        i += 1;
-    }
-    out
-}
-
-/// LF → CRLF where the LF is not already preceded by CR, as IMAP requires.
-pub fn lf_to_crlf(raw: &[u8]) -> Vec<u8> {
-    let extra = raw.iter().filter(|&&b| b == b'\n').count();
-    let mut out = Vec::with_capacity(raw.len() + extra);
-    let mut previous = 0u8;
-    for &b in raw {
-        if b == b'\n' && previous != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        previous = b;
-    }
-    out
-}
-
 /// Special-use attributes, in the order folders are matched.
 pub const SPECIAL_USES: [&str; 5] = ["\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive"];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn line_ends_convert_both_ways_and_keep_bare_cr() {
-        let cases: [(&[u8], &[u8]); 4] = [
-            (b"a\r\nb\r\n", b"a\nb\n"),
-            (b"a\rb\r\n", b"a\rb\n"),
-            (b"", b""),
-            (b"no newline", b"no newline"),
-        ];
-        for (crlf, lf) in cases {
-            assert_eq!(crlf_to_lf(crlf), lf);
-            assert_eq!(lf_to_crlf(lf), crlf);
-        }
-        assert_eq!(lf_to_crlf(b"mixed\r\nand\n"), b"mixed\r\nand\r\n");
-    }
-}

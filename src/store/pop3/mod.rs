@@ -23,7 +23,6 @@ use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::message::{Flags, Message, SourceKey};
 use crate::report;
-use crate::store::imap::crlf_to_lf;
 use crate::store::{Fetched, FingerprintSet, FolderStats, FolderStatus, Outbox, SourceOptions};
 
 pub use client::{Pop3Auth, Pop3Client, Pop3Login};
@@ -154,10 +153,7 @@ impl Pop3 {
         self.client()?
             .pipelined(&commands, |number, headers| {
                 if let Ok(headers) = headers {
-                    ids.push((
-                        number,
-                        format!("headers:{}", Fingerprint::of(&crlf_to_lf(&headers))),
-                    ));
+                    ids.push((number, format!("headers:{}", Fingerprint::of(&headers))));
                 }
                 async { true }
             })
@@ -219,7 +215,7 @@ impl Pop3 {
                     .pipelined(&commands, |number, headers| {
                         let fingerprint = headers
                             .ok()
-                            .map(|h| Fingerprint::of(&crlf_to_lf(&h)))
+                            .map(|h| Fingerprint::of(&h))
                             .filter(|f| f.message_id().is_some() && known.contains(f));
                         match fingerprint {
                             Some(fp) => duplicates.push((number, fp)),
@@ -248,9 +244,9 @@ impl Pop3 {
                 .pipelined(&commands, |number, body| {
                     let key = SourceKey::Uidl(ids[&number].clone());
                     let item = match body {
-                        Ok(raw) => Fetched::Message(Message::new(
+                        Ok(raw) => Fetched::Message(Message::from_server(
                             key,
-                            crlf_to_lf(&raw),
+                            raw.to_vec(),
                             Flags::default(),
                             None,
                         )),
