@@ -498,8 +498,11 @@ impl ImapClient {
             .map_err(|e| Disconnected(format!("{e:#}")))?;
         } else {
             self.close_group().await?;
-            if self.retained_bytes + message.raw.len() > RETAINED_MAX {
-                self.resolve().await?;
+            // Collect only the oldest answers, as many as make room: the
+            // server keeps working on the rest meanwhile.
+            while self.retained_bytes + message.raw.len() > RETAINED_MAX && !self.pending.is_empty()
+            {
+                self.resolve_oldest().await?;
             }
             let command = format!(
                 "APPEND {} {} {{{}+}}",
@@ -641,32 +644,41 @@ impl ImapClient {
     /// order; a refused group is retried message by message.
     async fn resolve(&mut self) -> Result<()> {
         self.close_group().await?;
-        for pending in std::mem::take(&mut self.pending) {
-            let answer = self.answer(&pending.tag).await?;
-            match answer {
-                Appended::Rejected(_) if pending.retained.len() > 1 => {
-                    report::debug(&format!(
-                        "{}: a group of {} messages was refused; sending them one by one",
-                        self.label,
-                        pending.retained.len()
-                    ));
-                    for message in &pending.retained {
-                        let tag = self.send_single(message).await?;
-                        let answer = self.answer(&tag).await?;
-                        self.answers.push(answer);
-                    }
-                }
-                Appended::Stored(uids) => {
-                    for i in 0..pending.count {
-                        let uid = uids.get(i).copied();
-                        self.answers
-                            .push(Appended::Stored(uid.into_iter().collect()));
-                    }
-                }
-                rejected @ Appended::Rejected(_) => self.answers.push(rejected),
-            }
+        while !self.pending.is_empty() {
+            self.resolve_oldest().await?;
         }
-        self.retained_bytes = 0;
+        Ok(())
+    }
+
+    /// Collects the answer to the oldest APPEND still unanswered (which must
+    /// not be the group being written).
+    async fn resolve_oldest(&mut self) -> Result<()> {
+        let pending = self.pending.remove(0);
+        let answer = self.answer(&pending.tag).await?;
+        let retained: usize = pending.retained.iter().map(|m| m.raw.len()).sum();
+        match answer {
+            Appended::Rejected(_) if pending.retained.len() > 1 => {
+                report::debug(&format!(
+                    "{}: a group of {} messages was refused; sending them one by one",
+                    self.label,
+                    pending.retained.len()
+                ));
+                for message in &pending.retained {
+                    let tag = self.send_single(message).await?;
+                    let answer = self.answer(&tag).await?;
+                    self.answers.push(answer);
+                }
+            }
+            Appended::Stored(uids) => {
+                for i in 0..pending.count {
+                    let uid = uids.get(i).copied();
+                    self.answers
+                        .push(Appended::Stored(uid.into_iter().collect()));
+                }
+            }
+            rejected @ Appended::Rejected(_) => self.answers.push(rejected),
+        }
+        self.retained_bytes -= retained;
         Ok(())
     }
 
