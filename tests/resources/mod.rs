@@ -18,7 +18,8 @@ use serde_json::Value;
 
 use crate::util::corpus::{self, Synthetic};
 use crate::util::model::{
-    assert_maildir_layout, assert_same_messages, read_maildir, Model, Stored,
+    assert_maildir_layout, assert_mbox_file_layout, assert_same_messages, read_maildir,
+    read_mbox_file, Model, Stored,
 };
 use crate::util::smallfs::{Fault, SmallFs};
 use crate::util::{
@@ -229,6 +230,35 @@ fn a_full_disk_stops_a_maildir_copy_cleanly_and_a_rerun_with_room_finishes_it() 
         "after the rerun",
     );
     assert_maildir_layout(&out);
+}
+
+#[test]
+fn a_full_disk_stops_an_mbox_copy_without_a_partial_message_and_a_rerun_finishes_it() {
+    let env = TestEnv::new();
+    let all = messages(0..MESSAGES);
+    corpus::write_maildir(&env.path("src"), &all);
+    let source = by_name(&all);
+    let mut room = SmallFs::new(&env.path("full"), ROOM);
+    let out = env.path("full/out.mbox");
+    let copy = copy_args(&env, &format!("mbox:{}", out.display()));
+
+    let output = run_limited(&env, &room, &copy);
+    assert_stopped_by_fault(&output, &room, &out);
+    // Parses to the end, messages tile the file, no journal or lock left.
+    assert_mbox_file_layout(&out);
+    let held = read_mbox_file(&out);
+    let (held, claims) = check_stopped_run(&env, &source, &held);
+
+    room.grow(MORE_ROOM);
+    let output = run_limited(&env, &room, &copy);
+    assert_exit(&output, 0);
+    assert_rerun_counts(&output, held, claims);
+    assert_mbox_file_layout(&out);
+    assert_same_messages(
+        &Model::from([("INBOX".to_string(), corpus::stored(&all))]),
+        &Model::from([("INBOX".to_string(), read_mbox_file(&out))]),
+        "after the rerun",
+    );
 }
 
 /// Makes `dir` read-only for mailtug: a read-only remount of its tmpfs
