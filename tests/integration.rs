@@ -13,3 +13,4 @@ mod malformed;
 mod pop3;
 mod resources;
 mod resume;
+mod trust;

@@ -1,0 +1,201 @@
+//! A server gets no password until it has proved who it is: certificates
+//! that are expired, self-signed (without the CA given), or for another
+//! host are refused, and so are servers that offer only TLS 1.0 or 1.1. Each
+//! refusal exits 3 with an error naming the problem, for IMAP and POP3
+//! sources and IMAP destinations.
+
+use std::path::Path;
+
+use crate::support::tlsserver::{
+    openssl_client, CertPair, FakeServer, OnLogin, OpenSslServer, Protocol, TestCerts,
+};
+use crate::util::{args, assert_exit, path_arg, stderr, TestEnv};
+
+/// The ways to send a password to a TLS server at `port`: (what, argv).
+fn runs(
+    env: &TestEnv,
+    protocol: Protocol,
+    port: u16,
+    ca: Option<&Path>,
+) -> Vec<(String, Vec<String>)> {
+    let password = path_arg(&env.path("password"));
+    let ca_args = |side: &str| match ca {
+        Some(ca) => args([format!("--{side}-ca-file"), path_arg(ca)]),
+        None => Vec::new(),
+    };
+    let mut runs = Vec::new();
+    let scheme = match protocol {
+        Protocol::Imap => "imaps",
+        Protocol::Pop3 => "pop3s",
+    };
+    let url = format!("{scheme}://someone@127.0.0.1:{port}");
+    let mut copy = args([
+        "copy",
+        &url,
+        &env.endpoint("maildir", "out"),
+        "--retries",
+        "0",
+        "--src-password-file",
+        &password,
+    ]);
+    copy.extend(ca_args("src"));
+    runs.push((format!("copy from {url}"), copy));
+    if protocol == Protocol::Imap {
+        let mut copy = args([
+            "copy",
+            &env.endpoint("maildir", "src"),
+            &url,
+            "--retries",
+            "0",
+            "--dst-password-file",
+            &password,
+        ]);
+        copy.extend(ca_args("dst"));
+        runs.push((format!("copy to {url}"), copy));
+    }
+    runs
+}
+
+/// A test directory with a password, a small maildir and the certificates.
+fn setup() -> (TestEnv, TestCerts) {
+    let env = TestEnv::new();
+    let certs = TestCerts::make(&env.path("certs"));
+    env.write_secret("password", "Tls-Test-Secret-6Jm1c");
+    crate::util::corpus::write_maildir(
+        &env.path("src"),
+        &crate::util::corpus::synthetic_range(0..2),
+    );
+    (env, certs)
+}
+
+#[test]
+fn a_trusted_certificate_gets_through_to_the_login() {
+    // The control for the refusals below: the same fake server with a good
+    // certificate and its CA completes the handshake and gets a login.
+    let (env, certs) = setup();
+    for protocol in [Protocol::Imap, Protocol::Pop3] {
+        let server = FakeServer::tls(protocol, OnLogin::Refuse, &certs.good);
+        for (what, argv) in runs(&env, protocol, server.port, Some(&certs.ca)) {
+            let logins = server.logins();
+            let output = env.run_owned(&argv);
+            assert_exit(&output, 3);
+            assert!(
+                stderr(&output).contains("fake server refuses"),
+                "{what}: the login reached the server:\n{}",
+                stderr(&output)
+            );
+            assert!(server.logins() > logins, "{what}");
+        }
+        assert!(server.handshakes() > 0);
+    }
+}
+
+/// Asserts every run against a server presenting `pair` exits 3 with an
+/// error containing one of `problem`, before any handshake completes.
+fn assert_refused(env: &TestEnv, pair: &CertPair, ca: Option<&Path>, problem: &[&str], what: &str) {
+    for protocol in [Protocol::Imap, Protocol::Pop3] {
+        let server = FakeServer::tls(protocol, OnLogin::Refuse, pair);
+        for (run, argv) in runs(env, protocol, server.port, ca) {
+            let output = env.run_owned(&argv);
+            assert_exit(&output, 3);
+            let err = stderr(&output);
+            assert!(
+                err.lines().any(|l| l.starts_with("mailtug: error: ")
+                    && l.contains("certificate")
+                    && problem.iter().any(|p| l.contains(p))),
+                "{what}, {run}: the error names the problem ({problem:?}):\n{err}"
+            );
+        }
+        assert_eq!(server.logins(), 0, "{what}: a password was sent");
+        assert_eq!(server.handshakes(), 0, "{what}: a handshake completed");
+        assert!(
+            server.received().is_empty(),
+            "{what}: {}",
+            server.received()
+        );
+    }
+    assert!(!env.path("out").exists(), "{what}: nothing was written");
+}
+
+#[test]
+fn an_expired_certificate_is_refused() {
+    let (env, certs) = setup();
+    assert_refused(
+        &env,
+        &certs.expired,
+        Some(&certs.ca),
+        &["expired"],
+        "an expired certificate",
+    );
+}
+
+#[test]
+fn a_certificate_for_another_host_is_refused() {
+    let (env, certs) = setup();
+    assert_refused(
+        &env,
+        &certs.wrong_host,
+        Some(&certs.ca),
+        &["mismatch"],
+        "a certificate for mail.example.org",
+    );
+}
+
+#[test]
+fn a_self_signed_certificate_is_refused_without_its_ca_file() {
+    let (env, certs) = setup();
+    let problem = ["self-signed", "self signed"];
+    assert_refused(
+        &env,
+        &certs.self_signed,
+        None,
+        &problem,
+        "a self-signed certificate",
+    );
+    // Another CA does not vouch for it either.
+    assert_refused(
+        &env,
+        &certs.self_signed,
+        Some(&certs.ca),
+        &problem,
+        "a self-signed certificate, with another CA file",
+    );
+}
+
+#[test]
+fn servers_offering_only_tls_1_0_or_1_1_are_refused() {
+    let (env, certs) = setup();
+    // Old versions need OpenSSL's lowest security level on the server.
+    for (version, flag, name) in [("1.0", "-tls1", "TLSv1"), ("1.1", "-tls1_1", "TLSv1.1")] {
+        let server = OpenSslServer::start(&certs.good, &[flag, "-cipher", "DEFAULT:@SECLEVEL=0"]);
+        // The control: the server really speaks that version.
+        let handshake = openssl_client(
+            server.port,
+            &[
+                flag,
+                "-cipher",
+                "DEFAULT:@SECLEVEL=0",
+                "-CAfile",
+                &path_arg(&certs.ca),
+            ],
+        );
+        assert!(
+            handshake.contains(&format!("Protocol  : {name}\n"))
+                && !handshake.contains("Cipher is (NONE)"),
+            "openssl s_server {flag} does not speak TLS {version}:\n{handshake}"
+        );
+        for protocol in [Protocol::Imap, Protocol::Pop3] {
+            for (run, argv) in runs(&env, protocol, server.port, Some(&certs.ca)) {
+                let output = env.run_owned(&argv);
+                assert_exit(&output, 3);
+                let err = stderr(&output);
+                assert!(
+                    err.lines().any(|l| l.starts_with("mailtug: error: ")
+                        && l.contains("TLS handshake")
+                        && l.contains("protocol")),
+                    "TLS {version}, {run}: the error names the protocol problem:\n{err}"
+                );
+            }
+        }
+    }
+}
