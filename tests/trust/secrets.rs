@@ -1,14 +1,16 @@
 //! Passwords reach the server and nothing else: not a command line, not an
-//! environment, not stdout or stderr at `-vv` or with `--json`, and not a
-//! checkpoint.
+//! environment, not stdout or stderr at `-vv` or with `--json`, not a
+//! checkpoint, and not an error message, even when the server quotes the
+//! credentials back or drops the connection on receiving them.
 
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::tlsserver::{FakeServer, OnLogin, Protocol};
 use crate::support::{Dovecot, User};
 use crate::util::{
     args, assert_exit, count, json_events, list_files, path_arg, stderr, stdout, summary, TestEnv,
@@ -295,4 +297,127 @@ fn pop3_passwords_from_a_command_reach_no_argv_environment_output_or_checkpoint(
         );
     }
     assert_state_clean(&env, &forms);
+}
+
+/// The runs that send `password_file`'s password to `port` of a fake
+/// server: as a source (`ls` and `copy`), and for IMAP as a destination.
+fn runs_against(
+    env: &TestEnv,
+    protocol: Protocol,
+    port: u16,
+    password_file: &Path,
+    mechanism: &str,
+) -> Vec<(String, Vec<String>)> {
+    let scheme = match protocol {
+        Protocol::Imap => "imap",
+        Protocol::Pop3 => "pop3",
+    };
+    let url = format!("{scheme}://someone@127.0.0.1:{port}");
+    let password = path_arg(password_file);
+    let mut runs = vec![
+        (
+            format!("-vv ls {url} --src-auth {mechanism}"),
+            args([
+                "-vv",
+                "ls",
+                &url,
+                "--tls",
+                "none",
+                "--src-password-file",
+                &password,
+                "--src-auth",
+                mechanism,
+            ]),
+        ),
+        (
+            format!("--json -vv copy {url} --src-auth {mechanism}"),
+            args([
+                "--json",
+                "-vv",
+                "copy",
+                &url,
+                &env.endpoint("maildir", "out"),
+                "--tls",
+                "none",
+                "--retries",
+                "0",
+                "--src-password-file",
+                &password,
+                "--src-auth",
+                mechanism,
+            ]),
+        ),
+    ];
+    if protocol == Protocol::Imap {
+        runs.push((
+            format!("--json -vv copy to {url} --dst-auth {mechanism}"),
+            args([
+                "--json",
+                "-vv",
+                "copy",
+                &env.endpoint("maildir", "src"),
+                &url,
+                "--tls",
+                "none",
+                "--retries",
+                "0",
+                "--dst-password-file",
+                &password,
+                "--dst-auth",
+                mechanism,
+            ]),
+        ));
+    }
+    runs
+}
+
+#[test]
+fn servers_that_refuse_quote_or_hang_up_on_a_login_never_get_the_password_printed() {
+    let env = TestEnv::new();
+    crate::util::corpus::write_maildir(
+        &env.path("src"),
+        &crate::util::corpus::synthetic_range(0..2),
+    );
+    let secret = "Hostile-Server-Secret-3Kd9p";
+    let password_file: PathBuf = env.write_secret("password", secret);
+    let forms = secret_forms("someone", secret);
+
+    let cases = [
+        (Protocol::Imap, &["login", "plain"][..]),
+        (Protocol::Pop3, &["user", "plain", "login"][..]),
+    ];
+    for (protocol, mechanisms) in cases {
+        for on_login in [OnLogin::Refuse, OnLogin::RefuseQuoting, OnLogin::Drop] {
+            for mechanism in mechanisms {
+                let server = FakeServer::plain(protocol, on_login);
+                for (what, argv) in
+                    runs_against(&env, protocol, server.port, &password_file, mechanism)
+                {
+                    let what = format!("{protocol:?} server that does {on_login:?}: {what}");
+                    let logins = server.logins();
+                    let output = env.run_owned(&argv);
+                    assert_exit(&output, 3);
+                    assert!(
+                        server.logins() > logins,
+                        "{what}: no credentials were sent, so this proves nothing:\n{}",
+                        server.received()
+                    );
+                    let err = stderr(&output);
+                    assert!(
+                        err.lines().any(|l| l.starts_with("mailtug: error: ")),
+                        "{what}: an error line:\n{err}"
+                    );
+                    if on_login != OnLogin::Drop {
+                        assert!(
+                            err.contains("refuse"),
+                            "{what}: the server's words are shown:\n{err}"
+                        );
+                    }
+                    assert_clean(&format!("{what}: stdout"), &stdout(&output), &forms);
+                    assert_clean(&format!("{what}: stderr"), &err, &forms);
+                }
+            }
+        }
+    }
+    assert!(!env.path("out").exists());
 }

@@ -882,10 +882,10 @@ async fn authenticate(
             timeout.as_secs()
         ))),
         Ok(Ok(session)) => Ok(session),
-        // The server's own words, never the password.
+        // The server's own words, never the password (it may quote it).
         Ok(Err(e)) => Err(exit::unreachable(format!(
             "login to {label} failed: {}",
-            server_text(&e)
+            login.secret.redact(user, &server_text(&e))
         ))),
     }
 }
