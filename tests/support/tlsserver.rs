@@ -202,6 +202,8 @@ pub enum OnLogin {
     RefuseQuoting,
     /// Closes the connection without an answer.
     Drop,
+    /// Never greets: says nothing at all, and reads until the client leaves.
+    Silent,
 }
 
 /// A fake IMAP or POP3 server on 127.0.0.1 (see the module docs). It serves
@@ -233,6 +235,16 @@ impl FakeServer {
             Ipv4Addr::LOCALHOST.into(),
             protocol,
             on_login,
+            Some(acceptor(pair)),
+        )
+    }
+
+    /// Implicit TLS, after which it never says a word (no greeting).
+    pub fn silent_tls(protocol: Protocol, pair: &CertPair) -> FakeServer {
+        FakeServer::start(
+            Ipv4Addr::LOCALHOST.into(),
+            protocol,
+            OnLogin::Silent,
             Some(acceptor(pair)),
         )
     }
@@ -343,6 +355,10 @@ const IMAP_CAPABILITIES: &str = "IMAP4rev1 AUTH=PLAIN AUTH=LOGIN";
 impl Session {
     fn serve<S: Read + Write>(&self, stream: S) {
         let mut stream = BufReader::new(stream);
+        if self.on_login == OnLogin::Silent {
+            while self.line(&mut stream).is_some() {}
+            return;
+        }
         let _ = match self.protocol {
             Protocol::Imap => self.imap(&mut stream),
             Protocol::Pop3 => self.pop3(&mut stream),
@@ -372,7 +388,7 @@ impl Session {
         match self.on_login {
             OnLogin::Refuse => Some("fake server refuses".to_owned()),
             OnLogin::RefuseQuoting => Some(format!("refused: {}", sent.join(" "))),
-            OnLogin::Drop => None,
+            OnLogin::Drop | OnLogin::Silent => None,
         }
     }
 

@@ -199,3 +199,28 @@ fn servers_offering_only_tls_1_0_or_1_1_are_refused() {
         }
     }
 }
+
+#[test]
+fn a_server_that_never_greets_is_an_endpoint_failure() {
+    // Exit 3, as for any endpoint that cannot be opened, for IMAP as for
+    // POP3. However long the timeout, a silent server never answers: 2 s
+    // only keeps the test short.
+    let (env, certs) = setup();
+    for protocol in [Protocol::Imap, Protocol::Pop3] {
+        let server = FakeServer::silent_tls(protocol, &certs.good);
+        for (run, mut argv) in runs(&env, protocol, server.port, Some(&certs.ca)) {
+            argv.extend(args(["--timeout", "2"]));
+            let output = env.run_owned(&argv);
+            assert_exit(&output, 3);
+            let err = stderr(&output);
+            assert!(
+                err.lines().any(|l| l.starts_with("mailtug: error: ")
+                    && l.contains("no answer")
+                    && l.contains("greeting")),
+                "{run}: the error says what did not come:\n{err}"
+            );
+        }
+        assert!(server.handshakes() > 0, "the TLS handshake completed");
+        assert_eq!(server.logins(), 0);
+    }
+}
