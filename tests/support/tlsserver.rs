@@ -1,8 +1,9 @@
 //! Servers that are wrong on purpose, on this machine only (127.0.0.1, or
 //! its own address for the tests about non-loopback hosts): a fake IMAP or
-//! POP3 server, plain or behind TLS with a certificate chosen by the test
-//! (expired, self-signed, for another host), that refuses every login (or
-//! drops the connection at it) and records what it received; and
+//! POP3 server, plain, behind TLS or with STARTTLS/STLS, with a certificate
+//! chosen by the test (expired, self-signed, for another host), that
+//! refuses every login (or drops the connection at it) and records what it
+//! received; and
 //! `openssl s_server` speaking only an old TLS version. Certificates are
 //! made with `openssl` at test time.
 //!
@@ -11,7 +12,7 @@
 //! refusal ends the client's run at once.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -220,13 +221,20 @@ pub struct FakeServer {
 impl FakeServer {
     /// Plaintext (clients need `--tls none`, which loopback allows).
     pub fn plain(protocol: Protocol, on_login: OnLogin) -> FakeServer {
-        FakeServer::start(Ipv4Addr::LOCALHOST.into(), protocol, on_login, None)
+        FakeServer::start(Ipv4Addr::LOCALHOST.into(), protocol, on_login, Tls::None)
+    }
+
+    /// Plaintext until STARTTLS (IMAP) or STLS (POP3), then TLS with the
+    /// given certificate; before that it offers no login at all.
+    pub fn starttls(protocol: Protocol, on_login: OnLogin, pair: &CertPair) -> FakeServer {
+        let tls = Tls::Upgrade(acceptor(pair));
+        FakeServer::start(Ipv4Addr::LOCALHOST.into(), protocol, on_login, tls)
     }
 
     /// Plaintext on another address of this machine (see
     /// [`non_loopback_address`]), for what clients must not do beyond loopback.
     pub fn plain_on(ip: IpAddr, protocol: Protocol, on_login: OnLogin) -> FakeServer {
-        FakeServer::start(ip, protocol, on_login, None)
+        FakeServer::start(ip, protocol, on_login, Tls::None)
     }
 
     /// Implicit TLS (`imaps://`, `pop3s://`) with the given certificate.
@@ -235,7 +243,7 @@ impl FakeServer {
             Ipv4Addr::LOCALHOST.into(),
             protocol,
             on_login,
-            Some(acceptor(pair)),
+            Tls::Implicit(acceptor(pair)),
         )
     }
 
@@ -245,16 +253,11 @@ impl FakeServer {
             Ipv4Addr::LOCALHOST.into(),
             protocol,
             OnLogin::Silent,
-            Some(acceptor(pair)),
+            Tls::Implicit(acceptor(pair)),
         )
     }
 
-    fn start(
-        ip: IpAddr,
-        protocol: Protocol,
-        on_login: OnLogin,
-        acceptor: Option<native_tls::TlsAcceptor>,
-    ) -> FakeServer {
+    fn start(ip: IpAddr, protocol: Protocol, on_login: OnLogin, tls: Tls) -> FakeServer {
         let listener = TcpListener::bind((ip, 0)).expect("binding the fake server");
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
@@ -284,14 +287,24 @@ impl FakeServer {
                 };
                 let _ = stream.set_nonblocking(false);
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-                let (session, acceptor, handshakes) =
-                    (session.clone(), acceptor.clone(), handshake_count.clone());
-                sessions.push(std::thread::spawn(move || match acceptor {
-                    None => session.serve(stream),
-                    Some(acceptor) => {
+                let (session, tls, handshakes) =
+                    (session.clone(), tls.clone(), handshake_count.clone());
+                sessions.push(std::thread::spawn(move || match tls {
+                    Tls::None => session.serve(stream, true),
+                    Tls::Implicit(acceptor) => {
                         if let Ok(tls) = acceptor.accept(stream) {
                             handshakes.fetch_add(1, Ordering::Relaxed);
-                            session.serve(tls);
+                            session.serve(tls, true);
+                        }
+                    }
+                    Tls::Upgrade(acceptor) => {
+                        let Some(stream) = session.until_starttls(stream) else {
+                            return;
+                        };
+                        if let Ok(tls) = acceptor.accept(stream) {
+                            handshakes.fetch_add(1, Ordering::Relaxed);
+                            // RFC 3501 §6.2.1, RFC 2595 §4: no new greeting.
+                            session.serve(tls, false);
                         }
                     }
                 }));
@@ -342,6 +355,14 @@ fn acceptor(pair: &CertPair) -> native_tls::TlsAcceptor {
     native_tls::TlsAcceptor::new(identity).expect("a TLS acceptor")
 }
 
+/// How a fake server's connections are protected.
+#[derive(Clone)]
+enum Tls {
+    None,
+    Implicit(native_tls::TlsAcceptor),
+    Upgrade(native_tls::TlsAcceptor),
+}
+
 #[derive(Clone)]
 struct Session {
     protocol: Protocol,
@@ -353,16 +374,62 @@ struct Session {
 const IMAP_CAPABILITIES: &str = "IMAP4rev1 AUTH=PLAIN AUTH=LOGIN";
 
 impl Session {
-    fn serve<S: Read + Write>(&self, stream: S) {
+    fn serve<S: Read + Write>(&self, stream: S, greet: bool) {
         let mut stream = BufReader::new(stream);
         if self.on_login == OnLogin::Silent {
             while self.line(&mut stream).is_some() {}
             return;
         }
         let _ = match self.protocol {
-            Protocol::Imap => self.imap(&mut stream),
-            Protocol::Pop3 => self.pop3(&mut stream),
+            Protocol::Imap => self.imap(&mut stream, greet),
+            Protocol::Pop3 => self.pop3(&mut stream, greet),
         };
+    }
+
+    /// The plaintext part of a STARTTLS/STLS session: capabilities without
+    /// any login, credentials refused (and counted), and the stream back
+    /// once the client asks for TLS.
+    fn until_starttls(&self, stream: TcpStream) -> Option<TcpStream> {
+        let mut stream = BufReader::new(stream);
+        let greeting = match self.protocol {
+            Protocol::Imap => "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] fake ready\r\n",
+            Protocol::Pop3 => "+OK fake ready\r\n",
+        };
+        Self::send(&mut stream, greeting).ok()?;
+        while let Some(line) = self.line(&mut stream) {
+            let mut words = line.split_whitespace();
+            let (tag, command) = match self.protocol {
+                Protocol::Imap => (words.next().unwrap_or("*"), words.next().unwrap_or("")),
+                Protocol::Pop3 => ("", words.next().unwrap_or("")),
+            };
+            let command = command.to_ascii_uppercase();
+            let answer = match (self.protocol, command.as_str()) {
+                (Protocol::Imap, "STARTTLS") => {
+                    Self::send(&mut stream, &format!("{tag} OK begin TLS\r\n")).ok()?;
+                    return Some(stream.into_inner());
+                }
+                (Protocol::Pop3, "STLS") => {
+                    Self::send(&mut stream, "+OK begin TLS\r\n").ok()?;
+                    return Some(stream.into_inner());
+                }
+                (Protocol::Imap, "CAPABILITY") => {
+                    format!("* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\n{tag} OK done\r\n")
+                }
+                (Protocol::Pop3, "CAPA") => "+OK\r\nSTLS\r\n.\r\n".to_owned(),
+                (_, "LOGIN" | "AUTHENTICATE" | "USER" | "PASS" | "AUTH") => {
+                    self.logins.fetch_add(1, Ordering::Relaxed);
+                    match self.protocol {
+                        Protocol::Imap => format!("{tag} NO not before STARTTLS\r\n"),
+                        Protocol::Pop3 => "-ERR not before STLS\r\n".to_owned(),
+                    }
+                }
+                (_, "LOGOUT" | "QUIT") => return None,
+                (Protocol::Imap, _) => format!("{tag} BAD not here\r\n"),
+                (Protocol::Pop3, _) => "-ERR not here\r\n".to_owned(),
+            };
+            Self::send(&mut stream, &answer).ok()?;
+        }
+        None
     }
 
     /// One line from the client, recorded; None at the end of the stream.
@@ -392,11 +459,13 @@ impl Session {
         }
     }
 
-    fn imap<S: Read + Write>(&self, stream: &mut BufReader<S>) -> io::Result<()> {
-        Self::send(
-            stream,
-            &format!("* OK [CAPABILITY {IMAP_CAPABILITIES}] fake ready\r\n"),
-        )?;
+    fn imap<S: Read + Write>(&self, stream: &mut BufReader<S>, greet: bool) -> io::Result<()> {
+        if greet {
+            Self::send(
+                stream,
+                &format!("* OK [CAPABILITY {IMAP_CAPABILITIES}] fake ready\r\n"),
+            )?;
+        }
         while let Some(line) = self.line(stream) {
             let mut words = line.split_whitespace();
             let tag = words.next().unwrap_or("*").to_owned();
@@ -438,8 +507,10 @@ impl Session {
         Ok(())
     }
 
-    fn pop3<S: Read + Write>(&self, stream: &mut BufReader<S>) -> io::Result<()> {
-        Self::send(stream, "+OK fake ready\r\n")?;
+    fn pop3<S: Read + Write>(&self, stream: &mut BufReader<S>, greet: bool) -> io::Result<()> {
+        if greet {
+            Self::send(stream, "+OK fake ready\r\n")?;
+        }
         while let Some(line) = self.line(stream) {
             let mut words = line.split_whitespace();
             let command = words.next().unwrap_or("").to_ascii_uppercase();

@@ -1,8 +1,9 @@
 //! A server gets no password until it has proved who it is: certificates
 //! that are expired, self-signed (without the CA given), or for another
-//! host are refused, and so are servers that offer only TLS 1.0 or 1.1. Each
-//! refusal exits 3 with an error naming the problem, for IMAP and POP3
-//! sources and IMAP destinations.
+//! host are refused, with implicit TLS and after STARTTLS/STLS alike, and
+//! so are servers that offer only TLS 1.0 or 1.1. Each refusal exits 3 with
+//! an error naming the problem, for IMAP and POP3 sources and IMAP
+//! destinations. A server that never greets is an endpoint failure too.
 
 use std::path::Path;
 
@@ -18,15 +19,29 @@ fn runs(
     port: u16,
     ca: Option<&Path>,
 ) -> Vec<(String, Vec<String>)> {
+    runs_with(env, protocol, port, ca, true)
+}
+
+/// [`runs`] with implicit TLS (`imaps://`, `pop3s://`) or STARTTLS/STLS
+/// (`imap://`, `pop3://`).
+fn runs_with(
+    env: &TestEnv,
+    protocol: Protocol,
+    port: u16,
+    ca: Option<&Path>,
+    implicit: bool,
+) -> Vec<(String, Vec<String>)> {
     let password = path_arg(&env.path("password"));
     let ca_args = |side: &str| match ca {
         Some(ca) => args([format!("--{side}-ca-file"), path_arg(ca)]),
         None => Vec::new(),
     };
     let mut runs = Vec::new();
-    let scheme = match protocol {
-        Protocol::Imap => "imaps",
-        Protocol::Pop3 => "pop3s",
+    let scheme = match (protocol, implicit) {
+        (Protocol::Imap, true) => "imaps",
+        (Protocol::Imap, false) => "imap",
+        (Protocol::Pop3, true) => "pop3s",
+        (Protocol::Pop3, false) => "pop3",
     };
     let url = format!("{scheme}://someone@127.0.0.1:{port}");
     let mut copy = args([
@@ -223,4 +238,60 @@ fn a_server_that_never_greets_is_an_endpoint_failure() {
         assert!(server.handshakes() > 0, "the TLS handshake completed");
         assert_eq!(server.logins(), 0);
     }
+}
+
+#[test]
+fn starttls_and_stls_check_the_certificate_before_any_password_is_sent() {
+    let (env, certs) = setup();
+    let cases: [(&str, &CertPair, Option<&Path>, &[&str]); 3] = [
+        ("expired", &certs.expired, Some(&certs.ca), &["expired"]),
+        (
+            "another host",
+            &certs.wrong_host,
+            Some(&certs.ca),
+            &["mismatch"],
+        ),
+        (
+            "self-signed",
+            &certs.self_signed,
+            None,
+            &["self-signed", "self signed"],
+        ),
+    ];
+    for protocol in [Protocol::Imap, Protocol::Pop3] {
+        // The control: a good certificate gets through to the login.
+        let server = FakeServer::starttls(protocol, OnLogin::Refuse, &certs.good);
+        for (run, argv) in runs_with(&env, protocol, server.port, Some(&certs.ca), false) {
+            let output = env.run_owned(&argv);
+            assert_exit(&output, 3);
+            assert!(
+                stderr(&output).contains("fake server refuses"),
+                "{run}: the login reached the server after STARTTLS:\n{}",
+                stderr(&output)
+            );
+        }
+        assert!(server.handshakes() > 0 && server.logins() > 0);
+
+        for (what, pair, ca, problem) in cases {
+            let server = FakeServer::starttls(protocol, OnLogin::Refuse, pair);
+            for (run, argv) in runs_with(&env, protocol, server.port, ca, false) {
+                let output = env.run_owned(&argv);
+                assert_exit(&output, 3);
+                let err = stderr(&output);
+                assert!(
+                    err.lines().any(|l| l.starts_with("mailtug: error: ")
+                        && l.contains("certificate")
+                        && problem.iter().any(|p| l.contains(p))),
+                    "{what}, {run}: the error names the problem ({problem:?}):\n{err}"
+                );
+            }
+            assert_eq!(server.logins(), 0, "{what}: credentials were sent");
+            assert_eq!(server.handshakes(), 0, "{what}: a handshake completed");
+            let received = server.received().to_ascii_uppercase();
+            for command in ["LOGIN", "AUTHENTICATE", "USER ", "PASS ", "AUTH "] {
+                assert!(!received.contains(command), "{what}: {received:?}");
+            }
+        }
+    }
+    assert!(!env.path("out").exists());
 }
