@@ -28,6 +28,54 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `text`, a server's reply to a login, with `***` for the secret in
+    /// every form a client of ours sends it in: as it is, IMAP-quoted, and
+    /// in base64 alone or inside a SASL PLAIN, XOAUTH2 or OAUTHBEARER
+    /// message for `user`. A careless server may quote the credentials it
+    /// refuses; its words are worth showing, the secret never.
+    pub fn redact(&self, user: &str, text: &str) -> String {
+        let secret = &self.0;
+        let quoted = secret.replace('\\', "\\\\").replace('"', "\\\"");
+        let messages = [
+            secret.clone(),
+            format!("\0{user}\0{secret}"),
+            format!("user={user}\x01auth=Bearer {secret}\x01\x01"),
+            format!("n,a={user},\x01auth=Bearer {secret}\x01\x01"),
+        ];
+        let mut forms: Vec<String> = messages.iter().map(|m| base64(m.as_bytes())).collect();
+        forms.push(quoted);
+        forms.push(secret.clone());
+        // Longest first, so no form is left half-replaced by a shorter one.
+        forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+        let mut redacted = text.to_owned();
+        for form in forms.iter().filter(|form| !form.is_empty()) {
+            redacted = redacted.replace(form.as_str(), "***");
+        }
+        redacted
+    }
+}
+
+/// RFC 4648 base64, as SASL messages travel.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 impl fmt::Debug for Secret {
@@ -199,6 +247,29 @@ mod tests {
         assert_eq!(format!("{secret} {secret:?}"), "*** Secret(***)");
         let err = anyhow::anyhow!("login failed for {secret:?}");
         assert!(!format!("{err:#}").contains("hunter2"));
+    }
+
+    #[test]
+    fn redact_hides_every_form_the_secret_travels_in() {
+        let secret = Secret::new("pa\"ss\\word".into());
+        let forms = [
+            "pa\"ss\\word".to_owned(),
+            "\"pa\\\"ss\\\\word\"".to_owned(),
+            base64(b"pa\"ss\\word"),
+            base64(b"\0me\0pa\"ss\\word"),
+            base64(b"user=me\x01auth=Bearer pa\"ss\\word\x01\x01"),
+            base64(b"n,a=me,\x01auth=Bearer pa\"ss\\word\x01\x01"),
+        ];
+        for form in forms {
+            let reply = format!("[AUTHENTICATIONFAILED] refused: LOGIN me {form} (sorry)");
+            let redacted = secret.redact("me", &reply);
+            assert!(!redacted.contains("ss"), "{form}: {redacted}");
+            assert!(redacted.starts_with("[AUTHENTICATIONFAILED] refused: LOGIN me "));
+            assert!(redacted.ends_with("*** (sorry)") || redacted.ends_with("***\" (sorry)"));
+        }
+        assert_eq!(secret.redact("me", "plain words"), "plain words");
+        assert_eq!(base64(b"\0u\0p"), "AHUAcA==");
+        assert_eq!(base64(b"abc"), "YWJj");
     }
 
     #[test]

@@ -11,4 +11,6 @@ mod imap;
 mod local;
 mod malformed;
 mod pop3;
+mod resources;
 mod resume;
+mod trust;

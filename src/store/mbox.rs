@@ -328,7 +328,7 @@ impl Mbox {
 
     /// Closes the open destination file; uncommitted bytes are rolled back.
     fn close_sink(&mut self) -> Result<()> {
-        if let Some(mut sink) = self.sink.take() {
+        if let Some(sink) = self.sink.take() {
             sink.roll_back()?;
         }
         Ok(())
@@ -384,14 +384,16 @@ impl SinkFile {
         Ok(())
     }
 
-    /// Drops uncommitted bytes, restoring the file to its committed end.
-    fn roll_back(&mut self) -> Result<()> {
-        let Some(journal) = self.journal.take() else {
+    /// Drops uncommitted bytes, restoring the file to its committed end, and
+    /// closes the file.
+    fn roll_back(self) -> Result<()> {
+        // Never flushed: after a failed write (disk full) the buffer still
+        // holds part of a message, and flushing it once the truncation has
+        // made room would append that part to the last committed message.
+        let (file, _discarded) = self.writer.into_parts();
+        let Some(journal) = self.journal else {
             return Ok(());
         };
-        // Whatever is still buffered is discarded with the rest.
-        let _ = self.writer.flush();
-        let file = self.writer.get_ref();
         file.set_len(self.committed_len)
             .and_then(|()| file.sync_all())
             .with_context(|| format!("rolling back mbox `{}`", self.path.display()))?;

@@ -11,6 +11,7 @@
 
 pub mod corpus;
 pub mod model;
+pub mod smallfs;
 
 use std::ffi::OsStr;
 use std::fs;

@@ -213,7 +213,9 @@ impl ImapClient {
                 }
             }
         };
-        let offered = pre_login_capabilities(&mut client, timeout).await?;
+        let offered = pre_login_capabilities(&mut client, timeout)
+            .await
+            .map_err(|e| opening_failed(&label, e))?;
         let session = authenticate(client, login, &label, &offered).await?;
         let mut this = ImapClient {
             session,
@@ -789,7 +791,8 @@ async fn read_greeting(client: &mut Client<Stream>, label: &str, timeout: Durati
                 exit::unreachable(format!("{label} closed the connection before greeting"))
             })
     })
-    .await?;
+    .await
+    .map_err(|e| opening_failed(label, e))?;
     match greeting.parsed() {
         Response::Data {
             status: Status::Ok | Status::PreAuth,
@@ -805,6 +808,16 @@ async fn read_greeting(client: &mut Client<Stream>, label: &str, timeout: Durati
         _ => Err(exit::unreachable(format!(
             "{label} did not greet like an IMAP server"
         ))),
+    }
+}
+
+/// A failure before login, a silent server's included, means the endpoint
+/// could not be opened (exit 3), as for POP3.
+fn opening_failed(label: &str, e: anyhow::Error) -> anyhow::Error {
+    if exit::classify(&e) == exit::ExitCode::Partial {
+        exit::unreachable(format!("{label}: {e:#}"))
+    } else {
+        e
     }
 }
 
@@ -894,10 +907,10 @@ async fn authenticate(
             timeout.as_secs()
         ))),
         Ok(Ok(session)) => Ok(session),
-        // The server's own words, never the password.
+        // The server's own words, never the password (it may quote it).
         Ok(Err(e)) => Err(exit::unreachable(format!(
             "login to {label} failed: {}",
-            server_text(&e)
+            login.secret.redact(user, &server_text(&e))
         ))),
     }
 }

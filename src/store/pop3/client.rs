@@ -21,7 +21,7 @@ use crate::endpoint::{Remote, Tls};
 use crate::exit;
 use crate::net::{self, deadline, Stream, TlsOptions};
 use crate::report;
-use crate::secret::Secret;
+use crate::secret::{base64, Secret};
 use crate::store::Disconnected;
 
 /// Bytes read from the server at a time.
@@ -245,7 +245,11 @@ impl Pop3Client {
         };
         result
             .map(|_| ())
-            .map_err(|e| exit::unreachable(format!("login to {} failed: {e:#}", self.label)))
+            // The server's own words, never the secret it may quote.
+            .map_err(|e| {
+                let text = login.secret.redact(user, &format!("{e:#}"));
+                exit::unreachable(format!("login to {} failed: {text}", self.label))
+            })
     }
 
     /// STAT: message count and total size.
@@ -602,27 +606,6 @@ fn apop_timestamp(greeting: &str) -> Option<String> {
     let start = greeting.find('<')?;
     let end = greeting[start..].find('>')? + start;
     Some(greeting[start..=end].to_string())
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// MD5, for APOP only (RFC 1939 §7 defines it so; it protects nothing else here).
