@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod dovecot;
+pub mod faultproxy;
 
 #[allow(unused_imports)] // not every test binary names `User`
 pub use dovecot::{Dovecot, User};
