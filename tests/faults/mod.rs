@@ -654,6 +654,56 @@ fn a_destination_that_keeps_dropping_fails_cleanly_and_a_clean_rerun_completes()
 // ------------------------------------------------------------ server words, stalls, TLS
 
 #[test]
+fn a_bye_mid_fetch_is_survived_with_retries() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let source = Account::new(&env, "fault-bye");
+    let messages = padded_range(0..MESSAGES);
+    source.load(&messages);
+    // Plaintext, so each BYE lands at a response boundary, in place of the
+    // next answer, on one connection each: right after EXAMINE (in place of
+    // the SEARCH answer), while the Message-IDs are read (5 KB in), and amid
+    // the bodies (150 KB in).
+    let bye = |after: u64, marker: &[u8], number: usize| {
+        Rule::to_client(Fault::InjectAndClose {
+            after,
+            marker: marker.to_vec(),
+            line: b"* BYE Server shutting down.\r\n".to_vec(),
+        })
+        .on(Connections::Numbers(number..number + 1))
+    };
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean()
+            .with(bye(0, b"Examine completed", 0))
+            .with(bye(5_000, b")\r\n", 1))
+            .with(bye(150_000, b")\r\n", 2)),
+    );
+    let mut extra = source.side_args("src");
+    extra.extend(args(["--tls", "none", "--retries", "5"]));
+    let output = copy(
+        &env,
+        &source.imap_via(&proxy),
+        &env.endpoint("maildir", "out"),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("BYE mid-FETCH", &stats, started);
+    assert_eq!(stats.injections, 3, "every BYE was sent: {stats:?}");
+    assert_code(&output, 0, "copy through BYEs");
+    assert!(
+        !reconnects(&output).is_empty(),
+        "mailtug reconnected:\n{}",
+        stderr(&output)
+    );
+    assert_exact_copy(
+        &raw_of(&messages),
+        &maildir_held(&env, "out"),
+        "BYE mid-FETCH",
+    );
+}
+
+#[test]
 fn a_sys_temp_error_mid_retr_is_survived_with_retries() {
     let started = Instant::now();
     let env = TestEnv::new();

@@ -290,6 +290,7 @@ impl ImapClient {
         })
         .await?;
         self.drain_unsolicited();
+        self.check_alive("listing folders").await?;
         if folders.is_empty() {
             // Every account has an INBOX: an empty list is a swallowed NO/BAD.
             return Err(
@@ -360,6 +361,7 @@ impl ImapClient {
             session.uid_search(criteria).await.map_err(protocol_error)
         })
         .await?;
+        self.check_alive("searching").await?;
         let mut uids: Vec<u32> = uids.into_iter().collect();
         uids.sort_unstable();
         Ok(uids)
@@ -411,7 +413,35 @@ impl ImapClient {
         }
         drop(stream);
         self.drain_unsolicited();
+        if seen.len() < uids.len() {
+            self.check_alive("fetching").await?;
+        }
         Ok(seen)
+    }
+
+    /// Proves the session alive with a NOOP. async-imap ends a streamed
+    /// answer (LIST, SEARCH, FETCH) at the end of the connection just as at
+    /// its tagged completion, so a server that hangs up mid-answer (after a
+    /// `* BYE`, or between two responses) looks like one that answered in
+    /// full: a SEARCH cut short would make the missing messages look done.
+    /// An answer that may be short is trusted only once this succeeds.
+    async fn check_alive(&mut self, what: &str) -> Result<()> {
+        let session = &mut self.session;
+        deadline(self.timeout, what, async {
+            session
+                .run_command_and_check_ok("NOOP")
+                .await
+                .map_err(|e| match e {
+                    async_imap::error::Error::ConnectionLost => {
+                        Disconnected(format!("the server closed the connection while {what}"))
+                            .into()
+                    }
+                    other => protocol_error(other),
+                })
+        })
+        .await?;
+        self.drain_unsolicited();
+        Ok(())
     }
 
     /// CREATE (and SUBSCRIBE) a folder; an existing folder is fine.
