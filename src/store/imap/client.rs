@@ -1104,6 +1104,11 @@ fn protocol_error(e: async_imap::error::Error) -> anyhow::Error {
         async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
             anyhow!("the server refused: {}", server_text(&e))
         }
+        // async-imap says `io: bytes remaining in stream` for this.
+        async_imap::error::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Disconnected("the server closed the connection in the middle of an answer".into())
+                .into()
+        }
         other => Disconnected(format!("IMAP connection failed: {}", server_text(&other))).into(),
     }
 }
@@ -1115,6 +1120,20 @@ fn folder_error(e: async_imap::error::Error, name: &str) -> anyhow::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_ended_mid_answer_is_said_plainly_and_retried() {
+        let cut = std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "bytes remaining in stream",
+        );
+        let err = protocol_error(async_imap::error::Error::Io(cut));
+        assert!(crate::store::is_disconnected(&err));
+        assert_eq!(
+            err.to_string(),
+            "the server closed the connection in the middle of an answer"
+        );
+    }
 
     #[test]
     fn uid_sets_are_compact_ranges() {
