@@ -355,8 +355,13 @@ impl Pop3Client {
             let number = commands[answered].0;
             answered += 1;
             let body = match self.status_line("reading a message").await {
-                Ok(_) => self.multi_line_joined("reading a message").await?,
-                Err(e) if crate::store::is_disconnected(&e) => return Err(e),
+                Ok(_) => self
+                    .multi_line_joined("reading a message")
+                    .await
+                    .map_err(|e| after_refusals(e, &refused))?,
+                Err(e) if crate::store::is_disconnected(&e) => {
+                    return Err(after_refusals(e, &refused))
+                }
                 Err(e) => {
                     refused.push((number, e));
                     continue;
@@ -379,10 +384,17 @@ impl Pop3Client {
             }
         }
         if !refused.is_empty() {
-            self.send("NOOP").await?;
+            self.send("NOOP")
+                .await
+                .map_err(|e| after_refusals(e, &refused))?;
             self.status_line("checking the session")
                 .await
-                .map_err(|e| Disconnected(format!("the server ended the session: {e:#}")))?;
+                .map_err(|e| {
+                    after_refusals(
+                        Disconnected(format!("the server ended the session: {e:#}")).into(),
+                        &refused,
+                    )
+                })?;
             for (number, e) in refused {
                 if !each(number, Err(e)).await {
                     break;
@@ -575,6 +587,16 @@ impl Pop3Client {
 }
 
 /// Parses a status line.
+/// A lost session, with the last `-ERR` the server gave before it: a
+/// server shutting down says why there (`[SYS/TEMP] shutting down`), and
+/// then hangs up.
+fn after_refusals(e: anyhow::Error, refused: &[(u32, anyhow::Error)]) -> anyhow::Error {
+    match refused.last() {
+        Some((number, why)) => e.context(format!("after refusing message {number} ({why:#})")),
+        None => e,
+    }
+}
+
 pub fn parse_status(line: &[u8]) -> Result<String> {
     let text = String::from_utf8_lossy(strip_line_end(line)).into_owned();
     if let Some(rest) = text.strip_prefix("+OK") {
@@ -872,6 +894,19 @@ mod tests {
                 (2, Ok(b"two\r\n".to_vec())),
                 (3, Ok(b"three\r\n".to_vec())),
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hang_up_after_an_err_is_a_lost_session_that_gives_the_servers_reason() {
+        let err = retrieve(vec![("RETR 1", b"-ERR [SYS/TEMP] shutting down\r\n")])
+            .await
+            .unwrap_err();
+        assert!(crate::store::is_disconnected(&err), "{err:#}");
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("message 1") && text.contains("[SYS/TEMP] shutting down"),
+            "{text}"
         );
     }
 
