@@ -744,6 +744,55 @@ fn a_bye_mid_fetch_is_survived_with_retries() {
 }
 
 #[test]
+fn a_bye_amid_pipelined_appends_is_survived_without_duplicates() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let destination = Account::new(&env, "fault-bye-append");
+    let messages = padded_range(0..MESSAGES);
+    corpus::write_maildir(&env.path("src"), &messages);
+    // Plaintext: the BYE comes right after the answer to an APPEND group
+    // (the first one past 2 KB of answers), in place of the answers to the
+    // groups still in flight, which the server goes on storing. The retry
+    // must find those by their fingerprints and not append them again.
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean().with(
+            Rule::to_client(Fault::InjectAndClose {
+                after: 2_000,
+                marker: b"Append completed".to_vec(),
+                line: b"* BYE Server shutting down.\r\n".to_vec(),
+            })
+            .on(Connections::First(1)),
+        ),
+    );
+    let mut extra = destination.side_args("dst");
+    extra.extend(args(["--tls", "none", "--retries", "3"]));
+    let output = copy(
+        &env,
+        &env.endpoint("maildir", "src"),
+        &destination.imap_via(&proxy),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("BYE amid APPENDs", &stats, started);
+    assert_eq!(stats.injections, 1, "the BYE was sent: {stats:?}");
+    assert_code(&output, 0, "copy through a BYE amid APPENDs");
+    assert!(
+        reconnects(&output)
+            .iter()
+            .any(|w| w.contains("Server shutting down.")),
+        "mailtug reconnected, giving the server's words:\n{}",
+        stderr(&output)
+    );
+    assert_exact_copy(&raw_of(&messages), &destination.held(), "BYE amid APPENDs");
+    let events = json_events(&output);
+    eprintln!(
+        "faults: BYE amid APPENDs: the retry found {} messages already stored",
+        summary(&events)["messages_duplicate"]
+    );
+}
+
+#[test]
 fn a_sys_temp_error_mid_retr_is_survived_with_retries() {
     let started = Instant::now();
     let env = TestEnv::new();
