@@ -32,6 +32,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// The longest marker [`Fault::InjectAndClose`] finds across two reads.
+const MARKER_MAX: usize = 64;
+
 /// Which way bytes flow through the proxy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -45,7 +48,8 @@ pub enum Direction {
 #[derive(Clone, Debug)]
 pub enum Fault {
     /// Forward exactly this many bytes, then close both sides of the
-    /// connection (a FIN to each peer). The count is per connection.
+    /// connection (a FIN to each peer; what a peer sends after it is
+    /// answered with a reset). The count is per connection.
     DropAfter(u64),
     /// Forward `offset` bytes, then send nothing for `millis` ms before
     /// going on (a server or link that hangs).
@@ -59,8 +63,8 @@ pub enum Fault {
     /// the server (and its answers are dropped), so the client learns of
     /// the end only by reading it. Markers: `b")\r\n"` ends an IMAP FETCH response,
     /// `b"Examine completed"` is in the answer to EXAMINE, `b"\r\n.\r\n"`
-    /// ends a POP3 multi-line answer. An empty `marker` means at `after`
-    /// itself, wherever that falls.
+    /// ends a POP3 multi-line answer; at most 64 bytes. An empty `marker`
+    /// means at `after` itself, wherever that falls.
     InjectAndClose {
         after: u64,
         marker: Vec<u8>,
@@ -199,6 +203,7 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy to `127.0.0.1:target_port` following `plan`.
     pub fn start(target_port: u16, plan: Plan) -> FaultProxy {
+        check(&plan);
         let listener =
             TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding the fault proxy");
         let port = listener.local_addr().unwrap().port();
@@ -232,6 +237,7 @@ impl FaultProxy {
     /// already open keep theirs) and restarts the connection numbering that
     /// [`Connections`] refers to.
     pub fn set_plan(&self, plan: Plan) {
+        check(&plan);
         *lock(&self.shared.plan) = (plan, 0);
     }
 
@@ -259,6 +265,18 @@ impl Drop for FaultProxy {
         }
         for stream in lock(&self.shared.open).drain(..) {
             let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Refuses a plan the proxy would not follow as written.
+fn check(plan: &Plan) {
+    for rule in &plan.rules {
+        if let Fault::InjectAndClose { marker, .. } = &rule.fault {
+            assert!(
+                marker.len() <= MARKER_MAX,
+                "an injection marker is at most {MARKER_MAX} bytes: {rule:?}"
+            );
         }
     }
 }
@@ -347,7 +365,8 @@ impl Pump {
         // Per fault: where its marker was found (the stream offset of its
         // last byte), while the end of that line has not come yet.
         let mut armed: Vec<Option<u64>> = vec![None; self.faults.len()];
-        // The last bytes forwarded, so a marker split between two reads is found.
+        // The last bytes forwarded (up to `MARKER_MAX`), so a marker split
+        // between two reads is found.
         let mut tail: Vec<u8> = Vec::new();
         let mut buf = vec![0u8; 16 * 1024];
         loop {
@@ -397,7 +416,7 @@ impl Pump {
                     self.count(take);
                     forwarded += take as u64;
                     tail.extend_from_slice(&chunk[..take]);
-                    let keep = tail.len().saturating_sub(64);
+                    let keep = tail.len().saturating_sub(MARKER_MAX);
                     tail.drain(..keep);
                     chunk = &chunk[take..];
                 }
