@@ -7,6 +7,8 @@
 //!   server shows) after N bytes in one direction ([`Fault::DropAfter`]);
 //! - stall one direction for T ms at a byte offset ([`Fault::StallAt`]);
 //! - delay every chunk of one direction ([`Fault::Latency`]);
+//! - cut the client off while what it sent still trickles into the server
+//!   ([`Fault::LateDelivery`]);
 //! - send a line of the proxy's own (`* BYE …` for IMAP, `-ERR [SYS/TEMP] …`
 //!   for POP3) at a response boundary and hang up ([`Fault::InjectAndClose`]).
 //!
@@ -56,6 +58,18 @@ pub enum Fault {
     StallAt { offset: u64, millis: u64 },
     /// Sleep this many ms before forwarding each chunk read (up to 16 KiB).
     Latency { millis: u64 },
+    /// For [`Direction::ToServer`]: after `after` bytes, cut the client off
+    /// (both ways, as a drop) while the server side stays open: what the
+    /// client had already sent, up to `in_flight` more bytes, still reaches
+    /// the server, slowly (16 KiB every `millis` ms), and only then does the
+    /// server see the end. This is a server still busy with a dead
+    /// client's pipelined commands (big APPENDs, a slow disk) while the
+    /// client reconnects. Counted as a drop.
+    LateDelivery {
+        after: u64,
+        in_flight: usize,
+        millis: u64,
+    },
     /// At the end of the line holding the first `marker` that ends at or
     /// past stream offset `after`, stop forwarding, send `line` in place of
     /// the rest and end the stream, as a server shutting down mid-command
@@ -322,6 +336,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             open.push(ends.0.try_clone().expect("cloning a socket"));
             open.push(ends.1.try_clone().expect("cloning a socket"));
         }
+        let server_lingers = Arc::new(AtomicBool::new(false));
         for direction in [Direction::ToServer, Direction::ToClient] {
             let (from, to) = match direction {
                 Direction::ToServer => (&client, &server),
@@ -341,6 +356,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     .map(|r| r.fault.clone())
                     .collect(),
                 shared: shared.clone(),
+                server_lingers: server_lingers.clone(),
             };
             std::thread::spawn(move || pump.run());
         }
@@ -356,6 +372,9 @@ struct Pump {
     direction: Direction,
     faults: Vec<Fault>,
     shared: Arc<Shared>,
+    /// Set by [`Fault::LateDelivery`]: the client is gone, the server side
+    /// must stay open until the late bytes are delivered.
+    server_lingers: Arc<AtomicBool>,
 }
 
 impl Pump {
@@ -390,7 +409,9 @@ impl Pump {
                 let mut action: Option<usize> = None;
                 for (i, fault) in self.faults.iter().enumerate() {
                     let point = match fault {
-                        Fault::DropAfter(limit) => Some(limit.saturating_sub(forwarded)),
+                        Fault::DropAfter(limit) | Fault::LateDelivery { after: limit, .. } => {
+                            Some(limit.saturating_sub(forwarded))
+                        }
                         Fault::StallAt { offset, .. } if !stalled[i] && *offset >= forwarded => {
                             Some(offset - forwarded)
                         }
@@ -447,6 +468,23 @@ impl Pump {
                         return;
                     }
                     Fault::Latency { .. } => {}
+                    Fault::LateDelivery {
+                        in_flight, millis, ..
+                    } => {
+                        let late = self.read_in_flight(chunk, *in_flight);
+                        self.shared.counters.drops.fetch_add(1, Ordering::SeqCst);
+                        self.server_lingers.store(true, Ordering::SeqCst);
+                        let _ = self.ends.0.shutdown(Shutdown::Both);
+                        for piece in late.chunks(16 * 1024) {
+                            std::thread::sleep(Duration::from_millis(*millis));
+                            if self.to.write_all(piece).is_err() {
+                                break;
+                            }
+                            self.count(piece.len());
+                        }
+                        let _ = self.ends.1.shutdown(Shutdown::Both);
+                        return;
+                    }
                 }
             }
         }
@@ -462,7 +500,25 @@ impl Pump {
 
     fn close_both(&self) {
         let _ = self.ends.0.shutdown(Shutdown::Both);
-        let _ = self.ends.1.shutdown(Shutdown::Both);
+        if !self.server_lingers.load(Ordering::SeqCst) {
+            let _ = self.ends.1.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// `rest` and what the client sends next, up to `limit` more bytes or
+    /// until it pauses for 300 ms.
+    fn read_in_flight(&self, rest: &[u8], limit: usize) -> Vec<u8> {
+        let mut late = rest.to_vec();
+        let _ = self.from.set_read_timeout(Some(Duration::from_millis(300)));
+        let mut buf = vec![0u8; 16 * 1024];
+        while late.len() < rest.len() + limit {
+            match (&self.from).read(&mut buf) {
+                Ok(n) if n > 0 => late.extend_from_slice(&buf[..n]),
+                _ => break,
+            }
+        }
+        late.truncate(rest.len() + limit);
+        late
     }
 }
 
