@@ -881,6 +881,53 @@ fn a_stall_longer_than_the_timeout_is_a_timeout_and_is_retried() {
 }
 
 #[test]
+fn a_destination_stalled_past_the_timeout_is_retried_without_duplicates() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let destination = Account::new(&env, "fault-stall-dst");
+    let messages = padded_range(0..MESSAGES);
+    corpus::write_maildir(&env.path("src"), &messages);
+    // Plaintext: the server's answers stop 3 KB in (past the login and the
+    // index, amid the APPEND answers) for 20 s, while it goes on storing
+    // what mailtug sends: the retry finds those messages stored.
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean().with(
+            Rule::to_client(Fault::StallAt {
+                offset: 3_000,
+                millis: 20_000,
+            })
+            .on(Connections::First(1)),
+        ),
+    );
+    let mut extra = destination.side_args("dst");
+    extra.extend(args(["--tls", "none", "--retries", "3", "--timeout", "3"]));
+    let output = copy(
+        &env,
+        &env.endpoint("maildir", "src"),
+        &destination.imap_via(&proxy),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("destination stalled past --timeout", &stats, started);
+    assert_eq!(stats.stalls, 1, "the stall happened: {stats:?}");
+    assert_code(&output, 0, "copy through a stalled destination");
+    assert!(
+        reconnects(&output)
+            .iter()
+            .any(|w| w.contains("no answer from the server within 3 s")),
+        "the stall is reported as a timeout, then retried:\n{}",
+        stderr(&output)
+    );
+    wait_for_sessions_to_end(&destination);
+    assert_exact_copy(
+        &raw_of(&messages),
+        &destination.held(),
+        "stalled destination",
+    );
+}
+
+#[test]
 fn a_cut_tls_handshake_is_exit_3_with_a_tls_message_once_retries_are_exhausted() {
     let started = Instant::now();
     let env = TestEnv::new();
