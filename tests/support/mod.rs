@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod dovecot;
+pub mod faultproxy;
 pub mod tlsserver;
 
 #[allow(unused_imports)] // not every test binary names `User`

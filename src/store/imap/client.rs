@@ -292,6 +292,7 @@ impl ImapClient {
         })
         .await?;
         self.drain_unsolicited();
+        self.check_alive("listing folders").await?;
         if folders.is_empty() {
             // Every account has an INBOX: an empty list is a swallowed NO/BAD.
             return Err(
@@ -362,6 +363,7 @@ impl ImapClient {
             session.uid_search(criteria).await.map_err(protocol_error)
         })
         .await?;
+        self.check_alive("searching").await?;
         let mut uids: Vec<u32> = uids.into_iter().collect();
         uids.sort_unstable();
         Ok(uids)
@@ -413,7 +415,35 @@ impl ImapClient {
         }
         drop(stream);
         self.drain_unsolicited();
+        if seen.len() < uids.len() {
+            self.check_alive("fetching").await?;
+        }
         Ok(seen)
+    }
+
+    /// Proves the session alive with a NOOP. async-imap ends a streamed
+    /// answer (LIST, SEARCH, FETCH) at the end of the connection just as at
+    /// its tagged completion, so a server that hangs up mid-answer (after a
+    /// `* BYE`, or between two responses) looks like one that answered in
+    /// full: a SEARCH cut short would make the missing messages look done.
+    /// An answer that may be short is trusted only once this succeeds.
+    async fn check_alive(&mut self, what: &str) -> Result<()> {
+        let session = &mut self.session;
+        deadline(self.timeout, what, async {
+            session
+                .run_command_and_check_ok("NOOP")
+                .await
+                .map_err(|e| match e {
+                    async_imap::error::Error::ConnectionLost => {
+                        Disconnected(format!("the server closed the connection while {what}"))
+                            .into()
+                    }
+                    other => protocol_error(other),
+                })
+        })
+        .await?;
+        self.drain_unsolicited();
+        Ok(())
     }
 
     /// CREATE (and SUBSCRIBE) a folder; an existing folder is fine.
@@ -1099,6 +1129,11 @@ fn protocol_error(e: async_imap::error::Error) -> anyhow::Error {
         async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
             anyhow!("the server refused: {}", server_text(&e))
         }
+        // async-imap says `io: bytes remaining in stream` for this.
+        async_imap::error::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Disconnected("the server closed the connection in the middle of an answer".into())
+                .into()
+        }
         other => Disconnected(format!("IMAP connection failed: {}", server_text(&other))).into(),
     }
 }
@@ -1110,6 +1145,20 @@ fn folder_error(e: async_imap::error::Error, name: &str) -> anyhow::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_ended_mid_answer_is_said_plainly_and_retried() {
+        let cut = std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "bytes remaining in stream",
+        );
+        let err = protocol_error(async_imap::error::Error::Io(cut));
+        assert!(crate::store::is_disconnected(&err));
+        assert_eq!(
+            err.to_string(),
+            "the server closed the connection in the middle of an answer"
+        );
+    }
 
     #[test]
     fn uid_sets_are_compact_ranges() {

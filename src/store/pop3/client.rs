@@ -331,17 +331,41 @@ impl Pop3Client {
         // flight with `-ERR [SYS/TEMP]` and hang up, and that message must be
         // retried after reconnecting, not failed.
         let mut refused: Vec<(u32, anyhow::Error)> = Vec::new();
+        // A link that breaks while commands are sent may still have brought
+        // the answers to those sent before: they are read (and their
+        // messages kept) before the error is returned, or a link that drops
+        // every few hundred KB would lose the whole window each time.
+        let mut send_error: Option<anyhow::Error> = None;
         while answered < commands.len() {
-            while sent < commands.len() && sent - answered < window {
-                self.send_buffered(&commands[sent].1).await?;
-                sent += 1;
+            if send_error.is_none() {
+                while sent < commands.len() && sent - answered < window {
+                    if let Err(e) = self.send_buffered(&commands[sent].1).await {
+                        send_error = Some(e);
+                        break;
+                    }
+                    sent += 1;
+                }
+                if send_error.is_none() {
+                    if let Err(e) = self.flush().await {
+                        send_error = Some(e);
+                    }
+                }
             }
-            self.flush().await?;
+            if answered == sent {
+                if let Some(e) = send_error {
+                    return Err(e);
+                }
+            }
             let number = commands[answered].0;
             answered += 1;
             let body = match self.status_line("reading a message").await {
-                Ok(_) => self.multi_line_joined("reading a message").await?,
-                Err(e) if crate::store::is_disconnected(&e) => return Err(e),
+                Ok(_) => self
+                    .multi_line_joined("reading a message")
+                    .await
+                    .map_err(|e| after_refusals(e, &refused))?,
+                Err(e) if crate::store::is_disconnected(&e) => {
+                    return Err(after_refusals(e, &refused))
+                }
                 Err(e) => {
                     refused.push((number, e));
                     continue;
@@ -364,10 +388,17 @@ impl Pop3Client {
             }
         }
         if !refused.is_empty() {
-            self.send("NOOP").await?;
+            self.send("NOOP")
+                .await
+                .map_err(|e| after_refusals(e, &refused))?;
             self.status_line("checking the session")
                 .await
-                .map_err(|e| Disconnected(format!("the server ended the session: {e:#}")))?;
+                .map_err(|e| {
+                    after_refusals(
+                        Disconnected(format!("the server ended the session: {e:#}")).into(),
+                        &refused,
+                    )
+                })?;
             for (number, e) in refused {
                 if !each(number, Err(e)).await {
                     break;
@@ -560,6 +591,16 @@ impl Pop3Client {
 }
 
 /// Parses a status line.
+/// A lost session, with the last `-ERR` the server gave before it: a
+/// server shutting down says why there (`[SYS/TEMP] shutting down`), and
+/// then hangs up.
+fn after_refusals(e: anyhow::Error, refused: &[(u32, anyhow::Error)]) -> anyhow::Error {
+    match refused.last() {
+        Some((number, why)) => e.context(format!("after refusing message {number} ({why:#})")),
+        None => e,
+    }
+}
+
 pub fn parse_status(line: &[u8]) -> Result<String> {
     let text = String::from_utf8_lossy(strip_line_end(line)).into_owned();
     if let Some(rest) = text.strip_prefix("+OK") {
@@ -786,6 +827,70 @@ mod tests {
         assert_eq!(bodies[1], (2, Ok(b"ok\r\n".to_vec())));
         drop(client);
         server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn answers_received_before_a_send_fails_are_kept() {
+        // The server answers three of a full window of RETRs and resets the
+        // connection: the next RETR cannot be sent, yet the three answers
+        // already here are handed on before the error, so a link that drops
+        // every few hundred KB still makes progress on each connection.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            let mut socket = BufReader::new(socket);
+            socket.get_mut().write_all(b"+OK ready\r\n").await.unwrap();
+            let mut line = Vec::new();
+            for (_, answer) in [CAPA, USER, PASS, CAPA] {
+                socket.read_until(b'\n', &mut line).await.unwrap();
+                socket.get_mut().write_all(answer).await.unwrap();
+            }
+            for _ in 0..PIPELINE_WINDOW {
+                socket.read_until(b'\n', &mut line).await.unwrap();
+            }
+            socket
+                .get_mut()
+                .write_all(b"+OK\r\none\r\n.\r\n+OK\r\ntwo\r\n.\r\n+OK\r\nthree\r\n.\r\n")
+                .await
+                .unwrap();
+            socket.get_ref().set_zero_linger().unwrap();
+        });
+        let mut client = Pop3Client::connect(&login(port)).await.unwrap();
+        let commands: Vec<(u32, String)> = (1..=PIPELINE_WINDOW as u32 + 8)
+            .map(|n| (n, format!("RETR {n}")))
+            .collect();
+        let mut bodies = Vec::new();
+        let result = client
+            .pipelined(&commands, |n, body| {
+                bodies.push((n, body.map_err(|e| e.to_string())));
+                async { true }
+            })
+            .await;
+        server.await.unwrap();
+        let err = result.expect_err("the connection was reset");
+        assert!(crate::store::is_disconnected(&err), "{err:#}");
+        assert_eq!(
+            bodies,
+            vec![
+                (1, Ok(b"one\r\n".to_vec())),
+                (2, Ok(b"two\r\n".to_vec())),
+                (3, Ok(b"three\r\n".to_vec())),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hang_up_after_an_err_is_a_lost_session_that_gives_the_servers_reason() {
+        let err = retrieve(vec![("RETR 1", b"-ERR [SYS/TEMP] shutting down\r\n")])
+            .await
+            .unwrap_err();
+        assert!(crate::store::is_disconnected(&err), "{err:#}");
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("message 1") && text.contains("[SYS/TEMP] shutting down"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

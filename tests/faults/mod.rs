@@ -1,0 +1,1043 @@
+//! Faults on the wire: the real binary copies through `support::faultproxy`
+//! to the shared Dovecot while the proxy drops connections every few hundred
+//! KB, stalls them past `--timeout`, cuts TLS handshakes, and plays a server
+//! that says `* BYE` mid-FETCH or `-ERR [SYS/TEMP]` mid-RETR and hangs up.
+//!
+//! What every test holds mailtug to: with enough `--retries` the run ends
+//! with exit 0 and the destination holds exactly the source's messages —
+//! `mailtug verify` finds nothing missing or extra, and the destination's
+//! bytes are the source's, as a multiset, so nothing is lost and nothing
+//! doubled; with retries exhausted it ends with one clear error line and no
+//! panic, its checkpoint claims only messages the destination holds, and a
+//! rerun without faults completes the copy exactly. The proxy's counters
+//! prove the faults happened (a test whose fault never fired proves nothing).
+//!
+//! Transport: plaintext (`imap://`/`pop3://` with `--tls none`, allowed on
+//! loopback) where a fault must land at a protocol position (an injected
+//! line after a FETCH response or a RETR answer) or where byte counts should
+//! be easy to relate to messages; implicit TLS (`imaps://` with the harness
+//! CA) where TLS itself matters (handshake cuts) and, in the IMAP → IMAP
+//! test, on the destination side, so drops also hit encrypted streams.
+//! `verify` always talks to Dovecot directly, over TLS.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mailtug::checkpoint::{Checkpoint, FolderProgress};
+use mailtug::fingerprint::Fingerprint;
+use mailtug::message::SourceKey;
+
+use crate::support::faultproxy::{Connections, Direction, Fault, FaultProxy, Plan, Rule, Stats};
+use crate::support::{Dovecot, User};
+use crate::util::corpus::{self, Synthetic};
+use crate::util::model::{maildir_files, read_maildir};
+use crate::util::{args, assert_no_panic, json_events, path_arg, stderr, summary, TestEnv};
+
+mod proxy;
+
+/// Messages per test: with ~3 KB each, about 600 KB go through the proxy,
+/// so a drop every 200 KB hits every test several times.
+const MESSAGES: usize = 200;
+/// Each message is padded to about this size.
+const MESSAGE_BYTES: usize = 3_000;
+/// The drop interval of the drop tests.
+const DROP_EVERY: u64 = 200_000;
+
+fn server() -> &'static Dovecot {
+    Dovecot::shared()
+}
+
+/// Synthetic message `i` (with its quirks: no Message-ID, CRLF, `From `
+/// lines) padded with body lines to about `MESSAGE_BYTES`.
+fn padded(i: usize) -> Synthetic {
+    let mut message = corpus::synthetic(i);
+    let eol: &[u8] = if message.raw.windows(2).any(|w| w == b"\r\n") {
+        b"\r\n"
+    } else {
+        b"\n"
+    };
+    let mut n = 0;
+    while message.raw.len() < MESSAGE_BYTES {
+        message.raw.extend_from_slice(
+            format!("padding {n:03} of synthetic message {i} ----------").as_bytes(),
+        );
+        message.raw.extend_from_slice(eol);
+        n += 1;
+    }
+    message
+}
+
+fn padded_range(range: std::ops::Range<usize>) -> Vec<Synthetic> {
+    range.map(padded).collect()
+}
+
+/// CRLF → LF: servers hand out CRLF, mailtug stores LF.
+fn lf(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, &b) in raw.iter().enumerate() {
+        if b == b'\r' && raw.get(i + 1) == Some(&b'\n') {
+            continue;
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// One Dovecot user of a test, with its password in a 0600 file.
+struct Account<'s> {
+    server: &'s Dovecot,
+    user: User,
+    password_file: PathBuf,
+}
+
+impl<'s> Account<'s> {
+    fn new(env: &TestEnv, hint: &str) -> Account<'static> {
+        static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
+        let server = server();
+        let password = format!(
+            "Fault{}-{hint}-Jw4nT8pZ",
+            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        );
+        let user = server.add_user(hint, &password, None);
+        let password_file = env.write_secret(&format!("{}.password", user.name), &password);
+        Account {
+            server,
+            user,
+            password_file,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.user.name
+    }
+
+    /// `imap://USER@127.0.0.1:PORT` through `proxy` (plaintext with `--tls none`).
+    fn imap_via(&self, proxy: &FaultProxy) -> String {
+        format!("imap://{}@127.0.0.1:{}", self.name(), proxy.port())
+    }
+
+    /// `imaps://USER@127.0.0.1:PORT` through `proxy`.
+    fn imaps_via(&self, proxy: &FaultProxy) -> String {
+        format!("imaps://{}@127.0.0.1:{}", self.name(), proxy.port())
+    }
+
+    /// `pop3://USER@127.0.0.1:PORT` through `proxy` (plaintext with `--tls none`).
+    fn pop3_via(&self, proxy: &FaultProxy) -> String {
+        format!("pop3://{}@127.0.0.1:{}", self.name(), proxy.port())
+    }
+
+    /// `imaps://USER@127.0.0.1:PORT`, straight to the server.
+    fn imaps(&self) -> String {
+        format!(
+            "imaps://{}@127.0.0.1:{}",
+            self.name(),
+            self.server.imaps_port()
+        )
+    }
+
+    /// `pop3s://USER@127.0.0.1:PORT`, straight to the server.
+    fn pop3s(&self) -> String {
+        format!(
+            "pop3s://{}@127.0.0.1:{}",
+            self.name(),
+            self.server.pop3s_port()
+        )
+    }
+
+    /// The password file and the CA, for this account on `side` (`src`/`dst`).
+    fn side_args(&self, side: &str) -> Vec<String> {
+        args([
+            format!("--{side}-password-file"),
+            path_arg(&self.password_file),
+            format!("--{side}-ca-file"),
+            path_arg(self.server.ca_file()),
+        ])
+    }
+
+    /// Puts messages into INBOX behind the server's back, in order (UIDs,
+    /// UIDLs and POP3 numbers follow it).
+    fn load(&self, messages: &[Synthetic]) {
+        let loaded: Vec<(Vec<u8>, &str, SystemTime)> = messages
+            .iter()
+            .map(|m| {
+                let flags = if m.flags.seen { "S" } else { "" };
+                let date = UNIX_EPOCH + Duration::from_secs(m.date as u64);
+                (m.raw.clone(), flags, date)
+            })
+            .collect();
+        self.user.load(self.server, "INBOX", &loaded);
+    }
+
+    /// INBOX by UID, line ends normalised.
+    fn by_uid(&self) -> Vec<(u32, Vec<u8>)> {
+        self.user
+            .messages(self.server, "INBOX")
+            .into_iter()
+            .map(|(uid, _, _, raw)| (uid, lf(&raw)))
+            .collect()
+    }
+
+    /// The bytes of every INBOX message, line ends normalised.
+    fn held(&self) -> Vec<Vec<u8>> {
+        self.by_uid().into_iter().map(|(_, raw)| raw).collect()
+    }
+}
+
+/// The bytes of every message of a one-folder maildir (INBOX).
+fn maildir_held(env: &TestEnv, dir: &str) -> Vec<Vec<u8>> {
+    let model = read_maildir(&env.path(dir));
+    assert!(
+        model.keys().all(|folder| folder == "INBOX"),
+        "only INBOX expected in {dir}: {:?}",
+        model.keys().collect::<Vec<_>>()
+    );
+    model
+        .into_values()
+        .flatten()
+        .map(|stored| lf(&stored.raw))
+        .collect()
+}
+
+fn raw_of(messages: &[Synthetic]) -> Vec<Vec<u8>> {
+    messages.iter().map(|m| lf(&m.raw)).collect()
+}
+
+/// Asserts the destination holds exactly the source's messages: the same
+/// fingerprints, each once, and the same bytes as a multiset.
+#[track_caller]
+fn assert_exact_copy(source: &[Vec<u8>], destination: &[Vec<u8>], what: &str) {
+    let mut counts: BTreeMap<Fingerprint, usize> = BTreeMap::new();
+    for raw in destination {
+        *counts.entry(Fingerprint::of(raw)).or_default() += 1;
+    }
+    let doubled: Vec<String> = counts
+        .iter()
+        .filter(|(_, &n)| n > 1)
+        .map(|(f, n)| format!("{f} ×{n}"))
+        .collect();
+    assert!(
+        doubled.is_empty(),
+        "{what}: duplicates at the destination: {doubled:?}"
+    );
+    let wanted: BTreeMap<Fingerprint, usize> =
+        source.iter().map(|raw| (Fingerprint::of(raw), 1)).collect();
+    let missing: Vec<String> = wanted
+        .keys()
+        .filter(|f| !counts.contains_key(f))
+        .map(|f| f.to_string())
+        .collect();
+    let extra: Vec<String> = counts
+        .keys()
+        .filter(|f| !wanted.contains_key(f))
+        .map(|f| f.to_string())
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{what}: {} of {} messages missing {missing:?}, extra {extra:?}",
+        missing.len(),
+        source.len()
+    );
+    let (mut expected, mut actual) = (source.to_vec(), destination.to_vec());
+    expected.sort();
+    actual.sort();
+    let differing = expected.iter().zip(&actual).filter(|(a, b)| a != b).count();
+    assert!(
+        expected == actual,
+        "{what}: {differing} messages differ in their bytes"
+    );
+}
+
+/// Runs `mailtug --json copy …` and returns its output, after checking it
+/// did not panic.
+fn copy(env: &TestEnv, source: &str, destination: &str, extra: &[String]) -> std::process::Output {
+    let mut argv = args(["--json", "-v", "copy", source, destination]);
+    argv.extend(extra.iter().cloned());
+    let output = env.run_owned(&argv);
+    assert_no_panic(&stderr(&output));
+    output
+}
+
+#[track_caller]
+fn assert_code(output: &std::process::Output, code: i32, what: &str) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{what}: expected exit {code}\n--- stderr ---\n{}",
+        stderr(output)
+    );
+}
+
+/// `mailtug verify` straight against the servers (no proxy): exit 0, and
+/// `checked` messages with nothing missing or extra.
+fn assert_verified(env: &TestEnv, source: &str, destination: &str, extra: &[String], checked: u64) {
+    let mut argv = args(["--json", "verify", source, destination]);
+    argv.extend(extra.iter().cloned());
+    let output = env.run_owned(&argv);
+    assert_code(&output, 0, "verify");
+    let events = json_events(&output);
+    let last = summary(&events);
+    assert_eq!(last["messages_missing"], 0, "verify: {last}");
+    assert_eq!(last["messages_extra"], 0, "verify: {last}");
+    assert_eq!(last["messages_checked"], checked, "verify: {last}");
+}
+
+/// The `mailtug: warning:` lines saying a folder is being retried.
+fn reconnects(output: &std::process::Output) -> Vec<String> {
+    stderr(output)
+        .lines()
+        .filter(|l| l.starts_with("mailtug: warning: ") && l.contains("reconnecting (attempt"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `mailtug: error:` lines.
+fn error_lines(output: &std::process::Output) -> Vec<String> {
+    stderr(output)
+        .lines()
+        .filter(|l| l.starts_with("mailtug: error: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The job's checkpoint progress for INBOX.
+fn inbox_progress(env: &TestEnv) -> FolderProgress {
+    let (_, path) = env.only_checkpoint();
+    let checkpoint = Checkpoint::load(&path)
+        .expect("the checkpoint loads")
+        .expect("the checkpoint exists");
+    checkpoint
+        .folders
+        .iter()
+        .find(|(name, _)| name.as_str() == "INBOX")
+        .map(|(_, progress)| progress.clone())
+        .unwrap_or_default()
+}
+
+/// Asserts every source message the checkpoint claims is at the
+/// destination; returns how many it claims.
+#[track_caller]
+fn assert_claims_are_stored(
+    progress: &FolderProgress,
+    source: &[(SourceKey, Vec<u8>)],
+    destination: &[Vec<u8>],
+    what: &str,
+) -> usize {
+    let held: std::collections::HashSet<Fingerprint> =
+        destination.iter().map(|raw| Fingerprint::of(raw)).collect();
+    let mut claimed = 0;
+    for (key, raw) in source {
+        if progress.is_done(key) {
+            claimed += 1;
+            assert!(
+                held.contains(&Fingerprint::of(raw)),
+                "{what}: the checkpoint claims {key}, which the destination lacks"
+            );
+        }
+    }
+    claimed
+}
+
+/// Waits until every IMAP session of `account` that Dovecot logged in has
+/// ended (its `Disconnected` log line), so nothing of an earlier run is
+/// still being stored. Polls for up to 20 s: no timing assertion.
+fn wait_for_sessions_to_end(account: &Account<'_>) {
+    let login = format!("Login: user=<{}>", account.name());
+    let end = format!("imap({})<", account.name());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = account.server.log_tail(usize::MAX);
+        let logins = log
+            .lines()
+            .filter(|l| l.contains("imap-login: ") && l.contains(&login))
+            .count();
+        let ended = log
+            .lines()
+            .filter(|l| l.contains(&end) && l.contains("Disconnected"))
+            .count();
+        if ended >= logins {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "dovecot logged {logins} logins of {} but {ended} session ends",
+            account.name()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The proxy's counters, printed for the record (the report reads them).
+fn log_stats(what: &str, stats: &Stats, started: Instant) {
+    eprintln!(
+        "faults: {what}: {} connections, {} drops, {} stalls, {} injections, \
+         {} B to client, {} B to server, {:.1} s",
+        stats.connections,
+        stats.drops,
+        stats.stalls,
+        stats.injections,
+        stats.bytes_to_client,
+        stats.bytes_to_server,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+// ------------------------------------------------------------ drops
+
+#[test]
+fn imap_to_maildir_survives_a_drop_every_200_kb() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let source = Account::new(&env, "fault-imap-md");
+    let messages = padded_range(0..MESSAGES);
+    source.load(&messages);
+    // Plaintext: the drops count message bytes, not TLS records.
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::drop_every(Direction::ToClient, DROP_EVERY),
+    );
+    let mut extra = source.side_args("src");
+    extra.extend(args(["--tls", "none", "--retries", "8"]));
+    let output = copy(
+        &env,
+        &source.imap_via(&proxy),
+        &env.endpoint("maildir", "out"),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("IMAP → maildir", &stats, started);
+    assert_code(&output, 0, "copy through drops");
+    assert!(stats.drops >= 2, "several drops happened: {stats:?}");
+    assert!(
+        !reconnects(&output).is_empty(),
+        "mailtug reconnected:\n{}",
+        stderr(&output)
+    );
+    assert_exact_copy(
+        &raw_of(&messages),
+        &maildir_held(&env, "out"),
+        "IMAP → maildir",
+    );
+    assert_verified(
+        &env,
+        &source.imaps(),
+        &env.endpoint("maildir", "out"),
+        &source.side_args("src"),
+        MESSAGES as u64,
+    );
+}
+
+#[test]
+fn maildir_to_imap_survives_a_drop_every_200_kb() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let destination = Account::new(&env, "fault-md-imap");
+    let messages = padded_range(0..MESSAGES);
+    corpus::write_maildir(&env.path("src"), &messages);
+    // Plaintext, and the drops cut what mailtug sends: APPENDs in flight.
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::drop_every(Direction::ToServer, DROP_EVERY),
+    );
+    let mut extra = destination.side_args("dst");
+    extra.extend(args(["--tls", "none", "--retries", "8"]));
+    let output = copy(
+        &env,
+        &env.endpoint("maildir", "src"),
+        &destination.imap_via(&proxy),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("maildir → IMAP", &stats, started);
+    assert_code(&output, 0, "copy through drops");
+    assert!(stats.drops >= 2, "several drops happened: {stats:?}");
+    assert!(
+        !reconnects(&output).is_empty(),
+        "mailtug reconnected:\n{}",
+        stderr(&output)
+    );
+    assert_exact_copy(&raw_of(&messages), &destination.held(), "maildir → IMAP");
+    assert_verified(
+        &env,
+        &env.endpoint("maildir", "src"),
+        &destination.imaps(),
+        &destination.side_args("dst"),
+        MESSAGES as u64,
+    );
+}
+
+#[test]
+fn imap_to_imap_survives_drops_on_both_sides() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let source = Account::new(&env, "fault-imap-imap-src");
+    let destination = Account::new(&env, "fault-imap-imap-dst");
+    let messages = padded_range(0..MESSAGES);
+    source.load(&messages);
+    // The source in plaintext, the destination over TLS: the drops on that
+    // side cut encrypted records wherever they fall. A drop on either side
+    // reconnects both, so the sides take turns: the source's connections 0
+    // and 2 die 200 KB in, the destination's connection 1 150 KB in.
+    let source_proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean()
+            .with(Rule::to_client(Fault::DropAfter(DROP_EVERY)).on(Connections::Numbers(0..1)))
+            .with(Rule::to_client(Fault::DropAfter(DROP_EVERY)).on(Connections::Numbers(2..3))),
+    );
+    let destination_proxy = FaultProxy::start(
+        server().imaps_port(),
+        Plan::clean()
+            .with(Rule::to_server(Fault::DropAfter(150_000)).on(Connections::Numbers(1..2))),
+    );
+    let mut extra = source.side_args("src");
+    extra.extend(destination.side_args("dst"));
+    extra.extend(args(["--tls", "none", "--retries", "6"]));
+    let output = copy(
+        &env,
+        &source.imap_via(&source_proxy),
+        &destination.imaps_via(&destination_proxy),
+        &extra,
+    );
+    let (from, to) = (source_proxy.stats(), destination_proxy.stats());
+    log_stats("IMAP → IMAP, source", &from, started);
+    log_stats("IMAP → IMAP, destination", &to, started);
+    assert_code(&output, 0, "copy through drops");
+    assert!(
+        (from.drops, to.drops) == (2, 1),
+        "both sides dropped: {from:?} {to:?}"
+    );
+    assert_exact_copy(&raw_of(&messages), &destination.held(), "IMAP → IMAP");
+    let mut both = source.side_args("src");
+    both.extend(destination.side_args("dst"));
+    assert_verified(
+        &env,
+        &source.imaps(),
+        &destination.imaps(),
+        &both,
+        MESSAGES as u64,
+    );
+}
+
+#[test]
+fn pop3_to_imap_survives_a_drop_every_200_kb() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let source = Account::new(&env, "fault-pop3-src");
+    let destination = Account::new(&env, "fault-pop3-dst");
+    let messages = padded_range(0..MESSAGES);
+    source.load(&messages);
+    // Plaintext POP3 through the proxy; the destination straight over TLS.
+    let proxy = FaultProxy::start(
+        server().pop3_port(),
+        Plan::drop_every(Direction::ToClient, DROP_EVERY),
+    );
+    let mut extra = source.side_args("src");
+    extra.extend(destination.side_args("dst"));
+    extra.extend(args(["--tls", "none", "--retries", "8"]));
+    let output = copy(&env, &source.pop3_via(&proxy), &destination.imaps(), &extra);
+    let stats = proxy.stats();
+    log_stats("POP3 → IMAP", &stats, started);
+    assert_code(&output, 0, "copy through drops");
+    assert!(stats.drops >= 2, "several drops happened: {stats:?}");
+    assert!(
+        !reconnects(&output).is_empty(),
+        "mailtug reconnected:\n{}",
+        stderr(&output)
+    );
+    assert_exact_copy(&raw_of(&messages), &destination.held(), "POP3 → IMAP");
+    let mut both = source.side_args("src");
+    both.extend(destination.side_args("dst"));
+    assert_verified(
+        &env,
+        &source.pop3s(),
+        &destination.imaps(),
+        &both,
+        MESSAGES as u64,
+    );
+}
+
+// ------------------------------------------------------------ retries exhausted
+
+#[test]
+fn a_source_that_keeps_dropping_fails_cleanly_and_a_clean_rerun_completes() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let source = Account::new(&env, "fault-exhaust-src");
+    let messages = padded_range(0..MESSAGES);
+    source.load(&messages);
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::drop_every(Direction::ToClient, 120_000),
+    );
+    let mut extra = source.side_args("src");
+    extra.extend(args(["--tls", "none", "--retries", "1"]));
+    let out = env.endpoint("maildir", "out");
+    let failed = copy(&env, &source.imap_via(&proxy), &out, &extra);
+    let stats = proxy.stats();
+    log_stats("IMAP source, retries exhausted", &stats, started);
+    assert_eq!(
+        stats.drops, 2,
+        "one drop, one retry, one more drop: {stats:?}"
+    );
+    let code = failed.status.code();
+    assert!(
+        matches!(code, Some(1 | 3)),
+        "exit 1 or 3, got {code:?}:\n{}",
+        stderr(&failed)
+    );
+    let errors = error_lines(&failed);
+    assert!(
+        errors.len() == 1
+            && errors[0].contains("folder `INBOX`")
+            && errors[0].contains("reading from the source")
+            && errors[0].contains("the server closed the connection"),
+        "one error line naming the folder, the side and what happened:\n{}",
+        stderr(&failed)
+    );
+    let held = maildir_held(&env, "out");
+    assert_exact_copy(
+        &held.clone(),
+        &held,
+        "no duplicates even after a failed run",
+    );
+    let keyed: Vec<(SourceKey, Vec<u8>)> = source
+        .by_uid()
+        .into_iter()
+        .map(|(uid, raw)| (SourceKey::Uid(uid), raw))
+        .collect();
+    let claimed = assert_claims_are_stored(&inbox_progress(&env), &keyed, &held, "after failing");
+    assert!(
+        claimed > 0 && claimed < MESSAGES,
+        "the checkpoint holds part of the folder: {claimed}"
+    );
+
+    proxy.set_plan(Plan::clean());
+    let rerun = copy(&env, &source.imap_via(&proxy), &out, &extra);
+    assert_code(&rerun, 0, "rerun without faults");
+    assert_exact_copy(
+        &raw_of(&messages),
+        &maildir_held(&env, "out"),
+        "after the rerun",
+    );
+    let events = json_events(&rerun);
+    assert_eq!(
+        summary(&events)["messages_copied"].as_u64().unwrap() as usize,
+        MESSAGES - held.len(),
+        "the rerun copies exactly what was missing"
+    );
+}
+
+#[test]
+fn a_destination_that_keeps_dropping_fails_cleanly_and_a_clean_rerun_completes() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let destination = Account::new(&env, "fault-exhaust-dst");
+    let messages = padded_range(0..MESSAGES);
+    corpus::write_maildir(&env.path("src"), &messages);
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::drop_every(Direction::ToServer, 120_000),
+    );
+    let mut extra = destination.side_args("dst");
+    extra.extend(args(["--tls", "none", "--retries", "0"]));
+    let source = env.endpoint("maildir", "src");
+    let failed = copy(&env, &source, &destination.imap_via(&proxy), &extra);
+    let stats = proxy.stats();
+    log_stats("IMAP destination, retries exhausted", &stats, started);
+    assert_eq!(stats.drops, 1, "no retry: {stats:?}");
+    let code = failed.status.code();
+    assert!(
+        matches!(code, Some(1 | 3)),
+        "exit 1 or 3, got {code:?}:\n{}",
+        stderr(&failed)
+    );
+    let errors = error_lines(&failed);
+    assert!(
+        errors.len() == 1
+            && errors[0].contains("folder `INBOX`")
+            && errors[0].contains("writing to the destination"),
+        "one error line naming the folder and the side:\n{}",
+        stderr(&failed)
+    );
+    let held = destination.held();
+    assert_exact_copy(
+        &held.clone(),
+        &held,
+        "no duplicates even after a failed run",
+    );
+    let keyed: Vec<(SourceKey, Vec<u8>)> = maildir_files(&env.path("src"))
+        .into_iter()
+        .map(|file| {
+            let raw = lf(&std::fs::read(&file.path).unwrap());
+            (SourceKey::File(file.unique), raw)
+        })
+        .collect();
+    let claimed = assert_claims_are_stored(&inbox_progress(&env), &keyed, &held, "after failing");
+    assert!(
+        claimed < MESSAGES,
+        "the checkpoint holds part of the folder: {claimed}"
+    );
+
+    // Dovecot goes on storing the APPENDs it had received when the
+    // connection died, for a moment after mailtug has exited; a rerun that
+    // indexed the folder meanwhile would not see those messages and would
+    // append them again. A later run (from cron, or by hand) comes long
+    // after; here the rerun waits for that session to end.
+    wait_for_sessions_to_end(&destination);
+    proxy.set_plan(Plan::clean());
+    let rerun = copy(&env, &source, &destination.imap_via(&proxy), &extra);
+    assert_code(&rerun, 0, "rerun without faults");
+    assert_exact_copy(&raw_of(&messages), &destination.held(), "after the rerun");
+}
+
+// ------------------------------------------------------------ server words, stalls, TLS
+
+#[test]
+fn a_bye_mid_fetch_is_survived_with_retries() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let source = Account::new(&env, "fault-bye");
+    let messages = padded_range(0..MESSAGES);
+    source.load(&messages);
+    // Plaintext, so each BYE lands at a response boundary, in place of the
+    // next answer, on one connection each: right after EXAMINE (in place of
+    // the SEARCH answer), while the Message-IDs are read (5 KB in), and amid
+    // the bodies (150 KB in).
+    let bye = |after: u64, marker: &[u8], number: usize| {
+        Rule::to_client(Fault::InjectAndClose {
+            after,
+            marker: marker.to_vec(),
+            line: b"* BYE Server shutting down.\r\n".to_vec(),
+        })
+        .on(Connections::Numbers(number..number + 1))
+    };
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean()
+            .with(bye(0, b"Examine completed", 0))
+            .with(bye(5_000, b")\r\n", 1))
+            .with(bye(150_000, b")\r\n", 2)),
+    );
+    let mut extra = source.side_args("src");
+    extra.extend(args(["--tls", "none", "--retries", "5"]));
+    let output = copy(
+        &env,
+        &source.imap_via(&proxy),
+        &env.endpoint("maildir", "out"),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("BYE mid-FETCH", &stats, started);
+    assert_eq!(stats.injections, 3, "every BYE was sent: {stats:?}");
+    assert_code(&output, 0, "copy through BYEs");
+    assert!(
+        !reconnects(&output).is_empty(),
+        "mailtug reconnected:\n{}",
+        stderr(&output)
+    );
+    assert_exact_copy(
+        &raw_of(&messages),
+        &maildir_held(&env, "out"),
+        "BYE mid-FETCH",
+    );
+}
+
+#[test]
+fn a_bye_amid_pipelined_appends_is_survived_without_duplicates() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let destination = Account::new(&env, "fault-bye-append");
+    let messages = padded_range(0..MESSAGES);
+    corpus::write_maildir(&env.path("src"), &messages);
+    // Plaintext: the BYE comes right after the answer to an APPEND group
+    // (the first one past 2 KB of answers), in place of the answers to the
+    // groups still in flight, which the server goes on storing. The retry
+    // must find those by their fingerprints and not append them again.
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean().with(
+            Rule::to_client(Fault::InjectAndClose {
+                after: 2_000,
+                marker: b"Append completed".to_vec(),
+                line: b"* BYE Server shutting down.\r\n".to_vec(),
+            })
+            .on(Connections::First(1)),
+        ),
+    );
+    let mut extra = destination.side_args("dst");
+    extra.extend(args(["--tls", "none", "--retries", "3"]));
+    let output = copy(
+        &env,
+        &env.endpoint("maildir", "src"),
+        &destination.imap_via(&proxy),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("BYE amid APPENDs", &stats, started);
+    assert_eq!(stats.injections, 1, "the BYE was sent: {stats:?}");
+    assert_code(&output, 0, "copy through a BYE amid APPENDs");
+    assert!(
+        reconnects(&output)
+            .iter()
+            .any(|w| w.contains("Server shutting down.")),
+        "mailtug reconnected, giving the server's words:\n{}",
+        stderr(&output)
+    );
+    assert_exact_copy(&raw_of(&messages), &destination.held(), "BYE amid APPENDs");
+    let events = json_events(&output);
+    eprintln!(
+        "faults: BYE amid APPENDs: the retry found {} messages already stored",
+        summary(&events)["messages_duplicate"]
+    );
+}
+
+#[test]
+fn a_sys_temp_error_mid_retr_is_survived_with_retries() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let source = Account::new(&env, "fault-systemp");
+    let messages = padded_range(0..MESSAGES);
+    source.load(&messages);
+    // Plaintext, so the -ERR comes in place of the next answer, right after
+    // a whole RETR answer (150 KB in: past the TOP headers, amid the RETRs).
+    let proxy = FaultProxy::start(
+        server().pop3_port(),
+        Plan::clean().with(
+            Rule::to_client(Fault::InjectAndClose {
+                after: 150_000,
+                marker: b"\r\n.\r\n".to_vec(),
+                line: b"-ERR [SYS/TEMP] Server shutting down.\r\n".to_vec(),
+            })
+            .on(Connections::First(1)),
+        ),
+    );
+    let mut extra = source.side_args("src");
+    extra.extend(args(["--tls", "none", "--retries", "3"]));
+    let output = copy(
+        &env,
+        &source.pop3_via(&proxy),
+        &env.endpoint("maildir", "out"),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("-ERR [SYS/TEMP] mid-RETR", &stats, started);
+    assert_eq!(stats.injections, 1, "the -ERR was sent: {stats:?}");
+    assert_code(&output, 0, "copy through -ERR [SYS/TEMP]");
+    assert!(
+        reconnects(&output)
+            .iter()
+            .any(|w| w.contains("[SYS/TEMP] Server shutting down.")),
+        "mailtug reconnected, giving the server's reason:\n{}",
+        stderr(&output)
+    );
+    assert_exact_copy(
+        &raw_of(&messages),
+        &maildir_held(&env, "out"),
+        "-ERR mid-RETR",
+    );
+}
+
+#[test]
+fn a_stall_longer_than_the_timeout_is_a_timeout_and_is_retried() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let source = Account::new(&env, "fault-stall");
+    let messages = padded_range(0..MESSAGES);
+    source.load(&messages);
+    // The first connection goes silent 100 KB in for 20 s, far past the
+    // 3 s timeout (never cut short: the test does not wait for it).
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean().with(
+            Rule::to_client(Fault::StallAt {
+                offset: 100_000,
+                millis: 20_000,
+            })
+            .on(Connections::First(1)),
+        ),
+    );
+    let mut extra = source.side_args("src");
+    extra.extend(args(["--tls", "none", "--retries", "3", "--timeout", "3"]));
+    let output = copy(
+        &env,
+        &source.imap_via(&proxy),
+        &env.endpoint("maildir", "out"),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("stall past --timeout", &stats, started);
+    assert_eq!(stats.stalls, 1, "the stall happened: {stats:?}");
+    assert_code(&output, 0, "copy through a stall");
+    let warnings = reconnects(&output);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("no answer from the server within 3 s")),
+        "the stall is reported as a timeout, then retried:\n{}",
+        stderr(&output)
+    );
+    assert_exact_copy(&raw_of(&messages), &maildir_held(&env, "out"), "stall");
+}
+
+#[test]
+fn a_destination_stalled_past_the_timeout_is_retried_without_duplicates() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let destination = Account::new(&env, "fault-stall-dst");
+    let messages = padded_range(0..MESSAGES);
+    corpus::write_maildir(&env.path("src"), &messages);
+    // Plaintext: the server's answers stop 3 KB in (past the login and the
+    // index, amid the APPEND answers) for 20 s, while it goes on storing
+    // what mailtug sends: the retry finds those messages stored.
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean().with(
+            Rule::to_client(Fault::StallAt {
+                offset: 3_000,
+                millis: 20_000,
+            })
+            .on(Connections::First(1)),
+        ),
+    );
+    let mut extra = destination.side_args("dst");
+    extra.extend(args(["--tls", "none", "--retries", "3", "--timeout", "3"]));
+    let output = copy(
+        &env,
+        &env.endpoint("maildir", "src"),
+        &destination.imap_via(&proxy),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("destination stalled past --timeout", &stats, started);
+    assert_eq!(stats.stalls, 1, "the stall happened: {stats:?}");
+    assert_code(&output, 0, "copy through a stalled destination");
+    assert!(
+        reconnects(&output)
+            .iter()
+            .any(|w| w.contains("no answer from the server within 3 s")),
+        "the stall is reported as a timeout, then retried:\n{}",
+        stderr(&output)
+    );
+    wait_for_sessions_to_end(&destination);
+    assert_exact_copy(
+        &raw_of(&messages),
+        &destination.held(),
+        "stalled destination",
+    );
+}
+
+#[test]
+fn a_cut_tls_handshake_is_exit_3_with_a_tls_message_once_retries_are_exhausted() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let source = Account::new(&env, "fault-tls-cut");
+    source.load(&padded_range(0..3));
+    // Every connection closes after the first bytes of the server's hello.
+    let proxy = FaultProxy::start(
+        server().imaps_port(),
+        Plan::drop_every(Direction::ToClient, 7),
+    );
+    let mut extra = source.side_args("src");
+    extra.extend(args(["--retries", "2"]));
+    let output = copy(
+        &env,
+        &source.imaps_via(&proxy),
+        &env.endpoint("maildir", "out"),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("TLS handshake cut", &stats, started);
+    assert!(stats.drops >= 1, "the handshake was cut: {stats:?}");
+    assert_code(&output, 3, "TLS handshake cut");
+    let errors = error_lines(&output);
+    assert!(
+        errors.len() == 1 && errors[0].contains("TLS") && errors[0].contains("127.0.0.1"),
+        "one error line naming TLS and the server:\n{}",
+        stderr(&output)
+    );
+    assert!(!env.path("out").exists(), "nothing was written");
+}
+
+#[test]
+fn a_tls_handshake_cut_on_reconnect_is_survived_with_retries() {
+    let started = Instant::now();
+    let env = TestEnv::new();
+    let source = Account::new(&env, "fault-tls-reconnect");
+    let messages = padded_range(0..MESSAGES);
+    source.load(&messages);
+    // Over TLS: the first connection dies 150 KB in (amid encrypted
+    // records), the reconnection's handshake is cut, the next one is fine.
+    let proxy = FaultProxy::start(
+        server().imaps_port(),
+        Plan::clean()
+            .with(Rule::to_client(Fault::DropAfter(150_000)).on(Connections::Numbers(0..1)))
+            .with(Rule::to_client(Fault::DropAfter(7)).on(Connections::Numbers(1..2))),
+    );
+    let mut extra = source.side_args("src");
+    extra.extend(args(["--retries", "4"]));
+    let output = copy(
+        &env,
+        &source.imaps_via(&proxy),
+        &env.endpoint("maildir", "out"),
+        &extra,
+    );
+    let stats = proxy.stats();
+    log_stats("TLS cut on reconnect", &stats, started);
+    assert_eq!(stats.drops, 2, "a drop and a cut handshake: {stats:?}");
+    assert_code(&output, 0, "copy through a drop and a cut handshake");
+    assert!(
+        stderr(&output)
+            .lines()
+            .any(|l| l.starts_with("mailtug: warning: reconnecting failed") && l.contains("TLS")),
+        "the failed reconnection names TLS:\n{}",
+        stderr(&output)
+    );
+    assert_exact_copy(
+        &raw_of(&messages),
+        &maildir_held(&env, "out"),
+        "TLS cut on reconnect",
+    );
+}
+
+/// Known bug, not fixed yet (run with `--ignored`): when the server is still
+/// storing the APPENDs of a dropped connection after mailtug reconnected
+/// (1 s later) and indexed the folder, the messages it stores late are
+/// appended a second time by the retry, and the run ends with exit 0 and
+/// duplicates. Dovecot's log shows the old session ending after the new one.
+/// mailtug cannot see another session's uncommitted appends; a fix needs,
+/// for example, to hold back the fingerprints whose APPEND was unanswered
+/// when the connection died until the folder is quiet, and check them again.
+#[test]
+#[ignore = "known bug: a dead session's late APPENDs are duplicated by the retry"]
+fn appends_a_dead_session_stores_late_are_not_duplicated_by_the_retry() {
+    let env = TestEnv::new();
+    let destination = Account::new(&env, "fault-late-appends");
+    let messages = padded_range(0..MESSAGES);
+    corpus::write_maildir(&env.path("src"), &messages);
+    // 100 KB in, mailtug loses the connection, while up to 150 KB it had
+    // sent reach the server over the next 3 s or so.
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean().with(
+            Rule::to_server(Fault::LateDelivery {
+                after: 100_000,
+                in_flight: 150_000,
+                millis: 300,
+            })
+            .on(Connections::First(1)),
+        ),
+    );
+    let mut extra = destination.side_args("dst");
+    extra.extend(args(["--tls", "none", "--retries", "3"]));
+    let output = copy(
+        &env,
+        &env.endpoint("maildir", "src"),
+        &destination.imap_via(&proxy),
+        &extra,
+    );
+    assert_eq!(proxy.stats().drops, 1, "{:?}", proxy.stats());
+    assert_code(&output, 0, "copy while the server stores late");
+    wait_for_sessions_to_end(&destination);
+    assert_exact_copy(&raw_of(&messages), &destination.held(), "late APPENDs");
+}
