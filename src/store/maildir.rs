@@ -407,7 +407,7 @@ fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
 }
 
 fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Message> {
-    let (mut file, info) = match File::open(&entry.path) {
+    let (mut file, info) = match open_message_file(&entry.path) {
         Ok(file) => (file, entry.info.clone()),
         // A mail reader may have renamed it since the listing (new/ → cur/,
         // flags changed); the unique name stays, so look for it once more.
@@ -419,7 +419,7 @@ fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Messag
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let moved = relocate(dir, &entry.id)
                 .with_context(|| format!("reading `{}`", entry.path.display()))?;
-            let file = File::open(&moved.path)
+            let file = open_message_file(&moved.path)
                 .with_context(|| format!("reading `{}`", moved.path.display()))?;
             (file, moved.info)
         }
@@ -445,6 +445,19 @@ fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Messag
         flags,
         meta.modified().ok(),
     ))
+}
+
+/// Opens a file of `cur/` or `new/` for reading without blocking: opening a
+/// FIFO for reading waits for a writer, forever if none comes, so a FIFO
+/// where a message should be would hang the run (and ignore Ctrl-C, which
+/// waits for the current batch). `O_NONBLOCK` makes that open return at
+/// once; the caller then refuses anything that is not a regular file, for
+/// which the flag changes nothing.
+fn open_message_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
 }
 
 /// Finds a message by unique name after it moved within the folder.
@@ -474,7 +487,10 @@ fn relocate(dir: &Path, id: &str) -> std::io::Result<Entry> {
 /// Message-ID is there (the common case) and the whole file otherwise.
 fn fingerprint_file(path: &Path) -> Result<Fingerprint> {
     const HEAD: usize = 64 * 1024;
-    let mut file = File::open(path)?;
+    let mut file = open_message_file(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(anyhow!("`{}` is not a regular file", path.display()));
+    }
     let mut head = vec![0; HEAD];
     let mut filled = 0;
     while filled < HEAD {
@@ -768,6 +784,28 @@ mod tests {
             reloaded.flags_from_info("abc").keywords,
             vec!["$Label1", "New", "Junk"]
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fifo_among_the_messages_is_refused_without_waiting_for_a_writer() {
+        let dir = std::env::temp_dir().join(format!("mailtug-fifo-{}", std::process::id()));
+        for sub in ["cur", "new", "tmp"] {
+            fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        let fifo = dir.join("cur/1700000000.M1P1.fifo:2,S");
+        let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        // Without O_NONBLOCK both calls would block forever: nobody writes.
+        let entries = list_entries(&dir).unwrap();
+        assert_eq!(entries.len(), 1);
+        let err = read_message(&entries[0], &dir, &Keywords::default()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("is not a regular file"),
+            "{err:#}"
+        );
+        assert!(fingerprint_file(&fifo).is_err());
         fs::remove_dir_all(&dir).unwrap();
     }
 
