@@ -83,8 +83,15 @@ impl Mbox {
         let meta = fs::metadata(path).map_err(|e| open_error(path, e))?;
         let layout = if meta.is_dir() {
             Layout::Directory
-        } else {
+        } else if meta.is_file() {
             Layout::File
+        } else {
+            // A FIFO would block the first read until a writer came, and a
+            // device such as /dev/zero never ends.
+            return Err(exit::usage(format!(
+                "mbox `{}` is not a regular file or a directory",
+                path.display()
+            )));
         };
         let mut mbox = Mbox::new(path, layout, true);
         mbox.filters = filters;
@@ -260,6 +267,11 @@ impl Mbox {
                 durable::create_private_dir(parent)
                     .with_context(|| format!("creating directory `{}`", parent.display()))?;
             }
+        }
+        // Reading a FIFO blocks until a writer comes, and nothing but a
+        // regular file can hold an mbox.
+        if fs::metadata(&path).is_ok_and(|meta| !meta.is_file()) {
+            bail!("mbox `{}` is not a regular file", path.display());
         }
         if self.read_only {
             return index(&path).map(Some);
@@ -624,7 +636,11 @@ pub fn is_single_file_destination(path: &Path) -> bool {
 fn layout_for_sink(path: &Path) -> Result<Layout> {
     match fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Ok(Layout::Directory),
-        Ok(_) => Ok(Layout::File),
+        Ok(meta) if meta.is_file() => Ok(Layout::File),
+        Ok(_) => Err(exit::usage(format!(
+            "mbox `{}` is not a regular file or a directory",
+            path.display()
+        ))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if path.extension().is_some_and(|ext| ext == "mbox") {
                 Ok(Layout::File)
