@@ -381,7 +381,7 @@ const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 /// Accepted, after `From <sender>`: the asctime form `Wed Jan  1 10:00:00
 /// 2020` (day padded or not, seconds optional, the weekday not checked) with
 /// an optional zone before or after the year (`+0100`, or a name such as
-/// `GMT`, which is read as UTC); and, because some tools write it, the RFC
+/// `GMT`, which is read as UTC; with both, the numeric one counts); and, because some tools write it, the RFC
 /// 5322 order `Wed, 1 Jan 2020 10:00:00 +0100`. Anything else gives `None`.
 fn parse_from_line_date(from_line: &[u8]) -> Option<SystemTime> {
     let rest = without_line_terminator(from_line).strip_prefix(b"From ")?;
@@ -407,12 +407,19 @@ fn asctime_date(month: u32, words: &[&[u8]]) -> Option<SystemTime> {
     let day = parse_number(day, 1, 2)?;
     let time = parse_time(time)?;
     let (zone_before_year, rest) = match rest.split_first() {
-        Some((word, after)) if parse_zone(word).is_some() => (parse_zone(word), after),
+        Some((word, after)) if parse_zone(word).is_some() => (Some(*word), after),
         _ => (None, rest),
     };
     let year = parse_number(rest.first()?, 4, 4)?;
-    let zone_after_year = rest.get(1).and_then(|word| parse_zone(word));
-    let zone = zone_before_year.or(zone_after_year).unwrap_or(0);
+    let zone_after_year = rest.get(1).copied();
+    // A numeric offset wins over a zone name wherever each stands: in
+    // `10:00:00 CEST 2020 +0200` the name says nothing we can resolve and
+    // the offset says everything (Dovecot reads such lines the same way).
+    let zone = [zone_before_year, zone_after_year]
+        .into_iter()
+        .flatten()
+        .find_map(parse_numeric_zone)
+        .unwrap_or(0);
     to_system_time(i64::from(year), month, day, time, zone)
 }
 
@@ -466,18 +473,24 @@ fn parse_time(word: &[u8]) -> Option<(u32, u32, u32)> {
 /// which cannot be resolved without a zone database and is read as UTC.
 fn parse_zone(word: &[u8]) -> Option<i64> {
     match word {
-        [sign @ (b'+' | b'-'), digits @ ..] => {
-            let hhmm = parse_number(digits, 4, 4)?;
-            let (hours, minutes) = (hhmm / 100, hhmm % 100);
-            if hours >= 24 || minutes >= 60 {
-                return None;
-            }
-            let seconds = i64::from(hours * 3600 + minutes * 60);
-            Some(if *sign == b'-' { -seconds } else { seconds })
-        }
+        [b'+' | b'-', ..] => parse_numeric_zone(word),
         _ if (1..=5).contains(&word.len()) && word.iter().all(u8::is_ascii_alphabetic) => Some(0),
         _ => None,
     }
+}
+
+/// `+hhmm` / `-hhmm` as seconds east of UTC.
+fn parse_numeric_zone(word: &[u8]) -> Option<i64> {
+    let [sign @ (b'+' | b'-'), digits @ ..] = word else {
+        return None;
+    };
+    let hhmm = parse_number(digits, 4, 4)?;
+    let (hours, minutes) = (hhmm / 100, hhmm % 100);
+    if hours >= 24 || minutes >= 60 {
+        return None;
+    }
+    let seconds = i64::from(hours * 3600 + minutes * 60);
+    Some(if *sign == b'-' { -seconds } else { seconds })
 }
 
 fn to_system_time(
@@ -838,6 +851,14 @@ mod tests {
                 NEW_YEAR_TEN_AM + 9000,
             ),
             (b"From a Wed Jan 1 10:00:00 GMT 2020", NEW_YEAR_TEN_AM),
+            (
+                b"From a Wed Jan 1 10:00:00 CET 2020 +0100",
+                NEW_YEAR_TEN_AM - 3600,
+            ),
+            (
+                b"From a Wed Jan 1 10:00:00 +0100 2020 GMT",
+                NEW_YEAR_TEN_AM - 3600,
+            ),
             (
                 b"From a Wed Jan 1 10:00:00 2020 remote from uucp",
                 NEW_YEAR_TEN_AM,
