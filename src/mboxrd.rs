@@ -343,7 +343,9 @@ fn without_line_terminator(line: &[u8]) -> &[u8] {
 /// Heuristic: old mboxo files (and careless writers) leave `From ` lines in
 /// bodies unquoted, and RFC 4155 only promises that a real From_ line carries
 /// a date. So after `From <sender>` the line must contain a token that is a
-/// 4-digit year 19xx/20xx and a token that is a time `H:MM` / `HH:MM[:SS]`.
+/// 4-digit year 19xx/20xx and a token that is a time `H:MM` / `HH:MM[:SS]`,
+/// or be a whole date `parse_from_line_date` reads (which also takes an
+/// asctime date with a two-digit year).
 /// Prose such as "From the desk of ..." stays in the body. The first line of
 /// the file (or of a resumed read) is exempt: it has nothing to belong to.
 fn is_separator(line: &[u8]) -> bool {
@@ -361,7 +363,10 @@ fn is_separator(line: &[u8]) -> bool {
             return true;
         }
     }
-    false
+    // Old mailers wrote two-digit years (`Fri Jan  1 10:00:00 99`); such a
+    // line is a separator when it is a whole asctime date, month name and day
+    // included, which prose hardly ever is.
+    parse_from_line_date(line).is_some()
 }
 
 /// Whitespace-separated words; `From_` lines use spaces and sometimes tabs.
@@ -410,7 +415,7 @@ fn asctime_date(month: u32, words: &[&[u8]]) -> Option<SystemTime> {
         Some((word, after)) if parse_zone(word).is_some() => (Some(*word), after),
         _ => (None, rest),
     };
-    let year = parse_number(rest.first()?, 4, 4)?;
+    let year = parse_asctime_year(rest.first()?)?;
     let zone_after_year = rest.get(1).copied();
     // A numeric offset wins over a zone name wherever each stands: in
     // `10:00:00 CEST 2020 +0200` the name says nothing we can resolve and
@@ -434,6 +439,16 @@ fn rfc5322_date(day: &[u8], month: u32, words: &[&[u8]]) -> Option<SystemTime> {
     let time = parse_time(time)?;
     let zone = rest.first().and_then(|word| parse_zone(word)).unwrap_or(0);
     to_system_time(i64::from(year), month, day, time, zone)
+}
+
+/// Four digits, or two as old mailers wrote them, read as mutt reads them:
+/// 70–99 are 19xx and 00–69 are 20xx.
+fn parse_asctime_year(word: &[u8]) -> Option<u32> {
+    match word.len() {
+        4 => parse_number(word, 4, 4),
+        2 => parse_number(word, 2, 2).map(|yy| if yy < 70 { 2000 + yy } else { 1900 + yy }),
+        _ => None,
+    }
 }
 
 fn month_number(word: &[u8]) -> Option<u32> {
@@ -875,6 +890,10 @@ mod tests {
                 NEW_YEAR_TEN_AM - 3600,
             ),
             (b"From a 1 Jan 2020 10:00:00", NEW_YEAR_TEN_AM),
+            (b"From a Fri Jan  1 10:00:00 99", 915_184_800),
+            (b"From a Wed Jan  1 10:00:00 20", NEW_YEAR_TEN_AM),
+            (b"From a Tue Jan  1 10:00:00 69", 3_124_260_000),
+            (b"From a Thu Jan  1 10:00:00 70", 36_000),
         ];
         for (line, seconds) in cases {
             assert_eq!(
@@ -903,6 +922,8 @@ mod tests {
             b"From a Wed Jan 1 1:2:3 2020",
             b"From a Wed Jan 1 10:00:00:00 2020",
             b"From a Wed Jan 1 10:00:00 20200",
+            b"From a Wed Jan 1 10:00:00 202",
+            b"From a Wed Jan 1 10:00:00 2",
             b"From a Wed Jan 1 10:00:00 +2500 2020",
             b"From a Wed Foo 1 10:00:00 2020",
             b"From a Wed Jan 99999999999999999999 10:00:00 2020",
@@ -929,6 +950,10 @@ mod tests {
             (b"From here on we meet at 10:30.\n", false),
             (b"From the 2020 meeting\n", false),
             (b"From a Wed Jan 1 2020\n", false),
+            (b"From a Fri Jan  1 10:00:00 99\n", true),
+            (b"From a Fri Jan  1 10:00:00 PST 99\n", true),
+            (b"From the 99 reasons at 10:00\n", false),
+            (b"From a Fri Jan  1 10:00:00 999\n", false),
             (b"From a 10:00:00 1899\n", false),
             (b"From a 10:00:00 2100\n", false),
             (b"From a 123:00 2020\n", false),
