@@ -133,6 +133,17 @@ impl<R: BufRead> MboxReader<R> {
             };
             return Err(io::Error::new(io::ErrorKind::InvalidData, text));
         }
+        // No LF up to the end of the file, but CRs: the file has classic Mac
+        // OS line ends, so it has no lines at all here and would read as one
+        // empty message with a From_ line as long as the file.
+        if !self.next_from_line.ends_with(b"\n") && self.next_from_line.contains(&b'\r') {
+            let text = format!(
+                "the `From ` line at byte {} ends in a bare CR: the file has CR (classic Mac OS) \
+                 line ends, not LF, and is not an mbox file",
+                self.next_start
+            );
+            return Err(io::Error::new(io::ErrorKind::InvalidData, text));
+        }
         Ok(true)
     }
 
@@ -1435,6 +1446,21 @@ mod tests {
         assert_eq!(entries[0].flags, flags("S", &[]));
         assert_eq!(show(&entries[1].raw), "Subject: 2\r\n\r\ntwo\r\n");
         assert_offsets_tile(&entries, 0, file.len());
+    }
+
+    #[test]
+    fn cr_only_line_ends_are_refused_not_read_as_one_empty_message() {
+        let file = b"From a Wed Jan 1 10:00:00 2020\rSubject: 1\r\rbody\r\r\
+                     From b Wed Jan 1 10:00:00 2020\rSubject: 2\r\rtwo\r";
+        let results: Vec<io::Result<MboxEntry>> = MboxReader::new(&file[..], 0).collect();
+        assert_eq!(results.len(), 1);
+        let err = results
+            .into_iter()
+            .next()
+            .and_then(Result::err)
+            .expect("an error");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("bare CR"), "{err}");
     }
 
     #[test]
