@@ -222,7 +222,15 @@ impl Mbox {
                 continue;
             }
             let item = if entry.raw.is_empty() {
-                Fetched::Failed(key, anyhow!("the message is empty"))
+                // No store can hold a message of 0 bytes (IMAP refuses the
+                // APPEND, a maildir file of 0 bytes is not a message).
+                Fetched::Failed(
+                    key,
+                    anyhow!(
+                        "the message in mbox `{}` is empty: its From_ line is followed by nothing",
+                        source.path.display()
+                    ),
+                )
             } else {
                 let message = Message::new(key, entry.raw, entry.flags, entry.date);
                 if !self
