@@ -7,6 +7,7 @@ mod util;
 mod checkpoint;
 mod commands;
 mod docs;
+mod hostile;
 mod imap;
 mod local;
 mod malformed;

@@ -1,0 +1,1 @@
+//! Hostile IMAP folder names.
