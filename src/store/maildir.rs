@@ -86,7 +86,7 @@ impl Maildir {
         maildir.filters = filters;
         if maildir.folders()?.is_empty() {
             return Err(exit::usage(format!(
-                "`{}` is not a maildir: it has no cur/ directory and no Maildir++ subfolders",
+                "`{}` is not a maildir: it has no cur/ or new/ directory and no Maildir++ subfolders",
                 root.display()
             )));
         }
@@ -131,7 +131,7 @@ impl Maildir {
     /// INBOX (when the root is a maildir) and every Maildir++ subfolder.
     pub fn folders(&mut self) -> Result<Vec<FolderName>> {
         let mut dirs = BTreeMap::new();
-        if self.root.join("cur").is_dir() {
+        if is_folder_dir(&self.root) {
             dirs.insert(FolderName::inbox(), self.root.clone());
         }
         let listing = match fs::read_dir(&self.root) {
@@ -145,7 +145,7 @@ impl Maildir {
                 continue;
             };
             let path = entry.path();
-            if !path.join("cur").is_dir() {
+            if !is_folder_dir(&path) {
                 continue;
             }
             if let Some(folder) = folder_from_maildir_dir(&name) {
@@ -363,6 +363,13 @@ impl Drop for Maildir {
     }
 }
 
+/// Whether `dir` holds a folder: a `cur/` or a `new/`. A delivery agent
+/// that made only `new/` (Dovecot makes `cur/` when it first opens the
+/// folder) still left mail there, which must not be passed over.
+fn is_folder_dir(dir: &Path) -> bool {
+    dir.join("cur").is_dir() || dir.join("new").is_dir()
+}
+
 /// Lists `cur/` and `new/` with the `maildir` crate, sorted by unique name.
 /// The crate reports files in `cur/` without a `:2,` suffix as errors without
 /// naming them; those are still messages (some tools write them), so they are
@@ -463,7 +470,12 @@ fn open_message_file(path: &Path) -> std::io::Result<File> {
 /// Finds a message by unique name after it moved within the folder.
 fn relocate(dir: &Path, id: &str) -> std::io::Result<Entry> {
     for sub in ["cur", "new"] {
-        for item in fs::read_dir(dir.join(sub))? {
+        let listing = match fs::read_dir(dir.join(sub)) {
+            Ok(listing) => listing,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for item in listing {
             let item = item?;
             let name = item.file_name();
             let Some(name) = name.to_str() else { continue };

@@ -756,6 +756,12 @@ fn maildir_cases() -> Vec<(&'static str, Setup)> {
             }
             Outcome::copied(wants)
         }),
+        ("no-cur-directory", |_, root| {
+            // A delivery agent made only new/ (and tmp/).
+            fs::create_dir_all(root.join("tmp")).unwrap();
+            put(root, "new/1700000001.M1P1.host", &message("only-new"));
+            Outcome::copied(vec![Want::of(&message("only-new"), "-", None)])
+        }),
         ("non-utf8-file-name", |_, root| {
             use std::os::unix::ffi::OsStrExt;
             make_maildir(root);
@@ -834,4 +840,38 @@ fn a_fifo_in_the_destination_maildir_does_not_stop_the_copy() {
         .chain(fs::read_dir(env.path("md/new")).unwrap())
         .count();
     assert_eq!(copied, 11, "ten messages beside the FIFO");
+}
+
+#[test]
+fn a_maildir_subfolder_with_only_new_is_copied_not_passed_over() {
+    let env = TestEnv::new();
+    let root = env.path("src");
+    make_maildir(&root);
+    put(&root, "cur/1700000001.M1P1.host:2,S", &message("inbox"));
+    put(
+        &root,
+        ".Drafts/new/1700000002.M1P1.host",
+        &message("drafts"),
+    );
+    let output = run_bounded(
+        &env,
+        &[
+            "copy",
+            &env.endpoint("maildir", "src"),
+            &env.endpoint("maildir", "dst"),
+        ],
+    );
+    crate::util::assert_exit(&output, 0);
+    let model = read_maildir(&env.path("dst"));
+    let subjects: Vec<(String, usize)> = model
+        .iter()
+        .map(|(folder, messages)| (folder.clone(), messages.len()))
+        .collect();
+    assert_eq!(
+        subjects,
+        [("Drafts".to_string(), 1), ("INBOX".to_string(), 1)],
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(model["Drafts"][0].raw, message("drafts"));
 }
