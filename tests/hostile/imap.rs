@@ -212,6 +212,10 @@ fn hostile_folder_names_from_a_server_stay_inside_the_destination() {
                 !line.chars().any(|c| c.is_control() && c != '\t'),
                 "a control character from a folder name reached stderr: {line:?}"
             );
+            assert!(
+                !line.contains("Outcome {"),
+                "a debug dump instead of the server's words: {line}"
+            );
         }
         let events = json_events(&output);
         let summary = summary(&events);
