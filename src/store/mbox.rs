@@ -609,11 +609,22 @@ fn find_mbox_files(
             parents.pop();
             continue;
         }
-        if !path.is_file()
-            || [".lock", ".msf", ".mailtug-journal"]
-                .iter()
-                .any(|s| name.ends_with(s))
+        if [".lock", ".msf", ".mailtug-journal"]
+            .iter()
+            .any(|s| name.ends_with(s))
         {
+            continue;
+        }
+        if !path.is_file() {
+            if name.ends_with(".mbox") {
+                // Named like a folder but holding nothing that can be read
+                // (a dangling symbolic link, a FIFO, a device): say so rather
+                // than leave the user to wonder where a folder went.
+                report::warn(&format!(
+                    "skipping `{}`: it is not a regular file",
+                    path.display()
+                ));
+            }
             continue;
         }
         let folder = match name.strip_suffix(".mbox") {
