@@ -875,3 +875,77 @@ fn a_maildir_subfolder_with_only_new_is_copied_not_passed_over() {
     );
     assert_eq!(model["Drafts"][0].raw, message("drafts"));
 }
+
+#[test]
+fn an_mbox_tree_with_stray_entries_copies_its_folders_and_names_the_rest() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = TestEnv::new();
+    env.copy_fixture("malformed");
+    let tree_root = env.path("tree");
+    fs::create_dir_all(tree_root.join("sub")).unwrap();
+    fs::create_dir_all(tree_root.join("loop")).unwrap();
+    let fixture = |name: &str| fs::read(env.path(&format!("malformed/{name}"))).unwrap();
+    fs::write(tree_root.join("good.mbox"), fixture("nul-bytes.mbox")).unwrap();
+    fs::write(
+        tree_root.join("sub/inner.mbox"),
+        fixture("crlf-line-ends.mbox"),
+    )
+    .unwrap();
+    // No .mbox suffix, but it starts with a From_ line: a folder too.
+    fs::write(tree_root.join("plain"), fixture("no-final-newline.mbox")).unwrap();
+    fs::write(tree_root.join("broken.mbox"), fixture("garbage.mbox")).unwrap();
+    fs::write(tree_root.join("good.mbox.lock"), b"4242").unwrap();
+    fs::write(tree_root.join("notes.txt"), b"not mail\n").unwrap();
+    symlink("nowhere", tree_root.join("dangling.mbox")).unwrap();
+    mkfifo(&tree_root.join("fifo.mbox"));
+    symlink("..", tree_root.join("loop/up")).unwrap();
+    symlink(env.root(), tree_root.join("outside")).unwrap();
+    fs::write(
+        tree_root.join(std::ffi::OsStr::from_bytes(b"caf\xe9.mbox")),
+        fixture("nul-bytes.mbox"),
+    )
+    .unwrap();
+    let before = tree(&tree_root);
+
+    let output = run_bounded(
+        &env,
+        &[
+            "--json",
+            "copy",
+            &env.endpoint("mbox", "tree"),
+            &env.endpoint("maildir", "out"),
+        ],
+    );
+    crate::util::assert_exit(&output, 1);
+    assert_error_line(&output, &["broken.mbox", "From "]);
+    let text = stderr(&output);
+    for skipped in ["dangling.mbox", "fifo.mbox", "caf"] {
+        assert!(
+            text.lines().any(
+                |line| line.starts_with("mailtug: warning: skipping") && line.contains(skipped)
+            ),
+            "no warning about {skipped}:\n{text}"
+        );
+    }
+    let events = json_events(&output);
+    assert_eq!(count(summary(&events), "folders_failed"), 1);
+    let model = read_maildir(&env.path("out"));
+    let counts: Vec<(&str, usize)> = model
+        .iter()
+        .map(|(folder, messages)| (folder.as_str(), messages.len()))
+        .collect();
+    // Symbolic links to directories are not followed: no loop, nothing
+    // from outside the tree.
+    assert_eq!(
+        counts,
+        [
+            ("INBOX", 0), // the root of a Maildir++ tree
+            ("broken", 0),
+            ("good", 1),
+            ("plain", 2),
+            ("sub/inner", 2)
+        ],
+        "{text}"
+    );
+    assert_eq!(tree(&tree_root), before, "the source changed");
+}
