@@ -910,6 +910,30 @@ mod tests {
     }
 
     #[test]
+    fn server_names_with_slashes_and_dots_map_to_one_safe_entry_each() {
+        // (levels as split on the server's delimiter, maildir dir, mbox path)
+        let cases: &[(&[&str], &str, &str)] = &[
+            (&["../../etc"], ".______etc", "_.._.._etc.mbox"),
+            (&[".../x"], ".____x", "_..._x.mbox"),
+            (&["a/../../b"], ".a_______b", "a_.._.._b.mbox"),
+            (&["..", "..", "etc"], ".__.__.etc", "_../_../etc.mbox"),
+            (&["/etc/passwd"], "._etc_passwd", "_etc_passwd.mbox"),
+            (&[".hidden"], "._hidden", "_.hidden.mbox"),
+            (&["x\0y", "\u{1b}[31m"], ".x_y._[31m", "x_y/_[31m.mbox"),
+            (&["INBOX", ".."], ".INBOX.__", "INBOX/_...mbox"),
+        ];
+        for (levels, dir, path) in cases {
+            let folder = FolderName::from_components(*levels).expect("a name");
+            assert_eq!(
+                maildir_dir_name(&folder).as_deref(),
+                Some(*dir),
+                "{levels:?}"
+            );
+            assert_eq!(mbox_relative_path(&folder), Path::new(path), "{levels:?}");
+        }
+    }
+
+    #[test]
     fn long_names_sharing_a_prefix_get_different_files_and_directories() {
         let prefix = "x".repeat(254);
         let cjk = "日本語".repeat(100);
