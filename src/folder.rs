@@ -308,7 +308,8 @@ pub mod mutf7 {
 /// Maildir++ (Dovecot/Courier): the directory name of a folder under the maildir root: INBOX →
 /// None (the root itself); `Archive/2023` → `.Archive.2023`; components mUTF-7 encoded (as Dovecot
 /// stores them), and made safe: a `.` inside a component becomes `_` (Maildir++ uses `.` as the
-/// separator), NUL and other control characters become `_`, components `.`/`..` cannot occur after
+/// separator), NUL and other control characters become `_` (and the component gains `-` and 8 hex
+/// digits of a hash of the original, so such names stay apart), components `.`/`..` cannot occur after
 /// that. The result never contains `/` and never is `.` or `..` — a folder name can never escape
 /// the maildir root.
 ///
@@ -325,10 +326,15 @@ pub fn maildir_dir_name(folder: &FolderName) -> Option<String> {
     for component in folder.components() {
         // Replaced before encoding: encoded, a control character would survive
         // as base64, and `.` must never reach the directory name as a separator.
-        let safe: String = component
+        let mut safe: String = component
             .chars()
             .map(|c| if c == '.' || c.is_control() { '_' } else { c })
             .collect();
+        if component.chars().any(char::is_control) {
+            // Only hostile names hold control characters; the hash keeps
+            // `a\u{1}` and `a\u{2}` from sharing a directory.
+            safe.push_str(&hash_suffix(component));
+        }
         dir.push('.');
         // mUTF-7 output is printable ASCII without `.` or `/` (its base64
         // alphabet uses `,` for `/`), so the separators stay unambiguous.
@@ -401,7 +407,8 @@ const MBOX_COMPONENT_MAX: usize = 200;
 
 /// For mbox directory trees: the relative path of a folder's file: INBOX → `INBOX.mbox`;
 /// `Archive/2023` → `Archive/2023.mbox`. Each component made safe for a file system: `/`
-/// impossible, NUL/control → `_`, a component that is `.` or `..` or starts with `.` gets a `_`
+/// impossible, NUL/control → `_` plus a hash suffix as for maildir, a component that is `.` or `..`
+/// or starts with `.` gets a `_`
 /// prefix, components longer than 200 bytes are cut at a char boundary and end in `-` and 8 hex
 /// digits of a hash of the whole component (see [`shortened`]). Never escapes the root
 /// (never absolute, never `..`).
@@ -417,6 +424,11 @@ pub fn mbox_relative_path(folder: &FolderName) -> PathBuf {
             .chars()
             .map(|c| if c == '/' || c.is_control() { '_' } else { c })
             .collect();
+        if component.chars().any(char::is_control) {
+            // As for maildir: `a\u{1}` and `a\u{2}` must not share a file,
+            // which two folders copied in parallel would fight over.
+            safe.push_str(&hash_suffix(component));
+        }
         if safe.starts_with('.') {
             // Covers `.` and `..`, and keeps folders from becoming hidden files.
             safe.insert(0, '_');
@@ -792,8 +804,8 @@ mod tests {
             ("Entwürfe", Some(".Entw&APw-rfe")),
             ("Отправленные", Some(".&BB4EQgQ,BEAEMAQyBDsENQQ9BD0ESwQ1-")),
             ("a&b", Some(".a&-b")),
-            ("x\0y", Some(".x_y")),
-            ("tab\there", Some(".tab_here")),
+            ("x\0y", Some(".x_y-ce3890a8")),
+            ("tab\there", Some(".tab_here-5b876593")),
             ("../../etc", Some(".__.__.etc")),
             (".../x", Some(".___.x")),
             ("a/../b", Some(".a.__.b")),
@@ -864,7 +876,7 @@ mod tests {
             ("../../etc", "_../_../etc.mbox"),
             (".../x", "_.../x.mbox"),
             ("a/./b", "a/_./b.mbox"),
-            ("a\0b/c\nd", "a_b/c_d.mbox"),
+            ("a\0b/c\nd", "a_b-59b271ae/c_d-fad9fc08.mbox"),
             ("x.mbox", "x.mbox.mbox"),
         ];
         for (folder, expected) in cases {
@@ -919,7 +931,11 @@ mod tests {
             (&["..", "..", "etc"], ".__.__.etc", "_../_../etc.mbox"),
             (&["/etc/passwd"], "._etc_passwd", "_etc_passwd.mbox"),
             (&[".hidden"], "._hidden", "_.hidden.mbox"),
-            (&["x\0y", "\u{1b}[31m"], ".x_y._[31m", "x_y/_[31m.mbox"),
+            (
+                &["x\0y", "\u{1b}[31m"],
+                ".x_y-ce3890a8._[31m-83a73878",
+                "x_y-ce3890a8/_[31m-83a73878.mbox",
+            ),
             (&["INBOX", ".."], ".INBOX.__", "INBOX/_...mbox"),
         ];
         for (levels, dir, path) in cases {
@@ -931,6 +947,19 @@ mod tests {
             );
             assert_eq!(mbox_relative_path(&folder), Path::new(path), "{levels:?}");
         }
+    }
+
+    #[test]
+    fn names_differing_only_in_control_characters_stay_apart() {
+        let names = ["a\u{1}", "a\u{2}", "a_", "a\0", "a\n", "a\u{7f}"];
+        let dirs: std::collections::BTreeSet<_> = names
+            .iter()
+            .map(|n| maildir_dir_name(&name(n)).expect("not the inbox"))
+            .collect();
+        let paths: std::collections::BTreeSet<_> =
+            names.iter().map(|n| mbox_relative_path(&name(n))).collect();
+        assert_eq!(dirs.len(), names.len(), "{dirs:?}");
+        assert_eq!(paths.len(), names.len(), "{paths:?}");
     }
 
     #[test]

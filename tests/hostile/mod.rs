@@ -949,3 +949,41 @@ fn an_mbox_tree_with_stray_entries_copies_its_folders_and_names_the_rest() {
     );
     assert_eq!(tree(&tree_root), before, "the source changed");
 }
+
+#[test]
+fn folders_differing_only_in_control_characters_get_files_of_their_own() {
+    let env = TestEnv::new();
+    let root = env.path("src");
+    make_maildir(&root);
+    // Maildir++ names in modified UTF-7: `a\u{1}`, `a\u{2}`, and `a_`.
+    let dirs = [".a&AAE-", ".a&AAI-", ".a_"];
+    for (i, dir) in dirs.iter().enumerate() {
+        put(
+            &root,
+            &format!("{dir}/cur/170000000{i}.M1P1.host:2,S"),
+            &message(&format!("control-{i}")),
+        );
+    }
+    for kind in ["mbox", "maildir"] {
+        let output = run_bounded(
+            &env,
+            &[
+                "--json",
+                "copy",
+                &env.endpoint("maildir", "src"),
+                &env.endpoint(kind, &format!("out-{kind}")),
+            ],
+        );
+        // Folders copied in parallel into one shared mbox file would fight
+        // over its lock, and the loser would stop the whole run.
+        crate::util::assert_exit(&output, 0);
+        let events = json_events(&output);
+        assert_eq!(count(summary(&events), "messages_copied"), 3);
+        let model = match kind {
+            "mbox" => crate::util::model::read_mbox_dir(&env.path("out-mbox")),
+            _ => read_maildir(&env.path("out-maildir")),
+        };
+        let folders: Vec<usize> = model.values().map(Vec::len).filter(|&n| n > 0).collect();
+        assert_eq!(folders, [1, 1, 1], "{kind}: {:?}", model.keys());
+    }
+}
