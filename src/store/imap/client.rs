@@ -1066,6 +1066,12 @@ fn server_text(e: &async_imap::error::Error) -> String {
             .replace("\\\"", "\""),
         None => text,
     };
+    // A reply the parser rejects (Dovecot echoes a folder name holding a
+    // newline raw) comes as a debug dump of the parser state, then the reply.
+    let text = match text.split_once(" during parsing of ") {
+        Some((_, reply)) => format!("the server's reply is not valid IMAP: {reply}"),
+        None => text,
+    };
     let mut short: String = text.chars().take(300).collect();
     if short.len() < text.len() {
         short.push('…');
@@ -1135,6 +1141,13 @@ mod tests {
                 "Mailbox doesn't exist: x"
             );
         }
+        let unparsed = Error::Io(std::io::Error::other(
+            "Error(Error { input: [10], code: Tag }) during parsing of \"A1 NO x\\ny\\r\\n\"",
+        ));
+        assert_eq!(
+            server_text(&unparsed),
+            "the server's reply is not valid IMAP: \"A1 NO x\\ny\\r\\n\""
+        );
     }
 
     #[test]
