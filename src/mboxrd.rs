@@ -505,13 +505,22 @@ fn parse_zone(word: &[u8]) -> Option<i64> {
     }
 }
 
-/// `+hhmm` / `-hhmm` as seconds east of UTC.
+/// `+hhmm` / `-hhmm` (or `+hh:mm`, as ISO 8601 writers put it) as seconds
+/// east of UTC.
 fn parse_numeric_zone(word: &[u8]) -> Option<i64> {
     let [sign @ (b'+' | b'-'), digits @ ..] = word else {
         return None;
     };
-    let hhmm = parse_number(digits, 4, 4)?;
-    let (hours, minutes) = (hhmm / 100, hhmm % 100);
+    let (hours, minutes) = match digits {
+        [h1, h2, b':', m1, m2] => (
+            parse_number(&[*h1, *h2], 2, 2)?,
+            parse_number(&[*m1, *m2], 2, 2)?,
+        ),
+        _ => {
+            let hhmm = parse_number(digits, 4, 4)?;
+            (hhmm / 100, hhmm % 100)
+        }
+    };
     if hours >= 24 || minutes >= 60 {
         return None;
     }
@@ -882,6 +891,14 @@ mod tests {
                 NEW_YEAR_TEN_AM - 3600,
             ),
             (
+                b"From a Wed Jan 1 10:00:00 2020 +01:00",
+                NEW_YEAR_TEN_AM - 3600,
+            ),
+            (
+                b"From a Wed Jan 1 10:00:00 -05:30 2020",
+                NEW_YEAR_TEN_AM + 19_800,
+            ),
+            (
                 b"From a Wed Jan 1 10:00:00 +0100 2020 GMT",
                 NEW_YEAR_TEN_AM - 3600,
             ),
@@ -936,6 +953,8 @@ mod tests {
             b"From a Wed Jan 1 10:00:00 202",
             b"From a Wed Jan 1 10:00:00 2",
             b"From a Wed Jan 1 10:00:00 +2500 2020",
+            b"From a Wed Jan 1 10:00:00 +25:00 2020",
+            b"From a Wed Jan 1 10:00:00 +1:00 2020",
             b"From a Wed Foo 1 10:00:00 2020",
             b"From a Wed Jan 99999999999999999999 10:00:00 2020",
             b"From a Wed Jan 1 99999999999999999999:00 2020",
