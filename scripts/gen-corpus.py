@@ -1101,11 +1101,13 @@ def hostile_mbox_cases() -> list[dict]:
         (b"From a@example.org Wed Jan  1 10:00:00 PST 2020", jan1),   # a name: read as UTC
         (b"From a@example.org Wed Jan  1 10:00:00 2020 GMT", jan1),
         (b"From a@example.org Wed Jan  1 10:00:00 CEST 2020 +0200", epoch(2020, 1, 1, 10, east_minutes=120)),
+        (b"From a@example.org Wed Jan  1 10:00:00 2020 +01:00", epoch(2020, 1, 1, 10, east_minutes=60)),
+        (b"From a@example.org Wed Jan  1 10:00:00 -05:30 2020", epoch(2020, 1, 1, 10, east_minutes=-330)),
     ]
     data = b"".join(line + b"\n" + plain("zone", i) + b"\n" for i, (line, _) in enumerate(zones))
     case("date-timezones.mbox",
-         "From_ lines with numeric zones after or before the year, zone names (read as UTC: "
-         "there is no zone database) and both at once",
+         "From_ lines with numeric zones (`+0100`, `+01:00`) after or before the year, zone "
+         "names (read as UTC: there is no zone database) and both at once",
          data, [(plain("zone", i), "", date) for i, (_, date) in enumerate(zones)])
 
     rfc = [
