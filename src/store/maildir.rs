@@ -28,6 +28,7 @@ use crate::exit;
 use crate::fingerprint::{body_offset, Fingerprint};
 use crate::folder::{folder_from_maildir_dir, maildir_dir_name, FolderName};
 use crate::message::{Flags, Message, SourceKey};
+use crate::report;
 use crate::store::{Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox};
 
 /// Dovecot's keyword table: letter `a` + index ↔ keyword. At most 26.
@@ -139,18 +140,38 @@ impl Maildir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(open_error(&self.root, e)),
         };
-        for entry in listing {
-            let entry = entry.with_context(|| format!("listing `{}`", self.root.display()))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
+        let mut entries = listing
+            .collect::<std::io::Result<Vec<_>>>()
+            .with_context(|| format!("listing `{}`", self.root.display()))?;
+        // In name order, so that when two directories give one folder name
+        // the same one wins on every run.
+        entries.sort_by_key(|entry| entry.file_name());
+        for entry in entries {
             let path = entry.path();
             if !is_folder_dir(&path) {
                 continue;
             }
+            // A name that is not UTF-8 (an old tool's Latin-1) is still a
+            // folder: it is read through its real path under a lossy name.
+            let file_name = entry.file_name();
+            let name = file_name.to_string_lossy();
             if let Some(folder) = folder_from_maildir_dir(&name) {
-                // A folder that decodes to INBOX does not replace the real one.
-                dirs.entry(folder).or_insert(path);
+                match dirs.entry(folder) {
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(path);
+                    }
+                    // A folder that decodes to INBOX does not replace the real one.
+                    std::collections::btree_map::Entry::Occupied(_)
+                        if file_name.to_str().is_none() =>
+                    {
+                        report_once(&format!(
+                            "skipping `{}`: its name is not UTF-8, and made readable it is \
+                             the name of another folder",
+                            path.display()
+                        ));
+                    }
+                    std::collections::btree_map::Entry::Occupied(_) => {}
+                }
             }
         }
         let names = dirs.keys().cloned().collect();
@@ -360,6 +381,18 @@ impl Drop for Maildir {
         for file in self.pending.drain(..) {
             let _ = fs::remove_file(&file.tmp);
         }
+    }
+}
+
+/// A warning printed once per process: every worker lists the folders.
+fn report_once(warning: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !seen.iter().any(|w| w == warning) {
+        seen.push(warning.to_string());
+        report::warn(warning);
     }
 }
 
