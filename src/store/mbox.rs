@@ -634,7 +634,18 @@ fn find_mbox_files(
         };
         let components = parents.iter().map(String::as_str).chain([folder]);
         if let Ok(folder) = FolderName::from_components(components) {
-            found.entry(folder).or_insert(path);
+            match found.entry(folder) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(path);
+                }
+                std::collections::btree_map::Entry::Occupied(taken) => {
+                    report::warn(&format!(
+                        "skipping `{}`: it is the same folder as `{}`",
+                        path.display(),
+                        taken.get().display()
+                    ));
+                }
+            }
         }
     }
     Ok(())
