@@ -840,7 +840,7 @@ fn a_fifo_in_the_destination_maildir_does_not_stop_the_copy() {
 }
 
 #[test]
-fn a_maildir_subfolder_with_only_new_is_copied_not_passed_over() {
+fn maildir_subfolders_with_only_new_or_a_latin1_name_are_copied_not_passed_over() {
     let env = TestEnv::new();
     let root = env.path("src");
     make_maildir(&root);
@@ -850,6 +850,16 @@ fn a_maildir_subfolder_with_only_new_is_copied_not_passed_over() {
         ".Drafts/new/1700000002.M1P1.host",
         &message("drafts"),
     );
+    // A folder whose name is not UTF-8 (Latin-1 `café`), and another that
+    // reads the same once made UTF-8: the first is copied, the second named.
+    {
+        use std::os::unix::ffi::OsStrExt;
+        for (dir, tag) in [(&b".caf\xe9"[..], "latin1"), (b".caf\xe8", "latin1-twin")] {
+            let dir = root.join(std::ffi::OsStr::from_bytes(dir));
+            make_maildir(&dir);
+            fs::write(dir.join("cur/1700000003.M1P1.host:2,S"), message(tag)).unwrap();
+        }
+    }
     let output = run_bounded(
         &env,
         &[
@@ -866,11 +876,28 @@ fn a_maildir_subfolder_with_only_new_is_copied_not_passed_over() {
         .collect();
     assert_eq!(
         subjects,
-        [("Drafts".to_string(), 1), ("INBOX".to_string(), 1)],
+        [
+            ("Drafts".to_string(), 1),
+            ("INBOX".to_string(), 1),
+            // `caf\u{fffd}` in modified UTF-7, as the test model shows names.
+            ("caf&,,0-".to_string(), 1)
+        ],
         "{}",
         stderr(&output)
     );
+    let text = stderr(&output);
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("is not UTF-8"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning about the twin: {warnings:?}"
+    );
     assert_eq!(model["Drafts"][0].raw, message("drafts"));
+    // In name order, `.caf\xe8` comes first and wins, on every run.
+    assert_eq!(model["caf&,,0-"][0].raw, message("latin1-twin"));
 }
 
 #[test]
@@ -891,6 +918,8 @@ fn an_mbox_tree_with_stray_entries_copies_its_folders_and_names_the_rest() {
     // No .mbox suffix, but it starts with a From_ line: a folder too.
     fs::write(tree_root.join("plain"), fixture("no-final-newline.mbox")).unwrap();
     fs::write(tree_root.join("broken.mbox"), fixture("garbage.mbox")).unwrap();
+    // The same folder as `plain`, which comes first in name order.
+    fs::write(tree_root.join("plain.mbox"), fixture("nul-bytes.mbox")).unwrap();
     fs::write(tree_root.join("good.mbox.lock"), b"4242").unwrap();
     fs::write(tree_root.join("notes.txt"), b"not mail\n").unwrap();
     symlink("nowhere", tree_root.join("dangling.mbox")).unwrap();
@@ -916,7 +945,7 @@ fn an_mbox_tree_with_stray_entries_copies_its_folders_and_names_the_rest() {
     crate::util::assert_exit(&output, 1);
     assert_error_line(&output, &["broken.mbox", "From "]);
     let text = stderr(&output);
-    for skipped in ["dangling.mbox", "fifo.mbox", "caf"] {
+    for skipped in ["dangling.mbox", "fifo.mbox", "caf", "plain.mbox"] {
         assert!(
             text.lines().any(
                 |line| line.starts_with("mailtug: warning: skipping") && line.contains(skipped)
@@ -932,7 +961,7 @@ fn an_mbox_tree_with_stray_entries_copies_its_folders_and_names_the_rest() {
         .map(|(folder, messages)| (folder.as_str(), messages.len()))
         .collect();
     // Symbolic links to directories are not followed: no loop, nothing
-    // from outside the tree.
+    // from outside the tree. A lock file and a text file are not folders.
     assert_eq!(
         counts,
         [
