@@ -19,6 +19,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use serde::{de, Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
 
 const INBOX: &str = "INBOX";
 
@@ -307,14 +308,16 @@ pub mod mutf7 {
 /// Maildir++ (Dovecot/Courier): the directory name of a folder under the maildir root: INBOX →
 /// None (the root itself); `Archive/2023` → `.Archive.2023`; components mUTF-7 encoded (as Dovecot
 /// stores them), and made safe: a `.` inside a component becomes `_` (Maildir++ uses `.` as the
-/// separator), NUL and other control characters become `_`, components `.`/`..` cannot occur after
+/// separator), NUL and other control characters become `_` (and the component gains `-` and 8 hex
+/// digits of a hash of the original, so such names stay apart), components `.`/`..` cannot occur after
 /// that. The result never contains `/` and never is `.` or `..` — a folder name can never escape
 /// the maildir root.
 ///
 /// Folders below the inbox keep `INBOX` as a component (`INBOX/x` →
 /// `.INBOX.x`), as Dovecot stores them. Names differing only in `.` versus
-/// `_` share a directory. Very long names are not shortened: the file system
-/// refuses them with an error.
+/// `_` share a directory. A name longer than a file name can be (255 bytes)
+/// is cut and ends in `-` and 8 hex digits of a hash of the whole name, so
+/// that two long names never share a directory (see [`shortened`]).
 pub fn maildir_dir_name(folder: &FolderName) -> Option<String> {
     if folder.is_inbox() {
         return None;
@@ -323,16 +326,62 @@ pub fn maildir_dir_name(folder: &FolderName) -> Option<String> {
     for component in folder.components() {
         // Replaced before encoding: encoded, a control character would survive
         // as base64, and `.` must never reach the directory name as a separator.
-        let safe: String = component
+        let mut safe: String = component
             .chars()
             .map(|c| if c == '.' || c.is_control() { '_' } else { c })
             .collect();
+        if component.chars().any(char::is_control) {
+            // Only hostile names hold control characters; the hash keeps
+            // `a\u{1}` and `a\u{2}` from sharing a directory.
+            safe.push_str(&hash_suffix(component));
+        }
         dir.push('.');
         // mUTF-7 output is printable ASCII without `.` or `/` (its base64
         // alphabet uses `,` for `/`), so the separators stay unambiguous.
         dir.push_str(&mutf7::encode(&safe));
     }
+    if dir.len() > NAME_MAX {
+        // Cut outside any `&…-` shift sequence, so the kept part still
+        // decodes; the name is ASCII, so every byte is a char boundary.
+        let mut keep = NAME_MAX - HASH_SUFFIX_LEN;
+        if let Some(shift) = dir[..keep].rfind('&') {
+            if !dir[shift..keep].contains('-') {
+                keep = shift;
+            }
+        }
+        let suffix = hash_suffix(&dir);
+        dir.truncate(keep);
+        dir.push_str(&suffix);
+    }
     Some(dir)
+}
+
+/// The longest file name Linux file systems take (`NAME_MAX`).
+const NAME_MAX: usize = 255;
+/// `-` and 8 hex digits.
+const HASH_SUFFIX_LEN: usize = 9;
+
+/// `-` and the first 8 hex digits of the SHA-256 of `text`: what a name cut
+/// to fit the file system keeps of the part that was cut, so that long names
+/// sharing a prefix still map to different files. Folders copied in parallel
+/// into one shared file would fight over its lock.
+fn hash_suffix(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("-{hex}")
+}
+
+/// `text` cut at a char boundary to at most `max` bytes, [`hash_suffix`]
+/// included; unchanged when it fits.
+fn shortened(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut cut = max - HASH_SUFFIX_LEN;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{}", &text[..cut], hash_suffix(text))
 }
 
 /// Inverse for directory names found on disk: `.Sent` → `Sent`, `.Archive.2023` → `Archive/2023`,
@@ -358,13 +407,15 @@ const MBOX_COMPONENT_MAX: usize = 200;
 
 /// For mbox directory trees: the relative path of a folder's file: INBOX → `INBOX.mbox`;
 /// `Archive/2023` → `Archive/2023.mbox`. Each component made safe for a file system: `/`
-/// impossible, NUL/control → `_`, a component that is `.` or `..` or starts with `.` gets a `_`
-/// prefix, components longer than 200 bytes are cut at a char boundary. Never escapes the root
+/// impossible, NUL/control → `_` plus a hash suffix as for maildir, a component that is `.` or `..`
+/// or starts with `.` gets a `_`
+/// prefix, components longer than 200 bytes are cut at a char boundary and end in `-` and 8 hex
+/// digits of a hash of the whole component (see [`shortened`]). Never escapes the root
 /// (never absolute, never `..`).
 ///
 /// Folders above the last component are directories (`Archive/`), next to
-/// their own file (`Archive.mbox`). Names cut to the same 200 bytes share a
-/// file. Meant for Unix file systems: `\` and `:` are kept.
+/// their own file (`Archive.mbox`). Long names that share their first 200
+/// bytes still get different files. Meant for Unix file systems: `\` and `:` are kept.
 pub fn mbox_relative_path(folder: &FolderName) -> PathBuf {
     let mut path = PathBuf::new();
     let mut components = folder.components().peekable();
@@ -373,17 +424,16 @@ pub fn mbox_relative_path(folder: &FolderName) -> PathBuf {
             .chars()
             .map(|c| if c == '/' || c.is_control() { '_' } else { c })
             .collect();
+        if component.chars().any(char::is_control) {
+            // As for maildir: `a\u{1}` and `a\u{2}` must not share a file,
+            // which two folders copied in parallel would fight over.
+            safe.push_str(&hash_suffix(component));
+        }
         if safe.starts_with('.') {
             // Covers `.` and `..`, and keeps folders from becoming hidden files.
             safe.insert(0, '_');
         }
-        if safe.len() > MBOX_COMPONENT_MAX {
-            let mut cut = MBOX_COMPONENT_MAX;
-            while !safe.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            safe.truncate(cut);
-        }
+        let mut safe = shortened(&safe, MBOX_COMPONENT_MAX);
         if components.peek().is_none() {
             safe.push_str(".mbox");
         }
@@ -754,8 +804,8 @@ mod tests {
             ("Entwürfe", Some(".Entw&APw-rfe")),
             ("Отправленные", Some(".&BB4EQgQ,BEAEMAQyBDsENQQ9BD0ESwQ1-")),
             ("a&b", Some(".a&-b")),
-            ("x\0y", Some(".x_y")),
-            ("tab\there", Some(".tab_here")),
+            ("x\0y", Some(".x_y-ce3890a8")),
+            ("tab\there", Some(".tab_here-5b876593")),
             ("../../etc", Some(".__.__.etc")),
             (".../x", Some(".___.x")),
             ("a/../b", Some(".a.__.b")),
@@ -826,7 +876,7 @@ mod tests {
             ("../../etc", "_../_../etc.mbox"),
             (".../x", "_.../x.mbox"),
             ("a/./b", "a/_./b.mbox"),
-            ("a\0b/c\nd", "a_b/c_d.mbox"),
+            ("a\0b/c\nd", "a_b-59b271ae/c_d-fad9fc08.mbox"),
             ("x.mbox", "x.mbox.mbox"),
         ];
         for (folder, expected) in cases {
@@ -840,19 +890,120 @@ mod tests {
 
     #[test]
     fn mbox_components_are_cut_at_200_bytes_on_a_char_boundary() {
-        let cases: &[(String, usize)] = &[
-            ("a".repeat(200), 200),
-            ("a".repeat(201), 200),
-            ("é".repeat(150), 200),
-            (format!("a{}", "é".repeat(150)), 199),
-            (format!(".{}", "a".repeat(300)), 200),
+        // (component, bytes kept before the hash suffix; None: unchanged)
+        let cases: &[(String, Option<usize>)] = &[
+            ("a".repeat(200), None),
+            ("a".repeat(201), Some(191)),
+            ("é".repeat(100), None),
+            ("é".repeat(150), Some(190)),
+            (format!("a{}", "é".repeat(150)), Some(191)),
+            (format!(".{}", "a".repeat(300)), Some(191)),
         ];
         for (component, kept) in cases {
             let path = mbox_relative_path(&name(&format!("{component}/{component}")));
             let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
             assert_eq!(parts.len(), 2, "{path:?}");
-            assert_eq!(parts[0].len(), *kept, "{path:?}");
+            assert!(parts[0].len() <= 200, "{path:?}");
+            match kept {
+                None => assert_eq!(parts[0], component.as_str()),
+                Some(kept) => {
+                    let (head, hash) = parts[0].split_at(*kept);
+                    assert!(
+                        component.starts_with(head) || format!("_{component}").starts_with(head),
+                        "{path:?}"
+                    );
+                    assert_eq!(hash.len(), 9, "{path:?}");
+                    assert!(hash.starts_with('-'), "{path:?}");
+                    assert!(hash[1..].bytes().all(|b| b.is_ascii_hexdigit()), "{path:?}");
+                }
+            }
             assert_eq!(parts[1], format!("{}.mbox", parts[0]));
+        }
+    }
+
+    #[test]
+    fn server_names_with_slashes_and_dots_map_to_one_safe_entry_each() {
+        // (levels as split on the server's delimiter, maildir dir, mbox path)
+        let cases: &[(&[&str], &str, &str)] = &[
+            (&["../../etc"], ".______etc", "_.._.._etc.mbox"),
+            (&[".../x"], ".____x", "_..._x.mbox"),
+            (&["a/../../b"], ".a_______b", "a_.._.._b.mbox"),
+            (&["..", "..", "etc"], ".__.__.etc", "_../_../etc.mbox"),
+            (&["/etc/passwd"], "._etc_passwd", "_etc_passwd.mbox"),
+            (&[".hidden"], "._hidden", "_.hidden.mbox"),
+            (
+                &["x\0y", "\u{1b}[31m"],
+                ".x_y-ce3890a8._[31m-83a73878",
+                "x_y-ce3890a8/_[31m-83a73878.mbox",
+            ),
+            (&["INBOX", ".."], ".INBOX.__", "INBOX/_...mbox"),
+        ];
+        for (levels, dir, path) in cases {
+            let folder = FolderName::from_components(*levels).expect("a name");
+            assert_eq!(
+                maildir_dir_name(&folder).as_deref(),
+                Some(*dir),
+                "{levels:?}"
+            );
+            assert_eq!(mbox_relative_path(&folder), Path::new(path), "{levels:?}");
+        }
+    }
+
+    #[test]
+    fn names_differing_only_in_control_characters_stay_apart() {
+        let names = ["a\u{1}", "a\u{2}", "a_", "a\0", "a\n", "a\u{7f}"];
+        let dirs: std::collections::BTreeSet<_> = names
+            .iter()
+            .map(|n| maildir_dir_name(&name(n)).expect("not the inbox"))
+            .collect();
+        let paths: std::collections::BTreeSet<_> =
+            names.iter().map(|n| mbox_relative_path(&name(n))).collect();
+        assert_eq!(dirs.len(), names.len(), "{dirs:?}");
+        assert_eq!(paths.len(), names.len(), "{paths:?}");
+    }
+
+    #[test]
+    fn long_names_sharing_a_prefix_get_different_files_and_directories() {
+        let prefix = "x".repeat(254);
+        let cjk = "日本語".repeat(100);
+        let names = [
+            prefix.clone(),
+            format!("{prefix}y"),
+            format!("{prefix}z"),
+            cjk.clone(),
+            format!("{cjk}!"),
+            format!("a/{prefix}"),
+            format!("a/{prefix}y"),
+        ];
+        let mut mbox_paths = std::collections::BTreeSet::new();
+        let mut maildir_dirs = std::collections::BTreeSet::new();
+        for input in &names {
+            let folder = name(input);
+            let path = mbox_relative_path(&folder);
+            assert!(
+                path.iter().all(|part| part.len() <= 255),
+                "{input:?} → {path:?}"
+            );
+            assert!(
+                mbox_paths.insert(path.clone()),
+                "{input:?} → {path:?} twice"
+            );
+            let dir = maildir_dir_name(&folder).expect("not the inbox");
+            assert!(dir.len() <= 255, "{input:?} → {dir:?}");
+            assert!(
+                maildir_dirs.insert(dir.clone()),
+                "{input:?} → {dir:?} twice"
+            );
+            // The cut never splits a shift sequence: the name still decodes.
+            let back = folder_from_maildir_dir(&dir).expect("a Maildir++ name");
+            assert!(
+                back.components()
+                    .all(|c| mutf7::decode(&mutf7::encode(c)).is_ok()),
+                "{dir:?}"
+            );
+            // The same name always maps to the same place (a rerun finds it).
+            assert_eq!(mbox_relative_path(&folder), path);
+            assert_eq!(maildir_dir_name(&folder), Some(dir));
         }
     }
 
@@ -879,8 +1030,26 @@ mod tests {
             "a/b/c/d/e/f/g/../../../../../../../..",
         ];
         let root = Path::new("/mail/root");
-        for input in hostile {
-            let folder = FolderName::parse(input).expect("hostile names are still names");
+        // As an IMAP source builds them: the server's delimiter splits, and a
+        // `/` inside one level is part of that level's name.
+        let from_server = [
+            vec!["../../etc"],
+            vec![".../x"],
+            vec!["a/../../b"],
+            vec!["..", "..", "etc"],
+            vec![".", "x"],
+            vec!["INBOX", "..", "x"],
+            vec!["x\0y", "\0"],
+            vec![long.as_str(), long.as_str()],
+        ];
+        let folders = hostile
+            .iter()
+            .map(|input| FolderName::parse(input).expect("hostile names are still names"))
+            .chain(from_server.iter().map(|levels| {
+                FolderName::from_components(levels).expect("non-empty levels make a name")
+            }));
+        for folder in folders {
+            let input = folder.as_str();
 
             if let Some(dir) = maildir_dir_name(&folder) {
                 assert!(dir.starts_with('.') && dir != "." && dir != "..", "{dir:?}");

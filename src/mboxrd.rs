@@ -133,6 +133,17 @@ impl<R: BufRead> MboxReader<R> {
             };
             return Err(io::Error::new(io::ErrorKind::InvalidData, text));
         }
+        // No LF up to the end of the file, but CRs: the file has classic Mac
+        // OS line ends, so it has no lines at all here and would read as one
+        // empty message with a From_ line as long as the file.
+        if !self.next_from_line.ends_with(b"\n") && self.next_from_line.contains(&b'\r') {
+            let text = format!(
+                "the `From ` line at byte {} ends in a bare CR: the file has CR (classic Mac OS) \
+                 line ends, not LF, and is not an mbox file",
+                self.next_start
+            );
+            return Err(io::Error::new(io::ErrorKind::InvalidData, text));
+        }
         Ok(true)
     }
 
@@ -343,7 +354,9 @@ fn without_line_terminator(line: &[u8]) -> &[u8] {
 /// Heuristic: old mboxo files (and careless writers) leave `From ` lines in
 /// bodies unquoted, and RFC 4155 only promises that a real From_ line carries
 /// a date. So after `From <sender>` the line must contain a token that is a
-/// 4-digit year 19xx/20xx and a token that is a time `H:MM` / `HH:MM[:SS]`.
+/// 4-digit year 19xx/20xx and a token that is a time `H:MM` / `HH:MM[:SS]`,
+/// or be a whole date `parse_from_line_date` reads (which also takes an
+/// asctime date with a two-digit year).
 /// Prose such as "From the desk of ..." stays in the body. The first line of
 /// the file (or of a resumed read) is exempt: it has nothing to belong to.
 fn is_separator(line: &[u8]) -> bool {
@@ -361,7 +374,10 @@ fn is_separator(line: &[u8]) -> bool {
             return true;
         }
     }
-    false
+    // Old mailers wrote two-digit years (`Fri Jan  1 10:00:00 99`); such a
+    // line is a separator when it is a whole asctime date, month name and day
+    // included, which prose hardly ever is.
+    parse_from_line_date(line).is_some()
 }
 
 /// Whitespace-separated words; `From_` lines use spaces and sometimes tabs.
@@ -381,7 +397,7 @@ const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 /// Accepted, after `From <sender>`: the asctime form `Wed Jan  1 10:00:00
 /// 2020` (day padded or not, seconds optional, the weekday not checked) with
 /// an optional zone before or after the year (`+0100`, or a name such as
-/// `GMT`, which is read as UTC); and, because some tools write it, the RFC
+/// `GMT`, which is read as UTC; with both, the numeric one counts); and, because some tools write it, the RFC
 /// 5322 order `Wed, 1 Jan 2020 10:00:00 +0100`. Anything else gives `None`.
 fn parse_from_line_date(from_line: &[u8]) -> Option<SystemTime> {
     let rest = without_line_terminator(from_line).strip_prefix(b"From ")?;
@@ -407,12 +423,19 @@ fn asctime_date(month: u32, words: &[&[u8]]) -> Option<SystemTime> {
     let day = parse_number(day, 1, 2)?;
     let time = parse_time(time)?;
     let (zone_before_year, rest) = match rest.split_first() {
-        Some((word, after)) if parse_zone(word).is_some() => (parse_zone(word), after),
+        Some((word, after)) if parse_zone(word).is_some() => (Some(*word), after),
         _ => (None, rest),
     };
-    let year = parse_number(rest.first()?, 4, 4)?;
-    let zone_after_year = rest.get(1).and_then(|word| parse_zone(word));
-    let zone = zone_before_year.or(zone_after_year).unwrap_or(0);
+    let year = parse_asctime_year(rest.first()?)?;
+    let zone_after_year = rest.get(1).copied();
+    // A numeric offset wins over a zone name wherever each stands: in
+    // `10:00:00 CEST 2020 +0200` the name says nothing we can resolve and
+    // the offset says everything (Dovecot reads such lines the same way).
+    let zone = [zone_before_year, zone_after_year]
+        .into_iter()
+        .flatten()
+        .find_map(parse_numeric_zone)
+        .unwrap_or(0);
     to_system_time(i64::from(year), month, day, time, zone)
 }
 
@@ -427,6 +450,16 @@ fn rfc5322_date(day: &[u8], month: u32, words: &[&[u8]]) -> Option<SystemTime> {
     let time = parse_time(time)?;
     let zone = rest.first().and_then(|word| parse_zone(word)).unwrap_or(0);
     to_system_time(i64::from(year), month, day, time, zone)
+}
+
+/// Four digits, or two as old mailers wrote them, read as mutt reads them:
+/// 70–99 are 19xx and 00–69 are 20xx.
+fn parse_asctime_year(word: &[u8]) -> Option<u32> {
+    match word.len() {
+        4 => parse_number(word, 4, 4),
+        2 => parse_number(word, 2, 2).map(|yy| if yy < 70 { 2000 + yy } else { 1900 + yy }),
+        _ => None,
+    }
 }
 
 fn month_number(word: &[u8]) -> Option<u32> {
@@ -466,18 +499,33 @@ fn parse_time(word: &[u8]) -> Option<(u32, u32, u32)> {
 /// which cannot be resolved without a zone database and is read as UTC.
 fn parse_zone(word: &[u8]) -> Option<i64> {
     match word {
-        [sign @ (b'+' | b'-'), digits @ ..] => {
-            let hhmm = parse_number(digits, 4, 4)?;
-            let (hours, minutes) = (hhmm / 100, hhmm % 100);
-            if hours >= 24 || minutes >= 60 {
-                return None;
-            }
-            let seconds = i64::from(hours * 3600 + minutes * 60);
-            Some(if *sign == b'-' { -seconds } else { seconds })
-        }
+        [b'+' | b'-', ..] => parse_numeric_zone(word),
         _ if (1..=5).contains(&word.len()) && word.iter().all(u8::is_ascii_alphabetic) => Some(0),
         _ => None,
     }
+}
+
+/// `+hhmm` / `-hhmm` (or `+hh:mm`, as ISO 8601 writers put it) as seconds
+/// east of UTC.
+fn parse_numeric_zone(word: &[u8]) -> Option<i64> {
+    let [sign @ (b'+' | b'-'), digits @ ..] = word else {
+        return None;
+    };
+    let (hours, minutes) = match digits {
+        [h1, h2, b':', m1, m2] => (
+            parse_number(&[*h1, *h2], 2, 2)?,
+            parse_number(&[*m1, *m2], 2, 2)?,
+        ),
+        _ => {
+            let hhmm = parse_number(digits, 4, 4)?;
+            (hhmm / 100, hhmm % 100)
+        }
+    };
+    if hours >= 24 || minutes >= 60 {
+        return None;
+    }
+    let seconds = i64::from(hours * 3600 + minutes * 60);
+    Some(if *sign == b'-' { -seconds } else { seconds })
 }
 
 fn to_system_time(
@@ -839,6 +887,22 @@ mod tests {
             ),
             (b"From a Wed Jan 1 10:00:00 GMT 2020", NEW_YEAR_TEN_AM),
             (
+                b"From a Wed Jan 1 10:00:00 CET 2020 +0100",
+                NEW_YEAR_TEN_AM - 3600,
+            ),
+            (
+                b"From a Wed Jan 1 10:00:00 2020 +01:00",
+                NEW_YEAR_TEN_AM - 3600,
+            ),
+            (
+                b"From a Wed Jan 1 10:00:00 -05:30 2020",
+                NEW_YEAR_TEN_AM + 19_800,
+            ),
+            (
+                b"From a Wed Jan 1 10:00:00 +0100 2020 GMT",
+                NEW_YEAR_TEN_AM - 3600,
+            ),
+            (
                 b"From a Wed Jan 1 10:00:00 2020 remote from uucp",
                 NEW_YEAR_TEN_AM,
             ),
@@ -854,6 +918,10 @@ mod tests {
                 NEW_YEAR_TEN_AM - 3600,
             ),
             (b"From a 1 Jan 2020 10:00:00", NEW_YEAR_TEN_AM),
+            (b"From a Fri Jan  1 10:00:00 99", 915_184_800),
+            (b"From a Wed Jan  1 10:00:00 20", NEW_YEAR_TEN_AM),
+            (b"From a Tue Jan  1 10:00:00 69", 3_124_260_000),
+            (b"From a Thu Jan  1 10:00:00 70", 36_000),
         ];
         for (line, seconds) in cases {
             assert_eq!(
@@ -882,7 +950,11 @@ mod tests {
             b"From a Wed Jan 1 1:2:3 2020",
             b"From a Wed Jan 1 10:00:00:00 2020",
             b"From a Wed Jan 1 10:00:00 20200",
+            b"From a Wed Jan 1 10:00:00 202",
+            b"From a Wed Jan 1 10:00:00 2",
             b"From a Wed Jan 1 10:00:00 +2500 2020",
+            b"From a Wed Jan 1 10:00:00 +25:00 2020",
+            b"From a Wed Jan 1 10:00:00 +1:00 2020",
             b"From a Wed Foo 1 10:00:00 2020",
             b"From a Wed Jan 99999999999999999999 10:00:00 2020",
             b"From a Wed Jan 1 99999999999999999999:00 2020",
@@ -908,6 +980,10 @@ mod tests {
             (b"From here on we meet at 10:30.\n", false),
             (b"From the 2020 meeting\n", false),
             (b"From a Wed Jan 1 2020\n", false),
+            (b"From a Fri Jan  1 10:00:00 99\n", true),
+            (b"From a Fri Jan  1 10:00:00 PST 99\n", true),
+            (b"From the 99 reasons at 10:00\n", false),
+            (b"From a Fri Jan  1 10:00:00 999\n", false),
             (b"From a 10:00:00 1899\n", false),
             (b"From a 10:00:00 2100\n", false),
             (b"From a 123:00 2020\n", false),
@@ -1389,6 +1465,21 @@ mod tests {
         assert_eq!(entries[0].flags, flags("S", &[]));
         assert_eq!(show(&entries[1].raw), "Subject: 2\r\n\r\ntwo\r\n");
         assert_offsets_tile(&entries, 0, file.len());
+    }
+
+    #[test]
+    fn cr_only_line_ends_are_refused_not_read_as_one_empty_message() {
+        let file = b"From a Wed Jan 1 10:00:00 2020\rSubject: 1\r\rbody\r\r\
+                     From b Wed Jan 1 10:00:00 2020\rSubject: 2\r\rtwo\r";
+        let results: Vec<io::Result<MboxEntry>> = MboxReader::new(&file[..], 0).collect();
+        assert_eq!(results.len(), 1);
+        let err = results
+            .into_iter()
+            .next()
+            .and_then(Result::err)
+            .expect("an error");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("bare CR"), "{err}");
     }
 
     #[test]

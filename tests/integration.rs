@@ -8,6 +8,7 @@ mod checkpoint;
 mod commands;
 mod docs;
 mod faults;
+mod hostile;
 mod imap;
 mod local;
 mod malformed;

@@ -28,6 +28,7 @@ use crate::exit;
 use crate::fingerprint::{body_offset, Fingerprint};
 use crate::folder::{folder_from_maildir_dir, maildir_dir_name, FolderName};
 use crate::message::{Flags, Message, SourceKey};
+use crate::report;
 use crate::store::{Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox};
 
 /// Dovecot's keyword table: letter `a` + index ↔ keyword. At most 26.
@@ -86,7 +87,7 @@ impl Maildir {
         maildir.filters = filters;
         if maildir.folders()?.is_empty() {
             return Err(exit::usage(format!(
-                "`{}` is not a maildir: it has no cur/ directory and no Maildir++ subfolders",
+                "`{}` is not a maildir: it has no cur/ or new/ directory and no Maildir++ subfolders",
                 root.display()
             )));
         }
@@ -131,7 +132,7 @@ impl Maildir {
     /// INBOX (when the root is a maildir) and every Maildir++ subfolder.
     pub fn folders(&mut self) -> Result<Vec<FolderName>> {
         let mut dirs = BTreeMap::new();
-        if self.root.join("cur").is_dir() {
+        if is_folder_dir(&self.root) {
             dirs.insert(FolderName::inbox(), self.root.clone());
         }
         let listing = match fs::read_dir(&self.root) {
@@ -139,18 +140,38 @@ impl Maildir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(open_error(&self.root, e)),
         };
-        for entry in listing {
-            let entry = entry.with_context(|| format!("listing `{}`", self.root.display()))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
+        let mut entries = listing
+            .collect::<std::io::Result<Vec<_>>>()
+            .with_context(|| format!("listing `{}`", self.root.display()))?;
+        // In name order, so that when two directories give one folder name
+        // the same one wins on every run.
+        entries.sort_by_key(|entry| entry.file_name());
+        for entry in entries {
             let path = entry.path();
-            if !path.join("cur").is_dir() {
+            if !is_folder_dir(&path) {
                 continue;
             }
+            // A name that is not UTF-8 (an old tool's Latin-1) is still a
+            // folder: it is read through its real path under a lossy name.
+            let file_name = entry.file_name();
+            let name = file_name.to_string_lossy();
             if let Some(folder) = folder_from_maildir_dir(&name) {
-                // A folder that decodes to INBOX does not replace the real one.
-                dirs.entry(folder).or_insert(path);
+                match dirs.entry(folder) {
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(path);
+                    }
+                    // A folder that decodes to INBOX does not replace the real one.
+                    std::collections::btree_map::Entry::Occupied(_)
+                        if file_name.to_str().is_none() =>
+                    {
+                        report_once(&format!(
+                            "skipping `{}`: its name is not UTF-8, and made readable it is \
+                             the name of another folder",
+                            path.display()
+                        ));
+                    }
+                    std::collections::btree_map::Entry::Occupied(_) => {}
+                }
             }
         }
         let names = dirs.keys().cloned().collect();
@@ -364,6 +385,25 @@ impl Drop for Maildir {
     }
 }
 
+/// A warning printed once per process: every worker lists the folders.
+fn report_once(warning: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !seen.iter().any(|w| w == warning) {
+        seen.push(warning.to_string());
+        report::warn(warning);
+    }
+}
+
+/// Whether `dir` holds a folder: a `cur/` or a `new/`. A delivery agent
+/// that made only `new/` (Dovecot makes `cur/` when it first opens the
+/// folder) still left mail there, which must not be passed over.
+fn is_folder_dir(dir: &Path) -> bool {
+    dir.join("cur").is_dir() || dir.join("new").is_dir()
+}
+
 /// Lists `cur/` and `new/` with the `maildir` crate, sorted by unique name.
 /// The crate reports files in `cur/` without a `:2,` suffix as errors without
 /// naming them; those are still messages (some tools write them), so they are
@@ -408,7 +448,7 @@ fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
 }
 
 fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Message> {
-    let (mut file, info) = match File::open(&entry.path) {
+    let (mut file, info) = match open_message_file(&entry.path) {
         Ok(file) => (file, entry.info.clone()),
         // A mail reader may have renamed it since the listing (new/ → cur/,
         // flags changed); the unique name stays, so look for it once more.
@@ -420,7 +460,7 @@ fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Messag
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let moved = relocate(dir, &entry.id)
                 .with_context(|| format!("reading `{}`", entry.path.display()))?;
-            let file = File::open(&moved.path)
+            let file = open_message_file(&moved.path)
                 .with_context(|| format!("reading `{}`", moved.path.display()))?;
             (file, moved.info)
         }
@@ -448,10 +488,28 @@ fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Messag
     ))
 }
 
+/// Opens a file of `cur/` or `new/` for reading without blocking: opening a
+/// FIFO for reading waits for a writer, forever if none comes, so a FIFO
+/// where a message should be would hang the run (and ignore Ctrl-C, which
+/// waits for the current batch). `O_NONBLOCK` makes that open return at
+/// once; the caller then refuses anything that is not a regular file, for
+/// which the flag changes nothing.
+fn open_message_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
 /// Finds a message by unique name after it moved within the folder.
 fn relocate(dir: &Path, id: &str) -> std::io::Result<Entry> {
     for sub in ["cur", "new"] {
-        for item in fs::read_dir(dir.join(sub))? {
+        let listing = match fs::read_dir(dir.join(sub)) {
+            Ok(listing) => listing,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for item in listing {
             let item = item?;
             let name = item.file_name();
             let Some(name) = name.to_str() else { continue };
@@ -475,7 +533,10 @@ fn relocate(dir: &Path, id: &str) -> std::io::Result<Entry> {
 /// Message-ID is there (the common case) and the whole file otherwise.
 fn fingerprint_file(path: &Path) -> Result<Fingerprint> {
     const HEAD: usize = 64 * 1024;
-    let mut file = File::open(path)?;
+    let mut file = open_message_file(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(anyhow!("`{}` is not a regular file", path.display()));
+    }
     let mut head = vec![0; HEAD];
     let mut filled = 0;
     while filled < HEAD {
@@ -769,6 +830,28 @@ mod tests {
             reloaded.flags_from_info("abc").keywords,
             vec!["$Label1", "New", "Junk"]
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fifo_among_the_messages_is_refused_without_waiting_for_a_writer() {
+        let dir = std::env::temp_dir().join(format!("mailtug-fifo-{}", std::process::id()));
+        for sub in ["cur", "new", "tmp"] {
+            fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        let fifo = dir.join("cur/1700000000.M1P1.fifo:2,S");
+        let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        // Without O_NONBLOCK both calls would block forever: nobody writes.
+        let entries = list_entries(&dir).unwrap();
+        assert_eq!(entries.len(), 1);
+        let err = read_message(&entries[0], &dir, &Keywords::default()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("is not a regular file"),
+            "{err:#}"
+        );
+        assert!(fingerprint_file(&fifo).is_err());
         fs::remove_dir_all(&dir).unwrap();
     }
 

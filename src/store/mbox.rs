@@ -83,8 +83,15 @@ impl Mbox {
         let meta = fs::metadata(path).map_err(|e| open_error(path, e))?;
         let layout = if meta.is_dir() {
             Layout::Directory
-        } else {
+        } else if meta.is_file() {
             Layout::File
+        } else {
+            // A FIFO would block the first read until a writer came, and a
+            // device such as /dev/zero never ends.
+            return Err(exit::usage(format!(
+                "mbox `{}` is not a regular file or a directory",
+                path.display()
+            )));
         };
         let mut mbox = Mbox::new(path, layout, true);
         mbox.filters = filters;
@@ -215,7 +222,15 @@ impl Mbox {
                 continue;
             }
             let item = if entry.raw.is_empty() {
-                Fetched::Failed(key, anyhow!("the message is empty"))
+                // No store can hold a message of 0 bytes (IMAP refuses the
+                // APPEND, a maildir file of 0 bytes is not a message).
+                Fetched::Failed(
+                    key,
+                    anyhow!(
+                        "the message in mbox `{}` is empty: its From_ line is followed by nothing",
+                        source.path.display()
+                    ),
+                )
             } else {
                 let message = Message::new(key, entry.raw, entry.flags, entry.date);
                 if !self
@@ -260,6 +275,11 @@ impl Mbox {
                 durable::create_private_dir(parent)
                     .with_context(|| format!("creating directory `{}`", parent.display()))?;
             }
+        }
+        // Reading a FIFO blocks until a writer comes, and nothing but a
+        // regular file can hold an mbox.
+        if fs::metadata(&path).is_ok_and(|meta| !meta.is_file()) {
+            bail!("mbox `{}` is not a regular file", path.display());
         }
         if self.read_only {
             return index(&path).map(Some);
@@ -591,11 +611,22 @@ fn find_mbox_files(
             parents.pop();
             continue;
         }
-        if !path.is_file()
-            || [".lock", ".msf", ".mailtug-journal"]
-                .iter()
-                .any(|s| name.ends_with(s))
+        if [".lock", ".msf", ".mailtug-journal"]
+            .iter()
+            .any(|s| name.ends_with(s))
         {
+            continue;
+        }
+        if !path.is_file() {
+            if name.ends_with(".mbox") {
+                // Named like a folder but holding nothing that can be read
+                // (a dangling symbolic link, a FIFO, a device): say so rather
+                // than leave the user to wonder where a folder went.
+                report::warn(&format!(
+                    "skipping `{}`: it is not a regular file",
+                    path.display()
+                ));
+            }
             continue;
         }
         let folder = match name.strip_suffix(".mbox") {
@@ -605,7 +636,18 @@ fn find_mbox_files(
         };
         let components = parents.iter().map(String::as_str).chain([folder]);
         if let Ok(folder) = FolderName::from_components(components) {
-            found.entry(folder).or_insert(path);
+            match found.entry(folder) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(path);
+                }
+                std::collections::btree_map::Entry::Occupied(taken) => {
+                    report::warn(&format!(
+                        "skipping `{}`: it is the same folder as `{}`",
+                        path.display(),
+                        taken.get().display()
+                    ));
+                }
+            }
         }
     }
     Ok(())
@@ -626,7 +668,11 @@ pub fn is_single_file_destination(path: &Path) -> bool {
 fn layout_for_sink(path: &Path) -> Result<Layout> {
     match fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Ok(Layout::Directory),
-        Ok(_) => Ok(Layout::File),
+        Ok(meta) if meta.is_file() => Ok(Layout::File),
+        Ok(_) => Err(exit::usage(format!(
+            "mbox `{}` is not a regular file or a directory",
+            path.display()
+        ))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if path.extension().is_some_and(|ext| ext == "mbox") {
                 Ok(Layout::File)

@@ -1107,12 +1107,24 @@ fn server_text(e: &async_imap::error::Error) -> String {
         async_imap::error::Error::No(t) | async_imap::error::Error::Bad(t) => t.clone(),
         other => other.to_string(),
     };
-    // NO/BAD texts come as `code: …, info: Some("…")`: keep the server's words.
-    let text = match text.split_once("info: Some(\"") {
+    // NO/BAD texts come as `code: …, info: Some("…")`, or from a SELECT as
+    // `outcome: Outcome { code: …, information: Some("…") }`: keep the
+    // server's words.
+    let text = match text
+        .split_once("info: Some(\"")
+        .or_else(|| text.split_once("information: Some(\""))
+    {
         Some((_, rest)) => rest
-            .strip_suffix("\")")
+            .strip_suffix("\") }")
+            .or_else(|| rest.strip_suffix("\")"))
             .unwrap_or(rest)
             .replace("\\\"", "\""),
+        None => text,
+    };
+    // A reply the parser rejects (Dovecot echoes a folder name holding a
+    // newline raw) comes as a debug dump of the parser state, then the reply.
+    let text = match text.split_once(" during parsing of ") {
+        Some((_, reply)) => format!("the server's reply is not valid IMAP: {reply}"),
         None => text,
     };
     let mut short: String = text.chars().take(300).collect();
@@ -1188,6 +1200,28 @@ mod tests {
         assert_eq!(imap_date(t), "01-Jan-2020 10:00:00 +0000");
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(951_868_799);
         assert_eq!(imap_date(t), "29-Feb-2000 23:59:59 +0000");
+    }
+
+    #[test]
+    fn refusals_show_the_server_text_in_both_forms_async_imap_gives() {
+        use async_imap::error::Error;
+        let cases = [
+            "code: None, info: Some(\"Mailbox doesn't exist: x\")",
+            "outcome: Outcome { code: None, information: Some(\"Mailbox doesn't exist: x\") }",
+        ];
+        for case in cases {
+            assert_eq!(
+                server_text(&Error::No(case.into())),
+                "Mailbox doesn't exist: x"
+            );
+        }
+        let unparsed = Error::Io(std::io::Error::other(
+            "Error(Error { input: [10], code: Tag }) during parsing of \"A1 NO x\\ny\\r\\n\"",
+        ));
+        assert_eq!(
+            server_text(&unparsed),
+            "the server's reply is not valid IMAP: \"A1 NO x\\ny\\r\\n\""
+        );
     }
 
     #[test]
