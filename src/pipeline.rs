@@ -309,8 +309,12 @@ impl Worker {
                     break;
                 }
                 summary.folders += 1;
+                // Attempts in a row that stored nothing: a link that drops now
+                // and then still finishes a large folder, as each attempt
+                // resumes from the checkpoint.
                 let mut attempt = 0;
-                let outcome = loop {
+                let outcome = 'attempts: loop {
+                    let mut committed = Counts::default();
                     let outcome = copy_folder(
                         &self.job,
                         &mut source,
@@ -320,6 +324,7 @@ impl Worker {
                         &self.shared,
                         &self.progress,
                         &mut stop,
+                        &mut committed,
                     )
                     .await;
                     let lost = match &outcome {
@@ -327,28 +332,42 @@ impl Worker {
                         Ok(done) => done.source_error.as_ref().filter(|e| is_disconnected(e)),
                     };
                     let Some(reason) = lost else { break outcome };
+                    if committed.messages_copied + committed.messages_duplicate > 0 {
+                        attempt = 0;
+                    }
                     if attempt >= self.job.retries || *stop.borrow() {
                         break outcome;
                     }
-                    attempt += 1;
-                    if let Ok(done) = &outcome {
-                        // What the failed attempt committed is recorded; count
-                        // it. Its failures are not final: the retry redoes them.
-                        let mut counts = done.counts;
-                        counts.messages_failed = 0;
-                        summary.counts.add(&counts);
-                    }
                     report::warn(&format!(
-                        "folder `{folder}`: {reason:#}; reconnecting (attempt {attempt} of {})",
+                        "folder `{folder}`: {reason:#}; reconnecting (attempt {} of {})",
+                        attempt + 1,
                         self.job.retries
                     ));
-                    tokio::time::sleep(Duration::from_secs(1 << (attempt - 1).min(5))).await;
-                    match self.connect().await {
-                        Ok((new_source, new_sink)) => {
-                            source = Some(new_source);
-                            sink = new_sink;
+                    // Reconnecting is part of the attempt: a failure here
+                    // tries again after a longer pause, without running the
+                    // copy on a dead connection.
+                    loop {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_secs(1 << (attempt - 1).min(5))).await;
+                        match self.connect().await {
+                            Ok((new_source, new_sink)) => {
+                                source = Some(new_source);
+                                sink = new_sink;
+                                // What the failed attempt committed is
+                                // recorded; count it. Its failures are not
+                                // final: the retry redoes them.
+                                summary.counts.add(&committed);
+                                continue 'attempts;
+                            }
+                            Err(e) => {
+                                report::warn(&format!(
+                                    "folder `{folder}`: reconnecting failed: {e:#}"
+                                ));
+                                if attempt >= self.job.retries || *stop.borrow() {
+                                    break 'attempts outcome;
+                                }
+                            }
                         }
-                        Err(e) => report::warn(&format!("reconnecting failed: {e:#}")),
                     }
                 };
                 let done = match outcome {
@@ -639,6 +658,8 @@ struct FolderRun<'a> {
     folder: &'a FolderName,
     shared: &'a Mutex<Shared>,
     counts: Counts,
+    /// What commits recorded so far: the worker's measure of progress.
+    committed: &'a mut Counts,
     batch: Vec<Uncommitted>,
     appended: usize,
     /// Fingerprints stored in this run (the destination's own are in `known`).
@@ -696,6 +717,14 @@ impl FolderRun<'_> {
             }
             saver.save_if_due(checkpoint)?;
         }
+        for entry in &stored {
+            if entry.appended.is_some() {
+                self.committed.messages_copied += 1;
+                self.committed.bytes_copied += entry.bytes;
+            } else {
+                self.committed.messages_duplicate += 1;
+            }
+        }
         for entry in stored {
             let mut event = json!({
                 "event": "message",
@@ -727,6 +756,7 @@ async fn copy_folder(
     shared: &Mutex<Shared>,
     progress: &Progress,
     stop: &mut watch::Receiver<bool>,
+    committed: &mut Counts,
 ) -> Result<FolderDone> {
     let recorded = lock(shared).checkpoint.folders.get(folder).cloned();
     // A folder seen for the first time is created at the destination even
@@ -773,6 +803,7 @@ async fn copy_folder(
         folder,
         shared,
         counts: Counts::default(),
+        committed,
         batch: Vec::new(),
         appended: 0,
         added: HashSet::new(),

@@ -33,7 +33,7 @@ use crate::support::faultproxy::{Connections, Direction, Fault, FaultProxy, Plan
 use crate::support::{Dovecot, User};
 use crate::util::corpus::{self, Synthetic};
 use crate::util::model::{maildir_files, read_maildir};
-use crate::util::{args, assert_no_panic, json_events, path_arg, stderr, summary, TestEnv};
+use crate::util::{args, assert_no_panic, count, json_events, path_arg, stderr, summary, TestEnv};
 
 mod proxy;
 
@@ -557,6 +557,42 @@ fn pop3_to_imap_survives_a_drop_every_200_kb() {
     );
 }
 
+/// `--retries` counts attempts in a row that store nothing: a folder larger
+/// than what one connection carries between drops still finishes.
+#[test]
+fn retries_count_only_attempts_that_store_nothing() {
+    let env = TestEnv::new();
+    let source = Account::new(&env, "fault-progress");
+    let messages = padded_range(0..MESSAGES);
+    source.load(&messages);
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::drop_every(Direction::ToClient, 120_000),
+    );
+    let mut extra = source.side_args("src");
+    extra.extend(args(["--tls", "none", "--retries", "1"]));
+    let output = copy(
+        &env,
+        &source.imap_via(&proxy),
+        &env.endpoint("maildir", "out"),
+        &extra,
+    );
+    let stats = proxy.stats();
+    assert_code(&output, 0, "copy through more drops than --retries");
+    assert!(stats.drops >= 3, "more drops than retries: {stats:?}");
+    assert_exact_copy(
+        &raw_of(&messages),
+        &maildir_held(&env, "out"),
+        "IMAP → maildir with --retries 1",
+    );
+    let events = json_events(&output);
+    assert_eq!(
+        count(summary(&events), "messages_copied") as usize,
+        MESSAGES,
+        "every attempt's messages are counted once"
+    );
+}
+
 // ------------------------------------------------------------ retries exhausted
 
 #[test]
@@ -566,9 +602,13 @@ fn a_source_that_keeps_dropping_fails_cleanly_and_a_clean_rerun_completes() {
     let source = Account::new(&env, "fault-exhaust-src");
     let messages = padded_range(0..MESSAGES);
     source.load(&messages);
+    // The first connection copies part of the folder; every later one is
+    // cut inside the greeting, so the retry makes no progress and runs out.
     let proxy = FaultProxy::start(
         server().imap_port(),
-        Plan::drop_every(Direction::ToClient, 120_000),
+        Plan::clean()
+            .with(Rule::to_client(Fault::DropAfter(120_000)).on(Connections::First(1)))
+            .with(Rule::to_client(Fault::DropAfter(16)).on(Connections::Numbers(1..usize::MAX))),
     );
     let mut extra = source.side_args("src");
     extra.extend(args(["--tls", "none", "--retries", "1"]));
@@ -987,9 +1027,9 @@ fn a_tls_handshake_cut_on_reconnect_is_survived_with_retries() {
     assert_eq!(stats.drops, 2, "a drop and a cut handshake: {stats:?}");
     assert_code(&output, 0, "copy through a drop and a cut handshake");
     assert!(
-        stderr(&output)
-            .lines()
-            .any(|l| l.starts_with("mailtug: warning: reconnecting failed") && l.contains("TLS")),
+        stderr(&output).lines().any(|l| l
+            .starts_with("mailtug: warning: folder `INBOX`: reconnecting failed")
+            && l.contains("TLS")),
         "the failed reconnection names TLS:\n{}",
         stderr(&output)
     );
