@@ -43,7 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--map', '--map', [CompletionResultType]::ParameterName, 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Copy up to N folders at the same time (for servers: N connections per side)')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Copy up to N folders at the same time (for servers: N connections per side)')
-            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Reconnect up to N times per folder after a dropped connection')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Reconnect up to N times in a row after a dropped connection (an attempt that stores messages starts the count again)')
             [CompletionResult]::new('--delete-after', '--delete-after', [CompletionResultType]::ParameterName, 'POP3: leave mail on the server for DAYS days after it was first stored, then delete it')
             [CompletionResult]::new('--max-messages', '--max-messages', [CompletionResultType]::ParameterName, 'POP3: fetch at most N messages per run (the rest waits for the next run)')
             [CompletionResult]::new('--max-bytes', '--max-bytes', [CompletionResultType]::ParameterName, 'POP3: fetch at most about SIZE bytes per run (suffixes K, M, G allowed)')

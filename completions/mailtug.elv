@@ -39,7 +39,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --map 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)'
             cand -j 'Copy up to N folders at the same time (for servers: N connections per side)'
             cand --jobs 'Copy up to N folders at the same time (for servers: N connections per side)'
-            cand --retries 'Reconnect up to N times per folder after a dropped connection'
+            cand --retries 'Reconnect up to N times in a row after a dropped connection (an attempt that stores messages starts the count again)'
             cand --delete-after 'POP3: leave mail on the server for DAYS days after it was first stored, then delete it'
             cand --max-messages 'POP3: fetch at most N messages per run (the rest waits for the next run)'
             cand --max-bytes 'POP3: fetch at most about SIZE bytes per run (suffixes K, M, G allowed)'

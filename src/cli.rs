@@ -172,7 +172,7 @@ pub struct CopyArgs {
     #[arg(short, long, value_name = "N", default_value_t = 4)]
     pub jobs: usize,
 
-    /// Reconnect up to N times per folder after a dropped connection
+    /// Reconnect up to N times in a row after a dropped connection (an attempt that stores messages starts the count again)
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
 
