@@ -313,6 +313,9 @@ impl Worker {
                 // and then still finishes a large folder, as each attempt
                 // resumes from the checkpoint.
                 let mut attempt = 0;
+                // Set after the destination's connection died: it may still
+                // store what was sent on it.
+                let mut destination_unsettled = false;
                 let outcome = 'attempts: loop {
                     let mut committed = Counts::default();
                     let outcome = copy_folder(
@@ -325,6 +328,7 @@ impl Worker {
                         &self.progress,
                         &mut stop,
                         &mut committed,
+                        destination_unsettled,
                     )
                     .await;
                     let lost = match &outcome {
@@ -332,6 +336,7 @@ impl Worker {
                         Ok(done) => done.source_error.as_ref().filter(|e| is_disconnected(e)),
                     };
                     let Some(reason) = lost else { break outcome };
+                    destination_unsettled = outcome.is_err();
                     if committed.messages_copied + committed.messages_duplicate > 0 {
                         attempt = 0;
                     }
@@ -757,6 +762,7 @@ async fn copy_folder(
     progress: &Progress,
     stop: &mut watch::Receiver<bool>,
     committed: &mut Counts,
+    destination_unsettled: bool,
 ) -> Result<FolderDone> {
     let recorded = lock(shared).checkpoint.folders.get(folder).cloned();
     // A folder seen for the first time is created at the destination even
@@ -829,6 +835,11 @@ async fn copy_folder(
         .destinations
         .get(destination)
         .cloned();
+    if destination_unsettled {
+        sink.wait_until_quiet(destination)
+            .await
+            .with_context(|| format!("checking destination folder `{destination}`"))?;
+    }
     let opened = sink
         .open(destination, true, cached)
         .await

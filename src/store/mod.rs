@@ -444,6 +444,10 @@ pub trait Sink {
     /// checkpoint may record a message only after this returns, and not the
     /// ones it returns as rejected.
     async fn commit(&mut self) -> Result<Committed>;
+    /// Waits until nothing else is still storing into `folder`: called
+    /// before reopening it after a connection died with messages sent and
+    /// unanswered, which a server may yet store.
+    async fn wait_until_quiet(&mut self, folder: &FolderName) -> Result<()>;
 }
 
 /// Any source store.
@@ -654,6 +658,13 @@ impl Sink for AnySink {
             AnySink::Mbox(s) => s.commit().map(|()| Committed::default()),
             AnySink::Imap(s) => s.commit().await,
             AnySink::DryRun(s) => s.commit().map(|()| Committed::default()),
+        }
+    }
+    async fn wait_until_quiet(&mut self, folder: &FolderName) -> Result<()> {
+        match self {
+            // A local store has no other writer of ours to wait for.
+            AnySink::Maildir(_) | AnySink::Mbox(_) | AnySink::DryRun(_) => Ok(()),
+            AnySink::Imap(s) => s.wait_until_quiet(folder).await,
         }
     }
 }

@@ -1040,16 +1040,11 @@ fn a_tls_handshake_cut_on_reconnect_is_survived_with_retries() {
     );
 }
 
-/// Known bug, not fixed yet (run with `--ignored`): when the server is still
-/// storing the APPENDs of a dropped connection after mailtug reconnected
-/// (1 s later) and indexed the folder, the messages it stores late are
-/// appended a second time by the retry, and the run ends with exit 0 and
-/// duplicates. Dovecot's log shows the old session ending after the new one.
-/// mailtug cannot see another session's uncommitted appends; a fix needs,
-/// for example, to hold back the fingerprints whose APPEND was unanswered
-/// when the connection died until the folder is quiet, and check them again.
+/// A server finishes the commands a dead connection had sent: here the
+/// APPENDs mailtug sent before losing the connection keep reaching Dovecot
+/// for about 3 s after it reconnected. The retry waits until the folder
+/// stops changing before indexing it, so it does not store them again.
 #[test]
-#[ignore = "known bug: a dead session's late APPENDs are duplicated by the retry"]
 fn appends_a_dead_session_stores_late_are_not_duplicated_by_the_retry() {
     let env = TestEnv::new();
     let destination = Account::new(&env, "fault-late-appends");

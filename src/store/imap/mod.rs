@@ -38,6 +38,11 @@ pub use client::{AuthMechanism, Login};
 
 /// UIDs per header FETCH: keeps the command line well under server limits.
 const META_CHUNK: usize = 1000;
+/// How long a destination folder must stay unchanged before a retry
+/// indexes it (see `wait_until_quiet`)…
+const QUIET_FOR: Duration = Duration::from_secs(2);
+/// …and the longest wait for that.
+const QUIET_WAIT_MAX: Duration = Duration::from_secs(60);
 /// A body FETCH covers at most this many messages…
 const BODY_CHUNK_MESSAGES: usize = 200;
 /// …or this many bytes, so a batch is neither one round trip per message nor huge.
@@ -411,6 +416,39 @@ impl Imap {
             })
             .collect();
         self.client.delete_uids(&uids).await
+    }
+
+    /// Waits until `folder`'s UIDNEXT and message count stay the same for
+    /// `QUIET_FOR`. A server finishes the commands a dead connection had
+    /// already sent: its last APPENDs may be stored after we reconnect, and
+    /// indexing the folder before they are would let the retry store them a
+    /// second time. Bounded by `QUIET_WAIT_MAX`, after which the index is
+    /// taken as it is.
+    pub async fn wait_until_quiet(&mut self, folder: &FolderName) -> Result<()> {
+        if !self.folders.contains_key(folder) {
+            return Ok(());
+        }
+        let server_name = self.server_name(folder);
+        let started = tokio::time::Instant::now();
+        let mut last = self.client.status(&server_name).await?;
+        loop {
+            tokio::time::sleep(QUIET_FOR).await;
+            let now = self.client.status(&server_name).await?;
+            if now == last {
+                return Ok(());
+            }
+            if started.elapsed() >= QUIET_WAIT_MAX {
+                report::warn(&format!(
+                    "folder `{server_name}` is still changing; indexing it anyway"
+                ));
+                return Ok(());
+            }
+            report::debug(&format!(
+                "folder `{server_name}` is still changing (UIDNEXT {} -> {}); waiting",
+                last.uid_next, now.uid_next
+            ));
+            last = now;
+        }
     }
 
     pub async fn open_sink_folder(
