@@ -96,7 +96,9 @@ impl Mbox {
     pub fn open_sink(path: &Path) -> Result<Mbox> {
         // Created with its first folder, so a run that stops early leaves nothing.
         let layout = layout_for_sink(path)?;
-        Ok(Mbox::new(path, layout, false))
+        let mut mbox = Mbox::new(path, layout, false);
+        mbox.remove_stale_dotlocks();
+        Ok(mbox)
     }
 
     /// Opens an mbox destination only to read it; nothing is created or locked.
@@ -134,6 +136,34 @@ impl Mbox {
         let names = files.keys().cloned().collect();
         self.files = files;
         Ok(names)
+    }
+
+    /// Removes the dotlocks that killed runs left beside destination files.
+    /// Opening a folder takes over such a lock, but a run killed after a
+    /// folder's last commit leaves its lock on a folder no later run opens
+    /// (nothing new to copy), where mail readers would find it. The mbox is
+    /// `flock`ed while its dotlock is checked, so a lock a live writer
+    /// (another worker of this run included) takes meanwhile is never
+    /// removed.
+    fn remove_stale_dotlocks(&mut self) {
+        let Ok(folders) = self.folders() else {
+            return;
+        };
+        for folder in folders {
+            let path = self.folder_path(&folder);
+            let lock = dotlock_path(&path);
+            durable::remove_stale_temps(&lock);
+            if !lock.exists() {
+                continue;
+            }
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
+            if file.try_lock().is_ok() && dotlock_is_stale(&lock) {
+                report::warn(&format!("removing stale lock `{}`", lock.display()));
+                let _ = fs::remove_file(&lock);
+            }
+        }
     }
 
     fn folder_path(&self, folder: &FolderName) -> PathBuf {
@@ -735,6 +765,41 @@ mod tests {
             "a held lock is kept"
         );
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn opening_a_destination_removes_dead_runs_dotlocks_only() {
+        let dir = temp_dir("stale-dotlocks");
+        for name in ["Done.mbox", "Busy.mbox", "Foreign.mbox", "Held.mbox"] {
+            fs::write(dir.join(name), b"From a Wed Jan  1 10:00:00 2020\n\nx\n\n").unwrap();
+        }
+        fs::write(dir.join("Done.mbox.lock"), dead_pid().to_string()).unwrap();
+        fs::write(dir.join("Busy.mbox.lock"), std::process::id().to_string()).unwrap();
+        // Empty, as other programs write them, and fresh: someone holds it.
+        fs::write(dir.join("Foreign.mbox.lock"), b"").unwrap();
+        // A writer that holds the flock is about to replace a dead lock.
+        fs::write(dir.join("Held.mbox.lock"), dead_pid().to_string()).unwrap();
+        let held = File::open(dir.join("Held.mbox")).unwrap();
+        held.try_lock().unwrap();
+
+        let _sink = Mbox::open_sink(&dir).unwrap();
+        assert!(
+            !dir.join("Done.mbox.lock").exists(),
+            "a dead run's lock is removed"
+        );
+        assert!(
+            dir.join("Busy.mbox.lock").exists(),
+            "a live process's lock stays"
+        );
+        assert!(
+            dir.join("Foreign.mbox.lock").exists(),
+            "a fresh empty lock stays"
+        );
+        assert!(
+            dir.join("Held.mbox.lock").exists(),
+            "nothing is removed under a writer's flock"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }
