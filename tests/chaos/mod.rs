@@ -1,0 +1,696 @@
+//! Crash chaos: every source → sink pair (sources mbox, maildir, IMAP,
+//! POP3; sinks maildir, mbox, IMAP) copies about 2,000 small messages while
+//! the run is killed with SIGKILL at pseudo-random points, at least ten
+//! times, then runs to completion. After every kill, the destination holds
+//! only source messages, none twice (for mbox: the part no journal
+//! disowns), and a POP3 source run with `--delete-source` has deleted only
+//! messages the destination holds. At the end the destination holds exactly
+//! the deduplicated source: every fingerprint once, bytes identical (line
+//! ends normalised where a server is on either side, as servers speak
+//! CRLF and mailtug stores LF), flags and internal dates kept where both
+//! stores hold them (maildir letters and mtime, mbox `Status`/`X-Status`/
+//! `X-Keywords` and the From_ line date, IMAP flags and INTERNALDATE; POP3
+//! has neither), no `tmp/` files, no lock or journal files, every mbox file
+//! whole by mailtug's reader and by an independent strict check, and the
+//! POP3 server empty.
+//!
+//! The corpus is `util::corpus::synthetic` (some messages without
+//! Message-ID, some with CRLF, some needing mbox quoting, flags and keywords
+//! in every combination, distinct dates) in two folders, INBOX and Lists
+//! (POP3: all in INBOX), plus 20 resent copies: a Message-ID of INBOX again
+//! with another body and other flags, later in the folder, which dedup
+//! leaves out, whatever the kill points.
+//!
+//! Kill points come from a seeded PRNG (SplitMix64): a time after spawn
+//! (from the first milliseconds, while the run starts, to well into the
+//! copy), a number of `message` events (printed once their batch is
+//! committed) plus a few milliseconds, or near the end of the job, where
+//! the last commit, the final checkpoint save and the POP3 deletions
+//! happen. Pairs run on a few threads at once. The seed is printed with
+//! the figures (and with any failure); to replay:
+//!
+//! ```sh
+//! MAILTUG_CHAOS_SEED=<seed> MAILTUG_CHAOS_PAIRS=pop3-mbox \
+//!     cargo test --test integration chaos:: -- --nocapture
+//! ```
+//!
+//! Settings (environment):
+//! - `MAILTUG_CHAOS_SEED`: the seed (decimal or 0x-hex); default: from the clock.
+//! - `MAILTUG_CHAOS_PAIRS`: a comma-separated subset, e.g. `imap-imap,mbox-maildir`.
+//! - `MAILTUG_CHAOS_KILLS`: kills per pair per cycle (default 10).
+//! - `MAILTUG_CHAOS_SOAK`: a long soak: `600s` repeats the pairs with new
+//!   kill points until 600 seconds have passed; a plain number is that many
+//!   cycles.
+//! - `MAILTUG_CHAOS_THREADS`: pairs run at once (default 3).
+//! - `MAILTUG_CHAOS_VERBOSE`: print every kill point and where it landed.
+
+mod kill;
+mod locks;
+mod stores;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::io::Write as _;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mailtug::fingerprint::Fingerprint;
+
+use crate::support::Dovecot;
+use crate::util::corpus::{synthetic, Synthetic};
+use crate::util::model::{
+    assert_maildir_layout, assert_mbox_dir_layout, assert_same_messages, deduplicated, mbox_files,
+    Model, Stored,
+};
+use crate::util::{assert_no_panic, TestEnv};
+
+use kill::{Ended, KillPoint, Rng, Run};
+use stores::{check_mbox_file, lf, maildir_tmp_files, Sink, SinkKind, Source, SourceKind};
+
+/// Messages in INBOX and in Lists (about 250 bytes each).
+const INBOX: usize = 1500;
+const LISTS: usize = 500;
+/// Every this many INBOX messages (with a Message-ID), one is sent again
+/// with another body at the end of the folder.
+const RESENT_EVERY: usize = 75;
+const DEFAULT_KILLS: usize = 10;
+const DEFAULT_THREADS: usize = 3;
+
+#[test]
+fn every_pair_survives_kill_9_at_random_points_and_ends_exact() {
+    let config = Config::from_env();
+    let started = Instant::now();
+    // Started before the threads, so its start-up is not a pair's.
+    let server = Dovecot::shared();
+    let mut queue = VecDeque::new();
+    let mut cycle = 0;
+    loop {
+        for &pair in &config.pairs {
+            queue.push_back((pair, cycle));
+        }
+        cycle += 1;
+        match config.soak {
+            Soak::Cycles(n) if cycle >= n => break,
+            Soak::Until(_) if cycle >= 1 => break,
+            _ => {}
+        }
+    }
+    let queue = Arc::new(Mutex::new(queue));
+    let figures = Arc::new(Mutex::new(Vec::<Figures>::new()));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let threads: Vec<_> = (0..config.threads)
+        .map(|n| {
+            let (queue, figures, failures, config) = (
+                queue.clone(),
+                figures.clone(),
+                failures.clone(),
+                config.clone(),
+            );
+            std::thread::Builder::new()
+                .name(format!("chaos-{n}"))
+                .spawn(move || loop {
+                    let next = queue.lock().unwrap().pop_front();
+                    let Some((pair, cycle)) = next else { break };
+                    let seed = pair_seed(config.seed, pair, cycle);
+                    let name = pair_name(pair);
+                    let outcome = catch_unwind(AssertUnwindSafe(|| {
+                        run_pair(server, pair, cycle, seed, config.kills)
+                    }));
+                    match outcome {
+                        Ok(f) => {
+                            let _ = writeln!(std::io::stderr(), "chaos: {}", f.line());
+                            figures.lock().unwrap().push(f);
+                        }
+                        Err(payload) => {
+                            let message = payload
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_default();
+                            failures.lock().unwrap().push(format!(
+                                "pair {name} (cycle {cycle}, seed {:#x}; replay with \
+                                 MAILTUG_CHAOS_SEED={:#x} MAILTUG_CHAOS_PAIRS={name}{}): {message}",
+                                seed,
+                                config.seed,
+                                if cycle > 0 {
+                                    format!(" MAILTUG_CHAOS_SOAK={}", cycle + 1)
+                                } else {
+                                    String::new()
+                                }
+                            ));
+                        }
+                    }
+                    if let Soak::Until(deadline) = config.soak {
+                        if Instant::now() < deadline {
+                            queue.lock().unwrap().push_back((pair, cycle + 1));
+                        }
+                    }
+                })
+                .expect("starting a chaos thread")
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("a chaos thread");
+    }
+
+    let figures = figures.lock().unwrap();
+    let mut out = String::new();
+    let total = |f: fn(&Figures) -> usize| figures.iter().map(f).sum::<usize>();
+    let pairs: BTreeSet<&str> = figures.iter().map(|f| f.pair.as_str()).collect();
+    out.push_str(&format!(
+        "chaos: seed {:#x}: {} pairs, {} cycles, {} kills delivered ({} mid-run, {} after \
+         completion; {} by time, {} after events, {} near the end), {} runs, {} messages \
+         checked at the end, {:.1} s\n",
+        config.seed,
+        pairs.len(),
+        figures.len(),
+        total(|f| f.kills),
+        total(|f| f.mid_run),
+        total(|f| f.after_completion),
+        total(|f| f.by_kind.get("time").copied().unwrap_or(0)),
+        total(|f| f.by_kind.get("events").copied().unwrap_or(0)),
+        total(|f| f.by_kind.get("near-end").copied().unwrap_or(0)),
+        total(|f| f.runs),
+        total(|f| f.messages),
+        started.elapsed().as_secs_f64()
+    ));
+    let _ = std::io::stderr().write_all(out.as_bytes());
+    let failures = failures.lock().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {} pair runs failed (seed {:#x}):\n{}",
+        failures.len(),
+        failures.len() + figures.len(),
+        config.seed,
+        failures.join("\n\n")
+    );
+}
+
+// ------------------------------------------------------------ settings
+
+type Pair = (SourceKind, SinkKind);
+
+#[derive(Clone, Copy, Debug)]
+enum Soak {
+    Cycles(usize),
+    Until(Instant),
+}
+
+#[derive(Clone, Debug)]
+struct Config {
+    seed: u64,
+    pairs: Vec<Pair>,
+    kills: usize,
+    threads: usize,
+    soak: Soak,
+}
+
+impl Config {
+    fn from_env() -> Config {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let seed = match var("MAILTUG_CHAOS_SEED") {
+            Some(text) => parse_u64(&text)
+                .unwrap_or_else(|| panic!("MAILTUG_CHAOS_SEED={text:?} is not a number")),
+            None => {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+                Rng::new(now.as_nanos() as u64 ^ u64::from(std::process::id())).next()
+            }
+        };
+        let all: Vec<Pair> = SourceKind::ALL
+            .iter()
+            .flat_map(|&source| SinkKind::ALL.iter().map(move |&sink| (source, sink)))
+            .collect();
+        let pairs = match var("MAILTUG_CHAOS_PAIRS") {
+            None => all,
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|name| {
+                    *all.iter()
+                        .find(|&&p| pair_name(p) == name)
+                        .unwrap_or_else(|| {
+                            panic!(
+                                "MAILTUG_CHAOS_PAIRS: no pair `{name}`; pairs are {}",
+                                all.iter()
+                                    .map(|&p| pair_name(p))
+                                    .collect::<Vec<_>>()
+                                    .join(",")
+                            )
+                        })
+                })
+                .collect(),
+        };
+        let number = |name: &str, default: usize| match var(name) {
+            Some(text) => parse_u64(&text)
+                .filter(|&n| n > 0)
+                .unwrap_or_else(|| panic!("{name}={text:?} is not a positive number"))
+                as usize,
+            None => default,
+        };
+        let soak = match var("MAILTUG_CHAOS_SOAK") {
+            None => Soak::Cycles(1),
+            Some(text) => match text.trim().strip_suffix('s') {
+                Some(seconds) => Soak::Until(
+                    Instant::now()
+                        + Duration::from_secs(parse_u64(seconds).unwrap_or_else(|| {
+                            panic!("MAILTUG_CHAOS_SOAK={text:?}: seconds such as `600s`")
+                        })),
+                ),
+                None => Soak::Cycles(number("MAILTUG_CHAOS_SOAK", 1)),
+            },
+        };
+        Config {
+            seed,
+            pairs,
+            kills: number("MAILTUG_CHAOS_KILLS", DEFAULT_KILLS),
+            threads: number("MAILTUG_CHAOS_THREADS", DEFAULT_THREADS),
+            soak,
+        }
+    }
+}
+
+fn parse_u64(text: &str) -> Option<u64> {
+    let text = text.trim();
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+fn pair_name((source, sink): Pair) -> String {
+    format!("{}-{}", source.name(), sink.name())
+}
+
+/// The seed of one pair in one cycle: the same for a given run seed, so
+/// a subset of pairs replays exactly.
+fn pair_seed(seed: u64, pair: Pair, cycle: usize) -> u64 {
+    let index = SourceKind::ALL.iter().position(|&s| s == pair.0).unwrap() * 3
+        + SinkKind::ALL.iter().position(|&s| s == pair.1).unwrap();
+    let mut rng = Rng::new(seed ^ ((index as u64 + 1) << 32) ^ cycle as u64);
+    rng.next()
+}
+
+// ------------------------------------------------------------ corpus
+
+/// A resent copy of message `i`: the same Message-ID, another body, other
+/// flags, a later date.
+fn resent(i: usize) -> Synthetic {
+    let original = synthetic(i);
+    let text = String::from_utf8(original.raw.clone()).unwrap();
+    let raw = text.replace(
+        &format!("Body of synthetic message {i}."),
+        &format!("Body of a resent copy of synthetic message {i}, with other words."),
+    );
+    assert_ne!(raw, text, "message {i} has the expected body line");
+    let mut flags = synthetic(i + 1).flags;
+    flags.flagged = !flags.flagged;
+    Synthetic {
+        raw: raw.into_bytes(),
+        flags,
+        date: original.date + 7,
+    }
+}
+
+/// The source folders, in order.
+fn corpus(source: SourceKind) -> Vec<(String, Vec<Synthetic>)> {
+    let mut inbox: Vec<Synthetic> = (0..INBOX).map(synthetic).collect();
+    inbox.extend(
+        (0..INBOX)
+            .step_by(RESENT_EVERY)
+            .map(|i| if i % 10 == 3 { i + 1 } else { i })
+            .map(resent),
+    );
+    let lists: Vec<Synthetic> = (INBOX..INBOX + LISTS).map(synthetic).collect();
+    if source == SourceKind::Pop3 {
+        inbox.extend(lists);
+        vec![("INBOX".to_string(), inbox)]
+    } else {
+        vec![("INBOX".to_string(), inbox), ("Lists".to_string(), lists)]
+    }
+}
+
+/// A model as the pair can compare it: LF line ends when a server is on
+/// either side; no flags and dates from POP3.
+fn comparable(model: &Model, pair: Pair) -> Model {
+    let (source, sink) = pair;
+    let server = source.is_server() || sink == SinkKind::Imap;
+    model
+        .iter()
+        .map(|(folder, messages)| {
+            let messages = messages
+                .iter()
+                .map(|m| Stored {
+                    raw: if server { lf(&m.raw) } else { m.raw.clone() },
+                    flags: if source.has_metadata() {
+                        m.flags.clone()
+                    } else {
+                        "-".into()
+                    },
+                    date: if source.has_metadata() { m.date } else { None },
+                })
+                .collect();
+            (folder.clone(), messages)
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------ one pair
+
+struct Figures {
+    pair: String,
+    kills: usize,
+    mid_run: usize,
+    after_completion: usize,
+    by_kind: BTreeMap<&'static str, usize>,
+    runs: usize,
+    messages: usize,
+    seconds: f64,
+    seed: u64,
+    cycle: usize,
+}
+
+impl Figures {
+    fn line(&self) -> String {
+        let kinds: Vec<String> = self
+            .by_kind
+            .iter()
+            .map(|(kind, n)| format!("{n} {kind}"))
+            .collect();
+        format!(
+            "{} (cycle {}, seed {:#x}): {} kills survived ({} mid-run, {} after completion; {}), \
+             {} runs, {} messages at the end, {:.1} s",
+            self.pair,
+            self.cycle,
+            self.seed,
+            self.kills,
+            self.mid_run,
+            self.after_completion,
+            kinds.join(", "),
+            self.runs,
+            self.messages,
+            self.seconds
+        )
+    }
+}
+
+/// What the next kill point is drawn from, learnt from earlier runs.
+struct Pace {
+    startup: Duration,
+    per_message: Duration,
+}
+
+fn run_pair(
+    server: &'static Dovecot,
+    pair: Pair,
+    cycle: usize,
+    seed: u64,
+    kills: usize,
+) -> Figures {
+    let started = Instant::now();
+    let name = pair_name(pair);
+    let (source_kind, sink_kind) = pair;
+    let env = TestEnv::new();
+    let folders = corpus(source_kind);
+    let source = Source::set_up(source_kind, &env, server, &folders);
+    let sink = Sink::set_up(sink_kind, &env, server);
+
+    let source_model: Model = folders
+        .iter()
+        .map(|(folder, messages)| (folder.clone(), crate::util::corpus::stored(messages)))
+        .collect();
+    let expected = comparable(&deduplicated(&source_model), pair);
+    let allowed: BTreeMap<String, BTreeSet<Stored>> = comparable(&source_model, pair)
+        .into_iter()
+        .map(|(folder, messages)| (folder, messages.into_iter().collect()))
+        .collect();
+    let all_fingerprints: BTreeSet<Fingerprint> = expected
+        .values()
+        .flatten()
+        .map(Stored::fingerprint)
+        .collect();
+    let source_total: usize = folders.iter().map(|(_, m)| m.len()).sum();
+    let expected_total: usize = expected.values().map(Vec::len).sum();
+
+    let mut args = vec![
+        "--json".to_string(),
+        "copy".into(),
+        source.endpoint.clone(),
+        sink.endpoint.clone(),
+    ];
+    args.extend(source.args.iter().cloned());
+    args.extend(sink.args.iter().cloned());
+    if source_kind == SourceKind::Pop3 {
+        args.push("--delete-source".into());
+    }
+
+    let mut rng = Rng::new(seed);
+    let mut figures = Figures {
+        pair: name.clone(),
+        kills: 0,
+        mid_run: 0,
+        after_completion: 0,
+        by_kind: BTreeMap::new(),
+        runs: 0,
+        messages: 0,
+        seconds: 0.0,
+        seed,
+        cycle,
+    };
+    let mut pace = Pace {
+        startup: Duration::from_millis(150),
+        per_message: Duration::from_micros(800),
+    };
+    let mut present = 0usize;
+    let verbose = std::env::var_os("MAILTUG_CHAOS_VERBOSE").is_some();
+    for round in 0..kills {
+        let left = kills - round;
+        let remaining = source_total.saturating_sub(present);
+        let share = (remaining / left).max(1) as u64;
+        let point = if present >= expected_total {
+            // Done: what is left are runs with nothing to copy, killed
+            // while they start, compare and save.
+            KillPoint::AfterTime(rng.millis(2 * pace.startup.as_millis() as u64))
+        } else if left <= 2 {
+            KillPoint::NearEnd(
+                remaining.saturating_sub(rng.below(40) as usize),
+                rng.millis(60),
+            )
+        } else {
+            match rng.below(10) {
+                0..=3 => {
+                    KillPoint::AfterMessages(1 + rng.below(2 * share) as usize, rng.millis(20))
+                }
+                4..=8 => KillPoint::AfterTime(
+                    pace.startup + pace.per_message * rng.below(2 * share) as u32,
+                ),
+                _ => KillPoint::AfterTime(rng.millis(pace.startup.as_millis() as u64)),
+            }
+        };
+        let what = format!("{name}, kill {} of {kills} ({point:?})", round + 1);
+        let ended = Run::spawn(&env, &args).kill_at(point, &what);
+        figures.runs += 1;
+        figures.kills += 1;
+        *figures.by_kind.entry(point.kind()).or_default() += 1;
+        check_ended(&ended, &what);
+        if ended.was_killed() {
+            figures.mid_run += 1;
+        } else {
+            figures.after_completion += 1;
+        }
+        if verbose {
+            let _ = writeln!(
+                std::io::stderr(),
+                "chaos: {what}: {}, {present} of {expected_total} stored before it",
+                if ended.was_killed() {
+                    "killed mid-run"
+                } else {
+                    "had finished"
+                }
+            );
+        }
+        if let Some(startup) = ended.startup {
+            pace.startup = startup;
+        }
+        if let Some(per_message) = ended.per_message {
+            pace.per_message = per_message;
+        }
+
+        // What a killed run left behind.
+        wait_for_server_sessions(server, &source, &sink, &what);
+        let committed = comparable(&sink.committed(server), pair);
+        present = assert_only_source_messages(&allowed, &committed, &what);
+        if source_kind == SourceKind::Pop3 {
+            assert_pop3_deleted_only_what_is_stored(
+                server,
+                &source,
+                &committed,
+                &all_fingerprints,
+                &what,
+            );
+        }
+    }
+
+    // To the end, then once more: the rerun has nothing to do.
+    for last in [false, true] {
+        let what = format!(
+            "{name}, {} run after the kills",
+            if last { "second" } else { "first" }
+        );
+        let ended = Run::spawn(&env, &args).wait(&what);
+        figures.runs += 1;
+        check_ended(&ended, &what);
+        assert_eq!(
+            ended.status.code(),
+            Some(0),
+            "{what}: exit code\n{}",
+            ended.stderr
+        );
+        let summary = ended
+            .summary
+            .unwrap_or_else(|| panic!("{what}: no summary event\n{}", ended.stderr));
+        if last {
+            assert_eq!(summary["messages_copied"], 0, "{what}: {summary}");
+        }
+        wait_for_server_sessions(server, &source, &sink, &what);
+    }
+
+    let what = format!("{name}, at the end");
+    let actual = comparable(&sink.read(server), pair);
+    let fingerprints: Vec<Fingerprint> =
+        actual.values().flatten().map(Stored::fingerprint).collect();
+    let unique: HashSet<&Fingerprint> = fingerprints.iter().collect();
+    assert_eq!(
+        unique.len(),
+        fingerprints.len(),
+        "{what}: a fingerprint is stored twice in a folder or in two"
+    );
+    let have: BTreeSet<Fingerprint> = fingerprints.into_iter().collect();
+    let missing: Vec<&Fingerprint> = all_fingerprints.difference(&have).collect();
+    assert!(
+        missing.is_empty(),
+        "{what}: {} fingerprints lost: {missing:?}",
+        missing.len()
+    );
+    assert_same_messages(&expected, &actual, &what);
+    match sink_kind {
+        SinkKind::Maildir => {
+            let leftovers = maildir_tmp_files(&sink.root);
+            assert!(leftovers.is_empty(), "{what}: tmp/ leftovers {leftovers:?}");
+            assert_maildir_layout(&sink.root);
+        }
+        SinkKind::Mbox => {
+            assert_mbox_dir_layout(&sink.root);
+            for (folder, path) in mbox_files(&sink.root) {
+                let count = expected.get(&folder).map_or(0, Vec::len);
+                if let Err(problem) = check_mbox_file(&path, count) {
+                    panic!("{what}: {problem}");
+                }
+            }
+        }
+        SinkKind::Imap => {}
+    }
+    if source_kind == SourceKind::Pop3 {
+        let held = source.pop3_held(server);
+        assert!(
+            held.is_empty(),
+            "{what}: the POP3 server still holds {} messages after --delete-source",
+            held.len()
+        );
+    }
+    figures.messages = expected_total;
+    figures.seconds = started.elapsed().as_secs_f64();
+    figures
+}
+
+/// A run ended either by the kill or by itself with exit code 0, printed
+/// only JSON events on stdout, and did not panic.
+fn check_ended(ended: &Ended, what: &str) {
+    assert_no_panic(&ended.stderr);
+    assert!(
+        ended.garbage.is_empty(),
+        "{what}: stdout lines that are not JSON events: {:?}",
+        ended.garbage
+    );
+    assert!(
+        ended.was_killed() || ended.status.code() == Some(0),
+        "{what}: the run failed ({:?})\n--- stderr ---\n{}",
+        ended.status,
+        ended.stderr
+    );
+}
+
+/// A killed client's sessions are over on the server side before anyone
+/// looks: an APPEND the server had whole is stored, deletions a QUIT asked
+/// for are done (or not).
+fn wait_for_server_sessions(server: &Dovecot, source: &Source, sink: &Sink, what: &str) {
+    for account in [&source.account, &sink.account].into_iter().flatten() {
+        account.wait_for_sessions_to_end(server, what);
+    }
+}
+
+/// Every stored message is one of the source folder's messages (bytes,
+/// flags, date), and no fingerprint is stored twice. Returns how many
+/// messages are stored.
+#[track_caller]
+fn assert_only_source_messages(
+    allowed: &BTreeMap<String, BTreeSet<Stored>>,
+    actual: &Model,
+    what: &str,
+) -> usize {
+    let mut count = 0;
+    for (folder, messages) in actual {
+        let source = allowed
+            .get(folder)
+            .unwrap_or_else(|| panic!("{what}: unexpected folder {folder:?} at the destination"));
+        let mut seen = HashSet::new();
+        for message in messages {
+            assert!(
+                seen.insert(message.fingerprint()),
+                "{what}: folder {folder} holds {} twice",
+                message.describe()
+            );
+            assert!(
+                source.contains(message),
+                "{what}: folder {folder} holds a message the source does not have as such: {}\n\
+                 (bytes, flags or date differ from every source message)",
+                message.describe()
+            );
+        }
+        count += messages.len();
+    }
+    count
+}
+
+/// `--delete-source` removed from the POP3 server only messages whose
+/// fingerprint the destination holds, and nothing that is not a source
+/// message was on the server.
+fn assert_pop3_deleted_only_what_is_stored(
+    server: &Dovecot,
+    source: &Source,
+    committed: &Model,
+    all: &BTreeSet<Fingerprint>,
+    what: &str,
+) {
+    let held: BTreeSet<Fingerprint> = source
+        .pop3_held(server)
+        .iter()
+        .map(|raw| Fingerprint::of(raw))
+        .collect();
+    let stored: BTreeSet<Fingerprint> = committed
+        .values()
+        .flatten()
+        .map(Stored::fingerprint)
+        .collect();
+    let gone: Vec<&Fingerprint> = all
+        .iter()
+        .filter(|f| !held.contains(f) && !stored.contains(f))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "{what}: {} messages were deleted from the POP3 server but are not at the \
+         destination: {:?}",
+        gone.len(),
+        &gone[..gone.len().min(10)]
+    );
+}
