@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::proxy::Pop3Step;
 use crate::util::TestEnv;
 
 /// SplitMix64: small, seedable, and the same on every platform, so a seed
@@ -60,6 +61,8 @@ pub enum KillPoint {
     /// the end, where the last commit, the final checkpoint save and the
     /// source deletions happen.
     NearEnd(usize, Duration),
+    /// At a step of the POP3 session (see `proxy`): the proxy kills it.
+    AtPop3(Pop3Step),
 }
 
 impl KillPoint {
@@ -68,6 +71,7 @@ impl KillPoint {
             KillPoint::AfterTime(_) => "time",
             KillPoint::AfterMessages(..) => "events",
             KillPoint::NearEnd(..) => "near-end",
+            KillPoint::AtPop3(_) => "pop3-step",
         }
     }
 }
@@ -202,10 +206,16 @@ impl Run {
                 self.wait_for_messages(n, what);
                 std::thread::sleep(delay);
             }
+            // The proxy kills it, or it ends by itself.
+            KillPoint::AtPop3(_) => return self.wait(what),
         }
         // Ok or "already exited" (ESRCH after reaping): either way it is over.
         let _ = self.child.kill();
         self.finish()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Waits for the run to end by itself (with a generous deadline).

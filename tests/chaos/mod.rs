@@ -21,13 +21,21 @@
 //! with another body and other flags, later in the folder, which dedup
 //! leaves out, whatever the kill points.
 //!
+//! POP3 runs as from cron: `--delete-source --max-messages=400`, so every
+//! run that gets to its end deletes what it stored, and mailtug reaches
+//! Dovecot through a plaintext proxy on loopback (`proxy`) that can kill the
+//! run at a protocol step: at the n-th DELE, at QUIT, or just after QUIT.
+//!
 //! Kill points come from a seeded PRNG (SplitMix64): a time after spawn
-//! (from the first milliseconds, while the run starts, to well into the
-//! copy), a number of `message` events (printed once their batch is
-//! committed) plus a few milliseconds, or near the end of the job, where
-//! the last commit, the final checkpoint save and the POP3 deletions
-//! happen. Pairs run on a few threads at once. The seed is printed with
-//! the figures (and with any failure); to replay:
+//! (while the run starts: connecting, listing, indexing the destination, or
+//! later in the copy), a number of `message` events (printed once their
+//! batch is committed) plus up to 100 ms, near the end of the job (the last
+//! commit, the final checkpoint save, the deletions), or a POP3 step. A run
+//! that finishes the job before its kill point is checked like the last
+//! one, and the job starts again towards a new destination (POP3: with the
+//! messages put back on the server), so the kills left land mid-run. Pairs
+//! run on a few threads at once. The seed is printed with the figures (and
+//! with any failure); to replay:
 //!
 //! ```sh
 //! MAILTUG_CHAOS_SEED=<seed> MAILTUG_CHAOS_PAIRS=pop3-mbox \
@@ -46,6 +54,7 @@
 
 mod kill;
 mod locks;
+mod proxy;
 mod stores;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
@@ -65,6 +74,7 @@ use crate::util::model::{
 use crate::util::{assert_no_panic, TestEnv};
 
 use kill::{Ended, KillPoint, Rng, Run};
+use proxy::Pop3Step;
 use stores::{check_mbox_file, lf, maildir_tmp_files, Sink, SinkKind, Source, SourceKind};
 
 /// Messages in INBOX and in Lists (about 250 bytes each).
@@ -73,6 +83,8 @@ const LISTS: usize = 500;
 /// Every this many INBOX messages (with a Message-ID), one is sent again
 /// with another body at the end of the folder.
 const RESENT_EVERY: usize = 75;
+/// `--max-messages` of the POP3 runs.
+const POP3_PER_RUN: usize = 400;
 const DEFAULT_KILLS: usize = 10;
 const DEFAULT_THREADS: usize = 3;
 
@@ -159,8 +171,8 @@ fn every_pair_survives_kill_9_at_random_points_and_ends_exact() {
     let pairs: BTreeSet<&str> = figures.iter().map(|f| f.pair.as_str()).collect();
     out.push_str(&format!(
         "chaos: seed {:#x}: {} pairs, {} cycles, {} kills delivered ({} mid-run, {} after \
-         completion; {} by time, {} after events, {} near the end), {} runs, {} messages \
-         checked at the end, {:.1} s\n",
+         completion; {} by time, {} after events, {} near the end, {} at a POP3 step), {} runs, \
+         {} jobs ({} messages) checked at their end, {:.1} s\n",
         config.seed,
         pairs.len(),
         figures.len(),
@@ -170,8 +182,10 @@ fn every_pair_survives_kill_9_at_random_points_and_ends_exact() {
         total(|f| f.by_kind.get("time").copied().unwrap_or(0)),
         total(|f| f.by_kind.get("events").copied().unwrap_or(0)),
         total(|f| f.by_kind.get("near-end").copied().unwrap_or(0)),
+        total(|f| f.pop3_steps.values().sum()),
         total(|f| f.runs),
-        total(|f| f.messages),
+        total(|f| f.jobs),
+        total(|f| f.jobs * f.messages),
         started.elapsed().as_secs_f64()
     ));
     let _ = std::io::stderr().write_all(out.as_bytes());
@@ -364,10 +378,15 @@ struct Figures {
     after_completion: usize,
     by_kind: BTreeMap<&'static str, usize>,
     runs: usize,
+    /// Jobs run to the end and checked: one, plus one for every run that
+    /// finished the job before its kill point (the job then starts again).
+    jobs: usize,
     messages: usize,
     seconds: f64,
     seed: u64,
     cycle: usize,
+    /// POP3: kills the proxy delivered, by protocol step.
+    pop3_steps: BTreeMap<&'static str, usize>,
 }
 
 impl Figures {
@@ -377,9 +396,19 @@ impl Figures {
             .iter()
             .map(|(kind, n)| format!("{n} {kind}"))
             .collect();
+        let deleting = if self.pair.starts_with("pop3-") {
+            let steps: Vec<String> = self
+                .pop3_steps
+                .iter()
+                .map(|(step, n)| format!("{n} {step}"))
+                .collect();
+            format!("; POP3 steps hit: {}", steps.join(", "))
+        } else {
+            String::new()
+        };
         format!(
-            "{} (cycle {}, seed {:#x}): {} kills survived ({} mid-run, {} after completion; {}), \
-             {} runs, {} messages at the end, {:.1} s",
+            "{} (cycle {}, seed {:#x}): {} kills survived ({} mid-run, {} after completion; \
+             {}{deleting}), {} runs, {} jobs of {} messages checked at their end, {:.1} s",
             self.pair,
             self.cycle,
             self.seed,
@@ -388,6 +417,7 @@ impl Figures {
             self.after_completion,
             kinds.join(", "),
             self.runs,
+            self.jobs,
             self.messages,
             self.seconds
         )
@@ -400,6 +430,41 @@ struct Pace {
     per_message: Duration,
 }
 
+/// What one pair compares against, and how it runs.
+struct Job {
+    name: String,
+    pair: Pair,
+    server: &'static Dovecot,
+    folders: Vec<(String, Vec<Synthetic>)>,
+    source: Source,
+    /// The deduplicated source, comparable with what the sink holds.
+    expected: Model,
+    /// Every source message by folder, comparable with what the sink holds.
+    allowed: BTreeMap<String, BTreeSet<Stored>>,
+    fingerprints: BTreeSet<Fingerprint>,
+    source_total: usize,
+    expected_total: usize,
+    /// POP3: `--max-messages`.
+    per_run: Option<usize>,
+}
+
+impl Job {
+    fn args(&self, sink: &Sink) -> Vec<String> {
+        let mut args = vec![
+            "--json".to_string(),
+            "copy".into(),
+            self.source.endpoint.clone(),
+            sink.endpoint.clone(),
+        ];
+        args.extend(self.source.args.iter().cloned());
+        args.extend(sink.args.iter().cloned());
+        if let Some(max) = self.per_run {
+            args.extend(["--delete-source".into(), format!("--max-messages={max}")]);
+        }
+        args
+    }
+}
+
 fn run_pair(
     server: &'static Dovecot,
     pair: Pair,
@@ -408,41 +473,41 @@ fn run_pair(
     kills: usize,
 ) -> Figures {
     let started = Instant::now();
-    let name = pair_name(pair);
     let (source_kind, sink_kind) = pair;
     let env = TestEnv::new();
     let folders = corpus(source_kind);
     let source = Source::set_up(source_kind, &env, server, &folders);
-    let sink = Sink::set_up(sink_kind, &env, server);
-
     let source_model: Model = folders
         .iter()
         .map(|(folder, messages)| (folder.clone(), crate::util::corpus::stored(messages)))
         .collect();
     let expected = comparable(&deduplicated(&source_model), pair);
-    let allowed: BTreeMap<String, BTreeSet<Stored>> = comparable(&source_model, pair)
-        .into_iter()
-        .map(|(folder, messages)| (folder, messages.into_iter().collect()))
-        .collect();
-    let all_fingerprints: BTreeSet<Fingerprint> = expected
-        .values()
-        .flatten()
-        .map(Stored::fingerprint)
-        .collect();
-    let source_total: usize = folders.iter().map(|(_, m)| m.len()).sum();
-    let expected_total: usize = expected.values().map(Vec::len).sum();
-
-    let mut args = vec![
-        "--json".to_string(),
-        "copy".into(),
-        source.endpoint.clone(),
-        sink.endpoint.clone(),
-    ];
-    args.extend(source.args.iter().cloned());
-    args.extend(sink.args.iter().cloned());
-    if source_kind == SourceKind::Pop3 {
-        args.push("--delete-source".into());
-    }
+    let job = Job {
+        name: pair_name(pair),
+        pair,
+        server,
+        source,
+        allowed: comparable(&source_model, pair)
+            .into_iter()
+            .map(|(folder, messages)| (folder, messages.into_iter().collect()))
+            .collect(),
+        fingerprints: expected
+            .values()
+            .flatten()
+            .map(Stored::fingerprint)
+            .collect(),
+        source_total: folders.iter().map(|(_, m)| m.len()).sum(),
+        expected_total: expected.values().map(Vec::len).sum(),
+        expected,
+        folders,
+        // POP3 as from cron: a few hundred messages per run, each run ending
+        // with its deletions (DELE, then QUIT), so kills land there too.
+        per_run: (source_kind == SourceKind::Pop3).then_some(POP3_PER_RUN),
+    };
+    let name = &job.name;
+    let mut leg = 0;
+    let mut sink = Sink::set_up(sink_kind, &env, server, "dst-0");
+    let mut args = job.args(&sink);
 
     let mut rng = Rng::new(seed);
     let mut figures = Figures {
@@ -452,10 +517,12 @@ fn run_pair(
         after_completion: 0,
         by_kind: BTreeMap::new(),
         runs: 0,
+        jobs: 0,
         messages: 0,
         seconds: 0.0,
         seed,
         cycle,
+        pop3_steps: BTreeMap::new(),
     };
     let mut pace = Pace {
         startup: Duration::from_millis(150),
@@ -465,30 +532,58 @@ fn run_pair(
     let verbose = std::env::var_os("MAILTUG_CHAOS_VERBOSE").is_some();
     for round in 0..kills {
         let left = kills - round;
-        let remaining = source_total.saturating_sub(present);
-        let share = (remaining / left).max(1) as u64;
-        let point = if present >= expected_total {
-            // Done: what is left are runs with nothing to copy, killed
-            // while they start, compare and save.
-            KillPoint::AfterTime(rng.millis(2 * pace.startup.as_millis() as u64))
-        } else if left <= 2 {
+        let remaining = job.source_total.saturating_sub(present);
+        // What the next run would copy if it were not killed.
+        let this_run = remaining.min(job.per_run.unwrap_or(usize::MAX));
+        let share = (remaining / left).clamp(1, this_run.max(1)) as u64;
+        let near_end = |rng: &mut Rng| {
             KillPoint::NearEnd(
-                remaining.saturating_sub(rng.below(40) as usize),
-                rng.millis(60),
+                this_run.saturating_sub(rng.below(20) as usize),
+                Duration::from_micros(rng.below(40_000)),
             )
+        };
+        let pop3_step = |rng: &mut Rng| {
+            KillPoint::AtPop3(match rng.below(4) {
+                0 => Pop3Step::BeforeQuit,
+                1 => Pop3Step::AfterQuit,
+                _ => Pop3Step::BeforeDele(1 + rng.below(this_run.max(1) as u64) as usize),
+            })
+        };
+        let startup_ms = pace.startup.as_millis() as u64;
+        let point = if left <= 2 {
+            if job.source.proxy.is_some() && left == 2 {
+                pop3_step(&mut rng)
+            } else {
+                near_end(&mut rng)
+            }
+        } else if job.source.proxy.is_some() && rng.below(4) == 0 {
+            pop3_step(&mut rng)
         } else {
             match rng.below(10) {
+                // Somewhere in the batch after the n-th committed message.
                 0..=3 => {
-                    KillPoint::AfterMessages(1 + rng.below(2 * share) as usize, rng.millis(20))
+                    KillPoint::AfterMessages(1 + rng.below(2 * share) as usize, rng.millis(100))
                 }
-                4..=8 => KillPoint::AfterTime(
-                    pace.startup + pace.per_message * rng.below(2 * share) as u32,
-                ),
-                _ => KillPoint::AfterTime(rng.millis(pace.startup.as_millis() as u64)),
+                // While starting: connecting, listing, indexing the
+                // destination, the first batch.
+                4..=5 => KillPoint::AfterTime(rng.millis(startup_ms * 3 / 2)),
+                6..=7 => {
+                    KillPoint::AfterTime(pace.startup + pace.per_message * rng.below(share) as u32)
+                }
+                _ => near_end(&mut rng),
             }
         };
         let what = format!("{name}, kill {} of {kills} ({point:?})", round + 1);
-        let ended = Run::spawn(&env, &args).kill_at(point, &what);
+        let run = Run::spawn(&env, &args);
+        if let (KillPoint::AtPop3(step), Some(proxy)) = (point, &job.source.proxy) {
+            proxy.arm(step, run.pid());
+        }
+        let ended = run.kill_at(point, &what);
+        if let Some(proxy) = &job.source.proxy {
+            if let (true, KillPoint::AtPop3(step)) = (proxy.disarm(), point) {
+                *figures.pop3_steps.entry(step.name()).or_default() += 1;
+            }
+        }
         figures.runs += 1;
         figures.kills += 1;
         *figures.by_kind.entry(point.kind()).or_default() += 1;
@@ -501,12 +596,13 @@ fn run_pair(
         if verbose {
             let _ = writeln!(
                 std::io::stderr(),
-                "chaos: {what}: {}, {present} of {expected_total} stored before it",
+                "chaos: {what}: {}, {present} of {} stored before it",
                 if ended.was_killed() {
                     "killed mid-run"
                 } else {
                     "had finished"
-                }
+                },
+                job.expected_total
             );
         }
         if let Some(startup) = ended.startup {
@@ -517,27 +613,43 @@ fn run_pair(
         }
 
         // What a killed run left behind.
-        wait_for_server_sessions(server, &source, &sink, &what);
+        wait_for_server_sessions(&job, &sink, &what);
         let committed = comparable(&sink.committed(server), pair);
-        present = assert_only_source_messages(&allowed, &committed, &what);
+        present = assert_only_source_messages(&job.allowed, &committed, &what);
         if source_kind == SourceKind::Pop3 {
-            assert_pop3_deleted_only_what_is_stored(
-                server,
-                &source,
-                &committed,
-                &all_fingerprints,
-                &what,
-            );
+            assert_pop3_deleted_only_what_is_stored(&job, &committed, &what);
+        }
+
+        // A run that finished the job before its kill point: check the job
+        // as at the end, then start it again towards a new destination, so
+        // that the kills left land mid-run rather than in runs with
+        // nothing to do.
+        if !ended.was_killed() && present >= job.expected_total && left > 1 {
+            finish_and_check(&job, &env, &sink, &args, &mut figures);
+            leg += 1;
+            sink = Sink::set_up(sink_kind, &env, server, &format!("dst-{leg}"));
+            args = job.args(&sink);
+            job.source.reload(server, &job.folders);
+            present = 0;
         }
     }
+    finish_and_check(&job, &env, &sink, &args, &mut figures);
+    figures.messages = job.expected_total;
+    figures.seconds = started.elapsed().as_secs_f64();
+    figures
+}
 
-    // To the end, then once more: the rerun has nothing to do.
-    for last in [false, true] {
-        let what = format!(
-            "{name}, {} run after the kills",
-            if last { "second" } else { "first" }
-        );
-        let ended = Run::spawn(&env, &args).wait(&what);
+/// Runs the job to the end (POP3: as many runs as its per-run limit
+/// needs), then once more, which must have nothing to do, and checks the
+/// destination (and the POP3 server) against the source.
+fn finish_and_check(job: &Job, env: &TestEnv, sink: &Sink, args: &[String], figures: &mut Figures) {
+    let name = &job.name;
+    let server = job.server;
+    let finishing = 1 + job.per_run.map_or(0, |max| job.source_total.div_ceil(max));
+    for n in 0..=finishing {
+        let last = n == finishing;
+        let what = format!("{name}, run {} to the end", n + 1);
+        let ended = Run::spawn(env, args).wait(&what);
         figures.runs += 1;
         check_ended(&ended, &what);
         assert_eq!(
@@ -552,11 +664,16 @@ fn run_pair(
         if last {
             assert_eq!(summary["messages_copied"], 0, "{what}: {summary}");
         }
-        wait_for_server_sessions(server, &source, &sink, &what);
+        wait_for_server_sessions(job, sink, &what);
+        if !last && summary["messages_copied"] == 0 && summary["messages_duplicate"] == 0 {
+            // Nothing was left: this was the run with nothing to do.
+            break;
+        }
     }
+    figures.jobs += 1;
 
-    let what = format!("{name}, at the end");
-    let actual = comparable(&sink.read(server), pair);
+    let what = format!("{name}, at the end of job {}", figures.jobs);
+    let actual = comparable(&sink.read(server), job.pair);
     let fingerprints: Vec<Fingerprint> =
         actual.values().flatten().map(Stored::fingerprint).collect();
     let unique: HashSet<&Fingerprint> = fingerprints.iter().collect();
@@ -566,14 +683,14 @@ fn run_pair(
         "{what}: a fingerprint is stored twice in a folder or in two"
     );
     let have: BTreeSet<Fingerprint> = fingerprints.into_iter().collect();
-    let missing: Vec<&Fingerprint> = all_fingerprints.difference(&have).collect();
+    let missing: Vec<&Fingerprint> = job.fingerprints.difference(&have).collect();
     assert!(
         missing.is_empty(),
         "{what}: {} fingerprints lost: {missing:?}",
         missing.len()
     );
-    assert_same_messages(&expected, &actual, &what);
-    match sink_kind {
+    assert_same_messages(&job.expected, &actual, &what);
+    match sink.kind {
         SinkKind::Maildir => {
             let leftovers = maildir_tmp_files(&sink.root);
             assert!(leftovers.is_empty(), "{what}: tmp/ leftovers {leftovers:?}");
@@ -582,7 +699,7 @@ fn run_pair(
         SinkKind::Mbox => {
             assert_mbox_dir_layout(&sink.root);
             for (folder, path) in mbox_files(&sink.root) {
-                let count = expected.get(&folder).map_or(0, Vec::len);
+                let count = job.expected.get(&folder).map_or(0, Vec::len);
                 if let Err(problem) = check_mbox_file(&path, count) {
                     panic!("{what}: {problem}");
                 }
@@ -590,17 +707,14 @@ fn run_pair(
         }
         SinkKind::Imap => {}
     }
-    if source_kind == SourceKind::Pop3 {
-        let held = source.pop3_held(server);
+    if job.source.proxy.is_some() {
+        let held = job.source.pop3_held(server);
         assert!(
             held.is_empty(),
             "{what}: the POP3 server still holds {} messages after --delete-source",
             held.len()
         );
     }
-    figures.messages = expected_total;
-    figures.seconds = started.elapsed().as_secs_f64();
-    figures
 }
 
 /// A run ended either by the kill or by itself with exit code 0, printed
@@ -623,9 +737,9 @@ fn check_ended(ended: &Ended, what: &str) {
 /// A killed client's sessions are over on the server side before anyone
 /// looks: an APPEND the server had whole is stored, deletions a QUIT asked
 /// for are done (or not).
-fn wait_for_server_sessions(server: &Dovecot, source: &Source, sink: &Sink, what: &str) {
-    for account in [&source.account, &sink.account].into_iter().flatten() {
-        account.wait_for_sessions_to_end(server, what);
+fn wait_for_server_sessions(job: &Job, sink: &Sink, what: &str) {
+    for account in [&job.source.account, &sink.account].into_iter().flatten() {
+        account.wait_for_sessions_to_end(job.server, what);
     }
 }
 
@@ -665,15 +779,10 @@ fn assert_only_source_messages(
 /// `--delete-source` removed from the POP3 server only messages whose
 /// fingerprint the destination holds, and nothing that is not a source
 /// message was on the server.
-fn assert_pop3_deleted_only_what_is_stored(
-    server: &Dovecot,
-    source: &Source,
-    committed: &Model,
-    all: &BTreeSet<Fingerprint>,
-    what: &str,
-) {
-    let held: BTreeSet<Fingerprint> = source
-        .pop3_held(server)
+fn assert_pop3_deleted_only_what_is_stored(job: &Job, committed: &Model, what: &str) {
+    let held: BTreeSet<Fingerprint> = job
+        .source
+        .pop3_held(job.server)
         .iter()
         .map(|raw| Fingerprint::of(raw))
         .collect();
@@ -682,7 +791,8 @@ fn assert_pop3_deleted_only_what_is_stored(
         .flatten()
         .map(Stored::fingerprint)
         .collect();
-    let gone: Vec<&Fingerprint> = all
+    let gone: Vec<&Fingerprint> = job
+        .fingerprints
         .iter()
         .filter(|f| !held.contains(f) && !stored.contains(f))
         .collect();

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use mailtug::mboxrd::MboxReader;
 use mailtug::message::Flags;
 
+use super::proxy::Pop3Proxy;
 use crate::support::{Dovecot, User};
 use crate::util::corpus::{self, Synthetic};
 use crate::util::model::{flag_text, read_maildir, read_mbox_dir, Model, Stored};
@@ -171,6 +172,8 @@ pub struct Source {
     pub endpoint: String,
     pub args: Vec<String>,
     pub account: Option<Account>,
+    /// POP3: the proxy mailtug reaches the server through.
+    pub proxy: Option<Pop3Proxy>,
 }
 
 impl Source {
@@ -189,6 +192,7 @@ impl Source {
                     endpoint: env.endpoint("mbox", "src"),
                     args: Vec::new(),
                     account: None,
+                    proxy: None,
                 }
             }
             SourceKind::Maildir => {
@@ -204,6 +208,7 @@ impl Source {
                     endpoint: env.endpoint("maildir", "src"),
                     args: Vec::new(),
                     account: None,
+                    proxy: None,
                 }
             }
             SourceKind::Imap => {
@@ -215,25 +220,34 @@ impl Source {
                     endpoint: account.url("imaps", server.imaps_port()),
                     args: account.credentials("src", server),
                     account: Some(account),
+                    proxy: None,
                 }
             }
             SourceKind::Pop3 => {
                 let account = Account::new(env, server, "chaos-pop3-src");
-                assert_eq!(folders.len(), 1, "a POP3 account has one folder");
-                // POP3 has no flags and no dates: any will do.
-                let date = UNIX_EPOCH + Duration::from_secs(1_709_294_400);
-                let loaded: Vec<(Vec<u8>, &str, SystemTime)> = folders[0]
-                    .1
-                    .iter()
-                    .map(|m| (m.raw.clone(), "", date))
-                    .collect();
-                account.user.load(server, "INBOX", &loaded);
+                let proxy = Pop3Proxy::start(server.pop3_port());
+                load_pop3(&account, server, folders);
                 Source {
-                    endpoint: account.url("pop3s", server.pop3s_port()),
-                    args: account.credentials("src", server),
+                    endpoint: account.url("pop3", proxy.port),
+                    args: vec![
+                        "--src-password-file".into(),
+                        path_arg(&account.password_file),
+                        "--tls".into(),
+                        "none".into(),
+                    ],
                     account: Some(account),
+                    proxy: Some(proxy),
                 }
             }
+        }
+    }
+
+    /// POP3 only: puts the messages on the server again, once a job
+    /// deleted them all (a server source other than POP3 is never changed,
+    /// a local one never touched).
+    pub fn reload(&self, server: &Dovecot, folders: &[(String, Vec<Synthetic>)]) {
+        if let (Some(account), Some(_)) = (&self.account, &self.proxy) {
+            load_pop3(account, server, folders);
         }
     }
 
@@ -247,6 +261,19 @@ impl Source {
             .map(|(_, _, _, raw)| lf(&raw))
             .collect()
     }
+}
+
+/// Puts the messages into the INBOX of a POP3 account, unflagged.
+fn load_pop3(account: &Account, server: &Dovecot, folders: &[(String, Vec<Synthetic>)]) {
+    assert_eq!(folders.len(), 1, "a POP3 account has one folder");
+    // POP3 has no flags and no dates: any will do.
+    let date = UNIX_EPOCH + Duration::from_secs(1_709_294_400);
+    let loaded: Vec<(Vec<u8>, &str, SystemTime)> = folders[0]
+        .1
+        .iter()
+        .map(|m| (m.raw.clone(), "", date))
+        .collect();
+    account.user.load(server, "INBOX", &loaded);
 }
 
 /// Puts messages into an IMAP folder behind the server's back (UIDs follow
@@ -320,12 +347,13 @@ pub struct Sink {
 }
 
 impl Sink {
-    pub fn set_up(kind: SinkKind, env: &TestEnv, server: &Dovecot) -> Sink {
-        let root = env.path("dst");
+    /// A new, empty destination; `dir` names it in the test directory.
+    pub fn set_up(kind: SinkKind, env: &TestEnv, server: &Dovecot, dir: &str) -> Sink {
+        let root = env.path(dir);
         match kind {
             SinkKind::Maildir => Sink {
                 kind,
-                endpoint: env.endpoint("maildir", "dst"),
+                endpoint: env.endpoint("maildir", dir),
                 args: Vec::new(),
                 root,
                 account: None,
@@ -333,7 +361,7 @@ impl Sink {
             // A directory tree: one `NAME.mbox` per folder.
             SinkKind::Mbox => Sink {
                 kind,
-                endpoint: env.endpoint("mbox", "dst"),
+                endpoint: env.endpoint("mbox", dir),
                 args: Vec::new(),
                 root,
                 account: None,
