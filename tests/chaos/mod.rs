@@ -92,8 +92,15 @@ const DEFAULT_THREADS: usize = 3;
 fn every_pair_survives_kill_9_at_random_points_and_ends_exact() {
     let config = Config::from_env();
     let started = Instant::now();
-    // Started before the threads, so its start-up is not a pair's.
-    let server = Dovecot::shared();
+    // Started before the threads, so its start-up is not a pair's; not at
+    // all for local pairs.
+    if config
+        .pairs
+        .iter()
+        .any(|&(source, sink)| source.is_server() || sink == SinkKind::Imap)
+    {
+        Dovecot::shared();
+    }
     let mut queue = VecDeque::new();
     let mut cycle = 0;
     loop {
@@ -126,7 +133,7 @@ fn every_pair_survives_kill_9_at_random_points_and_ends_exact() {
                     let seed = pair_seed(config.seed, pair, cycle);
                     let name = pair_name(pair);
                     let outcome = catch_unwind(AssertUnwindSafe(|| {
-                        run_pair(server, pair, cycle, seed, config.kills)
+                        run_pair(pair, cycle, seed, config.kills)
                     }));
                     match outcome {
                         Ok(f) => {
@@ -434,7 +441,6 @@ struct Pace {
 struct Job {
     name: String,
     pair: Pair,
-    server: &'static Dovecot,
     folders: Vec<(String, Vec<Synthetic>)>,
     source: Source,
     /// The deduplicated source, comparable with what the sink holds.
@@ -465,18 +471,12 @@ impl Job {
     }
 }
 
-fn run_pair(
-    server: &'static Dovecot,
-    pair: Pair,
-    cycle: usize,
-    seed: u64,
-    kills: usize,
-) -> Figures {
+fn run_pair(pair: Pair, cycle: usize, seed: u64, kills: usize) -> Figures {
     let started = Instant::now();
     let (source_kind, sink_kind) = pair;
     let env = TestEnv::new();
     let folders = corpus(source_kind);
-    let source = Source::set_up(source_kind, &env, server, &folders);
+    let source = Source::set_up(source_kind, &env, &folders);
     let source_model: Model = folders
         .iter()
         .map(|(folder, messages)| (folder.clone(), crate::util::corpus::stored(messages)))
@@ -485,7 +485,6 @@ fn run_pair(
     let job = Job {
         name: pair_name(pair),
         pair,
-        server,
         source,
         allowed: comparable(&source_model, pair)
             .into_iter()
@@ -506,7 +505,7 @@ fn run_pair(
     };
     let name = &job.name;
     let mut leg = 0;
-    let mut sink = Sink::set_up(sink_kind, &env, server, "dst-0");
+    let mut sink = Sink::set_up(sink_kind, &env, "dst-0");
     let mut args = job.args(&sink);
 
     let mut rng = Rng::new(seed);
@@ -614,7 +613,7 @@ fn run_pair(
 
         // What a killed run left behind.
         wait_for_server_sessions(&job, &sink, &what);
-        let committed = comparable(&sink.committed(server), pair);
+        let committed = comparable(&sink.committed(), pair);
         present = assert_only_source_messages(&job.allowed, &committed, &what);
         if source_kind == SourceKind::Pop3 {
             assert_pop3_deleted_only_what_is_stored(&job, &committed, &what);
@@ -627,9 +626,9 @@ fn run_pair(
         if !ended.was_killed() && present >= job.expected_total && left > 1 {
             finish_and_check(&job, &env, &sink, &args, &mut figures);
             leg += 1;
-            sink = Sink::set_up(sink_kind, &env, server, &format!("dst-{leg}"));
+            sink = Sink::set_up(sink_kind, &env, &format!("dst-{leg}"));
             args = job.args(&sink);
-            job.source.reload(server, &job.folders);
+            job.source.reload(&job.folders);
             present = 0;
         }
     }
@@ -644,7 +643,6 @@ fn run_pair(
 /// destination (and the POP3 server) against the source.
 fn finish_and_check(job: &Job, env: &TestEnv, sink: &Sink, args: &[String], figures: &mut Figures) {
     let name = &job.name;
-    let server = job.server;
     let finishing = 1 + job.per_run.map_or(0, |max| job.source_total.div_ceil(max));
     for n in 0..=finishing {
         let last = n == finishing;
@@ -673,7 +671,7 @@ fn finish_and_check(job: &Job, env: &TestEnv, sink: &Sink, args: &[String], figu
     figures.jobs += 1;
 
     let what = format!("{name}, at the end of job {}", figures.jobs);
-    let actual = comparable(&sink.read(server), job.pair);
+    let actual = comparable(&sink.read(), job.pair);
     let fingerprints: Vec<Fingerprint> =
         actual.values().flatten().map(Stored::fingerprint).collect();
     let unique: HashSet<&Fingerprint> = fingerprints.iter().collect();
@@ -708,7 +706,7 @@ fn finish_and_check(job: &Job, env: &TestEnv, sink: &Sink, args: &[String], figu
         SinkKind::Imap => {}
     }
     if job.source.proxy.is_some() {
-        let held = job.source.pop3_held(server);
+        let held = job.source.pop3_held();
         assert!(
             held.is_empty(),
             "{what}: the POP3 server still holds {} messages after --delete-source",
@@ -739,7 +737,7 @@ fn check_ended(ended: &Ended, what: &str) {
 /// for are done (or not).
 fn wait_for_server_sessions(job: &Job, sink: &Sink, what: &str) {
     for account in [&job.source.account, &sink.account].into_iter().flatten() {
-        account.wait_for_sessions_to_end(job.server, what);
+        account.wait_for_sessions_to_end(what);
     }
 }
 
@@ -782,7 +780,7 @@ fn assert_only_source_messages(
 fn assert_pop3_deleted_only_what_is_stored(job: &Job, committed: &Model, what: &str) {
     let held: BTreeSet<Fingerprint> = job
         .source
-        .pop3_held(job.server)
+        .pop3_held()
         .iter()
         .map(|raw| Fingerprint::of(raw))
         .collect();

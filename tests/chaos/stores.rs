@@ -112,7 +112,8 @@ impl Account {
     /// the server log: a killed client's last APPEND, or the deletions its
     /// QUIT asked for, are settled only then. Up to 30 s (no timing
     /// assertion: the wait ends as soon as the lines are there).
-    pub fn wait_for_sessions_to_end(&self, server: &Dovecot, what: &str) {
+    pub fn wait_for_sessions_to_end(&self, what: &str) {
+        let server = Dovecot::shared();
         let login = format!("Login: user=<{}>", self.user.name);
         let session = format!("({})<", self.user.name);
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -177,12 +178,8 @@ pub struct Source {
 }
 
 impl Source {
-    pub fn set_up(
-        kind: SourceKind,
-        env: &TestEnv,
-        server: &Dovecot,
-        folders: &[(String, Vec<Synthetic>)],
-    ) -> Source {
+    pub fn set_up(kind: SourceKind, env: &TestEnv, folders: &[(String, Vec<Synthetic>)]) -> Source {
+        let server = Dovecot::shared;
         match kind {
             SourceKind::Mbox => {
                 for (folder, messages) in folders {
@@ -212,21 +209,21 @@ impl Source {
                 }
             }
             SourceKind::Imap => {
-                let account = Account::new(env, server, "chaos-imap-src");
+                let account = Account::new(env, server(), "chaos-imap-src");
                 for (folder, messages) in folders {
-                    load_imap(&account, server, folder, messages);
+                    load_imap(&account, server(), folder, messages);
                 }
                 Source {
-                    endpoint: account.url("imaps", server.imaps_port()),
-                    args: account.credentials("src", server),
+                    endpoint: account.url("imaps", server().imaps_port()),
+                    args: account.credentials("src", server()),
                     account: Some(account),
                     proxy: None,
                 }
             }
             SourceKind::Pop3 => {
-                let account = Account::new(env, server, "chaos-pop3-src");
-                let proxy = Pop3Proxy::start(server.pop3_port());
-                load_pop3(&account, server, folders);
+                let account = Account::new(env, server(), "chaos-pop3-src");
+                let proxy = Pop3Proxy::start(server().pop3_port());
+                load_pop3(&account, server(), folders);
                 Source {
                     endpoint: account.url("pop3", proxy.port),
                     args: vec![
@@ -245,18 +242,18 @@ impl Source {
     /// POP3 only: puts the messages on the server again, once a job
     /// deleted them all (a server source other than POP3 is never changed,
     /// a local one never touched).
-    pub fn reload(&self, server: &Dovecot, folders: &[(String, Vec<Synthetic>)]) {
+    pub fn reload(&self, folders: &[(String, Vec<Synthetic>)]) {
         if let (Some(account), Some(_)) = (&self.account, &self.proxy) {
-            load_pop3(account, server, folders);
+            load_pop3(account, Dovecot::shared(), folders);
         }
     }
 
     /// POP3 only: what the server still holds (LF line ends).
-    pub fn pop3_held(&self, server: &Dovecot) -> Vec<Vec<u8>> {
+    pub fn pop3_held(&self) -> Vec<Vec<u8>> {
         let account = self.account.as_ref().expect("a POP3 source has an account");
         account
             .user
-            .messages(server, "INBOX")
+            .messages(Dovecot::shared(), "INBOX")
             .into_iter()
             .map(|(_, _, _, raw)| lf(&raw))
             .collect()
@@ -348,7 +345,7 @@ pub struct Sink {
 
 impl Sink {
     /// A new, empty destination; `dir` names it in the test directory.
-    pub fn set_up(kind: SinkKind, env: &TestEnv, server: &Dovecot, dir: &str) -> Sink {
+    pub fn set_up(kind: SinkKind, env: &TestEnv, dir: &str) -> Sink {
         let root = env.path(dir);
         match kind {
             SinkKind::Maildir => Sink {
@@ -367,6 +364,7 @@ impl Sink {
                 account: None,
             },
             SinkKind::Imap => {
+                let server = Dovecot::shared();
                 let account = Account::new(env, server, "chaos-imap-dst");
                 Sink {
                     kind,
@@ -383,7 +381,7 @@ impl Sink {
     /// file a pending journal does not disown: an interrupted batch past the
     /// journal's length is rolled back by the next run, and is checked to
     /// parse only after that (see `check_mbox_file`).
-    pub fn committed(&self, server: &Dovecot) -> Model {
+    pub fn committed(&self) -> Model {
         match self.kind {
             SinkKind::Maildir => read_maildir(&self.root),
             SinkKind::Mbox => {
@@ -417,16 +415,16 @@ impl Sink {
                 }
                 model
             }
-            SinkKind::Imap => self.account.as_ref().unwrap().model(server),
+            SinkKind::Imap => self.account.as_ref().unwrap().model(Dovecot::shared()),
         }
     }
 
     /// Everything the destination holds, once no run is left half-done.
-    pub fn read(&self, server: &Dovecot) -> Model {
+    pub fn read(&self) -> Model {
         match self.kind {
             SinkKind::Maildir => read_maildir(&self.root),
             SinkKind::Mbox => read_mbox_dir(&self.root),
-            SinkKind::Imap => self.account.as_ref().unwrap().model(server),
+            SinkKind::Imap => self.account.as_ref().unwrap().model(Dovecot::shared()),
         }
     }
 }
