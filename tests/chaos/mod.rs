@@ -3,16 +3,17 @@
 //! the run is killed with SIGKILL at pseudo-random points, at least ten
 //! times, then runs to completion. After every kill, the destination holds
 //! only source messages, none twice (for mbox: the part no journal
-//! disowns), and a POP3 source run with `--delete-source` has deleted only
-//! messages the destination holds. At the end the destination holds exactly
+//! disowns), and a run with `--delete-source` has deleted from the source
+//! server only messages the destination holds. At the end the destination
+//! holds exactly
 //! the deduplicated source: every fingerprint once, bytes identical (line
 //! ends normalised where a server is on either side, as servers speak
 //! CRLF and mailtug stores LF), flags and internal dates kept where both
 //! stores hold them (maildir letters and mtime, mbox `Status`/`X-Status`/
 //! `X-Keywords` and the From_ line date, IMAP flags and INTERNALDATE; POP3
 //! has neither), no `tmp/` files, no lock or journal files, every mbox file
-//! whole by mailtug's reader and by an independent strict check, and the
-//! POP3 server empty.
+//! whole by mailtug's reader and by an independent strict check, and after
+//! `--delete-source` the source server empty.
 //!
 //! The corpus is `util::corpus::synthetic` (some messages without
 //! Message-ID, some with CRLF, some needing mbox quoting, flags and keywords
@@ -21,6 +22,8 @@
 //! with another body and other flags, later in the folder, which dedup
 //! leaves out, whatever the kill points.
 //!
+//! An IMAP source moves (`--delete-source`: UID EXPUNGE once the checkpoint
+//! holds the messages) when the pair's seed is odd, and copies otherwise.
 //! POP3 runs as from cron: `--delete-source --max-messages=400`, so every
 //! run that gets to its end deletes what it stored, and mailtug reaches
 //! Dovecot through a plaintext proxy on loopback (`proxy`) that can kill the
@@ -32,8 +35,9 @@
 //! batch is committed) plus up to 100 ms, near the end of the job (the last
 //! commit, the final checkpoint save, the deletions), or a POP3 step. A run
 //! that finishes the job before its kill point is checked like the last
-//! one, and the job starts again towards a new destination (POP3: with the
-//! messages put back on the server), so the kills left land mid-run. Pairs
+//! one, and the job starts again towards a new destination (after a move:
+//! with the messages put back on the server), so the kills left land
+//! mid-run. Pairs
 //! run on a few threads at once. The seed is printed with the figures (and
 //! with any failure); to replay:
 //!
@@ -175,7 +179,10 @@ fn every_pair_survives_kill_9_at_random_points_and_ends_exact() {
     let figures = figures.lock().unwrap();
     let mut out = String::new();
     let total = |f: fn(&Figures) -> usize| figures.iter().map(f).sum::<usize>();
-    let pairs: BTreeSet<&str> = figures.iter().map(|f| f.pair.as_str()).collect();
+    let pairs: BTreeSet<&str> = figures
+        .iter()
+        .filter_map(|f| f.pair.split(' ').next())
+        .collect();
     out.push_str(&format!(
         "chaos: seed {:#x}: {} pairs, {} cycles, {} kills delivered ({} mid-run, {} after \
          completion; {} by time, {} after events, {} near the end, {} at a POP3 step), {} runs, \
@@ -403,7 +410,7 @@ impl Figures {
             .iter()
             .map(|(kind, n)| format!("{n} {kind}"))
             .collect();
-        let deleting = if self.pair.starts_with("pop3-") {
+        let deleting = if !self.pop3_steps.is_empty() {
             let steps: Vec<String> = self
                 .pop3_steps
                 .iter()
@@ -450,6 +457,8 @@ struct Job {
     fingerprints: BTreeSet<Fingerprint>,
     source_total: usize,
     expected_total: usize,
+    /// `--delete-source`: POP3 always, IMAP in half the runs (by seed).
+    moves: bool,
     /// POP3: `--max-messages`.
     per_run: Option<usize>,
 }
@@ -464,8 +473,11 @@ impl Job {
         ];
         args.extend(self.source.args.iter().cloned());
         args.extend(sink.args.iter().cloned());
+        if self.moves {
+            args.push("--delete-source".into());
+        }
         if let Some(max) = self.per_run {
-            args.extend(["--delete-source".into(), format!("--max-messages={max}")]);
+            args.push(format!("--max-messages={max}"));
         }
         args
     }
@@ -482,8 +494,13 @@ fn run_pair(pair: Pair, cycle: usize, seed: u64, kills: usize) -> Figures {
         .map(|(folder, messages)| (folder.clone(), crate::util::corpus::stored(messages)))
         .collect();
     let expected = comparable(&deduplicated(&source_model), pair);
+    let moves = match source_kind {
+        SourceKind::Pop3 => true,
+        SourceKind::Imap => seed & 1 == 1,
+        _ => false,
+    };
     let job = Job {
-        name: pair_name(pair),
+        name: format!("{}{}", pair_name(pair), if moves { " (move)" } else { "" }),
         pair,
         source,
         allowed: comparable(&source_model, pair)
@@ -502,6 +519,7 @@ fn run_pair(pair: Pair, cycle: usize, seed: u64, kills: usize) -> Figures {
         // POP3 as from cron: a few hundred messages per run, each run ending
         // with its deletions (DELE, then QUIT), so kills land there too.
         per_run: (source_kind == SourceKind::Pop3).then_some(POP3_PER_RUN),
+        moves,
     };
     let name = &job.name;
     let mut leg = 0;
@@ -615,8 +633,8 @@ fn run_pair(pair: Pair, cycle: usize, seed: u64, kills: usize) -> Figures {
         wait_for_server_sessions(&job, &sink, &what);
         let committed = comparable(&sink.committed(), pair);
         present = assert_only_source_messages(&job.allowed, &committed, &what);
-        if source_kind == SourceKind::Pop3 {
-            assert_pop3_deleted_only_what_is_stored(&job, &committed, &what);
+        if job.moves {
+            assert_deleted_only_what_is_stored(&job, &committed, &what);
         }
 
         // A run that finished the job before its kill point: check the job
@@ -628,7 +646,9 @@ fn run_pair(pair: Pair, cycle: usize, seed: u64, kills: usize) -> Figures {
             leg += 1;
             sink = Sink::set_up(sink_kind, &env, &format!("dst-{leg}"));
             args = job.args(&sink);
-            job.source.reload(&job.folders);
+            if job.moves {
+                job.source.reload(&job.folders);
+            }
             present = 0;
         }
     }
@@ -705,11 +725,11 @@ fn finish_and_check(job: &Job, env: &TestEnv, sink: &Sink, args: &[String], figu
         }
         SinkKind::Imap => {}
     }
-    if job.source.proxy.is_some() {
-        let held = job.source.pop3_held();
+    if job.moves {
+        let held = job.source.held();
         assert!(
             held.is_empty(),
-            "{what}: the POP3 server still holds {} messages after --delete-source",
+            "{what}: the source server still holds {} messages after --delete-source",
             held.len()
         );
     }
@@ -774,13 +794,12 @@ fn assert_only_source_messages(
     count
 }
 
-/// `--delete-source` removed from the POP3 server only messages whose
-/// fingerprint the destination holds, and nothing that is not a source
-/// message was on the server.
-fn assert_pop3_deleted_only_what_is_stored(job: &Job, committed: &Model, what: &str) {
+/// `--delete-source` removed from the source server (POP3 or IMAP) only
+/// messages whose fingerprint the destination holds.
+fn assert_deleted_only_what_is_stored(job: &Job, committed: &Model, what: &str) {
     let held: BTreeSet<Fingerprint> = job
         .source
-        .pop3_held()
+        .held()
         .iter()
         .map(|raw| Fingerprint::of(raw))
         .collect();
@@ -796,7 +815,7 @@ fn assert_pop3_deleted_only_what_is_stored(job: &Job, committed: &Model, what: &
         .collect();
     assert!(
         gone.is_empty(),
-        "{what}: {} messages were deleted from the POP3 server but are not at the \
+        "{what}: {} messages were deleted from the source server but are not at the \
          destination: {:?}",
         gone.len(),
         &gone[..gone.len().min(10)]

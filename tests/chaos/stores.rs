@@ -239,22 +239,30 @@ impl Source {
         }
     }
 
-    /// POP3 only: puts the messages on the server again, once a job
-    /// deleted them all (a server source other than POP3 is never changed,
-    /// a local one never touched).
+    /// Server sources only: puts the messages on the server again, once a
+    /// job with `--delete-source` moved them all away.
     pub fn reload(&self, folders: &[(String, Vec<Synthetic>)]) {
-        if let (Some(account), Some(_)) = (&self.account, &self.proxy) {
-            load_pop3(account, Dovecot::shared(), folders);
+        let account = self.account.as_ref().expect("a server source");
+        let server = Dovecot::shared();
+        if self.proxy.is_some() {
+            load_pop3(account, server, folders);
+        } else {
+            for (folder, messages) in folders {
+                load_imap(account, server, folder, messages);
+            }
         }
     }
 
-    /// POP3 only: what the server still holds (LF line ends).
-    pub fn pop3_held(&self) -> Vec<Vec<u8>> {
-        let account = self.account.as_ref().expect("a POP3 source has an account");
+    /// Server sources only: every message the server still holds, in any
+    /// folder (LF line ends).
+    pub fn held(&self) -> Vec<Vec<u8>> {
+        let account = self.account.as_ref().expect("a server source");
+        let server = Dovecot::shared();
         account
             .user
-            .messages(Dovecot::shared(), "INBOX")
-            .into_iter()
+            .folders(server)
+            .iter()
+            .flat_map(|folder| account.user.messages(server, folder))
             .map(|(_, _, _, raw)| lf(&raw))
             .collect()
     }
