@@ -64,6 +64,7 @@ mod stores;
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -75,7 +76,7 @@ use crate::util::model::{
     assert_maildir_layout, assert_mbox_dir_layout, assert_same_messages, deduplicated, mbox_files,
     Model, Stored,
 };
-use crate::util::{assert_no_panic, TestEnv};
+use crate::util::{assert_no_panic, list_files, TestEnv};
 
 use kill::{Ended, KillPoint, Rng, Run};
 use proxy::Pop3Step;
@@ -708,6 +709,14 @@ fn finish_and_check(job: &Job, env: &TestEnv, sink: &Sink, args: &[String], figu
         missing.len()
     );
     assert_same_messages(&job.expected, &actual, &what);
+    // Files written aside and renamed into place (checkpoints, journals,
+    // `dovecot-keywords`): a killed run's are removed by the next.
+    let temps: Vec<PathBuf> = [env.checkpoint_dir(), sink.root.clone()]
+        .iter()
+        .flat_map(|dir| list_files(dir))
+        .filter(|file| file.to_string_lossy().contains(".tmp."))
+        .collect();
+    assert!(temps.is_empty(), "{what}: temp files left: {temps:?}");
     match sink.kind {
         SinkKind::Maildir => {
             let leftovers = maildir_tmp_files(&sink.root);
