@@ -17,7 +17,8 @@
 //!
 //! The corpus is `util::corpus::synthetic` (some messages without
 //! Message-ID, some with CRLF, some needing mbox quoting, flags and keywords
-//! in every combination, distinct dates) in two folders, INBOX and Lists
+//! in every combination, distinct dates; most of about 250 bytes, one in
+//! four of 12 KB and one in 400 of 300 KB) in two folders, INBOX and Lists
 //! (POP3: all in INBOX), plus 20 resent copies: a Message-ID of INBOX again
 //! with another body and other flags, later in the folder, which dedup
 //! leaves out, whatever the kill points.
@@ -82,9 +83,18 @@ use kill::{Ended, KillPoint, Rng, Run};
 use proxy::Pop3Step;
 use stores::{check_mbox_file, lf, maildir_tmp_files, Sink, SinkKind, Source, SourceKind};
 
-/// Messages in INBOX and in Lists (about 250 bytes each).
+/// Messages in INBOX and in Lists (most about 250 bytes).
 const INBOX: usize = 1500;
 const LISTS: usize = 500;
+/// Every this many messages, one of about 12 KB, and one of about 300 KB:
+/// with them a batch of 100 outgrows the mbox writer's 256 KiB buffer, so a
+/// killed run leaves part of a batch (and often part of a message) in the
+/// file for the journal to undo, and servers send some messages in many
+/// reads.
+const BIGGER_EVERY: usize = 4;
+const BIGGER_BYTES: usize = 12_000;
+const LARGE_EVERY: usize = 400;
+const LARGE_BYTES: usize = 300_000;
 /// Every this many INBOX messages (with a Message-ID), one is sent again
 /// with another body at the end of the folder.
 const RESENT_EVERY: usize = 75;
@@ -341,16 +351,40 @@ fn resent(i: usize) -> Synthetic {
     }
 }
 
+/// Message `s` with body lines added up to about `bytes` bytes, in its
+/// own line ending.
+fn enlarged(mut s: Synthetic, bytes: usize) -> Synthetic {
+    let eol: &[u8] = if s.raw.ends_with(b"\r\n") {
+        b"\r\n"
+    } else {
+        b"\n"
+    };
+    let mut n = 0;
+    while s.raw.len() < bytes {
+        s.raw.extend_from_slice(
+            format!("large body line {n:06} ..........................").as_bytes(),
+        );
+        s.raw.extend_from_slice(eol);
+        n += 1;
+    }
+    s
+}
+
 /// The source folders, in order.
 fn corpus(source: SourceKind) -> Vec<(String, Vec<Synthetic>)> {
-    let mut inbox: Vec<Synthetic> = (0..INBOX).map(synthetic).collect();
+    let message = |i: usize| match i {
+        _ if i % LARGE_EVERY == LARGE_EVERY - 1 => enlarged(synthetic(i), LARGE_BYTES),
+        _ if i % BIGGER_EVERY == 2 => enlarged(synthetic(i), BIGGER_BYTES),
+        _ => synthetic(i),
+    };
+    let mut inbox: Vec<Synthetic> = (0..INBOX).map(message).collect();
     inbox.extend(
         (0..INBOX)
             .step_by(RESENT_EVERY)
             .map(|i| if i % 10 == 3 { i + 1 } else { i })
             .map(resent),
     );
-    let lists: Vec<Synthetic> = (INBOX..INBOX + LISTS).map(synthetic).collect();
+    let lists: Vec<Synthetic> = (INBOX..INBOX + LISTS).map(message).collect();
     if source == SourceKind::Pop3 {
         inbox.extend(lists);
         vec![("INBOX".to_string(), inbox)]
