@@ -4,6 +4,7 @@
 mod support;
 mod util;
 
+mod chaos;
 mod checkpoint;
 mod commands;
 mod docs;

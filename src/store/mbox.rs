@@ -103,7 +103,9 @@ impl Mbox {
     pub fn open_sink(path: &Path) -> Result<Mbox> {
         // Created with its first folder, so a run that stops early leaves nothing.
         let layout = layout_for_sink(path)?;
-        Ok(Mbox::new(path, layout, false))
+        let mut mbox = Mbox::new(path, layout, false);
+        mbox.remove_stale_dotlocks();
+        Ok(mbox)
     }
 
     /// Opens an mbox destination only to read it; nothing is created or locked.
@@ -141,6 +143,34 @@ impl Mbox {
         let names = files.keys().cloned().collect();
         self.files = files;
         Ok(names)
+    }
+
+    /// Removes the dotlocks that killed runs left beside destination files.
+    /// Opening a folder takes over such a lock, but a run killed after a
+    /// folder's last commit leaves its lock on a folder no later run opens
+    /// (nothing new to copy), where mail readers would find it. The mbox is
+    /// `flock`ed while its dotlock is checked, so a lock a live writer
+    /// (another worker of this run included) takes meanwhile is never
+    /// removed.
+    fn remove_stale_dotlocks(&mut self) {
+        let Ok(folders) = self.folders() else {
+            return;
+        };
+        for folder in folders {
+            let path = self.folder_path(&folder);
+            let lock = dotlock_path(&path);
+            durable::remove_stale_temps(&lock);
+            if !lock.exists() {
+                continue;
+            }
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
+            if file.try_lock().is_ok() && dotlock_is_stale(&lock) {
+                report::warn(&format!("removing stale lock `{}`", lock.display()));
+                let _ = fs::remove_file(&lock);
+            }
+        }
     }
 
     fn folder_path(&self, folder: &FolderName) -> PathBuf {
@@ -430,20 +460,10 @@ struct Dotlock {
 
 impl Dotlock {
     fn acquire(mbox: &Path) -> Result<Dotlock> {
-        let mut path = mbox.as_os_str().to_owned();
-        path.push(".lock");
-        let path = PathBuf::from(path);
+        let path = dotlock_path(mbox);
         for _ in 0..2 {
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    write!(file, "{}", std::process::id())?;
-                    return Ok(Dotlock { path });
-                }
+            match create_dotlock(&path) {
+                Ok(()) => return Ok(Dotlock { path }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     if !dotlock_is_stale(&path) {
                         bail!(
@@ -462,6 +482,59 @@ impl Dotlock {
         }
         bail!("could not lock mbox `{}`", mbox.display())
     }
+}
+
+fn dotlock_path(mbox: &Path) -> PathBuf {
+    let mut path = mbox.as_os_str().to_owned();
+    path.push(".lock");
+    PathBuf::from(path)
+}
+
+/// Creates the dotlock `path` holding our pid, failing with `AlreadyExists`
+/// if it exists. The pid is written to a file aside that is then hard-linked
+/// under the lock's name (as liblockfile and Dovecot do), so the lock never
+/// exists without its pid: a lock created empty and then written would stay
+/// empty if the run were killed in between, and an empty lock cannot be told
+/// from a live one (other programs write them), so every later run would
+/// refuse the mbox for `STALE_DOTLOCK`. File systems without hard links get
+/// the plain exclusive create.
+fn create_dotlock(path: &Path) -> std::io::Result<()> {
+    let pid = std::process::id();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The name `durable::remove_stale_temps` looks for once its writer is gone.
+    let temp = path.with_file_name(format!(".{name}.tmp.{pid}"));
+    durable::remove_stale_temps(path);
+    let written = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)
+        .and_then(|mut file| write!(file, "{pid}"));
+    let linked = written.and_then(|()| fs::hard_link(&temp, path));
+    let _ = fs::remove_file(&temp);
+    match linked {
+        Err(e) if is_no_hard_links(&e) => {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)?;
+            write!(file, "{pid}")
+        }
+        result => result,
+    }
+}
+
+/// The errors of `link(2)` on a file system that has no hard links.
+fn is_no_hard_links(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EPERM | libc::EOPNOTSUPP | libc::EMLINK | libc::EXDEV)
+    )
 }
 
 impl Drop for Dotlock {
@@ -690,5 +763,91 @@ fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
             exit::usage(format!("mbox `{}` does not exist", path.display()))
         }
         _ => exit::unreachable(format!("cannot open mbox `{}`: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mailtug-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The pid of a process that has ended and been reaped.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn a_dotlock_appears_with_its_pid_and_leaves_no_temp_file() {
+        let dir = temp_dir("dotlock");
+        let lock = dir.join("INBOX.mbox.lock");
+        // What a run killed between writing its pid aside and linking it leaves.
+        let abandoned = dir.join(format!(".INBOX.mbox.lock.tmp.{}", dead_pid()));
+        fs::write(&abandoned, b"1").unwrap();
+
+        create_dotlock(&lock).unwrap();
+        assert_eq!(
+            fs::read_to_string(&lock).unwrap(),
+            std::process::id().to_string()
+        );
+        let names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["INBOX.mbox.lock"], "no temp file is left");
+
+        fs::write(&lock, b"4242").unwrap();
+        let taken = create_dotlock(&lock).unwrap_err();
+        assert_eq!(taken.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(
+            fs::read_to_string(&lock).unwrap(),
+            "4242",
+            "a held lock is kept"
+        );
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn opening_a_destination_removes_dead_runs_dotlocks_only() {
+        let dir = temp_dir("stale-dotlocks");
+        for name in ["Done.mbox", "Busy.mbox", "Foreign.mbox", "Held.mbox"] {
+            fs::write(dir.join(name), b"From a Wed Jan  1 10:00:00 2020\n\nx\n\n").unwrap();
+        }
+        fs::write(dir.join("Done.mbox.lock"), dead_pid().to_string()).unwrap();
+        fs::write(dir.join("Busy.mbox.lock"), std::process::id().to_string()).unwrap();
+        // Empty, as other programs write them, and fresh: someone holds it.
+        fs::write(dir.join("Foreign.mbox.lock"), b"").unwrap();
+        // A writer that holds the flock is about to replace a dead lock.
+        fs::write(dir.join("Held.mbox.lock"), dead_pid().to_string()).unwrap();
+        let held = File::open(dir.join("Held.mbox")).unwrap();
+        held.try_lock().unwrap();
+
+        let _sink = Mbox::open_sink(&dir).unwrap();
+        assert!(
+            !dir.join("Done.mbox.lock").exists(),
+            "a dead run's lock is removed"
+        );
+        assert!(
+            dir.join("Busy.mbox.lock").exists(),
+            "a live process's lock stays"
+        );
+        assert!(
+            dir.join("Foreign.mbox.lock").exists(),
+            "a fresh empty lock stays"
+        );
+        assert!(
+            dir.join("Held.mbox.lock").exists(),
+            "nothing is removed under a writer's flock"
+        );
+        fs::remove_dir_all(&dir).unwrap();
     }
 }
