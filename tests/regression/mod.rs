@@ -4,9 +4,11 @@
 use std::fs;
 use std::path::Path;
 
+use crate::support::planted::plant_folder;
+use crate::support::Dovecot;
 use crate::util::corpus::synthetic;
-use crate::util::model::{assert_same_messages, read_maildir};
-use crate::util::TestEnv;
+use crate::util::model::{assert_same_messages, header, read_maildir};
+use crate::util::{count, json_events, path_arg, stderr, summary, TestEnv};
 
 /// Writes `messages` into `new/` of a one-folder maildir under the given
 /// unique names, with the same mtime on every file.
@@ -57,4 +59,88 @@ fn maildirs_whose_file_order_differs_by_unpadded_microseconds_compare_equal() {
         "the models list the messages in file-name order, which differs"
     );
     assert_same_messages(&one, &two, "two copies of the same folder");
+}
+
+/// A message whose Message-ID names it.
+fn named_message(name: &str) -> Vec<u8> {
+    format!(
+        "From: a@example.org\nTo: b@example.org\nSubject: {name}\n\
+         Message-ID: <{name}@regression.example.org>\n\
+         Date: Wed, 1 Jan 2020 10:00:00 +0000\n\n{name}\n"
+    )
+    .into_bytes()
+}
+
+/// Dovecot lists `x.` (a directory `.x.` made behind its back) beside `x`;
+/// both were mailtug folder `x`, and whichever LIST named last silently
+/// replaced the other. Now `x` keeps its name, `x.` is folder `x~2` (which
+/// Dovecot cannot open: a failed folder, exit 1), and a warning names both.
+#[test]
+fn server_folders_sharing_a_name_are_both_kept_and_reported() {
+    let server = Dovecot::shared();
+    let env = TestEnv::new();
+    let password = "shared-name-pw";
+    let user = server.add_user("shared-name", password, None);
+    let password_file = env.write_secret("password", password);
+    let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_872_800);
+    user.load(server, "INBOX", &[(named_message("inbox"), "S", date)]);
+    user.load(server, "x", &[(named_message("x"), "S", date)]);
+    plant_folder(
+        &user,
+        b".x.",
+        "1577872800.M1P1.planted:2,S",
+        &named_message("x-dot"),
+    );
+
+    let output = env.run(&[
+        "--json",
+        "copy",
+        "--src-password-file",
+        &path_arg(&password_file),
+        "--src-ca-file",
+        &path_arg(server.ca_file()),
+        &format!("imaps://{}@127.0.0.1:{}", user.name, server.imaps_port()),
+        &env.endpoint("maildir", "out"),
+    ]);
+    let text = stderr(&output);
+    crate::util::assert_no_panic(&text);
+    assert!(
+        text.lines()
+            .any(|line| line.contains("`x`") && line.contains("`x.`") && line.contains("`x~2`")),
+        "a warning names both server folders and the new name:\n{text}"
+    );
+    let events = json_events(&output);
+    let summary = summary(&events);
+    assert_eq!(count(summary, "messages_copied"), 2, "{summary}\n{text}");
+    assert_eq!(
+        count(summary, "folders_failed"),
+        1,
+        "`x~2` cannot be opened: {summary}\n{text}"
+    );
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let model = read_maildir(&env.path("out"));
+    let ids: Vec<(String, Vec<String>)> = model
+        .iter()
+        .map(|(folder, messages)| {
+            let ids = messages
+                .iter()
+                .map(|m| header(&m.raw, "message-id").unwrap())
+                .collect();
+            (folder.clone(), ids)
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            (
+                "INBOX".to_string(),
+                vec!["<inbox@regression.example.org>".to_string()]
+            ),
+            (
+                "x".to_string(),
+                vec!["<x@regression.example.org>".to_string()]
+            ),
+        ],
+        "{text}"
+    );
 }

@@ -4,6 +4,7 @@
 
 pub mod dovecot;
 pub mod faultproxy;
+pub mod planted;
 pub mod tlsserver;
 
 #[allow(unused_imports)] // not every test binary names `User`
