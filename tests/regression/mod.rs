@@ -144,3 +144,62 @@ fn server_folders_sharing_a_name_are_both_kept_and_reported() {
         "{text}"
     );
 }
+
+/// Dovecot echoes a folder name holding a raw newline in its NO to EXAMINE,
+/// a reply the IMAP parser rejects. The connection was fine, and asking
+/// again gets the same reply: the folder fails at once with the server's
+/// words, without `--retries` reconnect attempts, and the folders after it
+/// are copied over a fresh session.
+#[test]
+fn an_unparsable_reply_fails_its_folder_at_once_and_the_rest_is_copied() {
+    let server = Dovecot::shared();
+    let env = TestEnv::new();
+    let password = "unparsable-pw";
+    let user = server.add_user("unparsable", password, None);
+    let password_file = env.write_secret("password", password);
+    let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_872_800);
+    user.load(server, "INBOX", &[(named_message("inbox"), "S", date)]);
+    user.load(server, "a", &[(named_message("a"), "S", date)]);
+    user.load(server, "zz", &[(named_message("zz"), "S", date)]);
+    plant_folder(
+        &user,
+        b".nl\nname",
+        "1577872800.M1P1.planted:2,S",
+        &named_message("newline"),
+    );
+
+    let output = env.run(&[
+        "--json",
+        "copy",
+        "--jobs",
+        "1",
+        "--retries",
+        "2",
+        "--src-password-file",
+        &path_arg(&password_file),
+        "--src-ca-file",
+        &path_arg(server.ca_file()),
+        &format!("imaps://{}@127.0.0.1:{}", user.name, server.imaps_port()),
+        &env.endpoint("maildir", "out"),
+    ]);
+    let text = stderr(&output);
+    crate::util::assert_no_panic(&text);
+    let reconnects = text.lines().filter(|l| l.contains("reconnecting")).count();
+    assert_eq!(reconnects, 0, "no reconnect attempts for a reply:\n{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("error") && l.contains("not valid IMAP") && l.contains("nl")),
+        "the folder's error gives the server's reply:\n{text}"
+    );
+    let events = json_events(&output);
+    let summary = summary(&events);
+    assert_eq!(count(summary, "folders_failed"), 1, "{summary}\n{text}");
+    assert_eq!(count(summary, "messages_copied"), 3, "{summary}\n{text}");
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let model = read_maildir(&env.path("out"));
+    let folders: Vec<(&str, usize)> = model
+        .iter()
+        .map(|(folder, messages)| (folder.as_str(), messages.len()))
+        .collect();
+    assert_eq!(folders, [("INBOX", 1), ("a", 1), ("zz", 1)], "{text}");
+}
