@@ -3,12 +3,14 @@
 
 use std::fs;
 use std::path::Path;
+use std::process::Output;
 
+use crate::support::account::Account;
 use crate::support::planted::plant_folder;
 use crate::support::Dovecot;
 use crate::util::corpus::synthetic;
 use crate::util::model::{assert_same_messages, header, read_maildir};
-use crate::util::{count, json_events, path_arg, stderr, summary, TestEnv};
+use crate::util::{args, count, json_events, stderr, summary, TestEnv};
 
 /// Writes `messages` into `new/` of a one-folder maildir under the given
 /// unique names, with the same mtime on every file.
@@ -71,37 +73,41 @@ fn named_message(name: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Puts message `name` (see `named_message`) into `folder`.
+fn load(account: &Account<'_>, folder: &str, name: &str) {
+    let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_872_800);
+    account
+        .user
+        .load(account.server, folder, &[(named_message(name), "S", date)]);
+}
+
+/// `copy --json` from the account over IMAPS into maildir `out`, plus `extra`.
+fn copy_to_maildir(env: &TestEnv, account: &Account<'_>, extra: &[&str]) -> Output {
+    let mut copy = args(["--json", "copy"]);
+    copy.extend(account.src_args());
+    copy.extend(args(extra.iter().copied()));
+    copy.extend([account.imaps(), env.endpoint("maildir", "out")]);
+    env.run_owned(&copy)
+}
+
 /// Dovecot lists `x.` (a directory `.x.` made behind its back) beside `x`;
 /// both were mailtug folder `x`, and whichever LIST named last silently
 /// replaced the other. Now `x` keeps its name, `x.` is folder `x~2` (which
 /// Dovecot cannot open: a failed folder, exit 1), and a warning names both.
 #[test]
 fn server_folders_sharing_a_name_are_both_kept_and_reported() {
-    let server = Dovecot::shared();
     let env = TestEnv::new();
-    let password = "shared-name-pw";
-    let user = server.add_user("shared-name", password, None);
-    let password_file = env.write_secret("password", password);
-    let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_872_800);
-    user.load(server, "INBOX", &[(named_message("inbox"), "S", date)]);
-    user.load(server, "x", &[(named_message("x"), "S", date)]);
+    let account = Account::new(&env, Dovecot::shared(), "shared-name", None);
+    load(&account, "INBOX", "inbox");
+    load(&account, "x", "x");
     plant_folder(
-        &user,
+        &account.user,
         b".x.",
         "1577872800.M1P1.planted:2,S",
         &named_message("x-dot"),
     );
 
-    let output = env.run(&[
-        "--json",
-        "copy",
-        "--src-password-file",
-        &path_arg(&password_file),
-        "--src-ca-file",
-        &path_arg(server.ca_file()),
-        &format!("imaps://{}@127.0.0.1:{}", user.name, server.imaps_port()),
-        &env.endpoint("maildir", "out"),
-    ]);
+    let output = copy_to_maildir(&env, &account, &[]);
     let text = stderr(&output);
     crate::util::assert_no_panic(&text);
     assert!(
@@ -152,36 +158,19 @@ fn server_folders_sharing_a_name_are_both_kept_and_reported() {
 /// are copied over a fresh session.
 #[test]
 fn an_unparsable_reply_fails_its_folder_at_once_and_the_rest_is_copied() {
-    let server = Dovecot::shared();
     let env = TestEnv::new();
-    let password = "unparsable-pw";
-    let user = server.add_user("unparsable", password, None);
-    let password_file = env.write_secret("password", password);
-    let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_872_800);
-    user.load(server, "INBOX", &[(named_message("inbox"), "S", date)]);
-    user.load(server, "a", &[(named_message("a"), "S", date)]);
-    user.load(server, "zz", &[(named_message("zz"), "S", date)]);
+    let account = Account::new(&env, Dovecot::shared(), "unparsable", None);
+    load(&account, "INBOX", "inbox");
+    load(&account, "a", "a");
+    load(&account, "zz", "zz");
     plant_folder(
-        &user,
+        &account.user,
         b".nl\nname",
         "1577872800.M1P1.planted:2,S",
         &named_message("newline"),
     );
 
-    let output = env.run(&[
-        "--json",
-        "copy",
-        "--jobs",
-        "1",
-        "--retries",
-        "2",
-        "--src-password-file",
-        &path_arg(&password_file),
-        "--src-ca-file",
-        &path_arg(server.ca_file()),
-        &format!("imaps://{}@127.0.0.1:{}", user.name, server.imaps_port()),
-        &env.endpoint("maildir", "out"),
-    ]);
+    let output = copy_to_maildir(&env, &account, &["--jobs", "1", "--retries", "2"]);
     let text = stderr(&output);
     crate::util::assert_no_panic(&text);
     let reconnects = text.lines().filter(|l| l.contains("reconnecting")).count();

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
+pub mod account;
 pub mod dovecot;
 pub mod faultproxy;
 pub mod planted;

@@ -12,9 +12,10 @@ use super::User;
 
 /// Makes directory `dir_name` (Maildir++: `.` + the name in modified UTF-7,
 /// any bytes) in the user's maildir with `message` as the one file in its
-/// `cur/` (seen, dated 2020-01-01 10:00 UTC), owned like the rest of the
-/// user's mail. The user's maildir must exist (load INBOX first). Returns
-/// the folder directory.
+/// `cur/`, named `file_name` (a maildir name with its flags, such as
+/// `1577872800.M1P1.planted:2,S`), all owned like the rest of the user's
+/// mail. The user's maildir must exist (load INBOX first). Returns the
+/// folder directory.
 pub fn plant_folder(user: &User, dir_name: &[u8], file_name: &str, message: &[u8]) -> PathBuf {
     let owner = fs::metadata(user.maildir()).unwrap();
     let dir = user.maildir().join(OsStr::from_bytes(dir_name));
