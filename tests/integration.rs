@@ -14,6 +14,7 @@ mod imap;
 mod local;
 mod malformed;
 mod pop3;
+mod regression;
 mod resources;
 mod resume;
 mod trust;

@@ -21,8 +21,6 @@
 //! `verify` always talks to Dovecot directly, over TLS.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mailtug::checkpoint::{Checkpoint, FolderProgress};
@@ -30,10 +28,11 @@ use mailtug::fingerprint::Fingerprint;
 use mailtug::message::SourceKey;
 
 use crate::support::faultproxy::{Connections, Direction, Fault, FaultProxy, Plan, Rule, Stats};
-use crate::support::{Dovecot, User};
+use crate::support::{self, Dovecot};
 use crate::util::corpus::{self, Synthetic};
+use crate::util::crlf::lf;
 use crate::util::model::{maildir_files, read_maildir};
-use crate::util::{args, assert_no_panic, count, json_events, path_arg, stderr, summary, TestEnv};
+use crate::util::{args, assert_no_panic, count, json_events, stderr, summary, TestEnv};
 
 mod proxy;
 
@@ -73,87 +72,36 @@ fn padded_range(range: std::ops::Range<usize>) -> Vec<Synthetic> {
     range.map(padded).collect()
 }
 
-/// CRLF → LF: servers hand out CRLF, mailtug stores LF.
-fn lf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    for (i, &b) in raw.iter().enumerate() {
-        if b == b'\r' && raw.get(i + 1) == Some(&b'\n') {
-            continue;
-        }
-        out.push(b);
+/// One Dovecot user of a test (see `support::account`), reached straight
+/// or through a fault proxy.
+struct Account<'s>(support::account::Account<'s>);
+
+impl<'s> std::ops::Deref for Account<'s> {
+    type Target = support::account::Account<'s>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
-    out
 }
 
-/// One Dovecot user of a test, with its password in a 0600 file.
-struct Account<'s> {
-    server: &'s Dovecot,
-    user: User,
-    password_file: PathBuf,
-}
-
-impl<'s> Account<'s> {
+impl Account<'static> {
     fn new(env: &TestEnv, hint: &str) -> Account<'static> {
-        static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
-        let server = server();
-        let password = format!(
-            "Fault{}-{hint}-Jw4nT8pZ",
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        );
-        let user = server.add_user(hint, &password, None);
-        let password_file = env.write_secret(&format!("{}.password", user.name), &password);
-        Account {
-            server,
-            user,
-            password_file,
-        }
-    }
-
-    fn name(&self) -> &str {
-        &self.user.name
+        Account(support::account::Account::new(env, server(), hint, None))
     }
 
     /// `imap://USER@127.0.0.1:PORT` through `proxy` (plaintext with `--tls none`).
     fn imap_via(&self, proxy: &FaultProxy) -> String {
-        format!("imap://{}@127.0.0.1:{}", self.name(), proxy.port())
+        self.url("imap", proxy.port())
     }
 
     /// `imaps://USER@127.0.0.1:PORT` through `proxy`.
     fn imaps_via(&self, proxy: &FaultProxy) -> String {
-        format!("imaps://{}@127.0.0.1:{}", self.name(), proxy.port())
+        self.url("imaps", proxy.port())
     }
 
     /// `pop3://USER@127.0.0.1:PORT` through `proxy` (plaintext with `--tls none`).
     fn pop3_via(&self, proxy: &FaultProxy) -> String {
-        format!("pop3://{}@127.0.0.1:{}", self.name(), proxy.port())
-    }
-
-    /// `imaps://USER@127.0.0.1:PORT`, straight to the server.
-    fn imaps(&self) -> String {
-        format!(
-            "imaps://{}@127.0.0.1:{}",
-            self.name(),
-            self.server.imaps_port()
-        )
-    }
-
-    /// `pop3s://USER@127.0.0.1:PORT`, straight to the server.
-    fn pop3s(&self) -> String {
-        format!(
-            "pop3s://{}@127.0.0.1:{}",
-            self.name(),
-            self.server.pop3s_port()
-        )
-    }
-
-    /// The password file and the CA, for this account on `side` (`src`/`dst`).
-    fn side_args(&self, side: &str) -> Vec<String> {
-        args([
-            format!("--{side}-password-file"),
-            path_arg(&self.password_file),
-            format!("--{side}-ca-file"),
-            path_arg(self.server.ca_file()),
-        ])
+        self.url("pop3", proxy.port())
     }
 
     /// Puts messages into INBOX behind the server's back, in order (UIDs,

@@ -24,14 +24,13 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mailtug::message::Flags;
 use serde_json::Value;
 
-use crate::support::{Dovecot, User};
+use crate::support::{self, Dovecot};
+use crate::util::crlf::lf;
 use crate::util::model::{flag_text, maildir_flags, Model, Stored};
 use crate::util::{args, events_of, path_arg, TestEnv};
 
@@ -40,76 +39,22 @@ fn server() -> &'static Dovecot {
     Dovecot::shared()
 }
 
-/// One IMAP account of a test: a Dovecot user nobody else uses, with its
-/// password in a 0600 file of the test directory.
-struct Account<'s> {
-    server: &'s Dovecot,
-    user: User,
-    password_file: PathBuf,
+/// One IMAP account of a test (see `support::account`), with what the IMAP
+/// tests load and read back.
+struct Account<'s>(support::account::Account<'s>);
+
+impl<'s> std::ops::Deref for Account<'s> {
+    type Target = support::account::Account<'s>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl<'s> Account<'s> {
     /// A new user; `quota` such as `Some("200K")` limits its storage.
     fn new(env: &TestEnv, server: &'s Dovecot, hint: &str, quota: Option<&str>) -> Account<'s> {
-        static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
-        // Distinctive, so a leak is found by a plain substring search.
-        let password = format!(
-            "Pw{}-{hint}-xQ7vZ3kL",
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        );
-        let user = server.add_user(hint, &password, quota);
-        let password_file = env.write_secret(&format!("{}.password", user.name), &password);
-        Account {
-            server,
-            user,
-            password_file,
-        }
-    }
-
-    fn name(&self) -> &str {
-        &self.user.name
-    }
-
-    fn password(&self) -> &str {
-        &self.user.password
-    }
-
-    /// `imaps://USER@127.0.0.1:PORT` (implicit TLS).
-    fn imaps(&self) -> String {
-        format!(
-            "imaps://{}@127.0.0.1:{}",
-            self.user.name,
-            self.server.imaps_port()
-        )
-    }
-
-    /// `imap://USER@127.0.0.1:PORT` (STARTTLS, or plaintext with `--tls none`).
-    fn imap(&self) -> String {
-        format!(
-            "imap://{}@127.0.0.1:{}",
-            self.user.name,
-            self.server.imap_port()
-        )
-    }
-
-    /// The password file and the CA, for this account as SRC.
-    fn src_args(&self) -> Vec<String> {
-        vec![
-            "--src-password-file".into(),
-            path_arg(&self.password_file),
-            "--src-ca-file".into(),
-            path_arg(self.server.ca_file()),
-        ]
-    }
-
-    /// The password file and the CA, for this account as DST.
-    fn dst_args(&self) -> Vec<String> {
-        vec![
-            "--dst-password-file".into(),
-            path_arg(&self.password_file),
-            "--dst-ca-file".into(),
-            path_arg(self.server.ca_file()),
-        ]
+        Account(support::account::Account::new(env, server, hint, quota))
     }
 
     /// Puts messages into `folder` (Dovecot's name: UTF-8, `.` separator)
@@ -355,18 +300,6 @@ fn rfc2822(secs: u64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// CRLF → LF; a bare CR stays.
-fn lf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    for (i, &b) in raw.iter().enumerate() {
-        if b == b'\r' && raw.get(i + 1) == Some(&b'\n') {
-            continue;
-        }
-        out.push(b);
-    }
-    out
 }
 
 /// The model with every message's line ends normalised.

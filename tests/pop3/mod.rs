@@ -22,12 +22,12 @@ mod scripted;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::support::{Dovecot, User};
+use crate::support::{self, Dovecot};
+use crate::util::crlf::lf;
 use crate::util::model::{diff_messages, header, Stored};
 use crate::util::{args, events_of, path_arg, TestEnv};
 
@@ -36,86 +36,23 @@ fn server() -> &'static Dovecot {
     Dovecot::shared()
 }
 
-/// One mail account of a test, used as a POP3 source or an IMAP
-/// destination: a Dovecot user nobody else uses, with its password in a
-/// 0600 file of the test directory.
-struct Mailbox<'s> {
-    server: &'s Dovecot,
-    user: User,
-    password_file: PathBuf,
+/// One mail account of a test (see `support::account`), used as a POP3
+/// source or an IMAP destination, with what the POP3 tests load and read
+/// back.
+struct Mailbox<'s>(support::account::Account<'s>);
+
+impl<'s> std::ops::Deref for Mailbox<'s> {
+    type Target = support::account::Account<'s>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl<'s> Mailbox<'s> {
     /// A new user; `quota` such as `Some("100K")` limits its storage.
     fn new(env: &TestEnv, server: &'s Dovecot, hint: &str, quota: Option<&str>) -> Mailbox<'s> {
-        static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
-        // Distinctive, so a leak is found by a plain substring search.
-        let password = format!(
-            "Pop{}-{hint}-Kq8wM2vR",
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        );
-        let user = server.add_user(hint, &password, quota);
-        let password_file = env.write_secret(&format!("{}.password", user.name), &password);
-        Mailbox {
-            server,
-            user,
-            password_file,
-        }
-    }
-
-    fn name(&self) -> &str {
-        &self.user.name
-    }
-
-    fn password(&self) -> &str {
-        &self.user.password
-    }
-
-    /// `pop3s://USER@127.0.0.1:PORT` (implicit TLS).
-    fn pop3s(&self) -> String {
-        format!(
-            "pop3s://{}@127.0.0.1:{}",
-            self.name(),
-            self.server.pop3s_port()
-        )
-    }
-
-    /// `pop3://USER@127.0.0.1:PORT` (STLS, or plaintext with `--tls none`).
-    fn pop3(&self) -> String {
-        format!(
-            "pop3://{}@127.0.0.1:{}",
-            self.name(),
-            self.server.pop3_port()
-        )
-    }
-
-    /// `imaps://USER@127.0.0.1:PORT`, for this account as a destination.
-    fn imaps(&self) -> String {
-        format!(
-            "imaps://{}@127.0.0.1:{}",
-            self.name(),
-            self.server.imaps_port()
-        )
-    }
-
-    /// The password file and the CA, for this account as SRC.
-    fn src_args(&self) -> Vec<String> {
-        args([
-            "--src-password-file",
-            &path_arg(&self.password_file),
-            "--src-ca-file",
-            &path_arg(self.server.ca_file()),
-        ])
-    }
-
-    /// The password file and the CA, for this account as DST.
-    fn dst_args(&self) -> Vec<String> {
-        args([
-            "--dst-password-file",
-            &path_arg(&self.password_file),
-            "--dst-ca-file",
-            &path_arg(self.server.ca_file()),
-        ])
+        Mailbox(support::account::Account::new(env, server, hint, quota))
     }
 
     /// Puts messages into INBOX behind the server's back, in order (so UIDs,
@@ -220,18 +157,6 @@ fn mails(tag: &str, n: usize, body_bytes: usize) -> Vec<Vec<u8>> {
 /// does; RFC 1939 leaves it to the server).
 fn crlf_size(raw: &[u8]) -> u64 {
     (raw.len() + raw.iter().filter(|&&b| b == b'\n').count()) as u64
-}
-
-/// CRLF → LF; a bare CR stays.
-fn lf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    for (i, &b) in raw.iter().enumerate() {
-        if b == b'\r' && raw.get(i + 1) == Some(&b'\n') {
-            continue;
-        }
-        out.push(b);
-    }
-    out
 }
 
 fn as_stored(raw: &[u8]) -> Stored {

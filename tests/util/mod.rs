@@ -10,6 +10,7 @@
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod corpus;
+pub mod crlf;
 pub mod model;
 pub mod smallfs;
 

@@ -15,7 +15,12 @@
 //! - FETCH results are never collected: each item holds a ≥ 4 KiB buffer;
 //! - a message over 512 MiB kills the session, so sizes are checked first;
 //! - after any protocol error the session is not trusted again: the error is
-//!   marked `Disconnected` and the store reconnects.
+//!   marked `Disconnected` and the store reconnects;
+//! - a reply the parser rejects ends async-imap's reading for good (its
+//!   stream stops at a parse error), but the connection was fine and asking
+//!   again gets the same reply: the error is marked `Unparsable`, not
+//!   `Disconnected`, so the folder fails at once, and the session is
+//!   replaced before the next folder is opened.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
@@ -152,6 +157,10 @@ pub enum Appended {
 
 pub struct ImapClient {
     session: Session<Stream>,
+    /// For a new session after an unparsable reply.
+    login: Login,
+    /// A reply could not be parsed: async-imap reads nothing more.
+    is_over: bool,
     capabilities: HashSet<String>,
     timeout: Duration,
     /// Where errors and logs say we are talking to (`user@host:port`).
@@ -219,6 +228,8 @@ impl ImapClient {
         let session = authenticate(client, login, &label, &offered).await?;
         let mut this = ImapClient {
             session,
+            login: login.clone(),
+            is_over: false,
             capabilities: HashSet::new(),
             timeout,
             label,
@@ -234,6 +245,30 @@ impl ImapClient {
 
     pub fn label(&self) -> &str {
         &self.label
+    }
+
+    /// Notes an unparsable reply in `result`: the session is over.
+    fn note<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result {
+            self.is_over |= is_unparsable(e);
+        }
+        result
+    }
+
+    /// Replaces a session that met an unparsable reply with a new one. Only
+    /// where a folder is about to be opened: nothing of the old session's
+    /// state (selected folder, unanswered APPENDs) is carried over.
+    async fn renew_if_over(&mut self) -> Result<()> {
+        if !self.is_over || !self.pending.is_empty() {
+            return Ok(());
+        }
+        report::debug(&format!(
+            "{}: a new session after an unparsable reply",
+            self.label
+        ));
+        let fresh = Box::pin(ImapClient::connect(&self.login)).await?;
+        *self = fresh;
+        Ok(())
     }
 
     async fn refresh_capabilities(&mut self) -> Result<()> {
@@ -271,6 +306,7 @@ impl ImapClient {
 
     /// Every folder, with its attributes.
     pub async fn list(&mut self) -> Result<Vec<ListedFolder>> {
+        self.renew_if_over().await?;
         let timeout = self.timeout;
         let pattern = if self.has("SPECIAL-USE") && self.has("LIST-EXTENDED") {
             "\"*\" RETURN (SPECIAL-USE)"
@@ -290,7 +326,8 @@ impl ImapClient {
             }
             Ok(folders)
         })
-        .await?;
+        .await;
+        let folders = self.note(folders)?;
         self.drain_unsolicited();
         self.check_alive("listing folders").await?;
         if folders.is_empty() {
@@ -313,6 +350,7 @@ impl ImapClient {
     }
 
     async fn open_folder(&mut self, name: &str, writable: bool) -> Result<FolderState> {
+        self.renew_if_over().await?;
         let timeout = self.timeout;
         let session = &mut self.session;
         let mailbox = deadline(timeout, "opening a folder", async {
@@ -323,7 +361,8 @@ impl ImapClient {
             };
             result.map_err(|e| folder_error(e, name))
         })
-        .await?;
+        .await;
+        let mailbox = self.note(mailbox)?;
         self.drain_unsolicited();
         let uid_validity = mailbox.uid_validity.ok_or_else(|| {
             anyhow!(
@@ -339,6 +378,7 @@ impl ImapClient {
 
     /// STATUS (UIDVALIDITY UIDNEXT MESSAGES) without selecting the folder.
     pub async fn status(&mut self, name: &str) -> Result<FolderState> {
+        self.renew_if_over().await?;
         let timeout = self.timeout;
         let session = &mut self.session;
         let mailbox = deadline(timeout, "asking for a folder's status", async {
@@ -347,7 +387,8 @@ impl ImapClient {
                 .await
                 .map_err(|e| folder_error(e, name))
         })
-        .await?;
+        .await;
+        let mailbox = self.note(mailbox)?;
         Ok(FolderState {
             uid_validity: mailbox.uid_validity.unwrap_or(0),
             uid_next: mailbox.uid_next.unwrap_or(0),
@@ -362,7 +403,8 @@ impl ImapClient {
         let uids = deadline(timeout, "searching", async {
             session.uid_search(criteria).await.map_err(protocol_error)
         })
-        .await?;
+        .await;
+        let uids = self.note(uids)?;
         self.check_alive("searching").await?;
         let mut uids: Vec<u32> = uids.into_iter().collect();
         uids.sort_unstable();
@@ -388,13 +430,19 @@ impl ImapClient {
         }
         let set = uid_set(uids);
         let timeout = self.timeout;
-        let mut stream = deadline(timeout, "fetching", async {
-            self.session
-                .uid_fetch(&set, items)
-                .await
-                .map_err(protocol_error)
+        let session = &mut self.session;
+        let mut stream = match deadline(timeout, "fetching", async {
+            session.uid_fetch(&set, items).await.map_err(protocol_error)
         })
-        .await?;
+        .await
+        {
+            Ok(stream) => stream,
+            Err(e) => {
+                self.is_over |= is_unparsable(&e);
+                return Err(e);
+            }
+        };
+        let mut failed = None;
         loop {
             // The timeout applies to each answer, not to the whole batch, so a
             // slow but steady download of a big message is not cut off.
@@ -407,13 +455,23 @@ impl ImapClient {
                     ))
                 })?;
             let Some(fetch) = next else { break };
-            let fetch = fetch.map_err(protocol_error)?;
+            let fetch = match fetch.map_err(protocol_error) {
+                Ok(fetch) => fetch,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
             if let Some(uid) = fetch.uid {
                 seen.insert(uid);
             }
             each(fetch).await?;
         }
         drop(stream);
+        if let Some(e) = failed {
+            self.is_over |= is_unparsable(&e);
+            return Err(e);
+        }
         self.drain_unsolicited();
         if seen.len() < uids.len() {
             self.check_alive("fetching").await?;
@@ -429,7 +487,7 @@ impl ImapClient {
     /// An answer that may be short is trusted only once this succeeds.
     async fn check_alive(&mut self, what: &str) -> Result<()> {
         let session = &mut self.session;
-        deadline(self.timeout, what, async {
+        let alive = deadline(self.timeout, what, async {
             session
                 .run_command_and_check_ok("NOOP")
                 .await
@@ -441,16 +499,18 @@ impl ImapClient {
                     other => protocol_error(other),
                 })
         })
-        .await?;
+        .await;
+        self.note(alive)?;
         self.drain_unsolicited();
         Ok(())
     }
 
     /// CREATE (and SUBSCRIBE) a folder; an existing folder is fine.
     pub async fn create(&mut self, name: &str) -> Result<()> {
+        self.renew_if_over().await?;
         let timeout = self.timeout;
         let session = &mut self.session;
-        deadline(timeout, "creating a folder", async {
+        let created = deadline(timeout, "creating a folder", async {
             match session.create(name).await {
                 Ok(()) => {}
                 // RFC 5530 [ALREADYEXISTS]; older servers only say NO.
@@ -462,7 +522,8 @@ impl ImapClient {
             let _ = session.subscribe(name).await;
             Ok(())
         })
-        .await
+        .await;
+        self.note(created)
     }
 
     /// Sends an APPEND without waiting for its answer when the server takes
@@ -773,7 +834,7 @@ impl ImapClient {
         for chunk in uids.chunks(500) {
             let set = uid_set(chunk);
             let session = &mut self.session;
-            deadline(timeout, "marking messages deleted", async {
+            let marked = deadline(timeout, "marking messages deleted", async {
                 let stream = session
                     .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
                     .await
@@ -784,9 +845,10 @@ impl ImapClient {
                 }
                 Ok(())
             })
-            .await?;
+            .await;
+            self.note(marked)?;
             let session = &mut self.session;
-            deadline(timeout, "expunging messages", async {
+            let expunged = deadline(timeout, "expunging messages", async {
                 let stream = session.uid_expunge(&set).await.map_err(protocol_error)?;
                 futures_util::pin_mut!(stream);
                 while let Some(item) = stream.next().await {
@@ -794,7 +856,8 @@ impl ImapClient {
                 }
                 Ok(())
             })
-            .await?;
+            .await;
+            self.note(expunged)?;
         }
         self.drain_unsolicited();
         Ok(())
@@ -1146,9 +1209,34 @@ fn protocol_error(e: async_imap::error::Error) -> anyhow::Error {
             Disconnected("the server closed the connection in the middle of an answer".into())
                 .into()
         }
+        // async-imap says `… during parsing of "<reply>"` for this.
+        async_imap::error::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::Other
+                && io.to_string().contains(" during parsing of ") =>
+        {
+            Unparsable(server_text(&async_imap::error::Error::Io(io))).into()
+        }
         other => Disconnected(format!("IMAP connection failed: {}", server_text(&other))).into(),
     }
 }
+
+/// Marks a reply that could not be parsed, on a connection that was fine:
+/// the server's answer (asking again gets the same), not a reason to
+/// reconnect and retry. The session cannot be used again, though:
+/// `ImapClient` replaces it before the next folder.
+#[derive(Debug)]
+pub struct Unparsable(pub String);
+
+fn is_unparsable(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| c.is::<Unparsable>())
+}
+
+impl std::fmt::Display for Unparsable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Unparsable {}
 
 fn folder_error(e: async_imap::error::Error, name: &str) -> anyhow::Error {
     protocol_error(e).context(format!("folder `{name}`"))
@@ -1169,6 +1257,20 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "the server closed the connection in the middle of an answer"
+        );
+    }
+
+    #[test]
+    fn an_unparsable_reply_is_the_servers_answer_not_a_lost_connection() {
+        let unparsed = std::io::Error::other(
+            "Error(Error { input: [10], code: Tag }) during parsing of \"A1 NO x\\ny\\r\\n\"",
+        );
+        let err = protocol_error(async_imap::error::Error::Io(unparsed));
+        assert!(!crate::store::is_disconnected(&err), "{err:#}");
+        assert!(err.chain().any(|c| c.is::<Unparsable>()));
+        assert_eq!(
+            err.to_string(),
+            "the server's reply is not valid IMAP: \"A1 NO x\\ny\\r\\n\""
         );
     }
 

@@ -18,7 +18,7 @@
 
 pub mod client;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, Context, Result};
@@ -59,6 +59,8 @@ pub struct Imap {
     source: Option<SourceFolder>,
     sink: Option<SinkFolder>,
     read_only: bool,
+    /// Server folders already reported as renamed by [`name_folders`].
+    renames_reported: BTreeSet<String>,
 }
 
 struct SourceFolder {
@@ -91,6 +93,7 @@ impl Imap {
             source: None,
             sink: None,
             read_only,
+            renames_reported: BTreeSet::new(),
         };
         imap.refresh_folders().await?;
         Ok(imap)
@@ -101,21 +104,22 @@ impl Imap {
         if let Some(delimiter) = listed.iter().find_map(|f| f.delimiter) {
             self.delimiter = delimiter;
         }
-        self.folders = listed
-            .into_iter()
-            .filter_map(|f| {
-                let name = self.folder_name(&f.name)?;
-                Some((name, f))
-            })
-            .collect();
+        let (folders, renamed) = name_folders(listed, self.delimiter);
+        for rename in renamed {
+            // A sink lists again after each CREATE: say it once.
+            if self.renames_reported.insert(rename.server_name.clone()) {
+                report::warn(&format!(
+                    "server folders `{}` and `{}` are both folder `{}`; copying `{}` as folder `{}`",
+                    rename.kept_by,
+                    rename.server_name,
+                    rename.shared,
+                    rename.server_name,
+                    rename.name
+                ));
+            }
+        }
+        self.folders = folders;
         Ok(())
-    }
-
-    /// The mailtug name of a server folder.
-    fn folder_name(&self, server_name: &str) -> Option<FolderName> {
-        let decoded = mutf7::decode(server_name).unwrap_or_else(|_| server_name.to_string());
-        let components = decoded.split(self.delimiter);
-        FolderName::from_components(components).ok()
     }
 
     /// The server name of a mailtug folder: the listed one when it exists,
@@ -124,14 +128,7 @@ impl Imap {
         if let Some(listed) = self.folders.get(folder) {
             return listed.name.clone();
         }
-        if folder.is_inbox() {
-            return "INBOX".into();
-        }
-        folder
-            .components()
-            .map(|part| mutf7::encode(&part.replace(self.delimiter, "_")))
-            .collect::<Vec<_>>()
-            .join(&self.delimiter.to_string())
+        built_server_name(folder, self.delimiter)
     }
 
     /// Folders that hold messages (not `\Noselect` ones), limited to the
@@ -627,3 +624,204 @@ fn flag_name(flag: &async_imap::types::Flag<'_>) -> String {
 
 /// Special-use attributes, in the order folders are matched.
 pub const SPECIAL_USES: [&str; 5] = ["\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive"];
+
+/// The mailtug name of a server folder. A name with no usable component
+/// (`.`, `..` with `.` as the delimiter) becomes one component with each
+/// delimiter turned into `_`, so that it is still listed (and fails to open
+/// visibly if the server cannot open it either).
+fn folder_name(server_name: &str, delimiter: char) -> FolderName {
+    let decoded = mutf7::decode(server_name).unwrap_or_else(|_| server_name.to_string());
+    FolderName::from_components(decoded.split(delimiter)).unwrap_or_else(|_| {
+        let flat = decoded.replace(delimiter, "_");
+        FolderName::from_components([if flat.is_empty() { "_" } else { &flat }])
+            .expect("a non-empty component")
+    })
+}
+
+/// The server name mailtug gives a folder it creates.
+fn built_server_name(folder: &FolderName, delimiter: char) -> String {
+    if folder.is_inbox() {
+        return "INBOX".into();
+    }
+    folder
+        .components()
+        .map(|part| mutf7::encode(&part.replace(delimiter, "_")))
+        .collect::<Vec<_>>()
+        .join(&delimiter.to_string())
+}
+
+/// A server folder that shares its mailtug name with another and got a
+/// name of its own.
+#[derive(Debug, PartialEq, Eq)]
+struct Renamed {
+    server_name: String,
+    /// The server folder that keeps the shared name.
+    kept_by: String,
+    shared: FolderName,
+    name: FolderName,
+}
+
+/// Mailtug names for the listed server folders, a distinct one for each.
+///
+/// Two server names can map to one mailtug name: a `/` inside a hierarchy
+/// level becomes `_`, so `a/b` (one level) and `a_b` are both `a_b`; empty
+/// levels are dropped, so `x.` is `x`. Neither may silently replace the
+/// other. The shared name goes to a selectable folder before a `\Noselect`
+/// one, then to the folder whose server name mailtug would build from it
+/// (`a_b`, not `a/b`), then to the first in server-name order; each other
+/// one gets the first free `~N` suffix (N from 2), in server-name order.
+/// Names shared by no other folder never change, and the same listing gives
+/// the same names on every run. The renamed selectable folders are returned
+/// for a warning.
+fn name_folders(
+    listed: Vec<ListedFolder>,
+    delimiter: char,
+) -> (BTreeMap<FolderName, ListedFolder>, Vec<Renamed>) {
+    let mut groups: BTreeMap<FolderName, Vec<ListedFolder>> = BTreeMap::new();
+    for folder in listed {
+        groups
+            .entry(folder_name(&folder.name, delimiter))
+            .or_default()
+            .push(folder);
+    }
+    let mut named = BTreeMap::new();
+    let mut renamed = Vec::new();
+    let mut crowded = Vec::new();
+    for (name, mut group) in groups {
+        if group.len() == 1 {
+            named.insert(name, group.remove(0));
+            continue;
+        }
+        let built = built_server_name(&name, delimiter);
+        group.sort_by(|a, b| {
+            (!a.selectable, a.name != built, &a.name).cmp(&(
+                !b.selectable,
+                b.name != built,
+                &b.name,
+            ))
+        });
+        let rest = group.split_off(1);
+        let keeper = group.remove(0);
+        crowded.push((name.clone(), keeper.name.clone(), rest));
+        named.insert(name, keeper);
+    }
+    // Suffixes only once every unshared name is taken, so that none of
+    // those changes.
+    for (shared, kept_by, rest) in crowded {
+        let mut n = 2;
+        for folder in rest {
+            let name = loop {
+                let candidate = FolderName::parse(&format!("{shared}~{n}"))
+                    .expect("a canonical name with a suffix is canonical");
+                n += 1;
+                if !named.contains_key(&candidate) {
+                    break candidate;
+                }
+            };
+            if folder.selectable {
+                renamed.push(Renamed {
+                    server_name: folder.name.clone(),
+                    kept_by: kept_by.clone(),
+                    shared: shared.clone(),
+                    name: name.clone(),
+                });
+            }
+            named.insert(name, folder);
+        }
+    }
+    (named, renamed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(name: &str, selectable: bool) -> ListedFolder {
+        ListedFolder {
+            name: name.to_string(),
+            delimiter: Some('.'),
+            selectable,
+            special_use: None,
+        }
+    }
+
+    /// Mailtug name → server name, for every listed folder.
+    fn names(folders: &[(&str, bool)]) -> (Vec<(String, String)>, Vec<Renamed>) {
+        let listed = folders.iter().map(|(n, s)| listed(n, *s)).collect();
+        let (named, renamed) = name_folders(listed, '.');
+        let pairs = named
+            .into_iter()
+            .map(|(name, f)| (name.to_string(), f.name))
+            .collect();
+        (pairs, renamed)
+    }
+
+    fn pairs(rows: &[(&str, &str)]) -> Vec<(String, String)> {
+        rows.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn folders_that_share_a_name_each_get_one() {
+        // Server name order; a folder keeps its name whatever order LIST uses.
+        // A listing (server name, selectable) and the names it gets.
+        type Row = (
+            &'static [(&'static str, bool)],
+            &'static [(&'static str, &'static str)],
+        );
+        let table: &[Row] = &[
+            // No sharing: names as before.
+            (
+                &[
+                    ("INBOX", true),
+                    ("Archive.2023", true),
+                    ("&AMk-t&AOk-", true),
+                ],
+                &[
+                    ("Archive/2023", "Archive.2023"),
+                    ("INBOX", "INBOX"),
+                    ("Été", "&AMk-t&AOk-"),
+                ],
+            ),
+            // `/` inside a level: `a_b` is what mailtug builds, so it keeps the name.
+            (
+                &[("a/b", true), ("a_b", true)],
+                &[("a_b", "a_b"), ("a_b~2", "a/b")],
+            ),
+            (
+                &[("a_b", true), ("a/b", true)],
+                &[("a_b", "a_b"), ("a_b~2", "a/b")],
+            ),
+            // An empty level is dropped.
+            (&[("x.", true), ("x", true)], &[("x", "x"), ("x~2", "x.")]),
+            // A selectable folder before a `\Noselect` one.
+            (&[("x", false), ("x.", true)], &[("x", "x."), ("x~2", "x")]),
+            // A suffix never takes a name that is not shared.
+            (
+                &[("x", true), ("x.", true), ("x..", true), ("x~2", true)],
+                &[("x", "x"), ("x~2", "x~2"), ("x~3", "x."), ("x~4", "x..")],
+            ),
+            // No usable component.
+            (&[(".", true), ("_", true)], &[("_", "_"), ("_~2", ".")]),
+        ];
+        for (listing, expected) in table {
+            let (got, _) = names(listing);
+            assert_eq!(got, pairs(expected), "listing {listing:?}");
+        }
+    }
+
+    #[test]
+    fn renamed_selectable_folders_are_reported_with_the_one_keeping_the_name() {
+        let (_, renamed) = names(&[("a/b", true), ("a_b", true), ("y", true), ("y.", false)]);
+        assert_eq!(
+            renamed,
+            [Renamed {
+                server_name: "a/b".into(),
+                kept_by: "a_b".into(),
+                shared: FolderName::parse("a_b").unwrap(),
+                name: FolderName::parse("a_b~2").unwrap(),
+            }]
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! One mail account of a test on a real Dovecot: a user nobody else uses,
+//! its password in a 0600 file of the test directory (so it reaches mailtug
+//! through `--src-password-file`/`--dst-password-file`, never argv), and
+//! the endpoint URLs and arguments that reach it. The protocol test modules
+//! wrap it with what they read and load their own way.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{Dovecot, User};
+use crate::util::{args, path_arg, TestEnv};
+
+pub struct Account<'s> {
+    pub server: &'s Dovecot,
+    pub user: User,
+    pub password_file: PathBuf,
+}
+
+impl<'s> Account<'s> {
+    /// A new user; `quota` such as `Some("200K")` limits its storage.
+    pub fn new(env: &TestEnv, server: &'s Dovecot, hint: &str, quota: Option<&str>) -> Account<'s> {
+        static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
+        // Distinctive, so a leak is found by a plain substring search.
+        let password = format!(
+            "Pw{}-{hint}-xQ7vZ3kL",
+            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        );
+        let user = server.add_user(hint, &password, quota);
+        let password_file = env.write_secret(&format!("{}.password", user.name), &password);
+        Account {
+            server,
+            user,
+            password_file,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.user.name
+    }
+
+    pub fn password(&self) -> &str {
+        &self.user.password
+    }
+
+    /// `SCHEME://USER@127.0.0.1:PORT`, for a port of the server or of a
+    /// proxy in front of it.
+    pub fn url(&self, scheme: &str, port: u16) -> String {
+        format!("{scheme}://{}@127.0.0.1:{port}", self.name())
+    }
+
+    /// `imaps://USER@127.0.0.1:PORT` (implicit TLS).
+    pub fn imaps(&self) -> String {
+        self.url("imaps", self.server.imaps_port())
+    }
+
+    /// `imap://USER@127.0.0.1:PORT` (STARTTLS, or plaintext with `--tls none`).
+    pub fn imap(&self) -> String {
+        self.url("imap", self.server.imap_port())
+    }
+
+    /// `pop3s://USER@127.0.0.1:PORT` (implicit TLS).
+    pub fn pop3s(&self) -> String {
+        self.url("pop3s", self.server.pop3s_port())
+    }
+
+    /// `pop3://USER@127.0.0.1:PORT` (STLS, or plaintext with `--tls none`).
+    pub fn pop3(&self) -> String {
+        self.url("pop3", self.server.pop3_port())
+    }
+
+    /// The password file and the CA, for this account on `side` (`src`/`dst`).
+    pub fn side_args(&self, side: &str) -> Vec<String> {
+        args([
+            format!("--{side}-password-file"),
+            path_arg(&self.password_file),
+            format!("--{side}-ca-file"),
+            path_arg(self.server.ca_file()),
+        ])
+    }
+
+    /// The password file and the CA, for this account as SRC.
+    pub fn src_args(&self) -> Vec<String> {
+        self.side_args("src")
+    }
+
+    /// The password file and the CA, for this account as DST.
+    pub fn dst_args(&self) -> Vec<String> {
+        self.side_args("dst")
+    }
+}
