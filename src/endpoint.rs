@@ -102,7 +102,7 @@ impl Endpoint {
         let user = remote
             .user
             .as_deref()
-            .map(|u| format!("{}@", percent_encode(u)))
+            .map(|u| format!("{}@", percent_encode(u, false)))
             .unwrap_or_default();
         let host = if remote.host.contains(':') {
             format!("[{}]", remote.host)
@@ -112,7 +112,7 @@ impl Endpoint {
         let folder = remote
             .folder
             .as_deref()
-            .map(|f| format!("/{}", percent_encode(f)))
+            .map(|f| format!("/{}", percent_encode(f, true)))
             .unwrap_or_default();
         format!("{scheme}://{user}{host}:{}{folder}", remote.port)
     }
@@ -267,10 +267,13 @@ fn percent_decode(s: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "percent escapes do not form UTF-8".to_string())
 }
 
-fn percent_encode(s: &str) -> String {
+/// Escapes all but unreserved characters and `+`. `/` stays as it is only
+/// where it separates nothing (`keep_slash`, the folder): in the user name
+/// it would end the authority.
+fn percent_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/+".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"-._~+".contains(&b) || (keep_slash && b == b'/') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -400,5 +403,23 @@ mod tests {
         );
         let ep = Endpoint::parse("maildir:relative/dir").unwrap();
         assert!(ep.normalized().starts_with("maildir:/"));
+    }
+
+    /// Found by the `endpoint` fuzz target, input `imaps://%2F@host`
+    /// (fuzz/regressions/endpoint/slash-in-user): the user name `/` printed
+    /// as `imaps:///@host:993`, which names no host.
+    #[test]
+    fn regression_fuzz_slash_in_user_name_is_escaped_when_printed() {
+        for (input, printed) in [
+            ("imaps://%2F@host", "imaps://%2F@host:993"),
+            (
+                "imap://dept%2Falice@host/a/b",
+                "imap://dept%2Falice@host:143/a/b",
+            ),
+        ] {
+            let ep = Endpoint::parse(input).unwrap();
+            assert_eq!(ep.normalized(), printed);
+            assert_eq!(Endpoint::parse(printed).unwrap(), ep);
+        }
     }
 }
