@@ -222,7 +222,15 @@ fn split_host_port(hostport: &str, default_port: u16, text: &str) -> anyhow::Res
         let (host, after) = rest
             .split_once(']')
             .ok_or_else(|| usage(format!("`{text}` has an unclosed `[` in its host")))?;
-        (host, after.strip_prefix(':'))
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(|| {
+                usage(format!(
+                    "`{text}` has `{after}` after its `[…]` host, where only `:PORT` may follow"
+                ))
+            })?),
+        };
+        (host, port)
     } else {
         match hostport.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -232,7 +240,12 @@ fn split_host_port(hostport: &str, default_port: u16, text: &str) -> anyhow::Res
     if host.is_empty() {
         return Err(usage(format!("`{text}` names no host")));
     }
-    if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // Brackets only enclose a whole host (an IPv6 literal); a host containing
+    // them could not be printed so that it parses back.
+    if host
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '[' || c == ']')
+    {
         return Err(usage(format!("`{text}` has an invalid host name")));
     }
     let port = match port {
@@ -360,6 +373,10 @@ mod tests {
             ("imaps://host:0", "invalid port"),
             ("imaps://host:99999", "invalid port"),
             ("imaps://", "no host"),
+            ("imaps://[::1]x", "after its `[…]` host"),
+            ("imaps://[::1]]:993", "after its `[…]` host"),
+            ("imaps://[a[b]", "invalid host name"),
+            ("imaps://a]b", "invalid host name"),
             ("pop3s://me@host/INBOX", "no folders"),
             ("imaps://me%zz@host", "bad percent escape"),
             ("maildir:", "names no path"),
@@ -403,6 +420,20 @@ mod tests {
         );
         let ep = Endpoint::parse("maildir:relative/dir").unwrap();
         assert!(ep.normalized().starts_with("maildir:/"));
+    }
+
+    /// Found by the `endpoint` fuzz target, input `pop3s://carol[::1]:995`
+    /// (fuzz/regressions/endpoint/bracket-in-host): the host `carol[::1]`
+    /// printed as `[carol[::1]]:995`, which parsed as host `carol[::1`, the
+    /// `]:995` after the first `]` silently ignored.
+    #[test]
+    fn regression_fuzz_brackets_inside_a_host_are_refused() {
+        for input in ["pop3s://carol[::1]:995", "pop3s://[carol[::1]]:995"] {
+            let err = Endpoint::parse(input).unwrap_err();
+            assert_eq!(crate::exit::classify(&err), crate::exit::ExitCode::Usage);
+        }
+        let ep = Endpoint::parse("pop3s://carol@[::1]:995").unwrap();
+        assert_eq!(ep.normalized(), "pop3s://carol@[::1]:995");
     }
 
     /// Found by the `endpoint` fuzz target, input `imaps://%2F@host`
