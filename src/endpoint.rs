@@ -102,7 +102,7 @@ impl Endpoint {
         let user = remote
             .user
             .as_deref()
-            .map(|u| format!("{}@", percent_encode(u)))
+            .map(|u| format!("{}@", percent_encode(u, false)))
             .unwrap_or_default();
         let host = if remote.host.contains(':') {
             format!("[{}]", remote.host)
@@ -112,7 +112,7 @@ impl Endpoint {
         let folder = remote
             .folder
             .as_deref()
-            .map(|f| format!("/{}", percent_encode(f)))
+            .map(|f| format!("/{}", percent_encode(f, true)))
             .unwrap_or_default();
         format!("{scheme}://{user}{host}:{}{folder}", remote.port)
     }
@@ -222,7 +222,15 @@ fn split_host_port(hostport: &str, default_port: u16, text: &str) -> anyhow::Res
         let (host, after) = rest
             .split_once(']')
             .ok_or_else(|| usage(format!("`{text}` has an unclosed `[` in its host")))?;
-        (host, after.strip_prefix(':'))
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(|| {
+                usage(format!(
+                    "`{text}` has `{after}` after its `[…]` host, where only `:PORT` may follow"
+                ))
+            })?),
+        };
+        (host, port)
     } else {
         match hostport.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -232,7 +240,12 @@ fn split_host_port(hostport: &str, default_port: u16, text: &str) -> anyhow::Res
     if host.is_empty() {
         return Err(usage(format!("`{text}` names no host")));
     }
-    if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // Brackets only enclose a whole host (an IPv6 literal); a host containing
+    // them could not be printed so that it parses back.
+    if host
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '[' || c == ']')
+    {
         return Err(usage(format!("`{text}` has an invalid host name")));
     }
     let port = match port {
@@ -267,10 +280,13 @@ fn percent_decode(s: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "percent escapes do not form UTF-8".to_string())
 }
 
-fn percent_encode(s: &str) -> String {
+/// Escapes all but unreserved characters and `+`. `/` stays as it is only
+/// where it separates nothing (`keep_slash`, the folder): in the user name
+/// it would end the authority.
+fn percent_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/+".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"-._~+".contains(&b) || (keep_slash && b == b'/') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -357,6 +373,10 @@ mod tests {
             ("imaps://host:0", "invalid port"),
             ("imaps://host:99999", "invalid port"),
             ("imaps://", "no host"),
+            ("imaps://[::1]x", "after its `[…]` host"),
+            ("imaps://[::1]]:993", "after its `[…]` host"),
+            ("imaps://[a[b]", "invalid host name"),
+            ("imaps://a]b", "invalid host name"),
             ("pop3s://me@host/INBOX", "no folders"),
             ("imaps://me%zz@host", "bad percent escape"),
             ("maildir:", "names no path"),
@@ -400,5 +420,37 @@ mod tests {
         );
         let ep = Endpoint::parse("maildir:relative/dir").unwrap();
         assert!(ep.normalized().starts_with("maildir:/"));
+    }
+
+    /// Found by the `endpoint` fuzz target, input `pop3s://carol[::1]:995`
+    /// (fuzz/regressions/endpoint/bracket-in-host): the host `carol[::1]`
+    /// printed as `[carol[::1]]:995`, which parsed as host `carol[::1`, the
+    /// `]:995` after the first `]` silently ignored.
+    #[test]
+    fn regression_fuzz_brackets_inside_a_host_are_refused() {
+        for input in ["pop3s://carol[::1]:995", "pop3s://[carol[::1]]:995"] {
+            let err = Endpoint::parse(input).unwrap_err();
+            assert_eq!(crate::exit::classify(&err), crate::exit::ExitCode::Usage);
+        }
+        let ep = Endpoint::parse("pop3s://carol@[::1]:995").unwrap();
+        assert_eq!(ep.normalized(), "pop3s://carol@[::1]:995");
+    }
+
+    /// Found by the `endpoint` fuzz target, input `imaps://%2F@host`
+    /// (fuzz/regressions/endpoint/slash-in-user): the user name `/` printed
+    /// as `imaps:///@host:993`, which names no host.
+    #[test]
+    fn regression_fuzz_slash_in_user_name_is_escaped_when_printed() {
+        for (input, printed) in [
+            ("imaps://%2F@host", "imaps://%2F@host:993"),
+            (
+                "imap://dept%2Falice@host/a/b",
+                "imap://dept%2Falice@host:143/a/b",
+            ),
+        ] {
+            let ep = Endpoint::parse(input).unwrap();
+            assert_eq!(ep.normalized(), printed);
+            assert_eq!(Endpoint::parse(printed).unwrap(), ep);
+        }
     }
 }

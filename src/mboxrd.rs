@@ -624,7 +624,10 @@ fn header_section(raw: &[u8]) -> HeaderSection {
             .position(|&b| b == b'\n')
             .map_or(rest.len(), |newline| newline + 1);
         let line = &rest[..line_len];
-        if is_blank(line) {
+        // A lone `\r` can only be an unterminated last line; once the writer
+        // ends it with `\n` it is a CRLF blank line, so metadata lines after
+        // it would land in the body.
+        if is_blank(line) || line == b"\r" {
             break;
         }
         if matches!(line.first(), Some(b' ' | b'\t')) {
@@ -1094,6 +1097,26 @@ mod tests {
                 show(raw)
             );
             assert_eq!(written, file.len() as u64);
+        }
+    }
+
+    /// Found by the `mboxrd` fuzz target, input `F\n\r`
+    /// (fuzz/regressions/mboxrd/lone-cr: two bytes choosing flags and date,
+    /// then the message `\r`). The `\n` that ends an unterminated `\r` line
+    /// made it a blank line, so the flag headers went into the body and the
+    /// flags were lost.
+    #[test]
+    fn regression_fuzz_lone_cr_last_line_keeps_flags_in_the_header_section() {
+        for raw in [&b"\r"[..], b"A: b\n\r", b"A: b\r\n\r"] {
+            let flags = flags("AF", &["Junk"]);
+            let mut file = Vec::new();
+            write_message(&mut file, raw, &flags, Some(at(NEW_YEAR_TEN_AM))).expect("Vec write");
+            let entries = read_all(&file);
+            assert_eq!(entries.len(), 1, "{}", show(&file));
+            let mut expected = raw.to_vec();
+            expected.push(b'\n');
+            assert_eq!(show(&entries[0].raw), show(&expected), "{}", show(&file));
+            assert_eq!(entries[0].flags, flags, "{}", show(&file));
         }
     }
 

@@ -142,17 +142,7 @@ impl Pop3Client {
             self.status_line("asking for capabilities").await?;
             let mut capabilities = HashSet::new();
             for line in self.multi_line("asking for capabilities").await? {
-                let text = String::from_utf8_lossy(&line);
-                let text = text.trim();
-                if let Some(name) = text.split_whitespace().next() {
-                    capabilities.insert(name.to_ascii_uppercase());
-                }
-                // `SASL PLAIN LOGIN` lists the mechanisms.
-                if let Some(mechanisms) = text.strip_prefix("SASL ") {
-                    for mechanism in mechanisms.split_whitespace() {
-                        capabilities.insert(format!("SASL={}", mechanism.to_ascii_uppercase()));
-                    }
-                }
+                add_capability(&line, &mut capabilities);
             }
             Ok(capabilities)
         }
@@ -256,31 +246,18 @@ impl Pop3Client {
     pub async fn stat(&mut self) -> Result<(u32, u64)> {
         self.send("STAT").await?;
         let line = self.status_line("asking for the mailbox size").await?;
-        let mut words = line.split_whitespace();
-        let count = words.next().and_then(|w| w.parse().ok());
-        let size = words.next().and_then(|w| w.parse().ok());
-        match (count, size) {
-            (Some(count), Some(size)) => Ok((count, size)),
-            _ => Err(anyhow!("the server answered STAT with `{line}`")),
-        }
+        parse_stat(&line)
     }
 
     /// LIST: (message number, size) of every message.
     pub async fn list(&mut self) -> Result<Vec<(u32, u64)>> {
         self.send("LIST").await?;
         self.status_line("listing messages").await?;
-        let mut out = Vec::new();
-        for line in self.multi_line("listing messages").await? {
-            let text = String::from_utf8_lossy(&line);
-            let mut words = text.split_whitespace();
-            let number = words.next().and_then(|w| w.parse().ok());
-            let size = words.next().and_then(|w| w.parse().ok());
-            match (number, size) {
-                (Some(n), Some(s)) => out.push((n, s)),
-                _ => bail!("the server sent a bad LIST line `{}`", text.trim()),
-            }
-        }
-        Ok(out)
+        self.multi_line("listing messages")
+            .await?
+            .iter()
+            .map(|line| parse_list_line(line))
+            .collect()
     }
 
     /// UIDL: (message number, unique id) of every message; `None` when the
@@ -290,21 +267,12 @@ impl Pop3Client {
         if self.status_line("listing unique ids").await.is_err() {
             return Ok(None);
         }
-        let mut out = Vec::new();
-        for line in self.multi_line("listing unique ids").await? {
-            let text = String::from_utf8_lossy(&line);
-            let mut words = text.split_whitespace();
-            let number = words.next().and_then(|w| w.parse().ok());
-            // RFC 1939: 1 to 70 characters in 0x21..0x7E.
-            let id = words.next().filter(|id| {
-                !id.is_empty() && id.len() <= 70 && id.bytes().all(|b| (0x21..=0x7e).contains(&b))
-            });
-            match (number, id) {
-                (Some(n), Some(id)) => out.push((n, id.to_string())),
-                _ => bail!("the server sent a bad UIDL line `{}`", text.trim()),
-            }
-        }
-        Ok(Some(out))
+        self.multi_line("listing unique ids")
+            .await?
+            .iter()
+            .map(|line| parse_uidl_line(line))
+            .collect::<Result<_>>()
+            .map(Some)
     }
 
     /// Sends multi-line commands (`RETR n`, `TOP n 0`), each for message
@@ -536,8 +504,7 @@ impl Pop3Client {
         // Works on the read buffer directly, all complete lines at once: a
         // 1 GB mailbox is 13 million lines, too many for a timer and an
         // allocation each.
-        let mut message = Vec::new();
-        let mut partial = Vec::new();
+        let mut response = JoinedResponse::default();
         loop {
             let timeout = self.timeout;
             let buffer = match tokio::time::timeout(timeout, self.stream.fill_buf()).await {
@@ -558,34 +525,114 @@ impl Pop3Client {
                     Disconnected("the server closed the connection mid-message".into()).into(),
                 );
             }
-            let mut consumed = 0;
-            let mut finished = false;
-            while let Some(newline) = buffer[consumed..].iter().position(|&b| b == b'\n') {
-                let end = consumed + newline + 1;
-                let line: &[u8] = if partial.is_empty() {
-                    &buffer[consumed..end]
-                } else {
-                    partial.extend_from_slice(&buffer[consumed..end]);
-                    &partial
-                };
-                consumed = end;
-                match unstuffed(line) {
-                    None => finished = true,
-                    Some(data) => message.extend_from_slice(data),
-                }
-                partial.clear();
-                if finished {
-                    break;
-                }
-            }
-            if !finished {
-                partial.extend_from_slice(&buffer[consumed..]);
-                consumed = buffer.len();
-            }
+            let (consumed, finished) = response.feed(buffer);
             self.stream.consume(consumed);
             if finished {
-                return Ok(message);
+                return Ok(response.into_message());
             }
+        }
+    }
+}
+
+/// A multi-line response read straight from the read buffer, one chunk at a
+/// time: dot-unstuffed, line ends kept. Pure, so that a response split at any
+/// byte gives the same message.
+#[derive(Debug, Default)]
+pub struct JoinedResponse {
+    message: Vec<u8>,
+    /// The start of a line that the last chunk cut off.
+    partial: Vec<u8>,
+}
+
+impl JoinedResponse {
+    /// Takes the lines in `buffer` up to and including the terminating `.`
+    /// line. Returns how many bytes it used (all of them unless the
+    /// terminator was found: bytes after it belong to the next answer) and
+    /// whether the terminator was found.
+    pub fn feed(&mut self, buffer: &[u8]) -> (usize, bool) {
+        let mut consumed = 0;
+        while let Some(newline) = buffer[consumed..].iter().position(|&b| b == b'\n') {
+            let end = consumed + newline + 1;
+            let line: &[u8] = if self.partial.is_empty() {
+                &buffer[consumed..end]
+            } else {
+                self.partial.extend_from_slice(&buffer[consumed..end]);
+                &self.partial
+            };
+            consumed = end;
+            let finished = match unstuffed(line) {
+                None => true,
+                Some(data) => {
+                    self.message.extend_from_slice(data);
+                    false
+                }
+            };
+            self.partial.clear();
+            if finished {
+                return (consumed, true);
+            }
+        }
+        self.partial.extend_from_slice(&buffer[consumed..]);
+        (buffer.len(), false)
+    }
+
+    /// The message read so far (all of it once `feed` found the terminator).
+    pub fn into_message(self) -> Vec<u8> {
+        self.message
+    }
+}
+
+/// A STAT answer's text (after `+OK`): message count and total size.
+pub fn parse_stat(text: &str) -> Result<(u32, u64)> {
+    let mut words = text.split_whitespace();
+    let count = words.next().and_then(|w| w.parse().ok());
+    let size = words.next().and_then(|w| w.parse().ok());
+    match (count, size) {
+        (Some(count), Some(size)) => Ok((count, size)),
+        _ => Err(anyhow!("the server answered STAT with `{text}`")),
+    }
+}
+
+/// One line of a LIST listing (without its line end): message number and size.
+pub fn parse_list_line(line: &[u8]) -> Result<(u32, u64)> {
+    let text = String::from_utf8_lossy(line);
+    let mut words = text.split_whitespace();
+    let number = words.next().and_then(|w| w.parse().ok());
+    let size = words.next().and_then(|w| w.parse().ok());
+    match (number, size) {
+        (Some(n), Some(s)) => Ok((n, s)),
+        _ => bail!("the server sent a bad LIST line `{}`", text.trim()),
+    }
+}
+
+/// One line of a UIDL listing (without its line end): message number and unique id.
+pub fn parse_uidl_line(line: &[u8]) -> Result<(u32, String)> {
+    let text = String::from_utf8_lossy(line);
+    let mut words = text.split_whitespace();
+    let number = words.next().and_then(|w| w.parse().ok());
+    // RFC 1939: 1 to 70 characters in 0x21..0x7E.
+    let id = words.next().filter(|id| {
+        !id.is_empty() && id.len() <= 70 && id.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    });
+    match (number, id) {
+        (Some(n), Some(id)) => Ok((n, id.to_string())),
+        _ => bail!("the server sent a bad UIDL line `{}`", text.trim()),
+    }
+}
+
+/// Adds what one CAPA line (without its line end) offers: the capability
+/// name, upper-cased, and for `SASL PLAIN LOGIN` also `SASL=PLAIN` and
+/// `SASL=LOGIN`.
+pub fn add_capability(line: &[u8], capabilities: &mut HashSet<String>) {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim();
+    if let Some(name) = text.split_whitespace().next() {
+        capabilities.insert(name.to_ascii_uppercase());
+    }
+    // `SASL PLAIN LOGIN` lists the mechanisms.
+    if let Some(mechanisms) = text.strip_prefix("SASL ") {
+        for mechanism in mechanisms.split_whitespace() {
+            capabilities.insert(format!("SASL={}", mechanism.to_ascii_uppercase()));
         }
     }
 }
@@ -1063,6 +1110,58 @@ mod tests {
                 String::from_utf8_lossy(line)
             );
         }
+    }
+
+    #[test]
+    fn joined_responses_do_not_depend_on_where_reads_split_them() {
+        let answer = b"a\r\n..b\r\n.c\n\r\n.\r\n+OK next\r\n";
+        let body_end = answer.len() - b"+OK next\r\n".len();
+        for split in 0..=answer.len() {
+            let mut response = JoinedResponse::default();
+            let (first, finished) = response.feed(&answer[..split]);
+            let used = if finished {
+                first
+            } else {
+                assert_eq!(first, split);
+                let (second, finished) = response.feed(&answer[split..]);
+                assert!(finished, "split at {split}");
+                split + second
+            };
+            assert_eq!(used, body_end, "split at {split}");
+            assert_eq!(
+                response.into_message(),
+                b"a\r\n.b\r\nc\n\r\n",
+                "split at {split}"
+            );
+        }
+    }
+
+    #[test]
+    fn listing_lines_are_parsed_or_refused() {
+        assert_eq!(parse_list_line(b"1 120").unwrap(), (1, 120));
+        assert_eq!(parse_list_line(b"2 5 extra").unwrap(), (2, 5));
+        assert!(parse_list_line(b"x 5").is_err());
+        assert!(parse_list_line(b"1").is_err());
+        assert_eq!(parse_stat("3 360").unwrap(), (3, 360));
+        assert!(parse_stat("").is_err());
+        assert_eq!(
+            parse_uidl_line(b"1 whqtswO00WBw418f9t5JxYwZ").unwrap(),
+            (1, "whqtswO00WBw418f9t5JxYwZ".to_string())
+        );
+        assert!(parse_uidl_line(b"1").is_err());
+        assert!(parse_uidl_line(format!("1 {}", "x".repeat(71)).as_bytes()).is_err());
+        assert!(parse_uidl_line("1 caf\u{e9}".as_bytes()).is_err());
+        let mut capabilities = HashSet::new();
+        for line in [
+            &b"sasl PLAIN login"[..],
+            b"SASL PLAIN xoauth2",
+            b"  pipelining ",
+        ] {
+            add_capability(line, &mut capabilities);
+        }
+        let mut names: Vec<_> = capabilities.into_iter().collect();
+        names.sort();
+        assert_eq!(names, ["PIPELINING", "SASL", "SASL=PLAIN", "SASL=XOAUTH2"]);
     }
 
     #[test]
