@@ -73,6 +73,7 @@ use mailtug::fingerprint::Fingerprint;
 
 use crate::support::Dovecot;
 use crate::util::corpus::{synthetic, Synthetic};
+use crate::util::crlf::lf;
 use crate::util::model::{
     assert_maildir_layout, assert_mbox_dir_layout, assert_same_messages, deduplicated, mbox_files,
     Model, Stored,
@@ -81,7 +82,7 @@ use crate::util::{assert_no_panic, list_files, TestEnv};
 
 use kill::{Ended, KillPoint, Rng, Run};
 use proxy::Pop3Step;
-use stores::{check_mbox_file, lf, maildir_tmp_files, Sink, SinkKind, Source, SourceKind};
+use stores::{check_mbox_file, maildir_tmp_files, Sink, SinkKind, Source, SourceKind};
 
 /// Messages in INBOX and in Lists (most about 250 bytes).
 const INBOX: usize = 1500;

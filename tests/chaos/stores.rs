@@ -7,15 +7,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mailtug::mboxrd::MboxReader;
-use mailtug::message::Flags;
 
 use super::proxy::Pop3Proxy;
-use crate::support::{Dovecot, User};
+use crate::support::{self, Dovecot};
 use crate::util::corpus::{self, Synthetic};
+use crate::util::crlf::lf;
 use crate::util::model::{flag_text, read_maildir, read_mbox_dir, Model, Stored};
 use crate::util::{path_arg, TestEnv};
 
@@ -74,38 +73,25 @@ impl SinkKind {
     }
 }
 
-/// A Dovecot user of one pair, with its password in a 0600 file.
-pub struct Account {
-    pub user: User,
-    password_file: PathBuf,
+/// A Dovecot user of one pair (see `support::account`).
+pub struct Account(support::account::Account<'static>);
+
+impl std::ops::Deref for Account {
+    type Target = support::account::Account<'static>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Account {
-    pub fn new(env: &TestEnv, server: &Dovecot, hint: &str) -> Account {
-        static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
-        let password = format!(
-            "Chaos{}-{hint}-Vb4nT8qW",
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        );
-        let user = server.add_user(hint, &password, None);
-        let password_file = env.write_secret(&format!("{}.password", user.name), &password);
-        Account {
-            user,
-            password_file,
-        }
-    }
-
-    fn url(&self, scheme: &str, port: u16) -> String {
-        format!("{scheme}://{}@127.0.0.1:{port}", self.user.name)
-    }
-
-    fn credentials(&self, side: &str, server: &Dovecot) -> Vec<String> {
-        vec![
-            format!("--{side}-password-file"),
-            path_arg(&self.password_file),
-            format!("--{side}-ca-file"),
-            path_arg(server.ca_file()),
-        ]
+    pub fn new(env: &TestEnv, hint: &str) -> Account {
+        Account(support::account::Account::new(
+            env,
+            Dovecot::shared(),
+            hint,
+            None,
+        ))
     }
 
     /// Waits until every session of this user that logged in has ended in
@@ -137,34 +123,6 @@ impl Account {
             );
             std::thread::sleep(Duration::from_millis(25));
         }
-    }
-
-    /// Every folder of the account, in mailtug's names, as the server holds
-    /// it (bytes with LF line ends, flags, INTERNALDATE).
-    pub fn model(&self, server: &Dovecot) -> Model {
-        self.user
-            .folders(server)
-            .into_iter()
-            .map(|folder| {
-                let messages = self
-                    .user
-                    .messages(server, &folder)
-                    .into_iter()
-                    .map(|(_uid, flags, date, raw)| {
-                        let mut parsed = Flags::default();
-                        for flag in &flags {
-                            parsed.set_imap(flag);
-                        }
-                        Stored {
-                            raw: lf(&raw),
-                            flags: flag_text(&parsed),
-                            date: Some(date),
-                        }
-                    })
-                    .collect();
-                (folder.replace('.', "/"), messages)
-            })
-            .collect()
     }
 }
 
@@ -209,19 +167,19 @@ impl Source {
                 }
             }
             SourceKind::Imap => {
-                let account = Account::new(env, server(), "chaos-imap-src");
+                let account = Account::new(env, "chaos-imap-src");
                 for (folder, messages) in folders {
                     load_imap(&account, server(), folder, messages);
                 }
                 Source {
-                    endpoint: account.url("imaps", server().imaps_port()),
-                    args: account.credentials("src", server()),
+                    endpoint: account.imaps(),
+                    args: account.side_args("src"),
                     account: Some(account),
                     proxy: None,
                 }
             }
             SourceKind::Pop3 => {
-                let account = Account::new(env, server(), "chaos-pop3-src");
+                let account = Account::new(env, "chaos-pop3-src");
                 let proxy = Pop3Proxy::start(server().pop3_port());
                 load_pop3(&account, server(), folders);
                 Source {
@@ -372,12 +330,11 @@ impl Sink {
                 account: None,
             },
             SinkKind::Imap => {
-                let server = Dovecot::shared();
-                let account = Account::new(env, server, "chaos-imap-dst");
+                let account = Account::new(env, "chaos-imap-dst");
                 Sink {
                     kind,
-                    endpoint: account.url("imaps", server.imaps_port()),
-                    args: account.credentials("dst", server),
+                    endpoint: account.imaps(),
+                    args: account.side_args("dst"),
                     root,
                     account: Some(account),
                 }
@@ -423,7 +380,7 @@ impl Sink {
                 }
                 model
             }
-            SinkKind::Imap => self.account.as_ref().unwrap().model(Dovecot::shared()),
+            SinkKind::Imap => self.account.as_ref().unwrap().model(),
         }
     }
 
@@ -432,7 +389,7 @@ impl Sink {
         match self.kind {
             SinkKind::Maildir => read_maildir(&self.root),
             SinkKind::Mbox => read_mbox_dir(&self.root),
-            SinkKind::Imap => self.account.as_ref().unwrap().model(Dovecot::shared()),
+            SinkKind::Imap => self.account.as_ref().unwrap().model(),
         }
     }
 }
@@ -546,16 +503,4 @@ pub fn maildir_tmp_files(root: &Path) -> Vec<PathBuf> {
                 .unwrap_or_default()
         })
         .collect()
-}
-
-/// CRLF → LF; a bare CR stays.
-pub fn lf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    for (i, &b) in raw.iter().enumerate() {
-        if b == b'\r' && raw.get(i + 1) == Some(&b'\n') {
-            continue;
-        }
-        out.push(b);
-    }
-    out
 }

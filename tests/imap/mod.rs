@@ -26,7 +26,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mailtug::message::Flags;
 use serde_json::Value;
 
 use crate::support::{self, Dovecot};
@@ -99,45 +98,12 @@ impl<'s> Account<'s> {
         self.user.count(self.server, folder)
     }
 
-    /// Folder names as Dovecot spells them (`Archive.2023`), sorted.
-    fn folders(&self) -> Vec<String> {
-        self.user.folders(self.server)
-    }
-
-    /// The messages of one folder (Dovecot's name), line ends normalised.
-    fn messages(&self, folder: &str) -> Vec<Stored> {
-        self.user
-            .messages(self.server, folder)
-            .into_iter()
-            .map(|(_uid, flags, date, raw)| {
-                let mut parsed = Flags::default();
-                for flag in &flags {
-                    parsed.set_imap(flag);
-                }
-                Stored {
-                    raw: lf(&raw),
-                    flags: flag_text(&parsed),
-                    date: Some(date),
-                }
-            })
-            .collect()
-    }
-
     /// The UIDs of one folder, ascending.
     fn uids(&self, folder: &str) -> Vec<u32> {
         self.user
             .messages(self.server, folder)
             .into_iter()
             .map(|(uid, ..)| uid)
-            .collect()
-    }
-
-    /// Every folder the server holds for this user, as a model with
-    /// mailtug's names (`Archive/2023`).
-    fn model(&self) -> Model {
-        self.folders()
-            .into_iter()
-            .map(|folder| (folder.replace('.', "/"), self.messages(&folder)))
             .collect()
     }
 

@@ -7,7 +7,11 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use mailtug::message::Flags;
+
 use super::{Dovecot, User};
+use crate::util::crlf::lf;
+use crate::util::model::{flag_text, Model, Stored};
 use crate::util::{args, path_arg, TestEnv};
 
 pub struct Account<'s> {
@@ -86,5 +90,39 @@ impl<'s> Account<'s> {
     /// The password file and the CA, for this account as DST.
     pub fn dst_args(&self) -> Vec<String> {
         self.side_args("dst")
+    }
+
+    /// Folder names as Dovecot spells them (`Archive.2023`), sorted.
+    pub fn folders(&self) -> Vec<String> {
+        self.user.folders(self.server)
+    }
+
+    /// The messages of one folder (Dovecot's name) as the server holds
+    /// them (read with `doveadm`), line ends normalised.
+    pub fn messages(&self, folder: &str) -> Vec<Stored> {
+        self.user
+            .messages(self.server, folder)
+            .into_iter()
+            .map(|(_uid, flags, date, raw)| {
+                let mut parsed = Flags::default();
+                for flag in &flags {
+                    parsed.set_imap(flag);
+                }
+                Stored {
+                    raw: lf(&raw),
+                    flags: flag_text(&parsed),
+                    date: Some(date),
+                }
+            })
+            .collect()
+    }
+
+    /// Every folder the server holds for this user, as a model with
+    /// mailtug's names (`Archive/2023`).
+    pub fn model(&self) -> Model {
+        self.folders()
+            .into_iter()
+            .map(|folder| (folder.replace('.', "/"), self.messages(&folder)))
+            .collect()
     }
 }
