@@ -72,7 +72,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use mailtug::fingerprint::Fingerprint;
 
 use crate::support::Dovecot;
-use crate::util::corpus::{synthetic, Synthetic};
+use crate::util::corpus::{padded, synthetic, Synthetic};
 use crate::util::crlf::lf;
 use crate::util::model::{
     assert_maildir_layout, assert_mbox_dir_layout, assert_same_messages, deduplicated, mbox_files,
@@ -352,30 +352,18 @@ fn resent(i: usize) -> Synthetic {
     }
 }
 
-/// Message `s` with body lines added up to about `bytes` bytes, in its
-/// own line ending.
-fn enlarged(mut s: Synthetic, bytes: usize) -> Synthetic {
-    let eol: &[u8] = if s.raw.ends_with(b"\r\n") {
-        b"\r\n"
-    } else {
-        b"\n"
-    };
-    let mut n = 0;
-    while s.raw.len() < bytes {
-        s.raw.extend_from_slice(
-            format!("large body line {n:06} ..........................").as_bytes(),
-        );
-        s.raw.extend_from_slice(eol);
-        n += 1;
-    }
-    s
+/// Message `i` with body lines added up to about `bytes` bytes.
+fn enlarged(i: usize, bytes: usize) -> Synthetic {
+    padded(synthetic(i), bytes, |n| {
+        format!("large body line {n:06} ..........................")
+    })
 }
 
 /// The source folders, in order.
 fn corpus(source: SourceKind) -> Vec<(String, Vec<Synthetic>)> {
     let message = |i: usize| match i {
-        _ if i % LARGE_EVERY == LARGE_EVERY - 1 => enlarged(synthetic(i), LARGE_BYTES),
-        _ if i % BIGGER_EVERY == 2 => enlarged(synthetic(i), BIGGER_BYTES),
+        _ if i % LARGE_EVERY == LARGE_EVERY - 1 => enlarged(i, LARGE_BYTES),
+        _ if i % BIGGER_EVERY == 2 => enlarged(i, BIGGER_BYTES),
         _ => synthetic(i),
     };
     let mut inbox: Vec<Synthetic> = (0..INBOX).map(message).collect();

@@ -51,21 +51,9 @@ fn server() -> &'static Dovecot {
 /// Synthetic message `i` (with its quirks: no Message-ID, CRLF, `From `
 /// lines) padded with body lines to about `MESSAGE_BYTES`.
 fn padded(i: usize) -> Synthetic {
-    let mut message = corpus::synthetic(i);
-    let eol: &[u8] = if message.raw.windows(2).any(|w| w == b"\r\n") {
-        b"\r\n"
-    } else {
-        b"\n"
-    };
-    let mut n = 0;
-    while message.raw.len() < MESSAGE_BYTES {
-        message.raw.extend_from_slice(
-            format!("padding {n:03} of synthetic message {i} ----------").as_bytes(),
-        );
-        message.raw.extend_from_slice(eol);
-        n += 1;
-    }
-    message
+    corpus::padded(corpus::synthetic(i), MESSAGE_BYTES, |n| {
+        format!("padding {n:03} of synthetic message {i} ----------")
+    })
 }
 
 fn padded_range(range: std::ops::Range<usize>) -> Vec<Synthetic> {

@@ -109,6 +109,23 @@ pub fn synthetic_range(range: std::ops::Range<usize>) -> Vec<Synthetic> {
     range.map(synthetic).collect()
 }
 
+/// `message` with body lines `line(0)`, `line(1)`, … added, in its own
+/// line ending, until it is at least `bytes` long.
+pub fn padded(mut message: Synthetic, bytes: usize, line: impl Fn(usize) -> String) -> Synthetic {
+    let eol: &[u8] = if message.raw.ends_with(b"\r\n") {
+        b"\r\n"
+    } else {
+        b"\n"
+    };
+    let mut n = 0;
+    while message.raw.len() < bytes {
+        message.raw.extend_from_slice(line(n).as_bytes());
+        message.raw.extend_from_slice(eol);
+        n += 1;
+    }
+    message
+}
+
 /// `Mon Jan 15 HH:MM:SS 2024` for a synthetic date.
 fn asctime(date: i64) -> String {
     let t = date - BASE_DATE;
