@@ -245,20 +245,7 @@ fn load_pop3(account: &Account, server: &Dovecot, folders: &[(String, Vec<Synthe
 fn load_imap(account: &Account, server: &Dovecot, folder: &str, messages: &[Synthetic]) {
     let letters: Vec<String> = messages
         .iter()
-        .map(|m| {
-            let f = &m.flags;
-            [
-                (f.draft, 'D'),
-                (f.flagged, 'F'),
-                (f.answered, 'R'),
-                (f.seen, 'S'),
-                (f.deleted, 'T'),
-            ]
-            .iter()
-            .filter(|(set, _)| *set)
-            .map(|(_, c)| *c)
-            .collect()
-        })
+        .map(|m| corpus::system_flag_letters(&m.flags))
         .collect();
     let loaded: Vec<(Vec<u8>, &str, SystemTime)> = messages
         .iter()

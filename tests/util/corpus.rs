@@ -208,6 +208,22 @@ fn metadata_headers(flags: &Flags, eol: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The maildir letters of the system flags, in order (`DFRST`); doveadm
+/// takes them too.
+pub fn system_flag_letters(f: &Flags) -> String {
+    [
+        (f.draft, 'D'),
+        (f.flagged, 'F'),
+        (f.answered, 'R'),
+        (f.seen, 'S'),
+        (f.deleted, 'T'),
+    ]
+    .iter()
+    .filter(|(set, _)| *set)
+    .map(|(_, c)| *c)
+    .collect()
+}
+
 /// Writes a one-folder maildir by hand: unflagged messages in `new/`, the
 /// rest in `cur/` with sorted letters, keywords `a` = `$Label1`, `b` =
 /// `Work`, mtimes set to the internal dates.
@@ -219,17 +235,7 @@ pub fn write_maildir(root: &Path, messages: &[Synthetic]) {
     for (n, message) in messages.iter().enumerate() {
         let unique = format!("{}.M{n}P7.synthetic,S={}", message.date, message.raw.len());
         let f = &message.flags;
-        let mut letters: Vec<char> = [
-            (f.draft, 'D'),
-            (f.flagged, 'F'),
-            (f.answered, 'R'),
-            (f.seen, 'S'),
-            (f.deleted, 'T'),
-        ]
-        .iter()
-        .filter(|(set, _)| *set)
-        .map(|(_, c)| *c)
-        .collect();
+        let mut letters: Vec<char> = system_flag_letters(f).chars().collect();
         for keyword in &f.keywords {
             letters.push(match keyword.as_str() {
                 "$Label1" => 'a',
