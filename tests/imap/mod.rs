@@ -193,18 +193,7 @@ impl Mail {
     /// some with CRLF line ends, flags and keywords in every combination.
     fn synthetic(i: usize) -> Mail {
         let s = crate::util::corpus::synthetic(i);
-        let f = &s.flags;
-        let flags: String = [
-            (f.draft, 'D'),
-            (f.flagged, 'F'),
-            (f.answered, 'R'),
-            (f.seen, 'S'),
-            (f.deleted, 'T'),
-        ]
-        .iter()
-        .filter(|(set, _)| *set)
-        .map(|(_, c)| *c)
-        .collect();
+        let flags = crate::util::corpus::system_flag_letters(&s.flags);
         Mail {
             raw: s.raw,
             flags,
