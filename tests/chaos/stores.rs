@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mailtug::mboxrd::MboxReader;
 
@@ -92,37 +92,6 @@ impl Account {
             hint,
             None,
         ))
-    }
-
-    /// Waits until every session of this user that logged in has ended in
-    /// the server log: a killed client's last APPEND, or the deletions its
-    /// QUIT asked for, are settled only then. Up to 30 s (no timing
-    /// assertion: the wait ends as soon as the lines are there).
-    pub fn wait_for_sessions_to_end(&self, what: &str) {
-        let server = Dovecot::shared();
-        let login = format!("Login: user=<{}>", self.user.name);
-        let session = format!("({})<", self.user.name);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let log = server.log_tail(usize::MAX);
-            let logins = log
-                .lines()
-                .filter(|l| l.contains("-login: ") && l.contains(&login))
-                .count();
-            let ended = log
-                .lines()
-                .filter(|l| l.contains(&session) && l.contains("Disconnected"))
-                .count();
-            if ended >= logins {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: {} logged in {logins} times but only {ended} sessions ended",
-                self.user.name
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
     }
 }
 

@@ -282,35 +282,6 @@ fn assert_claims_are_stored(
     claimed
 }
 
-/// Waits until every IMAP session of `account` that Dovecot logged in has
-/// ended (its `Disconnected` log line), so nothing of an earlier run is
-/// still being stored. Polls for up to 20 s: no timing assertion.
-fn wait_for_sessions_to_end(account: &Account<'_>) {
-    let login = format!("Login: user=<{}>", account.name());
-    let end = format!("imap({})<", account.name());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let log = account.server.log_tail(usize::MAX);
-        let logins = log
-            .lines()
-            .filter(|l| l.contains("imap-login: ") && l.contains(&login))
-            .count();
-        let ended = log
-            .lines()
-            .filter(|l| l.contains(&end) && l.contains("Disconnected"))
-            .count();
-        if ended >= logins {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "dovecot logged {logins} logins of {} but {ended} session ends",
-            account.name()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The proxy's counters, printed for the record (the report reads them).
 fn log_stats(what: &str, stats: &Stats, started: Instant) {
     eprintln!(
@@ -674,7 +645,7 @@ fn a_destination_that_keeps_dropping_fails_cleanly_and_a_clean_rerun_completes()
     // indexed the folder meanwhile would not see those messages and would
     // append them again. A later run (from cron, or by hand) comes long
     // after; here the rerun waits for that session to end.
-    wait_for_sessions_to_end(&destination);
+    destination.wait_for_sessions_to_end("the destination after the copy");
     proxy.set_plan(Plan::clean());
     let rerun = s.copy(&source, &destination.imap_via(&proxy), &extra);
     assert_code(&rerun, 0, "rerun without faults");
@@ -825,7 +796,7 @@ fn a_destination_stalled_past_the_timeout_is_retried_without_duplicates() {
         "no answer from the server within 3 s",
         "the stall is reported as a timeout, then retried",
     );
-    wait_for_sessions_to_end(&destination);
+    destination.wait_for_sessions_to_end("the destination after the copy");
     s.assert_in(&destination, "stalled destination");
 }
 
@@ -906,6 +877,6 @@ fn appends_a_dead_session_stores_late_are_not_duplicated_by_the_retry() {
     let stats = s.stats("late APPENDs", &proxy);
     assert_eq!(stats.drops, 1, "{stats:?}");
     assert_code(&output, 0, "copy while the server stores late");
-    wait_for_sessions_to_end(&destination);
+    destination.wait_for_sessions_to_end("the destination after the copy");
     s.assert_in(&destination, "late APPENDs");
 }

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use mailtug::message::Flags;
 
@@ -124,5 +125,35 @@ impl<'s> Account<'s> {
             .into_iter()
             .map(|folder| (folder.replace('.', "/"), self.messages(&folder)))
             .collect()
+    }
+
+    /// Waits until every session of this user that logged in has ended in
+    /// the server log: what a killed or cut-off client had sent (its last
+    /// APPENDs, the deletions its QUIT asked for) is settled only then. Up to 30 s (no timing
+    /// assertion: the wait ends as soon as the lines are there).
+    pub fn wait_for_sessions_to_end(&self, what: &str) {
+        let login = format!("Login: user=<{}>", self.user.name);
+        let session = format!("({})<", self.user.name);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self.server.log_tail(usize::MAX);
+            let logins = log
+                .lines()
+                .filter(|l| l.contains("-login: ") && l.contains(&login))
+                .count();
+            let ended = log
+                .lines()
+                .filter(|l| l.contains(&session) && l.contains("Disconnected"))
+                .count();
+            if ended >= logins {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {} logged in {logins} times but only {ended} sessions ended",
+                self.user.name
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
     }
 }
