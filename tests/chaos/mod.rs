@@ -75,8 +75,8 @@ use crate::support::Dovecot;
 use crate::util::corpus::{padded, synthetic, Synthetic};
 use crate::util::crlf::lf;
 use crate::util::model::{
-    assert_maildir_layout, assert_mbox_dir_layout, assert_same_messages, deduplicated, mbox_files,
-    Model, Stored,
+    assert_maildir_layout, assert_mbox_dir_layout, assert_same_messages, deduplicated, mapped,
+    mbox_files, Model, Stored,
 };
 use crate::util::{assert_no_panic, list_files, TestEnv};
 
@@ -387,24 +387,15 @@ fn corpus(source: SourceKind) -> Vec<(String, Vec<Synthetic>)> {
 fn comparable(model: &Model, pair: Pair) -> Model {
     let (source, sink) = pair;
     let server = source.is_server() || sink == SinkKind::Imap;
-    model
-        .iter()
-        .map(|(folder, messages)| {
-            let messages = messages
-                .iter()
-                .map(|m| Stored {
-                    raw: if server { lf(&m.raw) } else { m.raw.clone() },
-                    flags: if source.has_metadata() {
-                        m.flags.clone()
-                    } else {
-                        "-".into()
-                    },
-                    date: if source.has_metadata() { m.date } else { None },
-                })
-                .collect();
-            (folder.clone(), messages)
-        })
-        .collect()
+    mapped(model, |m| Stored {
+        raw: if server { lf(&m.raw) } else { m.raw.clone() },
+        flags: if source.has_metadata() {
+            m.flags.clone()
+        } else {
+            "-".into()
+        },
+        date: if source.has_metadata() { m.date } else { None },
+    })
 }
 
 // ------------------------------------------------------------ one pair

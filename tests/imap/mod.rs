@@ -259,19 +259,10 @@ fn rfc2822(secs: u64) -> String {
 
 /// The model with every message's line ends normalised.
 fn lf_model(model: &Model) -> Model {
-    model
-        .iter()
-        .map(|(folder, messages)| {
-            let messages = messages
-                .iter()
-                .map(|m| Stored {
-                    raw: lf(&m.raw),
-                    ..m.clone()
-                })
-                .collect();
-            (folder.clone(), messages)
-        })
-        .collect()
+    crate::util::model::mapped(model, |m| Stored {
+        raw: lf(&m.raw),
+        ..m.clone()
+    })
 }
 
 /// The Message-IDs of a list of messages, sorted (duplicates kept).
