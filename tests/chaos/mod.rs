@@ -72,16 +72,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use mailtug::fingerprint::Fingerprint;
 
 use crate::support::Dovecot;
-use crate::util::corpus::{synthetic, Synthetic};
+use crate::util::corpus::{padded, synthetic, Synthetic};
+use crate::util::crlf::lf;
 use crate::util::model::{
-    assert_maildir_layout, assert_mbox_dir_layout, assert_same_messages, deduplicated, mbox_files,
-    Model, Stored,
+    assert_maildir_layout, assert_mbox_dir_layout, assert_same_messages, deduplicated, mapped,
+    mbox_files, Model, Stored,
 };
 use crate::util::{assert_no_panic, list_files, TestEnv};
 
 use kill::{Ended, KillPoint, Rng, Run};
 use proxy::Pop3Step;
-use stores::{check_mbox_file, lf, maildir_tmp_files, Sink, SinkKind, Source, SourceKind};
+use stores::{check_mbox_file, maildir_tmp_files, Sink, SinkKind, Source, SourceKind};
 
 /// Messages in INBOX and in Lists (most about 250 bytes).
 const INBOX: usize = 1500;
@@ -351,30 +352,18 @@ fn resent(i: usize) -> Synthetic {
     }
 }
 
-/// Message `s` with body lines added up to about `bytes` bytes, in its
-/// own line ending.
-fn enlarged(mut s: Synthetic, bytes: usize) -> Synthetic {
-    let eol: &[u8] = if s.raw.ends_with(b"\r\n") {
-        b"\r\n"
-    } else {
-        b"\n"
-    };
-    let mut n = 0;
-    while s.raw.len() < bytes {
-        s.raw.extend_from_slice(
-            format!("large body line {n:06} ..........................").as_bytes(),
-        );
-        s.raw.extend_from_slice(eol);
-        n += 1;
-    }
-    s
+/// Message `i` with body lines added up to about `bytes` bytes.
+fn enlarged(i: usize, bytes: usize) -> Synthetic {
+    padded(synthetic(i), bytes, |n| {
+        format!("large body line {n:06} ..........................")
+    })
 }
 
 /// The source folders, in order.
 fn corpus(source: SourceKind) -> Vec<(String, Vec<Synthetic>)> {
     let message = |i: usize| match i {
-        _ if i % LARGE_EVERY == LARGE_EVERY - 1 => enlarged(synthetic(i), LARGE_BYTES),
-        _ if i % BIGGER_EVERY == 2 => enlarged(synthetic(i), BIGGER_BYTES),
+        _ if i % LARGE_EVERY == LARGE_EVERY - 1 => enlarged(i, LARGE_BYTES),
+        _ if i % BIGGER_EVERY == 2 => enlarged(i, BIGGER_BYTES),
         _ => synthetic(i),
     };
     let mut inbox: Vec<Synthetic> = (0..INBOX).map(message).collect();
@@ -398,24 +387,15 @@ fn corpus(source: SourceKind) -> Vec<(String, Vec<Synthetic>)> {
 fn comparable(model: &Model, pair: Pair) -> Model {
     let (source, sink) = pair;
     let server = source.is_server() || sink == SinkKind::Imap;
-    model
-        .iter()
-        .map(|(folder, messages)| {
-            let messages = messages
-                .iter()
-                .map(|m| Stored {
-                    raw: if server { lf(&m.raw) } else { m.raw.clone() },
-                    flags: if source.has_metadata() {
-                        m.flags.clone()
-                    } else {
-                        "-".into()
-                    },
-                    date: if source.has_metadata() { m.date } else { None },
-                })
-                .collect();
-            (folder.clone(), messages)
-        })
-        .collect()
+    mapped(model, |m| Stored {
+        raw: if server { lf(&m.raw) } else { m.raw.clone() },
+        flags: if source.has_metadata() {
+            m.flags.clone()
+        } else {
+            "-".into()
+        },
+        date: if source.has_metadata() { m.date } else { None },
+    })
 }
 
 // ------------------------------------------------------------ one pair

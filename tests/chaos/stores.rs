@@ -7,15 +7,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mailtug::mboxrd::MboxReader;
-use mailtug::message::Flags;
 
 use super::proxy::Pop3Proxy;
-use crate::support::{Dovecot, User};
+use crate::support::{self, Dovecot};
 use crate::util::corpus::{self, Synthetic};
+use crate::util::crlf::lf;
 use crate::util::model::{flag_text, read_maildir, read_mbox_dir, Model, Stored};
 use crate::util::{path_arg, TestEnv};
 
@@ -74,97 +73,25 @@ impl SinkKind {
     }
 }
 
-/// A Dovecot user of one pair, with its password in a 0600 file.
-pub struct Account {
-    pub user: User,
-    password_file: PathBuf,
+/// A Dovecot user of one pair (see `support::account`).
+pub struct Account(support::account::Account<'static>);
+
+impl std::ops::Deref for Account {
+    type Target = support::account::Account<'static>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Account {
-    pub fn new(env: &TestEnv, server: &Dovecot, hint: &str) -> Account {
-        static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
-        let password = format!(
-            "Chaos{}-{hint}-Vb4nT8qW",
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        );
-        let user = server.add_user(hint, &password, None);
-        let password_file = env.write_secret(&format!("{}.password", user.name), &password);
-        Account {
-            user,
-            password_file,
-        }
-    }
-
-    fn url(&self, scheme: &str, port: u16) -> String {
-        format!("{scheme}://{}@127.0.0.1:{port}", self.user.name)
-    }
-
-    fn credentials(&self, side: &str, server: &Dovecot) -> Vec<String> {
-        vec![
-            format!("--{side}-password-file"),
-            path_arg(&self.password_file),
-            format!("--{side}-ca-file"),
-            path_arg(server.ca_file()),
-        ]
-    }
-
-    /// Waits until every session of this user that logged in has ended in
-    /// the server log: a killed client's last APPEND, or the deletions its
-    /// QUIT asked for, are settled only then. Up to 30 s (no timing
-    /// assertion: the wait ends as soon as the lines are there).
-    pub fn wait_for_sessions_to_end(&self, what: &str) {
-        let server = Dovecot::shared();
-        let login = format!("Login: user=<{}>", self.user.name);
-        let session = format!("({})<", self.user.name);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let log = server.log_tail(usize::MAX);
-            let logins = log
-                .lines()
-                .filter(|l| l.contains("-login: ") && l.contains(&login))
-                .count();
-            let ended = log
-                .lines()
-                .filter(|l| l.contains(&session) && l.contains("Disconnected"))
-                .count();
-            if ended >= logins {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: {} logged in {logins} times but only {ended} sessions ended",
-                self.user.name
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-
-    /// Every folder of the account, in mailtug's names, as the server holds
-    /// it (bytes with LF line ends, flags, INTERNALDATE).
-    pub fn model(&self, server: &Dovecot) -> Model {
-        self.user
-            .folders(server)
-            .into_iter()
-            .map(|folder| {
-                let messages = self
-                    .user
-                    .messages(server, &folder)
-                    .into_iter()
-                    .map(|(_uid, flags, date, raw)| {
-                        let mut parsed = Flags::default();
-                        for flag in &flags {
-                            parsed.set_imap(flag);
-                        }
-                        Stored {
-                            raw: lf(&raw),
-                            flags: flag_text(&parsed),
-                            date: Some(date),
-                        }
-                    })
-                    .collect();
-                (folder.replace('.', "/"), messages)
-            })
-            .collect()
+    pub fn new(env: &TestEnv, hint: &str) -> Account {
+        Account(support::account::Account::new(
+            env,
+            Dovecot::shared(),
+            hint,
+            None,
+        ))
     }
 }
 
@@ -209,19 +136,19 @@ impl Source {
                 }
             }
             SourceKind::Imap => {
-                let account = Account::new(env, server(), "chaos-imap-src");
+                let account = Account::new(env, "chaos-imap-src");
                 for (folder, messages) in folders {
                     load_imap(&account, server(), folder, messages);
                 }
                 Source {
-                    endpoint: account.url("imaps", server().imaps_port()),
-                    args: account.credentials("src", server()),
+                    endpoint: account.imaps(),
+                    args: account.side_args("src"),
                     account: Some(account),
                     proxy: None,
                 }
             }
             SourceKind::Pop3 => {
-                let account = Account::new(env, server(), "chaos-pop3-src");
+                let account = Account::new(env, "chaos-pop3-src");
                 let proxy = Pop3Proxy::start(server().pop3_port());
                 load_pop3(&account, server(), folders);
                 Source {
@@ -287,20 +214,7 @@ fn load_pop3(account: &Account, server: &Dovecot, folders: &[(String, Vec<Synthe
 fn load_imap(account: &Account, server: &Dovecot, folder: &str, messages: &[Synthetic]) {
     let letters: Vec<String> = messages
         .iter()
-        .map(|m| {
-            let f = &m.flags;
-            [
-                (f.draft, 'D'),
-                (f.flagged, 'F'),
-                (f.answered, 'R'),
-                (f.seen, 'S'),
-                (f.deleted, 'T'),
-            ]
-            .iter()
-            .filter(|(set, _)| *set)
-            .map(|(_, c)| *c)
-            .collect()
-        })
+        .map(|m| corpus::system_flag_letters(&m.flags))
         .collect();
     let loaded: Vec<(Vec<u8>, &str, SystemTime)> = messages
         .iter()
@@ -372,12 +286,11 @@ impl Sink {
                 account: None,
             },
             SinkKind::Imap => {
-                let server = Dovecot::shared();
-                let account = Account::new(env, server, "chaos-imap-dst");
+                let account = Account::new(env, "chaos-imap-dst");
                 Sink {
                     kind,
-                    endpoint: account.url("imaps", server.imaps_port()),
-                    args: account.credentials("dst", server),
+                    endpoint: account.imaps(),
+                    args: account.side_args("dst"),
                     root,
                     account: Some(account),
                 }
@@ -423,7 +336,7 @@ impl Sink {
                 }
                 model
             }
-            SinkKind::Imap => self.account.as_ref().unwrap().model(Dovecot::shared()),
+            SinkKind::Imap => self.account.as_ref().unwrap().model(),
         }
     }
 
@@ -432,7 +345,7 @@ impl Sink {
         match self.kind {
             SinkKind::Maildir => read_maildir(&self.root),
             SinkKind::Mbox => read_mbox_dir(&self.root),
-            SinkKind::Imap => self.account.as_ref().unwrap().model(Dovecot::shared()),
+            SinkKind::Imap => self.account.as_ref().unwrap().model(),
         }
     }
 }
@@ -546,16 +459,4 @@ pub fn maildir_tmp_files(root: &Path) -> Vec<PathBuf> {
                 .unwrap_or_default()
         })
         .collect()
-}
-
-/// CRLF → LF; a bare CR stays.
-pub fn lf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    for (i, &b) in raw.iter().enumerate() {
-        if b == b'\r' && raw.get(i + 1) == Some(&b'\n') {
-            continue;
-        }
-        out.push(b);
-    }
-    out
 }

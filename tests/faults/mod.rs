@@ -51,21 +51,9 @@ fn server() -> &'static Dovecot {
 /// Synthetic message `i` (with its quirks: no Message-ID, CRLF, `From `
 /// lines) padded with body lines to about `MESSAGE_BYTES`.
 fn padded(i: usize) -> Synthetic {
-    let mut message = corpus::synthetic(i);
-    let eol: &[u8] = if message.raw.windows(2).any(|w| w == b"\r\n") {
-        b"\r\n"
-    } else {
-        b"\n"
-    };
-    let mut n = 0;
-    while message.raw.len() < MESSAGE_BYTES {
-        message.raw.extend_from_slice(
-            format!("padding {n:03} of synthetic message {i} ----------").as_bytes(),
-        );
-        message.raw.extend_from_slice(eol);
-        n += 1;
-    }
-    message
+    corpus::padded(corpus::synthetic(i), MESSAGE_BYTES, |n| {
+        format!("padding {n:03} of synthetic message {i} ----------")
+    })
 }
 
 fn padded_range(range: std::ops::Range<usize>) -> Vec<Synthetic> {
@@ -102,6 +90,13 @@ impl Account<'static> {
     /// `pop3://USER@127.0.0.1:PORT` through `proxy` (plaintext with `--tls none`).
     fn pop3_via(&self, proxy: &FaultProxy) -> String {
         self.url("pop3", proxy.port())
+    }
+
+    /// The password file and the CA for `side` (`src`/`dst`), then `more`.
+    fn args_and(&self, side: &str, more: &[&str]) -> Vec<String> {
+        let mut argv = self.side_args(side);
+        argv.extend(args(more.iter().copied()));
+        argv
     }
 
     /// Puts messages into INBOX behind the server's back, in order (UIDs,
@@ -287,35 +282,6 @@ fn assert_claims_are_stored(
     claimed
 }
 
-/// Waits until every IMAP session of `account` that Dovecot logged in has
-/// ended (its `Disconnected` log line), so nothing of an earlier run is
-/// still being stored. Polls for up to 20 s: no timing assertion.
-fn wait_for_sessions_to_end(account: &Account<'_>) {
-    let login = format!("Login: user=<{}>", account.name());
-    let end = format!("imap({})<", account.name());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let log = account.server.log_tail(usize::MAX);
-        let logins = log
-            .lines()
-            .filter(|l| l.contains("imap-login: ") && l.contains(&login))
-            .count();
-        let ended = log
-            .lines()
-            .filter(|l| l.contains(&end) && l.contains("Disconnected"))
-            .count();
-        if ended >= logins {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "dovecot logged {logins} logins of {} but {ended} session ends",
-            account.name()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The proxy's counters, printed for the record (the report reads them).
 fn log_stats(what: &str, stats: &Stats, started: Instant) {
     eprintln!(
@@ -331,98 +297,184 @@ fn log_stats(what: &str, stats: &Stats, started: Instant) {
     );
 }
 
+/// What a fault test starts from: its own test directory, the clock its
+/// counters are printed with, and the `MESSAGES` padded messages its source
+/// holds.
+struct Scenario {
+    started: Instant,
+    env: TestEnv,
+    messages: Vec<Synthetic>,
+}
+
+impl Scenario {
+    fn new() -> Scenario {
+        Scenario {
+            started: Instant::now(),
+            env: TestEnv::new(),
+            messages: padded_range(0..MESSAGES),
+        }
+    }
+
+    /// A new account with an empty INBOX.
+    fn account(&self, hint: &str) -> Account<'static> {
+        Account::new(&self.env, hint)
+    }
+
+    /// A new account with the messages in its INBOX.
+    fn loaded_account(&self, hint: &str) -> Account<'static> {
+        let account = self.account(hint);
+        account.load(&self.messages);
+        account
+    }
+
+    /// Writes the messages to the maildir `src`; returns its endpoint.
+    fn maildir_source(&self) -> String {
+        corpus::write_maildir(&self.env.path("src"), &self.messages);
+        self.env.endpoint("maildir", "src")
+    }
+
+    /// The maildir `out`.
+    fn out(&self) -> String {
+        self.env.endpoint("maildir", "out")
+    }
+
+    /// Runs `mailtug --json copy …` (see [`copy`]).
+    fn copy(&self, source: &str, destination: &str, extra: &[String]) -> std::process::Output {
+        copy(&self.env, source, destination, extra)
+    }
+
+    /// The counters of `proxy`, printed for the record.
+    fn stats(&self, what: &str, proxy: &FaultProxy) -> Stats {
+        let stats = proxy.stats();
+        log_stats(what, &stats, self.started);
+        stats
+    }
+
+    /// Asserts the maildir `out` holds exactly the messages.
+    #[track_caller]
+    fn assert_in_out(&self, what: &str) {
+        assert_exact_copy(
+            &raw_of(&self.messages),
+            &maildir_held(&self.env, "out"),
+            what,
+        );
+    }
+
+    /// Asserts the INBOX of `account` holds exactly the messages.
+    #[track_caller]
+    fn assert_in(&self, account: &Account<'static>, what: &str) {
+        assert_exact_copy(&raw_of(&self.messages), &account.held(), what);
+    }
+
+    /// `mailtug verify` straight against the servers finds every message.
+    fn assert_verified(&self, source: &str, destination: &str, extra: &[String]) {
+        assert_verified(&self.env, source, destination, extra, MESSAGES as u64);
+    }
+}
+
+/// Asserts mailtug retried a folder with a warning that contains `saying`
+/// (any warning for "").
+#[track_caller]
+fn assert_reconnected(output: &std::process::Output, saying: &str, what: &str) {
+    assert!(
+        reconnects(output).iter().any(|w| w.contains(saying)),
+        "{what}:\n{}",
+        stderr(output)
+    );
+}
+
+/// Asserts there is one `mailtug: error:` line, containing every one of
+/// `words`.
+#[track_caller]
+fn assert_one_error(output: &std::process::Output, words: &[&str], what: &str) {
+    let errors = error_lines(output);
+    assert!(
+        errors.len() == 1 && words.iter().all(|w| errors[0].contains(w)),
+        "{what}:\n{}",
+        stderr(output)
+    );
+}
+
+/// Asserts a run whose retries ran out ended with exit 1 or 3 and one
+/// error line containing every one of `words`.
+#[track_caller]
+fn assert_failed_cleanly(failed: &std::process::Output, words: &[&str], what: &str) {
+    let code = failed.status.code();
+    assert!(
+        matches!(code, Some(1 | 3)),
+        "exit 1 or 3, got {code:?}:\n{}",
+        stderr(failed)
+    );
+    assert_one_error(failed, words, what);
+}
+
+/// Asserts no message is held twice.
+#[track_caller]
+fn assert_no_duplicates(held: &[Vec<u8>]) {
+    assert_exact_copy(held, held, "no duplicates even after a failed run");
+}
+
+/// A BYE sent in place of the next answer, on `connections`.
+fn bye(after: u64, marker: &[u8], connections: Connections) -> Rule {
+    Rule::to_client(Fault::InjectAndClose {
+        after,
+        marker: marker.to_vec(),
+        line: b"* BYE Server shutting down.\r\n".to_vec(),
+    })
+    .on(connections)
+}
+
+/// The connection `number` only.
+fn connection(number: usize) -> Connections {
+    Connections::Numbers(number..number + 1)
+}
+
 // ------------------------------------------------------------ drops
 
 #[test]
 fn imap_to_maildir_survives_a_drop_every_200_kb() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let source = Account::new(&env, "fault-imap-md");
-    let messages = padded_range(0..MESSAGES);
-    source.load(&messages);
+    let s = Scenario::new();
+    let source = s.loaded_account("fault-imap-md");
     // Plaintext: the drops count message bytes, not TLS records.
     let proxy = FaultProxy::start(
         server().imap_port(),
         Plan::drop_every(Direction::ToClient, DROP_EVERY),
     );
-    let mut extra = source.side_args("src");
-    extra.extend(args(["--tls", "none", "--retries", "8"]));
-    let output = copy(
-        &env,
-        &source.imap_via(&proxy),
-        &env.endpoint("maildir", "out"),
-        &extra,
-    );
-    let stats = proxy.stats();
-    log_stats("IMAP → maildir", &stats, started);
+    let extra = source.args_and("src", &["--tls", "none", "--retries", "8"]);
+    let output = s.copy(&source.imap_via(&proxy), &s.out(), &extra);
+    let stats = s.stats("IMAP → maildir", &proxy);
     assert_code(&output, 0, "copy through drops");
     assert!(stats.drops >= 2, "several drops happened: {stats:?}");
-    assert!(
-        !reconnects(&output).is_empty(),
-        "mailtug reconnected:\n{}",
-        stderr(&output)
-    );
-    assert_exact_copy(
-        &raw_of(&messages),
-        &maildir_held(&env, "out"),
-        "IMAP → maildir",
-    );
-    assert_verified(
-        &env,
-        &source.imaps(),
-        &env.endpoint("maildir", "out"),
-        &source.side_args("src"),
-        MESSAGES as u64,
-    );
+    assert_reconnected(&output, "", "mailtug reconnected");
+    s.assert_in_out("IMAP → maildir");
+    s.assert_verified(&source.imaps(), &s.out(), &source.side_args("src"));
 }
 
 #[test]
 fn maildir_to_imap_survives_a_drop_every_200_kb() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let destination = Account::new(&env, "fault-md-imap");
-    let messages = padded_range(0..MESSAGES);
-    corpus::write_maildir(&env.path("src"), &messages);
+    let s = Scenario::new();
+    let destination = s.account("fault-md-imap");
+    let src = s.maildir_source();
     // Plaintext, and the drops cut what mailtug sends: APPENDs in flight.
     let proxy = FaultProxy::start(
         server().imap_port(),
         Plan::drop_every(Direction::ToServer, DROP_EVERY),
     );
-    let mut extra = destination.side_args("dst");
-    extra.extend(args(["--tls", "none", "--retries", "8"]));
-    let output = copy(
-        &env,
-        &env.endpoint("maildir", "src"),
-        &destination.imap_via(&proxy),
-        &extra,
-    );
-    let stats = proxy.stats();
-    log_stats("maildir → IMAP", &stats, started);
+    let extra = destination.args_and("dst", &["--tls", "none", "--retries", "8"]);
+    let output = s.copy(&src, &destination.imap_via(&proxy), &extra);
+    let stats = s.stats("maildir → IMAP", &proxy);
     assert_code(&output, 0, "copy through drops");
     assert!(stats.drops >= 2, "several drops happened: {stats:?}");
-    assert!(
-        !reconnects(&output).is_empty(),
-        "mailtug reconnected:\n{}",
-        stderr(&output)
-    );
-    assert_exact_copy(&raw_of(&messages), &destination.held(), "maildir → IMAP");
-    assert_verified(
-        &env,
-        &env.endpoint("maildir", "src"),
-        &destination.imaps(),
-        &destination.side_args("dst"),
-        MESSAGES as u64,
-    );
+    assert_reconnected(&output, "", "mailtug reconnected");
+    s.assert_in(&destination, "maildir → IMAP");
+    s.assert_verified(&src, &destination.imaps(), &destination.side_args("dst"));
 }
 
 #[test]
 fn imap_to_imap_survives_drops_on_both_sides() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let source = Account::new(&env, "fault-imap-imap-src");
-    let destination = Account::new(&env, "fault-imap-imap-dst");
-    let messages = padded_range(0..MESSAGES);
-    source.load(&messages);
+    let s = Scenario::new();
+    let source = s.loaded_account("fault-imap-imap-src");
+    let destination = s.account("fault-imap-imap-dst");
     // The source in plaintext, the destination over TLS: the drops on that
     // side cut encrypted records wherever they fall. A drop on either side
     // reconnects both, so the sides take turns: the source's connections 0
@@ -430,109 +482,68 @@ fn imap_to_imap_survives_drops_on_both_sides() {
     let source_proxy = FaultProxy::start(
         server().imap_port(),
         Plan::clean()
-            .with(Rule::to_client(Fault::DropAfter(DROP_EVERY)).on(Connections::Numbers(0..1)))
-            .with(Rule::to_client(Fault::DropAfter(DROP_EVERY)).on(Connections::Numbers(2..3))),
+            .with(Rule::to_client(Fault::DropAfter(DROP_EVERY)).on(connection(0)))
+            .with(Rule::to_client(Fault::DropAfter(DROP_EVERY)).on(connection(2))),
     );
     let destination_proxy = FaultProxy::start(
         server().imaps_port(),
-        Plan::clean()
-            .with(Rule::to_server(Fault::DropAfter(150_000)).on(Connections::Numbers(1..2))),
+        Plan::clean().with(Rule::to_server(Fault::DropAfter(150_000)).on(connection(1))),
     );
-    let mut extra = source.side_args("src");
-    extra.extend(destination.side_args("dst"));
-    extra.extend(args(["--tls", "none", "--retries", "6"]));
-    let output = copy(
-        &env,
+    let both = [source.side_args("src"), destination.side_args("dst")].concat();
+    let extra = [both.clone(), args(["--tls", "none", "--retries", "6"])].concat();
+    let output = s.copy(
         &source.imap_via(&source_proxy),
         &destination.imaps_via(&destination_proxy),
         &extra,
     );
-    let (from, to) = (source_proxy.stats(), destination_proxy.stats());
-    log_stats("IMAP → IMAP, source", &from, started);
-    log_stats("IMAP → IMAP, destination", &to, started);
+    let from = s.stats("IMAP → IMAP, source", &source_proxy);
+    let to = s.stats("IMAP → IMAP, destination", &destination_proxy);
     assert_code(&output, 0, "copy through drops");
     assert!(
         (from.drops, to.drops) == (2, 1),
         "both sides dropped: {from:?} {to:?}"
     );
-    assert_exact_copy(&raw_of(&messages), &destination.held(), "IMAP → IMAP");
-    let mut both = source.side_args("src");
-    both.extend(destination.side_args("dst"));
-    assert_verified(
-        &env,
-        &source.imaps(),
-        &destination.imaps(),
-        &both,
-        MESSAGES as u64,
-    );
+    s.assert_in(&destination, "IMAP → IMAP");
+    s.assert_verified(&source.imaps(), &destination.imaps(), &both);
 }
 
 #[test]
 fn pop3_to_imap_survives_a_drop_every_200_kb() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let source = Account::new(&env, "fault-pop3-src");
-    let destination = Account::new(&env, "fault-pop3-dst");
-    let messages = padded_range(0..MESSAGES);
-    source.load(&messages);
+    let s = Scenario::new();
+    let source = s.loaded_account("fault-pop3-src");
+    let destination = s.account("fault-pop3-dst");
     // Plaintext POP3 through the proxy; the destination straight over TLS.
     let proxy = FaultProxy::start(
         server().pop3_port(),
         Plan::drop_every(Direction::ToClient, DROP_EVERY),
     );
-    let mut extra = source.side_args("src");
-    extra.extend(destination.side_args("dst"));
-    extra.extend(args(["--tls", "none", "--retries", "8"]));
-    let output = copy(&env, &source.pop3_via(&proxy), &destination.imaps(), &extra);
-    let stats = proxy.stats();
-    log_stats("POP3 → IMAP", &stats, started);
+    let both = [source.side_args("src"), destination.side_args("dst")].concat();
+    let extra = [both.clone(), args(["--tls", "none", "--retries", "8"])].concat();
+    let output = s.copy(&source.pop3_via(&proxy), &destination.imaps(), &extra);
+    let stats = s.stats("POP3 → IMAP", &proxy);
     assert_code(&output, 0, "copy through drops");
     assert!(stats.drops >= 2, "several drops happened: {stats:?}");
-    assert!(
-        !reconnects(&output).is_empty(),
-        "mailtug reconnected:\n{}",
-        stderr(&output)
-    );
-    assert_exact_copy(&raw_of(&messages), &destination.held(), "POP3 → IMAP");
-    let mut both = source.side_args("src");
-    both.extend(destination.side_args("dst"));
-    assert_verified(
-        &env,
-        &source.pop3s(),
-        &destination.imaps(),
-        &both,
-        MESSAGES as u64,
-    );
+    assert_reconnected(&output, "", "mailtug reconnected");
+    s.assert_in(&destination, "POP3 → IMAP");
+    s.assert_verified(&source.pop3s(), &destination.imaps(), &both);
 }
 
 /// `--retries` counts attempts in a row that store nothing: a folder larger
 /// than what one connection carries between drops still finishes.
 #[test]
 fn retries_count_only_attempts_that_store_nothing() {
-    let env = TestEnv::new();
-    let source = Account::new(&env, "fault-progress");
-    let messages = padded_range(0..MESSAGES);
-    source.load(&messages);
+    let s = Scenario::new();
+    let source = s.loaded_account("fault-progress");
     let proxy = FaultProxy::start(
         server().imap_port(),
         Plan::drop_every(Direction::ToClient, 120_000),
     );
-    let mut extra = source.side_args("src");
-    extra.extend(args(["--tls", "none", "--retries", "1"]));
-    let output = copy(
-        &env,
-        &source.imap_via(&proxy),
-        &env.endpoint("maildir", "out"),
-        &extra,
-    );
-    let stats = proxy.stats();
+    let extra = source.args_and("src", &["--tls", "none", "--retries", "1"]);
+    let output = s.copy(&source.imap_via(&proxy), &s.out(), &extra);
+    let stats = s.stats("IMAP → maildir with --retries 1", &proxy);
     assert_code(&output, 0, "copy through more drops than --retries");
     assert!(stats.drops >= 3, "more drops than retries: {stats:?}");
-    assert_exact_copy(
-        &raw_of(&messages),
-        &maildir_held(&env, "out"),
-        "IMAP → maildir with --retries 1",
-    );
+    s.assert_in_out("IMAP → maildir with --retries 1");
     let events = json_events(&output);
     assert_eq!(
         count(summary(&events), "messages_copied") as usize,
@@ -545,11 +556,8 @@ fn retries_count_only_attempts_that_store_nothing() {
 
 #[test]
 fn a_source_that_keeps_dropping_fails_cleanly_and_a_clean_rerun_completes() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let source = Account::new(&env, "fault-exhaust-src");
-    let messages = padded_range(0..MESSAGES);
-    source.load(&messages);
+    let s = Scenario::new();
+    let source = s.loaded_account("fault-exhaust-src");
     // The first connection copies part of the folder; every later one is
     // cut inside the greeting, so the retry makes no progress and runs out.
     let proxy = FaultProxy::start(
@@ -558,56 +566,39 @@ fn a_source_that_keeps_dropping_fails_cleanly_and_a_clean_rerun_completes() {
             .with(Rule::to_client(Fault::DropAfter(120_000)).on(Connections::First(1)))
             .with(Rule::to_client(Fault::DropAfter(16)).on(Connections::Numbers(1..usize::MAX))),
     );
-    let mut extra = source.side_args("src");
-    extra.extend(args(["--tls", "none", "--retries", "1"]));
-    let out = env.endpoint("maildir", "out");
-    let failed = copy(&env, &source.imap_via(&proxy), &out, &extra);
-    let stats = proxy.stats();
-    log_stats("IMAP source, retries exhausted", &stats, started);
+    let extra = source.args_and("src", &["--tls", "none", "--retries", "1"]);
+    let failed = s.copy(&source.imap_via(&proxy), &s.out(), &extra);
+    let stats = s.stats("IMAP source, retries exhausted", &proxy);
     assert_eq!(
         stats.drops, 2,
         "one drop, one retry, one more drop: {stats:?}"
     );
-    let code = failed.status.code();
-    assert!(
-        matches!(code, Some(1 | 3)),
-        "exit 1 or 3, got {code:?}:\n{}",
-        stderr(&failed)
+    assert_failed_cleanly(
+        &failed,
+        &[
+            "folder `INBOX`",
+            "reading from the source",
+            "the server closed the connection",
+        ],
+        "one error line naming the folder, the side and what happened",
     );
-    let errors = error_lines(&failed);
-    assert!(
-        errors.len() == 1
-            && errors[0].contains("folder `INBOX`")
-            && errors[0].contains("reading from the source")
-            && errors[0].contains("the server closed the connection"),
-        "one error line naming the folder, the side and what happened:\n{}",
-        stderr(&failed)
-    );
-    let held = maildir_held(&env, "out");
-    assert_exact_copy(
-        &held.clone(),
-        &held,
-        "no duplicates even after a failed run",
-    );
+    let held = maildir_held(&s.env, "out");
+    assert_no_duplicates(&held);
     let keyed: Vec<(SourceKey, Vec<u8>)> = source
         .by_uid()
         .into_iter()
         .map(|(uid, raw)| (SourceKey::Uid(uid), raw))
         .collect();
-    let claimed = assert_claims_are_stored(&inbox_progress(&env), &keyed, &held, "after failing");
+    let claimed = assert_claims_are_stored(&inbox_progress(&s.env), &keyed, &held, "after failing");
     assert!(
         claimed > 0 && claimed < MESSAGES,
         "the checkpoint holds part of the folder: {claimed}"
     );
 
     proxy.set_plan(Plan::clean());
-    let rerun = copy(&env, &source.imap_via(&proxy), &out, &extra);
+    let rerun = s.copy(&source.imap_via(&proxy), &s.out(), &extra);
     assert_code(&rerun, 0, "rerun without faults");
-    assert_exact_copy(
-        &raw_of(&messages),
-        &maildir_held(&env, "out"),
-        "after the rerun",
-    );
+    s.assert_in_out("after the rerun");
     let events = json_events(&rerun);
     assert_eq!(
         summary(&events)["messages_copied"].as_u64().unwrap() as usize,
@@ -618,50 +609,32 @@ fn a_source_that_keeps_dropping_fails_cleanly_and_a_clean_rerun_completes() {
 
 #[test]
 fn a_destination_that_keeps_dropping_fails_cleanly_and_a_clean_rerun_completes() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let destination = Account::new(&env, "fault-exhaust-dst");
-    let messages = padded_range(0..MESSAGES);
-    corpus::write_maildir(&env.path("src"), &messages);
+    let s = Scenario::new();
+    let destination = s.account("fault-exhaust-dst");
+    let source = s.maildir_source();
     let proxy = FaultProxy::start(
         server().imap_port(),
         Plan::drop_every(Direction::ToServer, 120_000),
     );
-    let mut extra = destination.side_args("dst");
-    extra.extend(args(["--tls", "none", "--retries", "0"]));
-    let source = env.endpoint("maildir", "src");
-    let failed = copy(&env, &source, &destination.imap_via(&proxy), &extra);
-    let stats = proxy.stats();
-    log_stats("IMAP destination, retries exhausted", &stats, started);
+    let extra = destination.args_and("dst", &["--tls", "none", "--retries", "0"]);
+    let failed = s.copy(&source, &destination.imap_via(&proxy), &extra);
+    let stats = s.stats("IMAP destination, retries exhausted", &proxy);
     assert_eq!(stats.drops, 1, "no retry: {stats:?}");
-    let code = failed.status.code();
-    assert!(
-        matches!(code, Some(1 | 3)),
-        "exit 1 or 3, got {code:?}:\n{}",
-        stderr(&failed)
-    );
-    let errors = error_lines(&failed);
-    assert!(
-        errors.len() == 1
-            && errors[0].contains("folder `INBOX`")
-            && errors[0].contains("writing to the destination"),
-        "one error line naming the folder and the side:\n{}",
-        stderr(&failed)
+    assert_failed_cleanly(
+        &failed,
+        &["folder `INBOX`", "writing to the destination"],
+        "one error line naming the folder and the side",
     );
     let held = destination.held();
-    assert_exact_copy(
-        &held.clone(),
-        &held,
-        "no duplicates even after a failed run",
-    );
-    let keyed: Vec<(SourceKey, Vec<u8>)> = maildir_files(&env.path("src"))
+    assert_no_duplicates(&held);
+    let keyed: Vec<(SourceKey, Vec<u8>)> = maildir_files(&s.env.path("src"))
         .into_iter()
         .map(|file| {
             let raw = lf(&std::fs::read(&file.path).unwrap());
             (SourceKey::File(file.unique), raw)
         })
         .collect();
-    let claimed = assert_claims_are_stored(&inbox_progress(&env), &keyed, &held, "after failing");
+    let claimed = assert_claims_are_stored(&inbox_progress(&s.env), &keyed, &held, "after failing");
     assert!(
         claimed < MESSAGES,
         "the checkpoint holds part of the folder: {claimed}"
@@ -672,107 +645,63 @@ fn a_destination_that_keeps_dropping_fails_cleanly_and_a_clean_rerun_completes()
     // indexed the folder meanwhile would not see those messages and would
     // append them again. A later run (from cron, or by hand) comes long
     // after; here the rerun waits for that session to end.
-    wait_for_sessions_to_end(&destination);
+    destination.wait_for_sessions_to_end("the destination after the copy");
     proxy.set_plan(Plan::clean());
-    let rerun = copy(&env, &source, &destination.imap_via(&proxy), &extra);
+    let rerun = s.copy(&source, &destination.imap_via(&proxy), &extra);
     assert_code(&rerun, 0, "rerun without faults");
-    assert_exact_copy(&raw_of(&messages), &destination.held(), "after the rerun");
+    s.assert_in(&destination, "after the rerun");
 }
 
 // ------------------------------------------------------------ server words, stalls, TLS
 
 #[test]
 fn a_bye_mid_fetch_is_survived_with_retries() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let source = Account::new(&env, "fault-bye");
-    let messages = padded_range(0..MESSAGES);
-    source.load(&messages);
+    let s = Scenario::new();
+    let source = s.loaded_account("fault-bye");
     // Plaintext, so each BYE lands at a response boundary, in place of the
     // next answer, on one connection each: right after EXAMINE (in place of
     // the SEARCH answer), while the Message-IDs are read (5 KB in), and amid
     // the bodies (150 KB in).
-    let bye = |after: u64, marker: &[u8], number: usize| {
-        Rule::to_client(Fault::InjectAndClose {
-            after,
-            marker: marker.to_vec(),
-            line: b"* BYE Server shutting down.\r\n".to_vec(),
-        })
-        .on(Connections::Numbers(number..number + 1))
-    };
     let proxy = FaultProxy::start(
         server().imap_port(),
         Plan::clean()
-            .with(bye(0, b"Examine completed", 0))
-            .with(bye(5_000, b")\r\n", 1))
-            .with(bye(150_000, b")\r\n", 2)),
+            .with(bye(0, b"Examine completed", connection(0)))
+            .with(bye(5_000, b")\r\n", connection(1)))
+            .with(bye(150_000, b")\r\n", connection(2))),
     );
-    let mut extra = source.side_args("src");
-    extra.extend(args(["--tls", "none", "--retries", "5"]));
-    let output = copy(
-        &env,
-        &source.imap_via(&proxy),
-        &env.endpoint("maildir", "out"),
-        &extra,
-    );
-    let stats = proxy.stats();
-    log_stats("BYE mid-FETCH", &stats, started);
+    let extra = source.args_and("src", &["--tls", "none", "--retries", "5"]);
+    let output = s.copy(&source.imap_via(&proxy), &s.out(), &extra);
+    let stats = s.stats("BYE mid-FETCH", &proxy);
     assert_eq!(stats.injections, 3, "every BYE was sent: {stats:?}");
     assert_code(&output, 0, "copy through BYEs");
-    assert!(
-        !reconnects(&output).is_empty(),
-        "mailtug reconnected:\n{}",
-        stderr(&output)
-    );
-    assert_exact_copy(
-        &raw_of(&messages),
-        &maildir_held(&env, "out"),
-        "BYE mid-FETCH",
-    );
+    assert_reconnected(&output, "", "mailtug reconnected");
+    s.assert_in_out("BYE mid-FETCH");
 }
 
 #[test]
 fn a_bye_amid_pipelined_appends_is_survived_without_duplicates() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let destination = Account::new(&env, "fault-bye-append");
-    let messages = padded_range(0..MESSAGES);
-    corpus::write_maildir(&env.path("src"), &messages);
+    let s = Scenario::new();
+    let destination = s.account("fault-bye-append");
+    let src = s.maildir_source();
     // Plaintext: the BYE comes right after the answer to an APPEND group
     // (the first one past 2 KB of answers), in place of the answers to the
     // groups still in flight, which the server goes on storing. The retry
     // must find those by their fingerprints and not append them again.
     let proxy = FaultProxy::start(
         server().imap_port(),
-        Plan::clean().with(
-            Rule::to_client(Fault::InjectAndClose {
-                after: 2_000,
-                marker: b"Append completed".to_vec(),
-                line: b"* BYE Server shutting down.\r\n".to_vec(),
-            })
-            .on(Connections::First(1)),
-        ),
+        Plan::clean().with(bye(2_000, b"Append completed", Connections::First(1))),
     );
-    let mut extra = destination.side_args("dst");
-    extra.extend(args(["--tls", "none", "--retries", "3"]));
-    let output = copy(
-        &env,
-        &env.endpoint("maildir", "src"),
-        &destination.imap_via(&proxy),
-        &extra,
-    );
-    let stats = proxy.stats();
-    log_stats("BYE amid APPENDs", &stats, started);
+    let extra = destination.args_and("dst", &["--tls", "none", "--retries", "3"]);
+    let output = s.copy(&src, &destination.imap_via(&proxy), &extra);
+    let stats = s.stats("BYE amid APPENDs", &proxy);
     assert_eq!(stats.injections, 1, "the BYE was sent: {stats:?}");
     assert_code(&output, 0, "copy through a BYE amid APPENDs");
-    assert!(
-        reconnects(&output)
-            .iter()
-            .any(|w| w.contains("Server shutting down.")),
-        "mailtug reconnected, giving the server's words:\n{}",
-        stderr(&output)
+    assert_reconnected(
+        &output,
+        "Server shutting down.",
+        "mailtug reconnected, giving the server's words",
     );
-    assert_exact_copy(&raw_of(&messages), &destination.held(), "BYE amid APPENDs");
+    s.assert_in(&destination, "BYE amid APPENDs");
     let events = json_events(&output);
     eprintln!(
         "faults: BYE amid APPENDs: the retry found {} messages already stored",
@@ -782,11 +711,8 @@ fn a_bye_amid_pipelined_appends_is_survived_without_duplicates() {
 
 #[test]
 fn a_sys_temp_error_mid_retr_is_survived_with_retries() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let source = Account::new(&env, "fault-systemp");
-    let messages = padded_range(0..MESSAGES);
-    source.load(&messages);
+    let s = Scenario::new();
+    let source = s.loaded_account("fault-systemp");
     // Plaintext, so the -ERR comes in place of the next answer, right after
     // a whole RETR answer (150 KB in: past the TOP headers, amid the RETRs).
     let proxy = FaultProxy::start(
@@ -800,178 +726,118 @@ fn a_sys_temp_error_mid_retr_is_survived_with_retries() {
             .on(Connections::First(1)),
         ),
     );
-    let mut extra = source.side_args("src");
-    extra.extend(args(["--tls", "none", "--retries", "3"]));
-    let output = copy(
-        &env,
-        &source.pop3_via(&proxy),
-        &env.endpoint("maildir", "out"),
-        &extra,
-    );
-    let stats = proxy.stats();
-    log_stats("-ERR [SYS/TEMP] mid-RETR", &stats, started);
+    let extra = source.args_and("src", &["--tls", "none", "--retries", "3"]);
+    let output = s.copy(&source.pop3_via(&proxy), &s.out(), &extra);
+    let stats = s.stats("-ERR [SYS/TEMP] mid-RETR", &proxy);
     assert_eq!(stats.injections, 1, "the -ERR was sent: {stats:?}");
     assert_code(&output, 0, "copy through -ERR [SYS/TEMP]");
-    assert!(
-        reconnects(&output)
-            .iter()
-            .any(|w| w.contains("[SYS/TEMP] Server shutting down.")),
-        "mailtug reconnected, giving the server's reason:\n{}",
-        stderr(&output)
+    assert_reconnected(
+        &output,
+        "[SYS/TEMP] Server shutting down.",
+        "mailtug reconnected, giving the server's reason",
     );
-    assert_exact_copy(
-        &raw_of(&messages),
-        &maildir_held(&env, "out"),
-        "-ERR mid-RETR",
-    );
+    s.assert_in_out("-ERR mid-RETR");
+}
+
+/// The first connection goes silent `offset` bytes into the server's
+/// answers for 20 s, far past the 3 s timeout (never cut short: the test
+/// does not wait for it).
+fn stall_at(offset: u64) -> Plan {
+    Plan::clean().with(
+        Rule::to_client(Fault::StallAt {
+            offset,
+            millis: 20_000,
+        })
+        .on(Connections::First(1)),
+    )
 }
 
 #[test]
 fn a_stall_longer_than_the_timeout_is_a_timeout_and_is_retried() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let source = Account::new(&env, "fault-stall");
-    let messages = padded_range(0..MESSAGES);
-    source.load(&messages);
-    // The first connection goes silent 100 KB in for 20 s, far past the
-    // 3 s timeout (never cut short: the test does not wait for it).
-    let proxy = FaultProxy::start(
-        server().imap_port(),
-        Plan::clean().with(
-            Rule::to_client(Fault::StallAt {
-                offset: 100_000,
-                millis: 20_000,
-            })
-            .on(Connections::First(1)),
-        ),
+    let s = Scenario::new();
+    let source = s.loaded_account("fault-stall");
+    // 100 KB in, amid the bodies.
+    let proxy = FaultProxy::start(server().imap_port(), stall_at(100_000));
+    let extra = source.args_and(
+        "src",
+        &["--tls", "none", "--retries", "3", "--timeout", "3"],
     );
-    let mut extra = source.side_args("src");
-    extra.extend(args(["--tls", "none", "--retries", "3", "--timeout", "3"]));
-    let output = copy(
-        &env,
-        &source.imap_via(&proxy),
-        &env.endpoint("maildir", "out"),
-        &extra,
-    );
-    let stats = proxy.stats();
-    log_stats("stall past --timeout", &stats, started);
+    let output = s.copy(&source.imap_via(&proxy), &s.out(), &extra);
+    let stats = s.stats("stall past --timeout", &proxy);
     assert_eq!(stats.stalls, 1, "the stall happened: {stats:?}");
     assert_code(&output, 0, "copy through a stall");
-    let warnings = reconnects(&output);
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains("no answer from the server within 3 s")),
-        "the stall is reported as a timeout, then retried:\n{}",
-        stderr(&output)
+    assert_reconnected(
+        &output,
+        "no answer from the server within 3 s",
+        "the stall is reported as a timeout, then retried",
     );
-    assert_exact_copy(&raw_of(&messages), &maildir_held(&env, "out"), "stall");
+    s.assert_in_out("stall");
 }
 
 #[test]
 fn a_destination_stalled_past_the_timeout_is_retried_without_duplicates() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let destination = Account::new(&env, "fault-stall-dst");
-    let messages = padded_range(0..MESSAGES);
-    corpus::write_maildir(&env.path("src"), &messages);
+    let s = Scenario::new();
+    let destination = s.account("fault-stall-dst");
+    let src = s.maildir_source();
     // Plaintext: the server's answers stop 3 KB in (past the login and the
-    // index, amid the APPEND answers) for 20 s, while it goes on storing
-    // what mailtug sends: the retry finds those messages stored.
-    let proxy = FaultProxy::start(
-        server().imap_port(),
-        Plan::clean().with(
-            Rule::to_client(Fault::StallAt {
-                offset: 3_000,
-                millis: 20_000,
-            })
-            .on(Connections::First(1)),
-        ),
+    // index, amid the APPEND answers), while it goes on storing what
+    // mailtug sends: the retry finds those messages stored.
+    let proxy = FaultProxy::start(server().imap_port(), stall_at(3_000));
+    let extra = destination.args_and(
+        "dst",
+        &["--tls", "none", "--retries", "3", "--timeout", "3"],
     );
-    let mut extra = destination.side_args("dst");
-    extra.extend(args(["--tls", "none", "--retries", "3", "--timeout", "3"]));
-    let output = copy(
-        &env,
-        &env.endpoint("maildir", "src"),
-        &destination.imap_via(&proxy),
-        &extra,
-    );
-    let stats = proxy.stats();
-    log_stats("destination stalled past --timeout", &stats, started);
+    let output = s.copy(&src, &destination.imap_via(&proxy), &extra);
+    let stats = s.stats("destination stalled past --timeout", &proxy);
     assert_eq!(stats.stalls, 1, "the stall happened: {stats:?}");
     assert_code(&output, 0, "copy through a stalled destination");
-    assert!(
-        reconnects(&output)
-            .iter()
-            .any(|w| w.contains("no answer from the server within 3 s")),
-        "the stall is reported as a timeout, then retried:\n{}",
-        stderr(&output)
+    assert_reconnected(
+        &output,
+        "no answer from the server within 3 s",
+        "the stall is reported as a timeout, then retried",
     );
-    wait_for_sessions_to_end(&destination);
-    assert_exact_copy(
-        &raw_of(&messages),
-        &destination.held(),
-        "stalled destination",
-    );
+    destination.wait_for_sessions_to_end("the destination after the copy");
+    s.assert_in(&destination, "stalled destination");
 }
 
 #[test]
 fn a_cut_tls_handshake_is_exit_3_with_a_tls_message_once_retries_are_exhausted() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let source = Account::new(&env, "fault-tls-cut");
-    source.load(&padded_range(0..3));
+    let s = Scenario::new();
+    let source = s.account("fault-tls-cut");
+    source.load(&s.messages[..3]);
     // Every connection closes after the first bytes of the server's hello.
     let proxy = FaultProxy::start(
         server().imaps_port(),
         Plan::drop_every(Direction::ToClient, 7),
     );
-    let mut extra = source.side_args("src");
-    extra.extend(args(["--retries", "2"]));
-    let output = copy(
-        &env,
-        &source.imaps_via(&proxy),
-        &env.endpoint("maildir", "out"),
-        &extra,
-    );
-    let stats = proxy.stats();
-    log_stats("TLS handshake cut", &stats, started);
+    let extra = source.args_and("src", &["--retries", "2"]);
+    let output = s.copy(&source.imaps_via(&proxy), &s.out(), &extra);
+    let stats = s.stats("TLS handshake cut", &proxy);
     assert!(stats.drops >= 1, "the handshake was cut: {stats:?}");
     assert_code(&output, 3, "TLS handshake cut");
-    let errors = error_lines(&output);
-    assert!(
-        errors.len() == 1 && errors[0].contains("TLS") && errors[0].contains("127.0.0.1"),
-        "one error line naming TLS and the server:\n{}",
-        stderr(&output)
+    assert_one_error(
+        &output,
+        &["TLS", "127.0.0.1"],
+        "one error line naming TLS and the server",
     );
-    assert!(!env.path("out").exists(), "nothing was written");
+    assert!(!s.env.path("out").exists(), "nothing was written");
 }
 
 #[test]
 fn a_tls_handshake_cut_on_reconnect_is_survived_with_retries() {
-    let started = Instant::now();
-    let env = TestEnv::new();
-    let source = Account::new(&env, "fault-tls-reconnect");
-    let messages = padded_range(0..MESSAGES);
-    source.load(&messages);
+    let s = Scenario::new();
+    let source = s.loaded_account("fault-tls-reconnect");
     // Over TLS: the first connection dies 150 KB in (amid encrypted
     // records), the reconnection's handshake is cut, the next one is fine.
     let proxy = FaultProxy::start(
         server().imaps_port(),
         Plan::clean()
-            .with(Rule::to_client(Fault::DropAfter(150_000)).on(Connections::Numbers(0..1)))
-            .with(Rule::to_client(Fault::DropAfter(7)).on(Connections::Numbers(1..2))),
+            .with(Rule::to_client(Fault::DropAfter(150_000)).on(connection(0)))
+            .with(Rule::to_client(Fault::DropAfter(7)).on(connection(1))),
     );
-    let mut extra = source.side_args("src");
-    extra.extend(args(["--retries", "4"]));
-    let output = copy(
-        &env,
-        &source.imaps_via(&proxy),
-        &env.endpoint("maildir", "out"),
-        &extra,
-    );
-    let stats = proxy.stats();
-    log_stats("TLS cut on reconnect", &stats, started);
+    let extra = source.args_and("src", &["--retries", "4"]);
+    let output = s.copy(&source.imaps_via(&proxy), &s.out(), &extra);
+    let stats = s.stats("TLS cut on reconnect", &proxy);
     assert_eq!(stats.drops, 2, "a drop and a cut handshake: {stats:?}");
     assert_code(&output, 0, "copy through a drop and a cut handshake");
     assert!(
@@ -981,11 +847,7 @@ fn a_tls_handshake_cut_on_reconnect_is_survived_with_retries() {
         "the failed reconnection names TLS:\n{}",
         stderr(&output)
     );
-    assert_exact_copy(
-        &raw_of(&messages),
-        &maildir_held(&env, "out"),
-        "TLS cut on reconnect",
-    );
+    s.assert_in_out("TLS cut on reconnect");
 }
 
 /// A server finishes the commands a dead connection had sent: here the
@@ -994,10 +856,9 @@ fn a_tls_handshake_cut_on_reconnect_is_survived_with_retries() {
 /// stops changing before indexing it, so it does not store them again.
 #[test]
 fn appends_a_dead_session_stores_late_are_not_duplicated_by_the_retry() {
-    let env = TestEnv::new();
-    let destination = Account::new(&env, "fault-late-appends");
-    let messages = padded_range(0..MESSAGES);
-    corpus::write_maildir(&env.path("src"), &messages);
+    let s = Scenario::new();
+    let destination = s.account("fault-late-appends");
+    let src = s.maildir_source();
     // 100 KB in, mailtug loses the connection, while up to 150 KB it had
     // sent reach the server over the next 3 s or so.
     let proxy = FaultProxy::start(
@@ -1011,16 +872,11 @@ fn appends_a_dead_session_stores_late_are_not_duplicated_by_the_retry() {
             .on(Connections::First(1)),
         ),
     );
-    let mut extra = destination.side_args("dst");
-    extra.extend(args(["--tls", "none", "--retries", "3"]));
-    let output = copy(
-        &env,
-        &env.endpoint("maildir", "src"),
-        &destination.imap_via(&proxy),
-        &extra,
-    );
-    assert_eq!(proxy.stats().drops, 1, "{:?}", proxy.stats());
+    let extra = destination.args_and("dst", &["--tls", "none", "--retries", "3"]);
+    let output = s.copy(&src, &destination.imap_via(&proxy), &extra);
+    let stats = s.stats("late APPENDs", &proxy);
+    assert_eq!(stats.drops, 1, "{stats:?}");
     assert_code(&output, 0, "copy while the server stores late");
-    wait_for_sessions_to_end(&destination);
-    assert_exact_copy(&raw_of(&messages), &destination.held(), "late APPENDs");
+    destination.wait_for_sessions_to_end("the destination after the copy");
+    s.assert_in(&destination, "late APPENDs");
 }

@@ -86,36 +86,26 @@ fn the_proxy_breaks_connections_exactly_where_its_plan_says() {
     exchange(&proxy, 20_000);
     assert_eq!(server_got(&received), 5_000);
 
-    // A line in place of the rest, after the first line end 5,000 bytes in:
-    // line 416 ends at byte 5,004.
-    proxy.set_plan(Plan::clean().with(Rule::to_client(Fault::InjectAndClose {
-        after: 5_000,
-        marker: b"\r\n".to_vec(),
-        line: b"* BYE injected\r\n".to_vec(),
-    })));
-    let got = exchange(&proxy, 0);
-    server_got(&received);
-    let mut expected = full[..5_004].to_vec();
-    expected.extend_from_slice(b"* BYE injected\r\n");
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        String::from_utf8_lossy(&expected)
-    );
-
-    // A line in place of the rest, after the line holding a marker.
-    proxy.set_plan(Plan::clean().with(Rule::to_client(Fault::InjectAndClose {
-        after: 0,
-        marker: b"line 0050".to_vec(),
-        line: b"-ERR injected\r\n".to_vec(),
-    })));
-    let got = exchange(&proxy, 0);
-    server_got(&received);
-    let mut expected = full[..501 * 12].to_vec();
-    expected.extend_from_slice(b"-ERR injected\r\n");
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        String::from_utf8_lossy(&expected)
-    );
+    // A line in place of the rest: the client gets the first `kept` bytes,
+    // then the line.
+    let assert_injected = |after: u64, marker: &[u8], line: &[u8], kept: usize| {
+        proxy.set_plan(Plan::clean().with(Rule::to_client(Fault::InjectAndClose {
+            after,
+            marker: marker.to_vec(),
+            line: line.to_vec(),
+        })));
+        let got = exchange(&proxy, 0);
+        server_got(&received);
+        let expected = [&full[..kept], line].concat();
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&expected)
+        );
+    };
+    // After the first line end 5,000 bytes in: line 416 ends at byte 5,004.
+    assert_injected(5_000, b"\r\n", b"* BYE injected\r\n", 5_004);
+    // After the line holding a marker.
+    assert_injected(0, b"line 0050", b"-ERR injected\r\n", 501 * 12);
 
     // A stall, and latency: everything still arrives, in order.
     proxy.set_plan(

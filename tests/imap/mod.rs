@@ -26,7 +26,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mailtug::message::Flags;
 use serde_json::Value;
 
 use crate::support::{self, Dovecot};
@@ -99,45 +98,12 @@ impl<'s> Account<'s> {
         self.user.count(self.server, folder)
     }
 
-    /// Folder names as Dovecot spells them (`Archive.2023`), sorted.
-    fn folders(&self) -> Vec<String> {
-        self.user.folders(self.server)
-    }
-
-    /// The messages of one folder (Dovecot's name), line ends normalised.
-    fn messages(&self, folder: &str) -> Vec<Stored> {
-        self.user
-            .messages(self.server, folder)
-            .into_iter()
-            .map(|(_uid, flags, date, raw)| {
-                let mut parsed = Flags::default();
-                for flag in &flags {
-                    parsed.set_imap(flag);
-                }
-                Stored {
-                    raw: lf(&raw),
-                    flags: flag_text(&parsed),
-                    date: Some(date),
-                }
-            })
-            .collect()
-    }
-
     /// The UIDs of one folder, ascending.
     fn uids(&self, folder: &str) -> Vec<u32> {
         self.user
             .messages(self.server, folder)
             .into_iter()
             .map(|(uid, ..)| uid)
-            .collect()
-    }
-
-    /// Every folder the server holds for this user, as a model with
-    /// mailtug's names (`Archive/2023`).
-    fn model(&self) -> Model {
-        self.folders()
-            .into_iter()
-            .map(|folder| (folder.replace('.', "/"), self.messages(&folder)))
             .collect()
     }
 
@@ -227,18 +193,7 @@ impl Mail {
     /// some with CRLF line ends, flags and keywords in every combination.
     fn synthetic(i: usize) -> Mail {
         let s = crate::util::corpus::synthetic(i);
-        let f = &s.flags;
-        let flags: String = [
-            (f.draft, 'D'),
-            (f.flagged, 'F'),
-            (f.answered, 'R'),
-            (f.seen, 'S'),
-            (f.deleted, 'T'),
-        ]
-        .iter()
-        .filter(|(set, _)| *set)
-        .map(|(_, c)| *c)
-        .collect();
+        let flags = crate::util::corpus::system_flag_letters(&s.flags);
         Mail {
             raw: s.raw,
             flags,
@@ -304,19 +259,10 @@ fn rfc2822(secs: u64) -> String {
 
 /// The model with every message's line ends normalised.
 fn lf_model(model: &Model) -> Model {
-    model
-        .iter()
-        .map(|(folder, messages)| {
-            let messages = messages
-                .iter()
-                .map(|m| Stored {
-                    raw: lf(&m.raw),
-                    ..m.clone()
-                })
-                .collect();
-            (folder.clone(), messages)
-        })
-        .collect()
+    crate::util::model::mapped(model, |m| Stored {
+        raw: lf(&m.raw),
+        ..m.clone()
+    })
 }
 
 /// The Message-IDs of a list of messages, sorted (duplicates kept).

@@ -6,8 +6,13 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use mailtug::message::Flags;
 
 use super::{Dovecot, User};
+use crate::util::crlf::lf;
+use crate::util::model::{flag_text, Model, Stored};
 use crate::util::{args, path_arg, TestEnv};
 
 pub struct Account<'s> {
@@ -86,5 +91,69 @@ impl<'s> Account<'s> {
     /// The password file and the CA, for this account as DST.
     pub fn dst_args(&self) -> Vec<String> {
         self.side_args("dst")
+    }
+
+    /// Folder names as Dovecot spells them (`Archive.2023`), sorted.
+    pub fn folders(&self) -> Vec<String> {
+        self.user.folders(self.server)
+    }
+
+    /// The messages of one folder (Dovecot's name) as the server holds
+    /// them (read with `doveadm`), line ends normalised.
+    pub fn messages(&self, folder: &str) -> Vec<Stored> {
+        self.user
+            .messages(self.server, folder)
+            .into_iter()
+            .map(|(_uid, flags, date, raw)| {
+                let mut parsed = Flags::default();
+                for flag in &flags {
+                    parsed.set_imap(flag);
+                }
+                Stored {
+                    raw: lf(&raw),
+                    flags: flag_text(&parsed),
+                    date: Some(date),
+                }
+            })
+            .collect()
+    }
+
+    /// Every folder the server holds for this user, as a model with
+    /// mailtug's names (`Archive/2023`).
+    pub fn model(&self) -> Model {
+        self.folders()
+            .into_iter()
+            .map(|folder| (folder.replace('.', "/"), self.messages(&folder)))
+            .collect()
+    }
+
+    /// Waits until every session of this user that logged in has ended in
+    /// the server log: what a killed or cut-off client had sent (its last
+    /// APPENDs, the deletions its QUIT asked for) is settled only then. Up to 30 s (no timing
+    /// assertion: the wait ends as soon as the lines are there).
+    pub fn wait_for_sessions_to_end(&self, what: &str) {
+        let login = format!("Login: user=<{}>", self.user.name);
+        let session = format!("({})<", self.user.name);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self.server.log_tail(usize::MAX);
+            let logins = log
+                .lines()
+                .filter(|l| l.contains("-login: ") && l.contains(&login))
+                .count();
+            let ended = log
+                .lines()
+                .filter(|l| l.contains(&session) && l.contains("Disconnected"))
+                .count();
+            if ended >= logins {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {} logged in {logins} times but only {ended} sessions ended",
+                self.user.name
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
     }
 }

@@ -788,20 +788,13 @@ fn make_certificates(tls: &Path) -> Result<(), String> {
         .expect("clock after 1970")
         .as_nanos();
     let serial = format!("0x{:x}", nanos as u64 ^ u64::from(std::process::id()));
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
     let steps: [Vec<&str>; 3] = [
         [
             &["req", "-x509", "-days", "1", "-subj", "/CN=mailtug test CA"][..],
             &["-keyout", &ca_key, "-out", &ca_pem],
             &["-addext", "basicConstraints = critical, CA:TRUE"],
             &["-addext", "keyUsage = critical, keyCertSign, cRLSign"],
-            &ec,
+            &super::tlsserver::EC_KEY,
         ]
         .concat(),
         [
@@ -815,7 +808,7 @@ fn make_certificates(tls: &Path) -> Result<(), String> {
                 "-out",
                 &csr,
             ][..],
-            &ec,
+            &super::tlsserver::EC_KEY,
         ]
         .concat(),
         vec![

@@ -29,6 +29,15 @@ pub struct CertPair {
     pub key: PathBuf,
 }
 
+/// `openssl req` arguments for a new, unencrypted P-256 key.
+pub const EC_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+];
+
 /// A private CA and server certificates for 127.0.0.1 that are wrong in
 /// one way each.
 pub struct TestCerts {
@@ -49,13 +58,6 @@ impl TestCerts {
     pub fn make(dir: &Path) -> TestCerts {
         std::fs::create_dir_all(dir).unwrap();
         let p = |name: &str| dir.join(name).to_str().expect("UTF-8 paths").to_owned();
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
         let server_ext = |name: &str, san: &str| {
             let path = p(name);
             std::fs::write(
@@ -84,7 +86,7 @@ impl TestCerts {
                 &["-keyout", &p("ca.key"), "-out", &p("ca.pem")],
                 &["-addext", "basicConstraints = critical, CA:TRUE"],
                 &["-addext", "keyUsage = critical, keyCertSign, cRLSign"],
-                &ec,
+                &EC_KEY,
             ]
             .concat()
             .iter()
@@ -93,7 +95,7 @@ impl TestCerts {
             [
                 &["req", "-new", "-subj", "/CN=localhost"][..],
                 &["-keyout", &p("server.key"), "-out", &p("server.csr")],
-                &ec,
+                &EC_KEY,
             ]
             .concat()
             .iter()
@@ -107,7 +109,7 @@ impl TestCerts {
                 &["req", "-x509", "-days", "1", "-subj", "/CN=localhost"][..],
                 &["-keyout", &p("self.key"), "-out", &p("self.pem")],
                 &["-addext", "subjectAltName = IP:127.0.0.1, DNS:localhost"],
-                &ec,
+                &EC_KEY,
             ]
             .concat()
             .iter()
@@ -449,6 +451,33 @@ impl Session {
         stream.get_mut().flush()
     }
 
+    /// Sends the prompts of a SASL exchange (IMAP `AUTHENTICATE`, POP3
+    /// `AUTH`) whose mechanism and initial response are in `words`, and
+    /// records the client's answers in `sent`; false if the client went away.
+    fn sasl_prompts<'w, S: Read + Write>(
+        &self,
+        stream: &mut BufReader<S>,
+        mut words: impl Iterator<Item = &'w str>,
+        sent: &mut Vec<String>,
+    ) -> io::Result<bool> {
+        let mechanism = words.next().unwrap_or("").to_ascii_uppercase();
+        let has_initial = words.next().is_some();
+        let prompts: &[&str] = match (mechanism.as_str(), has_initial) {
+            ("LOGIN", false) => &["VXNlcm5hbWU6", "UGFzc3dvcmQ6"],
+            ("LOGIN", true) => &["UGFzc3dvcmQ6"],
+            (_, false) => &[""],
+            (_, true) => &[],
+        };
+        for prompt in prompts {
+            Self::send(stream, &format!("+ {prompt}\r\n"))?;
+            match self.line(stream) {
+                Some(line) => sent.push(line),
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
     /// The answer to credentials `sent` (None: close the connection).
     fn refusal(&self, sent: &[String]) -> Option<String> {
         self.logins.fetch_add(1, Ordering::Relaxed);
@@ -478,22 +507,8 @@ impl Session {
                     return Ok(());
                 }
                 "LOGIN" | "AUTHENTICATE" => {
-                    if command == "AUTHENTICATE" {
-                        let mechanism = words.next().unwrap_or("").to_ascii_uppercase();
-                        let has_initial = words.next().is_some();
-                        let prompts: &[&str] = match (mechanism.as_str(), has_initial) {
-                            ("LOGIN", false) => &["VXNlcm5hbWU6", "UGFzc3dvcmQ6"],
-                            ("LOGIN", true) => &["UGFzc3dvcmQ6"],
-                            (_, false) => &[""],
-                            (_, true) => &[],
-                        };
-                        for prompt in prompts {
-                            Self::send(stream, &format!("+ {prompt}\r\n"))?;
-                            match self.line(stream) {
-                                Some(line) => sent.push(line),
-                                None => return Ok(()),
-                            }
-                        }
+                    if command == "AUTHENTICATE" && !self.sasl_prompts(stream, words, &mut sent)? {
+                        return Ok(());
                     }
                     match self.refusal(&sent) {
                         Some(text) => format!("{tag} NO [AUTHENTICATIONFAILED] {text}\r\n"),
@@ -523,22 +538,8 @@ impl Session {
                     return Ok(());
                 }
                 "PASS" | "AUTH" => {
-                    if command == "AUTH" {
-                        let mechanism = words.next().unwrap_or("").to_ascii_uppercase();
-                        let has_initial = words.next().is_some();
-                        let prompts: &[&str] = match (mechanism.as_str(), has_initial) {
-                            ("LOGIN", false) => &["VXNlcm5hbWU6", "UGFzc3dvcmQ6"],
-                            ("LOGIN", true) => &["UGFzc3dvcmQ6"],
-                            (_, false) => &[""],
-                            (_, true) => &[],
-                        };
-                        for prompt in prompts {
-                            Self::send(stream, &format!("+ {prompt}\r\n"))?;
-                            match self.line(stream) {
-                                Some(line) => sent.push(line),
-                                None => return Ok(()),
-                            }
-                        }
+                    if command == "AUTH" && !self.sasl_prompts(stream, words, &mut sent)? {
+                        return Ok(());
                     }
                     match self.refusal(&sent) {
                         Some(text) => format!("-ERR [AUTH] {text}\r\n"),

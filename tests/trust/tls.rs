@@ -105,76 +105,115 @@ fn a_trusted_certificate_gets_through_to_the_login() {
     }
 }
 
-/// Asserts every run against a server presenting `pair` exits 3 with an
-/// error containing one of `problem`, before any handshake completes.
-fn assert_refused(env: &TestEnv, pair: &CertPair, ca: Option<&Path>, problem: &[&str], what: &str) {
+/// A certificate mailtug must refuse: what it is, which of the
+/// [`TestCerts`] the server presents, whether mailtug is given the test CA,
+/// and the words one of which its error names.
+struct Refusal {
+    what: &'static str,
+    pair: fn(&TestCerts) -> &CertPair,
+    with_ca: bool,
+    problem: &'static [&'static str],
+}
+
+impl Refusal {
+    fn pair<'c>(&self, certs: &'c TestCerts) -> &'c CertPair {
+        (self.pair)(certs)
+    }
+
+    fn ca<'c>(&self, certs: &'c TestCerts) -> Option<&'c Path> {
+        self.with_ca.then_some(certs.ca.as_path())
+    }
+}
+
+const EXPIRED: Refusal = Refusal {
+    what: "an expired certificate",
+    pair: |certs| &certs.expired,
+    with_ca: true,
+    problem: &["expired"],
+};
+
+const WRONG_HOST: Refusal = Refusal {
+    what: "a certificate for mail.example.org",
+    pair: |certs| &certs.wrong_host,
+    with_ca: true,
+    problem: &["mismatch"],
+};
+
+const SELF_SIGNED: Refusal = Refusal {
+    what: "a self-signed certificate",
+    pair: |certs| &certs.self_signed,
+    with_ca: false,
+    problem: &["self-signed", "self signed"],
+};
+
+/// Asserts every one of `runs` exits 3 with an error about the certificate
+/// that names the problem of `refusal`.
+#[track_caller]
+fn assert_certificate_errors(env: &TestEnv, runs: Vec<(String, Vec<String>)>, refusal: &Refusal) {
+    let (what, problem) = (refusal.what, refusal.problem);
+    for (run, argv) in runs {
+        let output = env.run_owned(&argv);
+        assert_exit(&output, 3);
+        let err = stderr(&output);
+        assert!(
+            err.lines().any(|l| l.starts_with("mailtug: error: ")
+                && l.contains("certificate")
+                && problem.iter().any(|p| l.contains(p))),
+            "{what}, {run}: the error names the problem ({problem:?}):\n{err}"
+        );
+    }
+}
+
+/// Asserts `server` got no credentials and completed no handshake.
+#[track_caller]
+fn assert_no_login_or_handshake(server: &FakeServer, what: &str) {
+    assert_eq!(server.logins(), 0, "{what}: credentials were sent");
+    assert_eq!(server.handshakes(), 0, "{what}: a handshake completed");
+}
+
+/// Asserts every run against a server presenting the certificate of
+/// `refusal` over implicit TLS exits 3 with an error naming the problem,
+/// before any handshake completes.
+fn assert_refused(refusal: &Refusal) {
+    let (env, certs) = setup();
     for protocol in [Protocol::Imap, Protocol::Pop3] {
-        let server = FakeServer::tls(protocol, OnLogin::Refuse, pair);
-        for (run, argv) in runs(env, protocol, server.port, ca) {
-            let output = env.run_owned(&argv);
-            assert_exit(&output, 3);
-            let err = stderr(&output);
-            assert!(
-                err.lines().any(|l| l.starts_with("mailtug: error: ")
-                    && l.contains("certificate")
-                    && problem.iter().any(|p| l.contains(p))),
-                "{what}, {run}: the error names the problem ({problem:?}):\n{err}"
-            );
-        }
-        assert_eq!(server.logins(), 0, "{what}: a password was sent");
-        assert_eq!(server.handshakes(), 0, "{what}: a handshake completed");
+        let server = FakeServer::tls(protocol, OnLogin::Refuse, refusal.pair(&certs));
+        let ca = refusal.ca(&certs);
+        assert_certificate_errors(&env, runs(&env, protocol, server.port, ca), refusal);
+        assert_no_login_or_handshake(&server, refusal.what);
         assert!(
             server.received().is_empty(),
-            "{what}: {}",
+            "{}: {}",
+            refusal.what,
             server.received()
         );
     }
-    assert!(!env.path("out").exists(), "{what}: nothing was written");
+    assert!(
+        !env.path("out").exists(),
+        "{}: nothing was written",
+        refusal.what
+    );
 }
 
 #[test]
 fn an_expired_certificate_is_refused() {
-    let (env, certs) = setup();
-    assert_refused(
-        &env,
-        &certs.expired,
-        Some(&certs.ca),
-        &["expired"],
-        "an expired certificate",
-    );
+    assert_refused(&EXPIRED);
 }
 
 #[test]
 fn a_certificate_for_another_host_is_refused() {
-    let (env, certs) = setup();
-    assert_refused(
-        &env,
-        &certs.wrong_host,
-        Some(&certs.ca),
-        &["mismatch"],
-        "a certificate for mail.example.org",
-    );
+    assert_refused(&WRONG_HOST);
 }
 
 #[test]
 fn a_self_signed_certificate_is_refused_without_its_ca_file() {
-    let (env, certs) = setup();
-    let problem = ["self-signed", "self signed"];
-    assert_refused(
-        &env,
-        &certs.self_signed,
-        None,
-        &problem,
-        "a self-signed certificate",
-    );
+    assert_refused(&SELF_SIGNED);
     // Another CA does not vouch for it either.
-    assert_refused(
-        &env,
-        &certs.self_signed,
-        Some(&certs.ca),
-        &problem,
-        "a self-signed certificate, with another CA file",
-    );
+    assert_refused(&Refusal {
+        what: "a self-signed certificate, with another CA file",
+        with_ca: true,
+        ..SELF_SIGNED
+    });
 }
 
 #[test]
@@ -243,21 +282,6 @@ fn a_server_that_never_greets_is_an_endpoint_failure() {
 #[test]
 fn starttls_and_stls_check_the_certificate_before_any_password_is_sent() {
     let (env, certs) = setup();
-    let cases: [(&str, &CertPair, Option<&Path>, &[&str]); 3] = [
-        ("expired", &certs.expired, Some(&certs.ca), &["expired"]),
-        (
-            "another host",
-            &certs.wrong_host,
-            Some(&certs.ca),
-            &["mismatch"],
-        ),
-        (
-            "self-signed",
-            &certs.self_signed,
-            None,
-            &["self-signed", "self signed"],
-        ),
-    ];
     for protocol in [Protocol::Imap, Protocol::Pop3] {
         // The control: a good certificate gets through to the login.
         let server = FakeServer::starttls(protocol, OnLogin::Refuse, &certs.good);
@@ -272,21 +296,16 @@ fn starttls_and_stls_check_the_certificate_before_any_password_is_sent() {
         }
         assert!(server.handshakes() > 0 && server.logins() > 0);
 
-        for (what, pair, ca, problem) in cases {
-            let server = FakeServer::starttls(protocol, OnLogin::Refuse, pair);
-            for (run, argv) in runs_with(&env, protocol, server.port, ca, false) {
-                let output = env.run_owned(&argv);
-                assert_exit(&output, 3);
-                let err = stderr(&output);
-                assert!(
-                    err.lines().any(|l| l.starts_with("mailtug: error: ")
-                        && l.contains("certificate")
-                        && problem.iter().any(|p| l.contains(p))),
-                    "{what}, {run}: the error names the problem ({problem:?}):\n{err}"
-                );
-            }
-            assert_eq!(server.logins(), 0, "{what}: credentials were sent");
-            assert_eq!(server.handshakes(), 0, "{what}: a handshake completed");
+        for refusal in [&EXPIRED, &WRONG_HOST, &SELF_SIGNED] {
+            let what = refusal.what;
+            let server = FakeServer::starttls(protocol, OnLogin::Refuse, refusal.pair(&certs));
+            let ca = refusal.ca(&certs);
+            assert_certificate_errors(
+                &env,
+                runs_with(&env, protocol, server.port, ca, false),
+                refusal,
+            );
+            assert_no_login_or_handshake(&server, what);
             let received = server.received().to_ascii_uppercase();
             for command in ["LOGIN", "AUTHENTICATE", "USER ", "PASS ", "AUTH "] {
                 assert!(!received.contains(command), "{what}: {received:?}");

@@ -109,6 +109,23 @@ pub fn synthetic_range(range: std::ops::Range<usize>) -> Vec<Synthetic> {
     range.map(synthetic).collect()
 }
 
+/// `message` with body lines `line(0)`, `line(1)`, … added, in its own
+/// line ending, until it is at least `bytes` long.
+pub fn padded(mut message: Synthetic, bytes: usize, line: impl Fn(usize) -> String) -> Synthetic {
+    let eol: &[u8] = if message.raw.ends_with(b"\r\n") {
+        b"\r\n"
+    } else {
+        b"\n"
+    };
+    let mut n = 0;
+    while message.raw.len() < bytes {
+        message.raw.extend_from_slice(line(n).as_bytes());
+        message.raw.extend_from_slice(eol);
+        n += 1;
+    }
+    message
+}
+
 /// `Mon Jan 15 HH:MM:SS 2024` for a synthetic date.
 fn asctime(date: i64) -> String {
     let t = date - BASE_DATE;
@@ -191,6 +208,22 @@ fn metadata_headers(flags: &Flags, eol: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The maildir letters of the system flags, in order (`DFRST`); doveadm
+/// takes them too.
+pub fn system_flag_letters(f: &Flags) -> String {
+    [
+        (f.draft, 'D'),
+        (f.flagged, 'F'),
+        (f.answered, 'R'),
+        (f.seen, 'S'),
+        (f.deleted, 'T'),
+    ]
+    .iter()
+    .filter(|(set, _)| *set)
+    .map(|(_, c)| *c)
+    .collect()
+}
+
 /// Writes a one-folder maildir by hand: unflagged messages in `new/`, the
 /// rest in `cur/` with sorted letters, keywords `a` = `$Label1`, `b` =
 /// `Work`, mtimes set to the internal dates.
@@ -202,17 +235,7 @@ pub fn write_maildir(root: &Path, messages: &[Synthetic]) {
     for (n, message) in messages.iter().enumerate() {
         let unique = format!("{}.M{n}P7.synthetic,S={}", message.date, message.raw.len());
         let f = &message.flags;
-        let mut letters: Vec<char> = [
-            (f.draft, 'D'),
-            (f.flagged, 'F'),
-            (f.answered, 'R'),
-            (f.seen, 'S'),
-            (f.deleted, 'T'),
-        ]
-        .iter()
-        .filter(|(set, _)| *set)
-        .map(|(_, c)| *c)
-        .collect();
+        let mut letters: Vec<char> = system_flag_letters(f).chars().collect();
         for keyword in &f.keywords {
             letters.push(match keyword.as_str() {
                 "$Label1" => 'a',

@@ -302,6 +302,14 @@ pub fn renamed(model: &Model, rename: impl Fn(&str) -> String) -> Model {
         .collect()
 }
 
+/// The model with every message passed through `f`.
+pub fn mapped(model: &Model, f: impl Fn(&Stored) -> Stored) -> Model {
+    model
+        .iter()
+        .map(|(folder, messages)| (folder.clone(), messages.iter().map(&f).collect()))
+        .collect()
+}
+
 /// Total message count.
 pub fn total(model: &Model) -> usize {
     model.values().map(Vec::len).sum()
@@ -319,20 +327,11 @@ pub fn assert_same_messages(expected: &Model, actual: &Model, what: &str) {
 /// Like [`assert_same_messages`], ignoring internal dates.
 #[track_caller]
 pub fn assert_same_messages_ignoring_dates(expected: &Model, actual: &Model, what: &str) {
-    let strip = |model: &Model| -> Model {
-        model
-            .iter()
-            .map(|(f, ms)| {
-                let ms = ms
-                    .iter()
-                    .map(|m| Stored {
-                        date: None,
-                        ..m.clone()
-                    })
-                    .collect();
-                (f.clone(), ms)
-            })
-            .collect()
+    let strip = |model: &Model| {
+        mapped(model, |m| Stored {
+            date: None,
+            ..m.clone()
+        })
     };
     assert_same_messages(&strip(expected), &strip(actual), what);
 }
