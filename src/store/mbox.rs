@@ -127,7 +127,16 @@ impl Mbox {
     }
 
     pub fn folders(&mut self) -> Result<Vec<FolderName>> {
+        for warning in self.list_files()? {
+            report::warn(&warning);
+        }
+        Ok(self.files.keys().cloned().collect())
+    }
+
+    /// Finds the folders' files; returns what was skipped, and why.
+    fn list_files(&mut self) -> Result<Vec<String>> {
         let mut files = BTreeMap::new();
+        let mut skipped = Vec::new();
         match self.layout {
             Layout::File => {
                 if self.root.is_file() {
@@ -136,13 +145,12 @@ impl Mbox {
             }
             Layout::Directory => {
                 if self.root.is_dir() {
-                    find_mbox_files(&self.root, &mut Vec::new(), &mut files)?;
+                    find_mbox_files(&self.root, &mut Vec::new(), &mut files, &mut skipped)?;
                 }
             }
         }
-        let names = files.keys().cloned().collect();
         self.files = files;
-        Ok(names)
+        Ok(skipped)
     }
 
     /// Removes the dotlocks that killed runs left beside destination files.
@@ -188,6 +196,11 @@ impl Mbox {
         folder: &FolderName,
         progress: &FolderProgress,
     ) -> Result<FolderStatus> {
+        if self.files.is_empty() && matches!(self.layout, Layout::Directory) {
+            // A worker's own connection: find the file the listing chose
+            // (`plain` over `plain.mbox`), without repeating its warnings.
+            self.list_files()?;
+        }
         let path = self.folder_path(folder);
         let meta = fs::metadata(&path)
             .with_context(|| format!("opening folder `{folder}` at `{}`", path.display()))?;
@@ -657,6 +670,7 @@ fn find_mbox_files(
     dir: &Path,
     parents: &mut Vec<String>,
     found: &mut BTreeMap<FolderName, PathBuf>,
+    skipped: &mut Vec<String>,
 ) -> Result<()> {
     let mut entries: Vec<_> = fs::read_dir(dir)
         .with_context(|| format!("listing `{}`", dir.display()))?
@@ -666,7 +680,7 @@ fn find_mbox_files(
     for entry in entries {
         let file_name = entry.file_name();
         let Some(name) = file_name.to_str() else {
-            report::warn(&format!(
+            skipped.push(format!(
                 "skipping `{}`: its name is not UTF-8",
                 entry.path().display()
             ));
@@ -680,7 +694,7 @@ fn find_mbox_files(
         if file_type.is_dir() {
             let folder = name.strip_suffix(".sbd").unwrap_or(name);
             parents.push(folder.to_string());
-            find_mbox_files(&path, parents, found)?;
+            find_mbox_files(&path, parents, found, skipped)?;
             parents.pop();
             continue;
         }
@@ -695,7 +709,7 @@ fn find_mbox_files(
                 // Named like a folder but holding nothing that can be read
                 // (a dangling symbolic link, a FIFO, a device): say so rather
                 // than leave the user to wonder where a folder went.
-                report::warn(&format!(
+                skipped.push(format!(
                     "skipping `{}`: it is not a regular file",
                     path.display()
                 ));
@@ -714,7 +728,7 @@ fn find_mbox_files(
                     slot.insert(path);
                 }
                 std::collections::btree_map::Entry::Occupied(taken) => {
-                    report::warn(&format!(
+                    skipped.push(format!(
                         "skipping `{}`: it is the same folder as `{}`",
                         path.display(),
                         taken.get().display()
@@ -769,6 +783,33 @@ fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_worker_without_the_listing_opens_the_file_the_listing_chose() {
+        // `plain` and `plain.mbox` are both folder `plain`; the listing keeps
+        // `plain`. A worker's own source, which never listed, must read the
+        // same file, or which messages are copied depends on the worker.
+        let dir = temp_dir("same-folder");
+        fs::write(dir.join("plain"), "From a@b Thu Jan  1 00:00:00 2024\nSubject: 1\n\none\n\nFrom a@b Thu Jan  1 00:00:00 2024\nSubject: 2\n\ntwo\n").unwrap();
+        fs::write(
+            dir.join("plain.mbox"),
+            "From a@b Thu Jan  1 00:00:00 2024\nSubject: 3\n\nthree\n",
+        )
+        .unwrap();
+        let folder = FolderName::parse("plain").unwrap();
+        let mut lister = Mbox::open_source(&dir, Filters::default()).unwrap();
+        assert_eq!(lister.folders().unwrap(), vec![folder.clone()]);
+        let mut worker = Mbox::open_source(&dir, Filters::default()).unwrap();
+        let listed = lister
+            .open_source_folder(&folder, &FolderProgress::default())
+            .unwrap();
+        let unlisted = worker
+            .open_source_folder(&folder, &FolderProgress::default())
+            .unwrap();
+        assert_eq!(unlisted.identity, listed.identity);
+        assert_eq!(worker.folder_path(&folder), dir.join("plain"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("mailtug-{name}-{}", std::process::id()));
