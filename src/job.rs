@@ -9,6 +9,7 @@ use crate::checkpoint::{self, JobKey};
 use crate::endpoint::Endpoint;
 use crate::exit::usage;
 use crate::folder::{glob_matches, FolderName};
+use crate::message::Form;
 use crate::store::{Access, Filters, SourceOptions};
 
 /// Which source folders a command works on, and what they are called at the destination.
@@ -200,6 +201,11 @@ impl Job {
             Some(path) => path,
             None => checkpoint::default_path(&key)?,
         };
+        // Messages from a server reach a file destination with LF line ends.
+        let form = match destination {
+            Endpoint::Imap(_) | Endpoint::Pop3(_) => Form::Wire,
+            Endpoint::Maildir(_) | Endpoint::Mbox(_) => Form::File,
+        };
         Ok(Job {
             source,
             destination,
@@ -219,6 +225,7 @@ impl Job {
                 filters,
                 max_messages,
                 max_bytes,
+                form,
             },
             key,
             checkpoint_path,

@@ -15,10 +15,11 @@ use serde::{Deserialize, Serialize};
 use crate::fingerprint::Fingerprint;
 
 /// Whose line-end convention a message's bytes follow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Form {
     /// As a local file holds them (maildir, mbox): written to files as they
     /// are; a bare LF becomes CRLF on the way to a server.
+    #[default]
     File,
     /// As a server sent them (IMAP, POP3: CRLF line ends): sent to servers as
     /// they are; CRLF becomes LF on the way to a file.
@@ -53,15 +54,22 @@ impl Message {
         Message::with_form(key, raw, Form::File, flags, internal_date)
     }
 
-    /// A message as a server sent it (CRLF line ends). Kept that way, so a
-    /// server-to-server copy never converts line ends at all.
+    /// A message as a server sent it (CRLF line ends), kept in the form
+    /// its destination writes: a server-to-server copy never converts line
+    /// ends, and for a file the source converts them while it reads, on its
+    /// own task, rather than the copy loop as it writes.
     pub fn from_server(
         key: SourceKey,
-        raw: Vec<u8>,
+        wire: &[u8],
+        form: Form,
         flags: Flags,
         internal_date: Option<SystemTime>,
     ) -> Message {
-        Message::with_form(key, raw, Form::Wire, flags, internal_date)
+        let raw = match form {
+            Form::Wire => wire.to_vec(),
+            Form::File => crlf_to_lf(wire),
+        };
+        Message::with_form(key, raw, form, flags, internal_date)
     }
 
     fn with_form(
@@ -290,13 +298,19 @@ mod tests {
         let wire = b"Message-ID: <a@b>\r\nSubject: x\r\n\r\nline\rwith CR\r\n\r\nend".to_vec();
         let from_file = Message::new(SourceKey::Uid(1), file.clone(), Flags::default(), None);
         let from_server =
-            Message::from_server(SourceKey::Uid(1), wire.clone(), Flags::default(), None);
+            Message::from_server(SourceKey::Uid(1), &wire, Form::Wire, Flags::default(), None);
         for message in [&from_file, &from_server] {
             assert_eq!(message.size(), file.len() as u64);
             assert_eq!(message.wire_size(), wire.len() as u64);
             assert_eq!(message.file_bytes(), file.as_slice());
             assert_eq!(message.fingerprint, from_file.fingerprint);
         }
+        let converted =
+            Message::from_server(SourceKey::Uid(1), &wire, Form::File, Flags::default(), None);
+        assert_eq!(converted.size(), file.len() as u64);
+        assert_eq!(converted.file_bytes(), file.as_slice());
+        assert_eq!(converted.fingerprint, from_file.fingerprint);
+        assert_eq!(converted.into_wire_bytes(), wire);
         assert_eq!(from_file.into_wire_bytes(), wire);
         assert_eq!(from_server.into_wire_bytes(), wire);
     }
@@ -354,8 +368,13 @@ mod tests {
                     .collect();
                 assert_eq!(crlf_to_lf(&raw), reference_to_lf(&raw), "{raw:?}");
                 assert_eq!(lf_to_crlf(&raw), reference_to_crlf(&raw), "{raw:?}");
-                let wire =
-                    Message::from_server(SourceKey::Uid(1), raw.clone(), Flags::default(), None);
+                let wire = Message::from_server(
+                    SourceKey::Uid(1),
+                    &raw,
+                    Form::Wire,
+                    Flags::default(),
+                    None,
+                );
                 assert_eq!(wire.size(), reference_to_lf(&raw).len() as u64, "{raw:?}");
             }
         }

@@ -27,7 +27,7 @@ use crate::endpoint::{Endpoint, Remote};
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
-use crate::message::{Message, SourceKey};
+use crate::message::{Form, Message, SourceKey};
 use crate::net::TlsOptions;
 use crate::secret::Secret;
 
@@ -319,6 +319,9 @@ pub struct SourceOptions {
     pub max_messages: Option<u64>,
     /// `--max-bytes` (POP3): at most about this many bytes per run.
     pub max_bytes: Option<u64>,
+    /// The line-end convention the destination writes, so a server source
+    /// hands messages over in it.
+    pub form: Form,
 }
 
 impl SourceOptions {

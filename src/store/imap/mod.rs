@@ -246,6 +246,7 @@ impl Imap {
         out: &Outbox,
     ) -> Result<()> {
         let source = self.source.as_ref().context("no folder is open")?;
+        let form = self.options.form;
         let server_name = source.server_name.clone();
         let pending = source.pending.clone();
         // 1. Sizes (and Message-IDs when deduplicating), without bodies.
@@ -346,12 +347,7 @@ impl Imap {
                                         SystemTime::UNIX_EPOCH
                                     }
                                 });
-                                Fetched::Message(Message::from_server(
-                                    key,
-                                    body.to_vec(),
-                                    flags,
-                                    date,
-                                ))
+                                Fetched::Message(Message::from_server(key, body, form, flags, date))
                             }
                             None => Fetched::Failed(key, anyhow!("the server sent no body")),
                         }

@@ -238,6 +238,7 @@ impl Pop3 {
                 wanted = numbers.clone();
             }
             // 2. Bodies, streamed into the pipeline as they arrive.
+            let form = self.options.form;
             let commands: Vec<(u32, String)> =
                 wanted.iter().map(|&n| (n, format!("RETR {n}"))).collect();
             self.client()?
@@ -246,7 +247,8 @@ impl Pop3 {
                     let item = match body {
                         Ok(raw) => Fetched::Message(Message::from_server(
                             key,
-                            raw.to_vec(),
+                            &raw,
+                            form,
                             Flags::default(),
                             None,
                         )),
