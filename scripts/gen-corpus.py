@@ -1295,6 +1295,33 @@ def hostile_mbox_cases() -> list[dict]:
          "become flags and leave the message, as documented",
          data, [(plain("status", 0), "FRS $Label1 Work", jan1)])
 
+    folded = plain("folded", 0, extra=b"X-Long: start\n" + b"".join(
+        b"\tcontinuation line %d of a header folded a hundred times\n" % i for i in range(100)))
+    data = b"From a@example.org Wed Jan  1 10:00:00 2020\n" + folded + b"\n"
+    case("header-folded-100-times.mbox",
+         "one header folded over a hundred continuation lines: one header, copied as it is",
+         data, [(folded, "", jan1)])
+
+    body = (b"From\nFromage is cheese.\nFrom:not a header\n \nFrom\tthe tab\n"
+            b"\t\n   \nFrom a@example.org\n")
+    lookalike = plain("lookalike", 0, body=body)
+    data = (b"From a@example.org Wed Jan  1 10:00:00 2020\n" + lookalike + b"\n" +
+            b"From a@example.org Thu Jan  2 10:00:00 2020\n" + plain("lookalike", 1) + b"\n")
+    case("from-lookalike-body-lines.mbox",
+         "body lines that start like a From_ line but are not one (`From`, `Fromage`, `From:`, "
+         "`From` and a tab, `From` and an address without a date) and whitespace-only lines: "
+         "no message is split",
+         data, [(lookalike, "", jan1), (plain("lookalike", 1), "", jan1 + 86400)])
+
+    twin = (b"From: Alice <alice@example.org>\nTo: bob@example.net\nSubject: twin\n"
+            b"Date: Wed, 1 Jan 2020 10:00:00 +0000\n\nMessage-ID: <only-in-the-body@x>\n")
+    data = b"".join(b"From a@example.org Wed Jan  1 10:00:00 2020\n" + twin + b"\n"
+                    for _ in range(2))
+    case("identical-without-message-id.mbox",
+         "two identical messages without a Message-ID header (one appears in the body only): "
+         "the fallback hash makes the second a duplicate",
+         data, [(twin, "", jan1)], duplicates=1)
+
     data = b"\n\nFrom a@example.org Wed Jan  1 10:00:00 2020\n" + plain("leading", 0) + b"\n"
     case("leading-blank-lines.mbox",
          "blank lines before the first From_ line: not an mbox (as Dovecot says too); a "
