@@ -222,7 +222,7 @@ impl Dovecot {
         tail(&self.dir.join("dovecot.log"), lines)
     }
 
-    fn run_doveadm(&self, args: &[&str]) -> Output {
+    pub fn run_doveadm(&self, args: &[&str]) -> Output {
         Command::new(&self.doveadm)
             .arg("-c")
             .arg(&self.conf)
