@@ -22,7 +22,7 @@
 //!   `Disconnected`, so the folder fails at once, and the session is
 //!   replaced before the next folder is opened.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, Result};
@@ -166,7 +166,7 @@ pub struct ImapClient {
     /// Where errors and logs say we are talking to (`user@host:port`).
     label: String,
     /// APPENDs sent and not yet answered, in order.
-    pending: Vec<Pending>,
+    pending: VecDeque<Pending>,
     /// The MULTIAPPEND command still being written (the last of `pending`).
     open_group: Option<OpenGroup>,
     /// Bytes of messages kept for groups not yet answered.
@@ -233,7 +233,7 @@ impl ImapClient {
             capabilities: HashSet::new(),
             timeout,
             label,
-            pending: Vec::new(),
+            pending: VecDeque::new(),
             open_group: None,
             retained_bytes: 0,
             answers: Vec::new(),
@@ -561,7 +561,7 @@ impl ImapClient {
         if !groupable {
             self.close_group().await?;
             let tag = self.send_single(&message).await?;
-            self.pending.push(Pending {
+            self.pending.push_back(Pending {
                 tag,
                 count: 1,
                 retained: Vec::new(),
@@ -619,7 +619,7 @@ impl ImapClient {
             })
             .await
             .map_err(|e| Disconnected(format!("{e:#}")))?;
-            self.pending.push(Pending {
+            self.pending.push_back(Pending {
                 tag,
                 count: 0,
                 retained: Vec::new(),
@@ -630,7 +630,7 @@ impl ImapClient {
                 bytes: 0,
             });
         }
-        if let (Some(group), Some(pending)) = (self.open_group.as_mut(), self.pending.last_mut()) {
+        if let (Some(group), Some(pending)) = (self.open_group.as_mut(), self.pending.back_mut()) {
             group.count += 1;
             group.bytes += message.raw.len();
             pending.count += 1;
@@ -746,7 +746,9 @@ impl ImapClient {
     /// Collects the answer to the oldest APPEND still unanswered (which must
     /// not be the group being written).
     async fn resolve_oldest(&mut self) -> Result<()> {
-        let pending = self.pending.remove(0);
+        let Some(pending) = self.pending.pop_front() else {
+            return Ok(());
+        };
         let answer = self.answer(&pending.tag).await?;
         let retained: usize = pending.retained.iter().map(|m| m.raw.len()).sum();
         match answer {
