@@ -295,6 +295,31 @@ impl Worker {
         Ok((source, sink))
     }
 
+    /// Reconnects both sides after a lost connection. Each try counts as an
+    /// attempt, after a pause of 1, 2, 4… s; a failed try pauses longer and
+    /// tries again rather than run the copy on a dead connection. `None`
+    /// once the retries are spent or the run stops.
+    async fn reconnect(
+        &self,
+        folder: &FolderName,
+        attempt: &mut u32,
+        stop: &watch::Receiver<bool>,
+    ) -> Option<(AnySource, AnySink)> {
+        loop {
+            *attempt += 1;
+            tokio::time::sleep(Duration::from_secs(1 << (*attempt - 1).min(5))).await;
+            match self.connect().await {
+                Ok(stores) => return Some(stores),
+                Err(e) => {
+                    report::warn(&format!("folder `{folder}`: reconnecting failed: {e:#}"));
+                    if *attempt >= self.job.retries || *stop.borrow() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
     /// Copies folders from the queue until it is empty or the run stops.
     async fn run(self, source: AnySource, mut sink: AnySink) -> Result<Summary> {
         let mut source = Some(source);
@@ -316,7 +341,7 @@ impl Worker {
                 // Set after the destination's connection died: it may still
                 // store what was sent on it.
                 let mut destination_unsettled = false;
-                let outcome = 'attempts: loop {
+                let outcome = loop {
                     let mut committed = Counts::default();
                     let outcome = copy_folder(
                         &self.job,
@@ -348,31 +373,16 @@ impl Worker {
                         attempt + 1,
                         self.job.retries
                     ));
-                    // Reconnecting is part of the attempt: a failure here
-                    // tries again after a longer pause, without running the
-                    // copy on a dead connection.
-                    loop {
-                        attempt += 1;
-                        tokio::time::sleep(Duration::from_secs(1 << (attempt - 1).min(5))).await;
-                        match self.connect().await {
-                            Ok((new_source, new_sink)) => {
-                                source = Some(new_source);
-                                sink = new_sink;
-                                // What the failed attempt committed is
-                                // recorded; count it. Its failures are not
-                                // final: the retry redoes them.
-                                summary.counts.add(&committed);
-                                continue 'attempts;
-                            }
-                            Err(e) => {
-                                report::warn(&format!(
-                                    "folder `{folder}`: reconnecting failed: {e:#}"
-                                ));
-                                if attempt >= self.job.retries || *stop.borrow() {
-                                    break 'attempts outcome;
-                                }
-                            }
+                    match self.reconnect(&folder, &mut attempt, &stop).await {
+                        Some((new_source, new_sink)) => {
+                            source = Some(new_source);
+                            sink = new_sink;
+                            // What the failed attempt committed is recorded;
+                            // count it. Its failures are not final: the retry
+                            // redoes them.
+                            summary.counts.add(&committed);
                         }
+                        None => break outcome,
                     }
                 };
                 let done = match outcome {
