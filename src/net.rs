@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio_native_tls::native_tls::{self, Certificate, Protocol};
 use tokio_native_tls::{TlsConnector, TlsStream};
@@ -71,14 +72,51 @@ impl TlsOptions {
     }
 }
 
+/// How much ciphertext one read from the socket may bring in.
+///
+/// OpenSSL reads a record's 5-byte header and then its body, each with its
+/// own read, and servers often send records far below the 16 KiB maximum
+/// (Dovecot's TLS proxy sends what its 8 KiB buffer held). Straight on the
+/// socket that is two or more system calls per record: about 470,000
+/// `recvfrom` calls to download 1 GB. Buffered, one call takes whatever
+/// has arrived, and the records are cut out of memory.
+const TLS_READ_BUFFER: usize = 128 * 1024;
+
+/// How much a connection gathers before it writes.
+///
+/// async-imap writes a command as four pieces (tag, space, text, CRLF) and
+/// an APPEND sends its attributes apart from the message; each write would
+/// otherwise be a TLS record and a TCP segment of its own, and the server's
+/// TLS proxy wakes for each one. Everything written is flushed by whoever
+/// waits for an answer, so nothing stays behind in the buffer.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 /// A connection to a server, before or after TLS.
 #[derive(Debug)]
 pub enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(BufWriter<TcpStream>),
+    Tls(Box<BufWriter<TlsStream<BufReader<TcpStream>>>>),
 }
 
 impl Stream {
+    /// A connection without TLS (yet).
+    pub fn plain(tcp: TcpStream) -> Stream {
+        Stream::Plain(BufWriter::with_capacity(WRITE_BUFFER, tcp))
+    }
+
+    /// The TCP connection under a plain stream, for STARTTLS; `None` once
+    /// TLS is on. Called after the command was flushed, so no buffered byte
+    /// is lost.
+    pub fn into_plain(self) -> Option<TcpStream> {
+        match self {
+            Stream::Plain(s) => {
+                debug_assert!(s.buffer().is_empty(), "unflushed bytes before STARTTLS");
+                Some(s.into_inner())
+            }
+            Stream::Tls(_) => None,
+        }
+    }
+
     pub fn is_tls(&self) -> bool {
         matches!(self, Stream::Tls(_))
     }
@@ -168,7 +206,9 @@ pub async fn start_tls(
     timeout: Duration,
 ) -> Result<Stream> {
     let connector = options.connector()?;
-    let handshake = connector.connect(host, tcp);
+    // The buffer starts empty here, so nothing received before the
+    // handshake (say, after a STARTTLS answer) can pass for TLS data.
+    let handshake = connector.connect(host, BufReader::with_capacity(TLS_READ_BUFFER, tcp));
     let tls = tokio::time::timeout(timeout, handshake)
         .await
         .map_err(|_| exit::unreachable(format!("TLS handshake with {host} timed out")))?
@@ -181,7 +221,10 @@ pub async fn start_tls(
             }
             exit::unreachable(text)
         })?;
-    Ok(Stream::Tls(Box::new(tls)))
+    Ok(Stream::Tls(Box::new(BufWriter::with_capacity(
+        WRITE_BUFFER,
+        tls,
+    ))))
 }
 
 /// True for `localhost` and loopback addresses, where a plaintext password

@@ -192,7 +192,7 @@ impl ImapClient {
                 client
             }
             Tls::StartTls => {
-                let mut plain = Client::new(Stream::Plain(tcp));
+                let mut plain = Client::new(Stream::plain(tcp));
                 read_greeting(&mut plain, &label, timeout).await?;
                 if login.plaintext {
                     if !net::is_loopback(&remote.host) {
@@ -214,7 +214,7 @@ impl ImapClient {
                             })
                     })
                     .await?;
-                    let Stream::Plain(tcp) = plain.into_inner() else {
+                    let Some(tcp) = plain.into_inner().into_plain() else {
                         unreachable!("the stream was plain before STARTTLS")
                     };
                     // RFC 3501 §6.2.1: no greeting follows the handshake.

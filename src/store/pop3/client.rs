@@ -83,7 +83,7 @@ impl Pop3Client {
         let tcp = net::connect_tcp(&remote.host, remote.port, timeout).await?;
         let stream = match remote.tls {
             Tls::Implicit => net::start_tls(tcp, &remote.host, &login.tls, timeout).await?,
-            Tls::StartTls => Stream::Plain(tcp),
+            Tls::StartTls => Stream::plain(tcp),
         };
         let mut client = Pop3Client {
             stream: BufReader::with_capacity(READ_BUFFER, stream),
@@ -168,7 +168,7 @@ impl Pop3Client {
                 self.label
             )));
         }
-        let Stream::Plain(tcp) = self.stream.into_inner() else {
+        let Some(tcp) = self.stream.into_inner().into_plain() else {
             unreachable!("the stream was plain before STLS")
         };
         let tls = net::start_tls(tcp, &login.remote.host, &login.tls, login.timeout).await?;
