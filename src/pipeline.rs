@@ -41,8 +41,11 @@ use crate::store::{
 const COMMIT_EVERY_MESSAGES: usize = 100;
 /// …and at least this often in time, so a slow source still makes progress durable.
 const COMMIT_EVERY: Duration = Duration::from_secs(2);
-/// Bytes of messages in flight between source and sink.
-const IN_FLIGHT_BYTES: u32 = 8 * 1024 * 1024;
+/// Bytes of messages in flight between source and sink, shared by the
+/// folders copied at the same time: from the source's send until the sink has
+/// taken the message. At 8 MiB, four IMAP folders peaked at 65-70 MiB RSS;
+/// at 4 MiB, 48-55 MiB at the same speed.
+const IN_FLIGHT_BYTES: u32 = 4 * 1024 * 1024;
 
 /// Set when the user asks the run to stop (Ctrl-C, SIGTERM).
 pub type InterruptSignal = watch::Receiver<bool>;
@@ -895,11 +898,14 @@ async fn copy_folder(
             _ = stop.wait_for(|&stopped| stopped) => { interrupted = true; break; }
             _ = tokio::time::sleep_until(deadline), if !run.batch.is_empty() => None,
             item = inbox.recv() => match item {
-                Some((item, _permit)) => Some(item),
+                Some(received) => Some(received),
                 None => break,
             },
         };
-        if let Some(item) = item {
+        // The message's share of the in-flight budget is given back only once
+        // the sink has taken it, so the budget bounds what waits to be written
+        // and what is being written alike.
+        if let Some((item, _in_flight)) = item {
             let message_bytes = match &item {
                 Fetched::Message(message) => message.size(),
                 _ => 0,
