@@ -37,7 +37,7 @@ complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "help" -d 'Print thi
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l folder -d 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l exclude -d 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l map -d 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s j -l jobs -d 'Copy up to N folders at the same time (for servers: N connections per side)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s j -l jobs -d 'Copy up to N folders at the same time, the largest first (for servers: N connections per side)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l retries -d 'Reconnect up to N times in a row after a dropped connection (an attempt that stores messages starts the count again)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l delete-after -d 'POP3: leave mail on the server for DAYS days after it was first stored, then delete it' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-messages -d 'POP3: fetch at most N messages per run (the rest waits for the next run)' -r

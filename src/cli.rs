@@ -168,7 +168,7 @@ pub struct CopyArgs {
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
-    /// Copy up to N folders at the same time (for servers: N connections per side)
+    /// Copy up to N folders at the same time, the largest first (for servers: N connections per side)
     #[arg(short, long, value_name = "N", default_value_t = 4)]
     pub jobs: usize,
 

@@ -150,6 +150,29 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
             units_to_copy.push(rest);
         }
     }
+    if units_to_copy.len() > job.jobs {
+        // More folders than workers: the order decides which folder runs
+        // alone at the end.
+        let folders: Vec<FolderName> = units_to_copy
+            .iter()
+            .flatten()
+            .map(|(folder, _)| folder.clone())
+            .collect();
+        let weights = source.weights(&folders).await;
+        largest_first(&mut units_to_copy, &weights);
+        report::debug(&format!(
+            "folders in the order they start: {}",
+            units_to_copy
+                .iter()
+                .flatten()
+                .map(|(folder, _)| match weights.get(folder) {
+                    Some(weight) => format!("`{folder}` ({weight})"),
+                    None => format!("`{folder}` (?)"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let queue = Arc::new(Mutex::new(
         units_to_copy.into_iter().collect::<VecDeque<_>>(),
     ));
@@ -276,6 +299,20 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Source folders that share a destination folder: one worker copies them in turn.
 type Unit = Vec<(FolderName, FolderName)>;
+
+/// Puts the heaviest units first, keeping the source's order among equals
+/// and after them the units of unknown weight (longest job first). In the
+/// listed order, a folder that sorts late waits for a worker however big it
+/// is, and the run's end is that one folder copying alone on one connection.
+fn largest_first(units: &mut [Unit], weights: &HashMap<FolderName, u64>) {
+    units.sort_by_cached_key(|unit| {
+        let weight: u64 = unit
+            .iter()
+            .map(|(folder, _)| weights.get(folder).copied().unwrap_or(0))
+            .sum();
+        std::cmp::Reverse(weight)
+    });
+}
 
 fn queue_len(queue: &Mutex<VecDeque<Unit>>) -> usize {
     lock(queue).len()
@@ -1064,4 +1101,49 @@ fn report_failed(folder: &FolderName, key: &SourceKey, e: &anyhow::Error) {
         "status": "failed",
         "reason": format!("{e:#}"),
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str) -> FolderName {
+        FolderName::from_components([name]).unwrap()
+    }
+
+    fn unit(names: &[&str]) -> Unit {
+        names
+            .iter()
+            .map(|name| (folder(name), folder(name)))
+            .collect()
+    }
+
+    #[test]
+    fn the_heaviest_folders_start_first_and_ties_keep_the_listed_order() {
+        let mut units = vec![
+            unit(&["Archive"]),
+            unit(&["Drafts"]),
+            unit(&["INBOX"]),
+            unit(&["Lists", "Lists2"]),
+            unit(&["Sent"]),
+            unit(&["Unknown"]),
+        ];
+        let weights: HashMap<FolderName, u64> = [
+            ("Archive", 10),
+            ("Drafts", 0),
+            ("INBOX", 900),
+            ("Lists", 6),
+            ("Lists2", 6),
+            ("Sent", 10),
+        ]
+        .into_iter()
+        .map(|(name, weight)| (folder(name), weight))
+        .collect();
+        largest_first(&mut units, &weights);
+        let order: Vec<String> = units.iter().map(|unit| unit[0].0.to_string()).collect();
+        assert_eq!(
+            order,
+            ["INBOX", "Lists", "Archive", "Sent", "Drafts", "Unknown"]
+        );
+    }
 }

@@ -179,6 +179,20 @@ impl Maildir {
         Ok(names)
     }
 
+    /// How many messages each of `folders` holds (entries of `cur/` and
+    /// `new/`), for starting the largest first.
+    pub fn weights(&self, folders: &[FolderName]) -> HashMap<FolderName, u64> {
+        folders
+            .iter()
+            .map(|folder| {
+                let dir = self.folder_dir(folder);
+                let entries =
+                    |sub: &str| fs::read_dir(dir.join(sub)).map_or(0, |d| d.count() as u64);
+                (folder.clone(), entries("cur") + entries("new"))
+            })
+            .collect()
+    }
+
     fn folder_dir(&self, folder: &FolderName) -> PathBuf {
         if let Some(dir) = self.dirs.get(folder) {
             return dir.clone();

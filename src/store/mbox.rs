@@ -13,7 +13,7 @@
 //! Writers lock the file with `flock` and a `NAME.lock` dotlock, as mutt,
 //! Dovecot and procmail expect.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -179,6 +179,18 @@ impl Mbox {
                 let _ = fs::remove_file(&lock);
             }
         }
+    }
+
+    /// The size in bytes of each of `folders`' files, for starting the
+    /// largest first.
+    pub fn weights(&self, folders: &[FolderName]) -> HashMap<FolderName, u64> {
+        folders
+            .iter()
+            .filter_map(|folder| {
+                let size = fs::metadata(self.folder_path(folder)).ok()?.len();
+                Some((folder.clone(), size))
+            })
+            .collect()
     }
 
     fn folder_path(&self, folder: &FolderName) -> PathBuf {

@@ -13,7 +13,7 @@ pub mod maildir;
 pub mod mbox;
 pub mod pop3;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -402,6 +402,11 @@ pub trait Source {
     async fn folders(&mut self) -> Result<Vec<FolderName>>;
     /// The RFC 6154 special use of a folder (`\Sent`…), where the store knows one.
     fn special_use(&self, folder: &FolderName) -> Option<&'static str>;
+    /// Roughly how much each of `folders` holds, in the store's own unit
+    /// (messages, or bytes of an mbox file), where it can tell cheaply;
+    /// folders left out are unknown. Only compared within one source, to
+    /// start the largest folders first.
+    async fn weights(&mut self, folders: &[FolderName]) -> HashMap<FolderName, u64>;
     /// Opens `folder` and checks `progress` against it.
     async fn open(
         &mut self,
@@ -564,6 +569,19 @@ impl Source for AnySource {
         match self {
             AnySource::Imap(s) => s.special_use(folder),
             AnySource::Maildir(_) | AnySource::Mbox(_) | AnySource::Pop3(_) => None,
+        }
+    }
+    async fn weights(&mut self, folders: &[FolderName]) -> HashMap<FolderName, u64> {
+        match self {
+            AnySource::Maildir(s) => s.weights(folders),
+            AnySource::Mbox(s) => s.weights(folders),
+            AnySource::Imap(s) => s.weights(folders).await.unwrap_or_else(|e| {
+                // Only the order of the folders depends on it.
+                crate::report::debug(&format!("no folder sizes from the server: {e:#}"));
+                HashMap::new()
+            }),
+            // One folder: nothing to order.
+            AnySource::Pop3(_) => HashMap::new(),
         }
     }
     async fn open(

@@ -363,6 +363,15 @@ fn a_rerun_downloads_nothing_and_a_later_one_only_the_new_messages() {
     );
 }
 
+/// The source folders in the order their copies started.
+fn folders_started(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|event| event["event"] == "folder_start")
+        .map(|event| event["folder"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn one_worker_or_eight_store_the_same_messages() {
     let env = TestEnv::new();
@@ -396,6 +405,22 @@ fn one_worker_or_eight_store_the_same_messages() {
             "--jobs {jobs}: {done}"
         );
         assert_eq!(count(done, "folders"), 7, "--jobs {jobs}: {done}");
+        if jobs == "1" {
+            // More folders than workers: the largest start first, ties in
+            // the listed order.
+            assert_eq!(
+                folders_started(&events),
+                [
+                    "Lists",
+                    "INBOX",
+                    "Sent",
+                    "Projects/Alpha",
+                    "Projects/Beta",
+                    "Projects/Beta/Old",
+                    "Drafts"
+                ]
+            );
+        }
         assert_same_messages(
             &expected,
             &read_maildir(&env.path(&out)),

@@ -757,6 +757,30 @@ fn one_worker_or_many_store_the_same_messages() {
         );
         assert_maildir_layout(&env.path(&destination));
     }
+    // One worker for several folders: the fullest start first.
+    let copied = read_maildir(&env.path("md-1"));
+    assert!(copied.len() > 2, "the fixture has folders to order");
+    let events = env.run_json(
+        &[
+            "--json",
+            "copy",
+            "--jobs",
+            "1",
+            &env.endpoint("maildir", "md-1"),
+            &env.endpoint("maildir", "md-again"),
+        ],
+        0,
+    );
+    let sizes: Vec<usize> = events
+        .iter()
+        .filter(|event| event["event"] == "folder_start")
+        .map(|event| copied[event["folder"].as_str().unwrap()].len())
+        .collect();
+    assert_eq!(sizes.len(), copied.len());
+    assert!(
+        sizes.windows(2).all(|pair| pair[0] >= pair[1]),
+        "folders started in this order of sizes: {sizes:?}"
+    );
     let output = env.run(&[
         "copy",
         "--jobs",

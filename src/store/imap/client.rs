@@ -396,6 +396,78 @@ impl ImapClient {
         })
     }
 
+    /// MESSAGES of each folder in `names` (server names), from STATUS
+    /// commands sent in windows without waiting for each answer: one round
+    /// trip per window, not per folder. Folders the server refuses are left
+    /// out. After any error the session is replaced before its next folder,
+    /// as answers may still be on their way.
+    pub async fn message_counts(&mut self, names: &[String]) -> Result<HashMap<String, u32>> {
+        let result = self.pipelined_status(names).await;
+        if result.is_err() {
+            self.is_over = true;
+        }
+        result
+    }
+
+    async fn pipelined_status(&mut self, names: &[String]) -> Result<HashMap<String, u32>> {
+        // A window the socket buffers hold either way, so sending never
+        // waits on a server that waits for its answers to be read.
+        const WINDOW: usize = 64;
+        self.renew_if_over().await?;
+        let timeout = self.timeout;
+        let mut counts = HashMap::with_capacity(names.len());
+        for window in names.chunks(WINDOW) {
+            let mut unanswered = HashSet::with_capacity(window.len());
+            for name in window {
+                let command = format!("STATUS {} (MESSAGES)", quote(name));
+                let session = &mut self.session;
+                let tag = deadline(timeout, "asking for folder sizes", async {
+                    session.run_command(&command).await.map_err(protocol_error)
+                })
+                .await?
+                .0;
+                unanswered.insert(tag);
+            }
+            while !unanswered.is_empty() {
+                let session = &mut self.session;
+                let response = deadline(timeout, "asking for folder sizes", async {
+                    match session.read_response().await {
+                        Ok(Some(response)) => Ok(response),
+                        Ok(None) => {
+                            Err(Disconnected("the server closed the connection".into()).into())
+                        }
+                        Err(e) => Err(Disconnected(format!("reading from the server: {e}")).into()),
+                    }
+                })
+                .await?;
+                match response.parsed() {
+                    Response::MailboxData(imap_proto::MailboxDatum::Status { mailbox, status }) => {
+                        for attribute in status {
+                            if let imap_proto::StatusAttribute::Messages(n) = attribute {
+                                counts.insert(unescape_quoted(mailbox), *n);
+                            }
+                        }
+                    }
+                    Response::Done { tag, .. } => {
+                        unanswered.remove(&tag.0.to_string());
+                    }
+                    Response::Data {
+                        status: Status::Bye,
+                        outcome,
+                    } => {
+                        return Err(Disconnected(format!(
+                            "the server closed the session: {}",
+                            outcome.information.as_deref().unwrap_or("BYE")
+                        ))
+                        .into())
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(counts)
+    }
+
     /// UID SEARCH in the selected folder; `criteria` is raw IMAP search syntax.
     pub async fn uid_search(&mut self, criteria: &str) -> Result<Vec<u32>> {
         let timeout = self.timeout;

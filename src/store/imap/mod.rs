@@ -18,7 +18,7 @@
 
 pub mod client;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, Context, Result};
@@ -129,6 +129,21 @@ impl Imap {
             return listed.name.clone();
         }
         built_server_name(folder, self.delimiter)
+    }
+
+    /// How many messages each of `folders` holds (STATUS), for starting the
+    /// largest first.
+    pub async fn weights(&mut self, folders: &[FolderName]) -> Result<HashMap<FolderName, u64>> {
+        let named: Vec<(FolderName, String)> = folders
+            .iter()
+            .map(|folder| (folder.clone(), self.server_name(folder)))
+            .collect();
+        let server_names: Vec<String> = named.iter().map(|(_, name)| name.clone()).collect();
+        let counts = self.client.message_counts(&server_names).await?;
+        Ok(named
+            .into_iter()
+            .filter_map(|(folder, name)| counts.get(&name).map(|&n| (folder, u64::from(n))))
+            .collect())
     }
 
     /// Folders that hold messages (not `\Noselect` ones), limited to the
