@@ -579,6 +579,39 @@ fn empty_folders_are_created_at_the_destination() {
 }
 
 #[test]
+fn the_sizes_of_many_folders_are_asked_in_one_pass_and_the_largest_starts_first() {
+    let env = TestEnv::new();
+    let server = server();
+    let source = Account::new(&env, server, "sizes-src", None);
+    source.load("INBOX", &mails("inbox", 1, 500));
+    source.load("Zebra", &mails("zebra", 3, 500));
+    // More folders than one window of pipelined STATUS commands.
+    let mut create = vec!["mailbox", "create", "-u", source.name()];
+    let empty: Vec<String> = (0..70).map(|n| format!("Empty{n:02}")).collect();
+    create.extend(empty.iter().map(String::as_str));
+    server.doveadm(&create);
+
+    let mut copy = args(["-vv", "copy", "--jobs", "2", &source.imaps()]);
+    copy.push(env.endpoint("maildir", "out"));
+    copy.extend(source.src_args());
+    let output = env.run_owned(&copy);
+    crate::util::assert_exit(&output, 0);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let order = stderr
+        .lines()
+        .find_map(|line| line.split_once("folders in the order they start: "))
+        .map(|(_, order)| order.to_string())
+        .unwrap_or_else(|| panic!("no folder order in the debug output:\n{stderr}"));
+    assert!(
+        order.starts_with("`Zebra` (3), `INBOX` (1), `Empty00` (0), `Empty01` (0)"),
+        "{order}"
+    );
+    assert!(!order.contains("(?)"), "a folder without a size: {order}");
+    assert_eq!(order.matches("` (").count(), 72, "{order}");
+    assert_eq!(read_maildir(&env.path("out")).len(), 72);
+}
+
+#[test]
 fn a_folder_in_the_url_is_the_only_source_folder_or_the_one_destination_folder() {
     let env = TestEnv::new();
     let server = server();
