@@ -779,10 +779,11 @@ fn a_destination_stalled_past_the_timeout_is_retried_without_duplicates() {
     let s = Scenario::new();
     let destination = s.account("fault-stall-dst");
     let src = s.maildir_source();
-    // Plaintext: the server's answers stop 3 KB in (past the login and the
-    // index, amid the APPEND answers), while it goes on storing what
-    // mailtug sends: the retry finds those messages stored.
-    let proxy = FaultProxy::start(server().imap_port(), stall_at(3_000));
+    // Plaintext: the server's answers stop 2.3 KB in (past the login and
+    // the index, amid the APPEND answers: one per group of up to 32
+    // messages, about 2.7 KB of answers in all), while it goes on storing
+    // what mailtug sends: the retry finds those messages stored.
+    let proxy = FaultProxy::start(server().imap_port(), stall_at(2_300));
     let extra = destination.args_and(
         "dst",
         &["--tls", "none", "--retries", "3", "--timeout", "3"],
