@@ -827,12 +827,20 @@ async fn copy_folder(
     let status = match opened {
         Ok(status) => status,
         Err(e) => {
+            // Every folder_done follows its folder_start, even when the
+            // source folder could not be opened (nothing known to copy).
+            report::event(json!({
+                "event": "folder_start",
+                "folder": folder,
+                "destination_folder": destination,
+                "pending": null,
+            }));
             return Ok(FolderDone {
                 counts: Counts::default(),
                 source_error: Some(e),
                 unchanged: false,
                 interrupted: false,
-            })
+            });
         }
     };
     let mut folder_progress = recorded;

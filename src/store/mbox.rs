@@ -259,6 +259,11 @@ impl Mbox {
                 status.pending = (*through == meta.len()).then_some(0);
             }
         }
+        if status.pending != Some(0) && meta.len() > resume_at {
+            // A file that is not an mbox fails here, before the destination
+            // folder is created for it.
+            check_from_line_at(&path, resume_at)?;
+        }
         self.source = Some(SourceFolder { path, resume_at });
         Ok(status)
     }
@@ -628,6 +633,28 @@ fn recover_interrupted_write(path: &Path, file: &File) -> Result<()> {
     fs::remove_file(&journal)?;
     durable::sync_parent(&journal)?;
     Ok(())
+}
+
+/// Checks that a message's From_ line begins at `offset`, as the reader
+/// will, with its words for the error.
+fn check_from_line_at(path: &Path, offset: u64) -> Result<()> {
+    let read = || -> std::io::Result<Vec<u8>> {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut head = Vec::with_capacity(5);
+        file.take(5).read_to_end(&mut head)?;
+        Ok(head)
+    };
+    let head = read().with_context(|| format!("reading mbox `{}`", path.display()))?;
+    if head == b"From " {
+        return Ok(());
+    }
+    let text = if offset == 0 {
+        "does not start with a `From ` line".to_string()
+    } else {
+        format!("byte {offset} does not start with a `From ` line")
+    };
+    Err(anyhow!("reading mbox `{}`: {text}", path.display()))
 }
 
 fn open_reader(path: &Path, offset: u64) -> Result<MboxReader<BufReader<File>>> {

@@ -966,7 +966,8 @@ fn an_mbox_tree_with_stray_entries_copies_its_folders_and_names_the_rest() {
         counts,
         [
             ("INBOX", 0), // the root of a Maildir++ tree
-            ("broken", 0),
+            // broken.mbox is not an mbox: its folder fails before it is
+            // created at the destination.
             ("good", 1),
             ("plain", 2),
             ("sub/inner", 2)

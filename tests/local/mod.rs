@@ -691,6 +691,53 @@ fn usage_errors_leave_no_destination_behind() {
 }
 
 #[test]
+fn a_file_that_is_not_an_mbox_fails_its_folder_and_creates_nothing_for_it() {
+    let env = TestEnv::new();
+    env.copy_fixture("mbox");
+    // In a tree beside good files, and alone.
+    fs::write(
+        env.path("mbox/notes.mbox"),
+        b"Subject: not an mbox\n\nhello\n",
+    )
+    .unwrap();
+    fs::write(env.path("alone.mbox"), b"Subject: not an mbox\n\nhello\n").unwrap();
+    for (kind, destination) in [("maildir", "md"), ("mbox", "mb")] {
+        let output = env.run(&[
+            "copy",
+            &env.endpoint("mbox", "mbox"),
+            &env.endpoint(kind, destination),
+        ]);
+        assert_exit(&output, 1);
+        assert_error_line(&output, &["notes", "does not start with a `From ` line"]);
+        let stored = match kind {
+            "maildir" => read_maildir(&env.path(destination)),
+            _ => read_mbox_dir(&env.path(destination)),
+        };
+        assert!(
+            stored.contains_key("INBOX") && !stored.contains_key("notes"),
+            "{kind}: the good folders and only them: {:?}",
+            stored.keys()
+        );
+
+        let alone = format!("{destination}-alone");
+        let output = env.run(&[
+            "copy",
+            &env.endpoint("mbox", "alone.mbox"),
+            &env.endpoint(kind, &alone),
+        ]);
+        assert_exit(&output, 1);
+        assert_error_line(
+            &output,
+            &["alone.mbox", "does not start with a `From ` line"],
+        );
+        assert!(
+            !env.path(&alone).exists(),
+            "{kind}: a destination was created for a file that is not an mbox"
+        );
+    }
+}
+
+#[test]
 fn map_can_merge_folders_into_one_storing_shared_messages_once() {
     let env = TestEnv::new();
     env.copy_fixture("mbox");
