@@ -125,7 +125,8 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
     let sink = connect_sink(&job).await?;
     let units = select_folders(&job, &mut source, &sink).await?;
 
-    let (checkpoint, from_disk) = load_checkpoint(&job)?;
+    let (mut checkpoint, from_disk) = load_checkpoint(&job)?;
+    forget_folders_whose_copy_is_gone(&units, &sink, &mut checkpoint);
     let saver = Saver::new(&job, &checkpoint, from_disk);
     let shared = Arc::new(Mutex::new(Shared {
         checkpoint,
@@ -521,6 +522,23 @@ async fn settle_if_unchanged(
         "error": null,
     }));
     true
+}
+
+/// Drops the progress of source folders whose destination folder no longer
+/// exists (a backup directory removed, a folder deleted on the server):
+/// kept, it would skip them as done while their copies are missing.
+/// Forgotten, they are copied again, deduplicated against whatever the
+/// destination holds by then.
+fn forget_folders_whose_copy_is_gone(units: &[Unit], sink: &AnySink, checkpoint: &mut Checkpoint) {
+    for (folder, destination) in units.iter().flatten() {
+        if checkpoint.folders.contains_key(folder) && !sink.holds(destination) {
+            report::warn(&format!(
+                "destination folder `{destination}` is gone: copying folder `{folder}` again"
+            ));
+            checkpoint.folders.remove(folder);
+            checkpoint.destinations.remove(destination);
+        }
+    }
 }
 
 /// The source folders taking part, each with its destination name, grouped

@@ -193,6 +193,12 @@ impl Maildir {
             .collect()
     }
 
+    /// Whether the destination holds `folder` (its directory with `cur/`
+    /// or `new/`).
+    pub fn holds(&self, folder: &FolderName) -> bool {
+        is_folder_dir(&self.folder_dir(folder))
+    }
+
     fn folder_dir(&self, folder: &FolderName) -> PathBuf {
         if let Some(dir) = self.dirs.get(folder) {
             return dir.clone();

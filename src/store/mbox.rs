@@ -193,6 +193,11 @@ impl Mbox {
             .collect()
     }
 
+    /// Whether the destination holds `folder` (its file).
+    pub fn holds(&self, folder: &FolderName) -> bool {
+        self.folder_path(folder).is_file()
+    }
+
     fn folder_path(&self, folder: &FolderName) -> PathBuf {
         if let Some(path) = self.files.get(folder) {
             return path.clone();

@@ -437,6 +437,8 @@ pub trait Sink {
     async fn folders(&mut self) -> Result<Vec<FolderName>>;
     /// The folder the store marks with an RFC 6154 special use, if any.
     fn special_folder(&self, special_use: &str) -> Option<FolderName>;
+    /// Whether `folder` exists at the destination now.
+    fn holds(&self, folder: &FolderName) -> bool;
     /// Opens `folder` for appending (creating it when `create` is set) and
     /// returns the fingerprints it already holds; `None` when it does not
     /// exist and `create` is not set. `cache` is what an earlier run kept.
@@ -650,6 +652,14 @@ impl Sink for AnySink {
             AnySink::Imap(s) => s.special_folder(special_use),
             AnySink::DryRun(s) => s.inner.special_folder(special_use),
             AnySink::Maildir(_) | AnySink::Mbox(_) => None,
+        }
+    }
+    fn holds(&self, folder: &FolderName) -> bool {
+        match self {
+            AnySink::Maildir(s) => s.holds(folder),
+            AnySink::Mbox(s) => s.holds(folder),
+            AnySink::Imap(s) => s.holds(folder),
+            AnySink::DryRun(s) => s.inner.holds(folder),
         }
     }
     async fn open(

@@ -579,6 +579,36 @@ fn empty_folders_are_created_at_the_destination() {
 }
 
 #[test]
+fn a_folder_deleted_on_the_destination_server_is_copied_again() {
+    let env = TestEnv::new();
+    let server = server();
+    let account = Account::new(&env, server, "gone-dst", None);
+    let root = env.copy_fixture("maildir");
+    let expected = deduplicated(&lf_model(&read_maildir(&root)));
+    let mut upload = args([
+        "--json",
+        "copy",
+        &env.endpoint("maildir", "maildir"),
+        &account.imaps(),
+    ]);
+    upload.extend(account.dst_args());
+    env.run_json_owned(&upload, 0);
+    assert_eq!(account.count("Drafts"), expected["Drafts"].len() as u64);
+
+    // The checkpoint says Drafts is done; the server no longer has it.
+    server.doveadm(&["mailbox", "delete", "-u", account.name(), "Drafts"]);
+    let events = env.run_json_owned(&upload, 0);
+    let done = summary(&events);
+    assert_eq!(
+        count(done, "messages_copied"),
+        expected["Drafts"].len() as u64,
+        "{done}"
+    );
+    assert_eq!(count(done, "folders_unchanged"), 3, "{done}");
+    assert_eq!(account.count("Drafts"), expected["Drafts"].len() as u64);
+}
+
+#[test]
 fn the_sizes_of_many_folders_are_asked_in_one_pass_and_the_largest_starts_first() {
     let env = TestEnv::new();
     let server = server();

@@ -462,6 +462,47 @@ fn rerun_into_a_complete_destination_with_a_fresh_checkpoint_copies_nothing() {
 }
 
 #[test]
+fn a_destination_removed_since_the_last_run_is_filled_again() {
+    let env = TestEnv::new();
+    env.copy_fixture("mbox");
+    let expected = deduplicated(&read_mbox_dir(&env.path("mbox")));
+    let src = env.endpoint("mbox", "mbox");
+    for (kind, destination) in [("maildir", "md"), ("mbox", "mb")] {
+        let dst = env.endpoint(kind, destination);
+        assert_exit(&env.run(&["copy", &src, &dst]), 0);
+        // The whole destination removed behind mailtug's back: the
+        // checkpoint says done, yet everything is copied again.
+        fs::remove_dir_all(env.path(destination)).unwrap();
+        let output = env.run(&["copy", &src, &dst]);
+        assert_exit(&output, 0);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("destination folder `INBOX` is gone: copying folder `INBOX` again"),
+            "{kind}: {stderr}"
+        );
+        let stored = match kind {
+            "maildir" => read_maildir(&env.path(destination)),
+            _ => read_mbox_dir(&env.path(destination)),
+        };
+        assert_same_messages(&expected, &stored, &format!("{kind} filled again"));
+    }
+
+    // One folder removed: only it is copied again.
+    fs::remove_dir_all(env.path("md/.Sent")).unwrap();
+    let events = env.run_json(&["--json", "copy", &src, &env.endpoint("maildir", "md")], 0);
+    assert_eq!(
+        count(summary(&events), "messages_copied"),
+        expected["Sent"].len() as u64
+    );
+    assert_eq!(count(summary(&events), "folders_unchanged"), 3);
+    assert_same_messages(
+        &expected,
+        &read_maildir(&env.path("md")),
+        "Sent filled again",
+    );
+}
+
+#[test]
 fn dry_run_writes_nothing_and_reports_what_it_would_copy() {
     let env = TestEnv::new();
     env.copy_fixture("mbox");

@@ -158,6 +158,13 @@ impl Imap {
             .collect()
     }
 
+    /// Whether the server listed `folder` as one that can hold messages.
+    pub fn holds(&self, folder: &FolderName) -> bool {
+        self.folders
+            .get(folder)
+            .is_some_and(|listed| listed.selectable)
+    }
+
     /// The RFC 6154 special use of a folder (`\Sent`…), if the server marks one.
     pub fn special_use(&self, folder: &FolderName) -> Option<&'static str> {
         self.folders.get(folder).and_then(|f| f.special_use)
