@@ -14,8 +14,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::io::{BufReader, BufWriter};
+use tokio::io::{AsyncRead, AsyncWrite, BufReader, BufWriter, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_native_tls::native_tls::{self, Certificate, Protocol};
 use tokio_native_tls::{TlsConnector, TlsStream};
