@@ -431,18 +431,7 @@ impl ImapClient {
                 unanswered.insert(tag);
             }
             while !unanswered.is_empty() {
-                let session = &mut self.session;
-                let response = deadline(timeout, "asking for folder sizes", async {
-                    match session.read_response().await {
-                        Ok(Some(response)) => Ok(response),
-                        Ok(None) => {
-                            Err(Disconnected("the server closed the connection".into()).into())
-                        }
-                        Err(e) => Err(Disconnected(format!("reading from the server: {e}")).into()),
-                    }
-                })
-                .await?;
-                match response.parsed() {
+                self.read_reply("asking for folder sizes", |response| match response {
                     Response::MailboxData(imap_proto::MailboxDatum::Status { mailbox, status }) => {
                         for attribute in status {
                             if let imap_proto::StatusAttribute::Messages(n) = attribute {
@@ -451,20 +440,11 @@ impl ImapClient {
                         }
                     }
                     Response::Done { tag, .. } => {
-                        unanswered.remove(&tag.0.to_string());
-                    }
-                    Response::Data {
-                        status: Status::Bye,
-                        outcome,
-                    } => {
-                        return Err(Disconnected(format!(
-                            "the server closed the session: {}",
-                            outcome.information.as_deref().unwrap_or("BYE")
-                        ))
-                        .into())
+                        unanswered.remove(&*tag.0);
                     }
                     _ => {}
-                }
+                })
+                .await?;
             }
         }
         Ok(counts)
@@ -860,6 +840,26 @@ impl ImapClient {
 
     /// Reads one response and says what it means for APPEND.
     async fn next_event(&mut self, what: &str) -> Result<Event> {
+        self.read_reply(what, |response| match response {
+            Response::Continue(_) => Event::Continue,
+            Response::Done {
+                tag,
+                status,
+                outcome,
+            } => Event::Done(tag.0.clone(), append_answer(status, outcome)),
+            _ => Event::Other,
+        })
+        .await
+    }
+
+    /// Reads one response for commands sent through the raw-command API and
+    /// hands it to `interpret`. A closed connection and a `* BYE` are lost
+    /// connections.
+    async fn read_reply<T>(
+        &mut self,
+        what: &str,
+        interpret: impl FnOnce(&Response<'_>) -> T,
+    ) -> Result<T> {
         let timeout = self.timeout;
         let session = &mut self.session;
         deadline(timeout, what, async {
@@ -870,25 +870,18 @@ impl ImapClient {
                 }
                 Err(e) => return Err(Disconnected(format!("reading from the server: {e}")).into()),
             };
-            Ok(match response.parsed() {
-                Response::Continue(_) => Event::Continue,
-                Response::Done {
-                    tag,
-                    status,
-                    outcome,
-                } => Event::Done(tag.0.clone(), append_answer(status, outcome)),
-                Response::Data {
-                    status: Status::Bye,
-                    outcome,
-                } => {
-                    return Err(Disconnected(format!(
-                        "the server closed the session: {}",
-                        outcome.information.as_deref().unwrap_or("BYE")
-                    ))
-                    .into())
-                }
-                _ => Event::Other,
-            })
+            if let Response::Data {
+                status: Status::Bye,
+                outcome,
+            } = response.parsed()
+            {
+                return Err(Disconnected(format!(
+                    "the server closed the session: {}",
+                    outcome.information.as_deref().unwrap_or("BYE")
+                ))
+                .into());
+            }
+            Ok(interpret(response.parsed()))
         })
         .await
     }
