@@ -72,6 +72,15 @@ enum ReaderState {
     Done,
 }
 
+/// Why reading cannot start at `offset`: no From_ line begins there.
+pub fn no_from_line_at(offset: u64) -> String {
+    if offset == 0 {
+        "does not start with a `From ` line".to_string()
+    } else {
+        format!("byte {offset} does not start with a `From ` line")
+    }
+}
+
 impl<R: BufRead> MboxReader<R> {
     /// `reader` is positioned at byte `offset` of the file, which is a message
     /// boundary (0 or an `end` returned earlier).
@@ -123,15 +132,10 @@ impl<R: BufRead> MboxReader<R> {
         }
         self.offset += read as u64;
         if !self.next_from_line.starts_with(b"From ") {
-            let text = if self.next_start == 0 {
-                "does not start with a `From ` line".to_string()
-            } else {
-                format!(
-                    "byte {} does not start with a `From ` line",
-                    self.next_start
-                )
-            };
-            return Err(io::Error::new(io::ErrorKind::InvalidData, text));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                no_from_line_at(self.next_start),
+            ));
         }
         // No LF up to the end of the file, but CRs: the file has classic Mac
         // OS line ends, so it has no lines at all here and would read as one

@@ -643,23 +643,25 @@ fn recover_interrupted_write(path: &Path, file: &File) -> Result<()> {
 /// Checks that a message's From_ line begins at `offset`, as the reader
 /// will, with its words for the error.
 fn check_from_line_at(path: &Path, offset: u64) -> Result<()> {
-    let read = || -> std::io::Result<Vec<u8>> {
-        let mut file = File::open(path)?;
-        file.seek(SeekFrom::Start(offset))?;
-        let mut head = Vec::with_capacity(5);
-        file.take(5).read_to_end(&mut head)?;
-        Ok(head)
-    };
-    let head = read().with_context(|| format!("reading mbox `{}`", path.display()))?;
-    if head == b"From " {
+    let found = starts_with_from_line(path, offset)
+        .with_context(|| format!("reading mbox `{}`", path.display()))?;
+    if found {
         return Ok(());
     }
-    let text = if offset == 0 {
-        "does not start with a `From ` line".to_string()
-    } else {
-        format!("byte {offset} does not start with a `From ` line")
-    };
-    Err(anyhow!("reading mbox `{}`: {text}", path.display()))
+    Err(anyhow!(
+        "reading mbox `{}`: {}",
+        path.display(),
+        mboxrd::no_from_line_at(offset)
+    ))
+}
+
+/// Whether a From_ line begins at `offset` of the file.
+fn starts_with_from_line(path: &Path, offset: u64) -> std::io::Result<bool> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut head = Vec::with_capacity(5);
+    file.take(5).read_to_end(&mut head)?;
+    Ok(head == b"From ")
 }
 
 fn open_reader(path: &Path, offset: u64) -> Result<MboxReader<BufReader<File>>> {
@@ -762,7 +764,7 @@ fn find_mbox_files(
         }
         let folder = match name.strip_suffix(".mbox") {
             Some(stem) => stem,
-            None if starts_with_from_line(&path) => name,
+            None if starts_with_from_line(&path, 0).unwrap_or(false) => name,
             None => continue,
         };
         let components = parents.iter().map(String::as_str).chain([folder]);
@@ -782,13 +784,6 @@ fn find_mbox_files(
         }
     }
     Ok(())
-}
-
-fn starts_with_from_line(path: &Path) -> bool {
-    let mut head = [0u8; 5];
-    File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| &head == b"From ")
 }
 
 /// True when an mbox destination at `path` is a single file (one folder).
