@@ -365,9 +365,8 @@ fn a_rerun_downloads_nothing_and_a_later_one_only_the_new_messages() {
 
 /// The source folders in the order their copies started.
 fn folders_started(events: &[serde_json::Value]) -> Vec<String> {
-    events
-        .iter()
-        .filter(|event| event["event"] == "folder_start")
+    events_of(events, "folder_start")
+        .into_iter()
         .map(|event| event["folder"].as_str().unwrap().to_string())
         .collect()
 }

@@ -859,9 +859,8 @@ fn one_worker_or_many_store_the_same_messages() {
         ],
         0,
     );
-    let sizes: Vec<usize> = events
-        .iter()
-        .filter(|event| event["event"] == "folder_start")
+    let sizes: Vec<usize> = events_of(&events, "folder_start")
+        .into_iter()
         .map(|event| copied[event["folder"].as_str().unwrap()].len())
         .collect();
     assert_eq!(sizes.len(), copied.len());
