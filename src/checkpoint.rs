@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::durable;
 use crate::exit::{usage, Locked};
-use crate::fingerprint::Fingerprint;
+use crate::fingerprint::{self, Fingerprint};
 use crate::folder::FolderName;
 use crate::message::SourceKey;
 use crate::store::{FolderIdentity, IndexCache};
@@ -63,6 +63,14 @@ pub struct Checkpoint {
     /// indexed incrementally (by destination folder name).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub destinations: BTreeMap<FolderName, IndexCache>,
+    /// The fingerprint rules (`fingerprint::RULES`) `destinations` was made
+    /// with; 1 for checkpoints older than the field.
+    #[serde(default = "first_rules")]
+    pub fingerprint_rules: u32,
+}
+
+fn first_rules() -> u32 {
+    1
 }
 
 /// What is done in one source folder.
@@ -285,6 +293,7 @@ impl Checkpoint {
             updated: 0,
             folders: BTreeMap::new(),
             destinations: BTreeMap::new(),
+            fingerprint_rules: fingerprint::RULES,
         }
     }
 
@@ -320,12 +329,18 @@ impl Checkpoint {
                 version.version
             )));
         }
-        let checkpoint = serde_json::from_slice(&text).map_err(|e| {
+        let mut checkpoint: Checkpoint = serde_json::from_slice(&text).map_err(|e| {
             usage(format!(
                 "checkpoint `{}` is damaged ({e}); remove it with `mailtug state forget` to start over",
                 path.display()
             ))
         })?;
+        if checkpoint.fingerprint_rules != fingerprint::RULES {
+            // Indexes of fingerprints made by other rules would miss
+            // messages the destination holds: the folders are indexed again.
+            checkpoint.destinations.clear();
+            checkpoint.fingerprint_rules = fingerprint::RULES;
+        }
         Ok(Some(checkpoint))
     }
 
@@ -556,6 +571,32 @@ mod tests {
             1,
             "no temp files left"
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn indexes_made_by_older_fingerprint_rules_are_dropped_on_load() {
+        let dir = std::env::temp_dir().join(format!("mailtug-ckpt-r-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("job.json");
+        let old = r#"{
+            "version": 1,
+            "job": {"source": "a", "destination": "b", "options": []},
+            "updated": 1,
+            "folders": {},
+            "destinations": {"INBOX": {"uid_validity": 1, "uid_next": 3, "fingerprints": ["<a@b>"]}}
+        }"#;
+        fs::write(&path, old).unwrap();
+        let loaded = Checkpoint::load(&path).unwrap().unwrap();
+        assert!(loaded.destinations.is_empty());
+        assert_eq!(loaded.fingerprint_rules, fingerprint::RULES);
+        let current = old.replace(
+            r#""updated": 1,"#,
+            r#""updated": 1, "fingerprint_rules": 2,"#,
+        );
+        fs::write(&path, current).unwrap();
+        let loaded = Checkpoint::load(&path).unwrap().unwrap();
+        assert_eq!(loaded.destinations.len(), 1);
         fs::remove_dir_all(&dir).unwrap();
     }
 

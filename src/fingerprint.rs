@@ -35,9 +35,9 @@
 //! (both parts non-empty), and gets angle brackets. The part after the last
 //! `@` is ASCII-lowercased; the local part keeps its case. An id without `@`
 //! inside brackets, such as `<abc>`, is accepted as is (some mailers write
-//! them). Encoded words (`=?utf-8?…?=`) are never decoded. Bytes that are not
-//! UTF-8 become U+FFFD (lossy conversion), so two ids that differ only in
-//! invalid bytes at the same places are the same id.
+//! them). Encoded words (`=?utf-8?…?=`) are never decoded. Every byte above
+//! 0x7f counts as `X` (see **Server rewrites**), so two ids that differ only
+//! in such bytes at the same places are the same id.
 //!
 //! The Message-ID is unparseable, and the fallback below is used, when the
 //! header is missing, its value is empty, the brackets are empty (`<>`), a
@@ -45,10 +45,20 @@
 //!
 //! **Fallback.** SHA-256 over: for each of the headers Date, From, To, Cc and
 //! Subject, in that order, the lowercase name, `:`, the unfolded trimmed value
-//! of the first such header (empty if absent) and `\n`; then one `\n`; then the
-//! body bytes with every CRLF turned into LF. So a message fetched with CRLF
-//! and stored with LF has the same fingerprint, and headers an mbox writer adds
-//! (such as `Status:`) do not change it.
+//! of the first such header (empty if absent, every byte above 0x7f counted
+//! as `X`) and `\n`; then one `\n`; then the body bytes with every CRLF
+//! turned into LF. So a message fetched with CRLF and stored with LF has the
+//! same fingerprint, and headers an mbox writer adds (such as `Status:`) do
+//! not change it.
+//!
+//! **Server rewrites.** A fingerprint must survive what servers are known
+//! to do to a message they store, or a rerun after a crash would not find it
+//! and would store it again. Cyrus IMAP (`munge8bit`, on by default)
+//! replaces every raw 8-bit byte in the header section with `X`; that is
+//! why header bytes above 0x7f count as `X` here. Bodies are kept as sent
+//! by every server mailtug is tested against (Dovecot, Cyrus, Courier).
+//! These are fingerprint rules 2 ([`RULES`]); rules 1 took such bytes as
+//! they came.
 //!
 //! **String form.** A Message-ID fingerprint is the id itself
 //! (`<abc@example.org>`); a hash is `sha256:` and 64 lowercase hex digits.
@@ -71,6 +81,10 @@ pub enum Fingerprint {
     Sha256([u8; 32]),
 }
 
+/// The version of the rules above. Fingerprints are persisted (destination
+/// indexes in checkpoints), and ones made by other rules must be made again.
+pub const RULES: u32 = 2;
+
 /// The headers the fallback hash covers, in hashing order.
 const FALLBACK_HEADERS: [&str; 5] = ["date", "from", "to", "cc", "subject"];
 
@@ -87,7 +101,7 @@ impl Fingerprint {
                 // Only the first Message-ID header counts, even if it is unparseable:
                 // taking a later one would let a second header change the key.
                 seen_message_id = true;
-                if let Some(id) = normalize_message_id(&unfold(field.value)) {
+                if let Some(id) = normalize_message_id(&as_munged(unfold(field.value))) {
                     return Fingerprint::MessageId(id);
                 }
             }
@@ -104,7 +118,7 @@ impl Fingerprint {
             hasher.update(name.as_bytes());
             hasher.update(b":");
             if let Some(value) = value {
-                hasher.update(unfold(value));
+                hasher.update(as_munged(unfold(value)));
             }
             hasher.update(b"\n");
         }
@@ -120,6 +134,16 @@ impl Fingerprint {
             Fingerprint::Sha256(_) => None,
         }
     }
+}
+
+/// A header value with every byte above 0x7f as `X`, as Cyrus stores it.
+fn as_munged(mut value: Vec<u8>) -> Vec<u8> {
+    for byte in &mut value {
+        if *byte > 0x7f {
+            *byte = b'X';
+        }
+    }
+    value
 }
 
 /// Feeds `body` to the hasher with every CRLF turned into LF, without copying
@@ -561,15 +585,11 @@ mod tests {
                 b"Subject: s\r\nMessage-ID: <x@y>\r\n",
                 Some("<x@y>"),
             ),
-            (
-                "8-bit id",
-                b"Message-ID: <caf\xe9@x>\n\n",
-                Some("<caf\u{fffd}@x>"),
-            ),
+            ("8-bit id", b"Message-ID: <caf\xe9@x>\n\n", Some("<cafX@x>")),
             (
                 "utf-8 id",
                 "Message-ID: <café@Bücher.example>\n\n".as_bytes(),
-                Some("<café@bücher.example>"),
+                Some("<cafXX@bxxcher.example>"),
             ),
             (
                 "domain case",
@@ -666,6 +686,11 @@ mod tests {
                 b"\nbody",
                 b"date:\nfrom:\nto:\ncc:\nsubject:\n\nbody",
             ),
+            (
+                "8-bit header bytes count as X, 8-bit body bytes as they are",
+                "Subject: Grüße\nFrom: Zoë <z@x>\n\nGrüße\n".as_bytes(),
+                "date:\nfrom:ZoXX <z@x>\nto:\ncc:\nsubject:GrXXXXe\n\nGrüße\n".as_bytes(),
+            ),
         ];
         for (case, raw, input) in cases {
             assert_eq!(Fingerprint::of(raw), sha256_of(input), "{case}");
@@ -722,6 +747,16 @@ mod tests {
                 "other headers do not change a Message-ID",
                 b"Message-ID: <x@y>\nSubject: a\n\none\n",
                 b"Subject: b\nmessage-id:\n <x@Y>\n\ntwo\n",
+            ),
+            (
+                "Cyrus's munge8bit does not change the fallback",
+                "Subject: Café\nFrom: a@b\n\nbody é\n".as_bytes(),
+                "Subject: CafXX\nFrom: a@b\n\nbody é\n".as_bytes(),
+            ),
+            (
+                "Cyrus's munge8bit does not change a Message-ID",
+                "Message-ID: <é1@x>\n\n".as_bytes(),
+                "Message-ID: <XX1@x>\n\n".as_bytes(),
             ),
         ];
         for (case, a, b) in cases {
