@@ -109,6 +109,7 @@ impl Pop3Client {
                 client = client.start_tls(login).await?;
             }
         }
+        client.enable_utf8().await;
         client
             .authenticate(login, apop_timestamp.as_deref())
             .await?;
@@ -148,6 +149,25 @@ impl Pop3Client {
         }
         .await;
         self.capabilities = result.unwrap_or_default();
+    }
+
+    /// UTF8 (RFC 6856 §2), in the AUTHORIZATION state, when offered. Without
+    /// it a server may serve a message whose headers hold raw UTF-8 as
+    /// something else: Courier replaces it with a made-up "Cannot display
+    /// Unicode content" wrapper, new on every download, so the message
+    /// would be neither kept nor recognised again. A refusal changes nothing.
+    async fn enable_utf8(&mut self) {
+        if !self.has("UTF8") {
+            return;
+        }
+        let result = async {
+            self.send("UTF8").await?;
+            self.status_line("enabling UTF-8").await
+        }
+        .await;
+        if let Err(e) = result {
+            report::debug(&format!("{}: UTF8 was refused: {e:#}", self.label));
+        }
     }
 
     async fn start_tls(mut self, login: &Pop3Login) -> Result<Pop3Client> {
@@ -834,6 +854,17 @@ mod tests {
         let _ = server.await;
         result?;
         bodies.into_iter().collect()
+    }
+
+    #[tokio::test]
+    async fn utf8_is_turned_on_before_login_when_the_server_offers_it() {
+        let capa: Step = ("CAPA", b"+OK\r\nUSER\r\nUIDL\r\nUTF8 USER\r\n.\r\n");
+        let script = vec![capa, ("UTF8", b"+OK UTF8 enabled\r\n"), USER, PASS, capa];
+        let (port, server) = replay(b"+OK ready\r\n", script).await;
+        let client = Pop3Client::connect(&login(port)).await.unwrap();
+        drop(client);
+        let seen = server.await.unwrap();
+        assert_eq!(seen, ["CAPA", "UTF8", "USER me", "PASS pw", "CAPA"]);
     }
 
     #[tokio::test]
