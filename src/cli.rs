@@ -91,6 +91,10 @@ pub struct FolderArgs {
     /// Rename folder OLD (and everything below it) to NEW at the destination (repeatable)
     #[arg(long, value_name = "OLD=NEW")]
     pub map: Vec<String>,
+
+    /// IMAP: also take folders of other users' and shared namespaces, under their full names (by default only your own folders)
+    #[arg(long)]
+    pub all_namespaces: bool,
 }
 
 /// How to log in to IMAP and POP3 servers. `--src-…` apply to SRC (and to
@@ -221,6 +225,10 @@ pub struct LsArgs {
     /// The endpoint to list
     #[arg(value_name = "ENDPOINT")]
     pub endpoint: String,
+
+    /// IMAP: also list folders of other users' and shared namespaces
+    #[arg(long)]
+    pub all_namespaces: bool,
 
     #[command(flatten)]
     pub remote: RemoteArgs,

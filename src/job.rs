@@ -21,6 +21,9 @@ pub struct FolderSelection {
     pub exclude: Vec<String>,
     /// `--map OLD=NEW`: renames OLD and everything below it.
     pub map: Vec<(FolderName, FolderName)>,
+    /// `--all-namespaces`: IMAP folders of other users' and shared
+    /// namespaces take part too.
+    pub all_namespaces: bool,
 }
 
 impl FolderSelection {
@@ -47,6 +50,7 @@ impl FolderSelection {
             only,
             exclude: exclude.to_vec(),
             map,
+            all_namespaces: false,
         })
     }
 
@@ -86,6 +90,9 @@ impl FolderSelection {
             .chain(self.exclude.iter().map(|g| format!("--exclude={g}")))
             .chain(self.map.iter().map(|(o, n)| format!("--map={o}={n}")))
             .collect();
+        if self.all_namespaces {
+            options.push("--all-namespaces".into());
+        }
         options.sort();
         options
     }
@@ -201,6 +208,7 @@ impl Job {
             Some(path) => path,
             None => checkpoint::default_path(&key)?,
         };
+        let all_namespaces = folders.all_namespaces;
         // Messages from a server reach a file destination with LF line ends.
         let form = match destination {
             Endpoint::Imap(_) | Endpoint::Pop3(_) => Form::Wire,
@@ -226,6 +234,7 @@ impl Job {
                 max_messages,
                 max_bytes,
                 form,
+                all_namespaces,
             },
             key,
             checkpoint_path,

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::watch;
@@ -33,8 +33,8 @@ use crate::message::SourceKey;
 use crate::report::{self, Progress};
 use crate::store::dry_run::DryRun;
 use crate::store::{
-    is_disconnected, is_message_rejected, AnySink, AnySource, Fetched, FolderStatus, Outbox, Sink,
-    Source,
+    is_disconnected, is_message_rejected, is_refused, AnySink, AnySource, Create, Fetched,
+    FolderStatus, Outbox, Sink, Source,
 };
 
 /// A commit (and checkpoint save) happens at least this often…
@@ -74,6 +74,9 @@ pub struct Summary {
     pub folders: u64,
     pub folders_failed: u64,
     pub folders_unchanged: u64,
+    /// Folders a stopped run (interrupted, or its destination failed) never
+    /// started: neither copied nor failed, left for the next run.
+    pub folders_not_started: u64,
     #[serde(flatten)]
     pub counts: Counts,
     pub seconds: f64,
@@ -86,6 +89,7 @@ impl Summary {
     fn add(&mut self, other: &Summary) {
         self.folders += other.folders;
         self.folders_failed += other.folders_failed;
+        self.folders_not_started += other.folders_not_started;
         self.folders_unchanged += other.folders_unchanged;
         self.counts.add(&other.counts);
     }
@@ -95,12 +99,20 @@ impl Summary {
     }
 }
 
+/// How a run that got as far as copying ended.
+pub struct Finished {
+    pub summary: Summary,
+    /// The failure that stopped the whole run (the destination failed), if
+    /// any; the summary still counts what was done before it.
+    pub fatal: Option<anyhow::Error>,
+}
+
 /// Runs a copy job to the end (or to an interruption).
 ///
 /// Folders are spread over up to `job.jobs` workers, each with its own source
 /// and sink (for servers: its own connections), each owning one destination
 /// folder at a time, so two workers never write into the same folder.
-pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> {
+pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Finished> {
     let started = Instant::now();
     report::event(json!({
         "event": "run_start",
@@ -183,6 +195,7 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
     // destination failed.
     let (stop, _) = watch::channel(false);
     let stop = Arc::new(stop);
+    let stopped_by: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     let forwarder = {
         let stop = stop.clone();
         tokio::spawn(async move {
@@ -208,6 +221,7 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
             queue: queue.clone(),
             progress: progress.clone(),
             stop: stop.clone(),
+            stopped_by: stopped_by.clone(),
         };
         let stores = first.take();
         handles.push(tokio::spawn(async move {
@@ -218,7 +232,7 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
                     Err(e) => {
                         // Fewer connections than asked for still finish the job.
                         report::warn(&format!("worker {number} could not start: {e:#}"));
-                        return Ok(Summary::default());
+                        return (Summary::default(), None);
                     }
                 },
             };
@@ -234,9 +248,11 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
     let mut fatal = None;
     for handle in handles {
         match handle.await {
-            Ok(Ok(part)) => summary.add(&part),
-            Ok(Err(e)) => {
-                fatal.get_or_insert(e);
+            Ok((part, failure)) => {
+                summary.add(&part);
+                if let Some(e) = failure {
+                    fatal.get_or_insert(e);
+                }
             }
             Err(e) => {
                 fatal.get_or_insert(anyhow::Error::new(e).context("a copy worker crashed"));
@@ -252,12 +268,13 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Summary> 
         } = &mut *shared;
         saver.save(checkpoint)?;
     }
-    if let Some(e) = fatal {
-        return Err(e);
-    }
-    summary.interrupted = *stop.borrow();
+    summary.folders_not_started += lock(&queue)
+        .iter()
+        .map(|unit| unit.len() as u64)
+        .sum::<u64>();
+    summary.interrupted = *stop.borrow() && fatal.is_none();
     summary.seconds = started.elapsed().as_secs_f64();
-    Ok(summary)
+    Ok(Finished { summary, fatal })
 }
 
 async fn connect_source(job: &Job) -> Result<AnySource> {
@@ -325,6 +342,9 @@ struct Worker {
     queue: Arc<Mutex<VecDeque<Unit>>>,
     progress: Arc<Progress>,
     stop: Arc<watch::Sender<bool>>,
+    /// Why the run stops, when a worker's destination failed: folders cut
+    /// short by it say so.
+    stopped_by: Arc<Mutex<Option<String>>>,
 }
 
 impl Worker {
@@ -362,16 +382,21 @@ impl Worker {
     }
 
     /// Copies folders from the queue until it is empty or the run stops.
-    async fn run(self, source: AnySource, mut sink: AnySink) -> Result<Summary> {
+    /// Returns what it did, and the failure of the destination that
+    /// stopped it, if any.
+    async fn run(self, source: AnySource, mut sink: AnySink) -> (Summary, Option<anyhow::Error>) {
         let mut source = Some(source);
         let mut summary = Summary::default();
+        let mut fatal = None;
         let mut stop = self.stop.subscribe();
-        loop {
+        'queue: loop {
             let Some(unit) = lock(&self.queue).pop_front() else {
                 break;
             };
-            for (folder, destination) in unit {
+            let mut unit = unit.into_iter();
+            while let Some((folder, destination)) = unit.next() {
                 if *stop.borrow() {
+                    summary.folders_not_started += 1 + unit.len() as u64;
                     break;
                 }
                 summary.folders += 1;
@@ -399,7 +424,7 @@ impl Worker {
                     .await;
                     let lost = match &outcome {
                         Err(e) => is_disconnected(e).then_some(e),
-                        Ok(done) => done.source_error.as_ref().filter(|e| is_disconnected(e)),
+                        Ok(done) => done.error.as_ref().filter(|e| is_disconnected(e)),
                     };
                     let Some(reason) = lost else { break outcome };
                     destination_unsettled = outcome.is_err();
@@ -426,37 +451,40 @@ impl Worker {
                         None => break outcome,
                     }
                 };
-                let done = match outcome {
+                let mut done = match outcome {
                     Ok(done) => done,
                     Err(e) => {
                         // The destination failed: what was committed stays
                         // recorded; everyone stops.
+                        let e = e.context(format!("copying folder `{folder}`"));
+                        lock(&self.stopped_by).get_or_insert_with(|| format!("{e:#}"));
                         self.stop.send_replace(true);
-                        return Err(e.context(format!("copying folder `{folder}`")));
+                        summary.folders_failed += 1;
+                        summary.folders_not_started += unit.len() as u64;
+                        report_folder_done(&folder, &destination, &FolderDone::default(), Some(&e));
+                        fatal = Some(e);
+                        break 'queue;
                     }
                 };
+                if done.interrupted && done.error.is_none() {
+                    if let Some(reason) = lock(&self.stopped_by).clone() {
+                        done.error = Some(anyhow::anyhow!(
+                            "stopped before the end, because the run stopped: {reason}"
+                        ));
+                    }
+                }
                 summary.counts.add(&done.counts);
                 if done.unchanged {
                     summary.folders_unchanged += 1;
                 }
-                if let Some(e) = &done.source_error {
+                if let Some(e) = &done.error {
                     summary.folders_failed += 1;
                     report::error(&format!("folder `{folder}`: {e:#}"));
                 }
-                let counts = done.counts;
-                report::event(json!({
-                    "event": "folder_done",
-                    "folder": folder,
-                    "destination_folder": destination,
-                    "unchanged": done.unchanged,
-                    "messages_copied": counts.messages_copied,
-                    "messages_duplicate": counts.messages_duplicate,
-                    "messages_failed": counts.messages_failed,
-                    "bytes_copied": counts.bytes_copied,
-                    "error": done.source_error.as_ref().map(|e| format!("{e:#}")),
-                }));
+                report_folder_done(&folder, &destination, &done, done.error.as_ref());
                 if done.interrupted {
                     self.stop.send_replace(true);
+                    summary.folders_not_started += unit.len() as u64;
                     break;
                 }
             }
@@ -468,8 +496,29 @@ impl Worker {
             source.close().await;
         }
         sink.close().await;
-        Ok(summary)
+        (summary, fatal)
     }
+}
+
+/// The `folder_done` event of a folder.
+fn report_folder_done(
+    folder: &FolderName,
+    destination: &FolderName,
+    done: &FolderDone,
+    error: Option<&anyhow::Error>,
+) {
+    let counts = done.counts;
+    report::event(json!({
+        "event": "folder_done",
+        "folder": folder,
+        "destination_folder": destination,
+        "unchanged": done.unchanged,
+        "messages_copied": counts.messages_copied,
+        "messages_duplicate": counts.messages_duplicate,
+        "messages_failed": counts.messages_failed,
+        "bytes_copied": counts.bytes_copied,
+        "error": error.map(|e| format!("{e:#}")),
+    }));
 }
 
 /// Settles a folder the checkpoint shows complete and unchanged: records
@@ -706,10 +755,11 @@ impl Saver {
     }
 }
 
+#[derive(Default)]
 struct FolderDone {
     counts: Counts,
     /// The source folder failed part-way; what was committed stays recorded.
-    source_error: Option<anyhow::Error>,
+    error: Option<anyhow::Error>,
     /// Nothing new: the destination was not even opened.
     unchanged: bool,
     /// Stopped by the user part-way.
@@ -855,7 +905,7 @@ async fn copy_folder(
             }));
             return Ok(FolderDone {
                 counts: Counts::default(),
-                source_error: Some(e),
+                error: Some(e),
                 unchanged: false,
                 interrupted: false,
             });
@@ -870,10 +920,15 @@ async fn copy_folder(
     }
     folder_progress.identity = status.identity.clone();
     folder_progress.forget(&status.vanished);
-    lock(shared)
-        .checkpoint
-        .folders
-        .insert(folder.clone(), folder_progress.clone());
+    // The checkpoint learns of the folder only once its destination folder
+    // is open: one the destination refused is tried again by the next run,
+    // not taken for a copy that has gone.
+    let record = |progress: &FolderProgress| {
+        lock(shared)
+            .checkpoint
+            .folders
+            .insert(folder.clone(), progress.clone());
+    };
 
     report::event(json!({
         "event": "folder_start",
@@ -893,13 +948,14 @@ async fn copy_folder(
         failed_uids: Vec::new(),
     };
     if status.pending == Some(0) && !first_time {
+        record(&folder_progress);
         report::info(&format!("folder `{folder}`: nothing new"));
-        let source_error = delete_from_source(job, source, shared, Vec::new(), &status)
+        let error = delete_from_source(job, source, shared, Vec::new(), &status)
             .await
             .err();
         return Ok(FolderDone {
             counts: run.counts,
-            source_error,
+            error,
             unchanged: status.done_but_present.is_empty(),
             interrupted: false,
         });
@@ -916,11 +972,32 @@ async fn copy_folder(
             .await
             .with_context(|| format!("checking destination folder `{destination}`"))?;
     }
-    let opened = sink
-        .open(destination, true, cached)
+    // A folder the destination lacks is created with the source folder's
+    // special use, so a new Sent folder is the destination's Sent folder.
+    let special_use = source
+        .as_ref()
+        .filter(|_| job.special_use_map)
+        .and_then(|source| source.special_use(folder));
+    let opened = match sink
+        .open(destination, Create::Yes(special_use), cached)
         .await
-        .with_context(|| format!("opening destination folder `{destination}`"))?
-        .unwrap_or_default();
+    {
+        Ok(opened) => opened.unwrap_or_default(),
+        Err(e) if is_refused(&e) => {
+            // The destination refused this folder (a name it does not
+            // allow, a permission): it fails alone.
+            return Ok(FolderDone {
+                error: Some(anyhow!(
+                    "the destination refused folder `{destination}`: {e:#}; give it another name with --map '{folder}=NEW'"
+                )),
+                ..FolderDone::default()
+            });
+        }
+        Err(e) => {
+            return Err(e.context(format!("opening destination folder `{destination}`")));
+        }
+    };
+    record(&folder_progress);
     if let Some(cache) = opened.cache {
         lock(shared)
             .checkpoint
@@ -1053,7 +1130,7 @@ async fn copy_folder(
         // UID pass is recorded and nothing is deleted.
         return Ok(FolderDone {
             counts: run.counts,
-            source_error: None,
+            error: None,
             unchanged: false,
             interrupted: true,
         });
@@ -1069,7 +1146,7 @@ async fn copy_folder(
     let delete_result = delete_from_source(job, source, shared, done, &status).await;
     Ok(FolderDone {
         counts: run.counts,
-        source_error: fetch_result
+        error: fetch_result
             .map_err(|e| e.context("reading from the source"))
             .err()
             .or(delete_result.err()),

@@ -53,11 +53,12 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         filters,
         checkpoint_path: args.state.clone(),
     };
-    let folders = FolderSelection::new(
+    let mut folders = FolderSelection::new(
         &args.folders.folders,
         &args.folders.exclude,
         &args.folders.map,
     )?;
+    folders.all_namespaces = args.folders.all_namespaces;
     let source_access = access(&source, Side::Source, &args.remote)?;
     let destination_access = access(&destination, Side::Destination, &args.remote)?;
     let job = Job::new(
@@ -81,8 +82,8 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
     });
     let result = pipeline::copy(&job, interrupt).await;
     listener.abort();
-    let summary = match result {
-        Ok(summary) => summary,
+    let (summary, fatal) = match result {
+        Ok(pipeline::Finished { summary, fatal }) => (summary, fatal),
         Err(e) => {
             // Scripts reading --json still get a last event saying how it ended.
             report::event(json!({
@@ -94,7 +95,9 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         }
     };
 
-    let code = if summary.interrupted {
+    let code = if let Some(e) = &fatal {
+        crate::exit::classify(e)
+    } else if summary.interrupted {
         ExitCode::Interrupted
     } else if summary.is_clean() {
         ExitCode::Success
@@ -105,6 +108,9 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
     if let Some(object) = event.as_object_mut() {
         object.insert("event".into(), json!("summary"));
         object.insert("exit_code".into(), json!(code.code()));
+        if let Some(e) = &fatal {
+            object.insert("error".into(), json!(format!("{e:#}")));
+        }
     }
     report::event(event);
     // On a terminal the summary line always shows. From cron or a script
@@ -115,7 +121,10 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
     if attended || code != ExitCode::Success {
         report::human(&summary_line(&summary));
     }
-    Ok(code)
+    match fatal {
+        Some(e) => Err(e),
+        None => Ok(code),
+    }
 }
 
 /// `YYYY-MM-DD` as midnight UTC.
@@ -178,6 +187,12 @@ fn summary_line(summary: &pipeline::Summary) -> String {
         parts.push(format!(
             "{} FAILED",
             plural(summary.folders_failed, "folder")
+        ));
+    }
+    if summary.folders_not_started > 0 {
+        parts.push(format!(
+            "{} not started",
+            plural(summary.folders_not_started, "folder")
         ));
     }
     let folders = plural(summary.folders, "folder");

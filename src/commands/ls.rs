@@ -16,7 +16,11 @@ use crate::store::{AnySource, FolderStats, Source, SourceOptions};
 pub async fn run(args: LsArgs) -> Result<ExitCode> {
     let endpoint = Endpoint::parse(&args.endpoint)?;
     let access = access(&endpoint, Side::Source, &args.remote)?;
-    let mut source = AnySource::connect(&endpoint, &access, &SourceOptions::default())
+    let options = SourceOptions {
+        all_namespaces: args.all_namespaces,
+        ..SourceOptions::default()
+    };
+    let mut source = AnySource::connect(&endpoint, &access, &options)
         .await
         .with_context(|| format!("opening `{endpoint}`"))?;
     let folders = source

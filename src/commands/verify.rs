@@ -14,22 +14,26 @@ use crate::exit::{self, ExitCode};
 use crate::fingerprint::Fingerprint;
 use crate::job::FolderSelection;
 use crate::report;
-use crate::store::{AnySink, AnySource, Fetched, Outbox, Sink, Source, SourceOptions};
+use crate::store::{AnySink, AnySource, Create, Fetched, Outbox, Sink, Source, SourceOptions};
 
 pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     let source_endpoint = Endpoint::parse(&args.source)?;
     let destination_endpoint = Endpoint::parse(&args.destination)?;
-    let selection = FolderSelection::new(
+    let mut selection = FolderSelection::new(
         &args.folders.folders,
         &args.folders.exclude,
         &args.folders.map,
     )?;
+    selection.all_namespaces = args.folders.all_namespaces;
     let source_access = access(&source_endpoint, Side::Source, &args.remote)?;
     let destination_access = access(&destination_endpoint, Side::Destination, &args.remote)?;
-    let mut source =
-        AnySource::connect(&source_endpoint, &source_access, &SourceOptions::default())
-            .await
-            .with_context(|| format!("opening source `{source_endpoint}`"))?;
+    let options = SourceOptions {
+        all_namespaces: selection.all_namespaces,
+        ..SourceOptions::default()
+    };
+    let mut source = AnySource::connect(&source_endpoint, &source_access, &options)
+        .await
+        .with_context(|| format!("opening source `{source_endpoint}`"))?;
     let mut destination = AnySink::connect_read_only(&destination_endpoint, &destination_access)
         .await
         .with_context(|| format!("opening destination `{destination_endpoint}`"))?;
@@ -59,7 +63,7 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
             }
         };
         let present: BTreeSet<Fingerprint> = destination
-            .open(&target, false, None)
+            .open(&target, Create::No, None)
             .await
             .with_context(|| format!("reading destination folder `{target}`"))?
             .unwrap_or_default()

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use crate::folder::FolderName;
 use crate::message::Message;
-use crate::store::{AnySink, IndexCache, Opened};
+use crate::store::{AnySink, Create, IndexCache, Opened};
 
 pub struct DryRun {
     /// The real destination, opened read-only.
@@ -37,7 +37,7 @@ impl DryRun {
         let existing = match &mut *self.inner {
             AnySink::Maildir(s) => s.open_sink_folder(folder, false)?.map(Opened::local),
             AnySink::Mbox(s) => s.open_sink_folder(folder, false)?.map(Opened::local),
-            AnySink::Imap(s) => s.open_sink_folder(folder, false, cache).await?,
+            AnySink::Imap(s) => s.open_sink_folder(folder, Create::No, cache).await?,
             AnySink::DryRun(_) => None,
         };
         Ok(Some(existing.unwrap_or_default()))

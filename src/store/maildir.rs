@@ -306,7 +306,8 @@ impl Maildir {
                 return Ok(None);
             }
             create_folder(&self.root, &dir, !folder.is_inbox())
-                .with_context(|| format!("creating folder `{folder}` at `{}`", dir.display()))?;
+                .with_context(|| format!("creating folder `{folder}` at `{}`", dir.display()))
+                .map_err(crate::store::refused_if_local)?;
         } else if !self.read_only {
             remove_abandoned_tmp_files(&dir.join("tmp"));
             durable::remove_stale_temps(&dir.join(KEYWORD_FILE));

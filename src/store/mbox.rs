@@ -30,7 +30,9 @@ use crate::folder::{mbox_relative_path, FolderName};
 use crate::mboxrd::{self, MboxReader};
 use crate::message::{Message, SourceKey};
 use crate::report;
-use crate::store::{Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox};
+use crate::store::{
+    refused_if_local, Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox, Refused,
+};
 
 const READ_BUFFER: usize = 256 * 1024;
 const WRITE_BUFFER: usize = 256 * 1024;
@@ -338,13 +340,14 @@ impl Mbox {
             }
             if let Some(parent) = path.parent() {
                 durable::create_private_dir(parent)
-                    .with_context(|| format!("creating directory `{}`", parent.display()))?;
+                    .with_context(|| format!("creating directory `{}`", parent.display()))
+                    .map_err(refused_if_local)?;
             }
         }
         // Reading a FIFO blocks until a writer comes, and nothing but a
         // regular file can hold an mbox.
         if fs::metadata(&path).is_ok_and(|meta| !meta.is_file()) {
-            bail!("mbox `{}` is not a regular file", path.display());
+            return Err(Refused(format!("mbox `{}` is not a regular file", path.display())).into());
         }
         if self.read_only {
             return index(&path).map(Some);
@@ -355,12 +358,13 @@ impl Mbox {
             .create(true)
             .mode(0o600)
             .open(&path)
-            .with_context(|| format!("opening mbox `{}` for writing", path.display()))?;
+            .with_context(|| format!("opening mbox `{}` for writing", path.display()))
+            .map_err(refused_if_local)?;
         file.try_lock().map_err(|e| match e {
-            fs::TryLockError::WouldBlock => anyhow!(
+            fs::TryLockError::WouldBlock => anyhow::Error::new(Refused(format!(
                 "mbox `{}` is locked by another program; try again when it is done",
                 path.display()
-            ),
+            ))),
             fs::TryLockError::Error(e) => {
                 anyhow::Error::new(e).context(format!("locking mbox `{}`", path.display()))
             }

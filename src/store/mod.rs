@@ -155,6 +155,51 @@ pub fn is_message_rejected(err: &anyhow::Error) -> bool {
     err.chain().any(|c| c.is::<MessageRejected>())
 }
 
+/// Marks a refusal: the store answered a request for one folder with no
+/// (an IMAP NO or BAD, a permission, a file in the way, another program's
+/// lock) and is otherwise fine. A destination folder refused this way fails
+/// alone; the run goes on with the other folders.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Refused {}
+
+pub fn is_refused(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| c.is::<Refused>()) || err.downcast_ref::<Refused>().is_some()
+}
+
+/// Marks a local file system error that concerns one folder only (no
+/// permission on it, a file where a directory should be, a name the file
+/// system refuses) as a refusal. A full disk or a read-only file system
+/// stays a failure of the whole destination.
+pub fn refused_if_local(err: anyhow::Error) -> anyhow::Error {
+    use std::io::ErrorKind;
+    let folder_only = err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                ErrorKind::PermissionDenied
+                    | ErrorKind::NotADirectory
+                    | ErrorKind::IsADirectory
+                    | ErrorKind::AlreadyExists
+                    | ErrorKind::InvalidFilename
+                    | ErrorKind::InvalidInput
+            )
+        })
+    });
+    if folder_only {
+        let text = format!("{err:#}");
+        err.context(Refused(text))
+    } else {
+        err
+    }
+}
+
 /// Marks an error as a broken connection: the session cannot be trusted
 /// any more, and the folder can be retried after reconnecting.
 #[derive(Debug)]
@@ -198,6 +243,22 @@ pub struct Committed {
     pub rejections: Vec<Rejection>,
     /// Where the destination stored messages, when it says (IMAP APPENDUID).
     pub uids: Vec<(usize, u32)>,
+}
+
+/// What [`Sink::open`] does with a folder the destination lacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Create {
+    /// Leaves it missing: `open` returns `None`.
+    No,
+    /// Creates it, marked with this RFC 6154 special use (`\Sent`…) where
+    /// the store can mark one and has no folder of that use yet.
+    Yes(Option<&'static str>),
+}
+
+impl Create {
+    pub fn is_yes(self) -> bool {
+        matches!(self, Create::Yes(_))
+    }
 }
 
 /// Fingerprints a destination folder holds.
@@ -322,6 +383,8 @@ pub struct SourceOptions {
     /// The line-end convention the destination writes, so a server source
     /// hands messages over in it.
     pub form: Form,
+    /// IMAP: also read folders of other users' and shared namespaces.
+    pub all_namespaces: bool,
 }
 
 impl SourceOptions {
@@ -439,13 +502,13 @@ pub trait Sink {
     fn special_folder(&self, special_use: &str) -> Option<FolderName>;
     /// Whether `folder` exists at the destination now.
     fn holds(&self, folder: &FolderName) -> bool;
-    /// Opens `folder` for appending (creating it when `create` is set) and
+    /// Opens `folder` for appending (creating it as `create` says) and
     /// returns the fingerprints it already holds; `None` when it does not
-    /// exist and `create` is not set. `cache` is what an earlier run kept.
+    /// exist and is not to be created. `cache` is what an earlier run kept.
     async fn open(
         &mut self,
         folder: &FolderName,
-        create: bool,
+        create: Create,
         cache: Option<IndexCache>,
     ) -> Result<Option<Opened>>;
     /// Stores one message in the open folder; not durable until `commit` returns.
@@ -665,12 +728,16 @@ impl Sink for AnySink {
     async fn open(
         &mut self,
         folder: &FolderName,
-        create: bool,
+        create: Create,
         cache: Option<IndexCache>,
     ) -> Result<Option<Opened>> {
         match self {
-            AnySink::Maildir(s) => Ok(s.open_sink_folder(folder, create)?.map(Opened::local)),
-            AnySink::Mbox(s) => Ok(s.open_sink_folder(folder, create)?.map(Opened::local)),
+            AnySink::Maildir(s) => Ok(s
+                .open_sink_folder(folder, create.is_yes())?
+                .map(Opened::local)),
+            AnySink::Mbox(s) => Ok(s
+                .open_sink_folder(folder, create.is_yes())?
+                .map(Opened::local)),
             AnySink::Imap(s) => s.open_sink_folder(folder, create, cache).await,
             AnySink::DryRun(s) => s.open(folder, cache).await,
         }

@@ -174,7 +174,7 @@ fn ls_lists_every_fixture_folder_with_its_message_count() {
 }
 
 /// The documented keys of the copy summary (mailtug(1), JSON EVENTS).
-const SUMMARY_KEYS: [&str; 12] = [
+const SUMMARY_KEYS: [&str; 13] = [
     "event",
     "messages_copied",
     "messages_duplicate",
@@ -184,6 +184,7 @@ const SUMMARY_KEYS: [&str; 12] = [
     "folders",
     "folders_failed",
     "folders_unchanged",
+    "folders_not_started",
     "dry_run",
     "interrupted",
     "exit_code",

@@ -25,7 +25,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, SystemTime};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use async_imap::imap_proto::rfc4315::UidSetMember;
 use async_imap::imap_proto::{self, Response, ResponseCode, Status};
 use async_imap::types::{Fetch, NameAttribute};
@@ -39,7 +39,9 @@ use crate::exit;
 use crate::net::{self, deadline, Stream, TlsOptions};
 use crate::report;
 use crate::secret::Secret;
-use crate::store::{Disconnected, MessageRejected};
+use crate::store::imap::namespace::Namespaces;
+use crate::store::imap::wire::Wire;
+use crate::store::{Disconnected, MessageRejected, Refused};
 
 /// async-imap refuses (and kills the session on) any response above this.
 pub const MAX_MESSAGE_SIZE: u64 = 512 * 1024 * 1024 - 64 * 1024;
@@ -88,6 +90,19 @@ pub struct FolderState {
     pub uid_validity: u32,
     pub uid_next: u32,
     pub exists: u32,
+}
+
+/// What the selected folder holds, as the server has told since opening it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Selected {
+    /// EXISTS in the SELECT/EXAMINE answer.
+    exists_at_open: u32,
+    /// EXISTS now (new mail raises it, EXPUNGE lowers it).
+    exists: u32,
+    /// Messages expunged since opening.
+    expunged: u32,
+    /// Opened with SELECT (CLOSE would expunge it), not EXAMINE.
+    writable: bool,
 }
 
 /// Messages up to this size may travel in a MULTIAPPEND group.
@@ -158,7 +173,7 @@ pub enum Appended {
 }
 
 pub struct ImapClient {
-    session: Session<Stream>,
+    session: Session<Wire>,
     /// For a new session after an unparsable reply.
     login: Login,
     /// A reply could not be parsed: async-imap reads nothing more.
@@ -177,6 +192,8 @@ pub struct ImapClient {
     answers: Vec<Appended>,
     /// Answers to APPENDs that arrived while waiting for something else, by tag.
     early_answers: HashMap<String, Appended>,
+    /// The folder selected, if any.
+    selected: Option<Selected>,
 }
 
 impl ImapClient {
@@ -189,12 +206,12 @@ impl ImapClient {
         let mut client = match remote.tls {
             Tls::Implicit => {
                 let tls = net::start_tls(tcp, &remote.host, &login.tls, timeout).await?;
-                let mut client = Client::new(tls);
+                let mut client = Client::new(Wire::new(tls));
                 read_greeting(&mut client, &label, timeout).await?;
                 client
             }
             Tls::StartTls => {
-                let mut plain = Client::new(Stream::plain(tcp));
+                let mut plain = Client::new(Wire::new(Stream::plain(tcp)));
                 read_greeting(&mut plain, &label, timeout).await?;
                 if login.plaintext {
                     if !net::is_loopback(&remote.host) {
@@ -216,11 +233,13 @@ impl ImapClient {
                             })
                     })
                     .await?;
-                    let Some(tcp) = plain.into_inner().into_plain() else {
+                    let Some(tcp) = plain.into_inner().into_inner().into_plain() else {
                         unreachable!("the stream was plain before STARTTLS")
                     };
                     // RFC 3501 §6.2.1: no greeting follows the handshake.
-                    Client::new(net::start_tls(tcp, &remote.host, &login.tls, timeout).await?)
+                    Client::new(Wire::new(
+                        net::start_tls(tcp, &remote.host, &login.tls, timeout).await?,
+                    ))
                 }
             }
         };
@@ -240,6 +259,7 @@ impl ImapClient {
             retained_bytes: 0,
             answers: Vec::new(),
             early_answers: HashMap::new(),
+            selected: None,
         };
         this.refresh_capabilities().await?;
         Ok(this)
@@ -341,6 +361,56 @@ impl ImapClient {
         Ok(folders)
     }
 
+    /// The server's namespaces (RFC 2342), when it offers NAMESPACE. The
+    /// response has no parser in async-imap: [`Wire`] takes it out of the
+    /// stream and it is read here.
+    pub async fn namespaces(&mut self) -> Result<Option<Namespaces>> {
+        if !self.has("NAMESPACE") {
+            return Ok(None);
+        }
+        self.renew_if_over().await?;
+        let timeout = self.timeout;
+        let session = &mut self.session;
+        let tag = deadline(timeout, "asking for namespaces", async {
+            session
+                .run_command("NAMESPACE")
+                .await
+                .map_err(protocol_error)
+        })
+        .await?
+        .0;
+        let answer = loop {
+            let done = self
+                .read_reply("asking for namespaces", |response| match response {
+                    Response::Done {
+                        tag: done, status, ..
+                    } if done.0 == tag => Some(*status == Status::Ok),
+                    _ => None,
+                })
+                .await?;
+            if let Some(status) = done {
+                break status;
+            }
+        };
+        let diverted = self.session.get_mut().take_diverted();
+        if !answer {
+            report::debug(&format!("{}: NAMESPACE was refused", self.label));
+            return Ok(None);
+        }
+        let Some(response) = diverted.last() else {
+            return Ok(None);
+        };
+        let namespaces = Namespaces::parse(response).with_context(|| {
+            format!(
+                "{} sent a NAMESPACE response mailtug cannot read: {}",
+                self.label,
+                String::from_utf8_lossy(response).trim_end()
+            )
+        })?;
+        report::debug(&format!("{} namespaces: {namespaces:?}", self.label));
+        Ok(Some(namespaces))
+    }
+
     /// EXAMINE: opens a folder read-only (reading never changes \Seen or \Recent).
     pub async fn examine(&mut self, name: &str) -> Result<FolderState> {
         self.open_folder(name, false).await
@@ -364,7 +434,14 @@ impl ImapClient {
             result.map_err(|e| folder_error(e, name))
         })
         .await;
+        self.selected = None;
         let mailbox = self.note(mailbox)?;
+        self.selected = Some(Selected {
+            exists_at_open: mailbox.exists,
+            exists: mailbox.exists,
+            expunged: 0,
+            writable,
+        });
         self.drain_unsolicited();
         let uid_validity = mailbox.uid_validity.ok_or_else(|| {
             anyhow!(
@@ -376,6 +453,105 @@ impl ImapClient {
             uid_next: mailbox.uid_next.unwrap_or(0),
             exists: mailbox.exists,
         })
+    }
+
+    /// Leaves a folder opened with EXAMINE (UNSELECT, RFC 3691, or CLOSE,
+    /// which expunges nothing in a read-only folder). Courier refuses APPEND
+    /// while a folder is selected read-only, so a sink that indexed its
+    /// folder with EXAMINE leaves it before appending. A folder opened with
+    /// SELECT takes APPENDs, and CLOSE would expunge it: it stays.
+    pub async fn leave_read_only(&mut self) -> Result<()> {
+        if self.selected.is_none_or(|s| s.writable) {
+            return Ok(());
+        }
+        let command = if self.has("UNSELECT") {
+            "UNSELECT"
+        } else {
+            "CLOSE"
+        };
+        let session = &mut self.session;
+        let closed = deadline(self.timeout, "leaving a folder", async {
+            session
+                .run_command_and_check_ok(command)
+                .await
+                .map_err(protocol_error)
+        })
+        .await;
+        self.note(closed)?;
+        self.selected = None;
+        self.drain_unsolicited();
+        Ok(())
+    }
+
+    /// How many of the messages the selected folder held when it was opened
+    /// are still there; their sequence numbers are 1 to this (mail arriving
+    /// since comes after them).
+    pub fn messages_since_open(&self) -> u32 {
+        self.selected
+            .map(|s| s.exists_at_open.saturating_sub(s.expunged))
+            .unwrap_or(0)
+    }
+
+    /// How many messages the selected folder holds now.
+    pub fn exists(&self) -> u32 {
+        self.selected.map(|s| s.exists).unwrap_or(0)
+    }
+
+    /// The UID of the message with sequence number `number` in the selected
+    /// folder (FETCH n (UID)), `None` when the server sends none.
+    pub async fn uid_at(&mut self, number: u32) -> Result<Option<u32>> {
+        let timeout = self.timeout;
+        let session = &mut self.session;
+        let uid = deadline(timeout, "fetching a UID", async {
+            let stream = session
+                .fetch(number.to_string(), "(UID)")
+                .await
+                .map_err(protocol_error)?;
+            futures_util::pin_mut!(stream);
+            let mut uid = None;
+            while let Some(fetch) = stream.next().await {
+                let fetch = fetch.map_err(protocol_error)?;
+                if fetch.message == number {
+                    uid = uid.or(fetch.uid);
+                }
+            }
+            Ok(uid)
+        })
+        .await;
+        let uid = self.note(uid)?;
+        self.drain_unsolicited();
+        if uid.is_none() {
+            self.check_alive("fetching a UID").await?;
+        }
+        Ok(uid)
+    }
+
+    /// Every UID in `range` of the selected folder by UID FETCH (UID): the
+    /// form to fall back on when a server's UID SEARCH answers wrongly.
+    pub async fn uids_by_fetch(&mut self, range: &str) -> Result<Vec<u32>> {
+        let timeout = self.timeout;
+        let session = &mut self.session;
+        let uids = deadline(timeout, "listing UIDs", async {
+            let stream = session
+                .uid_fetch(range, "(UID)")
+                .await
+                .map_err(protocol_error)?;
+            futures_util::pin_mut!(stream);
+            let mut uids = Vec::new();
+            while let Some(fetch) = stream.next().await {
+                if let Some(uid) = fetch.map_err(protocol_error)?.uid {
+                    uids.push(uid);
+                }
+            }
+            Ok(uids)
+        })
+        .await;
+        let mut uids = self.note(uids)?;
+        self.drain_unsolicited();
+        self.check_alive("listing UIDs").await?;
+        uids.sort_unstable();
+        uids.dedup();
+        Ok(uids)
     }
 
     /// STATUS (UIDVALIDITY UIDNEXT MESSAGES) without selecting the folder.
@@ -559,13 +735,33 @@ impl ImapClient {
         Ok(())
     }
 
-    /// CREATE (and SUBSCRIBE) a folder; an existing folder is fine.
-    pub async fn create(&mut self, name: &str) -> Result<()> {
+    /// CREATE (and SUBSCRIBE) a folder; an existing folder is fine. With a
+    /// special use (`\\Sent`) and CREATE-SPECIAL-USE (RFC 6154 §3), the
+    /// folder is created with that use; a server that cannot give it
+    /// (`[USEATTR]`) gets a plain CREATE.
+    pub async fn create(&mut self, name: &str, special_use: Option<&str>) -> Result<()> {
         self.renew_if_over().await?;
         let timeout = self.timeout;
+        let special_use = special_use.filter(|_| self.has("CREATE-SPECIAL-USE"));
         let session = &mut self.session;
         let created = deadline(timeout, "creating a folder", async {
-            match session.create(name).await {
+            let mut result = match special_use {
+                Some(special_use) => {
+                    session
+                        .run_command_and_check_ok(format!(
+                            "CREATE {} (USE ({special_use}))",
+                            quote(name)
+                        ))
+                        .await
+                }
+                None => session.create(name).await,
+            };
+            if let (Some(_), Err(async_imap::error::Error::No(text))) = (special_use, &result) {
+                if text.to_ascii_uppercase().contains("USEATTR") {
+                    result = session.create(name).await;
+                }
+            }
+            match result {
                 Ok(()) => {}
                 // RFC 5530 [ALREADYEXISTS]; older servers only say NO.
                 Err(async_imap::error::Error::No(text))
@@ -933,9 +1129,23 @@ impl ImapClient {
     }
 
     /// Empties the channel of unsolicited responses, which silently drops
-    /// anything past 100 entries; nothing here needs them.
+    /// anything past 100 entries, keeping count of the selected folder's
+    /// messages from EXISTS and EXPUNGE.
     fn drain_unsolicited(&mut self) {
-        while self.session.unsolicited_responses.try_recv().is_ok() {}
+        use async_imap::types::UnsolicitedResponse;
+        while let Ok(response) = self.session.unsolicited_responses.try_recv() {
+            let Some(selected) = self.selected.as_mut() else {
+                continue;
+            };
+            match response {
+                UnsolicitedResponse::Exists(n) => selected.exists = n,
+                UnsolicitedResponse::Expunge(_) => {
+                    selected.exists = selected.exists.saturating_sub(1);
+                    selected.expunged += 1;
+                }
+                _ => {}
+            }
+        }
     }
 
     pub async fn logout(mut self) {
@@ -943,7 +1153,7 @@ impl ImapClient {
     }
 }
 
-async fn read_greeting(client: &mut Client<Stream>, label: &str, timeout: Duration) -> Result<()> {
+async fn read_greeting(client: &mut Client<Wire>, label: &str, timeout: Duration) -> Result<()> {
     let greeting = deadline(timeout, "waiting for the greeting", async {
         client
             .read_response()
@@ -987,7 +1197,7 @@ fn opening_failed(label: &str, e: anyhow::Error) -> anyhow::Error {
 /// offers the command only on a session): it says which login mechanisms
 /// the server takes.
 async fn pre_login_capabilities(
-    client: &mut Client<Stream>,
+    client: &mut Client<Wire>,
     timeout: Duration,
 ) -> Result<HashSet<String>> {
     deadline(timeout, "asking for capabilities", async {
@@ -1022,11 +1232,11 @@ async fn pre_login_capabilities(
 }
 
 async fn authenticate(
-    client: Client<Stream>,
+    client: Client<Wire>,
     login: &Login,
     label: &str,
     offered: &HashSet<String>,
-) -> Result<Session<Stream>> {
+) -> Result<Session<Wire>> {
     let timeout = login.timeout;
     let user = login.user.as_str();
     let secret = login.secret.expose();
@@ -1120,12 +1330,34 @@ fn listed(name: &async_imap::types::Name) -> ListedFolder {
         }
     }
     ListedFolder {
-        name: unescape_quoted(name.name()),
+        name: list_name(name),
         delimiter: name
             .delimiter()
             .and_then(|d| unescape_quoted(d).chars().next()),
         selectable,
         special_use,
+    }
+}
+
+/// A LIST name as the server meant it. async-imap hands out a quoted
+/// string's text still escaped, and a literal's bytes as they are: only the
+/// first is unescaped (`{10}` then `back\\slash` is a name with a backslash).
+fn list_name(name: &async_imap::types::Name) -> String {
+    let text = name.name();
+    let raw: &[u8] = name.borrow_owner().borrow_owner();
+    // Where the name sits in the response tells how it was sent; a name
+    // that is not a slice of it (bytes that were not UTF-8) is judged by
+    // the response's shape.
+    let start = (text.as_ptr() as usize).wrapping_sub(raw.as_ptr() as usize);
+    let sent_as_literal = if start <= raw.len() && start > 0 {
+        raw[start - 1] == b'\n'
+    } else {
+        raw.windows(3).any(|w| w == b"}\r\n")
+    };
+    if sent_as_literal {
+        text.to_string()
+    } else {
+        unescape_quoted(text)
     }
 }
 
@@ -1271,7 +1503,7 @@ fn server_text(e: &async_imap::error::Error) -> String {
 fn protocol_error(e: async_imap::error::Error) -> anyhow::Error {
     match e {
         async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
-            anyhow!("the server refused: {}", server_text(&e))
+            Refused(format!("the server refused: {}", server_text(&e))).into()
         }
         // async-imap says `io: bytes remaining in stream` for this.
         async_imap::error::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {

@@ -17,24 +17,29 @@
 //! the durability point, and a NO fails just that message.
 
 pub mod client;
+mod namespace;
+#[cfg(test)]
+mod scripted;
+mod wire;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, Context, Result};
 
 use crate::checkpoint::{Done, FolderProgress};
 use crate::fingerprint::Fingerprint;
-use crate::folder::{mutf7, FolderName};
+use crate::folder::FolderName;
 use crate::message::{Flags, Message, SourceKey};
 use crate::report;
 use crate::store::{
-    Committed, Fetched, FingerprintSet, FolderIdentity, FolderStats, FolderStatus, IndexCache,
-    MessageRejected, Opened, Outbox, Rejection, SourceOptions,
+    Committed, Create, Fetched, FingerprintSet, FolderIdentity, FolderStats, FolderStatus,
+    IndexCache, MessageRejected, Opened, Outbox, Rejection, SourceOptions,
 };
 
-use client::{Appended, ImapClient, ListedFolder, MAX_MESSAGE_SIZE};
+use client::{Appended, FolderState, ImapClient, ListedFolder, MAX_MESSAGE_SIZE};
 pub use client::{AuthMechanism, Login};
+use namespace::{Namespaces, Naming, Placed};
 
 /// UIDs per header FETCH: keeps the command line well under server limits.
 const META_CHUNK: usize = 1000;
@@ -50,7 +55,10 @@ const BODY_CHUNK_BYTES: u64 = 16 * 1024 * 1024;
 
 pub struct Imap {
     client: ImapClient,
-    delimiter: char,
+    /// The server's namespaces, when it offers NAMESPACE.
+    namespaces: Option<Namespaces>,
+    /// How mailtug names map to server names (prefix, delimiter).
+    naming: Naming,
     /// Server folders by mailtug name.
     folders: BTreeMap<FolderName, ListedFolder>,
     /// The folder named in the endpoint URL, if any: the only one used.
@@ -61,10 +69,14 @@ pub struct Imap {
     read_only: bool,
     /// Server folders already reported as renamed by [`name_folders`].
     renames_reported: BTreeSet<String>,
+    /// Server folders left out as other users' or shared ones.
+    left_out_reported: Vec<String>,
 }
 
 struct SourceFolder {
     server_name: String,
+    /// What the server said when it was opened.
+    state: FolderState,
     /// UIDs to visit, found by `open`, ascending.
     pending: Vec<u32>,
 }
@@ -84,9 +96,13 @@ impl Imap {
             Some(name) => Some(FolderName::parse(name)?),
             None => None,
         };
+        let mut client = client;
+        let namespaces = client.namespaces().await?;
+        let naming = Naming::new(namespaces.as_ref(), '/', options.all_namespaces);
         let mut imap = Imap {
             client,
-            delimiter: '/',
+            namespaces,
+            naming,
             folders: BTreeMap::new(),
             only,
             options,
@@ -94,6 +110,7 @@ impl Imap {
             sink: None,
             read_only,
             renames_reported: BTreeSet::new(),
+            left_out_reported: Vec::new(),
         };
         imap.refresh_folders().await?;
         Ok(imap)
@@ -102,9 +119,22 @@ impl Imap {
     async fn refresh_folders(&mut self) -> Result<()> {
         let listed = self.client.list().await?;
         if let Some(delimiter) = listed.iter().find_map(|f| f.delimiter) {
-            self.delimiter = delimiter;
+            // NAMESPACE's delimiter, when given, wins over the listing's.
+            self.naming = Naming::new(
+                self.namespaces.as_ref(),
+                delimiter,
+                self.options.all_namespaces,
+            );
         }
-        let (folders, renamed) = name_folders(listed, self.delimiter);
+        let (folders, renamed, elsewhere) = name_folders(listed, &self.naming);
+        if !elsewhere.is_empty() && self.left_out_reported.is_empty() {
+            report::info(&format!(
+                "leaving out {} folders of other users' and shared namespaces (such as `{}`); --all-namespaces includes them",
+                elsewhere.len(),
+                elsewhere[0]
+            ));
+        }
+        self.left_out_reported = elsewhere;
         for rename in renamed {
             // A sink lists again after each CREATE: say it once.
             if self.renames_reported.insert(rename.server_name.clone()) {
@@ -128,7 +158,7 @@ impl Imap {
         if let Some(listed) = self.folders.get(folder) {
             return listed.name.clone();
         }
-        built_server_name(folder, self.delimiter)
+        self.naming.server_name(folder)
     }
 
     /// How many messages each of `folders` holds (STATUS), for starting the
@@ -224,6 +254,7 @@ impl Imap {
             status.pending = Some(0);
             self.source = Some(SourceFolder {
                 server_name,
+                state,
                 pending: Vec::new(),
             });
             return Ok(status);
@@ -233,11 +264,19 @@ impl Imap {
         } else {
             through.saturating_add(1)
         };
-        let mut criteria = format!("UID {from}:*");
-        criteria.push_str(&self.options.filters.imap_search());
-        let found = self.client.uid_search(&criteria).await?;
+        let mut found = self.checked_uids(&server_name, &state, from).await?;
+        let criteria = self.options.filters.imap_search();
+        if !criteria.is_empty() && !found.is_empty() {
+            let wanted: HashSet<u32> = self
+                .client
+                .uid_search(&format!("UID {}{criteria}", client::uid_set(&found)))
+                .await?
+                .into_iter()
+                .collect();
+            found.retain(|uid| wanted.contains(uid));
+        }
         let mut pending = Vec::new();
-        for uid in found.into_iter().filter(|&uid| uid >= from) {
+        for uid in found {
             let key = SourceKey::Uid(uid);
             if progress.is_done(&key) && status.changed.is_none() {
                 if self.options.delete {
@@ -251,6 +290,7 @@ impl Imap {
         status.pending = Some(pending.len() as u64);
         self.source = Some(SourceFolder {
             server_name,
+            state,
             pending,
         });
         Ok(status)
@@ -403,8 +443,9 @@ impl Imap {
     }
 
     pub async fn stats(&mut self) -> Result<FolderStats> {
-        self.source.as_ref().context("no folder is open")?;
-        let uids = self.client.uid_search("ALL").await?;
+        let source = self.source.as_ref().context("no folder is open")?;
+        let (server_name, state) = (source.server_name.clone(), source.state);
+        let uids = self.checked_uids(&server_name, &state, 1).await?;
         let mut bytes = 0u64;
         for chunk in uids.chunks(META_CHUNK) {
             self.client
@@ -469,16 +510,21 @@ impl Imap {
     pub async fn open_sink_folder(
         &mut self,
         folder: &FolderName,
-        create: bool,
+        create: Create,
         cache: Option<IndexCache>,
     ) -> Result<Option<Opened>> {
         self.sink = None;
         if !self.folders.contains_key(folder) {
-            if !create || self.read_only {
+            let Create::Yes(special_use) = create else {
+                return Ok(None);
+            };
+            if self.read_only {
                 return Ok(None);
             }
+            // A use the destination has no folder for yet goes to this one.
+            let special_use = special_use.filter(|&u| self.special_folder(u).is_none());
             let server_name = self.server_name(folder);
-            self.client.create(&server_name).await?;
+            self.client.create(&server_name, special_use).await?;
             self.refresh_folders().await?;
         }
         let server_name = self.server_name(folder);
@@ -493,7 +539,7 @@ impl Imap {
             {
                 let mut fingerprints = cache.fingerprints;
                 let newer = self
-                    .index(&server_name, cache.uid_next.max(1), state.exists)
+                    .index(&server_name, &state, cache.uid_next.max(1))
                     .await?;
                 if fingerprints.len() + newer.len() == state.exists as usize {
                     fingerprints.extend(newer);
@@ -502,11 +548,13 @@ impl Imap {
                     report::debug(&format!(
                         "folder `{server_name}` lost messages since it was indexed; indexing it again"
                     ));
-                    self.index(&server_name, 1, state.exists).await?
+                    self.index(&server_name, &state, 1).await?
                 }
             }
-            _ => self.index(&server_name, 1, state.exists).await?,
+            _ => self.index(&server_name, &state, 1).await?,
         };
+        // Courier refuses APPEND into a folder selected read-only.
+        self.client.leave_read_only().await?;
         self.sink = Some(SinkFolder {
             server_name,
             appended: 0,
@@ -522,12 +570,98 @@ impl Imap {
         }))
     }
 
+    /// The UIDs of the open folder from `from` up to its UIDNEXT at opening,
+    /// ascending, proven complete: a server's SEARCH that silently returns
+    /// too little would make messages look copied or absent.
+    ///
+    /// Messages are numbered by ascending UID, so the messages listed must
+    /// be the last ones of those the folder held when it was opened: the
+    /// one just before them must have a UID below `from` (one FETCH, and
+    /// none when the listing covers every message). Mail arriving meanwhile
+    /// comes after them and is left for the next run. When the answer fails
+    /// that check, the listing is asked for in other forms; when none
+    /// agrees, the folder fails rather than be recorded on a wrong answer.
+    async fn checked_uids(
+        &mut self,
+        server_name: &str,
+        state: &FolderState,
+        from: u32,
+    ) -> Result<Vec<u32>> {
+        // An explicit upper bound instead of `*`: `n:*` means `*:n` when n
+        // is past the last UID (RFC 3501 §6.4.8), and some servers answer
+        // it wrongly.
+        let last = match state.uid_next {
+            0 => "*".to_string(),
+            uid_next => (uid_next - 1).max(1).to_string(),
+        };
+        let within = |uid: &u32| *uid >= from && (state.uid_next == 0 || *uid < state.uid_next);
+        let forms = [
+            format!("UID SEARCH UID {from}:{last}"),
+            "UID SEARCH ALL".to_string(),
+            format!("UID FETCH 1:{last} (UID)"),
+        ];
+        let mut answers = Vec::with_capacity(forms.len());
+        for (index, form) in forms.iter().enumerate() {
+            let mut uids = match index {
+                0 => {
+                    self.client
+                        .uid_search(&format!("UID {from}:{last}"))
+                        .await?
+                }
+                1 => self.client.uid_search("ALL").await?,
+                _ => self.client.uids_by_fetch(&format!("1:{last}")).await?,
+            };
+            uids.retain(within);
+            if self
+                .is_complete_suffix(&uids, from, state.uid_next != 0)
+                .await?
+            {
+                if index > 0 {
+                    report::warn(&format!(
+                        "folder `{server_name}`: the server's UID listing left out messages ({}); `{form}` agrees with its message count, so it is used",
+                        answers.join(", ")
+                    ));
+                }
+                return Ok(uids);
+            }
+            answers.push(format!("`{form}` gave {} UIDs", uids.len()));
+        }
+        Err(anyhow!(
+            "folder `{server_name}`: the server's UID listings disagree with its message count of {} ({}); nothing is copied from it, so that no message is taken as copied or absent on a wrong answer",
+            self.client.messages_since_open(),
+            answers.join(", ")
+        ))
+    }
+
+    /// Whether `uids` (ascending, at least `from`) are all the messages of
+    /// the open folder with a UID from `from`, counted against the messages
+    /// it held when opened (`bounded`: the listing stopped at its UIDNEXT),
+    /// else against those it holds now.
+    async fn is_complete_suffix(&mut self, uids: &[u32], from: u32, bounded: bool) -> Result<bool> {
+        let held = if bounded {
+            self.client.messages_since_open()
+        } else {
+            self.client.exists()
+        };
+        let Some(before) = held.checked_sub(uids.len() as u32) else {
+            return Ok(false);
+        };
+        if before == 0 {
+            return Ok(true);
+        }
+        Ok(self
+            .client
+            .uid_at(before)
+            .await?
+            .is_some_and(|uid| uid < from))
+    }
+
     /// Every fingerprint of a folder, read-only, from headers (bodies only
     /// for messages without a Message-ID).
     pub async fn fingerprints(&mut self, folder: &FolderName) -> Result<Vec<Fingerprint>> {
         let server_name = self.server_name(folder);
         let state = self.client.examine(&server_name).await?;
-        self.index(&server_name, 1, state.exists).await
+        self.index(&server_name, &state, 1).await
     }
 
     /// The fingerprints of the selected folder's messages with UID `from` or
@@ -536,20 +670,14 @@ impl Imap {
     async fn index(
         &mut self,
         server_name: &str,
+        state: &FolderState,
         from: u32,
-        exists: u32,
     ) -> Result<Vec<Fingerprint>> {
         let mut fingerprints = Vec::new();
-        if exists == 0 {
+        if state.exists == 0 {
             return Ok(fingerprints);
         }
-        let uids: Vec<u32> = self
-            .client
-            .uid_search(&format!("UID {from}:*"))
-            .await?
-            .into_iter()
-            .filter(|&uid| uid >= from)
-            .collect();
+        let uids = self.checked_uids(server_name, state, from).await?;
         let mut without_id = Vec::new();
         for chunk in uids.chunks(META_CHUNK) {
             self.client
@@ -643,31 +771,6 @@ fn flag_name(flag: &async_imap::types::Flag<'_>) -> String {
 /// Special-use attributes, in the order folders are matched.
 pub const SPECIAL_USES: [&str; 5] = ["\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive"];
 
-/// The mailtug name of a server folder. A name with no usable component
-/// (`.`, `..` with `.` as the delimiter) becomes one component with each
-/// delimiter turned into `_`, so that it is still listed (and fails to open
-/// visibly if the server cannot open it either).
-fn folder_name(server_name: &str, delimiter: char) -> FolderName {
-    let decoded = mutf7::decode(server_name).unwrap_or_else(|_| server_name.to_string());
-    FolderName::from_components(decoded.split(delimiter)).unwrap_or_else(|_| {
-        let flat = decoded.replace(delimiter, "_");
-        FolderName::from_components([if flat.is_empty() { "_" } else { &flat }])
-            .expect("a non-empty component")
-    })
-}
-
-/// The server name mailtug gives a folder it creates.
-fn built_server_name(folder: &FolderName, delimiter: char) -> String {
-    if folder.is_inbox() {
-        return "INBOX".into();
-    }
-    folder
-        .components()
-        .map(|part| mutf7::encode(&part.replace(delimiter, "_")))
-        .collect::<Vec<_>>()
-        .join(&delimiter.to_string())
-}
-
 /// A server folder that shares its mailtug name with another and got a
 /// name of its own.
 #[derive(Debug, PartialEq, Eq)]
@@ -690,17 +793,24 @@ struct Renamed {
 /// one gets the first free `~N` suffix (N from 2), in server-name order.
 /// Names shared by no other folder never change, and the same listing gives
 /// the same names on every run. The renamed selectable folders are returned
-/// for a warning.
+/// for a warning, and the selectable folders of other users' and shared
+/// namespaces that were left out (see [`Naming::place`]) for a note.
 fn name_folders(
     listed: Vec<ListedFolder>,
-    delimiter: char,
-) -> (BTreeMap<FolderName, ListedFolder>, Vec<Renamed>) {
+    naming: &Naming,
+) -> (
+    BTreeMap<FolderName, ListedFolder>,
+    Vec<Renamed>,
+    Vec<String>,
+) {
     let mut groups: BTreeMap<FolderName, Vec<ListedFolder>> = BTreeMap::new();
+    let mut elsewhere = Vec::new();
     for folder in listed {
-        groups
-            .entry(folder_name(&folder.name, delimiter))
-            .or_default()
-            .push(folder);
+        match naming.place(&folder.name) {
+            Placed::Named(name) => groups.entry(name).or_default().push(folder),
+            Placed::Elsewhere if folder.selectable => elsewhere.push(folder.name),
+            Placed::Elsewhere => {}
+        }
     }
     let mut named = BTreeMap::new();
     let mut renamed = Vec::new();
@@ -710,7 +820,7 @@ fn name_folders(
             named.insert(name, group.remove(0));
             continue;
         }
-        let built = built_server_name(&name, delimiter);
+        let built = naming.server_name(&name);
         group.sort_by(|a, b| {
             (!a.selectable, a.name != built, &a.name).cmp(&(
                 !b.selectable,
@@ -747,12 +857,198 @@ fn name_folders(
             named.insert(name, folder);
         }
     }
-    (named, renamed)
+    (named, renamed, elsewhere)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scripted::{login_steps, Step};
+
+    const CAPABILITIES: &str = "* CAPABILITY IMAP4rev1 UIDPLUS NAMESPACE\r\n$TAG OK done\r\n";
+    /// A folder of 40 messages, UIDs 1 to 40.
+    const EXAMINE_40: Step = (
+        "EXAMINE",
+        "* 40 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 41] ok\r\n$TAG OK [READ-ONLY] done\r\n",
+    );
+    const NOOP: Step = ("NOOP", "$TAG OK done\r\n");
+    const ALL_40: &str = "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40\r\n$TAG OK done\r\n";
+
+    /// Connects to a scripted server that lists INBOX only, then plays `steps`.
+    async fn session(steps: Vec<Step>) -> (Result<Imap>, tokio::task::JoinHandle<Vec<String>>) {
+        let mut script = login_steps(CAPABILITIES);
+        script.push((
+            "NAMESPACE",
+            "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n$TAG OK done\r\n",
+        ));
+        script.push(("LIST", "* LIST () \".\" INBOX\r\n$TAG OK done\r\n"));
+        script.push(NOOP);
+        script.extend(steps);
+        let (port, server) = scripted::serve(script).await;
+        let imap = Imap::connect(&scripted::login(port), SourceOptions::default(), true).await;
+        (imap, server)
+    }
+
+    #[tokio::test]
+    async fn a_search_that_leaves_out_messages_is_caught_and_another_form_used() {
+        let (imap, server) = session(vec![
+            EXAMINE_40,
+            // The wrong answer: nothing, though the folder holds 40 messages.
+            ("UID SEARCH UID 1:40", "* SEARCH\r\n$TAG OK done\r\n"),
+            NOOP,
+            // The check: message 40 has a UID in the range, so the answer was short.
+            ("FETCH 40 (UID)", "* 40 FETCH (UID 40)\r\n$TAG OK done\r\n"),
+            ("UID SEARCH ALL", ALL_40),
+            NOOP,
+        ])
+        .await;
+        let mut imap = imap.unwrap();
+        let status = imap
+            .open_source_folder(&FolderName::inbox(), &FolderProgress::default())
+            .await
+            .unwrap();
+        assert_eq!(status.pending, Some(40));
+        drop(imap);
+        let seen = server.await.unwrap();
+        assert!(
+            seen.iter().any(|c| c.starts_with("UID SEARCH ALL")),
+            "{seen:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_incremental_listing_is_checked_with_the_message_before_it() {
+        // UIDs 1-30 are done; 31-40 are new and the server lists them right.
+        let progress = FolderProgress {
+            identity: Some(FolderIdentity::UidValidity { uid_validity: 7 }),
+            done: Done::Uids {
+                through: 30,
+                above: BTreeSet::new(),
+                uid_next: 31,
+            },
+        };
+        let (imap, server) = session(vec![
+            EXAMINE_40,
+            (
+                "UID SEARCH UID 31:40",
+                "* SEARCH 31 32 33 34 35 36 37 38 39 40\r\n$TAG OK done\r\n",
+            ),
+            NOOP,
+            ("FETCH 30 (UID)", "* 30 FETCH (UID 30)\r\n$TAG OK done\r\n"),
+        ])
+        .await;
+        let mut imap = imap.unwrap();
+        let status = imap
+            .open_source_folder(&FolderName::inbox(), &progress)
+            .await
+            .unwrap();
+        assert_eq!(status.pending, Some(10));
+        drop(imap);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_folder_no_listing_agrees_on_fails_instead_of_being_taken_as_empty() {
+        let (imap, server) = session(vec![
+            EXAMINE_40,
+            ("UID SEARCH UID 1:40", "* SEARCH\r\n$TAG OK done\r\n"),
+            NOOP,
+            ("FETCH 40 (UID)", "* 40 FETCH (UID 40)\r\n$TAG OK done\r\n"),
+            ("UID SEARCH ALL", "* SEARCH 1 2 3\r\n$TAG OK done\r\n"),
+            NOOP,
+            ("FETCH 37 (UID)", "* 37 FETCH (UID 37)\r\n$TAG OK done\r\n"),
+            ("UID FETCH 1:40 (UID)", "$TAG OK done\r\n"),
+            NOOP,
+            ("FETCH 40 (UID)", "* 40 FETCH (UID 40)\r\n$TAG OK done\r\n"),
+        ])
+        .await;
+        let mut imap = imap.unwrap();
+        let err = imap
+            .open_source_folder(&FolderName::inbox(), &FolderProgress::default())
+            .await
+            .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("disagree with its message count of 40")
+                && text.contains("`UID SEARCH ALL` gave 3 UIDs"),
+            "{text}"
+        );
+        drop(imap);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_destination_folder_is_created_with_its_use_and_left_before_appending() {
+        let mut script = login_steps(
+            "* CAPABILITY IMAP4rev1 CREATE-SPECIAL-USE SPECIAL-USE\r\n$TAG OK done\r\n",
+        );
+        script.extend([
+            ("LIST", "* LIST () \"/\" INBOX\r\n$TAG OK done\r\n"),
+            NOOP,
+            ("CREATE \"Sent\" (USE (\\Sent))", "$TAG OK done\r\n"),
+            ("SUBSCRIBE", "$TAG OK done\r\n"),
+            (
+                "LIST",
+                "* LIST () \"/\" INBOX\r\n* LIST (\\Sent) \"/\" Sent\r\n$TAG OK done\r\n",
+            ),
+            NOOP,
+            (
+                "EXAMINE",
+                "* 0 EXISTS\r\n* OK [UIDVALIDITY 3] ok\r\n* OK [UIDNEXT 1] ok\r\n$TAG OK [READ-ONLY] done\r\n",
+            ),
+            // Courier refuses APPEND while the folder is selected read-only;
+            // without UNSELECT, CLOSE leaves it (and expunges nothing).
+            ("CLOSE", "$TAG OK done\r\n"),
+        ]);
+        let (port, server) = scripted::serve(script).await;
+        let mut imap = Imap::connect(&scripted::login(port), SourceOptions::default(), false)
+            .await
+            .unwrap();
+        let sent = FolderName::parse("Sent").unwrap();
+        let opened = imap
+            .open_sink_folder(&sent, Create::Yes(Some("\\Sent")), None)
+            .await
+            .unwrap();
+        assert!(opened.is_some_and(|o| o.fingerprints.is_empty()));
+        assert_eq!(imap.special_folder("\\Sent"), Some(sent));
+        drop(imap);
+        let seen = server.await.unwrap();
+        assert_eq!(seen.last().map(String::as_str), Some("CLOSE"), "{seen:?}");
+    }
+
+    #[tokio::test]
+    async fn names_sent_as_literals_keep_their_backslashes_and_the_prefix_goes() {
+        let mut script = login_steps(CAPABILITIES);
+        script.push((
+            "NAMESPACE",
+            "* NAMESPACE ((\"INBOX.\" \".\")) NIL ((\"shared.\" \".\"))\r\n$TAG OK done\r\n",
+        ));
+        script.push((
+            "LIST",
+            "* LIST (\\HasChildren) \".\" INBOX\r\n\
+             * LIST () \".\" {16}\r\nINBOX.back\\slash\r\n\
+             * LIST () \".\" \"INBOX.Sp ace \\\"q\\\"\"\n\
+             * LIST () \".\" \"shared.team\"\r\n\
+             $TAG OK done\r\n",
+        ));
+        script.push(NOOP);
+        let (port, server) = scripted::serve(script).await;
+        let imap = Imap::connect(&scripted::login(port), SourceOptions::default(), true)
+            .await
+            .unwrap();
+        let names: Vec<String> = imap.folders().iter().map(|f| f.to_string()).collect();
+        assert_eq!(names, ["INBOX", "Sp ace \"q\"", "back\\slash"]);
+        assert_eq!(
+            imap.server_name(&FolderName::parse("back\\slash").unwrap()),
+            "INBOX.back\\slash"
+        );
+        assert_eq!(
+            imap.server_name(&FolderName::parse("New/Sub").unwrap()),
+            "INBOX.New.Sub"
+        );
+        drop(imap);
+        server.await.unwrap();
+    }
 
     fn listed(name: &str, selectable: bool) -> ListedFolder {
         ListedFolder {
@@ -766,7 +1062,7 @@ mod tests {
     /// Mailtug name → server name, for every listed folder.
     fn names(folders: &[(&str, bool)]) -> (Vec<(String, String)>, Vec<Renamed>) {
         let listed = folders.iter().map(|(n, s)| listed(n, *s)).collect();
-        let (named, renamed) = name_folders(listed, '.');
+        let (named, renamed, _) = name_folders(listed, &Naming::new(None, '.', false));
         let pairs = named
             .into_iter()
             .map(|(name, f)| (name.to_string(), f.name))
