@@ -514,7 +514,9 @@ impl Imap {
         cache: Option<IndexCache>,
     ) -> Result<Option<Opened>> {
         self.sink = None;
-        if !self.folders.contains_key(folder) {
+        // A `\Noselect` folder (Courier lists an implicit parent so, made
+        // when a subfolder was created first) needs a CREATE to hold mail.
+        if !self.holds(folder) {
             let Create::Yes(special_use) = create else {
                 return Ok(None);
             };
