@@ -3,9 +3,11 @@
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod account;
+pub mod certs;
 pub mod dovecot;
 pub mod faultproxy;
 pub mod planted;
+pub mod system;
 pub mod tlsserver;
 
 #[allow(unused_imports)] // not every test binary names `User`
