@@ -6,6 +6,7 @@ pub mod account;
 pub mod certs;
 pub mod dovecot;
 pub mod faultproxy;
+pub mod imapclient;
 pub mod planted;
 pub mod system;
 pub mod tlsserver;
