@@ -161,3 +161,141 @@ pub fn group_name(gid: u32) -> Result<String, String> {
         .to_string_lossy()
         .into_owned())
 }
+
+/// What to tell someone whose machine lacks Cyrus or Courier.
+pub const INSTALL_HINT: &str = "run `scripts/test` as root once (it runs \
+    `scripts/install-test-servers`, which unpacks the packages into \
+    $MAILTUG_TEST_SERVERS, default /var/cache/mailtug-test-servers)";
+
+/// Where `scripts/install-test-servers` unpacked the packages of the servers
+/// other than Dovecot: `$MAILTUG_TEST_SERVERS`, by default
+/// `/var/cache/mailtug-test-servers`.
+pub fn test_servers_dir() -> PathBuf {
+    std::env::var_os("MAILTUG_TEST_SERVERS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/mailtug-test-servers"))
+}
+
+/// The unpacked tree `name` (`cyrus`, `courier`), once complete (the
+/// install script writes its marker last).
+pub fn unpacked_tree(name: &str, what: &str) -> Result<PathBuf, String> {
+    let tree = test_servers_dir().join(name);
+    if tree.join(".mailtug-unpacked").is_file() {
+        Ok(tree)
+    } else {
+        Err(format!(
+            "{what} is not installed for the tests (no `{}`): {INSTALL_HINT}",
+            tree.display()
+        ))
+    }
+}
+
+/// Ends a server started in its own PID namespace (`unshare --pid --fork
+/// --kill-child`): SIGKILL to `unshare` makes the kernel kill its child,
+/// the namespace's first process, and with it every process of the
+/// namespace, at once. Then reaps `unshare`.
+pub fn kill_namespace(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The pid (in this PID namespace) of the first process `unshare --fork`
+/// started, for `nsenter --target`.
+pub fn namespace_leader(unshare: &Child) -> Option<u32> {
+    let pid = unshare.id();
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Unique user names for parallel tests: `hint` made lower-case alphanumeric
+/// and `-` (a name every test server accepts), then a sequence number.
+pub fn unique_user_name(hint: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SEQUENCE: AtomicUsize = AtomicUsize::new(1);
+    let mut stem: String = hint
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(40)
+        .collect();
+    stem = stem.trim_matches('-').to_owned();
+    if stem.is_empty() {
+        stem = "user".to_owned();
+    }
+    format!("{stem}-{}", SEQUENCE.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Checks that every ancestor of `dir` can be walked by other users, as the
+/// servers' unprivileged processes need when the tests run as root.
+pub fn check_searchable(dir: &Path, server: &str) -> Result<(), String> {
+    for ancestor in dir.ancestors().skip(1) {
+        let mode = fs::metadata(ancestor)
+            .map_err(|e| format!("reading `{}`: {e}", ancestor.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o001 == 0 {
+            return Err(format!(
+                "`{}` is not searchable by other users, as {server}'s processes need: \
+                 set TMPDIR to a directory such as /tmp",
+                ancestor.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Changes the owner of `path` and everything below it.
+pub fn chown_tree(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
+    if fs::symlink_metadata(path)?.is_dir() {
+        for entry in fs::read_dir(path)? {
+            chown_tree(&entry?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}
+
+/// A random-enough secret for an account no test logs in to by hand.
+pub fn random_password() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("Adm{:x}{:x}", nanos, std::process::id())
+}
+
+/// The first line a server sends on 127.0.0.1:`port`, if one comes within a
+/// second (a check that the port is ours, not some other process's).
+pub fn greeting(port: u16) -> Option<String> {
+    use std::io::BufRead as _;
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let stream = TcpStream::connect_timeout(&address, Duration::from_millis(200)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(stream).read_line(&mut line).ok()?;
+    Some(line)
+}
+
+/// Removes the directories (`PREFIX<pid>-<n>`) of earlier test processes
+/// that are gone.
+pub fn remove_stale_dirs(prefix: &str) {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        let Some((pid, _)) = rest.split_once('-') else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
