@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod certs;
+pub mod courier;
 pub mod cyrus;
 pub mod dovecot;
 pub mod faultproxy;
