@@ -223,9 +223,9 @@ impl ImapClient {
         }
         command.push_str(&format!(" {{{}}}", raw.len()));
         let tag = self.send_tagged(&command);
-        if let Err(text) = self.wait_continuation(&tag) {
-            return Err(text);
-        }
+        // A NO instead of the continuation (such as Courier's refusal while
+        // a folder is open read-only) is the answer.
+        self.wait_continuation(&tag)?;
         self.write_all(raw);
         self.write_all(b"\r\n");
         self.finish(&tag).into_result()

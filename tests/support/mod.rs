@@ -1,4 +1,6 @@
-//! Real servers for the protocol tests (see `dovecot.rs`).
+//! Real servers for the protocol tests: Dovecot (`dovecot.rs`), Cyrus and
+//! Courier (`cyrus.rs`, `courier.rs`), all four behind `servers.rs`, and the
+//! test side's own IMAP and POP3 clients.
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
@@ -10,6 +12,8 @@ pub mod dovecot;
 pub mod faultproxy;
 pub mod imapclient;
 pub mod planted;
+pub mod pop3client;
+pub mod servers;
 pub mod system;
 pub mod tlsserver;
 
