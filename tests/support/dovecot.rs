@@ -25,7 +25,7 @@
 
 use std::fs;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -35,7 +35,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::certs::make_certificates;
 use super::system::{
-    find_program, group_name, has_exited, spawn_kept, tail, user_by_name, user_by_uid,
+    self, find_program, group_name, has_exited, remove_stale_dirs, spawn_kept, tail,
+    unique_user_name, user_by_name, user_by_uid,
 };
 
 const TEMPLATE: &str = include_str!("dovecot.conf.in");
@@ -146,18 +147,7 @@ impl Dovecot {
     /// never share a mailbox). `quota` such as `Some("200K")` limits its
     /// storage: an APPEND past it answers `NO [OVERQUOTA]`.
     pub fn add_user(&self, hint: &str, password: &str, quota: Option<&str>) -> User {
-        static SEQUENCE: AtomicUsize = AtomicUsize::new(1);
-        let mut stem: String = hint
-            .chars()
-            .map(|c| c.to_ascii_lowercase())
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .take(40)
-            .collect();
-        stem = stem.trim_matches('-').to_owned();
-        if stem.is_empty() {
-            stem = "user".to_owned();
-        }
-        let name = format!("{stem}-{}", SEQUENCE.fetch_add(1, Ordering::Relaxed));
+        let name = unique_user_name(hint);
         let user = User {
             maildir: self.dir.join("mail").join(&name),
             name,
@@ -277,7 +267,7 @@ impl Dovecot {
         let doveadm = find_program("doveadm").ok_or(NOT_INSTALLED)?;
         find_program("openssl").ok_or("openssl is not installed: run `apt-get install openssl`")?;
         let accounts = Accounts::for_this_process()?;
-        remove_stale_dirs();
+        remove_stale_dirs("mailtug-dovecot-");
 
         static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
@@ -709,35 +699,13 @@ fn make_dirs(dir: &Path, accounts: &Accounts) -> io::Result<()> {
 
 /// Four ports nothing listens on now (see `PORT_ATTEMPTS`).
 fn free_ports() -> io::Result<Ports> {
-    let listeners = (0..4)
-        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
-        .collect::<io::Result<Vec<_>>>()?;
-    let port = |i: usize| listeners[i].local_addr().map(|a| a.port());
+    let ports = system::free_ports(4)?;
     Ok(Ports {
-        imap: port(0)?,
-        imaps: port(1)?,
-        pop3: port(2)?,
-        pop3s: port(3)?,
+        imap: ports[0],
+        imaps: ports[1],
+        pop3: ports[2],
+        pop3s: ports[3],
     })
-}
-
-/// Removes the directories of earlier test processes that are gone.
-fn remove_stale_dirs() {
-    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix("mailtug-dovecot-") else {
-            continue;
-        };
-        let Some((pid, _)) = rest.split_once('-') else {
-            continue;
-        };
-        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
 }
 
 fn unix_secs(time: SystemTime) -> i64 {
