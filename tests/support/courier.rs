@@ -35,8 +35,8 @@ use std::time::{Duration, Instant};
 use super::certs::make_certificates;
 use super::system::{
     check_searchable, chown_tree, find_program, free_ports, greeting, is_open, is_root,
-    kill_namespace, namespace_leader, remove_stale_dirs, spawn_kept, tail, unique_user_name,
-    unpacked_tree, user_by_name,
+    kill_namespace, missing_libraries_hint, namespace_leader, remove_stale_dirs, spawn_kept, tail,
+    unique_user_name, unpacked_tree, user_by_name,
 };
 
 const LAUNCHER: &str = include_str!("courier-launch.sh");
@@ -448,8 +448,9 @@ impl Courier {
                     return Err(Failure::PortTaken);
                 }
                 return Err(Failure::Other(format!(
-                    "courier exited ({status}) while starting; its logs in `{}`:\n{logs}",
-                    self.dir.display()
+                    "courier exited ({status}) while starting; its logs in `{}`:\n{logs}{}",
+                    self.dir.display(),
+                    missing_libraries_hint(&logs)
                 )));
             }
             if [ports.imap, ports.imaps, ports.pop3, ports.pop3s]

@@ -38,8 +38,8 @@ use super::certs::make_certificates;
 use super::imapclient::ImapClient;
 use super::system::{
     check_searchable, chown_tree, find_program, free_ports, greeting, is_open, is_root,
-    kill_namespace, random_password, remove_stale_dirs, spawn_kept, tail, unique_user_name,
-    unpacked_tree, user_by_name, INSTALL_HINT,
+    kill_namespace, missing_libraries_hint, random_password, remove_stale_dirs, spawn_kept, tail,
+    unique_user_name, unpacked_tree, user_by_name, INSTALL_HINT,
 };
 
 /// How long Cyrus may take to open its ports.
@@ -419,10 +419,11 @@ impl Cyrus {
         loop {
             let child = self.unshare.get_mut().unwrap_or_else(|e| e.into_inner());
             if let Some(Ok(Some(status))) = child.as_mut().map(Child::try_wait) {
+                let stderr = self.log_tail(20);
                 return Err(Failure::Other(format!(
-                    "cyrus exited ({status}) while starting; its stderr `{}`:\n{}",
+                    "cyrus exited ({status}) while starting; its stderr `{}`:\n{stderr}{}",
                     self.dir.join("master.log").display(),
-                    self.log_tail(20)
+                    missing_libraries_hint(&stderr)
                 )));
             }
             if [ports.imap, ports.imaps, ports.pop3, ports.pop3s]

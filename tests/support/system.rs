@@ -299,3 +299,13 @@ pub fn remove_stale_dirs(prefix: &str) {
         }
     }
 }
+
+/// The install hint, if `log` shows the dynamic loader missing a library
+/// (the unpacked tree is there, the libraries apt installs are not).
+pub fn missing_libraries_hint(log: &str) -> String {
+    if log.contains("error while loading shared libraries") {
+        format!("\na shared library is missing: {INSTALL_HINT}")
+    } else {
+        String::new()
+    }
+}
