@@ -36,6 +36,12 @@ fn expected_namespace(server: TestServer) -> (&'static str, char) {
     }
 }
 
+/// Whether the server offers CREATE-SPECIAL-USE: Cyrus does, Courier has no
+/// special-use support at all, the test config of Dovecot sets none up.
+fn offers_create_special_use(server: TestServer) -> bool {
+    matches!(server, TestServer::CyrusSlash | TestServer::CyrusDot)
+}
+
 /// The bytes `server` serves back for `MESSAGE`.
 fn as_served(server: TestServer) -> Vec<u8> {
     if server.keeps_8bit_headers() {
@@ -81,6 +87,25 @@ fn smoke(server: TestServer) {
             listed.iter().any(|l| l == expected),
             "{name}: `{expected}` is not in LIST: {listed:?}"
         );
+    }
+
+    // A special-use folder, where CREATE-SPECIAL-USE (RFC 6154) is offered.
+    let sent = account.server_folder("Sent Items");
+    let offered = client.has_capability("CREATE-SPECIAL-USE");
+    assert_eq!(
+        offered,
+        offers_create_special_use(server),
+        "{name}: CREATE-SPECIAL-USE"
+    );
+    match client.create_special_use(&sent, "\\Sent") {
+        Ok(()) => {
+            let entry = client.list().into_iter().find(|e| e.name == sent);
+            assert!(
+                entry.is_some_and(|e| e.attributes.iter().any(|a| a == "\\Sent")),
+                "{name}: `{sent}` was created with USE (\\Sent) but LIST does not say so"
+            );
+        }
+        Err(text) => assert!(!offered, "{name}: CREATE-SPECIAL-USE `{sent}`: {text}"),
     }
 
     // APPEND with flags and a date, read back as served.
