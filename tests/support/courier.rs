@@ -61,6 +61,9 @@ pub struct Courier {
     unshare: Mutex<Option<Child>>,
     /// How long the start took, for reports.
     pub started_in: Duration,
+    /// Set when a start failed: its directory holds the logs the error
+    /// names, so drop keeps it.
+    keep_dir: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -257,6 +260,7 @@ impl Courier {
             userdb: Mutex::new(()),
             unshare: Mutex::new(None),
             started_in: Duration::ZERO,
+            keep_dir: false,
         };
         courier.make_dirs(&root)?;
 
@@ -318,7 +322,10 @@ impl Courier {
                         courier.log_tail(10)
                     ))
                 }
-                Err(Failure::Other(message)) => return Err(message),
+                Err(Failure::Other(message)) => {
+                    courier.keep_dir = true;
+                    return Err(message);
+                }
             }
         }
         unreachable!("the last attempt returns")
@@ -482,7 +489,7 @@ impl Courier {
 impl Drop for Courier {
     fn drop(&mut self) {
         self.stop();
-        if std::thread::panicking() {
+        if std::thread::panicking() || self.keep_dir {
             eprintln!("courier: kept `{}`", self.dir.display());
         } else {
             let _ = fs::remove_dir_all(&self.dir);

@@ -98,6 +98,9 @@ pub struct Cyrus {
     unshare: Mutex<Option<Child>>,
     /// How long the start took, for reports.
     pub started_in: Duration,
+    /// Set when a start failed: its directory holds the logs the error
+    /// names, so drop keeps it.
+    keep_dir: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -258,6 +261,7 @@ impl Cyrus {
             sasldb: Mutex::new(()),
             unshare: Mutex::new(None),
             started_in: Duration::ZERO,
+            keep_dir: false,
         };
         cyrus.make_dirs()?;
         cyrus.set_sasl_password(ADMIN, &cyrus.admin_password.clone());
@@ -309,7 +313,10 @@ impl Cyrus {
                         cyrus.log_tail(20)
                     ))
                 }
-                Err(Failure::Other(message)) => return Err(message),
+                Err(Failure::Other(message)) => {
+                    cyrus.keep_dir = true;
+                    return Err(message);
+                }
             }
         }
         unreachable!("the last attempt returns")
@@ -458,7 +465,7 @@ impl Cyrus {
 impl Drop for Cyrus {
     fn drop(&mut self) {
         self.stop();
-        if std::thread::panicking() {
+        if std::thread::panicking() || self.keep_dir {
             eprintln!("cyrus: kept `{}`", self.dir.display());
         } else {
             let _ = fs::remove_dir_all(&self.dir);
