@@ -131,7 +131,8 @@ fn smoke(server: TestServer) {
         String::from_utf8_lossy(&expected),
         String::from_utf8_lossy(&message.raw)
     );
-    let status = client.status(&folder);
+    // What tests do after killing a client: wait for the folder to settle.
+    let status = account.wait_until_settled(&folder);
     assert_eq!(status.messages, 1, "{name}: STATUS {status:?}");
     assert!(status.uidnext > message.uid, "{name}: STATUS {status:?}");
 
