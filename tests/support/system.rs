@@ -111,6 +111,8 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
         })
 }
 
+/// The last `lines` lines of the file at `path` (nothing if it cannot be
+/// read), for failure messages.
 pub fn tail(path: &Path, lines: usize) -> String {
     let text = fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
