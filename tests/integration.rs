@@ -11,6 +11,7 @@ mod docs;
 mod faults;
 mod hostile;
 mod imap;
+mod interop;
 mod local;
 mod malformed;
 mod pop3;

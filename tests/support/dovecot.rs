@@ -23,17 +23,21 @@
 //! access mail as root. As another user, everything runs as that user
 //! (Dovecot's rootless mode; nothing in the template needs root).
 
-use std::ffi::{CStr, CString};
 use std::fs;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::certs::make_certificates;
+use super::system::{
+    self, find_program, group_name, has_exited, remove_stale_dirs, spawn_kept, tail,
+    unique_user_name, user_by_name, user_by_uid,
+};
 
 const TEMPLATE: &str = include_str!("dovecot.conf.in");
 
@@ -143,18 +147,7 @@ impl Dovecot {
     /// never share a mailbox). `quota` such as `Some("200K")` limits its
     /// storage: an APPEND past it answers `NO [OVERQUOTA]`.
     pub fn add_user(&self, hint: &str, password: &str, quota: Option<&str>) -> User {
-        static SEQUENCE: AtomicUsize = AtomicUsize::new(1);
-        let mut stem: String = hint
-            .chars()
-            .map(|c| c.to_ascii_lowercase())
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .take(40)
-            .collect();
-        stem = stem.trim_matches('-').to_owned();
-        if stem.is_empty() {
-            stem = "user".to_owned();
-        }
-        let name = format!("{stem}-{}", SEQUENCE.fetch_add(1, Ordering::Relaxed));
+        let name = unique_user_name(hint);
         let user = User {
             maildir: self.dir.join("mail").join(&name),
             name,
@@ -274,7 +267,7 @@ impl Dovecot {
         let doveadm = find_program("doveadm").ok_or(NOT_INSTALLED)?;
         find_program("openssl").ok_or("openssl is not installed: run `apt-get install openssl`")?;
         let accounts = Accounts::for_this_process()?;
-        remove_stale_dirs();
+        remove_stale_dirs("mailtug-dovecot-");
 
         static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
@@ -301,7 +294,7 @@ impl Dovecot {
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().map_err(|e| e.to_string())?)
                 .stderr(log);
-            let child = spawn_kept(command).map_err(|e| {
+            let child = spawn_kept(command, libc::SIGTERM).map_err(|e| {
                 format!(
                     "running `{} -F -c {}`: {e}",
                     dovecot.display(),
@@ -644,58 +637,6 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// Whether `child` has exited, without reaping it.
-fn has_exited(child: &Child) -> bool {
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-    let rc = unsafe { libc::waitid(libc::P_PID, child.id(), &mut info, flags) };
-    // With WNOHANG, si_pid stays 0 while the child runs.
-    rc != 0 || unsafe { info.si_pid() } != 0
-}
-
-/// Forks `command` from the keeper thread (see the module docs).
-fn spawn_kept(mut command: Command) -> io::Result<Child> {
-    type Request = (Command, mpsc::Sender<io::Result<Child>>);
-    static KEEPER: OnceLock<mpsc::Sender<Request>> = OnceLock::new();
-    let keeper = KEEPER.get_or_init(|| {
-        let (requests, inbox) = mpsc::channel::<Request>();
-        std::thread::Builder::new()
-            .name("dovecot-keeper".to_owned())
-            .spawn(move || {
-                // Never returns: the static sender is never dropped.
-                for (mut command, reply) in inbox {
-                    let _ = reply.send(command.spawn());
-                }
-            })
-            .expect("starting the dovecot keeper thread");
-        requests
-    });
-    let parent = std::process::id();
-    // SAFETY: the closure only makes async-signal-safe calls.
-    unsafe {
-        command.pre_exec(move || {
-            // A process group of its own: `stop` can kill the stragglers, and
-            // a Ctrl-C in the terminal reaches the tests, not the server.
-            if libc::setpgid(0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // The test process may have died before the prctl took effect.
-            if libc::getppid() as u32 != parent {
-                return Err(io::Error::other("the test process is gone"));
-            }
-            Ok(())
-        });
-    }
-    let (reply, answer) = mpsc::channel();
-    keeper
-        .send((command, reply))
-        .expect("the dovecot keeper thread is alive");
-    answer.recv().expect("the dovecot keeper thread is alive")
-}
-
 fn render(dir: &Path, instance: &str, ports: Ports, accounts: &Accounts) -> String {
     let base = dir.to_str().expect("a UTF-8 temp dir");
     [
@@ -756,148 +697,15 @@ fn make_dirs(dir: &Path, accounts: &Accounts) -> io::Result<()> {
     chown(&mail, Some(accounts.mail_uid), Some(accounts.mail_gid))
 }
 
-/// A CA and a server certificate it signed, valid one day, with the same
-/// openssl commands as `scripts/test-server`. EC keys: much faster to make
-/// than RSA ones.
-fn make_certificates(tls: &Path) -> Result<(), String> {
-    let ext_file = tls.join("server.ext");
-    fs::write(
-        &ext_file,
-        "subjectAltName = DNS:localhost, IP:127.0.0.1\n\
-         basicConstraints = critical, CA:FALSE\n\
-         keyUsage = critical, digitalSignature, keyEncipherment\n\
-         extendedKeyUsage = serverAuth\n",
-    )
-    .map_err(|e| format!("writing `{}`: {e}", ext_file.display()))?;
-    let path = |name: &str| {
-        tls.join(name)
-            .to_str()
-            .expect("a UTF-8 temp dir")
-            .to_owned()
-    };
-    let (ca_key, ca_pem, key, csr, pem) = (
-        path("ca.key"),
-        path("ca.pem"),
-        path("server.key"),
-        path("server.csr"),
-        path("server.pem"),
-    );
-    let ext = path("server.ext");
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos();
-    let serial = format!("0x{:x}", nanos as u64 ^ u64::from(std::process::id()));
-    let steps: [Vec<&str>; 3] = [
-        [
-            &["req", "-x509", "-days", "1", "-subj", "/CN=mailtug test CA"][..],
-            &["-keyout", &ca_key, "-out", &ca_pem],
-            &["-addext", "basicConstraints = critical, CA:TRUE"],
-            &["-addext", "keyUsage = critical, keyCertSign, cRLSign"],
-            &super::tlsserver::EC_KEY,
-        ]
-        .concat(),
-        [
-            &[
-                "req",
-                "-new",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                &key,
-                "-out",
-                &csr,
-            ][..],
-            &super::tlsserver::EC_KEY,
-        ]
-        .concat(),
-        vec![
-            "x509",
-            "-req",
-            "-days",
-            "1",
-            "-in",
-            &csr,
-            "-CA",
-            &ca_pem,
-            "-CAkey",
-            &ca_key,
-            "-set_serial",
-            &serial,
-            "-extfile",
-            &ext,
-            "-out",
-            &pem,
-        ],
-    ];
-    for args in steps {
-        let output = Command::new("openssl")
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("running openssl: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "`openssl {}` failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Four ports nothing listens on now (see `PORT_ATTEMPTS`).
 fn free_ports() -> io::Result<Ports> {
-    let listeners = (0..4)
-        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
-        .collect::<io::Result<Vec<_>>>()?;
-    let port = |i: usize| listeners[i].local_addr().map(|a| a.port());
+    let ports = system::free_ports(4)?;
     Ok(Ports {
-        imap: port(0)?,
-        imaps: port(1)?,
-        pop3: port(2)?,
-        pop3s: port(3)?,
+        imap: ports[0],
+        imaps: ports[1],
+        pop3: ports[2],
+        pop3s: ports[3],
     })
-}
-
-/// Removes the directories of earlier test processes that are gone.
-fn remove_stale_dirs() {
-    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix("mailtug-dovecot-") else {
-            continue;
-        };
-        let Some((pid, _)) = rest.split_once('-') else {
-            continue;
-        };
-        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// Where `name` is installed: PATH, then the sbin directories a non-root PATH
-/// on Debian lacks.
-fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|file| {
-            fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
-fn tail(path: &Path, lines: usize) -> String {
-    let text = fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 fn unix_secs(time: SystemTime) -> i64 {
@@ -905,47 +713,4 @@ fn unix_secs(time: SystemTime) -> i64 {
         Ok(after) => after.as_secs() as i64,
         Err(before) => -(before.duration().as_secs() as i64),
     }
-}
-
-fn user_by_name(name: &str) -> Option<(String, u32, u32)> {
-    let name = CString::new(name).ok()?;
-    passwd_entry(|entry, buf, len, result| unsafe {
-        libc::getpwnam_r(name.as_ptr(), entry, buf, len, result)
-    })
-}
-
-fn user_by_uid(uid: u32) -> Option<(String, u32, u32)> {
-    passwd_entry(|entry, buf, len, result| unsafe {
-        libc::getpwuid_r(uid, entry, buf, len, result)
-    })
-}
-
-fn passwd_entry(
-    lookup: impl Fn(*mut libc::passwd, *mut libc::c_char, usize, *mut *mut libc::passwd) -> libc::c_int,
-) -> Option<(String, u32, u32)> {
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    let mut result = std::ptr::null_mut();
-    if lookup(&mut entry, buf.as_mut_ptr(), buf.len(), &mut result) != 0 || result.is_null() {
-        return None;
-    }
-    let name = unsafe { CStr::from_ptr(entry.pw_name) }
-        .to_string_lossy()
-        .into_owned();
-    Some((name, entry.pw_uid, entry.pw_gid))
-}
-
-fn group_name(gid: u32) -> Result<String, String> {
-    let mut entry: libc::group = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    let mut result = std::ptr::null_mut();
-    let rc = unsafe { libc::getgrgid_r(gid, &mut entry, buf.as_mut_ptr(), buf.len(), &mut result) };
-    if rc != 0 || result.is_null() {
-        return Err(format!(
-            "gid {gid} has no name in the group database; Dovecot needs one"
-        ));
-    }
-    Ok(unsafe { CStr::from_ptr(entry.gr_name) }
-        .to_string_lossy()
-        .into_owned())
 }
