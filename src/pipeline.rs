@@ -407,7 +407,7 @@ impl Worker {
                 // Set after the destination's connection died: it may still
                 // store what was sent on it.
                 let mut destination_unsettled = false;
-                let outcome = loop {
+                let (outcome, committed) = loop {
                     let mut committed = Counts::default();
                     let outcome = copy_folder(
                         &self.job,
@@ -426,13 +426,15 @@ impl Worker {
                         Err(e) => is_disconnected(e).then_some(e),
                         Ok(done) => done.error.as_ref().filter(|e| is_disconnected(e)),
                     };
-                    let Some(reason) = lost else { break outcome };
+                    let Some(reason) = lost else {
+                        break (outcome, committed);
+                    };
                     destination_unsettled = outcome.is_err();
                     if committed.messages_copied + committed.messages_duplicate > 0 {
                         attempt = 0;
                     }
                     if attempt >= self.job.retries || *stop.borrow() {
-                        break outcome;
+                        break (outcome, committed);
                     }
                     report::warn(&format!(
                         "folder `{folder}`: {reason:#}; reconnecting (attempt {} of {})",
@@ -448,7 +450,7 @@ impl Worker {
                             // redoes them.
                             summary.counts.add(&committed);
                         }
-                        None => break outcome,
+                        None => break (outcome, committed),
                     }
                 };
                 let mut done = match outcome {
@@ -457,6 +459,8 @@ impl Worker {
                         // The destination failed: what was committed stays
                         // recorded; everyone stops.
                         let e = e.context(format!("copying folder `{folder}`"));
+                        // What the failed attempt committed is recorded: count it.
+                        summary.counts.add(&committed);
                         lock(&self.stopped_by).get_or_insert_with(|| format!("{e:#}"));
                         self.stop.send_replace(true);
                         summary.folders_failed += 1;
@@ -986,9 +990,14 @@ async fn copy_folder(
         Err(e) if is_refused(&e) => {
             // The destination refused this folder (a name it does not
             // allow, a permission): it fails alone.
+            let which = if destination == folder {
+                "it".to_string()
+            } else {
+                format!("destination folder `{destination}`")
+            };
             return Ok(FolderDone {
                 error: Some(anyhow!(
-                    "the destination refused folder `{destination}`: {e:#}; give it another name with --map '{folder}=NEW'"
+                    "the destination refused {which} ({e:#}); give it another name with --map '{folder}=NEW'"
                 )),
                 ..FolderDone::default()
             });

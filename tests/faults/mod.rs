@@ -32,7 +32,7 @@ use crate::support::{self, Dovecot};
 use crate::util::corpus::{self, Synthetic};
 use crate::util::crlf::lf;
 use crate::util::model::{maildir_files, read_maildir};
-use crate::util::{args, assert_no_panic, count, json_events, stderr, summary, TestEnv};
+use crate::util::{args, assert_no_panic, count, events_of, json_events, stderr, summary, TestEnv};
 
 mod proxy;
 
@@ -639,6 +639,24 @@ fn a_destination_that_keeps_dropping_fails_cleanly_and_a_clean_rerun_completes()
         claimed < MESSAGES,
         "the checkpoint holds part of the folder: {claimed}"
     );
+    // The run stopped, and still says what it did: the summary counts what
+    // was stored and names the failure; the folder's folder_done carries it.
+    let events = json_events(&failed);
+    let last = summary(&events);
+    assert_eq!(
+        count(last, "messages_copied") + count(last, "messages_duplicate"),
+        claimed as u64,
+        "the summary counts what the checkpoint holds: {last}"
+    );
+    assert_eq!(count(last, "folders_failed"), 1, "{last}");
+    assert!(
+        last["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("writing to the destination")),
+        "{last}"
+    );
+    let done = events_of(&events, "folder_done");
+    assert!(done.len() == 1 && done[0]["error"].is_string(), "{done:?}");
 
     // Dovecot goes on storing the APPENDs it had received when the
     // connection died, for a moment after mailtug has exited; a rerun that
