@@ -736,7 +736,7 @@ impl ImapClient {
     }
 
     /// CREATE (and SUBSCRIBE) a folder; an existing folder is fine. With a
-    /// special use (`\\Sent`) and CREATE-SPECIAL-USE (RFC 6154 §3), the
+    /// special use (`\Sent`) and CREATE-SPECIAL-USE (RFC 6154 §3), the
     /// folder is created with that use; a server that cannot give it
     /// (`[USEATTR]`) gets a plain CREATE.
     pub async fn create(&mut self, name: &str, special_use: Option<&str>) -> Result<()> {
@@ -1341,7 +1341,7 @@ fn listed(name: &async_imap::types::Name) -> ListedFolder {
 
 /// A LIST name as the server meant it. async-imap hands out a quoted
 /// string's text still escaped, and a literal's bytes as they are: only the
-/// first is unescaped (`{10}` then `back\\slash` is a name with a backslash).
+/// first is unescaped (`{10}` then `back\slash` is a name with a backslash).
 fn list_name(name: &async_imap::types::Name) -> String {
     let text = name.name();
     let raw: &[u8] = name.borrow_owner().borrow_owner();

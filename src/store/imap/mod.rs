@@ -69,8 +69,9 @@ pub struct Imap {
     read_only: bool,
     /// Server folders already reported as renamed by [`name_folders`].
     renames_reported: BTreeSet<String>,
-    /// Server folders left out as other users' or shared ones.
-    left_out_reported: Vec<String>,
+    /// Whether the folders left out as other users' or shared ones were
+    /// reported (a sink lists again after each CREATE).
+    left_out_reported: bool,
 }
 
 struct SourceFolder {
@@ -89,14 +90,13 @@ struct SinkFolder {
 
 impl Imap {
     pub async fn connect(login: &Login, options: SourceOptions, read_only: bool) -> Result<Imap> {
-        let client = ImapClient::connect(login)
+        let mut client = ImapClient::connect(login)
             .await
             .with_context(|| format!("connecting to {}", login.remote.host))?;
         let only = match &login.remote.folder {
             Some(name) => Some(FolderName::parse(name)?),
             None => None,
         };
-        let mut client = client;
         let namespaces = client.namespaces().await?;
         let naming = Naming::new(namespaces.as_ref(), '/', options.all_namespaces);
         let mut imap = Imap {
@@ -110,7 +110,7 @@ impl Imap {
             sink: None,
             read_only,
             renames_reported: BTreeSet::new(),
-            left_out_reported: Vec::new(),
+            left_out_reported: false,
         };
         imap.refresh_folders().await?;
         Ok(imap)
@@ -127,14 +127,13 @@ impl Imap {
             );
         }
         let (folders, renamed, elsewhere) = name_folders(listed, &self.naming);
-        if !elsewhere.is_empty() && self.left_out_reported.is_empty() {
+        if let Some(example) = elsewhere.first().filter(|_| !self.left_out_reported) {
+            self.left_out_reported = true;
             report::info(&format!(
-                "leaving out {} folders of other users' and shared namespaces (such as `{}`); --all-namespaces includes them",
+                "leaving out {} folders of other users' and shared namespaces (such as `{example}`); --all-namespaces includes them",
                 elsewhere.len(),
-                elsewhere[0]
             ));
         }
-        self.left_out_reported = elsewhere;
         for rename in renamed {
             // A sink lists again after each CREATE: say it once.
             if self.renames_reported.insert(rename.server_name.clone()) {
