@@ -41,7 +41,7 @@ const LINE_HOLD_MAX: usize = 64 * 1024;
 const LINE_TAIL: usize = 32;
 
 /// How much is read from the server at a time outside literals.
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 
 /// The reframing state, independent of any I/O (so it can be tested alone).
 #[derive(Debug, Default)]
