@@ -204,11 +204,11 @@ fn server_folder_maps_mailtug_names_onto_each_servers_namespace() {
         ),
         (
             TestServer::CyrusDot,
-            ["INBOX", "INBOX.Archive.2023", "INBOX.Sub"],
+            ["INBOX", "INBOX.Archive.2023", "INBOX.INBOX.Sub"],
         ),
         (
             TestServer::Courier,
-            ["INBOX", "INBOX.Archive.2023", "INBOX.Sub"],
+            ["INBOX", "INBOX.Archive.2023", "INBOX.INBOX.Sub"],
         ),
     ];
     for (server, [inbox, archive, sub]) in cases {
@@ -221,5 +221,9 @@ fn server_folder_maps_mailtug_names_onto_each_servers_namespace() {
             server.name()
         );
         assert_eq!(account.server_folder("INBOX/Sub"), sub, "{}", server.name());
+        for name in ["INBOX", "Archive/2023", "INBOX/Sub"] {
+            let there = account.server_folder(name);
+            assert_eq!(account.mailtug_folder(&there), name, "{}", server.name());
+        }
     }
 }
