@@ -11,6 +11,7 @@
 //! - `copy`: maildir ↔ IMAP, IMAP → IMAP across separators and prefixes,
 //!   POP3 → maildir, reruns, a fresh checkpoint, empty folders, a 12 MB
 //!   message.
+//! - `resume`: `kill -9` mid-copy into each server, then a rerun.
 //!
 //! What a server holds is read with the test-side IMAP client, never with
 //! mailtug. Messages are compared as `util::model` models: bytes with line
@@ -20,6 +21,7 @@
 
 mod copy;
 mod corpus;
+mod resume;
 mod smoke;
 
 use std::collections::BTreeMap;
