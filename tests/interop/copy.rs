@@ -14,22 +14,9 @@ use crate::util::{count, events_of, summary, TestEnv};
 
 use super::corpus::{self, Tree};
 use super::{
-    command, folders_done, listed, on_each, on_each_server, pairs, server_model, server_names,
+    assert_server_holds, command, folders_done, on_each, on_each_server, pairs, server_model,
     stored_by, Side,
 };
-
-/// Asserts that `account` lists exactly the folders of `expected` (under
-/// the server's prefix and separator) and holds exactly its messages.
-#[track_caller]
-fn assert_server_holds(account: &ServerAccount, expected: &Model, what: &str) {
-    let names: Vec<String> = listed(account).into_keys().collect();
-    assert_eq!(
-        names,
-        server_names(account, expected.keys().map(String::as_str)),
-        "{what}: the folders the server lists"
-    );
-    assert_same_messages(expected, &server_model(account), what);
-}
 
 /// A maildir of `tree` at `relative` in the test directory.
 fn maildir_of(env: &TestEnv, relative: &str, tree: &Tree) -> Side {

@@ -56,21 +56,22 @@ pub fn imap_names(flags: &Flags) -> Vec<String> {
     names
 }
 
-/// `Mon, 01 May 2023 08:00:00 +0000` for a date of the corpus's day range.
+/// `Mon, 01 May 2023 08:00:00 +0000` for a date up to 16 hours after
+/// `BASE_DATE`.
 fn rfc2822(secs: i64) -> String {
     let t = secs - BASE_DATE;
     assert!(
         (0..16 * 3600).contains(&t),
-        "corpus dates stay within a day"
+        "corpus dates stay within 16 hours"
     );
     let (h, m, s) = (8 + t / 3600, t / 60 % 60, t % 60);
     format!("Mon, 01 May 2023 {h:02}:{m:02}:{s:02} +0000")
 }
 
-/// One message: `headers` (without Date, which comes from `n`), a body,
-/// LF line ends.
-fn letter(n: i64, headers: &[&[u8]], body: &[u8], flag_names: &[&str]) -> Synthetic {
-    let date = BASE_DATE + n * 3660;
+/// One message dated `offset` seconds after `BASE_DATE`: `headers`
+/// (without Date, which says the same), a body, LF line ends.
+fn dated(offset: i64, headers: &[&[u8]], body: &[u8], flag_names: &[&str]) -> Synthetic {
+    let date = BASE_DATE + offset;
     let mut raw = format!("Date: {}\n", rfc2822(date)).into_bytes();
     for header in headers {
         raw.extend_from_slice(header);
@@ -231,13 +232,23 @@ pub fn main_tree() -> Tree {
     ]
 }
 
-/// `n` small messages for folder `folder`, numbered from `first`, dated
-/// from `first` on.
+/// Where the dates of `small` messages start, after those of `letter`.
+const SMALL_DATES: i64 = 45_000;
+
+/// Message `n` of the main corpus, dated `n` hours and `n` minutes after
+/// `BASE_DATE` (see `dated`).
+fn letter(n: i64, headers: &[&[u8]], body: &[u8], flag_names: &[&str]) -> Synthetic {
+    assert!(n * 3660 < SMALL_DATES, "main corpus dates come first");
+    dated(n * 3660, headers, body, flag_names)
+}
+
+/// `n` small messages for folder `folder`, numbered from `first` (at most
+/// 1,500 in all), seven seconds apart.
 pub fn small(folder: &str, first: usize, n: usize) -> Vec<Synthetic> {
     (first..first + n)
         .map(|i| {
-            letter(
-                i as i64 % 900,
+            dated(
+                SMALL_DATES + i as i64 * 7,
                 &[
                     b"From: Heidi <heidi@example.org>",
                     b"To: Bob <bob@example.net>",

@@ -12,6 +12,7 @@
 //!   POP3 → maildir, reruns, a fresh checkpoint, empty folders, a 12 MB
 //!   message.
 //! - `resume`: `kill -9` mid-copy into each server, then a rerun.
+//! - `names`: special-use folders, and folder names servers refuse.
 //!
 //! What a server holds is read with the test-side IMAP client, never with
 //! mailtug. Messages are compared as `util::model` models: bytes with line
@@ -21,6 +22,7 @@
 
 mod copy;
 mod corpus;
+mod names;
 mod resume;
 mod smoke;
 
@@ -33,7 +35,7 @@ use serde_json::Value;
 use crate::support::imapclient::Fetched;
 use crate::support::servers::{ServerAccount, TestServer, ALL, PLAINTEXT};
 use crate::util::crlf::lf;
-use crate::util::model::{flag_text, mapped, Model, Stored};
+use crate::util::model::{assert_same_messages, flag_text, mapped, Model, Stored};
 use crate::util::{events_of, path_arg};
 
 /// Every unordered pair of test servers, once (six of them).
@@ -192,10 +194,10 @@ fn stored(fetched: &Fetched) -> Stored {
 }
 
 /// LIST as the server spells the names (decoded from modified UTF-7) →
-/// their attributes.
+/// their attributes, special uses included.
 fn listed(account: &ServerAccount) -> BTreeMap<String, Vec<String>> {
     let mut client = account.client();
-    let list = client.list();
+    let list = client.list_with_special_use();
     client.logout();
     list.into_iter().map(|e| (e.name, e.attributes)).collect()
 }
@@ -236,6 +238,19 @@ fn server_names<'a>(
         .collect();
     names.sort();
     names
+}
+
+/// Asserts that `account` lists exactly the folders of `expected` (under
+/// the server's prefix and separator) and holds exactly its messages.
+#[track_caller]
+fn assert_server_holds(account: &ServerAccount, expected: &Model, what: &str) {
+    let names: Vec<String> = listed(account).into_keys().collect();
+    assert_eq!(
+        names,
+        server_names(account, expected.keys().map(String::as_str)),
+        "{what}: the folders the server lists"
+    );
+    assert_same_messages(expected, &server_model(account), what);
 }
 
 /// `folder_done` events by source folder.
