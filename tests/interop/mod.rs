@@ -66,7 +66,7 @@ fn on_each<T: Copy>(scenario: &str, cases: &[T], name: impl Fn(T) -> String, run
     }
     assert!(
         failures.is_empty(),
-        "{scenario}: failed on {} of {} (details above)\n{}",
+        "{scenario}: failed on {} of {}:\n{}",
         failures.len(),
         cases.len(),
         failures.join("\n\n")
@@ -175,6 +175,25 @@ fn as_stored_by(server: TestServer, raw: &[u8]) -> Vec<u8> {
         .collect()
 }
 
+/// `what`, naming Cyrus's `munge8bit` when one of `servers` applies it to
+/// what a comparison expects, so a failure says why expected bytes hold
+/// `X`.
+fn munged_what(servers: &[TestServer], what: &str) -> String {
+    let munging: Vec<&str> = servers
+        .iter()
+        .filter(|s| !s.keeps_8bit_headers())
+        .map(|s| s.name())
+        .collect();
+    if munging.is_empty() {
+        what.to_string()
+    } else {
+        format!(
+            "{what} (expected bytes as {} stores them, munge8bit: 8-bit header bytes as `X`)",
+            munging.join(" and ")
+        )
+    }
+}
+
 /// [`as_stored_by`] for every message of a model.
 fn stored_by(server: TestServer, model: &Model) -> Model {
     mapped(model, |m| Stored {
@@ -244,13 +263,14 @@ fn server_names<'a>(
 /// the server's prefix and separator) and holds exactly its messages.
 #[track_caller]
 fn assert_server_holds(account: &ServerAccount, expected: &Model, what: &str) {
+    let what = munged_what(&[account.server], what);
     let names: Vec<String> = listed(account).into_keys().collect();
     assert_eq!(
         names,
         server_names(account, expected.keys().map(String::as_str)),
         "{what}: the folders the server lists"
     );
-    assert_same_messages(expected, &server_model(account), what);
+    assert_same_messages(expected, &server_model(account), &what);
 }
 
 /// `folder_done` events by source folder.

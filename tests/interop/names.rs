@@ -144,7 +144,8 @@ fn a_sent_folder_lands_in_the_destinations_sent_folder_or_a_created_one_gets_the
                 landing,
                 "where mailtug says `{source_name}` went"
             );
-            assert_server_holds(&destination, &expected, "the destination");
+            let what = super::munged_what(&[from], "the destination");
+            assert_server_holds(&destination, &expected, &what);
             assert_eq!(
                 is_sent(&destination, landing),
                 marked,
@@ -331,7 +332,7 @@ fn folders_with_odd_names_are_copied_or_fail_alone_and_are_retried() {
                     assert!(empty.is_empty(), "{run}: `{parent}` holds mail");
                 }
             }
-            assert_same_messages(&expected, &held, run);
+            assert_same_messages(&expected, &held, &super::munged_what(&[server], run));
         }
     });
 }

@@ -1,13 +1,9 @@
-//! Interop with servers other than Dovecot: Cyrus IMAP in both naming modes
-//! and Courier-IMAP, next to Dovecot, through one table (`support::servers`).
-//!
-//! For now, smoke tests that prove the harness on each server: a new account
-//! logs in over IMAP and POP3 (plain, and implicit TLS with the test CA),
-//! NAMESPACE is what shared/INTEROP.md says, a folder (also a non-ASCII one)
-//! can be made, and a message appended with flags and an internal date comes
-//! back byte for byte, but for the quirks each server is known for, which
-//! are asserted by name. A server that is not installed fails its test with
-//! the command that installs it; nothing is skipped.
+//! Smoke tests that prove the harness on each server: a new account logs in
+//! over IMAP and POP3 (plain, and implicit TLS with the test CA), NAMESPACE
+//! is what shared/INTEROP.md says, a folder (also a non-ASCII one) can be
+//! made, and a message appended with flags and an internal date comes back
+//! byte for byte, but for the quirks each server is known for, which are
+//! asserted by name.
 
 use crate::support::servers::{ServerAccount, TestServer, PLAINTEXT};
 use crate::util::{args, assert_exit, stdout, TestEnv};
@@ -120,6 +116,8 @@ fn smoke(server: TestServer) {
     assert_eq!(flags, ["\\Flagged", "\\Seen"], "{name}: flags");
     assert_eq!(message.internal_date, DATE, "{name}: internal date");
     let expected = as_served(server);
+    // The scenarios' general rule agrees with this known value.
+    assert_eq!(super::as_stored_by(server, MESSAGE), expected, "{name}");
     assert!(
         message.raw == expected,
         "{name}: the message does not come back as expected{}\n--- expected ---\n{}\n--- served ---\n{}",
