@@ -116,6 +116,8 @@ fn imap_to_imap_between_every_pair_of_servers_lands_under_the_destinations_names
             }
             let what = munged_what(&[from], "the destination");
             assert_server_holds(&dst, &stored_by(to, &held), &what);
+            // The source was read without a change: `\Deleted` is still there.
+            assert_server_holds(src, &held, "the source after the copy");
         },
     );
 }
