@@ -182,7 +182,23 @@ impl ImapClient {
 
     /// `LIST "" "*"`: every folder, in the server's order.
     pub fn list(&mut self) -> Vec<ListEntry> {
-        let reply = self.ok("LIST \"\" \"*\"");
+        self.list_entries("LIST \"\" \"*\"")
+    }
+
+    /// Every folder with its special use among the attributes: `LIST ""
+    /// "*" RETURN (SPECIAL-USE)` (RFC 6154 §2) where the server offers
+    /// SPECIAL-USE, as a plain LIST need not show the uses; a plain LIST on
+    /// a server without special uses.
+    pub fn list_with_special_use(&mut self) -> Vec<ListEntry> {
+        if self.has_capability("SPECIAL-USE") {
+            self.list_entries("LIST \"\" \"*\" RETURN (SPECIAL-USE)")
+        } else {
+            self.list()
+        }
+    }
+
+    fn list_entries(&mut self, command: &str) -> Vec<ListEntry> {
+        let reply = self.ok(command);
         reply
             .untagged_named("LIST")
             .iter()

@@ -3,10 +3,11 @@
 //! naming modes, and Courier-IMAP. Each is shared by the whole test binary
 //! and started on first use; every account is new and unique to its test.
 //!
-//! Folder names: mailtug separates levels with `/`; `ServerAccount::
-//! server_folder` maps such a name onto the server's own personal prefix and
-//! separator, which come from the server's NAMESPACE answer (asked once per
-//! server), not from what we believe it says.
+//! Folder names: mailtug separates levels with `/` and names folders
+//! relative to the personal namespace; `ServerAccount::server_folder` maps
+//! such a name onto the server's own personal prefix and separator (INBOX
+//! alone stays INBOX), which come from the server's NAMESPACE answer (asked
+//! once per server), not from what we believe it says.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -269,23 +270,43 @@ impl ServerAccount {
     }
 
     /// The server's name of mailtug's folder `name` (levels separated by
-    /// `/`): INBOX stays INBOX, a folder below INBOX stays below it, any
-    /// other gets the personal prefix; `/` becomes the server's separator.
-    /// `Archive/2023` is `Archive.2023` on Dovecot, `Archive/2023` on Cyrus
-    /// (slash), `INBOX.Archive.2023` on Cyrus (dot) and Courier.
+    /// `/`), by mailtug's rule: names are relative to the personal
+    /// namespace, so every folder but INBOX itself gets the personal prefix,
+    /// and `/` becomes the server's separator. `Archive/2023` is
+    /// `Archive.2023` on Dovecot, `Archive/2023` on Cyrus (slash),
+    /// `INBOX.Archive.2023` on Cyrus (dot) and Courier; `INBOX/Sub` is
+    /// `INBOX.Sub` on Dovecot but `INBOX.INBOX.Sub` on an `INBOX.`-prefixed
+    /// server, where `INBOX.Sub` is mailtug's `Sub`.
     pub fn server_folder(&self, name: &str) -> String {
+        if name.eq_ignore_ascii_case("INBOX") {
+            return "INBOX".to_owned();
+        }
         let separator = self.server.separator().to_string();
         let levels: Vec<&str> = name.split('/').collect();
-        if levels[0].eq_ignore_ascii_case("INBOX") {
-            let mut server = vec!["INBOX"];
-            server.extend(&levels[1..]);
-            return server.join(&separator);
-        }
         format!(
             "{}{}",
             self.server.personal_prefix(),
             levels.join(&separator)
         )
+    }
+
+    /// The inverse of `server_folder`: mailtug's name of the server's folder
+    /// `server` (as LIST spells it, decoded from modified UTF-7).
+    pub fn mailtug_folder(&self, server: &str) -> String {
+        if server.eq_ignore_ascii_case("INBOX") {
+            return "INBOX".to_owned();
+        }
+        let prefix = self.server.personal_prefix();
+        let relative = server.strip_prefix(prefix.as_str()).unwrap_or_else(|| {
+            panic!(
+                "{}: `{server}` is outside the personal namespace `{prefix}`",
+                self.server.name()
+            )
+        });
+        relative
+            .split(self.server.separator())
+            .collect::<Vec<_>>()
+            .join("/")
     }
 
     /// Waits until `folder` (the server's name) has stopped changing: the
