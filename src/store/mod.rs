@@ -157,7 +157,7 @@ pub fn is_message_rejected(err: &anyhow::Error) -> bool {
 
 /// Marks a refusal: the store answered a request for one folder with no
 /// (an IMAP NO or BAD, a permission, a file in the way, another program's
-/// lock) and is otherwise fine. A destination folder refused this way fails
+/// lock), or with an answer that cannot be trusted, and is otherwise fine. A destination folder refused this way fails
 /// alone; the run goes on with the other folders.
 #[derive(Debug)]
 pub struct Refused(pub String);

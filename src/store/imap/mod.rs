@@ -34,7 +34,7 @@ use crate::message::{Flags, Message, SourceKey};
 use crate::report;
 use crate::store::{
     Committed, Create, Fetched, FingerprintSet, FolderIdentity, FolderStats, FolderStatus,
-    IndexCache, MessageRejected, Opened, Outbox, Rejection, SourceOptions,
+    IndexCache, MessageRejected, Opened, Outbox, Refused, Rejection, SourceOptions,
 };
 
 use client::{Appended, FolderState, ImapClient, ListedFolder, MAX_MESSAGE_SIZE};
@@ -627,11 +627,13 @@ impl Imap {
             }
             answers.push(format!("`{form}` gave {} UIDs", uids.len()));
         }
-        Err(anyhow!(
+        // Scoped to this folder: as a destination it fails alone too.
+        Err(Refused(format!(
             "folder `{server_name}`: the server's UID listings disagree with its message count of {} ({}); nothing is copied from it, so that no message is taken as copied or absent on a wrong answer",
             self.client.messages_since_open(),
             answers.join(", ")
         ))
+        .into())
     }
 
     /// Whether `uids` (ascending, at least `from`) are all the messages of
