@@ -13,7 +13,7 @@
 //!   of a PID namespace (`unshare --pid --fork --kill-child --mount`), and
 //!   `unshare` is forked by the keeper thread (see `system.rs`) with SIGKILL
 //!   as its parent-death signal; when a namespace's first process dies, the
-//!   kernel kills all of it.
+//!   kernel kills all of it (see `confined.rs`).
 //! - Nothing is shared between instances or tests: each instance has its own
 //!   directory `$TMPDIR/mailtug-courier-<pid>-<n>` (config overrides, userdb,
 //!   mail homes, logs, certificates), removed on drop; every test makes its
@@ -27,56 +27,33 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::certs::make_certificates;
+use super::confined::{self, Confined, ConfinedServer, Readiness, TIMEOUT};
 use super::system::{
-    check_searchable, chown_tree, find_program, free_ports, greeting, is_open, is_root,
-    kill_namespace, missing_libraries_hint, namespace_leader, remove_stale_dirs, spawn_kept, tail,
-    unique_user_name, unpacked_tree, user_by_name,
+    check_searchable, chown_tree, find_program, is_root, missing_libraries_hint, tail,
+    unique_user_name, unpacked_tree, user_by_name, Failure, Ports, PORT_ATTEMPTS,
 };
 
 const LAUNCHER: &str = include_str!("courier-launch.sh");
 
-/// How long Courier may take to open its ports.
-const TIMEOUT: Duration = Duration::from_secs(15);
-
-/// See `system::free_ports`.
-const PORT_ATTEMPTS: usize = 5;
-
 /// A running Courier. See the module docs.
 pub struct Courier {
-    dir: PathBuf,
-    ports: Ports,
+    /// The launcher's namespace, directory and ports.
+    process: Confined,
+    /// The unpacked packages, which the launcher lays over `/etc` and `/usr`.
+    root: PathBuf,
     mail_uid: u32,
     mail_gid: u32,
     openssl: PathBuf,
     nsenter: PathBuf,
     /// Serialises changes to the userdb (one `makeuserdb` at a time).
     userdb: Mutex<()>,
-    /// `unshare`, the namespace's outside end; `None` until started.
-    unshare: Mutex<Option<Child>>,
     /// How long the start took, for reports.
     pub started_in: Duration,
-    /// Set when a start failed: its directory holds the logs the error
-    /// names, so drop keeps it.
-    keep_dir: bool,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Ports {
-    imap: u16,
-    imaps: u16,
-    pop3: u16,
-    pop3s: u16,
-}
-
-enum Failure {
-    PortTaken,
-    Other(String),
 }
 
 impl Courier {
@@ -98,37 +75,37 @@ impl Courier {
     }
 
     pub fn imap_port(&self) -> u16 {
-        self.ports.imap
+        self.process.ports().imap
     }
 
     pub fn imaps_port(&self) -> u16 {
-        self.ports.imaps
+        self.process.ports().imaps
     }
 
     pub fn pop3_port(&self) -> u16 {
-        self.ports.pop3
+        self.process.ports().pop3
     }
 
     pub fn pop3s_port(&self) -> u16 {
-        self.ports.pop3s
+        self.process.ports().pop3s
     }
 
     /// PEM of the CA that signed the server certificate (subjectAltName
     /// `DNS:localhost, IP:127.0.0.1`), for `--ca-file`.
     pub fn ca_file(&self) -> PathBuf {
-        self.dir.join("tls/ca.pem")
+        self.dir().join("tls/ca.pem")
     }
 
     /// The instance directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.process.dir()
     }
 
     /// Creates a user with a unique name derived from `hint`, with an empty
     /// maildir, and returns the name.
     pub fn add_user(&self, hint: &str, password: &str) -> String {
         let name = unique_user_name(hint);
-        let home = self.dir.join("home").join(&name);
+        let home = self.dir().join("home").join(&name);
         let make_home = || -> std::io::Result<()> {
             for sub in ["cur", "new", "tmp"] {
                 fs::create_dir_all(home.join("Maildir").join(sub))?;
@@ -145,20 +122,14 @@ impl Courier {
         );
 
         let _one_at_a_time = self.userdb.lock().unwrap_or_else(|e| e.into_inner());
-        let userdb = self.dir.join("etc/courier/userdb");
+        let userdb = self.dir().join("etc/courier/userdb");
         let mut text = fs::read_to_string(&userdb).unwrap_or_default();
         text.push_str(&line);
         fs::write(&userdb, text).unwrap_or_else(|e| panic!("writing `{}`: {e}", userdb.display()));
         // makeuserdb compiles it into userdb.dat, which authdaemond reads
         // again once it changed; run inside the namespace, where
         // /etc/courier and the package's /usr are.
-        let leader = {
-            let unshare = self.unshare.lock().unwrap_or_else(|e| e.into_inner());
-            unshare
-                .as_ref()
-                .and_then(namespace_leader)
-                .expect("courier is running")
-        };
+        let leader = self.process.leader().expect("courier is running");
         let output = Command::new(&self.nsenter)
             .args(["--mount", "--target", &leader.to_string(), "--"])
             .args(["/usr/sbin/makeuserdb", "-f", "/etc/courier/userdb"])
@@ -190,7 +161,7 @@ impl Courier {
         .map(|name| {
             format!(
                 "--- {name}.log ---\n{}",
-                tail(&self.dir.join(format!("{name}.log")), lines)
+                tail(&self.dir().join(format!("{name}.log")), lines)
             )
         })
         .collect::<Vec<_>>()
@@ -224,7 +195,6 @@ impl Courier {
     fn try_start() -> Result<Courier, String> {
         let started = Instant::now();
         let root = unpacked_tree("courier", "Courier-IMAP")?;
-        let unshare = find_program("unshare").ok_or("unshare (util-linux) is missing")?;
         let nsenter = find_program("nsenter").ok_or("nsenter (util-linux) is missing")?;
         let openssl = find_program("openssl").ok_or("openssl is missing")?;
         if !is_root() {
@@ -236,128 +206,44 @@ impl Courier {
         }
         let (_, mail_uid, mail_gid) = user_by_name("mail")
             .ok_or("the account `mail`, which owns the test mail, is missing")?;
-        remove_stale_dirs("mailtug-courier-");
-
-        static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "mailtug-courier-{}-{}",
-            std::process::id(),
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        ));
-        check_searchable(&dir, "Courier")?;
+        let process = Confined::new("courier")?;
+        check_searchable(process.dir(), "Courier")?;
         let mut courier = Courier {
-            dir,
-            ports: Ports {
-                imap: 0,
-                imaps: 0,
-                pop3: 0,
-                pop3s: 0,
-            },
+            process,
+            root,
             mail_uid,
             mail_gid,
             openssl,
             nsenter,
             userdb: Mutex::new(()),
-            unshare: Mutex::new(None),
             started_in: Duration::ZERO,
-            keep_dir: false,
         };
-        courier.make_dirs(&root)?;
-
-        for attempt in 1..=PORT_ATTEMPTS {
-            let ports = free_ports(4).map_err(|e| format!("finding free ports: {e}"))?;
-            courier.ports = Ports {
-                imap: ports[0],
-                imaps: ports[1],
-                pop3: ports[2],
-                pop3s: ports[3],
-            };
-            for name in ["imapd", "imapd-ssl", "pop3d", "pop3d-ssl"] {
-                // Fresh logs: a port-taken message of an earlier attempt must
-                // not count again.
-                let _ = fs::remove_file(courier.dir.join(format!("{name}.log")));
-            }
-            let log = fs::File::create(courier.dir.join("launch.log"))
-                .map_err(|e| format!("creating launch.log: {e}"))?;
-            let mut command = Command::new(&unshare);
-            command
-                .args([
-                    "--pid",
-                    "--fork",
-                    "--kill-child",
-                    "--mount",
-                    "--propagation",
-                    "private",
-                    "--",
-                    "/bin/bash",
-                ])
-                .arg(courier.dir.join("launch.sh"))
-                .env_clear()
-                .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-                .env("ROOT", &root)
-                .env("DIR", &courier.dir)
-                .env("IMAP_PORT", courier.ports.imap.to_string())
-                .env("IMAPS_PORT", courier.ports.imaps.to_string())
-                .env("POP3_PORT", courier.ports.pop3.to_string())
-                .env("POP3S_PORT", courier.ports.pop3s.to_string())
-                .current_dir(&courier.dir)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().map_err(|e| e.to_string())?)
-                .stderr(log);
-            let child = spawn_kept(command, libc::SIGKILL)
-                .map_err(|e| format!("running `{}`: {e}", unshare.display()))?;
-            *courier.unshare.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(child);
-            match courier.wait_until_ready() {
-                Ok(()) => {
-                    courier.started_in = started.elapsed();
-                    return Ok(courier);
-                }
-                Err(Failure::PortTaken) if attempt < PORT_ATTEMPTS => {
-                    courier.stop();
-                    continue;
-                }
-                Err(Failure::PortTaken) => {
-                    return Err(format!(
-                        "courier found its ports taken {PORT_ATTEMPTS} times:\n{}",
-                        courier.log_tail(10)
-                    ))
-                }
-                Err(Failure::Other(message)) => {
-                    courier.keep_dir = true;
-                    return Err(message);
-                }
-            }
-        }
-        unreachable!("the last attempt returns")
-    }
-
-    /// Kills every process of the instance (see `kill_namespace`).
-    fn stop(&mut self) {
-        if let Some(mut child) = self
-            .unshare
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            kill_namespace(&mut child);
-        }
+        courier.make_dirs()?;
+        confined::start(&mut courier)?;
+        courier.started_in = started.elapsed();
+        Ok(courier)
     }
 
     /// The instance directory: the launcher, `etc/courier` (the package's
     /// files plus ours), `home/`, `tls/`.
-    fn make_dirs(&self, root: &Path) -> Result<(), String> {
-        let dir = &self.dir;
+    fn make_dirs(&self) -> Result<(), String> {
+        let dir = self.dir();
         let io = |e: std::io::Error| format!("preparing `{}`: {e}", dir.display());
         if dir.exists() {
             fs::remove_dir_all(dir).map_err(io)?;
         }
         let etc = dir.join("etc/courier");
-        for sub in [dir.clone(), etc.clone(), dir.join("home"), dir.join("tls")] {
+        for sub in [
+            dir.to_owned(),
+            etc.clone(),
+            dir.join("home"),
+            dir.join("tls"),
+        ] {
             fs::create_dir_all(&sub).map_err(io)?;
             fs::set_permissions(&sub, fs::Permissions::from_mode(0o755)).map_err(io)?;
         }
         fs::write(dir.join("launch.sh"), LAUNCHER).map_err(io)?;
-        let package_etc = root.join("etc/courier");
+        let package_etc = self.root.join("etc/courier");
         for entry in fs::read_dir(&package_etc).map_err(io)? {
             let entry = entry.map_err(io)?;
             if entry.file_type().map_err(io)?.is_file() {
@@ -441,58 +327,70 @@ impl Courier {
         fs::set_permissions(etc.join("userdb"), fs::Permissions::from_mode(0o600)).map_err(io)?;
         Ok(())
     }
-
-    /// Waits until the four ports accept connections and the plain ones
-    /// greet as Courier (not some other process that took a port).
-    fn wait_until_ready(&mut self) -> Result<(), Failure> {
-        let deadline = Instant::now() + TIMEOUT;
-        let ports = self.ports;
-        loop {
-            let child = self.unshare.get_mut().unwrap_or_else(|e| e.into_inner());
-            if let Some(Ok(Some(status))) = child.as_mut().map(Child::try_wait) {
-                let logs = self.log_tail(10);
-                if logs.contains("Address already in use") {
-                    return Err(Failure::PortTaken);
-                }
-                return Err(Failure::Other(format!(
-                    "courier exited ({status}) while starting; its logs in `{}`:\n{logs}{}",
-                    self.dir.display(),
-                    missing_libraries_hint(&logs)
-                )));
-            }
-            if [ports.imap, ports.imaps, ports.pop3, ports.pop3s]
-                .into_iter()
-                .all(is_open)
-            {
-                let imap = greeting(ports.imap).unwrap_or_default();
-                let pop3 = greeting(ports.pop3).unwrap_or_default();
-                if imap.contains("Courier-IMAP") && pop3.starts_with("+OK") {
-                    return Ok(());
-                }
-                if !imap.is_empty() && !imap.contains("Courier-IMAP") {
-                    return Err(Failure::PortTaken);
-                }
-            }
-            if Instant::now() > deadline {
-                self.stop();
-                return Err(Failure::Other(format!(
-                    "courier did not open its ports within {TIMEOUT:?}; its logs in `{}`:\n{}",
-                    self.dir.display(),
-                    self.log_tail(10)
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 }
 
-impl Drop for Courier {
-    fn drop(&mut self) {
-        self.stop();
-        if std::thread::panicking() || self.keep_dir {
-            eprintln!("courier: kept `{}`", self.dir.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.dir);
+impl ConfinedServer for Courier {
+    const LAUNCH_LOG: &'static str = "launch.log";
+
+    fn process(&mut self) -> &mut Confined {
+        &mut self.process
+    }
+
+    fn command(&self, unshare: &mut Command, ports: Ports) -> Result<(), String> {
+        let dir = self.dir();
+        for name in ["imapd", "imapd-ssl", "pop3d", "pop3d-ssl"] {
+            // Fresh logs: a port-taken message of an earlier attempt must
+            // not count again.
+            let _ = fs::remove_file(dir.join(format!("{name}.log")));
         }
+        unshare
+            .args(["--mount", "--propagation", "private", "--", "/bin/bash"])
+            .arg(dir.join("launch.sh"))
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("ROOT", &self.root)
+            .env("DIR", dir)
+            .env("IMAP_PORT", ports.imap.to_string())
+            .env("IMAPS_PORT", ports.imaps.to_string())
+            .env("POP3_PORT", ports.pop3.to_string())
+            .env("POP3S_PORT", ports.pop3s.to_string());
+        Ok(())
+    }
+
+    fn readiness(imap: &str, pop3: &str) -> Readiness {
+        if imap.contains("Courier-IMAP") && pop3.starts_with("+OK") {
+            Readiness::Ready
+        } else if !imap.is_empty() && !imap.contains("Courier-IMAP") {
+            Readiness::PortTaken
+        } else {
+            Readiness::NotYet
+        }
+    }
+
+    fn exited(&self, status: ExitStatus) -> Failure {
+        let logs = self.log_tail(10);
+        if logs.contains("Address already in use") {
+            return Failure::PortTaken;
+        }
+        Failure::Other(format!(
+            "courier exited ({status}) while starting; its logs in `{}`:\n{logs}{}",
+            self.dir().display(),
+            missing_libraries_hint(&logs)
+        ))
+    }
+
+    fn timed_out(&self) -> String {
+        format!(
+            "courier did not open its ports within {TIMEOUT:?}; its logs in `{}`:\n{}",
+            self.dir().display(),
+            self.log_tail(10)
+        )
+    }
+
+    fn ports_taken(&self) -> String {
+        format!(
+            "courier found its ports taken {PORT_ATTEMPTS} times:\n{}",
+            self.log_tail(10)
+        )
     }
 }

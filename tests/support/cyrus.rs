@@ -11,7 +11,8 @@
 //!   the kernel kills every process of a namespace whose first process died.
 //!   The shell is there because `master` changes its uid to `mail`, which
 //!   clears a parent-death signal; the shell stays root and keeps it. (And
-//!   `unshare` blocks SIGTERM while it waits, hence SIGKILL.)
+//!   `unshare` blocks SIGTERM while it waits, hence SIGKILL.) `confined.rs`
+//!   starts, watches and stops the namespace.
 //! - Nothing is shared between instances or tests: each instance has its own
 //!   directory `$TMPDIR/mailtug-cyrus-<pid>-<n>` (configs, mail spool,
 //!   databases, sockets, sasldb, certificates), removed on drop; every test
@@ -29,25 +30,18 @@ use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::certs::make_certificates;
+use super::confined::{self, Confined, ConfinedServer, Readiness, TIMEOUT};
 use super::imapclient::ImapClient;
 use super::system::{
-    check_searchable, chown_tree, find_program, free_ports, greeting, is_open, is_root,
-    kill_namespace, missing_libraries_hint, random_password, remove_stale_dirs, spawn_kept, tail,
-    unique_user_name, unpacked_tree, user_by_name, INSTALL_HINT,
+    check_searchable, chown_tree, find_program, is_root, missing_libraries_hint, random_password,
+    tail, unique_user_name, unpacked_tree, user_by_name, Failure, Ports, INSTALL_HINT,
+    PORT_ATTEMPTS,
 };
-
-/// How long Cyrus may take to open its ports.
-const TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Free ports may be taken by another process before Cyrus binds them (see
-/// `system::free_ports`); then we try new ones.
-const PORT_ATTEMPTS: usize = 5;
 
 /// The administrator, who creates each user's INBOX (Cyrus makes none by
 /// itself).
@@ -86,34 +80,19 @@ impl CyrusMode {
 /// A running Cyrus. See the module docs.
 pub struct Cyrus {
     mode: CyrusMode,
-    dir: PathBuf,
-    ports: Ports,
+    /// `master`'s namespace, directory and ports.
+    process: Confined,
+    /// The packages' `usr/lib/cyrus/bin` and shared libraries.
+    bin: PathBuf,
+    lib: PathBuf,
     admin_password: String,
     saslpasswd2: PathBuf,
     mail_uid: u32,
     mail_gid: u32,
     /// Serialises writes to the sasldb (saslpasswd2 runs one at a time).
     sasldb: Mutex<()>,
-    /// `unshare`, the namespace's outside end; `None` until started.
-    unshare: Mutex<Option<Child>>,
     /// How long the start took, for reports.
     pub started_in: Duration,
-    /// Set when a start failed: its directory holds the logs the error
-    /// names, so drop keeps it.
-    keep_dir: bool,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Ports {
-    imap: u16,
-    imaps: u16,
-    pop3: u16,
-    pop3s: u16,
-}
-
-enum Failure {
-    PortTaken,
-    Other(String),
 }
 
 impl Cyrus {
@@ -144,30 +123,30 @@ impl Cyrus {
     }
 
     pub fn imap_port(&self) -> u16 {
-        self.ports.imap
+        self.process.ports().imap
     }
 
     pub fn imaps_port(&self) -> u16 {
-        self.ports.imaps
+        self.process.ports().imaps
     }
 
     pub fn pop3_port(&self) -> u16 {
-        self.ports.pop3
+        self.process.ports().pop3
     }
 
     pub fn pop3s_port(&self) -> u16 {
-        self.ports.pop3s
+        self.process.ports().pop3s
     }
 
     /// PEM of the CA that signed the server certificate (subjectAltName
     /// `DNS:localhost, IP:127.0.0.1`), for `--ca-file`.
     pub fn ca_file(&self) -> PathBuf {
-        self.dir.join("tls/ca.pem")
+        self.dir().join("tls/ca.pem")
     }
 
     /// The instance directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.process.dir()
     }
 
     /// Creates a user with a unique name derived from `hint` and its INBOX,
@@ -175,7 +154,7 @@ impl Cyrus {
     pub fn add_user(&self, hint: &str, password: &str) -> String {
         let name = unique_user_name(hint);
         self.set_sasl_password(&name, password);
-        let mut admin = ImapClient::login(self.ports.imap, ADMIN, &self.admin_password);
+        let mut admin = ImapClient::login(self.imap_port(), ADMIN, &self.admin_password);
         let inbox = format!("user{}{name}", self.mode.separator());
         admin
             .create(&inbox)
@@ -186,12 +165,12 @@ impl Cyrus {
 
     /// What `master` printed (Cyrus logs the rest to syslog).
     pub fn log_tail(&self, lines: usize) -> String {
-        tail(&self.dir.join("master.log"), lines)
+        tail(&self.dir().join(Self::LAUNCH_LOG), lines)
     }
 
     fn set_sasl_password(&self, name: &str, password: &str) {
         let _one_at_a_time = self.sasldb.lock().unwrap_or_else(|e| e.into_inner());
-        let sasldb = self.dir.join("sasldb2");
+        let sasldb = self.dir().join("sasldb2");
         let mut child = Command::new(&self.saslpasswd2)
             .arg("-f")
             .arg(&sasldb)
@@ -225,7 +204,6 @@ impl Cyrus {
         let lib = library_dir(&root)?;
         let saslpasswd2 = find_program("saslpasswd2")
             .ok_or_else(|| format!("saslpasswd2 (sasl2-bin) is missing: {INSTALL_HINT}"))?;
-        let unshare = find_program("unshare").ok_or("unshare (util-linux) is missing")?;
         if !is_root() {
             return Err(
                 "the Cyrus tests must run as root (the spool belongs to `mail` and \
@@ -235,126 +213,50 @@ impl Cyrus {
         }
         let (_, mail_uid, mail_gid) = user_by_name("mail")
             .ok_or("the account `mail`, which owns Cyrus's files, is missing")?;
-        remove_stale_dirs("mailtug-cyrus-");
-
-        static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "mailtug-cyrus-{}-{}",
-            std::process::id(),
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        ));
-        check_searchable(&dir, "Cyrus")?;
+        let process = Confined::new("cyrus")?;
+        check_searchable(process.dir(), "Cyrus")?;
         let admin_password = random_password();
         let mut cyrus = Cyrus {
             mode,
-            dir,
-            ports: Ports {
-                imap: 0,
-                imaps: 0,
-                pop3: 0,
-                pop3s: 0,
-            },
+            process,
+            bin,
+            lib,
             admin_password,
             saslpasswd2,
             mail_uid,
             mail_gid,
             sasldb: Mutex::new(()),
-            unshare: Mutex::new(None),
             started_in: Duration::ZERO,
-            keep_dir: false,
         };
         cyrus.make_dirs()?;
         cyrus.set_sasl_password(ADMIN, &cyrus.admin_password.clone());
-
-        for attempt in 1..=PORT_ATTEMPTS {
-            let ports = free_ports(4).map_err(|e| format!("finding free ports: {e}"))?;
-            cyrus.ports = Ports {
-                imap: ports[0],
-                imaps: ports[1],
-                pop3: ports[2],
-                pop3s: ports[3],
-            };
-            cyrus.write_configs(&bin)?;
-            let log = fs::File::create(cyrus.dir.join("master.log"))
-                .map_err(|e| format!("creating master.log: {e}"))?;
-            let mut command = Command::new(&unshare);
-            command
-                .args(["--pid", "--fork", "--kill-child", "--", "/bin/sh", "-c"])
-                // Not `exec`: see the module docs.
-                .arg("\"$@\" & wait $!")
-                .arg("sh")
-                .arg(bin.join("master"))
-                .arg("-C")
-                .arg(cyrus.dir.join("imapd.conf"))
-                .arg("-M")
-                .arg(cyrus.dir.join("cyrus.conf"))
-                .arg("-p")
-                .arg(cyrus.dir.join("run/master.pid"))
-                .env("LD_LIBRARY_PATH", &lib)
-                .current_dir(&cyrus.dir)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().map_err(|e| e.to_string())?)
-                .stderr(log);
-            let child = spawn_kept(command, libc::SIGKILL)
-                .map_err(|e| format!("running `{}`: {e}", unshare.display()))?;
-            *cyrus.unshare.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(child);
-            match cyrus.wait_until_ready() {
-                Ok(()) => {
-                    cyrus.started_in = started.elapsed();
-                    return Ok(cyrus);
-                }
-                Err(Failure::PortTaken) if attempt < PORT_ATTEMPTS => {
-                    cyrus.stop();
-                    continue;
-                }
-                Err(Failure::PortTaken) => {
-                    return Err(format!(
-                        "cyrus found its ports taken {PORT_ATTEMPTS} times; its stderr:\n{}",
-                        cyrus.log_tail(20)
-                    ))
-                }
-                Err(Failure::Other(message)) => {
-                    cyrus.keep_dir = true;
-                    return Err(message);
-                }
-            }
-        }
-        unreachable!("the last attempt returns")
-    }
-
-    /// Kills every process of the instance (see `kill_namespace`).
-    fn stop(&mut self) {
-        if let Some(mut child) = self
-            .unshare
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            kill_namespace(&mut child);
-        }
+        confined::start(&mut cyrus)?;
+        cyrus.started_in = started.elapsed();
+        Ok(cyrus)
     }
 
     fn make_dirs(&self) -> Result<(), String> {
+        let dir = self.dir();
         let make = || -> std::io::Result<()> {
-            if self.dir.exists() {
-                fs::remove_dir_all(&self.dir)?;
+            if dir.exists() {
+                fs::remove_dir_all(dir)?;
             }
             for sub in [
                 "", "conf", "spool", "proc", "lock", "run", "tmp", "sieve", "tls",
             ] {
-                fs::create_dir_all(self.dir.join(sub))?;
-                fs::set_permissions(self.dir.join(sub), fs::Permissions::from_mode(0o750))?;
+                fs::create_dir_all(dir.join(sub))?;
+                fs::set_permissions(dir.join(sub), fs::Permissions::from_mode(0o750))?;
             }
             Ok(())
         };
-        make().map_err(|e| format!("preparing `{}`: {e}", self.dir.display()))?;
-        make_certificates(&self.dir.join("tls"))?;
-        chown_tree(&self.dir, self.mail_uid, self.mail_gid)
-            .map_err(|e| format!("chown `{}`: {e}", self.dir.display()))
+        make().map_err(|e| format!("preparing `{}`: {e}", dir.display()))?;
+        make_certificates(&dir.join("tls"))?;
+        chown_tree(dir, self.mail_uid, self.mail_gid)
+            .map_err(|e| format!("chown `{}`: {e}", dir.display()))
     }
 
-    fn write_configs(&self, bin: &Path) -> Result<(), String> {
-        let dir = self.dir.to_str().ok_or("a UTF-8 temp dir")?;
+    fn write_configs(&self, ports: Ports) -> Result<(), String> {
+        let dir = self.dir().to_str().ok_or("a UTF-8 temp dir")?;
         let yes_no = self.mode.yes_no();
         let imapd_conf = format!(
             "# Written by tests/support/cyrus.rs.\n\
@@ -387,13 +289,13 @@ impl Cyrus {
              syslog_prefix: mailtug-cyrus\n"
         );
         let conf = format!("{dir}/imapd.conf");
-        let bin = bin.to_str().ok_or("a UTF-8 package path")?;
+        let bin = self.bin.to_str().ok_or("a UTF-8 package path")?;
         let Ports {
             imap,
             imaps,
             pop3,
             pop3s,
-        } = self.ports;
+        } = ports;
         // master passes no -C to its children: every command names it.
         let cyrus_conf = format!(
             "# Written by tests/support/cyrus.rs.\n\
@@ -410,66 +312,76 @@ impl Cyrus {
              }}\n"
         );
         for (name, text) in [("imapd.conf", imapd_conf), ("cyrus.conf", cyrus_conf)] {
-            let path = self.dir.join(name);
+            let path = self.dir().join(name);
             fs::write(&path, text).map_err(|e| format!("writing `{}`: {e}", path.display()))?;
             std::os::unix::fs::chown(&path, Some(self.mail_uid), Some(self.mail_gid))
                 .map_err(|e| format!("chown `{}`: {e}", path.display()))?;
         }
         Ok(())
     }
-
-    /// Waits until the four ports accept connections and the plain ones
-    /// greet as Cyrus (not some other process that took a port).
-    fn wait_until_ready(&mut self) -> Result<(), Failure> {
-        let deadline = Instant::now() + TIMEOUT;
-        let ports = self.ports;
-        loop {
-            let child = self.unshare.get_mut().unwrap_or_else(|e| e.into_inner());
-            if let Some(Ok(Some(status))) = child.as_mut().map(Child::try_wait) {
-                let stderr = self.log_tail(20);
-                return Err(Failure::Other(format!(
-                    "cyrus exited ({status}) while starting; its stderr `{}`:\n{stderr}{}",
-                    self.dir.join("master.log").display(),
-                    missing_libraries_hint(&stderr)
-                )));
-            }
-            if [ports.imap, ports.imaps, ports.pop3, ports.pop3s]
-                .into_iter()
-                .all(is_open)
-            {
-                let imap = greeting(ports.imap).unwrap_or_default();
-                let pop3 = greeting(ports.pop3).unwrap_or_default();
-                if imap.contains("Cyrus IMAP") && pop3.contains("Cyrus POP3") {
-                    return Ok(());
-                }
-                // Open, but not greeting as Cyrus: another process has a port.
-                if !imap.is_empty() && !imap.contains("Cyrus")
-                    || !pop3.is_empty() && !pop3.contains("Cyrus")
-                {
-                    return Err(Failure::PortTaken);
-                }
-            }
-            if Instant::now() > deadline {
-                self.stop();
-                return Err(Failure::Other(format!(
-                    "cyrus did not open its ports within {TIMEOUT:?} (its log goes to syslog); \
-                     its stderr:\n{}",
-                    self.log_tail(20)
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 }
 
-impl Drop for Cyrus {
-    fn drop(&mut self) {
-        self.stop();
-        if std::thread::panicking() || self.keep_dir {
-            eprintln!("cyrus: kept `{}`", self.dir.display());
+impl ConfinedServer for Cyrus {
+    const LAUNCH_LOG: &'static str = "master.log";
+
+    fn process(&mut self) -> &mut Confined {
+        &mut self.process
+    }
+
+    fn command(&self, unshare: &mut Command, ports: Ports) -> Result<(), String> {
+        self.write_configs(ports)?;
+        let dir = self.dir();
+        unshare
+            .args(["--", "/bin/sh", "-c"])
+            // Not `exec`: see the module docs.
+            .arg("\"$@\" & wait $!")
+            .arg("sh")
+            .arg(self.bin.join("master"))
+            .arg("-C")
+            .arg(dir.join("imapd.conf"))
+            .arg("-M")
+            .arg(dir.join("cyrus.conf"))
+            .arg("-p")
+            .arg(dir.join("run/master.pid"))
+            .env("LD_LIBRARY_PATH", &self.lib);
+        Ok(())
+    }
+
+    fn readiness(imap: &str, pop3: &str) -> Readiness {
+        if imap.contains("Cyrus IMAP") && pop3.contains("Cyrus POP3") {
+            Readiness::Ready
+        } else if !imap.is_empty() && !imap.contains("Cyrus")
+            || !pop3.is_empty() && !pop3.contains("Cyrus")
+        {
+            // Open, but not greeting as Cyrus: another process has a port.
+            Readiness::PortTaken
         } else {
-            let _ = fs::remove_dir_all(&self.dir);
+            Readiness::NotYet
         }
+    }
+
+    fn exited(&self, status: ExitStatus) -> Failure {
+        let stderr = self.log_tail(20);
+        Failure::Other(format!(
+            "cyrus exited ({status}) while starting; its stderr `{}`:\n{stderr}{}",
+            self.dir().join(Self::LAUNCH_LOG).display(),
+            missing_libraries_hint(&stderr)
+        ))
+    }
+
+    fn timed_out(&self) -> String {
+        format!(
+            "cyrus did not open its ports within {TIMEOUT:?} (its log goes to syslog); \
+             its stderr:\n{}",
+            self.log_tail(20)
+        )
+    }
+
+    fn ports_taken(&self) -> String {
+        format!(
+            "cyrus found its ports taken {PORT_ATTEMPTS} times; its stderr:\n{}",
+            self.log_tail(20)
+        )
     }
 }
 

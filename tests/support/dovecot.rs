@@ -35,8 +35,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::certs::make_certificates;
 use super::system::{
-    self, find_program, group_name, has_exited, remove_stale_dirs, spawn_kept, tail,
-    unique_user_name, user_by_name, user_by_uid,
+    find_program, group_name, has_exited, remove_stale_dirs, spawn_kept, tail, unique_user_name,
+    user_by_name, user_by_uid, Failure, Ports, PORT_ATTEMPTS,
 };
 
 const TEMPLATE: &str = include_str!("dovecot.conf.in");
@@ -46,10 +46,6 @@ const NOT_INSTALLED: &str = "dovecot is not installed: run `apt-get install dove
 
 /// How long a server may take to open its ports, or to stop.
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Free ports are found by binding port 0 and closing the socket, so another
-/// process may take one before Dovecot binds it; then we try new ports.
-const PORT_ATTEMPTS: usize = 5;
 
 /// A running Dovecot. See the module docs.
 pub struct Dovecot {
@@ -70,14 +66,6 @@ pub struct User {
     pub password: String,
     quota: Option<String>,
     maildir: PathBuf,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Ports {
-    imap: u16,
-    imaps: u16,
-    pop3: u16,
-    pop3s: u16,
 }
 
 /// The accounts the template names (see its comments).
@@ -281,7 +269,7 @@ impl Dovecot {
 
         let conf = dir.join("dovecot.conf");
         for attempt in 1..=PORT_ATTEMPTS {
-            let ports = free_ports().map_err(|e| format!("finding free ports: {e}"))?;
+            let ports = Ports::free().map_err(|e| format!("finding free ports: {e}"))?;
             let text = render(&dir, &name, ports, &accounts);
             fs::write(&conf, text).map_err(|e| format!("writing `{}`: {e}", conf.display()))?;
             let log = fs::File::create(dir.join("dovecot.stderr"))
@@ -561,11 +549,6 @@ impl Accounts {
     }
 }
 
-enum Failure {
-    PortTaken,
-    Other(String),
-}
-
 /// Waits until the server listens on all its ports.
 fn wait_until_ready(mut child: Child, ports: Ports, dir: &Path) -> Result<Child, Failure> {
     let deadline = Instant::now() + TIMEOUT;
@@ -593,10 +576,7 @@ fn wait_until_ready(mut child: Child, ports: Ports, dir: &Path) -> Result<Child,
             Ok(None) => {}
             Err(e) => return Err(Failure::Other(format!("waiting for dovecot: {e}"))),
         }
-        for (is_open, port) in
-            open.iter_mut()
-                .zip([ports.imap, ports.imaps, ports.pop3, ports.pop3s])
-        {
+        for (is_open, port) in open.iter_mut().zip(ports.all()) {
             if !*is_open {
                 let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
                 *is_open = TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok();
@@ -695,17 +675,6 @@ fn make_dirs(dir: &Path, accounts: &Accounts) -> io::Result<()> {
     fs::create_dir(&mail)?;
     fs::set_permissions(&mail, fs::Permissions::from_mode(0o700))?;
     chown(&mail, Some(accounts.mail_uid), Some(accounts.mail_gid))
-}
-
-/// Four ports nothing listens on now (see `PORT_ATTEMPTS`).
-fn free_ports() -> io::Result<Ports> {
-    let ports = system::free_ports(4)?;
-    Ok(Ports {
-        imap: ports[0],
-        imaps: ports[1],
-        pop3: ports[2],
-        pop3s: ports[3],
-    })
 }
 
 fn unix_secs(time: SystemTime) -> i64 {

@@ -1,11 +1,13 @@
 //! Real servers for the protocol tests: Dovecot (`dovecot.rs`), Cyrus and
-//! Courier (`cyrus.rs`, `courier.rs`), all four behind `servers.rs`, and the
-//! test side's own IMAP and POP3 clients.
+//! Courier (`cyrus.rs`, `courier.rs`, each in a PID namespace of its own run
+//! by `confined.rs`), all four behind `servers.rs`, and the test side's own
+//! IMAP and POP3 clients.
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod account;
 pub mod certs;
+pub mod confined;
 pub mod courier;
 pub mod cyrus;
 pub mod dovecot;

@@ -32,6 +32,44 @@ pub fn free_ports(n: usize) -> io::Result<Vec<u16>> {
         .collect()
 }
 
+/// How many sets of free ports a server tries: one may be taken by another
+/// process before the server binds it (see `free_ports`).
+pub const PORT_ATTEMPTS: usize = 5;
+
+/// The four ports of a test server on 127.0.0.1.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ports {
+    pub imap: u16,
+    pub imaps: u16,
+    pub pop3: u16,
+    pub pop3s: u16,
+}
+
+impl Ports {
+    /// Four ports nothing listens on now (see `free_ports`).
+    pub fn free() -> io::Result<Ports> {
+        let ports = free_ports(4)?;
+        Ok(Ports {
+            imap: ports[0],
+            imaps: ports[1],
+            pop3: ports[2],
+            pop3s: ports[3],
+        })
+    }
+
+    /// All four: IMAP, IMAPS, POP3, POP3S.
+    pub fn all(self) -> [u16; 4] {
+        [self.imap, self.imaps, self.pop3, self.pop3s]
+    }
+}
+
+/// Why an attempt to start a server failed.
+pub enum Failure {
+    /// Another process took one of its ports: try new ones.
+    PortTaken,
+    Other(String),
+}
+
 /// Whether something accepts connections on 127.0.0.1:`port`.
 pub fn is_open(port: u16) -> bool {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
