@@ -7,9 +7,9 @@
 //! events) and cannot finish before the kill: with 1,500 messages and kill
 //! points up to 500, it is always killed part-way.
 
-use std::collections::HashSet;
-
-use crate::util::model::{assert_same_messages, diff_messages, read_maildir, Model, Stored};
+use crate::util::model::{
+    assert_only_source_messages, assert_same_messages, read_maildir, Model, Stored,
+};
 use crate::util::{assert_exit, count, json_events, stderr, summary, TestEnv};
 
 use super::{args, log_mark, message_ids, server, sessions_since, stored, Account, Mail};
@@ -20,23 +20,6 @@ const MESSAGES: usize = 1500;
 enum Target {
     Maildir,
     Imap,
-}
-
-/// Every message at the destination is a source message, none twice.
-#[track_caller]
-fn assert_only_source_messages(expected: &[Stored], actual: &[Stored], what: &str) {
-    let mut seen = HashSet::new();
-    for message in actual {
-        assert!(
-            seen.insert(message.fingerprint()),
-            "{what}: the destination holds {} twice",
-            message.describe()
-        );
-        if !expected.contains(message) {
-            let diff = diff_messages(expected, std::slice::from_ref(message)).unwrap_or_default();
-            panic!("{what}: the destination holds a message the source does not:\n{diff}");
-        }
-    }
 }
 
 fn kill_then_rerun(target: Target) {

@@ -8,10 +8,10 @@
 //! first: the source's file names are long (each event carries one), so the
 //! 64 KiB pipe holds only about 200 of the 311 events.
 
-use std::collections::HashSet;
-
 use crate::util::corpus::{synthetic_range, Synthetic};
-use crate::util::model::{assert_same_messages, deduplicated, diff_messages, total, Stored};
+use crate::util::model::{
+    assert_only_source_messages, assert_same_messages, deduplicated, total, Stored,
+};
 use crate::util::{count, summary, TestEnv};
 
 use super::corpus::{self, Tree};
@@ -42,23 +42,6 @@ Latin-1 in the header, no Message-ID.\n"
     let resent: Vec<Synthetic> = messages[100..110].to_vec();
     messages.extend(resent);
     vec![(FOLDER.to_string(), messages)]
-}
-
-/// Every message on the server is a source message, none twice.
-#[track_caller]
-fn assert_only_source_messages(expected: &[Stored], actual: &[Stored], what: &str) {
-    let mut seen = HashSet::new();
-    for message in actual {
-        assert!(
-            seen.insert(message.fingerprint()),
-            "{what}: the server holds {} twice",
-            message.describe()
-        );
-        if !expected.contains(message) {
-            let diff = diff_messages(expected, std::slice::from_ref(message)).unwrap_or_default();
-            panic!("{what}: the server holds a message the source does not:\n{diff}");
-        }
-    }
 }
 
 /// The fingerprints of a list of messages, sorted (duplicates kept).

@@ -7,7 +7,7 @@
 //! extra, and for a message present on both sides with different content,
 //! what differs (first differing byte, flags, date).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::io::BufReader;
@@ -283,7 +283,7 @@ pub fn deduplicated(model: &Model) -> Model {
     model
         .iter()
         .map(|(folder, messages)| {
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = HashSet::new();
             let kept = messages
                 .iter()
                 .filter(|m| seen.insert(m.fingerprint()))
@@ -657,6 +657,23 @@ fn check_modes(dir: &Path, problems: &mut Vec<String>) {
                 path.display(),
                 mode(&path)
             ));
+        }
+    }
+}
+
+/// Every message at the destination is a source message, none twice.
+#[track_caller]
+pub fn assert_only_source_messages(expected: &[Stored], actual: &[Stored], what: &str) {
+    let mut seen = HashSet::new();
+    for message in actual {
+        assert!(
+            seen.insert(message.fingerprint()),
+            "{what}: the destination holds {} twice",
+            message.describe()
+        );
+        if !expected.contains(message) {
+            let diff = diff_messages(expected, std::slice::from_ref(message)).unwrap_or_default();
+            panic!("{what}: the destination holds a message the source does not:\n{diff}");
         }
     }
 }
