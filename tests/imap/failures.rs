@@ -614,3 +614,42 @@ fn an_imap_server_without_starttls_gets_no_password() {
         "no login was attempted: {received:?}"
     );
 }
+
+/// See: issue 11. An mbox folder with a refused message in its middle left
+/// a gap in the checkpoint that an earlier mailtug wrote and could not read
+/// back: every later run exited 2 until the checkpoint was removed by hand.
+#[test]
+fn a_message_refused_in_the_middle_of_an_mbox_leaves_a_checkpoint_later_runs_read() {
+    let env = TestEnv::new();
+    let server = server();
+    let destination = Account::new(&env, server, "mbox-gap-dst", Some("200K"));
+    let mut messages = corpus::synthetic_range(0..8);
+    // Too big for the quota whatever else is there: refused every time.
+    messages[3] = corpus::padded(messages[3].clone(), 300_000, |n| format!("line {n}"));
+    let mbox = env.path("gap.mbox");
+    corpus::write_mbox(&mbox, &messages);
+    let mut copy = args(["--json", "copy", &format!("mbox:{}", path_arg(&mbox))]);
+    copy.push(destination.imaps());
+    copy.extend(destination.dst_args());
+
+    for run in ["first run", "second run", "third run"] {
+        let output = env.run_owned(&copy);
+        assert_exit(&output, 1);
+        let events = json_events(&output);
+        let done = summary(&events);
+        assert_eq!(count(done, "messages_failed"), 1, "{run}: {done}");
+        let copied = if run == "first run" { 7 } else { 0 };
+        assert_eq!(count(done, "messages_copied"), copied, "{run}: {done}");
+        assert!(
+            stderr(&output).contains("Quota exceeded"),
+            "{run}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(destination.count("INBOX"), 7);
+    let checkpoint = checkpoint_json(&env);
+    assert!(
+        checkpoint["folders"]["INBOX"]["done"]["above"].is_object(),
+        "the gap is recorded: {checkpoint:#}"
+    );
+}
