@@ -6,6 +6,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Path options take a leading `~` as a shell would (see
+/// [`crate::endpoint::expand_home`]): a quoted or `--opt=~/x` path is not
+/// expanded by the shell.
+fn home_path(text: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(crate::endpoint::expand_home(text))
+}
+
 /// Move e-mail between POP3, IMAP, maildir and mbox: deduplicated by
 /// Message-ID, resumable after any interruption, quiet and scriptable.
 #[derive(Debug, Parser)]
@@ -106,7 +113,7 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "USER")]
     pub src_user: Option<String>,
     /// Read SRC's password (or token) from the first line of FILE
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub src_password_file: Option<PathBuf>,
     /// Read SRC's password (or token) from environment variable VAR
     #[arg(long, value_name = "VAR")]
@@ -118,14 +125,14 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "MECHANISM", default_value = "auto", value_parser = ["auto", "login", "plain", "xoauth2", "oauthbearer", "user", "apop"])]
     pub src_auth: String,
     /// Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub src_ca_file: Option<PathBuf>,
 
     /// User name for DST, when not in its URL
     #[arg(long, value_name = "USER")]
     pub dst_user: Option<String>,
     /// Read DST's password (or token) from the first line of FILE
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub dst_password_file: Option<PathBuf>,
     /// Read DST's password (or token) from environment variable VAR
     #[arg(long, value_name = "VAR")]
@@ -137,7 +144,7 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "MECHANISM", default_value = "auto", value_parser = ["auto", "login", "plain", "xoauth2", "oauthbearer"])]
     pub dst_auth: String,
     /// Also trust the CA certificates in this PEM file for DST
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub dst_ca_file: Option<PathBuf>,
 
     /// Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)
@@ -213,7 +220,7 @@ pub struct CopyArgs {
     pub no_special_use_map: bool,
 
     /// Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub state: Option<PathBuf>,
 
     #[command(flatten)]

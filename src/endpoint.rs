@@ -57,7 +57,8 @@ impl Endpoint {
         if let Some(path) = text.strip_prefix("mbox:") {
             return Ok(Endpoint::Mbox(non_empty_path(path, text)?));
         }
-        let path = Path::new(text);
+        let expanded = expand_home(text);
+        let path = expanded.as_path();
         if path.join("cur").is_dir() && path.join("new").is_dir() && path.join("tmp").is_dir() {
             return Ok(Endpoint::Maildir(path.to_path_buf()));
         }
@@ -150,7 +151,61 @@ fn non_empty_path(path: &str, text: &str) -> anyhow::Result<PathBuf> {
     if path.is_empty() {
         return Err(usage(format!("`{text}` names no path")));
     }
-    Ok(PathBuf::from(path))
+    Ok(expand_home(path))
+}
+
+/// A path as a shell would take it: a leading `~` or `~/` is the home
+/// directory (`$HOME`), `~user/` that user's home directory. The README
+/// writes `maildir:~/Mail`; without this a directory named `~` appeared in
+/// the working directory. Anything else, and a `~` whose home cannot be
+/// found, stays as written.
+pub fn expand_home(path: &str) -> PathBuf {
+    let Some(rest) = path.strip_prefix('~') else {
+        return PathBuf::from(path);
+    };
+    let (user, tail) = match rest.find('/') {
+        Some(slash) => (&rest[..slash], &rest[slash + 1..]),
+        None => (rest, ""),
+    };
+    let home = if user.is_empty() {
+        std::env::var_os("HOME")
+            .filter(|home| !home.is_empty())
+            .map(PathBuf::from)
+    } else {
+        home_of(user)
+    };
+    match home {
+        Some(home) if tail.is_empty() => home,
+        Some(home) => home.join(tail),
+        None => PathBuf::from(path),
+    }
+}
+
+/// The home directory of `user` in the user database.
+fn home_of(user: &str) -> Option<PathBuf> {
+    use std::ffi::{CStr, CString};
+    use std::os::unix::ffi::OsStrExt;
+    let name = CString::new(user).ok()?;
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwnam_r writes into `entry` and `buffer`, which outlive
+    // the call and the reads below; `found` is null or points at `entry`.
+    let rc = unsafe {
+        libc::getpwnam_r(
+            name.as_ptr(),
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    if rc != 0 || found.is_null() || entry.pw_dir.is_null() {
+        return None;
+    }
+    // SAFETY: pw_dir points into `buffer`, a NUL-terminated string.
+    let dir = unsafe { CStr::from_ptr(entry.pw_dir) };
+    Some(PathBuf::from(std::ffi::OsStr::from_bytes(dir.to_bytes())))
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -452,5 +507,34 @@ mod tests {
             assert_eq!(ep.normalized(), printed);
             assert_eq!(Endpoint::parse(printed).unwrap(), ep);
         }
+    }
+
+    #[test]
+    fn a_leading_tilde_is_the_home_directory_as_in_a_shell() {
+        let home = PathBuf::from(std::env::var("HOME").expect("tests run with HOME set"));
+        let root_home = home_of("root").expect("root is in the user database");
+        let cases: [(&str, PathBuf); 7] = [
+            ("~", home.clone()),
+            ("~/", home.clone()),
+            ("~/Mail", home.join("Mail")),
+            ("~root/Mail/x", root_home.join("Mail/x")),
+            (
+                "~no-such-user-here/Mail",
+                PathBuf::from("~no-such-user-here/Mail"),
+            ),
+            ("a/~/b", PathBuf::from("a/~/b")),
+            ("/abs", PathBuf::from("/abs")),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(expand_home(text), expected, "{text}");
+        }
+        assert_eq!(
+            Endpoint::parse("maildir:~/Mail").unwrap(),
+            Endpoint::Maildir(home.join("Mail"))
+        );
+        assert_eq!(
+            Endpoint::parse("mbox:~root/a.mbox").unwrap(),
+            Endpoint::Mbox(root_home.join("a.mbox"))
+        );
     }
 }

@@ -878,3 +878,25 @@ fn one_worker_or_many_store_the_same_messages() {
     assert_exit(&output, 2);
     assert_error_line(&output, &["--jobs"]);
 }
+
+/// See: issue 11. `maildir:~/Mail` (as the README writes it) is the home
+/// directory's Mail, not a directory named `~` in the working directory;
+/// so are `~` paths given to options.
+#[test]
+fn a_leading_tilde_in_endpoints_and_path_options_is_the_home_directory() {
+    let env = TestEnv::new();
+    let source = crate::util::fixtures_dir().join("single.mbox");
+    let output = env.run(&[
+        "copy",
+        &format!("mbox:{}", source.display()),
+        "maildir:~/Mail",
+        "--state=~/job.json",
+    ]);
+    assert_exit(&output, 0);
+    let home = env.path("home");
+    assert!(home.join("Mail/cur").is_dir(), "the maildir is under HOME");
+    assert!(home.join("job.json").is_file(), "--state is under HOME");
+    assert!(!env.path("~").exists(), "no directory named `~`");
+    // A bare path too, now that it exists.
+    assert_exit(&env.run(&["ls", "~/Mail"]), 0);
+}
