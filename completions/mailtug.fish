@@ -71,6 +71,10 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-ca-file -d 
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
 none\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l mbox-format -d 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2' -r -f -a "auto\t''
+mboxrd\t''
+mboxo\t''
+mboxcl2\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the checkpoint'
@@ -107,6 +111,10 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-ca-file -d 'A
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
 none\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l mbox-format -d 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2' -r -f -a "auto\t''
+mboxrd\t''
+mboxo\t''
+mboxcl2\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l all-namespaces -d 'IMAP: also list folders of other users\' and shared namespaces'
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
@@ -142,6 +150,10 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-ca-file -
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
 none\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l mbox-format -d 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2' -r -f -a "auto\t''
+mboxrd\t''
+mboxo\t''
+mboxcl2\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'

@@ -1324,9 +1324,48 @@ def hostile_mbox_cases() -> list[dict]:
 
     data = b"\n\nFrom a@example.org Wed Jan  1 10:00:00 2020\n" + plain("leading", 0) + b"\n"
     case("leading-blank-lines.mbox",
-         "blank lines before the first From_ line: not an mbox (as Dovecot says too); a "
-         "clear error naming the file, nothing copied",
-         data, [], exit=1, error=["leading-blank-lines.mbox", "From "])
+         "blank lines before the first From_ line (some exporters write them): skipped, "
+         "the message is read",
+         data, [(plain("leading", 0), "", jan1)])
+
+    # Pipermail writes each message right after the previous one's last
+    # line, with no blank line between them.
+    msgs = [plain("pipermail", n, body=b"text\n-- \nsignature\n") for n in range(3)]
+    data = b"".join(b"From alice at example.org  Wed Jan  1 10:00:00 2020\n" + m for m in msgs)
+    case("no-blank-line-before-from.mbox",
+         "From_ lines right after the previous message's last line, each followed by a "
+         "header block (pipermail archives, a message after a signature): three messages",
+         data, [(m, "", jan1) for m in msgs])
+
+    # A mailbox forwarded as an attachment, and a Sun "Begin Included
+    # Message" block: the From_ lines inside stay in their message.
+    inner = (b"From b@example.org Tue Dec 31 10:00:00 2019\n" + plain("inner", 0) + b"\n"
+             + b"From c@example.org Tue Dec 31 11:00:00 2019\n" + plain("inner", 1) + b"\n")
+    forwarded = plain("forwarded", 0, extra=b"MIME-Version: 1.0\n"
+                      b"Content-Type: multipart/mixed; boundary=\"b1\"\n",
+                      body=b"--b1\nContent-Type: text/plain\n\nSee the attached mailbox.\n\n"
+                           b"--b1\nContent-Type: application/mbox\n\n" + inner + b"--b1--\n")
+    included = plain("included", 0, body=b"Old mail:\n\n----- Begin Included Message -----\n\n"
+                     + inner + b"----- End Included Message -----\n")
+    after = plain("enclosures", 1)
+    data = b"".join(b"From a@example.org Wed Jan  1 10:00:00 2020\n" + m + b"\n"
+                    for m in (forwarded, included, after))
+    case("from-lines-inside-enclosures.mbox",
+         "a mailbox attached as a MIME part and a Sun \"Begin Included Message\" block, both "
+         "holding From_ lines after blank lines: three messages, none split",
+         data, [(forwarded, "", jan1), (included, "", jan1), (after, "", jan1)])
+
+    # mboxcl2: nothing quoted; Content-Length says where each body ends.
+    cl_body = b"Body line.\nFrom the start, a From_ line:\nFrom x@example.org Wed Jan  1 09:00:00 2020\n"
+    cl_head = plain("mboxcl2", 0, body=b"")[:-1]  # headers only, without the blank line
+    data = (b"From a@example.org Wed Jan  1 10:00:00 2020\n" + cl_head
+            + f"Content-Length: {len(cl_body)}\n\n".encode() + cl_body + b"\n"
+            + b"From a@example.org Wed Jan  1 10:00:00 2020\n" + plain("mboxcl2", 1)[:-len(b"\nBody of mboxcl2 message 1.\n")]
+            + b"Content-Length: 26\n\nBody of mboxcl2 message 1.\n\n")
+    case("mboxcl2-content-length.mbox",
+         "an mboxcl2 file (Solaris, qmail): bodies unquoted, their size in Content-Length, "
+         "which is the mailbox's metadata: two messages, the From_ lines kept in the first",
+         data, [(cl_head + b"\n" + cl_body, "", jan1), (plain("mboxcl2", 1), "", jan1)])
 
     data = b"From a@example.org Wed Jan  1 10:00:00 2020\n" + b"\n" * 5
     case("blank-lines-only.mbox",

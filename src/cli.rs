@@ -104,9 +104,9 @@ pub struct FolderArgs {
     pub all_namespaces: bool,
 }
 
-/// How to log in to IMAP and POP3 servers. `--src-…` apply to SRC (and to
-/// the endpoint of `ls`), `--dst-…` to DST. Passwords are never taken from
-/// the command line.
+/// How to open endpoints: logging in to IMAP and POP3 servers (`--src-…`
+/// apply to SRC and to the endpoint of `ls`, `--dst-…` to DST; passwords
+/// are never taken from the command line), and the mbox format.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RemoteArgs {
     /// User name for SRC, when not in its URL (e.g. one containing `@`)
@@ -156,6 +156,10 @@ pub struct RemoteArgs {
     /// Give up on a server that does not answer for SECS seconds
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
+
+    /// How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2
+    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = ["auto", "mboxrd", "mboxo", "mboxcl2"])]
+    pub mbox_format: String,
 }
 
 #[derive(Debug, Args)]

@@ -199,6 +199,10 @@ impl Job {
             options.push("--no-special-use-map".into());
         }
         options.extend(filters.key_options());
+        // Both sides take the same --mbox-format.
+        if let Some(format) = source_access.mbox_format {
+            options.push(format!("--mbox-format={}", format.name()));
+        }
         let key = JobKey {
             source: source.normalized(),
             destination: destination.normalized(),

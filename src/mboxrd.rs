@@ -1,4 +1,4 @@
-//! Streaming mboxrd reader and writer (RFC 4155), because no crate on the
+//! Streaming mbox reader and writer (RFC 4155; mboxrd, mboxo, mboxcl2), because no crate on the
 //! verified list reads mbox correctly (mbox-reader 0.2.0 drops the last
 //! message and panics; see CRATES.md §3).
 //!
@@ -10,11 +10,17 @@
 //!
 //! Format, as written and read here:
 //! - Each message opens with a From_ line, `From <sender> <asctime date>`.
-//!   When reading, a `From ` line opens a message only as the file's first
-//!   line or right after a blank line, and past the first line only if it
-//!   carries a year and a time (see `is_separator` for why).
-//! - mboxrd quoting: a line matching `^>*From ` gains one `>` when written and
-//!   a line matching `^>+From ` loses one when read, so any body round-trips.
+//!   When reading, a `From ` line opens a message as the file's first line
+//!   (after blank lines), or past it when it carries a year and a time (see
+//!   `is_separator` for why) and either follows a blank line or is followed
+//!   by a header block (pipermail archives have no blank line there); but
+//!   not while a MIME multipart or a Sun "Begin Included Message" block of
+//!   the message is open and closes later, nor inside a body whose
+//!   Content-Length agrees with the file (`MboxReader::starts_a_message`).
+//! - Quoting ([`MboxFormat`]): mboxrd, where a line matching `^>*From ` gains
+//!   one `>` when written and a line matching `^>+From ` loses one when
+//!   read, so any body round-trips; mboxo (`^From ` only); or mboxcl2,
+//!   unquoted, each body's size in a Content-Length header.
 //! - One blank line follows each message; it belongs to the separator.
 //! - Flags live in `Status` / `X-Status` / `X-Keywords` headers (the mutt,
 //!   Dovecot and UW-IMAP convention), which the reader removes from the
@@ -23,6 +29,7 @@
 //! Bytes are bytes: nothing here requires UTF-8, CRLF and bare CR are kept as
 //! they are, and no input makes the reader or the date parser panic.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead, Write};
 use std::iter::FusedIterator;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -49,17 +56,102 @@ pub struct MboxEntry {
     pub date: Option<SystemTime>,
 }
 
-/// Reads messages one at a time; memory is bounded by the largest message.
+/// How an mbox file keeps `From ` lines in messages apart from the From_
+/// lines between them (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MboxFormat {
+    /// Every line matching `^>*From ` gains one `>` (RFC 4155's
+    /// recommendation, and what mailtug writes by default): lossless.
+    #[default]
+    Mboxrd,
+    /// Only `^From ` lines gain a `>`, and `>From ` stays as it is (most
+    /// mail clients, Python's `mailbox`). A `>From ` the message had comes
+    /// back as `From `: the format cannot tell them apart.
+    Mboxo,
+    /// Nothing is quoted; a `Content-Length` header gives the size of each
+    /// body (Solaris mail, qmail's mboxcl2). The header is mailbox metadata.
+    Mboxcl2,
+}
+
+impl MboxFormat {
+    /// The name `--mbox-format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            MboxFormat::Mboxrd => "mboxrd",
+            MboxFormat::Mboxo => "mboxo",
+            MboxFormat::Mboxcl2 => "mboxcl2",
+        }
+    }
+
+    /// Undoes the format's quoting on one body line, in place.
+    fn unquote(self, raw: &mut Vec<u8>, line_start: usize) {
+        let line = &raw[line_start..];
+        let quoted = match self {
+            MboxFormat::Mboxrd => is_quoted_from(line),
+            MboxFormat::Mboxo => line.starts_with(b">From "),
+            MboxFormat::Mboxcl2 => false,
+        };
+        if quoted {
+            raw.remove(line_start);
+        }
+    }
+}
+
+/// Something the reader decided that the person running mailtug should
+/// hear about, at a byte offset of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub offset: u64,
+    pub text: String,
+}
+
+/// A line read ahead, with where it starts in the file.
+#[derive(Debug)]
+struct Line {
+    offset: u64,
+    bytes: Vec<u8>,
+}
+
+/// A stretch of a message that must not be cut by a From_ line: a MIME
+/// multipart, until its closing boundary, or a Sun "Begin Included
+/// Message" block, until its end line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Enclosure {
+    /// The line that closes it, without its line end.
+    close: Vec<u8>,
+}
+
+/// How far the reader looks ahead for a line that closes an enclosure; a
+/// closing line further away is taken as missing.
+const LOOKAHEAD_MAX: usize = 64 * 1024 * 1024;
+/// The longest `Content-Length` body the reader checks before trusting it.
+const CONTENT_LENGTH_MAX: u64 = 512 * 1024 * 1024;
+
+/// Reads messages one at a time; memory is bounded by the largest message
+/// (and, while looking for the end of an enclosure, by `LOOKAHEAD_MAX`).
 pub struct MboxReader<R: BufRead> {
     reader: R,
+    format: MboxFormat,
     /// Offset in the file of the next byte `reader` yields.
     offset: u64,
+    /// Lines read from `reader` but not yet taken, oldest first.
+    ahead: VecDeque<Line>,
+    ahead_bytes: usize,
+    /// `reader` has reached its end.
+    at_eof: bool,
     /// The From_ line (terminator included) that opens the next message. It
     /// is only recognised while reading the previous message, so it is kept
     /// here until the next call.
     next_from_line: Vec<u8>,
     next_start: u64,
     state: ReaderState,
+    /// Closing lines looked for up to the end of the file and not found.
+    never_closed: Vec<Vec<u8>>,
+    notes: Vec<Note>,
+    /// Messages that began at a From_ line with no blank line before it
+    /// (followed by a header block), and the first such line.
+    unblanked_starts: u64,
+    first_unblanked: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,20 +175,53 @@ pub fn no_from_line_at(offset: u64) -> String {
 
 impl<R: BufRead> MboxReader<R> {
     /// `reader` is positioned at byte `offset` of the file, which is a message
-    /// boundary (0 or an `end` returned earlier).
+    /// boundary (0 or an `end` returned earlier). Reads mboxrd.
     pub fn new(reader: R, offset: u64) -> Self {
+        MboxReader::with_format(reader, offset, MboxFormat::Mboxrd)
+    }
+
+    /// As [`MboxReader::new`], for a file in `format`.
+    pub fn with_format(reader: R, offset: u64, format: MboxFormat) -> Self {
         MboxReader {
             reader,
+            format,
             offset,
+            ahead: VecDeque::new(),
+            ahead_bytes: 0,
+            at_eof: false,
             next_from_line: Vec::new(),
             next_start: offset,
             state: ReaderState::AtBoundary,
+            never_closed: Vec::new(),
+            notes: Vec::new(),
+            unblanked_starts: 0,
+            first_unblanked: 0,
         }
     }
 
-    /// Next message, `None` at EOF. At offset 0, a file whose first line is
-    /// not a `From ` line is an error (`InvalidData`); an empty file has no
-    /// messages. After an error the reader yields nothing more.
+    /// What the reader decided so far that a person should hear about (a
+    /// From_ line kept inside a message, a Content-Length that did not
+    /// match), oldest first; each note is handed out once.
+    pub fn take_notes(&mut self) -> Vec<Note> {
+        if self.unblanked_starts > 0 {
+            let count = self.unblanked_starts;
+            self.notes.push(Note {
+                offset: self.first_unblanked,
+                text: format!(
+                    "{count} message{} began at a From_ line with no blank line before it, \
+                     because a header block follows it",
+                    if count == 1 { "" } else { "s" }
+                ),
+            });
+            self.unblanked_starts = 0;
+        }
+        std::mem::take(&mut self.notes)
+    }
+
+    /// Next message, `None` at EOF. At offset 0, a file whose first line
+    /// (after blank lines) is not a `From ` line is an error (`InvalidData`);
+    /// an empty file has no messages. After an error the reader yields
+    /// nothing more.
     pub fn next_message(&mut self) -> Option<io::Result<MboxEntry>> {
         if self.state == ReaderState::AtBoundary {
             match self.read_first_from_line() {
@@ -120,18 +245,64 @@ impl<R: BufRead> MboxReader<R> {
         }
     }
 
+    /// The next line, from the lines read ahead or from the file.
+    fn take_line(&mut self) -> io::Result<Option<Line>> {
+        if let Some(line) = self.ahead.pop_front() {
+            self.ahead_bytes -= line.bytes.len();
+            return Ok(Some(line));
+        }
+        self.read_line()
+    }
+
+    fn read_line(&mut self) -> io::Result<Option<Line>> {
+        if self.at_eof {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        let read = self.reader.read_until(b'\n', &mut bytes)?;
+        if read == 0 {
+            self.at_eof = true;
+            return Ok(None);
+        }
+        let line = Line {
+            offset: self.offset,
+            bytes,
+        };
+        self.offset += read as u64;
+        Ok(Some(line))
+    }
+
+    /// The line `index` places after the next one (0 is the next line),
+    /// reading ahead as needed; `None` past the end of the file.
+    fn peek(&mut self, index: usize) -> io::Result<Option<&Line>> {
+        while self.ahead.len() <= index {
+            match self.read_line()? {
+                Some(line) => {
+                    self.ahead_bytes += line.bytes.len();
+                    self.ahead.push_back(line);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.ahead.get(index))
+    }
+
     /// Reads the From_ line at the starting offset. It is trusted without the
     /// date heuristic: the caller promised a boundary, and the first line of
-    /// a file has no earlier message it could belong to.
+    /// a file has no earlier message it could belong to. At the start of the
+    /// file, blank lines before it are skipped (some exporters write one):
+    /// they belong to the first message's range.
     fn read_first_from_line(&mut self) -> io::Result<bool> {
-        self.next_from_line.clear();
         self.next_start = self.offset;
-        let read = self.reader.read_until(b'\n', &mut self.next_from_line)?;
-        if read == 0 {
-            return Ok(false);
-        }
-        self.offset += read as u64;
-        if !self.next_from_line.starts_with(b"From ") {
+        let at_file_start = self.offset == 0;
+        let line = loop {
+            match self.take_line()? {
+                None => return Ok(false),
+                Some(line) if at_file_start && is_blank(&line.bytes) => continue,
+                Some(line) => break line,
+            }
+        };
+        if !line.bytes.starts_with(b"From ") {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 no_from_line_at(self.next_start),
@@ -140,14 +311,15 @@ impl<R: BufRead> MboxReader<R> {
         // No LF up to the end of the file, but CRs: the file has classic Mac
         // OS line ends, so it has no lines at all here and would read as one
         // empty message with a From_ line as long as the file.
-        if !self.next_from_line.ends_with(b"\n") && self.next_from_line.contains(&b'\r') {
+        if !line.bytes.ends_with(b"\n") && line.bytes.contains(&b'\r') {
             let text = format!(
                 "the `From ` line at byte {} ends in a bare CR: the file has CR (classic Mac OS) \
                  line ends, not LF, and is not an mbox file",
-                self.next_start
+                line.offset
             );
             return Err(io::Error::new(io::ErrorKind::InvalidData, text));
         }
+        self.next_from_line = line.bytes;
         Ok(true)
     }
 
@@ -156,40 +328,93 @@ impl<R: BufRead> MboxReader<R> {
         let from_line = without_line_terminator(&self.next_from_line).to_vec();
         let date = parse_from_line_date(&from_line);
         let mut flags = Flags::default();
-        let mut headers = HeaderFilter::default();
-        // Lines are read straight into the message buffer, so body bytes are
-        // copied once; a line that must go is cut off the end again.
+        let mut headers = HeaderFilter {
+            content_length_is_metadata: self.format == MboxFormat::Mboxcl2,
+            ..HeaderFilter::default()
+        };
         let mut raw = Vec::new();
+        let mut enclosures: Vec<Enclosure> = Vec::new();
+        // A `Content-Type:` field of a body part being gathered (it may be
+        // folded), to learn the boundary of a nested multipart.
+        let mut part_content_type: Option<Vec<u8>> = None;
         // Length of the last line if it was blank: that blank line is the
         // separator's, not the message's, if a From_ line or EOF follows.
         let mut trailing_blank_len = 0;
+        // Up to here the body's Content-Length holds the message together.
+        let mut protected_until = 0;
         let end = loop {
-            let line_start = raw.len();
-            let line_offset = self.offset;
-            let read = self.reader.read_until(b'\n', &mut raw)?;
-            if read == 0 {
+            let Some(line) = self.take_line()? else {
                 self.state = ReaderState::Done;
                 break self.offset;
+            };
+            if line.bytes.starts_with(b"From ")
+                && is_separator(&line.bytes)
+                && self.starts_a_message(
+                    &line,
+                    trailing_blank_len > 0,
+                    &enclosures,
+                    protected_until,
+                )?
+            {
+                self.next_start = line.offset;
+                self.next_from_line = line.bytes;
+                break self.next_start;
             }
-            self.offset += read as u64;
-
-            let line = &raw[line_start..];
-            if trailing_blank_len > 0 && line.starts_with(b"From ") && is_separator(line) {
-                self.next_from_line.clear();
-                self.next_from_line.extend_from_slice(line);
-                self.next_start = line_offset;
-                raw.truncate(line_start);
-                break line_offset;
+            let line_start = raw.len();
+            raw.extend_from_slice(&line.bytes);
+            self.format.unquote(&mut raw, line_start);
+            if headers.in_headers {
+                if !headers.keep(&raw[line_start..], &mut flags) {
+                    raw.truncate(line_start);
+                }
+                if !headers.in_headers {
+                    // The header section just ended: what it says about
+                    // the body.
+                    let header_bytes = &raw[..line_start];
+                    if let Some(boundary) = multipart_boundary(header_bytes) {
+                        enclosures.push(Enclosure {
+                            close: closing_boundary(&boundary),
+                        });
+                    }
+                    if let Some(length) = headers.content_length.take() {
+                        match self.lines_of_length(length)? {
+                            // mboxcl2: the length decides where the message ends.
+                            Some(lines) if self.format == MboxFormat::Mboxcl2 => {
+                                trailing_blank_len = 0;
+                                break self.take_body(&mut raw, lines)?;
+                            }
+                            // Elsewhere it only keeps From_ lines inside
+                            // the body from ending the message.
+                            Some(_) => {
+                                protected_until = line.offset + line.bytes.len() as u64 + length
+                            }
+                            None if self.format == MboxFormat::Mboxcl2 => {
+                                self.notes.push(Note {
+                                    offset: line.offset,
+                                    text: format!(
+                                        "the Content-Length of {length} bytes does not end at a \
+                                         From_ line; the message ends at the next From_ line instead"
+                                    ),
+                                });
+                            }
+                            None => {}
+                        }
+                    }
+                }
+                trailing_blank_len = if is_blank(&line.bytes) {
+                    line.bytes.len()
+                } else {
+                    0
+                };
+                continue;
             }
-            if is_quoted_from(line) {
-                // mboxrd: exactly one `>` was added when the line was written.
-                raw.remove(line_start);
-            }
-            let line = &raw[line_start..];
-            trailing_blank_len = if is_blank(line) { line.len() } else { 0 };
-            if headers.in_headers && !headers.keep(line, &mut flags) {
-                raw.truncate(line_start);
-            }
+            let body_line = &raw[line_start..];
+            trailing_blank_len = if is_blank(body_line) {
+                body_line.len()
+            } else {
+                0
+            };
+            track_enclosures(body_line, &mut enclosures, &mut part_content_type);
         };
         raw.truncate(raw.len().saturating_sub(trailing_blank_len));
         Ok(MboxEntry {
@@ -200,6 +425,298 @@ impl<R: BufRead> MboxReader<R> {
             flags,
             date,
         })
+    }
+
+    /// Whether `line`, a `From ` line with a date, starts the next message:
+    /// after a blank line, or followed by a header block; but not while an
+    /// enclosure of the message is open and its closing line comes later.
+    fn starts_a_message(
+        &mut self,
+        line: &Line,
+        after_blank: bool,
+        enclosures: &[Enclosure],
+        protected_until: u64,
+    ) -> io::Result<bool> {
+        let header_block = !after_blank && self.header_block_follows()?;
+        if !after_blank && !header_block {
+            return Ok(false);
+        }
+        if line.offset < protected_until {
+            self.notes.push(Note {
+                offset: line.offset,
+                text: format!(
+                    "a From_ line inside a message is kept in it: its Content-Length runs to \
+                     byte {protected_until}"
+                ),
+            });
+            return Ok(false);
+        }
+        for enclosure in enclosures.iter().rev() {
+            if let Some(close_offset) = self.closing_line_ahead(&enclosure.close)? {
+                self.notes.push(Note {
+                    offset: line.offset,
+                    text: format!(
+                        "a From_ line inside a message is kept in it: `{}` closes the part it \
+                         is in at byte {close_offset}",
+                        String::from_utf8_lossy(&enclosure.close)
+                    ),
+                });
+                return Ok(false);
+            }
+        }
+        if header_block {
+            if self.unblanked_starts == 0 {
+                self.first_unblanked = line.offset;
+            }
+            self.unblanked_starts += 1;
+        }
+        Ok(true)
+    }
+
+    /// Whether the lines after the next one's place form a header block:
+    /// header fields (and their continuations) up to a blank line, at least
+    /// two of them, one a field every message has.
+    fn header_block_follows(&mut self) -> io::Result<bool> {
+        const COMMON: [&[u8]; 8] = [
+            b"from",
+            b"date",
+            b"subject",
+            b"message-id",
+            b"received",
+            b"return-path",
+            b"to",
+            b"delivered-to",
+        ];
+        let mut fields = 0;
+        let mut common = false;
+        for index in 0..200 {
+            let Some(line) = self.peek(index)? else {
+                // A last message of headers only.
+                return Ok(fields >= 2 && common);
+            };
+            let bytes = &line.bytes;
+            if is_blank(bytes) {
+                return Ok(fields >= 2 && common);
+            }
+            if matches!(bytes.first(), Some(b' ' | b'\t')) && fields > 0 {
+                continue;
+            }
+            let Some(name) = field_name(bytes) else {
+                return Ok(false);
+            };
+            fields += 1;
+            common |= COMMON.iter().any(|c| name.eq_ignore_ascii_case(c));
+        }
+        Ok(false)
+    }
+
+    /// The offset of the next line that is exactly `close` (before its line
+    /// end, trailing blanks allowed), looking ahead up to `LOOKAHEAD_MAX`.
+    fn closing_line_ahead(&mut self, close: &[u8]) -> io::Result<Option<u64>> {
+        if self.never_closed.iter().any(|c| c == close) {
+            return Ok(None);
+        }
+        let mut index = 0;
+        loop {
+            if self.ahead_bytes > LOOKAHEAD_MAX {
+                self.never_closed.push(close.to_vec());
+                return Ok(None);
+            }
+            let Some(line) = self.peek(index)? else {
+                // Up to the end of the file: it is never closed, so the next
+                // From_ line need not look again.
+                self.never_closed.push(close.to_vec());
+                return Ok(None);
+            };
+            if without_line_terminator(&line.bytes).trim_ascii_end() == close {
+                return Ok(Some(line.offset));
+            }
+            index += 1;
+        }
+    }
+
+    /// Whether the first message carries a `Content-Length` that agrees
+    /// with the file: what marks an mboxcl2 file (see [`detect_format`]).
+    fn first_message_has_exact_length(mut self) -> io::Result<bool> {
+        if !self.read_first_from_line()? {
+            return Ok(false);
+        }
+        let mut length = None;
+        loop {
+            let Some(line) = self.take_line()? else {
+                return Ok(false);
+            };
+            if is_blank(&line.bytes) {
+                break;
+            }
+            if let Some(value) = header_value(&line.bytes, b"Content-Length") {
+                length = length.or_else(|| {
+                    std::str::from_utf8(value.trim_ascii())
+                        .ok()
+                        .and_then(|v| v.parse::<u64>().ok())
+                });
+            }
+        }
+        match length {
+            Some(length) => Ok(self.lines_of_length(length)?.is_some()),
+            None => Ok(false),
+        }
+    }
+
+    /// How many lines after the header section make exactly `length`
+    /// bytes, when they end at a line end followed by the end of the file, a
+    /// From_ line, or a blank line and then one of those: a Content-Length
+    /// that agrees with the file.
+    fn lines_of_length(&mut self, length: u64) -> io::Result<Option<usize>> {
+        if length > CONTENT_LENGTH_MAX {
+            return Ok(None);
+        }
+        let mut lines = 0;
+        let mut bytes = 0u64;
+        while bytes < length {
+            match self.peek(lines)? {
+                Some(line) => {
+                    bytes += line.bytes.len() as u64;
+                    lines += 1;
+                }
+                None => return Ok(None),
+            }
+        }
+        if bytes != length {
+            return Ok(None);
+        }
+        let agrees = match self.peek(lines)? {
+            None => true,
+            Some(next) if next.bytes.starts_with(b"From ") => true,
+            Some(next) if is_blank(&next.bytes) => match self.peek(lines + 1)? {
+                None => true,
+                Some(after) => after.bytes.starts_with(b"From "),
+            },
+            Some(_) => false,
+        };
+        Ok(agrees.then_some(lines))
+    }
+
+    /// Takes `lines` body lines whole (mboxcl2), then the blank line and the
+    /// From_ line after them; returns where the message ends.
+    fn take_body(&mut self, raw: &mut Vec<u8>, lines: usize) -> io::Result<u64> {
+        for _ in 0..lines {
+            let line = self.take_line()?.expect("the line was read ahead");
+            let line_start = raw.len();
+            raw.extend_from_slice(&line.bytes);
+            self.format.unquote(raw, line_start);
+        }
+        // The blank line after the body belongs to the separator.
+        if self.peek(0)?.is_some_and(|next| is_blank(&next.bytes)) {
+            self.take_line()?;
+        }
+        match self.take_line()? {
+            None => {
+                self.state = ReaderState::Done;
+                Ok(self.offset)
+            }
+            Some(from) => {
+                self.next_start = from.offset;
+                self.next_from_line = from.bytes;
+                Ok(self.next_start)
+            }
+        }
+    }
+}
+
+/// The format a file shows (`--mbox-format auto`): mboxcl2 when its first
+/// message carries a `Content-Length` that ends exactly at the next From_
+/// line (or the end of the file), else mboxrd, which also reads mboxo
+/// files right but for lines that were `>From ` in the message.
+pub fn detect_format<R: BufRead>(reader: R) -> io::Result<MboxFormat> {
+    let exact = MboxReader::new(reader, 0).first_message_has_exact_length()?;
+    Ok(if exact {
+        MboxFormat::Mboxcl2
+    } else {
+        MboxFormat::Mboxrd
+    })
+}
+
+/// The name of the header field `line` starts, if it starts one.
+fn field_name(line: &[u8]) -> Option<&[u8]> {
+    let name_len = line
+        .iter()
+        .position(|&b| b <= b' ' || b == b':' || b == 0x7f)?;
+    if name_len == 0 {
+        return None;
+    }
+    let rest = line[name_len..].trim_ascii_start();
+    (rest.first() == Some(&b':')).then(|| &line[..name_len])
+}
+
+/// The boundary of a `multipart/*` Content-Type among `header_bytes`.
+fn multipart_boundary(header_bytes: &[u8]) -> Option<Vec<u8>> {
+    let value = crate::fingerprint::header_value(header_bytes, "content-type")?;
+    boundary_parameter(&value)
+}
+
+/// The `boundary` parameter of a multipart Content-Type value.
+fn boundary_parameter(value: &[u8]) -> Option<Vec<u8>> {
+    let lower = value.to_ascii_lowercase();
+    if !lower.trim_ascii_start().starts_with(b"multipart/") {
+        return None;
+    }
+    let at = lower.windows(9).position(|w| w == b"boundary=")? + 9;
+    let rest = &value[at..];
+    let boundary = match rest.strip_prefix(b"\"") {
+        Some(quoted) => &quoted[..quoted.iter().position(|&b| b == b'"')?],
+        None => {
+            let len = rest
+                .iter()
+                .position(|&b| b == b';' || b.is_ascii_whitespace())
+                .unwrap_or(rest.len());
+            &rest[..len]
+        }
+    };
+    (!boundary.is_empty()).then(|| boundary.to_vec())
+}
+
+fn closing_boundary(boundary: &[u8]) -> Vec<u8> {
+    let mut close = b"--".to_vec();
+    close.extend_from_slice(boundary);
+    close.extend_from_slice(b"--");
+    close
+}
+
+const SUN_BEGIN: &[u8] = b"----- Begin Included Message -----";
+const SUN_END: &[u8] = b"----- End Included Message -----";
+
+/// Follows a body line: opens enclosures (a nested multipart declared in a
+/// part's headers, a Sun included message) and closes them at their line.
+fn track_enclosures(
+    line: &[u8],
+    enclosures: &mut Vec<Enclosure>,
+    part_content_type: &mut Option<Vec<u8>>,
+) {
+    let text = without_line_terminator(line);
+    if let Some(field) = part_content_type.as_mut() {
+        if matches!(text.first(), Some(b' ' | b'\t')) {
+            field.extend_from_slice(text);
+            return;
+        }
+        if let Some(boundary) = boundary_parameter(field) {
+            enclosures.push(Enclosure {
+                close: closing_boundary(&boundary),
+            });
+        }
+        *part_content_type = None;
+    }
+    if text.len() > 13 && text[..13].eq_ignore_ascii_case(b"content-type:") {
+        *part_content_type = Some(text[13..].to_vec());
+        return;
+    }
+    let trimmed = text.trim_ascii_end();
+    if trimmed == SUN_BEGIN {
+        enclosures.push(Enclosure {
+            close: SUN_END.to_vec(),
+        });
+    } else if let Some(at) = enclosures.iter().rposition(|e| e.close == trimmed) {
+        enclosures.truncate(at);
     }
 }
 
@@ -239,6 +756,10 @@ struct HeaderFilter {
     in_headers: bool,
     /// The metadata header whose folded continuation lines are being removed.
     removing: Option<MetadataHeader>,
+    /// mboxcl2: `Content-Length` is the mailbox's, not the message's.
+    content_length_is_metadata: bool,
+    /// The value of the first `Content-Length` header.
+    content_length: Option<u64>,
 }
 
 impl Default for HeaderFilter {
@@ -246,6 +767,8 @@ impl Default for HeaderFilter {
         HeaderFilter {
             in_headers: true,
             removing: None,
+            content_length_is_metadata: false,
+            content_length: None,
         }
     }
 }
@@ -268,6 +791,17 @@ impl HeaderFilter {
                 }
                 None => true,
             };
+        }
+        if let Some(value) = header_value(line, b"Content-Length") {
+            if self.content_length.is_none() {
+                self.content_length = std::str::from_utf8(value.trim_ascii())
+                    .ok()
+                    .and_then(|v| v.parse().ok());
+            }
+            if self.content_length_is_metadata {
+                self.removing = Some(MetadataHeader::Bookkeeping);
+                return false;
+            }
         }
         self.removing = metadata_header(line);
         match self.removing {
@@ -717,14 +1251,23 @@ fn metadata_lines(flags: &Flags, line_ending: &[u8]) -> Vec<u8> {
 }
 
 /// Writes `text`, which starts at a line start, adding one `>` to each line
-/// matching `^>*From `; unquoted runs go out in one `write_all`.
-fn write_quoted<W: Write>(out: &mut W, text: &[u8]) -> io::Result<u64> {
+/// the format quotes (`^>*From ` for mboxrd, `^From ` for mboxo, none for
+/// mboxcl2); unquoted runs go out in one `write_all`.
+fn write_quoted<W: Write>(out: &mut W, text: &[u8], format: MboxFormat) -> io::Result<u64> {
+    if format == MboxFormat::Mboxcl2 {
+        out.write_all(text)?;
+        return Ok(text.len() as u64);
+    }
     let mut quote_marks = 0;
     let mut run_start = 0;
     let mut line_start = 0;
     while line_start < text.len() {
         let rest = &text[line_start..];
-        if needs_quoting(rest) {
+        let quote = match format {
+            MboxFormat::Mboxo => rest.starts_with(b"From "),
+            _ => needs_quoting(rest),
+        };
+        if quote {
             out.write_all(&text[run_start..line_start])?;
             out.write_all(b">")?;
             quote_marks += 1;
@@ -739,21 +1282,37 @@ fn write_quoted<W: Write>(out: &mut W, text: &[u8]) -> io::Result<u64> {
     Ok(text.len() as u64 + quote_marks)
 }
 
-/// Writes one message in mboxrd form; returns the bytes written.
-///
-/// The From_ line names the `Return-Path` address (else `MAILER-DAEMON`) and
-/// `date` in UTC, or the current time when `date` is `None`. Non-empty
-/// `flags` become `Status` / `X-Status` / `X-Keywords` headers at the end of
-/// the header section; keywords an `X-Keywords` header cannot carry (with
-/// whitespace, commas or control bytes) are left out. The message is followed
-/// by one blank line. A message that does not end in `\n` cannot be stored
-/// exactly in mbox: it gains one.
+/// Writes one message in mboxrd form; returns the bytes written. See
+/// [`write_message_as`].
 pub fn write_message<W: Write>(
     out: &mut W,
     raw: &[u8],
     flags: &Flags,
     date: Option<SystemTime>,
 ) -> io::Result<u64> {
+    write_message_as(out, raw, flags, date, MboxFormat::Mboxrd)
+}
+
+/// Writes one message in `format`; returns the bytes written.
+///
+/// The From_ line names the `Return-Path` address (else `MAILER-DAEMON`) and
+/// `date` in UTC, or the current time when `date` is `None`. Non-empty
+/// `flags` become `Status` / `X-Status` / `X-Keywords` headers at the end of
+/// the header section; keywords an `X-Keywords` header cannot carry (with
+/// whitespace, commas or control bytes) are left out. mboxcl2 adds a
+/// `Content-Length` header there too, in place of any the message had. The
+/// message is followed by one blank line. A message that does not end in
+/// `\n` cannot be stored exactly in mbox: it gains one.
+pub fn write_message_as<W: Write>(
+    out: &mut W,
+    raw: &[u8],
+    flags: &Flags,
+    date: Option<SystemTime>,
+    format: MboxFormat,
+) -> io::Result<u64> {
+    if format == MboxFormat::Mboxcl2 {
+        return write_mboxcl2(out, raw, flags, date);
+    }
     let headers = header_section(raw);
     let sender = headers.return_path.as_deref().unwrap_or(b"MAILER-DAEMON");
     let mut line = from_line(sender, date.unwrap_or_else(SystemTime::now));
@@ -763,10 +1322,10 @@ pub fn write_message<W: Write>(
 
     let mut ends_with_newline = raw.is_empty() || raw.ends_with(b"\n");
     if flags.is_empty() {
-        written += write_quoted(out, raw)?;
+        written += write_quoted(out, raw, format)?;
     } else {
         let (header_lines, rest) = raw.split_at(headers.end.min(raw.len()));
-        written += write_quoted(out, header_lines)?;
+        written += write_quoted(out, header_lines, format)?;
         if !header_lines.is_empty() && !header_lines.ends_with(b"\n") {
             // Headers only, last line unterminated: end it before adding ours,
             // with the same single `\n` any unterminated message gains.
@@ -776,7 +1335,7 @@ pub fn write_message<W: Write>(
         let metadata = metadata_lines(flags, headers.line_ending);
         out.write_all(&metadata)?;
         written += metadata.len() as u64;
-        written += write_quoted(out, rest)?;
+        written += write_quoted(out, rest, format)?;
         ends_with_newline |= rest.is_empty();
     }
 
@@ -784,6 +1343,60 @@ pub fn write_message<W: Write>(
     out.write_all(separator)?;
     written += separator.len() as u64;
     Ok(written)
+}
+
+/// mboxcl2: the From_ line, the header section without the message's own
+/// `Content-Length` (the mailbox's replaces it) and with the metadata
+/// headers, then the body unquoted, its size in `Content-Length`.
+fn write_mboxcl2<W: Write>(
+    out: &mut W,
+    raw: &[u8],
+    flags: &Flags,
+    date: Option<SystemTime>,
+) -> io::Result<u64> {
+    let headers = header_section(raw);
+    let sender = headers.return_path.as_deref().unwrap_or(b"MAILER-DAEMON");
+    let mut head = from_line(sender, date.unwrap_or_else(SystemTime::now));
+    head.push(b'\n');
+    let (header_lines, rest) = raw.split_at(headers.end.min(raw.len()));
+    let mut skipping = false;
+    for line in header_lines.split_inclusive(|&b| b == b'\n') {
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            if !skipping {
+                head.extend_from_slice(line);
+            }
+            continue;
+        }
+        skipping = header_value(line, b"Content-Length").is_some();
+        if !skipping {
+            head.extend_from_slice(line);
+        }
+    }
+    if !head.ends_with(b"\n") {
+        head.push(b'\n');
+    }
+    if !flags.is_empty() {
+        head.extend_from_slice(&metadata_lines(flags, headers.line_ending));
+    }
+    // The body is what follows the header section's blank line; a message
+    // of headers only gets an empty body (and the blank line mbox needs).
+    let eol = headers.line_ending;
+    let body = rest
+        .strip_prefix(eol)
+        .or_else(|| rest.strip_prefix(b"\n"))
+        .unwrap_or(rest);
+    let blank = &rest[..rest.len() - body.len()];
+    let mut body = body.to_vec();
+    if !body.is_empty() && !body.ends_with(b"\n") {
+        body.push(b'\n');
+    }
+    head.extend_from_slice(format!("Content-Length: {}", body.len()).as_bytes());
+    head.extend_from_slice(eol);
+    head.extend_from_slice(if blank.is_empty() { eol } else { blank });
+    out.write_all(&head)?;
+    out.write_all(&body)?;
+    out.write_all(b"\n")?;
+    Ok((head.len() + body.len() + 1) as u64)
 }
 
 /// What to write before appending a message to an existing mbox file, so that
@@ -1341,13 +1954,193 @@ mod tests {
         assert_offsets_tile(&entries, 0, file.len());
     }
 
+    /// A From_ line first, after blank lines at most.
+    fn starts_with_from_line(file: &[u8]) -> bool {
+        let blanks = file
+            .split_inclusive(|&b| b == b'\n')
+            .take_while(|line| is_blank(line))
+            .map(<[u8]>::len)
+            .sum::<usize>();
+        file[blanks..].starts_with(b"From ")
+    }
+
+    fn read_format(file: &[u8], format: MboxFormat) -> (Vec<MboxEntry>, Vec<Note>) {
+        let mut reader = MboxReader::with_format(file, 0, format);
+        let entries = reader
+            .by_ref()
+            .collect::<io::Result<Vec<_>>>()
+            .expect("test file reads");
+        let notes = reader.take_notes();
+        assert_offsets_tile(&entries, 0, file.len());
+        (entries, notes)
+    }
+
+    fn subjects(entries: &[MboxEntry]) -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| {
+                crate::fingerprint::header_value(&e.raw, "subject")
+                    .map(|v| show(&v))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_from_line_followed_by_a_header_block_starts_a_message_without_a_blank_line() {
+        // Pipermail archives, and a message after a signature.
+        let file = b"From alice at example.org  Mon Jan  1 10:00:00 2007\n\
+From: alice at example.org (Alice)\n\
+Date: Mon, 1 Jan 2007 10:00:00 +0000\n\
+Subject: one\n\
+\n\
+text\n\
+-- \n\
+Alice\n\
+From bob at example.org  Mon Jan  1 11:00:00 2007\n\
+From: bob at example.org (Bob)\n\
+Date: Mon, 1 Jan 2007 11:00:00 +0000\n\
+Subject: two\n\
+\n\
+From now on, all is well.\n\
+From the desk of Bob Mon Jan  1 11:00:00 2007\n\
+and more text\n";
+        let (entries, notes) = read_format(file, MboxFormat::Mboxrd);
+        assert_eq!(subjects(&entries), ["one", "two"]);
+        assert!(
+            entries[0].raw.ends_with(b"-- \nAlice\n"),
+            "{}",
+            show(&entries[0].raw)
+        );
+        // Lines that are not followed by a header block stay in the body.
+        assert!(entries[1]
+            .raw
+            .ends_with(b"From the desk of Bob Mon Jan  1 11:00:00 2007\nand more text\n"));
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].text.starts_with("1 message began"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_forwarded_mailbox_stays_in_its_mime_part() {
+        let file = b"From a@x Mon Jan  1 10:00:00 2007\n\
+From: a@x\n\
+Subject: outer\n\
+Content-Type: multipart/mixed;\n boundary=\"XYZ\"\n\
+\n\
+--XYZ\n\
+Content-Type: text/plain\n\
+\n\
+see attached\n\
+--XYZ\n\
+Content-Type: application/mbox\n\
+\n\
+From b@x Mon Jan  1 09:00:00 2007\n\
+From: b@x\n\
+Subject: inner one\n\
+\n\
+body\n\
+\n\
+From c@x Mon Jan  1 09:30:00 2007\n\
+From: c@x\n\
+Subject: inner two\n\
+\n\
+body\n\
+\n\
+--XYZ--\n\
+\n\
+From d@x Mon Jan  1 11:00:00 2007\n\
+From: d@x\n\
+Subject: next\n\
+\n\
+body\n";
+        let (entries, notes) = read_format(file, MboxFormat::Mboxrd);
+        assert_eq!(subjects(&entries), ["outer", "next"]);
+        assert_eq!(notes.len(), 2, "one note per From_ line kept: {notes:?}");
+        assert!(notes[0].text.contains("`--XYZ--` closes"), "{notes:?}");
+    }
+
+    #[test]
+    fn an_included_message_block_stays_whole_and_an_unclosed_part_does_not_swallow_the_rest() {
+        let file = b"From a@x Mon Jan  1 10:00:00 1996\n\
+Subject: with inclusion\n\
+\n\
+----- Begin Included Message -----\n\
+\n\
+From b@x Mon Jan  1 09:00:00 1996\n\
+From: b@x\n\
+Subject: included\n\
+\n\
+old text\n\
+\n\
+----- End Included Message -----\n\
+\n\
+From c@x Mon Jan  1 11:00:00 1996\n\
+Subject: cut short\n\
+Content-Type: multipart/mixed; boundary=NEVER\n\
+\n\
+--NEVER\n\
+\n\
+From d@x Mon Jan  1 12:00:00 1996\n\
+From: d@x\n\
+Subject: after\n\
+\n\
+body\n";
+        let (entries, _) = read_format(file, MboxFormat::Mboxrd);
+        assert_eq!(subjects(&entries), ["with inclusion", "cut short", "after"]);
+    }
+
+    #[test]
+    fn a_content_length_that_agrees_with_the_file_keeps_from_lines_in_the_body() {
+        let body = b"line\n\nFrom x@y Mon Jan  1 10:00:00 2007\nFrom: x@y\nSubject: fake\n\nmore\n";
+        let mut file = b"From a@x Mon Jan  1 10:00:00 2007\nSubject: real\n".to_vec();
+        file.extend_from_slice(format!("Content-Length: {}\n\n", body.len()).as_bytes());
+        file.extend_from_slice(body);
+        file.extend_from_slice(b"\nFrom b@x Mon Jan  1 11:00:00 2007\nSubject: next\n\nb\n");
+        let (entries, notes) = read_format(&file, MboxFormat::Mboxrd);
+        assert_eq!(subjects(&entries), ["real", "next"]);
+        assert!(entries[0].raw.ends_with(body), "{}", show(&entries[0].raw));
+        assert!(notes[0].text.contains("Content-Length"), "{notes:?}");
+
+        // mboxcl2: the length decides, nothing is unquoted, and the header
+        // is the mailbox's.
+        let body = b">From kept\nFrom x@y Mon Jan  1 10:00:00 2007\n";
+        let mut file = b"From a@x Mon Jan  1 10:00:00 2007\nSubject: cl2\n".to_vec();
+        file.extend_from_slice(format!("Content-Length: {}\n\n", body.len()).as_bytes());
+        file.extend_from_slice(body);
+        file.extend_from_slice(
+            b"\nFrom b@x Mon Jan  1 11:00:00 2007\nSubject: next\nContent-Length: 2\n\nb\n",
+        );
+        let (entries, _) = read_format(&file, MboxFormat::Mboxcl2);
+        assert_eq!(subjects(&entries), ["cl2", "next"]);
+        assert_eq!(
+            show(&entries[0].raw),
+            show(b"Subject: cl2\n\n>From kept\nFrom x@y Mon Jan  1 10:00:00 2007\n")
+        );
+        assert_eq!(entries[1].raw, b"Subject: next\n\nb\n");
+    }
+
+    #[test]
+    fn mboxo_unquotes_only_one_level_of_from() {
+        let file = b"From a@x Mon Jan  1 10:00:00 2007\nSubject: q\n\n>From one\n>>From two\n";
+        let (mboxo, _) = read_format(file, MboxFormat::Mboxo);
+        assert_eq!(mboxo[0].raw, b"Subject: q\n\nFrom one\n>>From two\n");
+        let (mboxrd, _) = read_format(file, MboxFormat::Mboxrd);
+        assert_eq!(mboxrd[0].raw, b"Subject: q\n\nFrom one\n>From two\n");
+    }
+
+    #[test]
+    fn blank_lines_before_the_first_from_line_belong_to_the_first_message() {
+        let file = b"\n\r\nFrom a Wed Jan  1 10:00:00 2020\nSubject: x\n\nbody\n";
+        let entries = read_all(file);
+        assert_eq!(entries.len(), 1);
+        assert_eq!((entries[0].start, entries[0].end), (0, file.len() as u64));
+        assert_eq!(entries[0].raw, b"Subject: x\n\nbody\n");
+        assert_eq!(entries[0].from_line, b"From a Wed Jan  1 10:00:00 2020");
+    }
+
     #[test]
     fn file_not_starting_with_a_from_line_is_invalid_data_and_ends_the_iteration() {
-        for file in [
-            &b"Subject: x\n\nbody\n"[..],
-            b"\nFrom a Wed Jan 1 10:00:00 2020\n",
-            b"From",
-        ] {
+        for file in [&b"Subject: x\n\nbody\n"[..], b"\n\nSubject: x\n", b"From"] {
             let mut reader = MboxReader::new(file, 0);
             let err = match reader.next() {
                 Some(Err(err)) => err,
@@ -1749,6 +2542,110 @@ mod tests {
         }
     }
 
+    /// A message as mail is: header fields, a blank line, then a body full
+    /// of what mbox formats must keep apart: `From ` lines, `>From` at
+    /// every depth, CRLF, a missing final newline.
+    fn body_heavy_message(random: &mut Random) -> Vec<u8> {
+        const BODY_LINES: &[&[u8]] = &[
+            b"From x\n",
+            b"From a Wed Jan 1 10:00:00 2020\n",
+            b"From b@example.org Mon Jan  1 10:00:00 2007\r\n",
+            b">From y\n",
+            b">>From z\r\n",
+            b">>>From deep\n",
+            b"\n",
+            b"\r\n",
+            b"From: not a header here\n",
+            b"Subject: nor this\n",
+            b"Content-Length: 3\n",
+            b"--XYZ--\n",
+            b"text\n",
+            b"\0\xff\x80\n",
+        ];
+        let eol: &[u8] = if random.chance(3) { b"\r\n" } else { b"\n" };
+        let mut raw = Vec::new();
+        for field in [
+            &b"From: a@example.org"[..],
+            b"Subject: s",
+            b"Content-Type: text/plain",
+        ] {
+            raw.extend_from_slice(field);
+            raw.extend_from_slice(eol);
+        }
+        raw.extend_from_slice(eol);
+        for _ in 0..random.below(15) {
+            raw.extend_from_slice(random.pick(BODY_LINES));
+        }
+        if random.chance(4) {
+            raw.extend_from_slice(b"From no newline");
+        }
+        raw
+    }
+
+    /// What reading gives back for `raw` written in `format`: the message
+    /// (with a final newline), but for what the format cannot keep.
+    fn as_read_back(raw: &[u8], format: MboxFormat) -> Vec<u8> {
+        let mut stored = raw.to_vec();
+        if !stored.is_empty() && !stored.ends_with(b"\n") {
+            stored.push(b'\n');
+        }
+        match format {
+            // A `>From ` the message had cannot be told from a quoted `From `.
+            MboxFormat::Mboxo => stored
+                .split_inclusive(|&b| b == b'\n')
+                .flat_map(|line| {
+                    line.strip_prefix(b">")
+                        .filter(|l| l.starts_with(b"From "))
+                        .unwrap_or(line)
+                        .to_vec()
+                })
+                .collect(),
+            _ => stored,
+        }
+    }
+
+    #[test]
+    fn every_format_reads_back_what_it_wrote() {
+        for format in [MboxFormat::Mboxrd, MboxFormat::Mboxo, MboxFormat::Mboxcl2] {
+            let mut random = Random(0x00f0_12a7_5eed);
+            for _ in 0..2000 {
+                let count = 1 + random.below(5);
+                let mut file = Vec::new();
+                let mut expected = Vec::new();
+                for _ in 0..count {
+                    let raw = body_heavy_message(&mut random);
+                    let flags = random_flags(&mut random);
+                    let seconds = EARLIEST_FROM_LINE_SECONDS + random.below(1_000_000_000) as i64;
+                    write_message_as(&mut file, &raw, &flags, Some(at(seconds)), format)
+                        .expect("Vec write");
+                    expected.push((as_read_back(&raw, format), flags, at(seconds)));
+                }
+                let mut reader = MboxReader::with_format(&file[..], 0, format);
+                let entries: Vec<MboxEntry> =
+                    reader.by_ref().collect::<io::Result<_>>().expect("reads");
+                assert_eq!(entries.len(), count, "{format:?}: file {}", show(&file));
+                assert_offsets_tile(&entries, 0, file.len());
+                for ((raw, flags, date), entry) in expected.iter().zip(&entries) {
+                    assert_eq!(
+                        show(&entry.raw),
+                        show(raw),
+                        "{format:?}: file {}",
+                        show(&file)
+                    );
+                    assert_eq!(&entry.flags, flags, "{format:?}");
+                    assert_eq!(entry.date, Some(*date), "{format:?}");
+                }
+                // Auto detection sees what was written.
+                let detected = detect_format(&file[..]).expect("reads");
+                let expected_detection = match format {
+                    MboxFormat::Mboxcl2 => MboxFormat::Mboxcl2,
+                    _ => MboxFormat::Mboxrd,
+                };
+                assert_eq!(detected, expected_detection, "file {}", show(&file));
+            }
+        }
+    }
+
     #[test]
     fn random_bytes_never_panic_and_entries_still_tile_the_file() {
         let mut random = Random(0x0bad_5eed_0bad_5eed);
@@ -1782,11 +2679,11 @@ mod tests {
                     }
                     Err(err) => {
                         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-                        assert!(!file.starts_with(b"From "));
+                        assert!(!starts_with_from_line(&file));
                     }
                 }
             }
-            if file.starts_with(b"From ") {
+            if starts_with_from_line(&file) {
                 assert_offsets_tile(&entries, 0, file.len());
             } else {
                 assert!(entries.is_empty());

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use crate::cli::RemoteArgs;
 use crate::endpoint::Endpoint;
+use crate::mboxrd::MboxFormat;
 use crate::net::TlsOptions;
 use crate::report;
 use crate::secret::SecretSource;
@@ -73,6 +74,12 @@ pub fn access(endpoint: &Endpoint, side: Side, args: &RemoteArgs) -> Result<Acce
         },
         plaintext: args.tls == "none",
         timeout: Duration::from_secs(args.timeout.max(1)),
+        mbox_format: match args.mbox_format.as_str() {
+            "mboxrd" => Some(MboxFormat::Mboxrd),
+            "mboxo" => Some(MboxFormat::Mboxo),
+            "mboxcl2" => Some(MboxFormat::Mboxcl2),
+            _ => None,
+        },
     };
     if matches!(endpoint, Endpoint::Imap(_)) && matches!(auth.as_str(), "apop" | "user") {
         return Err(crate::exit::usage(format!(

@@ -27,7 +27,7 @@ use crate::durable;
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::{mbox_relative_path, FolderName};
-use crate::mboxrd::{self, MboxReader};
+use crate::mboxrd::{self, MboxFormat, MboxReader};
 use crate::message::{Message, SourceKey};
 use crate::report;
 use crate::store::{
@@ -58,10 +58,13 @@ pub struct Mbox {
     sink: Option<SinkFile>,
     /// As a source: which messages to offer.
     filters: Filters,
+    /// `--mbox-format`; `None` is `auto`: each file as it shows itself.
+    format: Option<MboxFormat>,
 }
 
 struct SourceFolder {
     path: PathBuf,
+    format: MboxFormat,
     /// Where `fetch` starts: the checkpoint's contiguous prefix, or 0.
     resume_at: u64,
 }
@@ -69,6 +72,7 @@ struct SourceFolder {
 struct SinkFile {
     name: FolderName,
     path: PathBuf,
+    format: MboxFormat,
     writer: BufWriter<File>,
     /// The file length that is durable and that the checkpoint may cover.
     committed_len: u64,
@@ -81,7 +85,7 @@ struct SinkFile {
 
 impl Mbox {
     /// Opens an existing mbox file or directory as a source.
-    pub fn open_source(path: &Path, filters: Filters) -> Result<Mbox> {
+    pub fn open_source(path: &Path, filters: Filters, format: Option<MboxFormat>) -> Result<Mbox> {
         let meta = fs::metadata(path).map_err(|e| open_error(path, e))?;
         let layout = if meta.is_dir() {
             Layout::Directory
@@ -97,23 +101,41 @@ impl Mbox {
         };
         let mut mbox = Mbox::new(path, layout, true);
         mbox.filters = filters;
+        mbox.format = format;
         Ok(mbox)
     }
 
     /// Opens an mbox destination. A path that does not exist yet becomes a
     /// single file when it ends in `.mbox`, and a directory tree otherwise.
-    pub fn open_sink(path: &Path) -> Result<Mbox> {
+    pub fn open_sink(path: &Path, format: Option<MboxFormat>) -> Result<Mbox> {
         // Created with its first folder, so a run that stops early leaves nothing.
         let layout = layout_for_sink(path)?;
         let mut mbox = Mbox::new(path, layout, false);
+        mbox.format = format;
         mbox.remove_stale_dotlocks();
         Ok(mbox)
     }
 
     /// Opens an mbox destination only to read it; nothing is created or locked.
-    pub fn open_read_only(path: &Path) -> Result<Mbox> {
+    pub fn open_read_only(path: &Path, format: Option<MboxFormat>) -> Result<Mbox> {
         let layout = layout_for_sink(path)?;
-        Ok(Mbox::new(path, layout, true))
+        let mut mbox = Mbox::new(path, layout, true);
+        mbox.format = format;
+        Ok(mbox)
+    }
+
+    /// The format to read and write `path` in: the one asked for, else the
+    /// one the file shows (mboxrd for a file that does not exist yet).
+    fn format_of(&self, path: &Path) -> Result<MboxFormat> {
+        if let Some(format) = self.format {
+            return Ok(format);
+        }
+        match File::open(path) {
+            Ok(file) => mboxrd::detect_format(BufReader::new(file))
+                .with_context(|| format!("reading mbox `{}`", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(MboxFormat::Mboxrd),
+            Err(e) => Err(e).with_context(|| format!("opening mbox `{}`", path.display())),
+        }
     }
 
     fn new(root: &Path, layout: Layout, read_only: bool) -> Mbox {
@@ -125,6 +147,7 @@ impl Mbox {
             source: None,
             sink: None,
             filters: Filters::default(),
+            format: None,
         }
     }
 
@@ -247,7 +270,7 @@ impl Mbox {
                     path.display()
                 ))
             } else if let Some(anchor) = anchor {
-                match read_one(&path, anchor.start) {
+                match read_one(&path, anchor.start, self.format_of(&path)?) {
                     Ok(Some((end, fingerprint)))
                         if end == anchor.end && fingerprint == anchor.fingerprint =>
                     {
@@ -271,14 +294,27 @@ impl Mbox {
             // folder is created for it.
             check_from_line_at(&path, resume_at)?;
         }
-        self.source = Some(SourceFolder { path, resume_at });
+        let format = self.format_of(&path)?;
+        self.source = Some(SourceFolder {
+            path,
+            format,
+            resume_at,
+        });
         Ok(status)
     }
 
     pub async fn fetch(&mut self, progress: &FolderProgress, out: &Outbox) -> Result<()> {
         let source = self.source.as_ref().context("no folder is open")?;
-        let mut reader = open_reader(&source.path, source.resume_at)?;
+        let mut reader = open_reader(&source.path, source.resume_at, source.format)?;
         while let Some(entry) = reader.next_message() {
+            for note in reader.take_notes() {
+                report::warn(&format!(
+                    "mbox `{}`, byte {}: {}",
+                    source.path.display(),
+                    note.offset,
+                    note.text
+                ));
+            }
             let entry =
                 entry.with_context(|| format!("reading mbox `{}`", source.path.display()))?;
             let key = SourceKey::Offset {
@@ -318,7 +354,7 @@ impl Mbox {
     pub fn stats(&mut self) -> Result<FolderStats> {
         let source = self.source.as_ref().context("no folder is open")?;
         let mut stats = FolderStats::default();
-        for entry in open_reader(&source.path, 0)? {
+        for entry in open_reader(&source.path, 0, source.format)? {
             let entry =
                 entry.with_context(|| format!("reading mbox `{}`", source.path.display()))?;
             stats.messages += 1;
@@ -349,8 +385,9 @@ impl Mbox {
         if fs::metadata(&path).is_ok_and(|meta| !meta.is_file()) {
             return Err(Refused(format!("mbox `{}` is not a regular file", path.display())).into());
         }
+        let format = self.format_of(&path)?;
         if self.read_only {
-            return index(&path).map(Some);
+            return index(&path, format).map(Some);
         }
         let file = OpenOptions::new()
             .read(true)
@@ -371,11 +408,12 @@ impl Mbox {
         })?;
         let dotlock = Dotlock::acquire(&path)?;
         recover_interrupted_write(&path, &file)?;
-        let fingerprints = index(&path)?;
+        let fingerprints = index(&path, format)?;
         let committed_len = file.metadata()?.len();
         self.sink = Some(SinkFile {
             name: folder.clone(),
             path,
+            format,
             writer: BufWriter::with_capacity(WRITE_BUFFER, file),
             committed_len,
             written: 0,
@@ -390,11 +428,12 @@ impl Mbox {
         if sink.journal.is_none() {
             sink.begin_batch()?;
         }
-        let written = mboxrd::write_message(
+        let written = mboxrd::write_message_as(
             &mut sink.writer,
             &message.file_bytes(),
             &message.flags,
             message.internal_date,
+            sink.format,
         )
         .with_context(|| {
             format!(
@@ -659,30 +698,48 @@ fn check_from_line_at(path: &Path, offset: u64) -> Result<()> {
     ))
 }
 
-/// Whether a From_ line begins at `offset` of the file.
+/// Whether a From_ line begins at `offset` of the file; at its start,
+/// after blank lines, as the reader skips them there.
 fn starts_with_from_line(path: &Path, offset: u64) -> std::io::Result<bool> {
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
-    let mut head = Vec::with_capacity(5);
-    file.take(5).read_to_end(&mut head)?;
-    Ok(head == b"From ")
+    let mut head = Vec::with_capacity(512);
+    file.take(512).read_to_end(&mut head)?;
+    let mut rest = &head[..];
+    if offset == 0 {
+        loop {
+            if let Some(after) = rest.strip_prefix(b"\n") {
+                rest = after;
+            } else if let Some(after) = rest.strip_prefix(b"\r\n") {
+                rest = after;
+            } else {
+                break;
+            }
+        }
+    }
+    Ok(rest.starts_with(b"From "))
 }
 
-fn open_reader(path: &Path, offset: u64) -> Result<MboxReader<BufReader<File>>> {
+fn open_reader(
+    path: &Path,
+    offset: u64,
+    format: MboxFormat,
+) -> Result<MboxReader<BufReader<File>>> {
     let mut file =
         File::open(path).with_context(|| format!("opening mbox `{}`", path.display()))?;
     if offset > 0 {
         file.seek(SeekFrom::Start(offset))?;
     }
-    Ok(MboxReader::new(
+    Ok(MboxReader::with_format(
         BufReader::with_capacity(READ_BUFFER, file),
         offset,
+        format,
     ))
 }
 
 /// The end and fingerprint of the message starting at `start`, if one does.
-fn read_one(path: &Path, start: u64) -> Result<Option<(u64, Fingerprint)>> {
-    let mut reader = open_reader(path, start)?;
+fn read_one(path: &Path, start: u64, format: MboxFormat) -> Result<Option<(u64, Fingerprint)>> {
+    let mut reader = open_reader(path, start, format)?;
     match reader.next_message() {
         Some(Ok(entry)) if entry.start == start => {
             Ok(Some((entry.end, Fingerprint::of(&entry.raw))))
@@ -692,9 +749,9 @@ fn read_one(path: &Path, start: u64) -> Result<Option<(u64, Fingerprint)>> {
 }
 
 /// The fingerprints of every message in the file.
-fn index(path: &Path) -> Result<Vec<Fingerprint>> {
+fn index(path: &Path, format: MboxFormat) -> Result<Vec<Fingerprint>> {
     let mut fingerprints = Vec::new();
-    for entry in open_reader(path, 0)? {
+    for entry in open_reader(path, 0, format)? {
         let entry = entry.with_context(|| {
             format!("destination `{}` is not a valid mbox file", path.display())
         })?;
@@ -840,9 +897,9 @@ mod tests {
         )
         .unwrap();
         let folder = FolderName::parse("plain").unwrap();
-        let mut lister = Mbox::open_source(&dir, Filters::default()).unwrap();
+        let mut lister = Mbox::open_source(&dir, Filters::default(), None).unwrap();
         assert_eq!(lister.folders().unwrap(), vec![folder.clone()]);
-        let mut worker = Mbox::open_source(&dir, Filters::default()).unwrap();
+        let mut worker = Mbox::open_source(&dir, Filters::default(), None).unwrap();
         let listed = lister
             .open_source_folder(&folder, &FolderProgress::default())
             .unwrap();
@@ -915,7 +972,7 @@ mod tests {
         let held = File::open(dir.join("Held.mbox")).unwrap();
         held.try_lock().unwrap();
 
-        let _sink = Mbox::open_sink(&dir).unwrap();
+        let _sink = Mbox::open_sink(&dir, None).unwrap();
         assert!(
             !dir.join("Done.mbox.lock").exists(),
             "a dead run's lock is removed"

@@ -27,6 +27,7 @@ use crate::endpoint::{Endpoint, Remote};
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
+use crate::mboxrd::MboxFormat;
 use crate::message::{Form, Message, SourceKey};
 use crate::net::TlsOptions;
 use crate::secret::Secret;
@@ -394,7 +395,8 @@ impl SourceOptions {
     }
 }
 
-/// How to reach a server endpoint: the account and how to prove it.
+/// How to open an endpoint: for a server, the account and how to prove
+/// it; for mbox files, their format.
 #[derive(Clone, Debug)]
 pub struct Access {
     /// `--src-user`/`--dst-user`, else the URL's user.
@@ -407,6 +409,8 @@ pub struct Access {
     /// `--tls none`: `imap://` and `pop3://` stay unencrypted (loopback only).
     pub plaintext: bool,
     pub timeout: Duration,
+    /// `--mbox-format`; `None` is `auto`.
+    pub mbox_format: Option<MboxFormat>,
 }
 
 impl Default for Access {
@@ -419,6 +423,7 @@ impl Default for Access {
             tls: TlsOptions::default(),
             plaintext: false,
             timeout: Duration::from_secs(60),
+            mbox_format: None,
         }
     }
 }
@@ -554,6 +559,7 @@ impl AnySource {
             Endpoint::Mbox(path) => Ok(AnySource::Mbox(mbox::Mbox::open_source(
                 path,
                 options.filters.clone(),
+                access.mbox_format,
             )?)),
             Endpoint::Imap(remote) => Ok(AnySource::Imap(Box::new(
                 imap::Imap::connect(&access.login(remote)?, options.clone(), true).await?,
@@ -570,7 +576,10 @@ impl AnySink {
     pub async fn connect(endpoint: &Endpoint, access: &Access) -> Result<AnySink> {
         match endpoint {
             Endpoint::Maildir(path) => Ok(AnySink::Maildir(maildir::Maildir::open_sink(path)?)),
-            Endpoint::Mbox(path) => Ok(AnySink::Mbox(mbox::Mbox::open_sink(path)?)),
+            Endpoint::Mbox(path) => Ok(AnySink::Mbox(mbox::Mbox::open_sink(
+                path,
+                access.mbox_format,
+            )?)),
             Endpoint::Imap(remote) => Ok(AnySink::Imap(Box::new(
                 imap::Imap::connect(&access.login(remote)?, SourceOptions::default(), false)
                     .await?,
@@ -588,7 +597,10 @@ impl AnySink {
             Endpoint::Maildir(path) => {
                 Ok(AnySink::Maildir(maildir::Maildir::open_read_only(path)?))
             }
-            Endpoint::Mbox(path) => Ok(AnySink::Mbox(mbox::Mbox::open_read_only(path)?)),
+            Endpoint::Mbox(path) => Ok(AnySink::Mbox(mbox::Mbox::open_read_only(
+                path,
+                access.mbox_format,
+            )?)),
             Endpoint::Imap(remote) => Ok(AnySink::Imap(Box::new(
                 imap::Imap::connect(&access.login(remote)?, SourceOptions::default(), true).await?,
             ))),
