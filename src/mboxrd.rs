@@ -245,6 +245,27 @@ impl<R: BufRead> MboxReader<R> {
         }
     }
 
+    /// Appends the next line to `raw` (straight from the file when nothing
+    /// was read ahead) and returns where it starts in the file.
+    fn take_line_into(&mut self, raw: &mut Vec<u8>) -> io::Result<Option<u64>> {
+        if let Some(line) = self.ahead.pop_front() {
+            self.ahead_bytes -= line.bytes.len();
+            raw.extend_from_slice(&line.bytes);
+            return Ok(Some(line.offset));
+        }
+        if self.at_eof {
+            return Ok(None);
+        }
+        let read = self.reader.read_until(b'\n', raw)?;
+        if read == 0 {
+            self.at_eof = true;
+            return Ok(None);
+        }
+        let offset = self.offset;
+        self.offset += read as u64;
+        Ok(Some(offset))
+    }
+
     /// The next line, from the lines read ahead or from the file.
     fn take_line(&mut self) -> io::Result<Option<Line>> {
         if let Some(line) = self.ahead.pop_front() {
@@ -343,25 +364,29 @@ impl<R: BufRead> MboxReader<R> {
         // Up to here the body's Content-Length holds the message together.
         let mut protected_until = 0;
         let end = loop {
-            let Some(line) = self.take_line()? else {
+            // Lines are read straight into the message buffer, so body
+            // bytes are copied once; a line that must go is cut off again.
+            let line_start = raw.len();
+            let Some(line_offset) = self.take_line_into(&mut raw)? else {
                 self.state = ReaderState::Done;
                 break self.offset;
             };
-            if line.bytes.starts_with(b"From ")
-                && is_separator(&line.bytes)
-                && self.starts_a_message(
-                    &line,
+            let line_len = (raw.len() - line_start) as u64;
+            if raw[line_start..].starts_with(b"From ") && is_separator(&raw[line_start..]) {
+                let from_line = raw[line_start..].to_vec();
+                if self.starts_a_message(
+                    line_offset,
                     trailing_blank_len > 0,
                     &enclosures,
                     protected_until,
-                )?
-            {
-                self.next_start = line.offset;
-                self.next_from_line = line.bytes;
-                break self.next_start;
+                )? {
+                    raw.truncate(line_start);
+                    self.next_start = line_offset;
+                    self.next_from_line = from_line;
+                    break self.next_start;
+                }
             }
-            let line_start = raw.len();
-            raw.extend_from_slice(&line.bytes);
+            let was_blank = is_blank(&raw[line_start..]);
             self.format.unquote(&mut raw, line_start);
             if headers.in_headers {
                 if !headers.keep(&raw[line_start..], &mut flags) {
@@ -385,12 +410,10 @@ impl<R: BufRead> MboxReader<R> {
                             }
                             // Elsewhere it only keeps From_ lines inside
                             // the body from ending the message.
-                            Some(_) => {
-                                protected_until = line.offset + line.bytes.len() as u64 + length
-                            }
+                            Some(_) => protected_until = line_offset + line_len + length,
                             None if self.format == MboxFormat::Mboxcl2 => {
                                 self.notes.push(Note {
-                                    offset: line.offset,
+                                    offset: line_offset,
                                     text: format!(
                                         "the Content-Length of {length} bytes does not end at a \
                                          From_ line; the message ends at the next From_ line instead"
@@ -401,11 +424,7 @@ impl<R: BufRead> MboxReader<R> {
                         }
                     }
                 }
-                trailing_blank_len = if is_blank(&line.bytes) {
-                    line.bytes.len()
-                } else {
-                    0
-                };
+                trailing_blank_len = if was_blank { line_len as usize } else { 0 };
                 continue;
             }
             let body_line = &raw[line_start..];
@@ -432,7 +451,7 @@ impl<R: BufRead> MboxReader<R> {
     /// enclosure of the message is open and its closing line comes later.
     fn starts_a_message(
         &mut self,
-        line: &Line,
+        line_offset: u64,
         after_blank: bool,
         enclosures: &[Enclosure],
         protected_until: u64,
@@ -441,9 +460,9 @@ impl<R: BufRead> MboxReader<R> {
         if !after_blank && !header_block {
             return Ok(false);
         }
-        if line.offset < protected_until {
+        if line_offset < protected_until {
             self.notes.push(Note {
-                offset: line.offset,
+                offset: line_offset,
                 text: format!(
                     "a From_ line inside a message is kept in it: its Content-Length runs to \
                      byte {protected_until}"
@@ -454,7 +473,7 @@ impl<R: BufRead> MboxReader<R> {
         for enclosure in enclosures.iter().rev() {
             if let Some(close_offset) = self.closing_line_ahead(&enclosure.close)? {
                 self.notes.push(Note {
-                    offset: line.offset,
+                    offset: line_offset,
                     text: format!(
                         "a From_ line inside a message is kept in it: `{}` closes the part it \
                          is in at byte {close_offset}",
@@ -466,7 +485,7 @@ impl<R: BufRead> MboxReader<R> {
         }
         if header_block {
             if self.unblanked_starts == 0 {
-                self.first_unblanked = line.offset;
+                self.first_unblanked = line_offset;
             }
             self.unblanked_starts += 1;
         }
@@ -601,9 +620,8 @@ impl<R: BufRead> MboxReader<R> {
     /// From_ line after them; returns where the message ends.
     fn take_body(&mut self, raw: &mut Vec<u8>, lines: usize) -> io::Result<u64> {
         for _ in 0..lines {
-            let line = self.take_line()?.expect("the line was read ahead");
             let line_start = raw.len();
-            raw.extend_from_slice(&line.bytes);
+            self.take_line_into(raw)?;
             self.format.unquote(raw, line_start);
         }
         // The blank line after the body belongs to the separator.
