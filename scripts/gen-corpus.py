@@ -1098,7 +1098,8 @@ def hostile_mbox_cases() -> list[dict]:
         (b"From a@example.org Wed Jan  1 10:00:00 2020 +0100", epoch(2020, 1, 1, 10, east_minutes=60)),
         (b"From a@example.org Wed Jan  1 10:00:00 2020 -0830", epoch(2020, 1, 1, 10, east_minutes=-510)),
         (b"From a@example.org Wed Jan  1 10:00:00 +0200 2020", epoch(2020, 1, 1, 10, east_minutes=120)),
-        (b"From a@example.org Wed Jan  1 10:00:00 PST 2020", jan1),   # a name: read as UTC
+        (b"From a@example.org Wed Jan  1 10:00:00 PST 2020", epoch(2020, 1, 1, 10, east_minutes=-480)),  # a known name
+        (b"From a@example.org Wed Jan  1 10:00:00 XYZT 2020", jan1),   # an unknown name: read as UTC
         (b"From a@example.org Wed Jan  1 10:00:00 2020 GMT", jan1),
         (b"From a@example.org Wed Jan  1 10:00:00 CEST 2020 +0200", epoch(2020, 1, 1, 10, east_minutes=120)),
         (b"From a@example.org Wed Jan  1 10:00:00 2020 +01:00", epoch(2020, 1, 1, 10, east_minutes=60)),
@@ -1107,8 +1108,18 @@ def hostile_mbox_cases() -> list[dict]:
     data = b"".join(line + b"\n" + plain("zone", i) + b"\n" for i, (line, _) in enumerate(zones))
     case("date-timezones.mbox",
          "From_ lines with numeric zones (`+0100`, `+01:00`) after or before the year, zone "
-         "names (read as UTC: there is no zone database) and both at once",
+         "names (a known one such as PST by its offset, an unknown one as UTC) and both at once",
          data, [(plain("zone", i), "", date) for i, (_, date) in enumerate(zones)])
+
+    # The placeholder some exporters write, and a From_ line without a date
+    # (the file's first line opens a message all the same): the Date header
+    # gives the date (`plain` writes Wed, 1 Jan 2020 10:00:00 +0000).
+    data = b"From nobody\n" + plain("placeholder", 1) + b"\n" + \
+        b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n" + plain("placeholder", 0) + b"\n"
+    case("date-placeholder.mbox",
+         "a From_ line without a date, and one with the placeholder date of the epoch: the "
+         "Date header gives the internal date",
+         data, [(plain("placeholder", 1), "", jan1), (plain("placeholder", 0), "", jan1)])
 
     rfc = [
         (b"From a@example.org Wed, 1 Jan 2020 10:00:00 +0100", epoch(2020, 1, 1, 10, east_minutes=60)),

@@ -436,6 +436,11 @@ impl<R: BufRead> MboxReader<R> {
             track_enclosures(body_line, &mut enclosures, &mut part_content_type);
         };
         raw.truncate(raw.len().saturating_sub(trailing_blank_len));
+        // A From_ line with no date, or the placeholder some exporters write
+        // (`Thu Jan  1 00:00:00 1970`), says nothing: the Date header does.
+        let date = date
+            .filter(|&date| date != UNIX_EPOCH)
+            .or_else(|| header_date(&raw));
         Ok(MboxEntry {
             start,
             end,
@@ -985,12 +990,14 @@ fn asctime_date(month: u32, words: &[&[u8]]) -> Option<SystemTime> {
     let year = parse_asctime_year(rest.first()?)?;
     let zone_after_year = rest.get(1).copied();
     // A numeric offset wins over a zone name wherever each stands: in
-    // `10:00:00 CEST 2020 +0200` the name says nothing we can resolve and
-    // the offset says everything (Dovecot reads such lines the same way).
-    let zone = [zone_before_year, zone_after_year]
+    // `10:00:00 CEST 2020 +0200` the offset says everything (Dovecot reads
+    // such lines the same way); a known name alone gives its offset.
+    let zones = [zone_before_year, zone_after_year];
+    let zone = zones
         .into_iter()
         .flatten()
         .find_map(parse_numeric_zone)
+        .or_else(|| zones.into_iter().flatten().find_map(named_zone))
         .unwrap_or(0);
     to_system_time(i64::from(year), month, day, time, zone)
 }
@@ -1051,14 +1058,77 @@ fn parse_time(word: &[u8]) -> Option<(u32, u32, u32)> {
     valid.then_some((hours, minutes, seconds))
 }
 
-/// A zone as seconds east of UTC: `+hhmm` / `-hhmm`, or an alphabetic name,
-/// which cannot be resolved without a zone database and is read as UTC.
+/// A zone as seconds east of UTC: `+hhmm` / `-hhmm`, or an alphabetic name:
+/// one of [`ZONE_NAMES`], else (ambiguous or unknown without a zone
+/// database) UTC.
 fn parse_zone(word: &[u8]) -> Option<i64> {
     match word {
         [b'+' | b'-', ..] => parse_numeric_zone(word),
-        _ if (1..=5).contains(&word.len()) && word.iter().all(u8::is_ascii_alphabetic) => Some(0),
+        _ if (1..=5).contains(&word.len()) && word.iter().all(u8::is_ascii_alphabetic) => {
+            Some(named_zone(word).unwrap_or(0))
+        }
         _ => None,
     }
+}
+
+/// Zone names old mailers and From_ lines use, with their offsets in hours
+/// (RFC 5322 §4.3's North American zones, and the common European and
+/// Asia-Pacific ones). Names that mean several zones (IST, CST outside
+/// North America) keep RFC 5322's meaning or are left out.
+const ZONE_NAMES: [(&str, f32); 34] = [
+    ("UT", 0.0),
+    ("UTC", 0.0),
+    ("GMT", 0.0),
+    ("Z", 0.0),
+    ("WET", 0.0),
+    ("BST", 1.0),
+    ("WEST", 1.0),
+    ("CET", 1.0),
+    ("MET", 1.0),
+    ("MEZ", 1.0),
+    ("CEST", 2.0),
+    ("MEST", 2.0),
+    ("MESZ", 2.0),
+    ("EET", 2.0),
+    ("EEST", 3.0),
+    ("MSK", 3.0),
+    ("HKT", 8.0),
+    ("SGT", 8.0),
+    ("AWST", 8.0),
+    ("JST", 9.0),
+    ("KST", 9.0),
+    ("ACST", 9.5),
+    ("AEST", 10.0),
+    ("AEDT", 11.0),
+    ("NZST", 12.0),
+    ("NZDT", 13.0),
+    ("EST", -5.0),
+    ("EDT", -4.0),
+    ("CST", -6.0),
+    ("CDT", -5.0),
+    ("MST", -7.0),
+    ("MDT", -6.0),
+    ("PST", -8.0),
+    ("PDT", -7.0),
+];
+
+fn named_zone(word: &[u8]) -> Option<i64> {
+    ZONE_NAMES
+        .iter()
+        .find(|(name, _)| word.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|&(_, hours)| (hours * 3600.0) as i64)
+}
+
+/// The date of a message's `Date:` header (RFC 5322: `[Wed,] 1 Jan 2020
+/// 10:00:00 +0100`, zone names as above), for a From_ line that gives none.
+fn header_date(raw: &[u8]) -> Option<SystemTime> {
+    let value = crate::fingerprint::header_value(raw, "date")?;
+    let words: Vec<&[u8]> = tokens(&value).collect();
+    (1..words.len()).find_map(|anchor| {
+        let month = month_number(words[anchor])?;
+        let after = words.get(anchor + 1..).unwrap_or(&[]);
+        rfc5322_date(words[anchor - 1], month, after)
+    })
 }
 
 /// `+hhmm` / `-hhmm` (or `+hh:mm`, as ISO 8601 writers put it) as seconds
@@ -2147,6 +2217,36 @@ body\n";
     }
 
     #[test]
+    fn a_placeholder_or_missing_from_line_date_gives_way_to_the_date_header() {
+        let file = b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n\
+Date: Tue, 2 Jun 1998 14:30:00 MEST\n\
+Subject: old\n\
+\n\
+body\n\
+\n\
+From x@y Wed Jun  3 10:00:00 EDT 1998\n\
+Date: Thu, 1 Jan 2004 00:00:00 +0000\n\
+\n\
+body\n";
+        let (entries, _) = read_format(file, MboxFormat::Mboxrd);
+        let dates: Vec<i64> = entries
+            .iter()
+            .map(|e| crate::date::unix_seconds(e.date.expect("a date")))
+            .collect();
+        // 14:30 MEST is 12:30 UTC; EDT is four hours behind UTC.
+        assert_eq!(dates, [896_790_600, 896_882_400]);
+        // The first line of a file opens a message even without a date.
+        let (entries, _) = read_format(
+            b"From someone@example.org\nDate: 3 Jun 1998 09:00:00 -0400\n\nbody\n",
+            MboxFormat::Mboxrd,
+        );
+        assert_eq!(
+            entries[0].date.map(crate::date::unix_seconds),
+            Some(896_878_800)
+        );
+    }
+
+    #[test]
     fn blank_lines_before_the_first_from_line_belong_to_the_first_message() {
         let file = b"\n\r\nFrom a Wed Jan  1 10:00:00 2020\nSubject: x\n\nbody\n";
         let entries = read_all(file);
@@ -2402,7 +2502,8 @@ body\n";
             (b" continuation first\n\n", flags("S", &[])),
             (b"A: b\n\n\n", flags("S", &[])),
         ];
-        let dates = [NEW_YEAR_TEN_AM, 0, -283_996_801, 4_102_444_799];
+        // Not 0: `Thu Jan  1 00:00:00 1970` is read as a placeholder.
+        let dates = [NEW_YEAR_TEN_AM, 1, -283_996_801, 4_102_444_799];
         let messages: Vec<(&[u8], Flags, SystemTime)> = cases
             .iter()
             .enumerate()
