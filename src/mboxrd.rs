@@ -1389,8 +1389,10 @@ pub fn write_message<W: Write>(
 /// the header section; keywords an `X-Keywords` header cannot carry (with
 /// whitespace, commas or control bytes) are left out. mboxcl2 adds a
 /// `Content-Length` header there too, in place of any the message had. The
-/// message is followed by one blank line. A message that does not end in
-/// `\n` cannot be stored exactly in mbox: it gains one.
+/// message is followed by one blank line. The From_ line, that blank line
+/// and a missing final line end take the message's own line end (CRLF when
+/// its first line ends so), so a CRLF mbox stays CRLF. A message that does
+/// not end in `\n` cannot be stored exactly in mbox: it gains a line end.
 pub fn write_message_as<W: Write>(
     out: &mut W,
     raw: &[u8],
@@ -1402,9 +1404,12 @@ pub fn write_message_as<W: Write>(
         return write_mboxcl2(out, raw, flags, date);
     }
     let headers = header_section(raw);
+    // The From_ line, the separator and a missing final line end take the
+    // message's own line end, so a CRLF mbox stays CRLF throughout.
+    let eol = headers.line_ending;
     let sender = headers.return_path.as_deref().unwrap_or(b"MAILER-DAEMON");
     let mut line = from_line(sender, date.unwrap_or_else(SystemTime::now));
-    line.push(b'\n');
+    line.extend_from_slice(eol);
     out.write_all(&line)?;
     let mut written = line.len() as u64;
 
@@ -1416,9 +1421,9 @@ pub fn write_message_as<W: Write>(
         written += write_quoted(out, header_lines, format)?;
         if !header_lines.is_empty() && !header_lines.ends_with(b"\n") {
             // Headers only, last line unterminated: end it before adding ours,
-            // with the same single `\n` any unterminated message gains.
-            out.write_all(b"\n")?;
-            written += 1;
+            // with the same line end any unterminated message gains.
+            out.write_all(eol)?;
+            written += eol.len() as u64;
         }
         let metadata = metadata_lines(flags, headers.line_ending);
         out.write_all(&metadata)?;
@@ -1427,9 +1432,12 @@ pub fn write_message_as<W: Write>(
         ends_with_newline |= rest.is_empty();
     }
 
-    let separator: &[u8] = if ends_with_newline { b"\n" } else { b"\n\n" };
-    out.write_all(separator)?;
-    written += separator.len() as u64;
+    if !ends_with_newline {
+        out.write_all(eol)?;
+        written += eol.len() as u64;
+    }
+    out.write_all(eol)?;
+    written += eol.len() as u64;
     Ok(written)
 }
 
@@ -1444,8 +1452,9 @@ fn write_mboxcl2<W: Write>(
 ) -> io::Result<u64> {
     let headers = header_section(raw);
     let sender = headers.return_path.as_deref().unwrap_or(b"MAILER-DAEMON");
+    let eol = headers.line_ending;
     let mut head = from_line(sender, date.unwrap_or_else(SystemTime::now));
-    head.push(b'\n');
+    head.extend_from_slice(eol);
     let (header_lines, rest) = raw.split_at(headers.end.min(raw.len()));
     let mut skipping = false;
     for line in header_lines.split_inclusive(|&b| b == b'\n') {
@@ -1461,14 +1470,13 @@ fn write_mboxcl2<W: Write>(
         }
     }
     if !head.ends_with(b"\n") {
-        head.push(b'\n');
+        head.extend_from_slice(eol);
     }
     if !flags.is_empty() {
-        head.extend_from_slice(&metadata_lines(flags, headers.line_ending));
+        head.extend_from_slice(&metadata_lines(flags, eol));
     }
     // The body is what follows the header section's blank line; a message
     // of headers only gets an empty body (and the blank line mbox needs).
-    let eol = headers.line_ending;
     let body = rest
         .strip_prefix(eol)
         .or_else(|| rest.strip_prefix(b"\n"))
@@ -1476,15 +1484,15 @@ fn write_mboxcl2<W: Write>(
     let blank = &rest[..rest.len() - body.len()];
     let mut body = body.to_vec();
     if !body.is_empty() && !body.ends_with(b"\n") {
-        body.push(b'\n');
+        body.extend_from_slice(eol);
     }
     head.extend_from_slice(format!("Content-Length: {}", body.len()).as_bytes());
     head.extend_from_slice(eol);
     head.extend_from_slice(if blank.is_empty() { eol } else { blank });
     out.write_all(&head)?;
     out.write_all(&body)?;
-    out.write_all(b"\n")?;
-    Ok((head.len() + body.len() + 1) as u64)
+    out.write_all(eol)?;
+    Ok((head.len() + body.len() + eol.len()) as u64)
 }
 
 /// What to write before appending a message to an existing mbox file, so that
@@ -1565,6 +1573,13 @@ mod tests {
             expected_start = entry.end;
         }
         assert_eq!(expected_start, file_len as u64);
+    }
+
+    /// `NEW_YEAR_FROM_LINE` ended the way the writer ends it for `raw`.
+    fn new_year_from_line(raw: &[u8]) -> Vec<u8> {
+        let mut line = NEW_YEAR_FROM_LINE.trim_end().as_bytes().to_vec();
+        line.extend_from_slice(header_section(raw).line_ending);
+        line
     }
 
     fn show(bytes: &[u8]) -> String {
@@ -1718,14 +1733,15 @@ mod tests {
             (b"From x\n\nFrom y", b">From x\n\n>From y\n\n"),
             (b"A: b\n\nno newline", b"A: b\n\nno newline\n\n"),
             (b"A: b\n\nbare CR\r", b"A: b\n\nbare CR\r\n\n"),
-            (b"A: b\r\n\r\nx\r\n", b"A: b\r\n\r\nx\r\n\n"),
+            // A CRLF message gets a CRLF From_ line and separator.
+            (b"A: b\r\n\r\nx\r\n", b"A: b\r\n\r\nx\r\n\r\n"),
         ];
         for (raw, expected_after_from_line) in cases {
             let mut file = Vec::new();
             let written =
                 write_message(&mut file, raw, &Flags::default(), Some(at(NEW_YEAR_TEN_AM)))
                     .expect("Vec write");
-            let mut expected = NEW_YEAR_FROM_LINE.as_bytes().to_vec();
+            let mut expected = new_year_from_line(raw);
             expected.extend_from_slice(expected_after_from_line);
             assert_eq!(show(&file), show(&expected), "raw {}", show(raw));
             assert_eq!(written, file.len() as u64);
@@ -1761,12 +1777,12 @@ mod tests {
             (
                 b"A: b\r\n\r\nx\r\n",
                 flags("SF", &[]),
-                b"A: b\r\nStatus: RO\r\nX-Status: F\r\n\r\nx\r\n\n",
+                b"A: b\r\nStatus: RO\r\nX-Status: F\r\n\r\nx\r\n\r\n",
             ),
             (
                 b"A: b\r\n\n",
                 flags("S", &[]),
-                b"A: b\r\nStatus: RO\r\n\n\n",
+                b"A: b\r\nStatus: RO\r\n\n\r\n",
             ),
             (
                 b"From x\n\nb\n",
@@ -1793,7 +1809,7 @@ mod tests {
             let mut file = Vec::new();
             let written =
                 write_message(&mut file, raw, flags, Some(at(NEW_YEAR_TEN_AM))).expect("Vec write");
-            let mut expected = NEW_YEAR_FROM_LINE.as_bytes().to_vec();
+            let mut expected = new_year_from_line(raw);
             expected.extend_from_slice(expected_after_from_line);
             assert_eq!(
                 show(&file),
@@ -1819,7 +1835,7 @@ mod tests {
             let entries = read_all(&file);
             assert_eq!(entries.len(), 1, "{}", show(&file));
             let mut expected = raw.to_vec();
-            expected.push(b'\n');
+            expected.extend_from_slice(header_section(raw).line_ending);
             assert_eq!(show(&entries[0].raw), show(&expected), "{}", show(&file));
             assert_eq!(entries[0].flags, flags, "{}", show(&file));
         }
@@ -1859,7 +1875,8 @@ mod tests {
                 .expect("Vec write");
             let mut expected = b"From ".to_vec();
             expected.extend_from_slice(sender);
-            expected.extend_from_slice(b" Wed Jan  1 10:00:00 2020\n");
+            expected.extend_from_slice(b" Wed Jan  1 10:00:00 2020");
+            expected.extend_from_slice(header_section(raw).line_ending);
             assert!(
                 file.starts_with(&expected),
                 "raw {} gave {}",
@@ -2643,10 +2660,10 @@ body\n";
                 let written =
                     write_message(&mut file, &raw, &flags, Some(date)).expect("Vec write");
                 assert!(written > 0);
-                // A message without a final newline gains exactly one `\n`.
+                // A message without a final line end gains its own one.
                 let mut stored = raw.clone();
                 if !stored.is_empty() && !stored.ends_with(b"\n") {
-                    stored.push(b'\n');
+                    stored.extend_from_slice(header_section(&raw).line_ending);
                 }
                 expected.push((raw, stored, flags, at(seconds)));
             }
@@ -2706,7 +2723,7 @@ body\n";
     fn as_read_back(raw: &[u8], format: MboxFormat) -> Vec<u8> {
         let mut stored = raw.to_vec();
         if !stored.is_empty() && !stored.ends_with(b"\n") {
-            stored.push(b'\n');
+            stored.extend_from_slice(header_section(raw).line_ending);
         }
         match format {
             // A `>From ` the message had cannot be told from a quoted `From `.

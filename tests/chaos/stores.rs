@@ -383,14 +383,18 @@ pub fn check_mbox_file(path: &Path, expected: usize) -> Result<(), String> {
             path.display()
         ));
     }
-    if !bytes.ends_with(b"\n\n") {
+    // CRLF messages are written with CRLF From_ lines and blank lines.
+    if !bytes.ends_with(b"\n\n") && !bytes.ends_with(b"\n\r\n") {
         let tail = String::from_utf8_lossy(&bytes[bytes.len().saturating_sub(60)..]).into_owned();
         return Err(format!(
             "{} does not end with a blank line (a message is cut short?): ends {tail:?}",
             path.display()
         ));
     }
-    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    let lines: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .collect();
     let mut from_lines = 0;
     for (n, line) in lines.iter().enumerate() {
         if !line.starts_with(b"From ") {

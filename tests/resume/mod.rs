@@ -48,7 +48,10 @@ fn set_up(env: &TestEnv, direction: Direction) -> Job {
             }
         }
         Direction::MaildirToMbox => {
-            let messages = corpus::synthetic_range(0..1000);
+            // As many as the other directions: with 1,000 a run under load
+            // could finish before the kill at 700 arrived (the events pipe
+            // holds a few hundred, so mailtug runs that far ahead at most).
+            let messages = corpus::synthetic_range(0..3000);
             corpus::write_maildir(&env.path("maildir"), &messages);
             Job {
                 src: env.endpoint("maildir", "maildir"),
