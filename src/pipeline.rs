@@ -77,6 +77,9 @@ pub struct Summary {
     /// Folders a stopped run (interrupted, or its destination failed) never
     /// started: neither copied nor failed, left for the next run.
     pub folders_not_started: u64,
+    /// Files and directories under the source that look like mail and were
+    /// not read (each reported by path).
+    pub files_skipped: u64,
     #[serde(flatten)]
     pub counts: Counts,
     pub seconds: f64,
@@ -95,7 +98,10 @@ impl Summary {
     }
 
     pub fn is_clean(&self) -> bool {
-        !self.interrupted && self.folders_failed == 0 && self.counts.messages_failed == 0
+        !self.interrupted
+            && self.folders_failed == 0
+            && self.counts.messages_failed == 0
+            && self.files_skipped == 0
     }
 }
 
@@ -273,6 +279,7 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Finished>
         .map(|unit| unit.len() as u64)
         .sum::<u64>();
     summary.interrupted = *stop.borrow() && fatal.is_none();
+    summary.files_skipped = report::skipped_count();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(Finished { summary, fatal })
 }

@@ -81,6 +81,29 @@ pub fn warn(text: &str) {
     }
 }
 
+/// Files and directories of a source that look like mail and were not read.
+static SKIPPED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Something under a source that may hold mail and is not read (a stray
+/// file, an unreadable one, a special file): shown even with `--quiet`, a
+/// `skipped` JSON event, and counted, so the run's summary and exit code
+/// say that not everything was read.
+pub fn skipped(path: &std::path::Path, why: &str) {
+    SKIPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = path.display().to_string();
+    event(json!({"event": "skipped", "path": path, "reason": why}));
+    to_stderr(&format!(
+        "mailtug: warning: not read: `{}`: {}",
+        sanitize(&path),
+        sanitize(why)
+    ));
+}
+
+/// How many times [`skipped`] was called.
+pub fn skipped_count() -> u64 {
+    SKIPPED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// `-v` detail.
 pub fn info(text: &str) {
     let v = verbosity();

@@ -189,6 +189,12 @@ fn summary_line(summary: &pipeline::Summary) -> String {
             plural(summary.folders_failed, "folder")
         ));
     }
+    if summary.files_skipped > 0 {
+        parts.push(format!(
+            "{} NOT READ",
+            plural(summary.files_skipped, "file")
+        ));
+    }
     if summary.folders_not_started > 0 {
         parts.push(format!(
             "{} not started",

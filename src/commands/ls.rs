@@ -56,11 +56,16 @@ pub async fn run(args: LsArgs) -> Result<ExitCode> {
         }
     }
     source.close().await;
+    let skipped = report::skipped_count();
+    if skipped > 0 {
+        code = ExitCode::Partial;
+    }
     report::event(json!({
         "event": "summary",
         "folders": rows.len(),
         "messages": total.messages,
         "bytes": total.bytes,
+        "files_skipped": skipped,
     }));
     if !json {
         print_table(&rows, total)?;

@@ -100,7 +100,8 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     }
     source.close().await;
     destination.close().await;
-    let code = if missing_total > 0 || failed > 0 {
+    let skipped = report::skipped_count();
+    let code = if missing_total > 0 || failed > 0 || skipped > 0 {
         ExitCode::Partial
     } else {
         ExitCode::Success
@@ -111,6 +112,7 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         "messages_missing": missing_total,
         "messages_extra": extra_total,
         "folders_failed": failed,
+        "files_skipped": skipped,
         "exit_code": code.code(),
     }));
     report::human(&format!(

@@ -60,6 +60,8 @@ pub struct Mbox {
     filters: Filters,
     /// `--mbox-format`; `None` is `auto`: each file as it shows itself.
     format: Option<MboxFormat>,
+    /// Opened as a source: what its listing skips is mail left unread.
+    is_source: bool,
 }
 
 struct SourceFolder {
@@ -102,6 +104,7 @@ impl Mbox {
         let mut mbox = Mbox::new(path, layout, true);
         mbox.filters = filters;
         mbox.format = format;
+        mbox.is_source = true;
         Ok(mbox)
     }
 
@@ -148,18 +151,23 @@ impl Mbox {
             sink: None,
             filters: Filters::default(),
             format: None,
+            is_source: false,
         }
     }
 
     pub fn folders(&mut self) -> Result<Vec<FolderName>> {
-        for warning in self.list_files()? {
-            report::warn(&warning);
+        for (path, why) in self.list_files()? {
+            if self.is_source {
+                report::skipped(&path, &why);
+            } else {
+                report::warn(&format!("`{}`: {why}", path.display()));
+            }
         }
         Ok(self.files.keys().cloned().collect())
     }
 
     /// Finds the folders' files; returns what was skipped, and why.
-    fn list_files(&mut self) -> Result<Vec<String>> {
+    fn list_files(&mut self) -> Result<Vec<(PathBuf, String)>> {
         let mut files = BTreeMap::new();
         let mut skipped = Vec::new();
         match self.layout {
@@ -777,7 +785,7 @@ fn find_mbox_files(
     dir: &Path,
     parents: &mut Vec<String>,
     found: &mut BTreeMap<FolderName, PathBuf>,
-    skipped: &mut Vec<String>,
+    skipped: &mut Vec<(PathBuf, String)>,
 ) -> Result<()> {
     let mut entries: Vec<_> = fs::read_dir(dir)
         .with_context(|| format!("listing `{}`", dir.display()))?
@@ -786,65 +794,87 @@ fn find_mbox_files(
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let file_name = entry.file_name();
+        let path = entry.path();
         let Some(name) = file_name.to_str() else {
-            skipped.push(format!(
-                "skipping `{}`: its name is not UTF-8",
-                entry.path().display()
-            ));
+            skipped.push((path, "its name is not UTF-8".into()));
             continue;
         };
-        if name.starts_with('.') {
+        if is_known_metadata(name) {
             continue;
         }
-        let path = entry.path();
         let file_type = entry.file_type()?;
         if file_type.is_dir() {
+            if name.starts_with('.') {
+                // Programs' own directories (Dovecot's `.imap`, `.notmuch`).
+                continue;
+            }
             let folder = name.strip_suffix(".sbd").unwrap_or(name);
             parents.push(folder.to_string());
             find_mbox_files(&path, parents, found, skipped)?;
             parents.pop();
             continue;
         }
-        if [".lock", ".msf", ".mailtug-journal"]
-            .iter()
-            .any(|s| name.ends_with(s))
-        {
-            continue;
-        }
         if !path.is_file() {
-            if name.ends_with(".mbox") {
-                // Named like a folder but holding nothing that can be read
-                // (a dangling symbolic link, a FIFO, a device): say so rather
-                // than leave the user to wonder where a folder went.
-                skipped.push(format!(
-                    "skipping `{}`: it is not a regular file",
-                    path.display()
-                ));
-            }
+            // A dangling symbolic link, a FIFO, a device: nothing that can
+            // be read, but it may have been meant as a folder.
+            skipped.push((path, "it is not a regular file".into()));
             continue;
         }
         let folder = match name.strip_suffix(".mbox") {
             Some(stem) => stem,
             None if starts_with_from_line(&path, 0).unwrap_or(false) => name,
-            None => continue,
+            // Nothing in it: no mail to leave out.
+            None if fs::metadata(&path).is_ok_and(|meta| meta.len() == 0) => continue,
+            None => {
+                skipped.push((
+                    path,
+                    "it does not start with a `From ` line, so it is not an mbox file".into(),
+                ));
+                continue;
+            }
         };
         let components = parents.iter().map(String::as_str).chain([folder]);
-        if let Ok(folder) = FolderName::from_components(components) {
-            match found.entry(folder) {
-                std::collections::btree_map::Entry::Vacant(slot) => {
-                    slot.insert(path);
-                }
-                std::collections::btree_map::Entry::Occupied(taken) => {
-                    skipped.push(format!(
-                        "skipping `{}`: it is the same folder as `{}`",
-                        path.display(),
-                        taken.get().display()
-                    ));
-                }
+        let Ok(folder) = FolderName::from_components(components) else {
+            skipped.push((path, "it gives no folder name".into()));
+            continue;
+        };
+        match found.entry(folder) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(path);
+            }
+            std::collections::btree_map::Entry::Occupied(taken) => {
+                let why = format!("it is the same folder as `{}`", taken.get().display());
+                skipped.push((path, why));
             }
         }
     }
     Ok(())
+}
+
+/// Files of mail programs that are known not to hold mail, left alone in an
+/// mbox tree: locks and journals (ours, mutt's, procmail's), Thunderbird's
+/// summaries and settings, Dovecot's and the desktop's own files.
+fn is_known_metadata(name: &str) -> bool {
+    const SUFFIXES: [&str; 6] = [
+        ".lock",
+        ".msf",
+        ".mailtug-journal",
+        ".dat",
+        ".html",
+        ".json",
+    ];
+    const NAMES: [&str; 6] = [
+        ".DS_Store",
+        "Thumbs.db",
+        ".subscriptions",
+        "subscriptions",
+        ".mailboxlist",
+        "dovecot.index.log",
+    ];
+    NAMES.contains(&name)
+        || SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
+        || name.starts_with("dovecot.")
+        || (name.starts_with('.') && name.contains(".tmp."))
 }
 
 /// True when an mbox destination at `path` is a single file (one folder).

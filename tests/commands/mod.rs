@@ -174,7 +174,7 @@ fn ls_lists_every_fixture_folder_with_its_message_count() {
 }
 
 /// The documented keys of the copy summary (mailtug(1), JSON EVENTS).
-const SUMMARY_KEYS: [&str; 13] = [
+const SUMMARY_KEYS: [&str; 14] = [
     "event",
     "messages_copied",
     "messages_duplicate",
@@ -185,6 +185,7 @@ const SUMMARY_KEYS: [&str; 13] = [
     "folders_failed",
     "folders_unchanged",
     "folders_not_started",
+    "files_skipped",
     "dry_run",
     "interrupted",
     "exit_code",

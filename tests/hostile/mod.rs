@@ -945,16 +945,31 @@ fn an_mbox_tree_with_stray_entries_copies_its_folders_and_names_the_rest() {
     crate::util::assert_exit(&output, 1);
     assert_error_line(&output, &["broken.mbox", "From "]);
     let text = stderr(&output);
-    for skipped in ["dangling.mbox", "fifo.mbox", "caf", "plain.mbox"] {
+    // Everything that may hold mail and is not read is named and counted
+    // (symbolic links to directories are not followed, and said so).
+    let not_read = [
+        "dangling.mbox",
+        "fifo.mbox",
+        "caf",
+        "plain.mbox",
+        "notes.txt",
+        "loop/up",
+        "outside",
+    ];
+    for skipped in not_read {
         assert!(
-            text.lines().any(
-                |line| line.starts_with("mailtug: warning: skipping") && line.contains(skipped)
-            ),
+            text.lines()
+                .any(|line| line.starts_with("mailtug: warning: not read: ")
+                    && line.contains(skipped)),
             "no warning about {skipped}:\n{text}"
         );
     }
     let events = json_events(&output);
     assert_eq!(count(summary(&events), "folders_failed"), 1);
+    assert_eq!(
+        count(summary(&events), "files_skipped"),
+        not_read.len() as u64
+    );
     let model = read_maildir(&env.path("out"));
     let counts: Vec<(&str, usize)> = model
         .iter()

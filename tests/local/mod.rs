@@ -900,3 +900,61 @@ fn a_leading_tilde_in_endpoints_and_path_options_is_the_home_directory() {
     // A bare path too, now that it exists.
     assert_exit(&env.run(&["ls", "~/Mail"]), 0);
 }
+
+/// See: issue 11. A file in an mbox tree that may hold mail and is not
+/// read is reported by path, counted, and makes the exit code 1; files
+/// known not to hold mail, and empty ones, are left alone.
+#[test]
+fn files_of_an_mbox_tree_that_are_not_read_are_reported_and_counted() {
+    let env = TestEnv::new();
+    let tree = env.path("tree");
+    fs::create_dir_all(tree.join("Sub.sbd")).unwrap();
+    let mbox = fs::read(crate::util::fixtures_dir().join("single.mbox")).unwrap();
+    fs::write(tree.join("Inbox"), &mbox).unwrap();
+    fs::write(tree.join("Sub.sbd/Lists.mbox"), &mbox).unwrap();
+    // Not mail, and said so by name or by being empty: left alone.
+    fs::write(
+        tree.join("Inbox.msf"),
+        b"// <!-- <mdb:mork:z v=\"1.4\"/> -->",
+    )
+    .unwrap();
+    fs::write(tree.join(".DS_Store"), b"\0\0\0\x01Bud1").unwrap();
+    fs::write(tree.join("Trash"), b"").unwrap();
+    // May hold mail, is not read: reported.
+    fs::write(tree.join("notes.txt"), b"Dear diary\n").unwrap();
+    fs::write(
+        tree.join("Sub.sbd/old-export"),
+        b"\r\n\r\nReturn-Path: <a@b>\n",
+    )
+    .unwrap();
+
+    let source = format!("mbox:{}", tree.display());
+    let output = env.run(&["--json", "copy", &source, "maildir:out"]);
+    assert_exit(&output, 1);
+    let events = crate::util::json_events(&output);
+    let mut skipped: Vec<String> = events_of(&events, "skipped")
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        [
+            tree.join("Sub.sbd/old-export").display().to_string(),
+            tree.join("notes.txt").display().to_string(),
+        ]
+    );
+    let done = summary(&events);
+    assert_eq!(count(done, "files_skipped"), 2, "{done}");
+    assert_eq!(count(done, "folders"), 2, "{done}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("not read: `") && stderr.contains("notes.txt"),
+        "{stderr}"
+    );
+    // `ls` says the same.
+    let listed = env.run(&["--json", "ls", &source]);
+    assert_exit(&listed, 1);
+    let events = crate::util::json_events(&listed);
+    assert_eq!(count(summary(&events), "files_skipped"), 2);
+}
