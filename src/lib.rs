@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod report;
 pub mod secret;
 pub mod store;
+pub mod suggest;
 
 /// Fixes glibc's mmap threshold at 1 MiB. By default glibc raises the
 /// threshold each time a large block is freed, after which multi-megabyte

@@ -36,6 +36,7 @@ use crate::store::{
     is_disconnected, is_message_rejected, is_refused, AnySink, AnySource, Create, Fetched,
     FolderStatus, Outbox, Sink, Source,
 };
+use crate::suggest;
 
 /// A commit (and checkpoint save) happens at least this often…
 const COMMIT_EVERY_MESSAGES: usize = 100;
@@ -610,10 +611,12 @@ async fn select_folders(job: &Job, source: &mut AnySource, sink: &AnySink) -> Re
         .with_context(|| format!("listing folders of `{}`", job.source))?;
     for wanted in &job.folders.only {
         if !available.contains(wanted) {
-            return Err(exit::usage(format!(
-                "folder `{wanted}` does not exist in `{}`",
-                job.source
-            )));
+            let names: Vec<&str> = available.iter().map(FolderName::as_str).collect();
+            return Err(suggest::missing_folder(
+                wanted.as_str(),
+                &job.source.to_string(),
+                &names,
+            ));
         }
     }
     if available.is_empty() {

@@ -34,6 +34,14 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     let mut source = AnySource::connect(&source_endpoint, &source_access, &options)
         .await
         .with_context(|| format!("opening source `{source_endpoint}`"))?;
+    if let Endpoint::Maildir(path) | Endpoint::Mbox(path) = &destination_endpoint {
+        // Checked against nothing, every message would be "missing".
+        if !path.exists() {
+            return Err(exit::usage(format!(
+                "destination `{destination_endpoint}` does not exist: there is nothing to verify"
+            )));
+        }
+    }
     let mut destination = AnySink::connect_read_only(&destination_endpoint, &destination_access)
         .await
         .with_context(|| format!("opening destination `{destination_endpoint}`"))?;
@@ -43,9 +51,12 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         .with_context(|| format!("listing folders of `{source_endpoint}`"))?;
     for wanted in &selection.only {
         if !folders.contains(wanted) {
-            return Err(exit::usage(format!(
-                "folder `{wanted}` does not exist in `{source_endpoint}`"
-            )));
+            let names: Vec<&str> = folders.iter().map(|f| f.as_str()).collect();
+            return Err(crate::suggest::missing_folder(
+                wanted.as_str(),
+                &source_endpoint.to_string(),
+                &names,
+            ));
         }
     }
 

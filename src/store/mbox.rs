@@ -101,6 +101,7 @@ impl Mbox {
                 path.display()
             )));
         };
+        refuse_maildir(path)?;
         let mut mbox = Mbox::new(path, layout, true);
         mbox.filters = filters;
         mbox.format = format;
@@ -112,6 +113,7 @@ impl Mbox {
     /// single file when it ends in `.mbox`, and a directory tree otherwise.
     pub fn open_sink(path: &Path, format: Option<MboxFormat>) -> Result<Mbox> {
         // Created with its first folder, so a run that stops early leaves nothing.
+        refuse_maildir(path)?;
         let layout = layout_for_sink(path)?;
         let mut mbox = Mbox::new(path, layout, false);
         mbox.format = format;
@@ -121,6 +123,7 @@ impl Mbox {
 
     /// Opens an mbox destination only to read it; nothing is created or locked.
     pub fn open_read_only(path: &Path, format: Option<MboxFormat>) -> Result<Mbox> {
+        refuse_maildir(path)?;
         let layout = layout_for_sink(path)?;
         let mut mbox = Mbox::new(path, layout, true);
         mbox.format = format;
@@ -847,6 +850,19 @@ fn find_mbox_files(
                 skipped.push((path, why));
             }
         }
+    }
+    Ok(())
+}
+
+/// A directory with `cur/` and `new/` is a maildir: read or written as an
+/// mbox tree it would look empty, or fill up with mbox files.
+fn refuse_maildir(path: &Path) -> Result<()> {
+    if path.join("cur").is_dir() && path.join("new").is_dir() {
+        return Err(exit::usage(format!(
+            "`{}` is a maildir (it has cur/ and new/), not an mbox; write maildir:{}",
+            path.display(),
+            path.display()
+        )));
     }
     Ok(())
 }

@@ -638,7 +638,7 @@ impl Source for AnySource {
         match self {
             AnySource::Maildir(s) => s.folders(),
             AnySource::Mbox(s) => s.folders(),
-            AnySource::Imap(s) => Ok(s.folders()),
+            AnySource::Imap(s) => s.source_folders(),
             AnySource::Pop3(s) => Ok(s.folders()),
         }
     }

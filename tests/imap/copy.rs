@@ -867,3 +867,28 @@ fn max_size_selects_the_same_messages_from_imap_and_from_a_maildir() {
         "the same three 1,000-byte messages, from IMAP and from a maildir"
     );
 }
+
+/// See: issue 11. A folder in a source URL that the server does not have
+/// is an error (exit 2) naming the closest folder, not a quiet run that
+/// copies nothing; `ls` of it too.
+#[test]
+fn a_source_url_folder_the_server_lacks_is_an_error_naming_the_closest() {
+    let env = TestEnv::new();
+    let server = server();
+    let source = Account::new(&env, server, "url-folder-missing", None);
+    source.load("Projects", &mails("projects", 1, 300));
+    for command in ["copy", "ls"] {
+        let mut argv = args([command, &format!("{}/projects", source.imaps())]);
+        if command == "copy" {
+            argv.push(env.endpoint("maildir", "out"));
+        }
+        argv.extend(source.src_args());
+        let output = env.run_owned(&argv);
+        crate::util::assert_exit(&output, 2);
+        crate::util::assert_error_line(
+            &output,
+            &["`projects` does not exist", "did you mean `Projects`?"],
+        );
+    }
+    assert!(!env.path("out").exists());
+}

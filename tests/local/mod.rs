@@ -958,3 +958,34 @@ fn files_of_an_mbox_tree_that_are_not_read_are_reported_and_counted() {
     let events = crate::util::json_events(&listed);
     assert_eq!(count(summary(&events), "files_skipped"), 2);
 }
+
+/// See: issue 11. "Nothing there" is an error (exit 2) that says what is
+/// there: a folder that does not exist (with the closest name for a case
+/// slip or a typo), an mbox endpoint that is a maildir, and a destination
+/// to verify that does not exist.
+#[test]
+fn asking_for_what_is_not_there_is_an_error_that_names_what_is() {
+    let env = TestEnv::new();
+    let tree = env.copy_fixture("mbox");
+    let source = format!("mbox:{}", tree.display());
+    let output = env.run(&["copy", &source, "maildir:out", "--folder", "archive/2032"]);
+    assert_exit(&output, 2);
+    assert_error_line(
+        &output,
+        &[
+            "`archive/2032` does not exist",
+            "did you mean `Archive/2023`?",
+            "`INBOX`",
+        ],
+    );
+    assert!(!env.path("out").exists(), "nothing was created");
+
+    let maildir = env.copy_fixture("maildir");
+    let output = env.run(&["ls", &format!("mbox:{}", maildir.display())]);
+    assert_exit(&output, 2);
+    assert_error_line(&output, &["is a maildir", "write maildir:"]);
+
+    let output = env.run(&["verify", &source, "maildir:nowhere"]);
+    assert_exit(&output, 2);
+    assert_error_line(&output, &["`maildir:nowhere` does not exist"]);
+}

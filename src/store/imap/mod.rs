@@ -187,6 +187,29 @@ impl Imap {
             .collect()
     }
 
+    /// The folders a source reads: [`Imap::folders`], where a folder named
+    /// in the URL that the server does not have is an error naming what it
+    /// has (a source with nothing to read is not a quiet success).
+    pub fn source_folders(&self) -> Result<Vec<FolderName>> {
+        let folders = self.folders();
+        match &self.only {
+            Some(only) if folders.is_empty() => {
+                let names: Vec<&str> = self
+                    .folders
+                    .iter()
+                    .filter(|(_, listed)| listed.selectable)
+                    .map(|(name, _)| name.as_str())
+                    .collect();
+                Err(crate::suggest::missing_folder(
+                    only.as_str(),
+                    self.client.label(),
+                    &names,
+                ))
+            }
+            _ => Ok(folders),
+        }
+    }
+
     /// Whether the server listed `folder` as one that can hold messages.
     pub fn holds(&self, folder: &FolderName) -> bool {
         self.folders
