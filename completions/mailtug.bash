@@ -552,7 +552,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__verify)
-            opts="-q -v -h -V --folder --exclude --map --all-namespaces --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --content --folder --exclude --map --all-namespaces --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

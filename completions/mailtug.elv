@@ -126,6 +126,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --tls '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)'
             cand --timeout 'Give up on a server that does not answer for SECS seconds'
             cand --mbox-format 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2'
+            cand --content 'Also compare each message''s bytes (line ends, mbox quoting and mbox flag headers aside), reading every message of both sides whole'
             cand --all-namespaces 'IMAP: also take folders of other users'' and shared namespaces, under their full names (by default only your own folders)'
             cand --insecure 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
             cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'

@@ -154,6 +154,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l mbox-format -
 mboxrd\t''
 mboxo\t''
 mboxcl2\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l content -d 'Also compare each message\'s bytes (line ends, mbox quoting and mbox flag headers aside), reading every message of both sides whole'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'

@@ -255,6 +255,10 @@ pub struct VerifyArgs {
     #[arg(value_name = "DST")]
     pub destination: String,
 
+    /// Also compare each message's bytes (line ends, mbox quoting and mbox flag headers aside), reading every message of both sides whole
+    #[arg(long)]
+    pub content: bool,
+
     #[command(flatten)]
     pub folders: FolderArgs,
 

@@ -1,10 +1,11 @@
 //! `mailtug verify SRC DST`
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use anyhow::{Context, Result};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::checkpoint::FolderProgress;
 use crate::cli::VerifyArgs;
@@ -12,7 +13,9 @@ use crate::commands::access::{access, Side};
 use crate::endpoint::Endpoint;
 use crate::exit::{self, ExitCode};
 use crate::fingerprint::Fingerprint;
+use crate::folder::FolderName;
 use crate::job::FolderSelection;
+use crate::message::Message;
 use crate::report;
 use crate::store::{AnySink, AnySource, Create, Fetched, Outbox, Sink, Source, SourceOptions};
 
@@ -63,6 +66,17 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     let json = report::verbosity().json;
     let mut out = std::io::stdout().lock();
     let (mut checked, mut missing_total, mut extra_total, mut failed) = (0u64, 0u64, 0u64, 0u64);
+    let mut different_total = 0u64;
+    // --content reads the destination's messages whole: as a source.
+    let mut destination_messages = if args.content {
+        let mut store = AnySource::connect(&destination_endpoint, &destination_access, &options)
+            .await
+            .with_context(|| format!("opening destination `{destination_endpoint}`"))?;
+        let folders: BTreeSet<FolderName> = store.folders().await?.into_iter().collect();
+        Some((store, folders))
+    } else {
+        None
+    };
     for folder in folders.iter().filter(|f| selection.includes(f)) {
         let target = selection.destination(folder);
         let wanted = match source_fingerprints(&mut source, folder).await {
@@ -108,11 +122,57 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
                 }
             }
         }
+        let Some((store, their_folders)) = destination_messages.as_mut() else {
+            continue;
+        };
+        let compared = async {
+            let ours = contents(&mut source, folder).await?;
+            let theirs = if their_folders.contains(&target) {
+                contents(store, &target).await?
+            } else {
+                BTreeMap::new()
+            };
+            anyhow::Ok(
+                differences(&ours, &theirs)
+                    .into_iter()
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
+        }
+        .await;
+        let different = match compared {
+            Ok(different) => different,
+            Err(e) => {
+                report::error(&format!("folder `{folder}`: {e:#}"));
+                failed += 1;
+                continue;
+            }
+        };
+        for fingerprint in different {
+            different_total += 1;
+            report::event(json!({
+                "event": "different",
+                "folder": folder,
+                "destination_folder": target,
+                "fingerprint": fingerprint,
+            }));
+            if !json {
+                writeln!(
+                    out,
+                    "different\t{}\t{}",
+                    report::sanitize(folder.as_str()),
+                    report::sanitize(&fingerprint.to_string())
+                )?;
+            }
+        }
     }
     source.close().await;
     destination.close().await;
+    if let Some((store, _)) = destination_messages {
+        store.close().await;
+    }
     let skipped = report::skipped_count();
-    let code = if missing_total > 0 || failed > 0 || skipped > 0 {
+    let code = if missing_total > 0 || different_total > 0 || failed > 0 || skipped > 0 {
         ExitCode::Partial
     } else {
         ExitCode::Success
@@ -122,12 +182,18 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         "messages_checked": checked,
         "messages_missing": missing_total,
         "messages_extra": extra_total,
+        "messages_different": different_total,
         "folders_failed": failed,
         "files_skipped": skipped,
         "exit_code": code.code(),
     }));
     report::human(&format!(
-        "mailtug: verified {checked} distinct messages: {missing_total} missing, {extra_total} extra at the destination"
+        "mailtug: verified {checked} distinct messages: {missing_total} missing, {extra_total} extra at the destination{}",
+        if args.content {
+            format!(", {different_total} with other bytes")
+        } else {
+            String::new()
+        }
     ));
     Ok(code)
 }
@@ -135,34 +201,100 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
 /// The fingerprints of every message in a source folder.
 async fn source_fingerprints(
     source: &mut AnySource,
-    folder: &crate::folder::FolderName,
+    folder: &FolderName,
 ) -> Result<BTreeSet<Fingerprint>> {
     // A server folder is indexed by its headers, as a destination would be:
     // checking a large account must not download every body.
     if let AnySource::Imap(imap) = source {
         return Ok(imap.fingerprints(folder).await?.into_iter().collect());
     }
+    let mut set = BTreeSet::new();
+    each_message(source, folder, |message| {
+        set.insert(message.fingerprint);
+    })
+    .await?;
+    Ok(set)
+}
+
+/// A message's bytes as `--content` compares them: SHA-256 with every CRLF
+/// as LF (readers have already undone mbox quoting and taken out mbox
+/// metadata headers).
+type Content = [u8; 32];
+
+/// The source messages whose bytes the destination does not hold under
+/// the same fingerprint (messages the destination lacks altogether are
+/// `missing`, not different).
+fn differences<'a>(
+    ours: &'a BTreeMap<Fingerprint, BTreeSet<Content>>,
+    theirs: &BTreeMap<Fingerprint, BTreeSet<Content>>,
+) -> Vec<&'a Fingerprint> {
+    let mut different = Vec::new();
+    for (fingerprint, contents) in ours {
+        let Some(held) = theirs.get(fingerprint) else {
+            continue;
+        };
+        for content in contents {
+            if !held.contains(content) {
+                different.push(fingerprint);
+            }
+        }
+    }
+    different
+}
+
+/// Each message of a folder read whole: its content, by fingerprint.
+async fn contents(
+    store: &mut AnySource,
+    folder: &FolderName,
+) -> Result<BTreeMap<Fingerprint, BTreeSet<Content>>> {
+    let mut contents: BTreeMap<Fingerprint, BTreeSet<Content>> = BTreeMap::new();
+    each_message(store, folder, |message| {
+        let digest = lf_digest(&message.file_bytes());
+        contents
+            .entry(message.fingerprint)
+            .or_default()
+            .insert(digest);
+    })
+    .await?;
+    Ok(contents)
+}
+
+/// SHA-256 of `bytes` with every CRLF read as LF, without a copy.
+fn lf_digest(bytes: &[u8]) -> Content {
+    let mut hasher = Sha256::new();
+    let mut rest = bytes;
+    while let Some(at) = memchr::memmem::find(rest, b"\r\n") {
+        hasher.update(&rest[..at]);
+        hasher.update(b"\n");
+        rest = &rest[at + 2..];
+    }
+    hasher.update(rest);
+    hasher.finalize().into()
+}
+
+/// Reads every message of `folder` and hands each to `take`; fails when a
+/// message cannot be read (after reporting each one).
+async fn each_message(
+    source: &mut AnySource,
+    folder: &FolderName,
+    mut take: impl FnMut(Message),
+) -> Result<()> {
     let everything = FolderProgress::default();
     source.open(folder, &everything).await?;
     let (outbox, mut inbox) = Outbox::channel(32 * 1024 * 1024);
     let collect = async move {
-        let mut set = BTreeSet::new();
         let mut unreadable = 0u64;
         while let Some((item, _permit)) = inbox.recv().await {
             match item {
-                Fetched::Message(message) => {
-                    set.insert(message.fingerprint);
-                }
-                Fetched::Duplicate(_, fingerprint) => {
-                    set.insert(fingerprint);
-                }
+                Fetched::Message(message) => take(message),
+                Fetched::Duplicate(..) => {}
                 Fetched::Failed(key, e) => {
                     unreadable += 1;
                     report::error(&format!("folder `{folder}`, {key}: {e:#}"));
                 }
             }
         }
-        (set, unreadable)
+        unreadable
     };
     let fetch = async {
         let result = source
@@ -171,10 +303,10 @@ async fn source_fingerprints(
         drop(outbox);
         result
     };
-    let (fetched, (set, unreadable)) = tokio::join!(fetch, collect);
+    let (fetched, unreadable) = tokio::join!(fetch, collect);
     fetched?;
     if unreadable > 0 {
         anyhow::bail!("{unreadable} messages could not be read");
     }
-    Ok(set)
+    Ok(())
 }

@@ -989,3 +989,42 @@ fn asking_for_what_is_not_there_is_an_error_that_names_what_is() {
     assert_exit(&output, 2);
     assert_error_line(&output, &["`maildir:nowhere` does not exist"]);
 }
+
+/// See: issue 11. `verify --content` compares bytes, not only fingerprints:
+/// a message changed at the destination under the same Message-ID is
+/// listed, while line ends, mbox quoting and flag headers are not
+/// differences.
+#[test]
+fn verify_content_lists_messages_whose_bytes_differ() {
+    let env = TestEnv::new();
+    let tree = env.copy_fixture("mbox");
+    let source = format!("mbox:{}", tree.display());
+    assert_exit(&env.run(&["copy", &source, "maildir:out"]), 0);
+    let output = env.run(&["--json", "verify", "--content", &source, "maildir:out"]);
+    assert_exit(&output, 0);
+    let events = crate::util::json_events(&output);
+    assert_eq!(count(summary(&events), "messages_different"), 0);
+
+    // Change one stored message's body, keeping its headers.
+    let inbox = env.path("out/cur");
+    let victim = fs::read_dir(&inbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            fs::read(p)
+                .unwrap()
+                .windows(11)
+                .any(|w| w == b"Message-ID:")
+        })
+        .expect("a stored message with a Message-ID");
+    let mut bytes = fs::read(&victim).unwrap();
+    bytes.extend_from_slice(b"A line the source never had.\n");
+    fs::write(&victim, bytes).unwrap();
+
+    assert_exit(&env.run(&["verify", &source, "maildir:out"]), 0);
+    let output = env.run(&["--json", "verify", "--content", &source, "maildir:out"]);
+    assert_exit(&output, 1);
+    let events = crate::util::json_events(&output);
+    assert_eq!(count(summary(&events), "messages_different"), 1);
+    assert_eq!(events_of(&events, "different").len(), 1);
+}
