@@ -2,16 +2,18 @@
 //!
 //! The root maildir is INBOX; a subfolder `Archive/2023` lives in
 //! `.Archive.2023/` with names in modified UTF-7. Flags live in the file name
-//! (`:2,DFPRST` plus Dovecot keyword letters from `dovecot-keywords`), the
-//! internal date in the file's mtime.
+//! (`:2,DFPRST` plus Dovecot keyword letters from `dovecot-keywords`; `!2,`
+//! and `;2,` are read too, and `:2,` is written), the internal date in the
+//! file's mtime.
 //!
 //! Delivery keeps the maildir rule — write in `tmp/`, make it durable, rename
 //! into `cur/` or `new/`, make the rename durable — but batches the durability:
 //! `append` only writes files in `tmp/`; `commit` flushes them all with one
 //! `syncfs(2)`, renames them, and fsyncs the directories. The `maildir` crate
 //! would fsync every file before its rename (5,000 fsyncs for 5,000 messages)
-//! and never fsyncs the directory, so delivery is ours; the crate lists
-//! folders. Files are created 0600, directories 0700.
+//! and never fsyncs the directory, and its listing knows no info separator
+//! but `:`, so listing and delivery are ours. Files are created 0600,
+//! directories 0700.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
@@ -61,10 +63,10 @@ struct OpenFolder {
 }
 
 struct Entry {
-    /// Unique name: the file name up to the `:2,` info suffix.
+    /// Unique name: the file name up to the info separator (`:2,`).
     id: String,
     path: PathBuf,
-    /// The info letters after `:2,`.
+    /// The info letters after the separator.
     info: String,
 }
 
@@ -425,43 +427,60 @@ fn is_folder_dir(dir: &Path) -> bool {
     dir.join("cur").is_dir() || dir.join("new").is_dir()
 }
 
-/// Lists `cur/` and `new/` with the `maildir` crate, sorted by unique name.
-/// The crate reports files in `cur/` without a `:2,` suffix as errors without
-/// naming them; those are still messages (some tools write them), so they are
-/// found with a second scan and read with no flags.
-fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
-    let maildir = maildir::Maildir::from(dir.to_path_buf());
-    let mut entries = Vec::new();
-    let mut unnamed = false;
-    for listing in [maildir.list_new(), maildir.list_cur()] {
-        for item in listing {
-            match item {
-                Ok(mail) => {
-                    // Not only regular files: anything else in cur/ or new/
-                    // is reported when read, not silently passed over.
-                    entries.push(Entry {
-                        id: mail.id().to_string(),
-                        info: mail.flags().to_string(),
-                        path: mail.path().clone(),
-                    });
-                }
-                Err(_) => unnamed = true,
-            }
-        }
+/// Splits a message file name into its unique name and its info letters
+/// (`None` when there is no info).
+///
+/// The maildir spec separates them with `:2,`. `:` cannot appear in file
+/// names on FAT or Windows shares, so tools writing there use another
+/// character: `;` (mbsync's `InfoDelimiter` on Windows) or `!` (the example
+/// in Python's `mailbox.Maildir.colon`). Those are taken at their last `2,`,
+/// where info ends a name; `:2,` at its first, and up to a second one, as
+/// the `maildir` crate split, which keeps the unique names a checkpoint
+/// records.
+fn split_info(name: &str) -> (&str, Option<&str>) {
+    if let Some((unique, info)) = name.split_once(":2,") {
+        let info = info.split(":2,").next().unwrap_or_default();
+        return (unique, Some(info));
     }
-    if unnamed {
-        let cur = dir.join("cur");
-        for entry in fs::read_dir(&cur).with_context(|| format!("listing `{}`", cur.display()))? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if !name.starts_with('.') && !name.contains(":2,") {
-                entries.push(Entry {
-                    id: name.to_string(),
-                    info: String::new(),
-                    path: entry.path(),
-                });
+    let alternative = [name.rfind("!2,"), name.rfind(";2,")]
+        .into_iter()
+        .flatten()
+        .max();
+    match alternative {
+        Some(at) => (&name[..at], Some(&name[at + 3..])),
+        None => (name, None),
+    }
+}
+
+/// Lists `cur/` and `new/`, sorted by unique name. Dot files are not
+/// messages (the maildir spec's rule, which also skips the `._` files macOS
+/// leaves); anything else is, whatever it looks like, and is reported if
+/// it cannot be read rather than passed over. A folder without `cur/` (a
+/// delivery agent made only `new/`) is fine.
+fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for sub in ["new", "cur"] {
+        let path = dir.join(sub);
+        let listing = match fs::read_dir(&path) {
+            Ok(listing) => listing,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("listing `{}`", path.display())),
+        };
+        for item in listing {
+            let item = item.with_context(|| format!("listing `{}`", path.display()))?;
+            // A name that is not UTF-8 is read through its real path; its
+            // unique name is made readable, as the `maildir` crate did.
+            let name = item.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
             }
+            let (id, info) = split_info(&name);
+            entries.push(Entry {
+                id: id.to_string(),
+                info: info.unwrap_or_default().to_string(),
+                path: item.path(),
+            });
         }
     }
     entries.sort_by(|a, b| a.id.cmp(&b.id));
@@ -533,13 +552,13 @@ fn relocate(dir: &Path, id: &str) -> std::io::Result<Entry> {
         for item in listing {
             let item = item?;
             let name = item.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let (unique, info) = name.split_once(":2,").unwrap_or((name, ""));
-            if unique == id {
+            let name = name.to_string_lossy();
+            let (unique, info) = split_info(&name);
+            if unique == id && !name.starts_with('.') {
                 return Ok(Entry {
                     id: id.to_string(),
                     path: item.path(),
-                    info: info.to_string(),
+                    info: info.unwrap_or_default().to_string(),
                 });
             }
         }
@@ -874,6 +893,30 @@ mod tests {
         );
         assert!(fingerprint_file(&fifo).is_err());
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_names_split_into_unique_name_and_info_at_any_separator() {
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            ("1234.M5P6.host:2,S", "1234.M5P6.host", Some("S")),
+            ("1234.M5P6.host!2,S", "1234.M5P6.host", Some("S")),
+            ("1234.M5P6.host;2,FSa", "1234.M5P6.host", Some("FSa")),
+            ("1234.M5P6.host,S=10:2,", "1234.M5P6.host,S=10", Some("")),
+            ("1234.M5P6.host!2,", "1234.M5P6.host", Some("")),
+            ("1234.M5P6.host", "1234.M5P6.host", None),
+            ("1234.M5P6.host:1,x", "1234.M5P6.host:1,x", None),
+            // `:` wins, at its first `2,`, as the `maildir` crate split.
+            ("1234.a!2,b:2,S", "1234.a!2,b", Some("S")),
+            ("1234.a:2,S:2,F", "1234.a", Some("S")),
+            // Other separators at their last `2,`, where info ends a name.
+            ("1234.a!2,b;2,RS", "1234.a!2,b", Some("RS")),
+            ("1234.a;2,b!2,", "1234.a;2,b", Some("")),
+            ("1234.host!2", "1234.host!2", None),
+            ("", "", None),
+        ];
+        for (name, unique, info) in cases {
+            assert_eq!(split_info(name), (*unique, *info), "{name:?}");
+        }
     }
 
     #[test]

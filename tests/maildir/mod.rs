@@ -1,0 +1,144 @@
+//! Maildir trees as other tools leave them: info separators other than `:`.
+//! Each tree is built here, file by file, so the test says what it holds.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::util::model::{read_maildir, read_mbox_file, Model, Stored};
+use crate::util::{assert_exit, count, stderr, summary, TestEnv};
+
+/// A small message whose Message-ID and subject carry `tag`.
+fn message(tag: &str) -> Vec<u8> {
+    format!(
+        "From: Alice <alice@example.org>\nTo: Bob <bob@example.org>\nSubject: {tag}\n\
+         Message-ID: <{tag}@layouts.example.org>\nDate: Tue, 1 Oct 2024 10:00:00 +0000\n\n\
+         The {tag} message.\n"
+    )
+    .into_bytes()
+}
+
+/// The internal date every message written here gets (its mtime).
+const DATE: i64 = 1_727_776_800;
+
+/// A maildir folder (`cur/ new/ tmp/`) at `dir`.
+fn make_folder(dir: &Path) {
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+}
+
+/// Writes the message `tag` to `relative` below `root`, dated [`DATE`].
+fn put(root: &Path, relative: &str, tag: &str) {
+    let path = root.join(relative);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, message(tag)).unwrap();
+    let date = UNIX_EPOCH + Duration::from_secs(DATE as u64);
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(date)
+        .unwrap();
+}
+
+/// What a store holds as the model shows it: `tag` with flags `flags`.
+fn stored(tag: &str, flags: &str) -> Stored {
+    Stored {
+        raw: message(tag),
+        flags: flags.to_string(),
+        date: Some(DATE),
+    }
+}
+
+/// Sorted, so that models compare regardless of file order.
+fn model(folders: &[(&str, &[Stored])]) -> Model {
+    folders
+        .iter()
+        .map(|(folder, messages)| {
+            let mut messages = messages.to_vec();
+            messages.sort();
+            (folder.to_string(), messages)
+        })
+        .collect()
+}
+
+fn sorted(mut model: Model) -> Model {
+    for messages in model.values_mut() {
+        messages.sort();
+    }
+    model
+}
+
+/// The names of the files in `dir`.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn info_after_bang_or_semicolon_keeps_its_flags_and_is_written_after_a_colon() {
+    let env = TestEnv::new();
+    let src = env.path("src");
+    make_folder(&src);
+    put(&src, "cur/1700000001.M1P1.host!2,S", "bang");
+    put(&src, "cur/1700000002.M1P1.host;2,FS", "semicolon");
+    put(&src, "cur/1700000003.M1P1.host!2,", "bang-empty");
+    put(&src, "cur/1700000004.M1P1.host:2,RS", "colon");
+    let expected = model(&[(
+        "INBOX",
+        &[
+            stored("bang", "S"),
+            stored("semicolon", "FS"),
+            stored("bang-empty", "-"),
+            stored("colon", "RS"),
+        ],
+    )]);
+
+    let output = env.run(&[
+        "copy",
+        &env.endpoint("maildir", "src"),
+        &env.endpoint("maildir", "dst"),
+    ]);
+    assert_exit(&output, 0);
+    assert_eq!(
+        sorted(read_maildir(&env.path("dst"))),
+        expected,
+        "{}",
+        stderr(&output)
+    );
+    for name in names(&env.path("dst/cur")) {
+        assert!(
+            name.contains(":2,") && !name.contains("!2,") && !name.contains(";2,"),
+            "{name}"
+        );
+    }
+
+    let output = env.run(&[
+        "copy",
+        &env.endpoint("maildir", "src"),
+        &env.endpoint("mbox", "out.mbox"),
+    ]);
+    assert_exit(&output, 0);
+    let mut mbox = read_mbox_file(&env.path("out.mbox"));
+    mbox.sort();
+    assert_eq!(mbox, expected["INBOX"]);
+
+    // The unique names are the checkpoint's keys: a rerun finds every
+    // message done, rather than reading it again as a duplicate.
+    let events = env.run_json(
+        &[
+            "--json",
+            "copy",
+            &env.endpoint("maildir", "src"),
+            &env.endpoint("maildir", "dst"),
+        ],
+        0,
+    );
+    assert_eq!(count(summary(&events), "messages_copied"), 0);
+    assert_eq!(count(summary(&events), "messages_duplicate"), 0);
+}
