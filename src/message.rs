@@ -41,6 +41,18 @@ pub struct Message {
     pub internal_date: Option<SystemTime>,
     /// Computed once, when the message is read.
     pub fingerprint: Fingerprint,
+    /// Set by a maildir source only: what its file said beyond `flags`, so
+    /// that a maildir sink can keep it. Other sinks have no place for it.
+    pub maildir: Option<MaildirFile>,
+}
+
+/// What a maildir file says about a message besides its flags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MaildirFile {
+    /// It was in `new/`: no mail reader has taken it in yet. A file in
+    /// `cur/` has been seen by one, even when it carries no flag, and a
+    /// client shows a file in `new/` as new again.
+    pub in_new: bool,
 }
 
 impl Message {
@@ -93,6 +105,7 @@ impl Message {
             flags,
             internal_date,
             fingerprint,
+            maildir: None,
         }
     }
 

@@ -4,7 +4,8 @@
 //! `.Archive.2023/` with names in modified UTF-7. Flags live in the file name
 //! (`:2,DFPRST` plus Dovecot keyword letters from `dovecot-keywords`; `!2,`
 //! and `;2,` are read too, and `:2,` is written), the internal date in the
-//! file's mtime.
+//! file's mtime. Whether a message sits in `new/` or `cur/` travels with it
+//! to a maildir destination.
 //!
 //! Delivery keeps the maildir rule — write in `tmp/`, make it durable, rename
 //! into `cur/` or `new/`, make the rename durable — but batches the durability:
@@ -29,7 +30,7 @@ use crate::durable;
 use crate::exit;
 use crate::fingerprint::{body_offset, Fingerprint};
 use crate::folder::{folder_from_maildir_dir, maildir_dir_name, FolderName};
-use crate::message::{Flags, Message, SourceKey};
+use crate::message::{Flags, MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::store::{Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox};
 
@@ -68,6 +69,8 @@ struct Entry {
     path: PathBuf,
     /// The info letters after the separator.
     info: String,
+    /// Found in `new/` rather than `cur/`.
+    in_new: bool,
 }
 
 struct PendingFile {
@@ -351,8 +354,18 @@ impl Maildir {
             raw.len()
         );
         let tmp = open.dir.join("tmp").join(&unique);
-        let unseen_unflagged = message.flags.is_empty();
-        let target = if unseen_unflagged {
+        // A maildir source's message returns to where it was: one a mail
+        // reader has taken in stays in cur/ without flags, rather than show as
+        // new again. One with flags goes to cur/, as the maildir spec keeps
+        // info out of new/. From other stores, a message without any flag or
+        // keyword is new.
+        let in_new = match &message.maildir {
+            Some(file) => file.in_new && info.is_empty(),
+            None => message.flags.is_empty(),
+        };
+        // Written with `:`, the separator of the maildir spec, whatever the
+        // source used.
+        let target = if in_new {
             open.dir.join("new").join(&unique)
         } else {
             open.dir.join("cur").join(format!("{unique}:2,{info}"))
@@ -480,6 +493,7 @@ fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
                 id: id.to_string(),
                 info: info.unwrap_or_default().to_string(),
                 path: item.path(),
+                in_new: sub == "new",
             });
         }
     }
@@ -488,8 +502,8 @@ fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
 }
 
 fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Message> {
-    let (mut file, info) = match open_message_file(&entry.path) {
-        Ok(file) => (file, entry.info.clone()),
+    let (mut file, info, in_new) = match open_message_file(&entry.path) {
+        Ok(file) => (file, entry.info.clone(), entry.in_new),
         // A mail reader may have renamed it since the listing (new/ → cur/,
         // flags changed); the unique name stays, so look for it once more.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && entry.path.is_symlink() => {
@@ -502,7 +516,7 @@ fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Messag
                 .with_context(|| format!("reading `{}`", entry.path.display()))?;
             let file = open_message_file(&moved.path)
                 .with_context(|| format!("reading `{}`", moved.path.display()))?;
-            (file, moved.info)
+            (file, moved.info, moved.in_new)
         }
         Err(e) => return Err(e).with_context(|| format!("reading `{}`", entry.path.display())),
     };
@@ -520,12 +534,14 @@ fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Messag
         ));
     }
     let flags = keywords.flags_from_info(&info);
-    Ok(Message::new(
+    let mut message = Message::new(
         SourceKey::File(entry.id.clone()),
         raw,
         flags,
         meta.modified().ok(),
-    ))
+    );
+    message.maildir = Some(MaildirFile { in_new });
+    Ok(message)
 }
 
 /// Opens a file of `cur/` or `new/` for reading without blocking: opening a
@@ -559,6 +575,7 @@ fn relocate(dir: &Path, id: &str) -> std::io::Result<Entry> {
                     id: id.to_string(),
                     path: item.path(),
                     info: info.unwrap_or_default().to_string(),
+                    in_new: sub == "new",
                 });
             }
         }

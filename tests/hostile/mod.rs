@@ -24,7 +24,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::util::model::{
-    assert_maildir_layout, assert_mbox_file_layout, read_maildir, read_mbox_file, Stored,
+    assert_maildir_copy_layout, assert_maildir_layout, assert_mbox_file_layout, read_maildir,
+    read_mbox_file, Stored,
 };
 use crate::util::{
     assert_error_line, assert_no_panic, count, fixtures_dir, json_events, permissions_are_bypassed,
@@ -225,7 +226,11 @@ fn check_case(env: &TestEnv, label: &str, source: &str, protected: &Path, want: 
             "maildir" => {
                 let model = read_maildir(&destination);
                 if destination.join("cur").is_dir() {
-                    assert_maildir_layout(&destination);
+                    if source.starts_with("maildir:") {
+                        assert_maildir_copy_layout(&destination);
+                    } else {
+                        assert_maildir_layout(&destination);
+                    }
                 }
                 assert!(
                     model.keys().all(|folder| folder == "INBOX"),

@@ -1,11 +1,16 @@
-//! Maildir trees as other tools leave them: info separators other than `:`.
-//! Each tree is built here, file by file, so the test says what it holds.
+//! Maildir trees as other tools leave them: info separators other than `:`,
+//! and messages in `new/` and in `cur/` without flags. Each tree is built
+//! here, file by file, so the test says what it holds.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::util::model::{read_maildir, read_mbox_file, Model, Stored};
+use crate::util::model::{
+    assert_maildir_copy_layout, assert_maildir_layout, header, read_maildir, read_mbox_file, Model,
+    Stored,
+};
 use crate::util::{assert_exit, count, stderr, summary, TestEnv};
 
 /// A small message whose Message-ID and subject carry `tag`.
@@ -141,4 +146,87 @@ fn info_after_bang_or_semicolon_keeps_its_flags_and_is_written_after_a_colon() {
     );
     assert_eq!(count(summary(&events), "messages_copied"), 0);
     assert_eq!(count(summary(&events), "messages_duplicate"), 0);
+}
+
+/// Where each message of the maildir folder `dir` is, by its tag: `new` or
+/// `cur:` and its info letters.
+fn places(dir: &Path) -> BTreeMap<String, String> {
+    let mut places = BTreeMap::new();
+    for sub in ["new", "cur"] {
+        for name in names(&dir.join(sub)) {
+            let raw = fs::read_to_string(dir.join(sub).join(&name)).unwrap();
+            let tag = header(raw.as_bytes(), "subject").unwrap();
+            let place = match (sub, name.split_once(":2,")) {
+                ("new", None) => "new".to_string(),
+                ("cur", Some((_, info))) => format!("cur:{info}"),
+                _ => panic!("{sub}/{name} is misplaced"),
+            };
+            places.insert(tag, place);
+        }
+    }
+    places
+}
+
+fn expect(places: &[(&str, &str)]) -> BTreeMap<String, String> {
+    places
+        .iter()
+        .map(|(tag, place)| (tag.to_string(), place.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_maildir_copy_keeps_new_mail_in_new_and_read_mail_in_cur_even_without_flags() {
+    let env = TestEnv::new();
+    let src = env.path("src");
+    make_folder(&src);
+    put(&src, "new/1700000001.M1P1.host", "fresh");
+    put(&src, "cur/1700000002.M1P1.host:2,", "read");
+    put(&src, "cur/1700000003.M1P1.host", "read-without-info");
+    put(&src, "cur/1700000004.M1P1.host:2,S", "seen");
+    // The maildir spec keeps info out of new/; flags win over the place.
+    put(&src, "new/1700000005.M1P1.host:2,F", "flagged-in-new");
+
+    let output = env.run(&[
+        "copy",
+        &env.endpoint("maildir", "src"),
+        &env.endpoint("maildir", "dst"),
+    ]);
+    assert_exit(&output, 0);
+    assert_eq!(
+        places(&env.path("dst")),
+        expect(&[
+            ("fresh", "new"),
+            ("read", "cur:"),
+            ("read-without-info", "cur:"),
+            ("seen", "cur:S"),
+            ("flagged-in-new", "cur:F"),
+        ])
+    );
+    assert_maildir_copy_layout(&env.path("dst"));
+
+    // An mbox has no such place: through one, a message without flags is
+    // new again, the rule for every store but a maildir.
+    for (from, to) in [
+        (
+            env.endpoint("maildir", "src"),
+            env.endpoint("mbox", "out.mbox"),
+        ),
+        (
+            env.endpoint("mbox", "out.mbox"),
+            env.endpoint("maildir", "back"),
+        ),
+    ] {
+        assert_exit(&env.run(&["copy", &from, &to]), 0);
+    }
+    assert_eq!(
+        places(&env.path("back")),
+        expect(&[
+            ("fresh", "new"),
+            ("read", "new"),
+            ("read-without-info", "new"),
+            ("seen", "cur:S"),
+            ("flagged-in-new", "cur:F"),
+        ])
+    );
+    assert_maildir_layout(&env.path("back"));
 }
