@@ -53,6 +53,10 @@ pub struct MaildirFile {
     /// `cur/` has been seen by one, even when it carries no flag, and a
     /// client shows a file in `new/` as new again.
     pub in_new: bool,
+    /// Keyword letters (`a`–`z`, in ASCII order) of the file name that the
+    /// folder's `dovecot-keywords` does not name: the keyword is unknown,
+    /// only its letter is, so only a maildir can hold it again.
+    pub unnamed_keyword_letters: String,
 }
 
 impl Message {

@@ -5,7 +5,8 @@
 //! (`:2,DFPRST` plus Dovecot keyword letters from `dovecot-keywords`; `!2,`
 //! and `;2,` are read too, and `:2,` is written), the internal date in the
 //! file's mtime. Whether a message sits in `new/` or `cur/` travels with it
-//! to a maildir destination.
+//! to a maildir destination, and so do keyword letters that
+//! `dovecot-keywords` does not name.
 //!
 //! Delivery keeps the maildir rule — write in `tmp/`, make it durable, rename
 //! into `cur/` or `new/`, make the rename durable — but batches the durability:
@@ -325,9 +326,15 @@ impl Maildir {
                 fingerprints.push(fingerprint);
             }
         }
+        let mut keywords = Keywords::load(&dir)?;
+        // Letters files use without a name must keep meaning nothing: a new
+        // keyword given one of them would name those messages too.
+        for entry in &entries {
+            keywords.reserve_unnamed(&entry.info);
+        }
         self.open = Some(OpenFolder {
             name: folder.clone(),
-            keywords: Keywords::load(&dir)?,
+            keywords,
             dir,
             entries: Vec::new(),
         });
@@ -337,7 +344,18 @@ impl Maildir {
     pub fn append(&mut self, message: &Message) -> Result<()> {
         let open = self.open.as_mut().context("no folder is open")?;
         let raw = message.file_bytes();
-        let info = open.keywords.info_letters(&message.flags);
+        let unnamed = message
+            .maildir
+            .as_ref()
+            .map_or("", |file| file.unnamed_keyword_letters.as_str());
+        let (info, left_out) = open.keywords.info_letters(&message.flags, unnamed);
+        if !left_out.is_empty() {
+            report::warn(&format!(
+                "{}: keyword letters `{left_out}` have no name in the source folder's \
+                 {KEYWORD_FILE}, and folder `{}` uses them for other keywords: left out",
+                message.key, open.name
+            ));
+        }
         self.counter += 1;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -533,14 +551,17 @@ fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Messag
             entry.path.display()
         ));
     }
-    let flags = keywords.flags_from_info(&info);
+    let (flags, unnamed_keyword_letters) = keywords.flags_from_info(&info);
     let mut message = Message::new(
         SourceKey::File(entry.id.clone()),
         raw,
         flags,
         meta.modified().ok(),
     );
-    message.maildir = Some(MaildirFile { in_new });
+    message.maildir = Some(MaildirFile {
+        in_new,
+        unnamed_keyword_letters,
+    });
     Ok(message)
 }
 
@@ -725,6 +746,9 @@ fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
 struct Keywords {
     by_index: Vec<Option<String>>,
     by_name: HashMap<String, usize>,
+    /// Letters that files of the folder use without a name here (bit N for
+    /// letter `a`+N). A new keyword never gets one: it would name them.
+    unnamed: u32,
     dirty: bool,
 }
 
@@ -755,10 +779,16 @@ impl Keywords {
         Ok(keywords)
     }
 
-    /// Flags from the letters after `:2,`. `P` (passed) is `$Forwarded`, as
-    /// isync and Dovecot's IMAP keyword map treat it.
-    fn flags_from_info(&self, info: &str) -> Flags {
+    fn is_named(&self, index: usize) -> bool {
+        matches!(self.by_index.get(index), Some(Some(_)))
+    }
+
+    /// Flags from the letters after `:2,`, and the keyword letters this
+    /// table does not name (in ASCII order). `P` (passed) is `$Forwarded`,
+    /// as isync and Dovecot's IMAP keyword map treat it.
+    fn flags_from_info(&self, info: &str) -> (Flags, String) {
         let mut flags = Flags::default();
+        let mut unnamed = Vec::new();
         for c in info.chars() {
             match c {
                 'D' => flags.draft = true,
@@ -769,21 +799,49 @@ impl Keywords {
                 'T' => flags.deleted = true,
                 'a'..='z' => {
                     let index = (c as u8 - b'a') as usize;
-                    if let Some(Some(name)) = self.by_index.get(index) {
-                        flags.add_keyword(name);
+                    match self.by_index.get(index) {
+                        Some(Some(name)) => flags.add_keyword(name),
+                        _ => unnamed.push(c),
                     }
                 }
                 _ => {}
             }
         }
-        flags
+        unnamed.sort_unstable();
+        unnamed.dedup();
+        (flags, unnamed.into_iter().collect())
     }
 
-    /// The info letters for `flags`, in ASCII order as the spec requires,
-    /// assigning new keyword letters as needed. Keywords beyond Dovecot's 26
-    /// letters cannot be stored in a maildir and are left out.
-    fn info_letters(&mut self, flags: &Flags) -> String {
+    /// Keeps the letters of `info` that this table does not name from being
+    /// given to a new keyword.
+    fn reserve_unnamed(&mut self, info: &str) {
+        for c in info.chars().filter(char::is_ascii_lowercase) {
+            let index = (c as u8 - b'a') as usize;
+            if !self.is_named(index) {
+                self.unnamed |= 1 << index;
+            }
+        }
+    }
+
+    /// The info letters for `flags` and the source's unnamed keyword letters
+    /// `unnamed`, in ASCII order as the spec requires, assigning new keyword
+    /// letters as needed; and the unnamed letters this folder names
+    /// otherwise, which cannot be kept. Keywords beyond Dovecot's 26 letters
+    /// cannot be stored in a maildir and are left out.
+    fn info_letters(&mut self, flags: &Flags, unnamed: &str) -> (String, String) {
         let mut letters = Vec::new();
+        let mut left_out = String::new();
+        // Before any new keyword takes a letter: the message's own unnamed
+        // letters are not free for it.
+        for c in unnamed.chars().filter(char::is_ascii_lowercase) {
+            let index = (c as u8 - b'a') as usize;
+            if self.is_named(index) {
+                left_out.push(c);
+            } else {
+                self.unnamed |= 1 << index;
+                letters.push(c);
+            }
+        }
         for (set, letter) in [
             (flags.draft, 'D'),
             (flags.flagged, 'F'),
@@ -804,7 +862,7 @@ impl Keywords {
         }
         letters.sort_unstable();
         letters.dedup();
-        letters.into_iter().collect()
+        (letters.into_iter().collect(), left_out)
     }
 
     fn index_of(&mut self, keyword: &str) -> Option<usize> {
@@ -814,14 +872,11 @@ impl Keywords {
         if keyword.is_empty() || keyword.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return None;
         }
-        let index = match self.by_index.iter().position(Option::is_none) {
-            Some(free) => free,
-            None if self.by_index.len() < MAX_KEYWORDS => {
-                self.by_index.push(None);
-                self.by_index.len() - 1
-            }
-            None => return None,
-        };
+        let index = (0..MAX_KEYWORDS)
+            .find(|&index| !self.is_named(index) && self.unnamed & (1 << index) == 0)?;
+        if self.by_index.len() <= index {
+            self.by_index.resize(index + 1, None);
+        }
         self.by_index[index] = Some(keyword.to_string());
         self.by_name.insert(keyword.to_string(), index);
         self.dirty = true;
@@ -858,11 +913,15 @@ mod tests {
             keywords: vec!["Work".into(), "$Forwarded".into(), "Later".into()],
             ..Flags::default()
         };
-        assert_eq!(keywords.info_letters(&flags), "FPRSab");
+        assert_eq!(
+            keywords.info_letters(&flags, ""),
+            ("FPRSab".into(), "".into())
+        );
         assert!(keywords.dirty);
-        let back = keywords.flags_from_info("FPRSab");
+        let (back, unnamed) = keywords.flags_from_info("FPRSab");
         assert!(back.seen && back.flagged && back.answered);
         assert_eq!(back.keywords, vec!["$Forwarded", "Work", "Later"]);
+        assert_eq!(unnamed, "");
     }
 
     #[test]
@@ -872,7 +931,7 @@ mod tests {
         fs::write(dir.join(KEYWORD_FILE), "0 $Label1\n2 Junk\nbroken line\n").unwrap();
         let mut keywords = Keywords::load(&dir).unwrap();
         assert_eq!(
-            keywords.flags_from_info("ac").keywords,
+            keywords.flags_from_info("ac").0.keywords,
             vec!["$Label1", "Junk"]
         );
         let flags = Flags {
@@ -880,11 +939,11 @@ mod tests {
             ..Flags::default()
         };
         // The free slot b is reused.
-        assert_eq!(keywords.info_letters(&flags), "b");
+        assert_eq!(keywords.info_letters(&flags, ""), ("b".into(), "".into()));
         keywords.save(&dir).unwrap();
         let reloaded = Keywords::load(&dir).unwrap();
         assert_eq!(
-            reloaded.flags_from_info("abc").keywords,
+            reloaded.flags_from_info("abc").0.keywords,
             vec!["$Label1", "New", "Junk"]
         );
         fs::remove_dir_all(&dir).unwrap();
@@ -934,6 +993,70 @@ mod tests {
         for (name, unique, info) in cases {
             assert_eq!(split_info(name), (*unique, *info), "{name:?}");
         }
+    }
+
+    #[test]
+    fn unnamed_keyword_letters_are_read_kept_and_never_given_to_new_keywords() {
+        let dir = temp_dir("unnamed");
+        fs::write(dir.join(KEYWORD_FILE), "0 $Label1\n2 Junk\n").unwrap();
+        let source = Keywords::load(&dir).unwrap();
+        // (info, keywords, unnamed letters)
+        let cases: &[(&str, &[&str], &str)] = &[
+            ("Sa", &["$Label1"], ""),
+            ("Sb", &[], "b"),
+            ("Sdbbz", &[], "bdz"),
+            ("acd", &["$Label1", "Junk"], "d"),
+            ("SZx", &[], "x"),
+        ];
+        for (info, keywords, unnamed) in cases {
+            let (flags, letters) = source.flags_from_info(info);
+            assert_eq!(flags.keywords, *keywords, "{info:?}");
+            assert_eq!(letters, *unnamed, "{info:?}");
+        }
+
+        // A destination whose `c` is Junk: `b` and `d` can be kept, `c` not,
+        // and a new keyword takes neither `b` nor `d`.
+        let mut sink = Keywords::load(&dir).unwrap();
+        sink.reserve_unnamed("Sd");
+        let flags = Flags {
+            seen: true,
+            keywords: vec!["New".into()],
+            ..Flags::default()
+        };
+        assert_eq!(sink.info_letters(&flags, "bc"), ("Sbe".into(), "c".into()));
+        assert_eq!(sink.by_index[4].as_deref(), Some("New"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_new_keyword_waits_for_a_letter_no_file_uses() {
+        let mut keywords = Keywords::default();
+        for letter in 'a'..='y' {
+            keywords.reserve_unnamed(&letter.to_string());
+        }
+        let flags = |name: &str| Flags {
+            keywords: vec![name.into()],
+            ..Flags::default()
+        };
+        assert_eq!(
+            keywords.info_letters(&flags("One"), ""),
+            ("z".into(), "".into())
+        );
+        // No letter is left: the keyword cannot be stored, as past 26.
+        assert_eq!(
+            keywords.info_letters(&flags("Two"), ""),
+            ("".into(), "".into())
+        );
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("mailtug-maildir-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]

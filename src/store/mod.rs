@@ -599,6 +599,35 @@ impl AnySink {
     }
 }
 
+impl AnySink {
+    /// What to call this store when it cannot hold the keyword letters a
+    /// maildir source has no name for (see [`crate::message::MaildirFile`]); `None` for a
+    /// maildir, which keeps them where it can and says where it cannot.
+    fn without_unnamed_keyword_letters(&self) -> Option<&'static str> {
+        match self {
+            AnySink::Maildir(_) => None,
+            AnySink::Mbox(_) => Some("an mbox file"),
+            AnySink::Imap(_) => Some("an IMAP server"),
+            AnySink::DryRun(s) => s.inner.without_unnamed_keyword_letters(),
+        }
+    }
+}
+
+/// Says that `message`'s keyword letters without a name are left out: a
+/// keyword is stored by its name everywhere but in a maildir, and these
+/// have none. One warning per message, naming its file.
+fn warn_unnamed_keyword_letters_left_out(message: &Message, store: &str) {
+    let Some(file) = &message.maildir else { return };
+    if file.unnamed_keyword_letters.is_empty() {
+        return;
+    }
+    crate::report::warn(&format!(
+        "{}: keyword letters `{}` have no name in the source folder's dovecot-keywords, and \
+         {store} can only store keywords by name: left out",
+        message.key, file.unnamed_keyword_letters
+    ));
+}
+
 impl AnySource {
     /// Ends server sessions politely (LOGOUT, QUIT); local stores have nothing to end.
     pub async fn close(self) {
@@ -743,6 +772,9 @@ impl Sink for AnySink {
         }
     }
     async fn append(&mut self, message: Message) -> Result<()> {
+        if let Some(store) = self.without_unnamed_keyword_letters() {
+            warn_unnamed_keyword_letters_left_out(&message, store);
+        }
         match self {
             AnySink::Maildir(s) => s.append(&message),
             AnySink::Mbox(s) => s.append(&message),

@@ -1,6 +1,7 @@
 //! Maildir trees as other tools leave them: info separators other than `:`,
-//! and messages in `new/` and in `cur/` without flags. Each tree is built
-//! here, file by file, so the test says what it holds.
+//! messages in `new/` and in `cur/` without flags, keyword letters that
+//! `dovecot-keywords` does not name. Each tree is built here, file by file,
+//! so the test says what it holds.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -229,4 +230,101 @@ fn a_maildir_copy_keeps_new_mail_in_new_and_read_mail_in_cur_even_without_flags(
         ])
     );
     assert_maildir_layout(&env.path("back"));
+}
+
+#[test]
+fn keyword_letters_without_a_name_stay_in_a_maildir_and_are_reported_elsewhere() {
+    let env = TestEnv::new();
+    let src = env.path("src");
+    make_folder(&src);
+    // `a` has a name; `b`, `c` and `d` have none (a tool wrote the letters
+    // and never the file, or the file was lost).
+    fs::write(src.join("dovecot-keywords"), "0 $Label1\n").unwrap();
+    put(&src, "cur/1700000001.M1P1.host:2,Sa", "named");
+    put(&src, "cur/1700000002.M1P1.host:2,Sbc", "unnamed");
+    put(&src, "cur/1700000003.M1P1.host!2,d", "unnamed-only");
+
+    // Into a fresh maildir: every letter as it was, no file names them.
+    let output = env.run(&[
+        "copy",
+        &env.endpoint("maildir", "src"),
+        &env.endpoint("maildir", "dst"),
+    ]);
+    assert_exit(&output, 0);
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    assert_eq!(
+        places(&env.path("dst")),
+        expect(&[
+            ("named", "cur:Sa"),
+            ("unnamed", "cur:Sbc"),
+            ("unnamed-only", "cur:d")
+        ])
+    );
+    assert_eq!(
+        fs::read_to_string(env.path("dst/dovecot-keywords")).unwrap(),
+        "0 $Label1\n"
+    );
+    assert_maildir_copy_layout(&env.path("dst"));
+
+    // Into a maildir whose `b` is a keyword of its own: `b` would change
+    // meaning, so it is left out with a warning naming the file; `c` and `d`
+    // stay, and a new keyword takes none of them.
+    let other = env.path("other");
+    make_folder(&other);
+    fs::write(other.join("dovecot-keywords"), "1 Junk\n").unwrap();
+    put(&other, "cur/1600000000.M1P1.host:2,Se", "already-there");
+    let output = env.run(&[
+        "copy",
+        &env.endpoint("maildir", "src"),
+        &env.endpoint("maildir", "other"),
+    ]);
+    assert_exit(&output, 0);
+    let warnings: Vec<String> = stderr(&output)
+        .lines()
+        .filter(|line| line.starts_with("mailtug: warning:"))
+        .map(String::from)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    for part in ["file 1700000002.M1P1.host", "`b`", "left out"] {
+        assert!(warnings[0].contains(part), "{part}: {warnings:?}");
+    }
+    assert_eq!(
+        places(&other),
+        expect(&[
+            ("already-there", "cur:Se"),
+            ("named", "cur:Sa"),
+            ("unnamed", "cur:Sc"),
+            ("unnamed-only", "cur:d")
+        ])
+    );
+    assert_eq!(
+        fs::read_to_string(other.join("dovecot-keywords")).unwrap(),
+        "0 $Label1\n1 Junk\n"
+    );
+
+    // Into an mbox, which stores keywords by name only: both files with
+    // unnamed letters are named in a warning, and the rest is kept.
+    let output = env.run(&[
+        "copy",
+        &env.endpoint("maildir", "src"),
+        &env.endpoint("mbox", "out.mbox"),
+    ]);
+    assert_exit(&output, 0);
+    let text = stderr(&output);
+    for part in [
+        "file 1700000002.M1P1.host: keyword letters `bc`",
+        "file 1700000003.M1P1.host: keyword letters `d`",
+        "an mbox file can only store keywords by name",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    let mut mbox = read_mbox_file(&env.path("out.mbox"));
+    mbox.sort();
+    let mut expected = vec![
+        stored("named", "S $Label1"),
+        stored("unnamed", "S"),
+        stored("unnamed-only", "-"),
+    ];
+    expected.sort();
+    assert_eq!(mbox, expected);
 }
