@@ -10,6 +10,7 @@ use crate::endpoint::Endpoint;
 use crate::exit::usage;
 use crate::folder::{glob_matches, FolderName};
 use crate::message::Form;
+use crate::store::maildir::Layout;
 use crate::store::{Access, Filters, SourceOptions};
 
 /// Which source folders a command works on, and what they are called at the destination.
@@ -199,6 +200,15 @@ impl Job {
             options.push("--no-special-use-map".into());
         }
         options.extend(filters.key_options());
+        // Another layout reads or writes other directories: another job.
+        for (side, access) in [("src", &source_access), ("dst", &destination_access)] {
+            if access.maildir_layout != Layout::Auto {
+                options.push(format!(
+                    "--{side}-maildir-layout={}",
+                    access.maildir_layout.as_str()
+                ));
+            }
+        }
         let key = JobKey {
             source: source.normalized(),
             destination: destination.normalized(),

@@ -394,7 +394,8 @@ impl SourceOptions {
     }
 }
 
-/// How to reach a server endpoint: the account and how to prove it.
+/// How to open one side's endpoint: for a server, the account and how to
+/// prove it; for a maildir, the layout of its tree.
 #[derive(Clone, Debug)]
 pub struct Access {
     /// `--src-user`/`--dst-user`, else the URL's user.
@@ -407,6 +408,8 @@ pub struct Access {
     /// `--tls none`: `imap://` and `pop3://` stay unencrypted (loopback only).
     pub plaintext: bool,
     pub timeout: Duration,
+    /// `--src-maildir-layout`/`--dst-maildir-layout`.
+    pub maildir_layout: maildir::Layout,
 }
 
 impl Default for Access {
@@ -419,6 +422,7 @@ impl Default for Access {
             tls: TlsOptions::default(),
             plaintext: false,
             timeout: Duration::from_secs(60),
+            maildir_layout: maildir::Layout::Auto,
         }
     }
 }
@@ -550,6 +554,7 @@ impl AnySource {
             Endpoint::Maildir(path) => Ok(AnySource::Maildir(maildir::Maildir::open_source(
                 path,
                 options.filters.clone(),
+                access.maildir_layout,
             )?)),
             Endpoint::Mbox(path) => Ok(AnySource::Mbox(mbox::Mbox::open_source(
                 path,
@@ -569,7 +574,10 @@ impl AnySink {
     /// Opens an endpoint as a sink. Local stores create nothing until a folder is opened.
     pub async fn connect(endpoint: &Endpoint, access: &Access) -> Result<AnySink> {
         match endpoint {
-            Endpoint::Maildir(path) => Ok(AnySink::Maildir(maildir::Maildir::open_sink(path)?)),
+            Endpoint::Maildir(path) => Ok(AnySink::Maildir(maildir::Maildir::open_sink(
+                path,
+                access.maildir_layout,
+            )?)),
             Endpoint::Mbox(path) => Ok(AnySink::Mbox(mbox::Mbox::open_sink(path)?)),
             Endpoint::Imap(remote) => Ok(AnySink::Imap(Box::new(
                 imap::Imap::connect(&access.login(remote)?, SourceOptions::default(), false)
@@ -585,9 +593,10 @@ impl AnySink {
     /// nothing is created, locked or written.
     pub async fn connect_read_only(endpoint: &Endpoint, access: &Access) -> Result<AnySink> {
         match endpoint {
-            Endpoint::Maildir(path) => {
-                Ok(AnySink::Maildir(maildir::Maildir::open_read_only(path)?))
-            }
+            Endpoint::Maildir(path) => Ok(AnySink::Maildir(maildir::Maildir::open_read_only(
+                path,
+                access.maildir_layout,
+            )?)),
             Endpoint::Mbox(path) => Ok(AnySink::Mbox(mbox::Mbox::open_read_only(path)?)),
             Endpoint::Imap(remote) => Ok(AnySink::Imap(Box::new(
                 imap::Imap::connect(&access.login(remote)?, SourceOptions::default(), true).await?,
