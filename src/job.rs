@@ -287,6 +287,39 @@ mod tests {
     }
 
     #[test]
+    fn a_maildir_layout_other_than_auto_is_part_of_the_job_key() {
+        let source = std::env::temp_dir();
+        let key = |src: Layout, dst: Layout| {
+            let access = |layout| Access {
+                maildir_layout: layout,
+                ..Access::default()
+            };
+            let job = Job::new(
+                Endpoint::Maildir(source.clone()),
+                Endpoint::Maildir(source.join("mailtug-job-key-test")),
+                access(src),
+                access(dst),
+                FolderSelection::default(),
+                JobOptions {
+                    dedup: true,
+                    special_use_map: true,
+                    jobs: 1,
+                    checkpoint_path: Some(PathBuf::from("unused.json")),
+                    ..JobOptions::default()
+                },
+            )
+            .unwrap();
+            job.key.options
+        };
+        assert!(key(Layout::Auto, Layout::Auto).is_empty());
+        assert_eq!(
+            key(Layout::Fs, Layout::MaildirPlusPlus),
+            ["--src-maildir-layout=fs", "--dst-maildir-layout=maildir++"]
+        );
+        assert_eq!(key(Layout::Auto, Layout::Fs), ["--dst-maildir-layout=fs"]);
+    }
+
+    #[test]
     fn selection_applies_only_and_exclude() {
         let selection =
             FolderSelection::new(&["INBOX".into(), "Sent".into()], &["Sent".into()], &[]).unwrap();
