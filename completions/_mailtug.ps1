@@ -51,6 +51,8 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--before', '--before', [CompletionResultType]::ParameterName, 'Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server''s day for IMAP)')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/')
+            [CompletionResult]::new('--src-maildir-layout', '--src-maildir-layout', [CompletionResultType]::ParameterName, 'Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)')
+            [CompletionResult]::new('--dst-maildir-layout', '--dst-maildir-layout', [CompletionResultType]::ParameterName, 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs')
             [CompletionResult]::new('--src-user', '--src-user', [CompletionResultType]::ParameterName, 'User name for SRC, when not in its URL (e.g. one containing `@`)')
             [CompletionResult]::new('--src-password-file', '--src-password-file', [CompletionResultType]::ParameterName, 'Read SRC''s password (or token) from the first line of FILE')
             [CompletionResult]::new('--src-password-env', '--src-password-env', [CompletionResultType]::ParameterName, 'Read SRC''s password (or token) from environment variable VAR')
@@ -85,6 +87,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             break
         }
         'mailtug;ls' {
+            [CompletionResult]::new('--src-maildir-layout', '--src-maildir-layout', [CompletionResultType]::ParameterName, 'Subfolder layout of a maildir ENDPOINT: auto (whatever the tree holds), maildir++ (.Archive.2023/), fs (Archive/2023/)')
             [CompletionResult]::new('--src-user', '--src-user', [CompletionResultType]::ParameterName, 'User name for SRC, when not in its URL (e.g. one containing `@`)')
             [CompletionResult]::new('--src-password-file', '--src-password-file', [CompletionResultType]::ParameterName, 'Read SRC''s password (or token) from the first line of FILE')
             [CompletionResult]::new('--src-password-env', '--src-password-env', [CompletionResultType]::ParameterName, 'Read SRC''s password (or token) from environment variable VAR')
@@ -117,6 +120,8 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--folder', '--folder', [CompletionResultType]::ParameterName, 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023')
             [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels')
             [CompletionResult]::new('--map', '--map', [CompletionResultType]::ParameterName, 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)')
+            [CompletionResult]::new('--src-maildir-layout', '--src-maildir-layout', [CompletionResultType]::ParameterName, 'Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)')
+            [CompletionResult]::new('--dst-maildir-layout', '--dst-maildir-layout', [CompletionResultType]::ParameterName, 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs')
             [CompletionResult]::new('--src-user', '--src-user', [CompletionResultType]::ParameterName, 'User name for SRC, when not in its URL (e.g. one containing `@`)')
             [CompletionResult]::new('--src-password-file', '--src-password-file', [CompletionResultType]::ParameterName, 'Read SRC''s password (or token) from the first line of FILE')
             [CompletionResult]::new('--src-password-env', '--src-password-env', [CompletionResultType]::ParameterName, 'Read SRC''s password (or token) from environment variable VAR')

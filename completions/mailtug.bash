@@ -100,7 +100,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__copy)
-            opts="-n -j -q -v -h -V --folder --exclude --map --all-namespaces --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --help --version"
+            opts="-n -j -q -v -h -V --folder --exclude --map --all-namespaces --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -156,6 +156,14 @@ _mailtug() {
                     ;;
                 --state)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-maildir-layout)
+                    COMPREPLY=($(compgen -W "auto maildir++ fs" -- "${cur}"))
+                    return 0
+                    ;;
+                --dst-maildir-layout)
+                    COMPREPLY=($(compgen -W "auto maildir++ fs" -- "${cur}"))
                     return 0
                     ;;
                 --src-user)
@@ -352,12 +360,16 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__ls)
-            opts="-q -v -h -V --all-namespaces --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --all-namespaces --src-maildir-layout --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --src-maildir-layout)
+                    COMPREPLY=($(compgen -W "auto maildir++ fs" -- "${cur}"))
+                    return 0
+                    ;;
                 --src-user)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -552,7 +564,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__verify)
-            opts="-q -v -h -V --content --folder --exclude --map --all-namespaces --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --content --folder --exclude --map --all-namespaces --src-maildir-layout --dst-maildir-layout --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -568,6 +580,14 @@ _mailtug() {
                     ;;
                 --map)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-maildir-layout)
+                    COMPREPLY=($(compgen -W "auto maildir++ fs" -- "${cur}"))
+                    return 0
+                    ;;
+                --dst-maildir-layout)
+                    COMPREPLY=($(compgen -W "auto maildir++ fs" -- "${cur}"))
                     return 0
                     ;;
                 --src-user)

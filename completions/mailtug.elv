@@ -47,6 +47,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --before 'Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server''s day for IMAP)'
             cand --max-size 'Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)'
             cand --state 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/'
+            cand --src-maildir-layout 'Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)'
+            cand --dst-maildir-layout 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs'
             cand --src-user 'User name for SRC, when not in its URL (e.g. one containing `@`)'
             cand --src-password-file 'Read SRC''s password (or token) from the first line of FILE'
             cand --src-password-env 'Read SRC''s password (or token) from environment variable VAR'
@@ -80,6 +82,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --version 'Print version'
         }
         &'mailtug;ls'= {
+            cand --src-maildir-layout 'Subfolder layout of a maildir ENDPOINT: auto (whatever the tree holds), maildir++ (.Archive.2023/), fs (Archive/2023/)'
             cand --src-user 'User name for SRC, when not in its URL (e.g. one containing `@`)'
             cand --src-password-file 'Read SRC''s password (or token) from the first line of FILE'
             cand --src-password-env 'Read SRC''s password (or token) from environment variable VAR'
@@ -111,6 +114,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --folder 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023'
             cand --exclude 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels'
             cand --map 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)'
+            cand --src-maildir-layout 'Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)'
+            cand --dst-maildir-layout 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs'
             cand --src-user 'User name for SRC, when not in its URL (e.g. one containing `@`)'
             cand --src-password-file 'Read SRC''s password (or token) from the first line of FILE'
             cand --src-password-env 'Read SRC''s password (or token) from environment variable VAR'

@@ -46,6 +46,12 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l since -d 'Only 
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l before -d 'Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server\'s day for IMAP)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-size -d 'Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l state -d 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-maildir-layout -d 'Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)' -r -f -a "auto\t''
+maildir++\t''
+fs\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-maildir-layout -d 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs' -r -f -a "auto\t''
+maildir++\t''
+fs\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
@@ -86,6 +92,9 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s q -l quiet -d '
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-maildir-layout -d 'Subfolder layout of a maildir ENDPOINT: auto (whatever the tree holds), maildir++ (.Archive.2023/), fs (Archive/2023/)' -r -f -a "auto\t''
+maildir++\t''
+fs\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
@@ -125,6 +134,12 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -s V -l version -d '
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l folder -d 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l exclude -d 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l map -d 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-maildir-layout -d 'Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)' -r -f -a "auto\t''
+maildir++\t''
+fs\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-maildir-layout -d 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs' -r -f -a "auto\t''
+maildir++\t''
+fs\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r

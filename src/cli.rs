@@ -32,7 +32,7 @@ pub struct Cli {
 
 const AFTER_HELP: &str = "\
 Endpoints:
-  maildir:PATH        a maildir tree (Maildir++ subfolders), created if missing
+  maildir:PATH        a maildir tree (Maildir++ or fs-layout subfolders), created if missing
   mbox:PATH           an mbox file (one folder) or a directory of *.mbox files
   PATH                an existing maildir (has cur/ new/ tmp/) or mbox file
   imaps://USER@HOST[:PORT][/FOLDER], imap://…   IMAP (implicit TLS / STARTTLS)
@@ -228,6 +228,9 @@ pub struct CopyArgs {
     pub state: Option<PathBuf>,
 
     #[command(flatten)]
+    pub layout: LayoutArgs,
+
+    #[command(flatten)]
     pub remote: RemoteArgs,
 }
 
@@ -240,6 +243,10 @@ pub struct LsArgs {
     /// IMAP: also list folders of other users' and shared namespaces
     #[arg(long)]
     pub all_namespaces: bool,
+
+    /// Subfolder layout of a maildir ENDPOINT: auto (whatever the tree holds), maildir++ (.Archive.2023/), fs (Archive/2023/)
+    #[arg(long, value_name = "LAYOUT", default_value = "auto", value_parser = MAILDIR_LAYOUTS)]
+    pub src_maildir_layout: String,
 
     #[command(flatten)]
     pub remote: RemoteArgs,
@@ -263,7 +270,26 @@ pub struct VerifyArgs {
     pub folders: FolderArgs,
 
     #[command(flatten)]
+    pub layout: LayoutArgs,
+
+    #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+/// The spellings of `--src-maildir-layout` and `--dst-maildir-layout`.
+const MAILDIR_LAYOUTS: [&str; 3] = ["auto", "maildir++", "fs"];
+
+/// How maildir trees lay out their subfolders. One option per side, as the
+/// two sides of a copy between layouts differ.
+#[derive(Debug, Args, Clone)]
+pub struct LayoutArgs {
+    /// Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)
+    #[arg(long, value_name = "LAYOUT", default_value = "auto", value_parser = MAILDIR_LAYOUTS)]
+    pub src_maildir_layout: String,
+
+    /// Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs
+    #[arg(long, value_name = "LAYOUT", default_value = "auto", value_parser = MAILDIR_LAYOUTS)]
+    pub dst_maildir_layout: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,7 +2,8 @@
 //!
 //! It exists because every store spells folders its own way: IMAP in modified
 //! UTF-7 with the server's hierarchy delimiter, Maildir++ as `.A.B`
-//! directories, mbox trees as `A/B.mbox` files. The checkpoint, `--folder`,
+//! directories, fs-layout maildirs as nested `A/B/` directories, mbox trees
+//! as `A/B.mbox` files. The checkpoint, `--folder`,
 //! `--map` and `--exclude` need one spelling, and the on-disk forms must be
 //! safe whatever a server or a file system hands us.
 //!
@@ -11,8 +12,8 @@
 //!   contains `/`, and a first-level inbox (in any case) is spelled `INBOX`.
 //! - No folder name, however hostile, maps to a path outside the store's
 //!   root: [`maildir_dir_name`] is a single directory name that is never `.`
-//!   or `..`, and [`mbox_relative_path`] is relative with only normal
-//!   components.
+//!   or `..`, and [`fs_relative_path`] and [`mbox_relative_path`] are
+//!   relative with only normal components.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -399,6 +400,69 @@ pub fn folder_from_maildir_dir(dir_name: &str) -> Option<FolderName> {
         .filter(|part| !part.is_empty())
         .map(|part| mutf7::decode(part).unwrap_or_else(|_| part.to_string()));
     FolderName::from_components(components).ok()
+}
+
+/// The directory names a maildir folder keeps for itself: a folder level
+/// spelled like one of them would be taken for part of its parent.
+const MAILDIR_SUBDIRS: [&str; 3] = ["cur", "new", "tmp"];
+
+/// fs layout (mbsync `SubFolders Verbatim`, Dovecot `LAYOUT=fs`): the path of a folder's
+/// directory relative to the maildir root, one directory per level, in UTF-8 (as Dovecot writes
+/// with its `UTF-8` option and mbsync 1.5 writes): `Archive/2023` → `Archive/2023`, `INBOX/x` →
+/// `INBOX/x`. None for INBOX itself, which the store places (the root, or an existing `INBOX/`).
+///
+/// Each level is made safe as in [`mbox_relative_path`]: NUL and other control characters become
+/// `_` plus a hash suffix; a level starting with `.` (`.` and `..` included) gets a `_` prefix,
+/// which also keeps it apart from Maildir++ `.A.B` directories and out of hidden names; `cur`,
+/// `new` and `tmp` get a `_` prefix too (they are the parent maildir's own directories, and
+/// Dovecot refuses them as names); a level longer than a file name can be (255 bytes) is cut and
+/// ends in a hash of the whole level. Never escapes the root. Names differing only in these
+/// replacements share a directory (`cur` and `_cur`), as `a.b` and `a_b` do in Maildir++.
+pub fn fs_relative_path(folder: &FolderName) -> Option<PathBuf> {
+    if folder.is_inbox() {
+        return None;
+    }
+    let mut path = PathBuf::new();
+    for component in folder.components() {
+        let mut safe: String = component
+            .chars()
+            .map(|c| if c == '/' || c.is_control() { '_' } else { c })
+            .collect();
+        if component.chars().any(char::is_control) {
+            safe.push_str(&hash_suffix(component));
+        }
+        if safe.starts_with('.') || MAILDIR_SUBDIRS.contains(&safe.as_str()) {
+            safe.insert(0, '_');
+        }
+        path.push(shortened(&safe, NAME_MAX));
+    }
+    Some(path)
+}
+
+/// Inverse for a directory found on disk in an fs-layout tree, given its path below the root,
+/// one directory name per level: `["Archive", "2023"]` → `Archive/2023`, `["INBOX"]` → INBOX.
+/// None when no level is left (never for names read from a directory).
+///
+/// Names are UTF-8 and taken as they are, except that a level that is plain ASCII and holds a
+/// modified UTF-7 shift sequence that decodes strictly (`Entw&APw-rfe`) is decoded: Dovecot's
+/// `LAYOUT=fs` without its `UTF-8` option, and mbsync before 1.5, store the server's modified
+/// UTF-7 names as they are. A real name of that shape (`&AOk-` meant literally) is rare enough to
+/// be read the same way.
+pub fn folder_from_fs_path(levels: &[&str]) -> Option<FolderName> {
+    FolderName::from_components(levels.iter().map(|level| fs_level_name(level))).ok()
+}
+
+/// One level of an fs-layout path as a folder name component; see [`folder_from_fs_path`].
+fn fs_level_name(level: &str) -> String {
+    let has_shift = level
+        .match_indices('&')
+        .any(|(at, _)| !level[at + 1..].starts_with('-'));
+    if level.is_ascii() && has_shift {
+        if let Ok(decoded) = mutf7::decode(level) {
+            return decoded;
+        }
+    }
+    level.to_string()
 }
 
 /// Longest mbox path component, in bytes, before `.mbox`; well under the
@@ -865,6 +929,92 @@ mod tests {
     }
 
     #[test]
+    fn fs_paths_are_utf8_and_safe() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("INBOX", None),
+            ("inbox", None),
+            ("Sent", Some("Sent")),
+            ("Archive/2023", Some("Archive/2023")),
+            ("INBOX/sub", Some("INBOX/sub")),
+            ("a.b", Some("a.b")),
+            ("a&b", Some("a&b")),
+            ("Entwürfe/日本語", Some("Entwürfe/日本語")),
+            (".hidden", Some("_.hidden")),
+            ("../../etc", Some("_../_../etc")),
+            ("cur", Some("_cur")),
+            ("Work/new", Some("Work/_new")),
+            ("tmp/x", Some("_tmp/x")),
+            ("Cur/news/tmpl", Some("Cur/news/tmpl")),
+            ("x\0y", Some("x_y-ce3890a8")),
+            ("tab\there/.x", Some("tab_here-5b876593/_.x")),
+        ];
+        for (folder, expected) in cases {
+            assert_eq!(
+                fs_relative_path(&name(folder)),
+                expected.map(PathBuf::from),
+                "{folder:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fs_directories_found_on_disk_become_folders() {
+        let cases: &[(&[&str], Option<&str>)] = &[
+            (&["Sent"], Some("Sent")),
+            (&["Archive", "2023"], Some("Archive/2023")),
+            (&["INBOX"], Some("INBOX")),
+            (&["inbox", "x"], Some("INBOX/x")),
+            (&["Work", "inbox"], Some("Work/inbox")),
+            (&["a.b"], Some("a.b")),
+            (&["Entwürfe", "日本語"], Some("Entwürfe/日本語")),
+            // Modified UTF-7 as Dovecot without `UTF-8` and mbsync 1.4 write it.
+            (&["Entw&APw-rfe", "&ZeVnLIqe-"], Some("Entwürfe/日本語")),
+            (&["&AOk-x&-"], Some("éx&")),
+            // Not a shift sequence, or not one that decodes: as written.
+            (&["a&-b"], Some("a&-b")),
+            (&["AT&T"], Some("AT&T")),
+            (&["Tom&Jerry-Show"], Some("Tom&Jerry-Show")),
+            (&["&AGE-"], Some("&AGE-")),
+            (&["caf&AOk-é"], Some("caf&AOk-é")),
+            (&["_cur"], Some("_cur")),
+            (&[], None),
+        ];
+        for (levels, expected) in cases {
+            let got = folder_from_fs_path(levels);
+            assert_eq!(
+                got.as_ref().map(FolderName::as_str),
+                *expected,
+                "{levels:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fs_names_round_trip_for_ordinary_folders() {
+        for folder in [
+            "Sent",
+            "Archive/2023",
+            "INBOX/x",
+            "a&b/c d",
+            "a.b/.c.d",
+            "台北/日本語",
+            "😀",
+            "~x-y",
+        ] {
+            let folder = name(folder);
+            let path = fs_relative_path(&folder).expect("not the inbox");
+            let levels: Vec<&str> = path.iter().map(|l| l.to_str().unwrap()).collect();
+            let back = folder_from_fs_path(&levels).expect("a name");
+            if folder.components().any(|c| c.starts_with('.')) {
+                // A leading `.` gains a `_`, and keeps it when read back.
+                assert_eq!(back.as_str(), "a.b/_.c.d", "{path:?}");
+            } else {
+                assert_eq!(back, folder, "{path:?}");
+            }
+        }
+    }
+
+    #[test]
     fn mbox_paths_are_relative_and_safe() {
         let cases: &[(&str, &str)] = &[
             ("INBOX", "INBOX.mbox"),
@@ -977,6 +1127,7 @@ mod tests {
         ];
         let mut mbox_paths = std::collections::BTreeSet::new();
         let mut maildir_dirs = std::collections::BTreeSet::new();
+        let mut fs_paths = std::collections::BTreeSet::new();
         for input in &names {
             let folder = name(input);
             let path = mbox_relative_path(&folder);
@@ -987,6 +1138,15 @@ mod tests {
             assert!(
                 mbox_paths.insert(path.clone()),
                 "{input:?} → {path:?} twice"
+            );
+            let fs_path = fs_relative_path(&folder).expect("not the inbox");
+            assert!(
+                fs_path.iter().all(|part| part.len() <= 255),
+                "{input:?} → {fs_path:?}"
+            );
+            assert!(
+                fs_paths.insert(fs_path.clone()),
+                "{input:?} → {fs_path:?} twice"
             );
             let dir = maildir_dir_name(&folder).expect("not the inbox");
             assert!(dir.len() <= 255, "{input:?} → {dir:?}");
@@ -1057,6 +1217,25 @@ mod tests {
                 assert_eq!(root.join(&dir).parent(), Some(root), "{dir:?}");
                 let parts: Vec<Component> = Path::new(&dir).components().collect();
                 assert!(matches!(parts[..], [Component::Normal(_)]), "{dir:?}");
+            }
+
+            let fs_path = fs_relative_path(&folder).unwrap_or_default();
+            assert!(fs_path.is_relative(), "{fs_path:?}");
+            for part in fs_path.components() {
+                let Component::Normal(part) = part else {
+                    panic!("{input:?} gives a non-normal component in {fs_path:?}");
+                };
+                let part = part.to_str().expect("built from a str");
+                assert!(
+                    !part.starts_with('.') && !part.contains('\0'),
+                    "{fs_path:?}"
+                );
+                assert!(!MAILDIR_SUBDIRS.contains(&part), "{fs_path:?}");
+                assert!(part.len() <= 255, "{fs_path:?}");
+            }
+            assert!(root.join(&fs_path).starts_with(root));
+            if !folder.is_inbox() {
+                assert_eq!(fs_path.components().count(), folder.components().count());
             }
 
             let path = mbox_relative_path(&folder);

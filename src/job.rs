@@ -10,6 +10,7 @@ use crate::endpoint::Endpoint;
 use crate::exit::usage;
 use crate::folder::{glob_matches, FolderName};
 use crate::message::Form;
+use crate::store::maildir::Layout;
 use crate::store::{Access, Filters, SourceOptions};
 
 /// Which source folders a command works on, and what they are called at the destination.
@@ -203,6 +204,15 @@ impl Job {
         if let Some(format) = source_access.mbox_format {
             options.push(format!("--mbox-format={}", format.name()));
         }
+        // Another layout reads or writes other directories: another job.
+        for (side, access) in [("src", &source_access), ("dst", &destination_access)] {
+            if access.maildir_layout != Layout::Auto {
+                options.push(format!(
+                    "--{side}-maildir-layout={}",
+                    access.maildir_layout.as_str()
+                ));
+            }
+        }
         let key = JobKey {
             source: source.normalized(),
             destination: destination.normalized(),
@@ -278,6 +288,39 @@ mod tests {
         for (from, to) in cases {
             assert_eq!(selection.destination(&name(from)), name(to), "{from}");
         }
+    }
+
+    #[test]
+    fn a_maildir_layout_other_than_auto_is_part_of_the_job_key() {
+        let source = std::env::temp_dir();
+        let key = |src: Layout, dst: Layout| {
+            let access = |layout| Access {
+                maildir_layout: layout,
+                ..Access::default()
+            };
+            let job = Job::new(
+                Endpoint::Maildir(source.clone()),
+                Endpoint::Maildir(source.join("mailtug-job-key-test")),
+                access(src),
+                access(dst),
+                FolderSelection::default(),
+                JobOptions {
+                    dedup: true,
+                    special_use_map: true,
+                    jobs: 1,
+                    checkpoint_path: Some(PathBuf::from("unused.json")),
+                    ..JobOptions::default()
+                },
+            )
+            .unwrap();
+            job.key.options
+        };
+        assert!(key(Layout::Auto, Layout::Auto).is_empty());
+        assert_eq!(
+            key(Layout::Fs, Layout::MaildirPlusPlus),
+            ["--src-maildir-layout=fs", "--dst-maildir-layout=maildir++"]
+        );
+        assert_eq!(key(Layout::Auto, Layout::Fs), ["--dst-maildir-layout=fs"]);
     }
 
     #[test]

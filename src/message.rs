@@ -41,6 +41,22 @@ pub struct Message {
     pub internal_date: Option<SystemTime>,
     /// Computed once, when the message is read.
     pub fingerprint: Fingerprint,
+    /// Set by a maildir source only: what its file said beyond `flags`, so
+    /// that a maildir sink can keep it. Other sinks have no place for it.
+    pub maildir: Option<MaildirFile>,
+}
+
+/// What a maildir file says about a message besides its flags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MaildirFile {
+    /// It was in `new/`: no mail reader has taken it in yet. A file in
+    /// `cur/` has been seen by one, even when it carries no flag, and a
+    /// client shows a file in `new/` as new again.
+    pub in_new: bool,
+    /// Keyword letters (`a`–`z`, in ASCII order) of the file name that the
+    /// folder's `dovecot-keywords` does not name: the keyword is unknown,
+    /// only its letter is, so only a maildir can hold it again.
+    pub unnamed_keyword_letters: String,
 }
 
 impl Message {
@@ -93,6 +109,7 @@ impl Message {
             flags,
             internal_date,
             fingerprint,
+            maildir: None,
         }
     }
 

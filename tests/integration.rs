@@ -13,6 +13,7 @@ mod hostile;
 mod imap;
 mod interop;
 mod local;
+mod maildir;
 mod malformed;
 mod pop3;
 mod regression;

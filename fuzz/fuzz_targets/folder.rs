@@ -10,7 +10,10 @@
 //! `.`/`..`, without `/` or NUL, and maps back for names without `.` or
 //! control characters; `mbox_relative_path` is relative with one normal
 //! component per folder component, none hidden, none with NUL or longer than
-//! 255 bytes, and stays under the root; a glob-free name matches itself.
+//! 255 bytes, and stays under the root; `fs_relative_path` is the same with
+//! no level named `cur`, `new` or `tmp`, and maps back for names without a
+//! leading `.`, control characters or modified UTF-7 shift sequences; a
+//! glob-free name matches itself.
 
 #![no_main]
 
@@ -18,7 +21,8 @@ use std::path::{Component, Path};
 
 use libfuzzer_sys::fuzz_target;
 use mailtug::folder::{
-    folder_from_maildir_dir, glob_matches, maildir_dir_name, mbox_relative_path, mutf7, FolderName,
+    folder_from_fs_path, folder_from_maildir_dir, fs_relative_path, glob_matches, maildir_dir_name,
+    mbox_relative_path, mutf7, FolderName,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -97,6 +101,38 @@ fn check_folder(folder: &FolderName) {
             let ordinary = !name.chars().any(|c| c == '.' || c.is_control());
             if ordinary {
                 assert_eq!(&back, folder, "{dir:?}");
+            }
+        }
+    }
+
+    match fs_relative_path(folder) {
+        None => assert!(folder.is_inbox()),
+        Some(path) => {
+            assert!(path.is_relative(), "{path:?}");
+            let mut levels = Vec::new();
+            for part in path.components() {
+                let Component::Normal(part) = part else {
+                    panic!("{name:?} gives a non-normal component in {path:?}");
+                };
+                let part = part.to_str().expect("built from a str");
+                assert!(!part.is_empty() && !part.starts_with('.'), "{path:?}");
+                assert!(!["cur", "new", "tmp"].contains(&part), "{path:?}");
+                assert!(!part.chars().any(char::is_control), "{path:?}");
+                assert!(part.len() <= 255, "{path:?}");
+                levels.push(part);
+            }
+            assert_eq!(levels.len(), folder.components().count(), "{path:?}");
+            assert!(root.join(&path).starts_with(root));
+            let back = folder_from_fs_path(&levels).expect("a name");
+            let ordinary = folder.components().all(|c| {
+                !c.starts_with('.')
+                    && !["cur", "new", "tmp"].contains(&c)
+                    && !c.contains('&')
+                    && !c.chars().any(char::is_control)
+                    && c.len() <= 255
+            });
+            if ordinary {
+                assert_eq!(&back, folder, "{path:?}");
             }
         }
     }

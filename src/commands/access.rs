@@ -11,6 +11,7 @@ use crate::net::TlsOptions;
 use crate::report;
 use crate::secret::SecretSource;
 use crate::store::imap::AuthMechanism;
+use crate::store::maildir::Layout;
 use crate::store::pop3::Pop3Auth;
 use crate::store::Access;
 
@@ -21,10 +22,16 @@ pub enum Side {
     Destination,
 }
 
-/// The access for `endpoint` on `side`. For a server endpoint, the secret is
+/// The access for `endpoint` on `side`, with `maildir_layout` the value of
+/// that side's `--…-maildir-layout`. For a server endpoint, the secret is
 /// read now, once: a prompt asks once and a password command runs once, even
 /// when several connections are opened.
-pub fn access(endpoint: &Endpoint, side: Side, args: &RemoteArgs) -> Result<Access> {
+pub fn access(
+    endpoint: &Endpoint,
+    side: Side,
+    args: &RemoteArgs,
+    maildir_layout: &str,
+) -> Result<Access> {
     let (prefix, user, file, env, command, auth, ca_file) = match side {
         Side::Source => (
             "src",
@@ -80,7 +87,18 @@ pub fn access(endpoint: &Endpoint, side: Side, args: &RemoteArgs) -> Result<Acce
             "mboxcl2" => Some(MboxFormat::Mboxcl2),
             _ => None,
         },
+        maildir_layout: Layout::parse(maildir_layout).ok_or_else(|| {
+            crate::exit::usage(format!(
+                "--{prefix}-maildir-layout `{maildir_layout}` is not auto, maildir++ or fs"
+            ))
+        })?,
     };
+    if access.maildir_layout != Layout::Auto && !matches!(endpoint, Endpoint::Maildir(_)) {
+        return Err(crate::exit::usage(format!(
+            "--{prefix}-maildir-layout {maildir_layout} is for maildir endpoints, and `{endpoint}` \
+             is not one"
+        )));
+    }
     if matches!(endpoint, Endpoint::Imap(_)) && matches!(auth.as_str(), "apop" | "user") {
         return Err(crate::exit::usage(format!(
             "--{prefix}-auth {auth} is for POP3 servers"

@@ -59,8 +59,18 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         &args.folders.map,
     )?;
     folders.all_namespaces = args.folders.all_namespaces;
-    let source_access = access(&source, Side::Source, &args.remote)?;
-    let destination_access = access(&destination, Side::Destination, &args.remote)?;
+    let source_access = access(
+        &source,
+        Side::Source,
+        &args.remote,
+        &args.layout.src_maildir_layout,
+    )?;
+    let destination_access = access(
+        &destination,
+        Side::Destination,
+        &args.remote,
+        &args.layout.dst_maildir_layout,
+    )?;
     let job = Job::new(
         source,
         destination,

@@ -15,7 +15,12 @@ use crate::store::{AnySource, FolderStats, Source, SourceOptions};
 
 pub async fn run(args: LsArgs) -> Result<ExitCode> {
     let endpoint = Endpoint::parse(&args.endpoint)?;
-    let access = access(&endpoint, Side::Source, &args.remote)?;
+    let access = access(
+        &endpoint,
+        Side::Source,
+        &args.remote,
+        &args.src_maildir_layout,
+    )?;
     let options = SourceOptions {
         all_namespaces: args.all_namespaces,
         ..SourceOptions::default()

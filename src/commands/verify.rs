@@ -28,8 +28,18 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         &args.folders.map,
     )?;
     selection.all_namespaces = args.folders.all_namespaces;
-    let source_access = access(&source_endpoint, Side::Source, &args.remote)?;
-    let destination_access = access(&destination_endpoint, Side::Destination, &args.remote)?;
+    let source_access = access(
+        &source_endpoint,
+        Side::Source,
+        &args.remote,
+        &args.layout.src_maildir_layout,
+    )?;
+    let destination_access = access(
+        &destination_endpoint,
+        Side::Destination,
+        &args.remote,
+        &args.layout.dst_maildir_layout,
+    )?;
     let options = SourceOptions {
         all_namespaces: selection.all_namespaces,
         ..SourceOptions::default()

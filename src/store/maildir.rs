@@ -1,19 +1,32 @@
-//! Maildir trees (Maildir++ layout, as Dovecot and Courier write them).
+//! Maildir trees, in the two layouts real trees come in.
 //!
-//! The root maildir is INBOX; a subfolder `Archive/2023` lives in
-//! `.Archive.2023/` with names in modified UTF-7. Flags live in the file name
-//! (`:2,DFPRST` plus Dovecot keyword letters from `dovecot-keywords`), the
-//! internal date in the file's mtime.
+//! The root maildir is INBOX. Subfolders are laid out either as Maildir++
+//! (Dovecot's and Courier's default: `Archive/2023` lives in `.Archive.2023/`,
+//! names in modified UTF-7) or in the fs layout (mbsync `SubFolders Verbatim`,
+//! Dovecot `LAYOUT=fs`: `Archive/2023/`, names in UTF-8). In the fs layout a
+//! folder can be a maildir and hold subfolders at once, a parent can be a bare
+//! directory, and mbsync keeps INBOX in `INBOX/` rather than in the root.
+//! [`Layout`] says which to use: `auto` reads every subfolder a tree holds,
+//! in either layout (saying so when it holds both), and writes new folders in
+//! the layout of the existing tree, Maildir++ for a new one. A folder never
+//! goes unread without a warning naming it.
+//!
+//! Flags live in the file name (`:2,DFPRST` plus Dovecot keyword letters from
+//! `dovecot-keywords`; `!2,` and `;2,` are read too, and `:2,` is written),
+//! the internal date in the file's mtime. Whether a message sits in `new/` or
+//! `cur/` travels with it to a maildir destination, and so do keyword letters
+//! that `dovecot-keywords` does not name.
 //!
 //! Delivery keeps the maildir rule — write in `tmp/`, make it durable, rename
 //! into `cur/` or `new/`, make the rename durable — but batches the durability:
 //! `append` only writes files in `tmp/`; `commit` flushes them all with one
 //! `syncfs(2)`, renames them, and fsyncs the directories. The `maildir` crate
 //! would fsync every file before its rename (5,000 fsyncs for 5,000 messages)
-//! and never fsyncs the directory, so delivery is ours; the crate lists
-//! folders. Files are created 0600, directories 0700.
+//! and never fsyncs the directory, and its listing knows neither the fs layout
+//! nor info separators other than `:`, so listing and delivery are ours.
+//! Files are created 0600, directories 0700.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -26,8 +39,10 @@ use crate::checkpoint::FolderProgress;
 use crate::durable;
 use crate::exit;
 use crate::fingerprint::{body_offset, Fingerprint};
-use crate::folder::{folder_from_maildir_dir, maildir_dir_name, FolderName};
-use crate::message::{Flags, Message, SourceKey};
+use crate::folder::{
+    folder_from_fs_path, folder_from_maildir_dir, fs_relative_path, maildir_dir_name, FolderName,
+};
+use crate::message::{Flags, MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::store::{Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox};
 
@@ -36,12 +51,60 @@ const KEYWORD_FILE: &str = "dovecot-keywords";
 const MAX_KEYWORDS: usize = 26;
 /// Maildir convention: a file in `tmp/` untouched this long is abandoned.
 const STALE_TMP: Duration = Duration::from_secs(36 * 3600);
+/// A maildir's own directories; never folders of the fs layout.
+const MAILDIR_SUBDIRS: [&str; 3] = ["cur", "new", "tmp"];
+
+/// How a maildir tree lays out its subfolders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// Reading: every subfolder the tree holds, in either layout. Writing:
+    /// new folders in the layout of the subfolders already there, Maildir++
+    /// when there are none, or some of each.
+    #[default]
+    Auto,
+    /// `.Archive.2023/` below the root, names in modified UTF-7.
+    MaildirPlusPlus,
+    /// `Archive/2023/`, names in UTF-8.
+    Fs,
+}
+
+impl Layout {
+    /// The spelling of the command line and of job keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Auto => "auto",
+            Layout::MaildirPlusPlus => "maildir++",
+            Layout::Fs => "fs",
+        }
+    }
+
+    /// The layout named `text`, as [`Layout::as_str`] spells it.
+    pub fn parse(text: &str) -> Option<Layout> {
+        [Layout::Auto, Layout::MaildirPlusPlus, Layout::Fs]
+            .into_iter()
+            .find(|layout| layout.as_str() == text)
+    }
+
+    fn reads_plus_plus(self) -> bool {
+        self != Layout::Fs
+    }
+
+    fn reads_fs(self) -> bool {
+        self != Layout::MaildirPlusPlus
+    }
+}
 
 pub struct Maildir {
     root: PathBuf,
     read_only: bool,
-    /// Directory of each folder found by `folders()`, so names that do not
-    /// round-trip (undecodable on disk) still open the right directory.
+    /// The layout asked for.
+    layout: Layout,
+    /// Where a folder not found on disk goes: Maildir++ or fs, never auto.
+    placement: Layout,
+    /// Directory of each folder found on disk, so names that do not
+    /// round-trip (undecodable, mbsync's `INBOX/`, a `~2` suffix) still open
+    /// the right directory. A Maildir++ destination leaves it empty: there,
+    /// one folder name is one directory name, as it always was.
     dirs: BTreeMap<FolderName, PathBuf>,
     open: Option<OpenFolder>,
     /// Files written in `tmp/`, waiting for `commit`.
@@ -61,11 +124,13 @@ struct OpenFolder {
 }
 
 struct Entry {
-    /// Unique name: the file name up to the `:2,` info suffix.
+    /// Unique name: the file name up to the info separator (`:2,`).
     id: String,
     path: PathBuf,
-    /// The info letters after `:2,`.
+    /// The info letters after the separator.
     info: String,
+    /// Found in `new/` rather than `cur/`.
+    in_new: bool,
 }
 
 struct PendingFile {
@@ -75,7 +140,7 @@ struct PendingFile {
 
 impl Maildir {
     /// Opens an existing maildir tree as a source.
-    pub fn open_source(root: &Path, filters: Filters) -> Result<Maildir> {
+    pub fn open_source(root: &Path, filters: Filters, layout: Layout) -> Result<Maildir> {
         let meta = fs::metadata(root).map_err(|e| open_error(root, e))?;
         if !meta.is_dir() {
             return Err(exit::usage(format!(
@@ -83,19 +148,24 @@ impl Maildir {
                 root.display()
             )));
         }
-        let mut maildir = Maildir::new(root, true);
+        let mut maildir = Maildir::new(root, true, layout);
         maildir.filters = filters;
         if maildir.folders()?.is_empty() {
             return Err(exit::usage(format!(
-                "`{}` is not a maildir: it has no cur/ or new/ directory and no Maildir++ subfolders",
-                root.display()
+                "`{}` is not a maildir: it has no cur/ or new/ directory and no subfolders with one \
+                 (in {} layout)",
+                root.display(),
+                match layout {
+                    Layout::Auto => "Maildir++ or fs",
+                    other => other.as_str(),
+                }
             )));
         }
         Ok(maildir)
     }
 
     /// Opens a maildir tree as a destination, creating its root when missing.
-    pub fn open_sink(root: &Path) -> Result<Maildir> {
+    pub fn open_sink(root: &Path, layout: Layout) -> Result<Maildir> {
         match fs::metadata(root) {
             Ok(meta) if !meta.is_dir() => {
                 return Err(exit::usage(format!(
@@ -108,18 +178,24 @@ impl Maildir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(open_error(root, e)),
         }
-        Ok(Maildir::new(root, false))
+        let mut maildir = Maildir::new(root, false, layout);
+        maildir.settle_placement()?;
+        Ok(maildir)
     }
 
     /// Opens a maildir tree to read its index only; it may not exist.
-    pub fn open_read_only(root: &Path) -> Result<Maildir> {
-        Ok(Maildir::new(root, true))
+    pub fn open_read_only(root: &Path, layout: Layout) -> Result<Maildir> {
+        let mut maildir = Maildir::new(root, true, layout);
+        maildir.settle_placement()?;
+        Ok(maildir)
     }
 
-    fn new(root: &Path, read_only: bool) -> Maildir {
+    fn new(root: &Path, read_only: bool, layout: Layout) -> Maildir {
         Maildir {
             root: root.to_path_buf(),
             read_only,
+            layout,
+            placement: Layout::MaildirPlusPlus,
             dirs: BTreeMap::new(),
             open: None,
             pending: Vec::new(),
@@ -129,54 +205,84 @@ impl Maildir {
         }
     }
 
-    /// INBOX (when the root is a maildir) and every Maildir++ subfolder.
+    /// INBOX (when the root is a maildir) and every subfolder of the layout
+    /// asked for; with `auto`, of both layouts.
     pub fn folders(&mut self) -> Result<Vec<FolderName>> {
-        let mut dirs = BTreeMap::new();
-        if is_folder_dir(&self.root) {
-            dirs.insert(FolderName::inbox(), self.root.clone());
-        }
-        let listing = match fs::read_dir(&self.root) {
-            Ok(listing) => listing,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(open_error(&self.root, e)),
-        };
-        let mut entries = listing
-            .collect::<std::io::Result<Vec<_>>>()
-            .with_context(|| format!("listing `{}`", self.root.display()))?;
-        // In name order, so that when two directories give one folder name
-        // the same one wins on every run.
-        entries.sort_by_key(|entry| entry.file_name());
-        for entry in entries {
-            let path = entry.path();
-            if !is_folder_dir(&path) {
-                continue;
+        let tree = Tree::scan(&self.root)?;
+        let root = self.root.display();
+        match self.layout {
+            Layout::Auto if !tree.plus_plus.is_empty() && !tree.fs.is_empty() => {
+                report_once(&format!(
+                    "maildir `{root}` holds subfolders in both layouts, Maildir++ ({}) and fs \
+                     ({}): reading both",
+                    tree.plus_plus_examples(),
+                    tree.fs_examples()
+                ));
             }
-            // A name that is not UTF-8 (an old tool's Latin-1) is still a
-            // folder: it is read through its real path under a lossy name.
-            let file_name = entry.file_name();
-            let name = file_name.to_string_lossy();
-            if let Some(folder) = folder_from_maildir_dir(&name) {
-                match dirs.entry(folder) {
-                    std::collections::btree_map::Entry::Vacant(slot) => {
-                        slot.insert(path);
-                    }
-                    // A folder that decodes to INBOX does not replace the real one.
-                    std::collections::btree_map::Entry::Occupied(_)
-                        if file_name.to_str().is_none() =>
-                    {
-                        report_once(&format!(
-                            "skipping `{}`: its name is not UTF-8, and made readable it is \
-                             the name of another folder",
-                            path.display()
-                        ));
-                    }
-                    std::collections::btree_map::Entry::Occupied(_) => {}
+            Layout::MaildirPlusPlus if !tree.fs.is_empty() => report_once(&format!(
+                "maildir `{root}` also holds fs-layout subfolders ({}), which the Maildir++ \
+                 layout leaves out",
+                tree.fs_examples()
+            )),
+            Layout::Fs if !tree.plus_plus.is_empty() => report_once(&format!(
+                "maildir `{root}` also holds Maildir++ subfolders ({}), which the fs layout \
+                 leaves out",
+                tree.plus_plus_examples()
+            )),
+            _ => {}
+        }
+        self.dirs = tree.folders(self.layout);
+        Ok(self.dirs.keys().cloned().collect())
+    }
+
+    /// Decides, as a destination, where folders not on disk yet go, and
+    /// which folders on disk are written where they are.
+    fn settle_placement(&mut self) -> Result<()> {
+        let tree = Tree::scan(&self.root)?;
+        let (has_plus_plus, has_fs) = (!tree.plus_plus.is_empty(), !tree.fs.is_empty());
+        let root = self.root.display();
+        self.placement = match self.layout {
+            Layout::Auto if has_fs && !has_plus_plus => Layout::Fs,
+            Layout::Auto => {
+                if has_fs {
+                    report_once(&format!(
+                        "maildir `{root}` holds subfolders in both layouts, Maildir++ ({}) and \
+                         fs ({}): folders there are written where they are, new ones in \
+                         Maildir++ layout",
+                        tree.plus_plus_examples(),
+                        tree.fs_examples()
+                    ));
                 }
+                Layout::MaildirPlusPlus
             }
+            Layout::Fs => {
+                if has_plus_plus {
+                    report_once(&format!(
+                        "maildir `{root}` holds Maildir++ subfolders ({}): folders are written \
+                         in fs layout beside them",
+                        tree.plus_plus_examples()
+                    ));
+                }
+                Layout::Fs
+            }
+            Layout::MaildirPlusPlus => {
+                if has_fs {
+                    report_once(&format!(
+                        "maildir `{root}` holds fs-layout subfolders ({}): folders are written \
+                         in Maildir++ layout beside them",
+                        tree.fs_examples()
+                    ));
+                }
+                Layout::MaildirPlusPlus
+            }
+        };
+        // fs-layout directory names need not be what a folder name gives
+        // (modified UTF-7 from Dovecot or mbsync 1.4, mbsync's `INBOX/`), so
+        // the folders found are written where they are.
+        if has_fs && self.layout != Layout::MaildirPlusPlus {
+            self.dirs = tree.folders(self.layout);
         }
-        let names = dirs.keys().cloned().collect();
-        self.dirs = dirs;
-        Ok(names)
+        Ok(())
     }
 
     /// How many messages each of `folders` holds (entries of `cur/` and
@@ -203,9 +309,13 @@ impl Maildir {
         if let Some(dir) = self.dirs.get(folder) {
             return dir.clone();
         }
-        match maildir_dir_name(folder) {
+        let relative = match self.placement {
+            Layout::Fs => fs_relative_path(folder),
+            Layout::Auto | Layout::MaildirPlusPlus => maildir_dir_name(folder).map(PathBuf::from),
+        };
+        match relative {
             None => self.root.clone(),
-            Some(name) => self.root.join(name),
+            Some(relative) => self.root.join(relative),
         }
     }
 
@@ -305,7 +415,7 @@ impl Maildir {
             if !create || self.read_only {
                 return Ok(None);
             }
-            create_folder(&self.root, &dir, !folder.is_inbox())
+            create_folder(&self.root, &dir)
                 .with_context(|| format!("creating folder `{folder}` at `{}`", dir.display()))
                 .map_err(crate::store::refused_if_local)?;
         } else if !self.read_only {
@@ -320,9 +430,15 @@ impl Maildir {
                 fingerprints.push(fingerprint);
             }
         }
+        let mut keywords = Keywords::load(&dir)?;
+        // Letters files use without a name must keep meaning nothing: a new
+        // keyword given one of them would name those messages too.
+        for entry in &entries {
+            keywords.reserve_unnamed(&entry.info);
+        }
         self.open = Some(OpenFolder {
             name: folder.clone(),
-            keywords: Keywords::load(&dir)?,
+            keywords,
             dir,
             entries: Vec::new(),
         });
@@ -332,7 +448,18 @@ impl Maildir {
     pub fn append(&mut self, message: &Message) -> Result<()> {
         let open = self.open.as_mut().context("no folder is open")?;
         let raw = message.file_bytes();
-        let info = open.keywords.info_letters(&message.flags);
+        let unnamed = message
+            .maildir
+            .as_ref()
+            .map_or("", |file| file.unnamed_keyword_letters.as_str());
+        let (info, left_out) = open.keywords.info_letters(&message.flags, unnamed);
+        if !left_out.is_empty() {
+            report::warn(&format!(
+                "{}: keyword letters `{left_out}` have no name in the source folder's \
+                 {KEYWORD_FILE}, and folder `{}` uses them for other keywords: left out",
+                message.key, open.name
+            ));
+        }
         self.counter += 1;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -349,8 +476,18 @@ impl Maildir {
             raw.len()
         );
         let tmp = open.dir.join("tmp").join(&unique);
-        let unseen_unflagged = message.flags.is_empty();
-        let target = if unseen_unflagged {
+        // A maildir source's message returns to where it was: one a mail
+        // reader has taken in stays in cur/ without flags, rather than show as
+        // new again. One with flags goes to cur/, as the maildir spec keeps
+        // info out of new/. From other stores, a message without any flag or
+        // keyword is new.
+        let in_new = match &message.maildir {
+            Some(file) => file.in_new && info.is_empty(),
+            None => message.flags.is_empty(),
+        };
+        // Written with `:`, the separator of the maildir spec, whatever the
+        // source used.
+        let target = if in_new {
             open.dir.join("new").join(&unique)
         } else {
             open.dir.join("cur").join(format!("{unique}:2,{info}"))
@@ -425,43 +562,257 @@ fn is_folder_dir(dir: &Path) -> bool {
     dir.join("cur").is_dir() || dir.join("new").is_dir()
 }
 
-/// Lists `cur/` and `new/` with the `maildir` crate, sorted by unique name.
-/// The crate reports files in `cur/` without a `:2,` suffix as errors without
-/// naming them; those are still messages (some tools write them), so they are
-/// found with a second scan and read with no flags.
-fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
-    let maildir = maildir::Maildir::from(dir.to_path_buf());
-    let mut entries = Vec::new();
-    let mut unnamed = false;
-    for listing in [maildir.list_new(), maildir.list_cur()] {
-        for item in listing {
-            match item {
-                Ok(mail) => {
-                    // Not only regular files: anything else in cur/ or new/
-                    // is reported when read, not silently passed over.
-                    entries.push(Entry {
-                        id: mail.id().to_string(),
-                        info: mail.flags().to_string(),
-                        path: mail.path().clone(),
-                    });
+/// The subfolders a tree holds, in each layout, as found on disk.
+#[derive(Default)]
+struct Tree {
+    root: PathBuf,
+    /// The root itself is a maildir: INBOX in either layout.
+    root_is_folder: bool,
+    /// Maildir++ directories (`.A.B`) below the root, in name order, with
+    /// their folder and whether their name is UTF-8.
+    plus_plus: Vec<(FolderName, PathBuf, bool)>,
+    /// fs-layout folders, parents before children and in name order within
+    /// a level.
+    fs: Vec<(FolderName, PathBuf)>,
+    /// Maildirs below the root level whose name starts with `.`: not
+    /// folders of the fs layout, which leaves hidden directories alone.
+    hidden: Vec<PathBuf>,
+}
+
+impl Tree {
+    /// Lists the tree at `root`; a missing root holds nothing.
+    fn scan(root: &Path) -> Result<Tree> {
+        let mut tree = Tree {
+            root: root.to_path_buf(),
+            root_is_folder: is_folder_dir(root),
+            ..Tree::default()
+        };
+        let entries = match sorted_entries(root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(tree),
+            Err(e) => return Err(open_error(root, e)),
+        };
+        let mut visited = HashSet::new();
+        if let Ok(meta) = fs::metadata(root) {
+            visited.insert((meta.dev(), meta.ino()));
+        }
+        for entry in entries {
+            let path = entry.path();
+            let file_name = entry.file_name();
+            // A name that is not UTF-8 (an old tool's Latin-1) is still a
+            // folder: it is read through its real path under a lossy name.
+            let name = file_name.to_string_lossy();
+            if name.starts_with('.') {
+                if is_folder_dir(&path) {
+                    if let Some(folder) = folder_from_maildir_dir(&name) {
+                        let utf8 = file_name.to_str().is_some();
+                        tree.plus_plus.push((folder, path, utf8));
+                    }
                 }
-                Err(_) => unnamed = true,
+            } else if !MAILDIR_SUBDIRS.contains(&name.as_ref()) {
+                tree.walk_fs(&path, &mut vec![name.into_owned()], &mut visited);
             }
         }
+        Ok(tree)
     }
-    if unnamed {
-        let cur = dir.join("cur");
-        for entry in fs::read_dir(&cur).with_context(|| format!("listing `{}`", cur.display()))? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if !name.starts_with('.') && !name.contains(":2,") {
-                entries.push(Entry {
-                    id: name.to_string(),
-                    info: String::new(),
-                    path: entry.path(),
-                });
+
+    /// Records `dir` (at `levels` below the root) and the fs-layout folders
+    /// below it. A directory is visited once, so a symbolic link back up
+    /// the tree ends the walk instead of looping.
+    fn walk_fs(&mut self, dir: &Path, levels: &mut Vec<String>, visited: &mut HashSet<(u64, u64)>) {
+        // A file, a dangling link, or a directory reached before.
+        let Ok(meta) = fs::metadata(dir) else { return };
+        if !meta.is_dir() || !visited.insert((meta.dev(), meta.ino())) {
+            return;
+        }
+        if is_folder_dir(dir) {
+            let levels: Vec<&str> = levels.iter().map(String::as_str).collect();
+            if let Some(folder) = folder_from_fs_path(&levels) {
+                self.fs.push((folder, dir.to_path_buf()));
             }
+        }
+        let entries = match sorted_entries(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                report_once(&format!(
+                    "cannot list `{}`: {e}; folders below it are left out",
+                    dir.display()
+                ));
+                return;
+            }
+        };
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if MAILDIR_SUBDIRS.contains(&name.as_str()) {
+                continue;
+            }
+            let path = entry.path();
+            if name.starts_with('.') {
+                if is_folder_dir(&path) {
+                    self.hidden.push(path);
+                }
+                continue;
+            }
+            levels.push(name);
+            self.walk_fs(&path, levels, visited);
+            levels.pop();
+        }
+    }
+
+    /// The folders of `layout` and their directories; `auto` takes both.
+    fn folders(&self, layout: Layout) -> BTreeMap<FolderName, PathBuf> {
+        let mut dirs = BTreeMap::new();
+        if self.root_is_folder {
+            dirs.insert(FolderName::inbox(), self.root.clone());
+        }
+        if layout.reads_plus_plus() {
+            for (folder, path, utf8) in &self.plus_plus {
+                match dirs.entry(folder.clone()) {
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(path.clone());
+                    }
+                    // A folder that decodes to INBOX does not replace the real one.
+                    std::collections::btree_map::Entry::Occupied(_) if !utf8 => {
+                        report_once(&format!(
+                            "skipping `{}`: its name is not UTF-8, and made readable it is \
+                             the name of another folder",
+                            path.display()
+                        ));
+                    }
+                    std::collections::btree_map::Entry::Occupied(_) => {}
+                }
+            }
+        }
+        if layout.reads_fs() {
+            for (folder, path) in &self.fs {
+                claim(&mut dirs, folder, path);
+            }
+            for path in &self.hidden {
+                report_once(&format!(
+                    "skipping `{}`: in the fs layout a directory whose name starts with `.` is \
+                     not a folder; rename it to copy it",
+                    path.display()
+                ));
+            }
+        }
+        dirs
+    }
+
+    /// A few Maildir++ directory names, for a message.
+    fn plus_plus_examples(&self) -> String {
+        examples(self.plus_plus.iter().map(|(_, path, _)| path), &self.root)
+    }
+
+    /// A few fs-layout directories, for a message.
+    fn fs_examples(&self) -> String {
+        examples(self.fs.iter().map(|(_, path)| path), &self.root)
+    }
+}
+
+/// Up to three paths relative to `root`, and how many more there are.
+fn examples<'a>(paths: impl ExactSizeIterator<Item = &'a PathBuf>, root: &Path) -> String {
+    let count = paths.len();
+    let mut text: Vec<String> = paths
+        .take(3)
+        .map(|path| {
+            let relative = path.strip_prefix(root).unwrap_or(path);
+            format!("`{}`", relative.display())
+        })
+        .collect();
+    if count > 3 {
+        text.push(format!("{} more", count - 3));
+    }
+    text.join(", ")
+}
+
+/// Gives `dir` the name `folder`, or the first free `folder~N` when another
+/// directory has it, saying so. A tree holding both layouts (or mbsync's
+/// `INBOX/` beside a root maildir) can spell one name twice, and neither
+/// directory is passed over.
+fn claim(dirs: &mut BTreeMap<FolderName, PathBuf>, folder: &FolderName, dir: &Path) {
+    let Some(taken_by) = dirs.get(folder).cloned() else {
+        dirs.insert(folder.clone(), dir.to_path_buf());
+        return;
+    };
+    for n in 2.. {
+        let Ok(candidate) = FolderName::parse(&format!("{folder}~{n}")) else {
+            return;
+        };
+        if let std::collections::btree_map::Entry::Vacant(slot) = dirs.entry(candidate) {
+            report_once(&format!(
+                "`{}` is read as folder `{}`: `{}` already has the name `{folder}`",
+                dir.display(),
+                slot.key(),
+                taken_by.display()
+            ));
+            slot.insert(dir.to_path_buf());
+            return;
+        }
+    }
+}
+
+/// The entries of `dir` in name order, so that every run sees a tree the same way.
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<fs::DirEntry>> {
+    let mut entries = fs::read_dir(dir)?.collect::<std::io::Result<Vec<_>>>()?;
+    entries.sort_by_key(|entry| entry.file_name());
+    Ok(entries)
+}
+
+/// Splits a message file name into its unique name and its info letters
+/// (`None` when there is no info).
+///
+/// The maildir spec separates them with `:2,`. `:` cannot appear in file
+/// names on FAT or Windows shares, so tools writing there use another
+/// character: `;` (mbsync's `InfoDelimiter` on Windows) or `!` (the example
+/// in Python's `mailbox.Maildir.colon`). Those are taken at their last `2,`,
+/// where info ends a name; `:2,` at its first, and up to a second one, as
+/// the `maildir` crate split, which keeps the unique names a checkpoint
+/// records.
+fn split_info(name: &str) -> (&str, Option<&str>) {
+    if let Some((unique, info)) = name.split_once(":2,") {
+        let info = info.split(":2,").next().unwrap_or_default();
+        return (unique, Some(info));
+    }
+    let alternative = [name.rfind("!2,"), name.rfind(";2,")]
+        .into_iter()
+        .flatten()
+        .max();
+    match alternative {
+        Some(at) => (&name[..at], Some(&name[at + 3..])),
+        None => (name, None),
+    }
+}
+
+/// Lists `cur/` and `new/`, sorted by unique name. Dot files are not
+/// messages (the maildir spec's rule, which also skips the `._` files macOS
+/// leaves); anything else is, whatever it looks like, and is reported if
+/// it cannot be read rather than passed over. A folder without `cur/` (a
+/// delivery agent made only `new/`) is fine.
+fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for sub in ["new", "cur"] {
+        let path = dir.join(sub);
+        let listing = match fs::read_dir(&path) {
+            Ok(listing) => listing,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("listing `{}`", path.display())),
+        };
+        for item in listing {
+            let item = item.with_context(|| format!("listing `{}`", path.display()))?;
+            // A name that is not UTF-8 is read through its real path; its
+            // unique name is made readable, as the `maildir` crate did.
+            let name = item.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let (id, info) = split_info(&name);
+            entries.push(Entry {
+                id: id.to_string(),
+                info: info.unwrap_or_default().to_string(),
+                path: item.path(),
+                in_new: sub == "new",
+            });
         }
     }
     entries.sort_by(|a, b| a.id.cmp(&b.id));
@@ -469,8 +820,8 @@ fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
 }
 
 fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Message> {
-    let (mut file, info) = match open_message_file(&entry.path) {
-        Ok(file) => (file, entry.info.clone()),
+    let (mut file, info, in_new) = match open_message_file(&entry.path) {
+        Ok(file) => (file, entry.info.clone(), entry.in_new),
         // A mail reader may have renamed it since the listing (new/ → cur/,
         // flags changed); the unique name stays, so look for it once more.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && entry.path.is_symlink() => {
@@ -483,7 +834,7 @@ fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Messag
                 .with_context(|| format!("reading `{}`", entry.path.display()))?;
             let file = open_message_file(&moved.path)
                 .with_context(|| format!("reading `{}`", moved.path.display()))?;
-            (file, moved.info)
+            (file, moved.info, moved.in_new)
         }
         Err(e) => return Err(e).with_context(|| format!("reading `{}`", entry.path.display())),
     };
@@ -500,13 +851,18 @@ fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Messag
             entry.path.display()
         ));
     }
-    let flags = keywords.flags_from_info(&info);
-    Ok(Message::new(
+    let (flags, unnamed_keyword_letters) = keywords.flags_from_info(&info);
+    let mut message = Message::new(
         SourceKey::File(entry.id.clone()),
         raw,
         flags,
         meta.modified().ok(),
-    ))
+    );
+    message.maildir = Some(MaildirFile {
+        in_new,
+        unnamed_keyword_letters,
+    });
+    Ok(message)
 }
 
 /// Opens a file of `cur/` or `new/` for reading without blocking: opening a
@@ -533,13 +889,14 @@ fn relocate(dir: &Path, id: &str) -> std::io::Result<Entry> {
         for item in listing {
             let item = item?;
             let name = item.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let (unique, info) = name.split_once(":2,").unwrap_or((name, ""));
-            if unique == id {
+            let name = name.to_string_lossy();
+            let (unique, info) = split_info(&name);
+            if unique == id && !name.starts_with('.') {
                 return Ok(Entry {
                     id: id.to_string(),
                     path: item.path(),
-                    info: info.to_string(),
+                    info: info.unwrap_or_default().to_string(),
+                    in_new: sub == "new",
                 });
             }
         }
@@ -600,15 +957,30 @@ fn write_tmp_file(path: &Path, raw: &[u8], date: Option<SystemTime>) -> std::io:
     result
 }
 
-fn create_folder(root: &Path, dir: &Path, is_subfolder: bool) -> Result<()> {
-    // The root of a Maildir++ tree is itself a maildir (INBOX), so a tree
-    // that starts with a subfolder is still one Dovecot and mutt can open.
-    for base in [root, dir] {
+/// Creates the maildir `dir` below `root` (and any bare parent directories
+/// an fs-layout folder needs), and makes the creation durable.
+fn create_folder(root: &Path, dir: &Path) -> Result<()> {
+    // The root of a tree is itself a maildir (INBOX), so a tree that starts
+    // with a subfolder is still one Dovecot and mutt can open — unless it
+    // keeps INBOX in `INBOX/`, as mbsync does, where a root maildir would be
+    // a second, empty INBOX.
+    let inbox_in_subdirectory = !is_folder_dir(root) && is_folder_dir(&root.join("INBOX"));
+    let bases: &[&Path] = if inbox_in_subdirectory {
+        &[dir]
+    } else {
+        &[root, dir]
+    };
+    for base in bases {
+        // cur/ last: another worker takes a folder with cur/ as made.
         for sub in ["tmp", "new", "cur"] {
             durable::create_private_dir(&base.join(sub))?;
         }
     }
-    if is_subfolder {
+    let is_plus_plus = dir.parent() == Some(root)
+        && dir
+            .file_name()
+            .is_some_and(|name| name.as_encoded_bytes().starts_with(b"."));
+    if is_plus_plus {
         // Maildir++ marker that Courier and Dovecot write into subfolders.
         OpenOptions::new()
             .write(true)
@@ -617,8 +989,14 @@ fn create_folder(root: &Path, dir: &Path, is_subfolder: bool) -> Result<()> {
             .mode(0o600)
             .open(dir.join("maildirfolder"))?;
     }
+    // The new directory, and every directory that gained an entry, up to the root.
     durable::sync_dir(dir)?;
-    durable::sync_dir(root)?;
+    for parent in dir.ancestors().skip(1) {
+        if !parent.starts_with(root) {
+            break;
+        }
+        durable::sync_dir(parent)?;
+    }
     Ok(())
 }
 
@@ -689,6 +1067,9 @@ fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
 struct Keywords {
     by_index: Vec<Option<String>>,
     by_name: HashMap<String, usize>,
+    /// Letters that files of the folder use without a name here (bit N for
+    /// letter `a`+N). A new keyword never gets one: it would name them.
+    unnamed: u32,
     dirty: bool,
 }
 
@@ -719,10 +1100,16 @@ impl Keywords {
         Ok(keywords)
     }
 
-    /// Flags from the letters after `:2,`. `P` (passed) is `$Forwarded`, as
-    /// isync and Dovecot's IMAP keyword map treat it.
-    fn flags_from_info(&self, info: &str) -> Flags {
+    fn is_named(&self, index: usize) -> bool {
+        matches!(self.by_index.get(index), Some(Some(_)))
+    }
+
+    /// Flags from the letters after `:2,`, and the keyword letters this
+    /// table does not name (in ASCII order). `P` (passed) is `$Forwarded`,
+    /// as isync and Dovecot's IMAP keyword map treat it.
+    fn flags_from_info(&self, info: &str) -> (Flags, String) {
         let mut flags = Flags::default();
+        let mut unnamed = Vec::new();
         for c in info.chars() {
             match c {
                 'D' => flags.draft = true,
@@ -733,21 +1120,49 @@ impl Keywords {
                 'T' => flags.deleted = true,
                 'a'..='z' => {
                     let index = (c as u8 - b'a') as usize;
-                    if let Some(Some(name)) = self.by_index.get(index) {
-                        flags.add_keyword(name);
+                    match self.by_index.get(index) {
+                        Some(Some(name)) => flags.add_keyword(name),
+                        _ => unnamed.push(c),
                     }
                 }
                 _ => {}
             }
         }
-        flags
+        unnamed.sort_unstable();
+        unnamed.dedup();
+        (flags, unnamed.into_iter().collect())
     }
 
-    /// The info letters for `flags`, in ASCII order as the spec requires,
-    /// assigning new keyword letters as needed. Keywords beyond Dovecot's 26
-    /// letters cannot be stored in a maildir and are left out.
-    fn info_letters(&mut self, flags: &Flags) -> String {
+    /// Keeps the letters of `info` that this table does not name from being
+    /// given to a new keyword.
+    fn reserve_unnamed(&mut self, info: &str) {
+        for c in info.chars().filter(char::is_ascii_lowercase) {
+            let index = (c as u8 - b'a') as usize;
+            if !self.is_named(index) {
+                self.unnamed |= 1 << index;
+            }
+        }
+    }
+
+    /// The info letters for `flags` and the source's unnamed keyword letters
+    /// `unnamed`, in ASCII order as the spec requires, assigning new keyword
+    /// letters as needed; and the unnamed letters this folder names
+    /// otherwise, which cannot be kept. Keywords beyond Dovecot's 26 letters
+    /// cannot be stored in a maildir and are left out.
+    fn info_letters(&mut self, flags: &Flags, unnamed: &str) -> (String, String) {
         let mut letters = Vec::new();
+        let mut left_out = String::new();
+        // Before any new keyword takes a letter: the message's own unnamed
+        // letters are not free for it.
+        for c in unnamed.chars().filter(char::is_ascii_lowercase) {
+            let index = (c as u8 - b'a') as usize;
+            if self.is_named(index) {
+                left_out.push(c);
+            } else {
+                self.unnamed |= 1 << index;
+                letters.push(c);
+            }
+        }
         for (set, letter) in [
             (flags.draft, 'D'),
             (flags.flagged, 'F'),
@@ -768,7 +1183,7 @@ impl Keywords {
         }
         letters.sort_unstable();
         letters.dedup();
-        letters.into_iter().collect()
+        (letters.into_iter().collect(), left_out)
     }
 
     fn index_of(&mut self, keyword: &str) -> Option<usize> {
@@ -778,14 +1193,11 @@ impl Keywords {
         if keyword.is_empty() || keyword.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return None;
         }
-        let index = match self.by_index.iter().position(Option::is_none) {
-            Some(free) => free,
-            None if self.by_index.len() < MAX_KEYWORDS => {
-                self.by_index.push(None);
-                self.by_index.len() - 1
-            }
-            None => return None,
-        };
+        let index = (0..MAX_KEYWORDS)
+            .find(|&index| !self.is_named(index) && self.unnamed & (1 << index) == 0)?;
+        if self.by_index.len() <= index {
+            self.by_index.resize(index + 1, None);
+        }
         self.by_index[index] = Some(keyword.to_string());
         self.by_name.insert(keyword.to_string(), index);
         self.dirty = true;
@@ -822,11 +1234,15 @@ mod tests {
             keywords: vec!["Work".into(), "$Forwarded".into(), "Later".into()],
             ..Flags::default()
         };
-        assert_eq!(keywords.info_letters(&flags), "FPRSab");
+        assert_eq!(
+            keywords.info_letters(&flags, ""),
+            ("FPRSab".into(), "".into())
+        );
         assert!(keywords.dirty);
-        let back = keywords.flags_from_info("FPRSab");
+        let (back, unnamed) = keywords.flags_from_info("FPRSab");
         assert!(back.seen && back.flagged && back.answered);
         assert_eq!(back.keywords, vec!["$Forwarded", "Work", "Later"]);
+        assert_eq!(unnamed, "");
     }
 
     #[test]
@@ -836,7 +1252,7 @@ mod tests {
         fs::write(dir.join(KEYWORD_FILE), "0 $Label1\n2 Junk\nbroken line\n").unwrap();
         let mut keywords = Keywords::load(&dir).unwrap();
         assert_eq!(
-            keywords.flags_from_info("ac").keywords,
+            keywords.flags_from_info("ac").0.keywords,
             vec!["$Label1", "Junk"]
         );
         let flags = Flags {
@@ -844,11 +1260,11 @@ mod tests {
             ..Flags::default()
         };
         // The free slot b is reused.
-        assert_eq!(keywords.info_letters(&flags), "b");
+        assert_eq!(keywords.info_letters(&flags, ""), ("b".into(), "".into()));
         keywords.save(&dir).unwrap();
         let reloaded = Keywords::load(&dir).unwrap();
         assert_eq!(
-            reloaded.flags_from_info("abc").keywords,
+            reloaded.flags_from_info("abc").0.keywords,
             vec!["$Label1", "New", "Junk"]
         );
         fs::remove_dir_all(&dir).unwrap();
@@ -874,6 +1290,287 @@ mod tests {
         );
         assert!(fingerprint_file(&fifo).is_err());
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_names_split_into_unique_name_and_info_at_any_separator() {
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            ("1234.M5P6.host:2,S", "1234.M5P6.host", Some("S")),
+            ("1234.M5P6.host!2,S", "1234.M5P6.host", Some("S")),
+            ("1234.M5P6.host;2,FSa", "1234.M5P6.host", Some("FSa")),
+            ("1234.M5P6.host,S=10:2,", "1234.M5P6.host,S=10", Some("")),
+            ("1234.M5P6.host!2,", "1234.M5P6.host", Some("")),
+            ("1234.M5P6.host", "1234.M5P6.host", None),
+            ("1234.M5P6.host:1,x", "1234.M5P6.host:1,x", None),
+            // `:` wins, at its first `2,`, as the `maildir` crate split.
+            ("1234.a!2,b:2,S", "1234.a!2,b", Some("S")),
+            ("1234.a:2,S:2,F", "1234.a", Some("S")),
+            // Other separators at their last `2,`, where info ends a name.
+            ("1234.a!2,b;2,RS", "1234.a!2,b", Some("RS")),
+            ("1234.a;2,b!2,", "1234.a;2,b", Some("")),
+            ("1234.host!2", "1234.host!2", None),
+            ("", "", None),
+        ];
+        for (name, unique, info) in cases {
+            assert_eq!(split_info(name), (*unique, *info), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn unnamed_keyword_letters_are_read_kept_and_never_given_to_new_keywords() {
+        let dir = temp_dir("unnamed");
+        fs::write(dir.join(KEYWORD_FILE), "0 $Label1\n2 Junk\n").unwrap();
+        let source = Keywords::load(&dir).unwrap();
+        // (info, keywords, unnamed letters)
+        let cases: &[(&str, &[&str], &str)] = &[
+            ("Sa", &["$Label1"], ""),
+            ("Sb", &[], "b"),
+            ("Sdbbz", &[], "bdz"),
+            ("acd", &["$Label1", "Junk"], "d"),
+            ("SZx", &[], "x"),
+        ];
+        for (info, keywords, unnamed) in cases {
+            let (flags, letters) = source.flags_from_info(info);
+            assert_eq!(flags.keywords, *keywords, "{info:?}");
+            assert_eq!(letters, *unnamed, "{info:?}");
+        }
+
+        // A destination whose `c` is Junk: `b` and `d` can be kept, `c` not,
+        // and a new keyword takes neither `b` nor `d`.
+        let mut sink = Keywords::load(&dir).unwrap();
+        sink.reserve_unnamed("Sd");
+        let flags = Flags {
+            seen: true,
+            keywords: vec!["New".into()],
+            ..Flags::default()
+        };
+        assert_eq!(sink.info_letters(&flags, "bc"), ("Sbe".into(), "c".into()));
+        assert_eq!(sink.by_index[4].as_deref(), Some("New"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_new_keyword_waits_for_a_letter_no_file_uses() {
+        let mut keywords = Keywords::default();
+        for letter in 'a'..='y' {
+            keywords.reserve_unnamed(&letter.to_string());
+        }
+        let flags = |name: &str| Flags {
+            keywords: vec![name.into()],
+            ..Flags::default()
+        };
+        assert_eq!(
+            keywords.info_letters(&flags("One"), ""),
+            ("z".into(), "".into())
+        );
+        // No letter is left: the keyword cannot be stored, as past 26.
+        assert_eq!(
+            keywords.info_letters(&flags("Two"), ""),
+            ("".into(), "".into())
+        );
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("mailtug-maildir-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn make_folder(dir: &Path) {
+        for sub in MAILDIR_SUBDIRS {
+            fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+    }
+
+    /// The folders `layout` finds in `root`, with their directories below it.
+    fn folders_of(root: &Path, layout: Layout) -> Vec<(String, String)> {
+        let mut maildir = Maildir::new(root, true, layout);
+        maildir.folders().unwrap();
+        maildir
+            .dirs
+            .iter()
+            .map(|(folder, dir)| {
+                let relative = dir.strip_prefix(root).unwrap().to_string_lossy();
+                (folder.to_string(), relative.into_owned())
+            })
+            .collect()
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        expected
+            .iter()
+            .map(|(folder, dir)| (folder.to_string(), dir.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn an_fs_tree_reads_nested_folders_parents_with_mail_and_bare_parents() {
+        let root = temp_dir("fs");
+        for dir in [
+            "",
+            "Work",
+            "Work/Project",
+            "Work/Project/cur/not-a-folder",
+            "Archive/2023",
+            "INBOX/sub",
+            "Entw&APw-rfe",
+            "Work/.hidden",
+        ] {
+            make_folder(&root.join(dir));
+        }
+        // Not folders: a file, a directory without cur/ or new/ and nothing
+        // below, a link back up the tree.
+        fs::write(root.join("dovecot-uidlist"), "3 V1 N1\n").unwrap();
+        fs::create_dir_all(root.join("courierimapkeywords")).unwrap();
+        std::os::unix::fs::symlink(&root, root.join("Work/loop")).unwrap();
+        let expected = pairs(&[
+            ("Archive/2023", "Archive/2023"),
+            ("Entwürfe", "Entw&APw-rfe"),
+            ("INBOX", ""),
+            ("INBOX/sub", "INBOX/sub"),
+            ("Work", "Work"),
+            ("Work/Project", "Work/Project"),
+        ]);
+        assert_eq!(folders_of(&root, Layout::Fs), expected);
+        assert_eq!(folders_of(&root, Layout::Auto), expected);
+        // Maildir++ sees the root only, and says what it leaves out.
+        assert_eq!(
+            folders_of(&root, Layout::MaildirPlusPlus),
+            pairs(&[("INBOX", "")])
+        );
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn mbsyncs_inbox_directory_is_inbox_and_a_second_inbox_gets_a_suffix() {
+        let root = temp_dir("mbsync");
+        for dir in ["INBOX", "INBOX/sub", "Sent"] {
+            make_folder(&root.join(dir));
+        }
+        assert_eq!(
+            folders_of(&root, Layout::Auto),
+            pairs(&[
+                ("INBOX", "INBOX"),
+                ("INBOX/sub", "INBOX/sub"),
+                ("Sent", "Sent")
+            ])
+        );
+        // A root maildir as well (Dovecot's INBOX): both are read.
+        make_folder(&root);
+        assert_eq!(
+            folders_of(&root, Layout::Fs),
+            pairs(&[
+                ("INBOX", ""),
+                ("INBOX/sub", "INBOX/sub"),
+                ("INBOX~2", "INBOX"),
+                ("Sent", "Sent")
+            ])
+        );
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_tree_with_both_layouts_reads_both_and_names_collide_apart() {
+        let root = temp_dir("mixed");
+        for dir in ["", ".Sent", ".Archive.2023", "Sent", "Work", "Work~2"] {
+            make_folder(&root.join(dir));
+        }
+        assert_eq!(
+            folders_of(&root, Layout::Auto),
+            pairs(&[
+                ("Archive/2023", ".Archive.2023"),
+                ("INBOX", ""),
+                ("Sent", ".Sent"),
+                ("Sent~2", "Sent"),
+                ("Work", "Work"),
+                ("Work~2", "Work~2"),
+            ])
+        );
+        assert_eq!(
+            folders_of(&root, Layout::MaildirPlusPlus),
+            pairs(&[
+                ("Archive/2023", ".Archive.2023"),
+                ("INBOX", ""),
+                ("Sent", ".Sent")
+            ])
+        );
+        assert_eq!(
+            folders_of(&root, Layout::Fs),
+            pairs(&[
+                ("INBOX", ""),
+                ("Sent", "Sent"),
+                ("Work", "Work"),
+                ("Work~2", "Work~2")
+            ])
+        );
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_destination_writes_in_the_layout_of_its_tree_or_the_one_asked_for() {
+        // (directories already there, layout asked for, folder, its directory)
+        let cases: &[(&[&str], Layout, &str, &str)] = &[
+            (&[], Layout::Auto, "Work/Sub", ".Work.Sub"),
+            (&[""], Layout::Auto, "Work/Sub", ".Work.Sub"),
+            (&["", ".Sent"], Layout::Auto, "Work/Sub", ".Work.Sub"),
+            (&["", "Sent"], Layout::Auto, "Work/Sub", "Work/Sub"),
+            (&["", "Sent"], Layout::Auto, "INBOX", ""),
+            (&["INBOX"], Layout::Auto, "Work/Sub", "Work/Sub"),
+            (&["INBOX"], Layout::Auto, "INBOX", "INBOX"),
+            (
+                &["", ".Sent", "Sent"],
+                Layout::Auto,
+                "Work/Sub",
+                ".Work.Sub",
+            ),
+            (&[], Layout::Fs, "Work/Sub", "Work/Sub"),
+            (&[], Layout::Fs, "INBOX", ""),
+            (&["", ".Sent"], Layout::Fs, "Work/Sub", "Work/Sub"),
+            (
+                &["", "Sent"],
+                Layout::MaildirPlusPlus,
+                "Work/Sub",
+                ".Work.Sub",
+            ),
+            // A folder already there is written where it is.
+            (&["", "Work/Sub"], Layout::Auto, "Work/Sub", "Work/Sub"),
+            (
+                &["", ".Sent", "Work/Sub"],
+                Layout::Auto,
+                "Work/Sub",
+                "Work/Sub",
+            ),
+            (
+                &["", "Entw&APw-rfe"],
+                Layout::Auto,
+                "Entwürfe",
+                "Entw&APw-rfe",
+            ),
+            (
+                &["", "Entw&APw-rfe"],
+                Layout::Auto,
+                "Entwürfe/x",
+                "Entwürfe/x",
+            ),
+        ];
+        for (existing, layout, folder, expected) in cases {
+            let root = temp_dir("placement");
+            for dir in *existing {
+                make_folder(&root.join(dir));
+            }
+            let sink = Maildir::open_read_only(&root, *layout).unwrap();
+            let dir = sink.folder_dir(&FolderName::parse(folder).unwrap());
+            assert_eq!(
+                dir.strip_prefix(&root).unwrap(),
+                Path::new(expected),
+                "{existing:?} {layout:?} {folder}"
+            );
+            fs::remove_dir_all(&root).unwrap();
+        }
     }
 
     #[test]

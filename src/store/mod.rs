@@ -395,8 +395,9 @@ impl SourceOptions {
     }
 }
 
-/// How to open an endpoint: for a server, the account and how to prove
-/// it; for mbox files, their format.
+/// How to open one side's endpoint: for a server, the account and how to
+/// prove it; for a maildir, the layout of its tree; for mbox files, their
+/// format.
 #[derive(Clone, Debug)]
 pub struct Access {
     /// `--src-user`/`--dst-user`, else the URL's user.
@@ -411,6 +412,8 @@ pub struct Access {
     pub timeout: Duration,
     /// `--mbox-format`; `None` is `auto`.
     pub mbox_format: Option<MboxFormat>,
+    /// `--src-maildir-layout`/`--dst-maildir-layout`.
+    pub maildir_layout: maildir::Layout,
 }
 
 impl Default for Access {
@@ -424,6 +427,7 @@ impl Default for Access {
             plaintext: false,
             timeout: Duration::from_secs(60),
             mbox_format: None,
+            maildir_layout: maildir::Layout::Auto,
         }
     }
 }
@@ -555,6 +559,7 @@ impl AnySource {
             Endpoint::Maildir(path) => Ok(AnySource::Maildir(maildir::Maildir::open_source(
                 path,
                 options.filters.clone(),
+                access.maildir_layout,
             )?)),
             Endpoint::Mbox(path) => Ok(AnySource::Mbox(mbox::Mbox::open_source(
                 path,
@@ -575,7 +580,10 @@ impl AnySink {
     /// Opens an endpoint as a sink. Local stores create nothing until a folder is opened.
     pub async fn connect(endpoint: &Endpoint, access: &Access) -> Result<AnySink> {
         match endpoint {
-            Endpoint::Maildir(path) => Ok(AnySink::Maildir(maildir::Maildir::open_sink(path)?)),
+            Endpoint::Maildir(path) => Ok(AnySink::Maildir(maildir::Maildir::open_sink(
+                path,
+                access.maildir_layout,
+            )?)),
             Endpoint::Mbox(path) => Ok(AnySink::Mbox(mbox::Mbox::open_sink(
                 path,
                 access.mbox_format,
@@ -594,9 +602,10 @@ impl AnySink {
     /// nothing is created, locked or written.
     pub async fn connect_read_only(endpoint: &Endpoint, access: &Access) -> Result<AnySink> {
         match endpoint {
-            Endpoint::Maildir(path) => {
-                Ok(AnySink::Maildir(maildir::Maildir::open_read_only(path)?))
-            }
+            Endpoint::Maildir(path) => Ok(AnySink::Maildir(maildir::Maildir::open_read_only(
+                path,
+                access.maildir_layout,
+            )?)),
             Endpoint::Mbox(path) => Ok(AnySink::Mbox(mbox::Mbox::open_read_only(
                 path,
                 access.mbox_format,
@@ -609,6 +618,35 @@ impl AnySink {
             ))),
         }
     }
+}
+
+impl AnySink {
+    /// What to call this store when it cannot hold the keyword letters a
+    /// maildir source has no name for (see [`crate::message::MaildirFile`]); `None` for a
+    /// maildir, which keeps them where it can and says where it cannot.
+    fn without_unnamed_keyword_letters(&self) -> Option<&'static str> {
+        match self {
+            AnySink::Maildir(_) => None,
+            AnySink::Mbox(_) => Some("an mbox file"),
+            AnySink::Imap(_) => Some("an IMAP server"),
+            AnySink::DryRun(s) => s.inner.without_unnamed_keyword_letters(),
+        }
+    }
+}
+
+/// Says that `message`'s keyword letters without a name are left out: a
+/// keyword is stored by its name everywhere but in a maildir, and these
+/// have none. One warning per message, naming its file.
+fn warn_unnamed_keyword_letters_left_out(message: &Message, store: &str) {
+    let Some(file) = &message.maildir else { return };
+    if file.unnamed_keyword_letters.is_empty() {
+        return;
+    }
+    crate::report::warn(&format!(
+        "{}: keyword letters `{}` have no name in the source folder's dovecot-keywords, and \
+         {store} can only store keywords by name: left out",
+        message.key, file.unnamed_keyword_letters
+    ));
 }
 
 impl AnySource {
@@ -755,6 +793,9 @@ impl Sink for AnySink {
         }
     }
     async fn append(&mut self, message: Message) -> Result<()> {
+        if let Some(store) = self.without_unnamed_keyword_letters() {
+            warn_unnamed_keyword_letters_left_out(&message, store);
+        }
         match self {
             AnySink::Maildir(s) => s.append(&message),
             AnySink::Mbox(s) => s.append(&message),

@@ -114,6 +114,50 @@ pub fn maildir_folders(root: &Path) -> Vec<(String, PathBuf)> {
     folders
 }
 
+/// An fs-layout maildir tree (mbsync `SubFolders Verbatim`, Dovecot
+/// `LAYOUT=fs`): the root is INBOX, directory `A/B/` is folder `A/B`.
+pub fn read_fs_maildir(root: &Path) -> Model {
+    let mut model = Model::new();
+    for (folder, dir) in fs_maildir_folders(root) {
+        model.insert(folder, read_maildir_folder(&dir));
+    }
+    model
+}
+
+/// The folders of an fs-layout maildir tree and their directories: every
+/// directory with a `cur/`, named by its path below the root (as written,
+/// not decoded), walking all directories but `cur`, `new`, `tmp` and hidden
+/// ones.
+pub fn fs_maildir_folders(root: &Path) -> Vec<(String, PathBuf)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+        if dir.join("cur").is_dir() {
+            let relative = dir.strip_prefix(root).unwrap().to_string_lossy();
+            let folder = if relative.is_empty() {
+                "INBOX".to_string()
+            } else {
+                relative.into_owned()
+            };
+            out.push((folder, dir.to_path_buf()));
+        }
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().unwrap().is_dir()
+                && !name.starts_with('.')
+                && !["cur", "new", "tmp"].contains(&name.as_str())
+            {
+                walk(root, &entry.path(), out);
+            }
+        }
+    }
+    let mut folders = Vec::new();
+    if root.is_dir() {
+        walk(root, root, &mut folders);
+    }
+    folders.sort();
+    folders
+}
+
 /// A maildir file: unique name, info letters (None in `new/`), path.
 pub struct MaildirFile {
     pub unique: String,
@@ -467,18 +511,62 @@ fn mode(path: &Path) -> u32 {
     fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
-/// Checks a maildir tree mailtug wrote: modes (files 0600, directories
-/// 0700), empty `tmp/`, unflagged messages in `new/` without an info suffix,
-/// everything else in `cur/` with `:2,` and letters in ASCII order, known
-/// keyword letters, and `,S=` equal to the file size.
+/// Checks a maildir tree mailtug wrote from another store: modes (files
+/// 0600, directories 0700), empty `tmp/`, unflagged messages in `new/`
+/// without an info suffix, everything else in `cur/` with `:2,` and letters
+/// in ASCII order, known keyword letters, and `,S=` equal to the file size.
 #[track_caller]
 pub fn assert_maildir_layout(root: &Path) {
+    check_maildir_layout(root, &maildir_folders(root), false);
+}
+
+/// [`assert_maildir_layout`] for a copy of a maildir, whose messages keep
+/// their place and their letters: a file in `cur/` may have no flag (the
+/// source held it in `cur/`, read), and a keyword letter may have no name
+/// (the source's `dovecot-keywords` did not name it either).
+#[track_caller]
+pub fn assert_maildir_copy_layout(root: &Path) {
+    check_maildir_layout(root, &maildir_folders(root), true);
+}
+
+/// [`assert_maildir_layout`] for an fs-layout tree, which also holds no
+/// Maildir++ subfolder and no `maildirfolder` marker.
+#[track_caller]
+pub fn assert_fs_maildir_layout(root: &Path) {
+    check_fs_maildir_layout(root, false);
+}
+
+/// [`assert_maildir_copy_layout`] for an fs-layout tree.
+#[track_caller]
+pub fn assert_fs_maildir_copy_layout(root: &Path) {
+    check_fs_maildir_layout(root, true);
+}
+
+#[track_caller]
+fn check_fs_maildir_layout(root: &Path, from_maildir: bool) {
+    let plus_plus = maildir_folders(root);
+    assert!(
+        plus_plus.iter().all(|(folder, _)| folder == "INBOX"),
+        "{} holds Maildir++ folders: {plus_plus:?}",
+        root.display()
+    );
+    let folders = fs_maildir_folders(root);
+    for (folder, dir) in &folders {
+        assert!(
+            !dir.join("maildirfolder").exists(),
+            "folder {folder}: a Maildir++ marker in an fs-layout tree"
+        );
+    }
+    check_maildir_layout(root, &folders, from_maildir);
+}
+
+#[track_caller]
+fn check_maildir_layout(root: &Path, folders: &[(String, PathBuf)], from_maildir: bool) {
     let mut problems = Vec::new();
-    let folders = maildir_folders(root);
     if folders.is_empty() {
         problems.push(format!("{} holds no maildir folder", root.display()));
     }
-    for (folder, dir) in &folders {
+    for (folder, dir) in folders {
         for sub in ["cur", "new", "tmp"] {
             if !dir.join(sub).is_dir() {
                 problems.push(format!("folder {folder}: no {sub}/"));
@@ -511,7 +599,7 @@ pub fn assert_maildir_layout(root: &Path) {
                 }
                 (Some(info), false) => {
                     let letters: Vec<char> = info.chars().collect();
-                    if letters.is_empty() {
+                    if letters.is_empty() && !from_maildir {
                         problems.push(format!(
                             "folder {folder}: cur/{name} has no flags; it belongs in new/"
                         ));
@@ -522,7 +610,8 @@ pub fn assert_maildir_layout(root: &Path) {
                         ));
                     }
                     for letter in letters.iter().filter(|c| c.is_ascii_lowercase()) {
-                        if !keywords.contains_key(&(*letter as usize - 'a' as usize)) {
+                        let index = *letter as usize - 'a' as usize;
+                        if !keywords.contains_key(&index) && !from_maildir {
                             problems.push(format!(
                                 "folder {folder}: cur/{name}: keyword letter {letter} is not in dovecot-keywords"
                             ));
