@@ -81,16 +81,23 @@ pub fn warn(text: &str) {
     }
 }
 
-/// Files and directories of a source that look like mail and were not read.
-static SKIPPED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Files and directories of a source that look like mail and were not
+/// read; each once, though every worker lists the source.
+static SKIPPED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Something under a source that may hold mail and is not read (a stray
 /// file, an unreadable one, a special file): shown even with `--quiet`, a
 /// `skipped` JSON event, and counted, so the run's summary and exit code
 /// say that not everything was read.
 pub fn skipped(path: &std::path::Path, why: &str) {
-    SKIPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = path.display().to_string();
+    {
+        let mut seen = SKIPPED.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains(&path) {
+            return;
+        }
+        seen.push(path.clone());
+    }
     event(json!({"event": "skipped", "path": path, "reason": why}));
     to_stderr(&format!(
         "mailtug: warning: not read: `{}`: {}",
@@ -101,7 +108,7 @@ pub fn skipped(path: &std::path::Path, why: &str) {
 
 /// How many times [`skipped`] was called.
 pub fn skipped_count() -> u64 {
-    SKIPPED.load(std::sync::atomic::Ordering::Relaxed)
+    SKIPPED.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
 }
 
 /// `-v` detail.

@@ -111,6 +111,8 @@ pub struct Maildir {
     pending: Vec<PendingFile>,
     /// As a source: which messages to offer.
     filters: Filters,
+    /// Opened as a source: what its listing leaves out is mail left unread.
+    is_source: bool,
     hostname: String,
     counter: u64,
 }
@@ -150,6 +152,7 @@ impl Maildir {
         }
         let mut maildir = Maildir::new(root, true, layout);
         maildir.filters = filters;
+        maildir.is_source = true;
         if maildir.folders()?.is_empty() {
             return Err(exit::usage(format!(
                 "`{}` is not a maildir: it has no cur/ or new/ directory and no subfolders with one \
@@ -200,6 +203,7 @@ impl Maildir {
             open: None,
             pending: Vec::new(),
             filters: Filters::default(),
+            is_source: false,
             hostname: hostname(),
             counter: 0,
         }
@@ -232,7 +236,52 @@ impl Maildir {
             _ => {}
         }
         self.dirs = tree.folders(self.layout);
+        if self.is_source {
+            // Folders of the other layout were left out by choice, and said so.
+            let every_folder: Vec<&PathBuf> = tree
+                .plus_plus
+                .iter()
+                .map(|(_, path, _)| path)
+                .chain(tree.fs.iter().map(|(_, path)| path))
+                .chain(self.dirs.values())
+                .collect();
+            self.report_unread_entries(&every_folder);
+        }
         Ok(self.dirs.keys().cloned().collect())
+    }
+
+    /// Reports what lies in the source's folder directories and is read as
+    /// neither a message nor a folder (a stray file, a directory holding
+    /// no maildir), leaving out hidden names (by the maildir convention not
+    /// mail) and the files mail programs keep there.
+    fn report_unread_entries(&self, every_folder: &[&PathBuf]) {
+        for dir in self.dirs.values() {
+            let Ok(listing) = fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in listing.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('.')
+                    || matches!(name.as_ref(), "cur" | "new" | "tmp")
+                    || is_program_file(&name)
+                {
+                    continue;
+                }
+                let path = entry.path();
+                if path.is_dir() {
+                    // A folder below this one, or a parent of one, is read.
+                    if every_folder.iter().any(|folder| folder.starts_with(&path))
+                        || is_empty_dir(&path)
+                    {
+                        continue;
+                    }
+                    report::skipped(&path, "a directory holding no maildir (no cur/ or new/)");
+                } else {
+                    report::skipped(&path, "a file beside cur/ and new/, where no mail is read");
+                }
+            }
+        }
     }
 
     /// Decides, as a destination, where folders not on disk yet go, and
@@ -541,6 +590,29 @@ impl Drop for Maildir {
             let _ = fs::remove_file(&file.tmp);
         }
     }
+}
+
+/// Files mail programs keep in a maildir folder, which hold no mail:
+/// Dovecot's and Courier's indexes, UID lists, keyword files and quotas,
+/// the Maildir++ folder marker and subscription lists.
+fn is_program_file(name: &str) -> bool {
+    const NAMES: [&str; 9] = [
+        KEYWORD_FILE,
+        "maildirfolder",
+        "maildirsize",
+        "subscriptions",
+        "courierimapacl",
+        "courierimapkeywords",
+        "courierimapuiddb",
+        "courierpop3dsizelist",
+        "courierimaphieracl",
+    ];
+    NAMES.contains(&name) || name.starts_with("dovecot") || name.starts_with("courierimap")
+}
+
+/// Whether `dir` has no entries (or cannot be listed: nothing to lose).
+fn is_empty_dir(dir: &Path) -> bool {
+    fs::read_dir(dir).map_or(true, |mut entries| entries.next().is_none())
 }
 
 /// A warning printed once per process: every worker lists the folders.

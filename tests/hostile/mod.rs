@@ -28,8 +28,8 @@ use crate::util::model::{
     read_mbox_file, Stored,
 };
 use crate::util::{
-    assert_error_line, assert_no_panic, count, fixtures_dir, json_events, permissions_are_bypassed,
-    stderr, summary, TestEnv,
+    assert_error_line, assert_no_panic, count, events_of, fixtures_dir, json_events,
+    permissions_are_bypassed, stderr, summary, TestEnv,
 };
 
 /// A run that takes longer than this is hung (the slowest case, a 60 MB
@@ -88,6 +88,8 @@ struct Outcome {
     duplicates: u64,
     /// Substrings of one `mailtug: error:` line, when an error is expected.
     error: Option<Vec<String>>,
+    /// Paths (relative to the source) reported as not read.
+    not_read: Vec<String>,
 }
 
 impl Outcome {
@@ -98,7 +100,15 @@ impl Outcome {
             failed: 0,
             duplicates: 0,
             error: None,
+            not_read: Vec::new(),
         }
+    }
+
+    /// Entries of the source that are reported as not read (exit 1).
+    fn with_not_read(mut self, paths: &[&str]) -> Outcome {
+        self.exit = 1;
+        self.not_read = paths.iter().map(|s| s.to_string()).collect();
+        self
     }
 
     /// Some messages fail alone (exit 1), each reported naming `names`.
@@ -210,6 +220,21 @@ fn check_case(env: &TestEnv, label: &str, source: &str, protected: &Path, want: 
         );
         let events = json_events(&output);
         let summary = summary(&events);
+        let not_read: Vec<String> = events_of(&events, "skipped")
+            .iter()
+            .map(|e| {
+                let path = std::path::Path::new(e["path"].as_str().unwrap_or_default());
+                path.strip_prefix(
+                    source
+                        .trim_start_matches("maildir:")
+                        .trim_start_matches("mbox:"),
+                )
+                .unwrap_or(path)
+                .display()
+                .to_string()
+            })
+            .collect();
+        assert_eq!(not_read, want.not_read, "not read, {context}");
         assert_eq!(
             count(summary, "messages_copied"),
             want.messages.len() as u64,
@@ -424,6 +449,7 @@ fn outcome_from_json(case: &Value) -> Outcome {
                 .map(|p| p.as_str().unwrap().to_string())
                 .collect()
         }),
+        not_read: Vec::new(),
     }
 }
 
@@ -659,7 +685,10 @@ fn maildir_cases() -> Vec<(&'static str, Setup)> {
             ] {
                 put(root, path, bytes);
             }
+            // Everything but README is a program's file, hidden, or a
+            // delivery in progress.
             Outcome::copied(vec![Want::of(&message("stray-ok"), "S", None)])
+                .with_not_read(&["README"])
         }),
         ("directory-in-cur", |_, root| {
             make_maildir(root);

@@ -1028,3 +1028,49 @@ fn verify_content_lists_messages_whose_bytes_differ() {
     assert_eq!(count(summary(&events), "messages_different"), 1);
     assert_eq!(events_of(&events, "different").len(), 1);
 }
+
+/// See: issue 11. What lies in a maildir folder's directory and is read as
+/// neither a message nor a folder is reported by path and counted; the
+/// files mail programs keep there, and hidden names, are left alone.
+#[test]
+fn stray_entries_of_a_maildir_source_are_reported_and_counted() {
+    let env = TestEnv::new();
+    let root = env.copy_fixture("maildir");
+    fs::create_dir_all(root.join(".Archive/cur")).unwrap();
+    fs::create_dir_all(root.join(".Archive/new")).unwrap();
+    fs::write(root.join("dovecot-uidlist"), b"3 V1 N1\n").unwrap();
+    fs::write(root.join(".mbsyncstate"), b"FarUidValidity 1\n").unwrap();
+    fs::write(root.join(".Archive/maildirfolder"), b"").unwrap();
+    fs::write(root.join("notes.txt"), b"Dear diary\n").unwrap();
+    fs::write(
+        root.join(".Archive/saved-message.eml"),
+        b"Subject: x\n\nbody\n",
+    )
+    .unwrap();
+    fs::create_dir_all(root.join("exports")).unwrap();
+    fs::write(root.join("exports/2019.eml"), b"Subject: y\n\nbody\n").unwrap();
+
+    let output = env.run(&[
+        "--json",
+        "copy",
+        &format!("maildir:{}", root.display()),
+        "maildir:out",
+    ]);
+    assert_exit(&output, 1);
+    let events = crate::util::json_events(&output);
+    let mut skipped: Vec<String> = events_of(&events, "skipped")
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
+    skipped.sort();
+    let mut expected = vec![
+        root.join(".Archive/saved-message.eml")
+            .display()
+            .to_string(),
+        root.join("exports").display().to_string(),
+        root.join("notes.txt").display().to_string(),
+    ];
+    expected.sort();
+    assert_eq!(skipped, expected);
+    assert_eq!(count(summary(&events), "files_skipped"), 3);
+}
