@@ -246,6 +246,36 @@ impl Maildir {
                 .chain(self.dirs.values())
                 .collect();
             self.report_unread_entries(&every_folder);
+            // Directories whose names give a folder another one already is
+            // (`.INBOX` beside the root, `.a..b` beside `.a.b`).
+            let plus_plus = tree
+                .plus_plus
+                .iter()
+                .filter(|_| self.layout.reads_plus_plus())
+                .map(|(folder, path, utf8)| (folder, path, *utf8));
+            let fs = tree
+                .fs
+                .iter()
+                .filter(|_| self.layout.reads_fs())
+                .map(|(folder, path)| (folder, path, true));
+            for (folder, path, utf8) in plus_plus.chain(fs) {
+                if self.dirs.values().any(|chosen| chosen == path) {
+                    continue;
+                }
+                let how = if utf8 {
+                    "its name gives"
+                } else {
+                    "its name is not UTF-8, and made readable it gives"
+                };
+                let why = match self.dirs.get(folder) {
+                    Some(taken) => format!(
+                        "{how} folder `{folder}`, which `{}` already is",
+                        taken.display()
+                    ),
+                    None => format!("{how} folder `{folder}`, which is read elsewhere"),
+                };
+                report::skipped(path, &why);
+            }
         }
         Ok(self.dirs.keys().cloned().collect())
     }
@@ -743,15 +773,17 @@ impl Tree {
                     std::collections::btree_map::Entry::Vacant(slot) => {
                         slot.insert(path.clone());
                     }
-                    // A folder that decodes to INBOX does not replace the real one.
-                    std::collections::btree_map::Entry::Occupied(_) if !utf8 => {
-                        report_once(&format!(
-                            "skipping `{}`: its name is not UTF-8, and made readable it is \
-                             the name of another folder",
-                            path.display()
-                        ));
+                    // Of two directories giving one name, the one mailtug
+                    // would write keeps it (`.a.b`, not `.a..b`); a folder
+                    // never replaces the root's INBOX. A source reports the
+                    // other one as not read.
+                    std::collections::btree_map::Entry::Occupied(mut taken) => {
+                        let canonical = crate::folder::maildir_dir_name(folder)
+                            .is_some_and(|name| path.file_name() == Some(name.as_ref()));
+                        if *utf8 && canonical && *taken.get() != self.root {
+                            taken.insert(path.clone());
+                        }
                     }
-                    std::collections::btree_map::Entry::Occupied(_) => {}
                 }
             }
         }

@@ -1074,3 +1074,37 @@ fn stray_entries_of_a_maildir_source_are_reported_and_counted() {
     assert_eq!(skipped, expected);
     assert_eq!(count(summary(&events), "files_skipped"), 3);
 }
+
+/// See: issue 11. Two Maildir++ directories that give the same folder name
+/// (`.INBOX` beside the root, `.a..b` beside `.a.b`) are not merged or
+/// dropped in silence: the one not read is reported.
+#[test]
+fn maildir_directories_that_give_a_taken_folder_name_are_reported() {
+    let env = TestEnv::new();
+    let root = env.copy_fixture("maildir");
+    for dir in [".INBOX", ".a.b", ".a..b"] {
+        for sub in ["cur", "new", "tmp"] {
+            fs::create_dir_all(root.join(dir).join(sub)).unwrap();
+        }
+    }
+    let output = env.run(&[
+        "--json",
+        "copy",
+        &format!("maildir:{}", root.display()),
+        "maildir:out",
+    ]);
+    assert_exit(&output, 1);
+    let events = crate::util::json_events(&output);
+    let mut skipped: Vec<String> = events_of(&events, "skipped")
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        [
+            root.join(".INBOX").display().to_string(),
+            root.join(".a..b").display().to_string()
+        ]
+    );
+}
