@@ -54,6 +54,9 @@ pub struct MboxEntry {
     pub flags: Flags,
     /// The From_ line's date; `None` when it cannot be parsed.
     pub date: Option<SystemTime>,
+    /// A `Status` header said `O` (old): a mail reader has seen the message
+    /// arrive, read or not.
+    pub old: bool,
 }
 
 /// How an mbox file keeps `From ` lines in messages apart from the From_
@@ -448,6 +451,7 @@ impl<R: BufRead> MboxReader<R> {
             raw,
             flags,
             date,
+            old: headers.old,
         })
     }
 
@@ -783,6 +787,8 @@ struct HeaderFilter {
     content_length_is_metadata: bool,
     /// The value of the first `Content-Length` header.
     content_length: Option<u64>,
+    /// A `Status` header holds `O`.
+    old: bool,
 }
 
 impl Default for HeaderFilter {
@@ -792,6 +798,7 @@ impl Default for HeaderFilter {
             removing: None,
             content_length_is_metadata: false,
             content_length: None,
+            old: false,
         }
     }
 }
@@ -833,6 +840,9 @@ impl HeaderFilter {
                     .iter()
                     .position(|&b| b == b':')
                     .map_or(&[][..], |colon| &line[colon + 1..]);
+                if header == MetadataHeader::Status && value.contains(&b'O') {
+                    self.old = true;
+                }
                 apply_metadata(header, value, flags);
                 false
             }
@@ -1223,6 +1233,26 @@ fn is_plain_address(address: &[u8]) -> bool {
     !address.is_empty() && address.iter().all(|&b| b > b' ' && b != 0x7f)
 }
 
+impl HeaderSection {
+    /// The From_ line's sender: the envelope sender the message came with
+    /// (from another mbox), else the `Return-Path` address, else
+    /// `MAILER-DAEMON`.
+    fn sender<'a>(&'a self, envelope_sender: Option<&'a [u8]>) -> &'a [u8] {
+        envelope_sender
+            .filter(|sender| is_plain_address(sender))
+            .or(self.return_path.as_deref())
+            .unwrap_or(b"MAILER-DAEMON")
+    }
+}
+
+/// The sender word of a From_ line (`From SENDER date`), if it has one.
+pub fn envelope_sender(from_line: &[u8]) -> Option<&[u8]> {
+    let rest = without_line_terminator(from_line).strip_prefix(b"From ")?;
+    tokens(rest)
+        .next()
+        .filter(|sender| is_plain_address(sender))
+}
+
 /// What the writer needs from the header section of a message.
 struct HeaderSection {
     /// Where metadata headers go: the start of the first blank line, or the
@@ -1378,7 +1408,7 @@ pub fn write_message<W: Write>(
     flags: &Flags,
     date: Option<SystemTime>,
 ) -> io::Result<u64> {
-    write_message_as(out, raw, flags, date, MboxFormat::Mboxrd)
+    write_message_as(out, raw, flags, date, None, MboxFormat::Mboxrd)
 }
 
 /// Writes one message in `format`; returns the bytes written.
@@ -1398,16 +1428,17 @@ pub fn write_message_as<W: Write>(
     raw: &[u8],
     flags: &Flags,
     date: Option<SystemTime>,
+    envelope_sender: Option<&[u8]>,
     format: MboxFormat,
 ) -> io::Result<u64> {
     if format == MboxFormat::Mboxcl2 {
-        return write_mboxcl2(out, raw, flags, date);
+        return write_mboxcl2(out, raw, flags, date, envelope_sender);
     }
     let headers = header_section(raw);
     // The From_ line, the separator and a missing final line end take the
     // message's own line end, so a CRLF mbox stays CRLF throughout.
     let eol = headers.line_ending;
-    let sender = headers.return_path.as_deref().unwrap_or(b"MAILER-DAEMON");
+    let sender = headers.sender(envelope_sender);
     let mut line = from_line(sender, date.unwrap_or_else(SystemTime::now));
     line.extend_from_slice(eol);
     out.write_all(&line)?;
@@ -1449,9 +1480,10 @@ fn write_mboxcl2<W: Write>(
     raw: &[u8],
     flags: &Flags,
     date: Option<SystemTime>,
+    envelope_sender: Option<&[u8]>,
 ) -> io::Result<u64> {
     let headers = header_section(raw);
-    let sender = headers.return_path.as_deref().unwrap_or(b"MAILER-DAEMON");
+    let sender = headers.sender(envelope_sender);
     let eol = headers.line_ending;
     let mut head = from_line(sender, date.unwrap_or_else(SystemTime::now));
     head.extend_from_slice(eol);
@@ -2752,7 +2784,7 @@ body\n";
                     let raw = body_heavy_message(&mut random);
                     let flags = random_flags(&mut random);
                     let seconds = EARLIEST_FROM_LINE_SECONDS + random.below(1_000_000_000) as i64;
-                    write_message_as(&mut file, &raw, &flags, Some(at(seconds)), format)
+                    write_message_as(&mut file, &raw, &flags, Some(at(seconds)), None, format)
                         .expect("Vec write");
                     expected.push((as_read_back(&raw, format), flags, at(seconds)));
                 }

@@ -44,6 +44,8 @@ pub struct Message {
     /// Set by a maildir source only: what its file said beyond `flags`, so
     /// that a maildir sink can keep it. Other sinks have no place for it.
     pub maildir: Option<MaildirFile>,
+    /// The envelope sender of an mbox From_ line, so an mbox copy keeps it.
+    pub envelope_sender: Option<Vec<u8>>,
 }
 
 /// What a maildir file says about a message besides its flags.
@@ -110,6 +112,7 @@ impl Message {
             internal_date,
             fingerprint,
             maildir: None,
+            envelope_sender: None,
         }
     }
 

@@ -146,7 +146,8 @@ impl Maildir {
         let meta = fs::metadata(root).map_err(|e| open_error(root, e))?;
         if !meta.is_dir() {
             return Err(exit::usage(format!(
-                "maildir `{}` is a file, not a directory",
+                "maildir `{}` is a file, not a directory; if it is an mbox file, write mbox:{}",
+                root.display(),
                 root.display()
             )));
         }
@@ -172,7 +173,8 @@ impl Maildir {
         match fs::metadata(root) {
             Ok(meta) if !meta.is_dir() => {
                 return Err(exit::usage(format!(
-                    "maildir `{}` is a file, not a directory",
+                    "maildir `{}` is a file, not a directory; if it is an mbox file, write mbox:{}",
+                    root.display(),
                     root.display()
                 )))
             }

@@ -28,7 +28,7 @@ use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::{mbox_relative_path, FolderName};
 use crate::mboxrd::{self, MboxFormat, MboxReader};
-use crate::message::{Message, SourceKey};
+use crate::message::{MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::store::{
     refused_if_local, Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox, Refused,
@@ -346,7 +346,15 @@ impl Mbox {
                     ),
                 )
             } else {
-                let message = Message::new(key, entry.raw, entry.flags, entry.date);
+                let mut message = Message::new(key, entry.raw, entry.flags, entry.date);
+                message.envelope_sender =
+                    mboxrd::envelope_sender(&entry.from_line).map(<[u8]>::to_vec);
+                // `Status: O` (or `RO`): a mail reader has taken it in, so a
+                // maildir keeps it in cur/, not new/, even without flags.
+                message.maildir = Some(MaildirFile {
+                    in_new: !entry.old,
+                    unnamed_keyword_letters: String::new(),
+                });
                 if !self
                     .filters
                     .matches(message.internal_date, message.wire_size())
@@ -444,6 +452,7 @@ impl Mbox {
             &message.file_bytes(),
             &message.flags,
             message.internal_date,
+            message.envelope_sender.as_deref(),
             sink.format,
         )
         .with_context(|| {

@@ -1108,3 +1108,41 @@ fn maildir_directories_that_give_a_taken_folder_name_are_reported() {
         ]
     );
 }
+
+/// See: issue 11. mbox to mbox keeps each message's envelope sender (the
+/// From_ line's), and a message an mbox marks `Status: O` (seen arriving,
+/// not read) lands in a maildir's cur/, not new/, where readers would show
+/// it as new again.
+#[test]
+fn mbox_envelopes_and_old_unread_mail_are_kept() {
+    let env = TestEnv::new();
+    fs::write(
+        env.path("in.mbox"),
+        b"From alice@example.org Wed Jan  1 10:00:00 2020\n\
+Subject: one\nMessage-ID: <one@x>\nStatus: O\n\nbody\n\n\
+From bob@example.net Wed Jan  1 11:00:00 2020\n\
+Subject: two\nMessage-ID: <two@x>\n\nbody\n\n",
+    )
+    .unwrap();
+    assert_exit(&env.run(&["copy", "mbox:in.mbox", "mbox:out.mbox"]), 0);
+    let written = fs::read_to_string(env.path("out.mbox")).unwrap();
+    let senders: Vec<&str> = written
+        .lines()
+        .filter(|l| l.starts_with("From "))
+        .map(|l| l.split(' ').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        senders,
+        ["alice@example.org", "bob@example.net"],
+        "{written}"
+    );
+
+    assert_exit(&env.run(&["copy", "mbox:in.mbox", "maildir:md"]), 0);
+    let in_cur = fs::read_dir(env.path("md/cur")).unwrap().count();
+    let in_new = fs::read_dir(env.path("md/new")).unwrap().count();
+    assert_eq!(
+        (in_cur, in_new),
+        (1, 1),
+        "old mail in cur/, new mail in new/"
+    );
+}
