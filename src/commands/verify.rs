@@ -116,20 +116,7 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
                 } else {
                     extra_total += 1;
                 }
-                report::event(json!({
-                    "event": status,
-                    "folder": folder,
-                    "destination_folder": target,
-                    "fingerprint": fingerprint,
-                }));
-                if !json {
-                    writeln!(
-                        out,
-                        "{status}\t{}\t{}",
-                        report::sanitize(folder.as_str()),
-                        report::sanitize(&fingerprint.to_string())
-                    )?;
-                }
+                print_finding(&mut out, json, status, folder, &target, fingerprint)?;
             }
         }
         let Some((store, their_folders)) = destination_messages.as_mut() else {
@@ -160,20 +147,7 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         };
         for fingerprint in different {
             different_total += 1;
-            report::event(json!({
-                "event": "different",
-                "folder": folder,
-                "destination_folder": target,
-                "fingerprint": fingerprint,
-            }));
-            if !json {
-                writeln!(
-                    out,
-                    "different\t{}\t{}",
-                    report::sanitize(folder.as_str()),
-                    report::sanitize(&fingerprint.to_string())
-                )?;
-            }
+            print_finding(&mut out, json, "different", folder, &target, &fingerprint)?;
         }
     }
     source.close().await;
@@ -206,6 +180,33 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         }
     ));
     Ok(code)
+}
+
+/// One message found `missing`, `extra` or `different`: an event, and a
+/// line of `STATUS<TAB>FOLDER<TAB>FINGERPRINT` without `--json`.
+fn print_finding(
+    out: &mut impl Write,
+    json: bool,
+    status: &str,
+    folder: &FolderName,
+    target: &FolderName,
+    fingerprint: &Fingerprint,
+) -> Result<()> {
+    report::event(json!({
+        "event": status,
+        "folder": folder,
+        "destination_folder": target,
+        "fingerprint": fingerprint,
+    }));
+    if !json {
+        writeln!(
+            out,
+            "{status}\t{}\t{}",
+            report::sanitize(folder.as_str()),
+            report::sanitize(&fingerprint.to_string())
+        )?;
+    }
+    Ok(())
 }
 
 /// The fingerprints of every message in a source folder.

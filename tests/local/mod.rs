@@ -932,11 +932,7 @@ fn files_of_an_mbox_tree_that_are_not_read_are_reported_and_counted() {
     let output = env.run(&["--json", "copy", &source, "maildir:out"]);
     assert_exit(&output, 1);
     let events = crate::util::json_events(&output);
-    let mut skipped: Vec<String> = events_of(&events, "skipped")
-        .iter()
-        .map(|e| e["path"].as_str().unwrap().to_string())
-        .collect();
-    skipped.sort();
+    let skipped = skipped_paths(&events);
     assert_eq!(
         skipped,
         [
@@ -1058,11 +1054,7 @@ fn stray_entries_of_a_maildir_source_are_reported_and_counted() {
     ]);
     assert_exit(&output, 1);
     let events = crate::util::json_events(&output);
-    let mut skipped: Vec<String> = events_of(&events, "skipped")
-        .iter()
-        .map(|e| e["path"].as_str().unwrap().to_string())
-        .collect();
-    skipped.sort();
+    let skipped = skipped_paths(&events);
     let mut expected = vec![
         root.join(".Archive/saved-message.eml")
             .display()
@@ -1095,11 +1087,7 @@ fn maildir_directories_that_give_a_taken_folder_name_are_reported() {
     ]);
     assert_exit(&output, 1);
     let events = crate::util::json_events(&output);
-    let mut skipped: Vec<String> = events_of(&events, "skipped")
-        .iter()
-        .map(|e| e["path"].as_str().unwrap().to_string())
-        .collect();
-    skipped.sort();
+    let skipped = skipped_paths(&events);
     assert_eq!(
         skipped,
         [
@@ -1145,4 +1133,14 @@ Subject: two\nMessage-ID: <two@x>\n\nbody\n\n",
         (1, 1),
         "old mail in cur/, new mail in new/"
     );
+}
+
+/// The paths of the `skipped` events, sorted.
+fn skipped_paths(events: &[Value]) -> Vec<String> {
+    let mut paths: Vec<String> = events_of(events, "skipped")
+        .iter()
+        .map(|e| e["path"].as_str().unwrap_or_default().to_string())
+        .collect();
+    paths.sort();
+    paths
 }
