@@ -306,6 +306,28 @@ pub mod mutf7 {
     }
 }
 
+/// A folder name level as one file name: `separator` and control
+/// characters become `_`. Only hostile names hold control characters; a
+/// hash of the level is added to them, so that `a\u{1}` and `a\u{2}` never
+/// share a file or directory (which two folders copied in parallel would
+/// fight over).
+fn made_safe(component: &str, separator: char) -> String {
+    let mut safe: String = component
+        .chars()
+        .map(|c| {
+            if c == separator || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if component.chars().any(char::is_control) {
+        safe.push_str(&hash_suffix(component));
+    }
+    safe
+}
+
 /// Maildir++ (Dovecot/Courier): the directory name of a folder under the maildir root: INBOX →
 /// None (the root itself); `Archive/2023` → `.Archive.2023`; components mUTF-7 encoded (as Dovecot
 /// stores them), and made safe: a `.` inside a component becomes `_` (Maildir++ uses `.` as the
@@ -327,15 +349,7 @@ pub fn maildir_dir_name(folder: &FolderName) -> Option<String> {
     for component in folder.components() {
         // Replaced before encoding: encoded, a control character would survive
         // as base64, and `.` must never reach the directory name as a separator.
-        let mut safe: String = component
-            .chars()
-            .map(|c| if c == '.' || c.is_control() { '_' } else { c })
-            .collect();
-        if component.chars().any(char::is_control) {
-            // Only hostile names hold control characters; the hash keeps
-            // `a\u{1}` and `a\u{2}` from sharing a directory.
-            safe.push_str(&hash_suffix(component));
-        }
+        let safe = made_safe(component, '.');
         dir.push('.');
         // mUTF-7 output is printable ASCII without `.` or `/` (its base64
         // alphabet uses `,` for `/`), so the separators stay unambiguous.
@@ -424,13 +438,7 @@ pub fn fs_relative_path(folder: &FolderName) -> Option<PathBuf> {
     }
     let mut path = PathBuf::new();
     for component in folder.components() {
-        let mut safe: String = component
-            .chars()
-            .map(|c| if c == '/' || c.is_control() { '_' } else { c })
-            .collect();
-        if component.chars().any(char::is_control) {
-            safe.push_str(&hash_suffix(component));
-        }
+        let mut safe = made_safe(component, '/');
         if safe.starts_with('.') || MAILDIR_SUBDIRS.contains(&safe.as_str()) {
             safe.insert(0, '_');
         }
@@ -484,15 +492,7 @@ pub fn mbox_relative_path(folder: &FolderName) -> PathBuf {
     let mut path = PathBuf::new();
     let mut components = folder.components().peekable();
     while let Some(component) = components.next() {
-        let mut safe: String = component
-            .chars()
-            .map(|c| if c == '/' || c.is_control() { '_' } else { c })
-            .collect();
-        if component.chars().any(char::is_control) {
-            // As for maildir: `a\u{1}` and `a\u{2}` must not share a file,
-            // which two folders copied in parallel would fight over.
-            safe.push_str(&hash_suffix(component));
-        }
+        let mut safe = made_safe(component, '/');
         if safe.starts_with('.') {
             // Covers `.` and `..`, and keeps folders from becoming hidden files.
             safe.insert(0, '_');
