@@ -152,6 +152,39 @@ pub struct Anchor {
 }
 
 impl FolderProgress {
+    /// The folder-level part alone (identity, kind, watermarks), without
+    /// the per-message sets: what the state's folder row keeps. Cheap to
+    /// copy however many messages the folder has.
+    pub fn summary(&self) -> FolderProgress {
+        let done = match &self.done {
+            Done::Nothing => Done::Nothing,
+            Done::Files { .. } => Done::Files {
+                names: BTreeSet::new(),
+            },
+            Done::Uidls { .. } => Done::Uidls {
+                delivered: BTreeMap::new(),
+            },
+            Done::Uids {
+                through, uid_next, ..
+            } => Done::Uids {
+                through: *through,
+                above: BTreeSet::new(),
+                uid_next: *uid_next,
+            },
+            Done::Offsets {
+                through, anchor, ..
+            } => Done::Offsets {
+                through: *through,
+                anchor: anchor.clone(),
+                above: BTreeMap::new(),
+            },
+        };
+        FolderProgress {
+            identity: self.identity.clone(),
+            done,
+        }
+    }
+
     /// True when the message is recorded as stored.
     pub fn is_done(&self, key: &SourceKey) -> bool {
         match (&self.done, key) {
@@ -449,19 +482,25 @@ pub fn state_dir() -> Result<PathBuf> {
     }
 }
 
-/// The default checkpoint file of a job.
+/// The default state file of a job.
 pub fn default_path(job: &JobKey) -> Result<PathBuf> {
+    Ok(state_dir()?.join(format!("{}.sqlite", job.id())))
+}
+
+/// Where releases before the SQLite state kept a job's JSON checkpoint;
+/// migrated on first use.
+pub fn legacy_path(job: &JobKey) -> Result<PathBuf> {
     Ok(state_dir()?.join(format!("{}.json", job.id())))
 }
 
-fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -799,8 +838,13 @@ mod tests {
             destination: "maildir:/b".into(),
             options: vec!["--folder=INBOX".into()],
         };
-        // Persisted in file names: must never change between releases.
-        assert_eq!(key.id(), key.clone().id());
-        assert_eq!(key.id().len(), 16);
+        // Persisted in file names: a change orphans every user's state.
+        assert_eq!(key.id(), "457b1b42764ef19c");
+        let plain = JobKey {
+            source: "imaps://user@mail.example.org/".into(),
+            destination: "maildir:/home/user/Mail".into(),
+            options: Vec::new(),
+        };
+        assert_eq!(plain.id(), "6db4c8a1e8590b1d");
     }
 }

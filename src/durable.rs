@@ -34,11 +34,7 @@ pub fn sync_parent(path: &Path) -> io::Result<()> {
 /// new content under that name, never a mix or an empty file: write to a
 /// temp file beside it (0600), fsync, rename over, fsync the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp: PathBuf = path.with_file_name(format!(".{name}.tmp.{}", std::process::id()));
+    let temp = temp_path(path);
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
@@ -48,14 +44,45 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
             .open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        // Order is important: the rename must follow the data's fsync.
-        fs::rename(&temp, path)?;
-        sync_parent(path)
+        rename_durably(&temp, path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// The temp name beside `path` that this process builds its replacement
+/// under (see [`remove_stale_temps`]).
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp.{}", std::process::id()))
+}
+
+/// Creates an empty file, mode 0600, replacing any file of that name.
+pub fn create_private_file(path: &Path) -> io::Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
+/// Flushes a file's data and metadata.
+pub fn sync_file(path: &Path) -> io::Result<()> {
+    OpenOptions::new().read(true).open(path)?.sync_all()
+}
+
+/// Moves a complete, already flushed `temp` over `path` and makes the move
+/// durable. Order is important: the rename must follow the data's fsync.
+pub fn rename_durably(temp: &Path, path: &Path) -> io::Result<()> {
+    fs::rename(temp, path)?;
+    sync_parent(path)
 }
 
 /// Removes temp files that `write_atomically` left beside `path` when its

@@ -117,7 +117,11 @@ pub struct Job {
     pub special_use_map: bool,
     pub source_options: SourceOptions,
     pub key: JobKey,
+    /// The job's state file (SQLite).
     pub checkpoint_path: PathBuf,
+    /// The JSON checkpoint older releases kept for this job at the default
+    /// place, migrated into the state file on first use.
+    pub legacy_checkpoint: Option<PathBuf>,
 }
 
 /// The options of a copy job beyond its endpoints and folders.
@@ -218,9 +222,12 @@ impl Job {
             destination: destination.normalized(),
             options,
         };
-        let checkpoint_path = match checkpoint_path {
-            Some(path) => path,
-            None => checkpoint::default_path(&key)?,
+        let (checkpoint_path, legacy_checkpoint) = match checkpoint_path {
+            Some(path) => (path, None),
+            None => (
+                checkpoint::default_path(&key)?,
+                Some(checkpoint::legacy_path(&key)?),
+            ),
         };
         let all_namespaces = folders.all_namespaces;
         // Messages from a server reach a file destination with LF line ends.
@@ -252,6 +259,7 @@ impl Job {
             },
             key,
             checkpoint_path,
+            legacy_checkpoint,
         })
     }
 }

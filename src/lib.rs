@@ -22,6 +22,7 @@ pub mod net;
 pub mod pipeline;
 pub mod report;
 pub mod secret;
+pub mod state;
 pub mod store;
 pub mod suggest;
 

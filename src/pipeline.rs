@@ -1,11 +1,12 @@
-//! The copy pipeline: source → dedup → sink → commit → checkpoint.
+//! The copy pipeline: source → dedup → sink → commit → state.
 //!
 //! This is the one place that knows the order in which things become true:
-//! a message is recorded in the checkpoint only after the sink's `commit`
-//! returned (and is reported as copied only then), and the checkpoint is
-//! saved before the source may delete anything it records. Routine saves
-//! are paced (see `Saver`), so after a crash the checkpoint may lag behind
-//! the destination; the destination's fingerprint index covers that gap.
+//! a message is recorded in the job's state only after the sink's `commit`
+//! returned (and is reported as copied only then), and the state records it
+//! durably before the source may delete it. Every commit is recorded at
+//! once (a transaction of what changed, see `state.rs`), so after a crash
+//! the state lags behind the destination by at most the batch in flight;
+//! the destination's fingerprint index covers that gap.
 //! It knows nothing about protocols: every store looks the same from here.
 //!
 //! Failures are scoped (as in isync): a message that cannot be read or that
@@ -23,18 +24,19 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::checkpoint::{Checkpoint, FolderProgress, JobLock};
+use crate::checkpoint::{FolderProgress, JobLock};
 use crate::endpoint::Endpoint;
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::job::Job;
-use crate::message::SourceKey;
+use crate::message::{Flags, SourceKey};
 use crate::report::{self, Progress};
+use crate::state::{State, StateWriter, Stored};
 use crate::store::dry_run::DryRun;
 use crate::store::{
-    is_disconnected, is_message_rejected, is_refused, AnySink, AnySource, Create, Fetched,
-    FolderStatus, Outbox, Sink, Source,
+    is_disconnected, is_message_rejected, is_refused, AnySink, AnySource, Create, DestinationKey,
+    Fetched, FolderStatus, Outbox, Sink, Source,
 };
 use crate::suggest;
 
@@ -144,14 +146,13 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Finished>
     let sink = connect_sink(&job).await?;
     let units = select_folders(&job, &mut source, &sink).await?;
 
-    let (mut checkpoint, from_disk) = load_checkpoint(&job)?;
-    forget_folders_whose_copy_is_gone(&units, &sink, &mut checkpoint);
-    let saver = Saver::new(&job, &checkpoint, from_disk);
-    let shared = Arc::new(Mutex::new(Shared {
-        checkpoint,
-        saver,
+    let mut state = open_state(&job).await?;
+    forget_folders_whose_copy_is_gone(&units, &sink, &mut state)?;
+    let (state, state_thread) = StateWriter::spawn(state)?;
+    let shared = Arc::new(Shared {
+        state,
         in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
-    }));
+    });
     // Folders with nothing new are settled here, on the first connection,
     // so a run with nothing to do opens no further connections.
     let mut settled = Summary::default();
@@ -268,13 +269,10 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Finished>
     }
     forwarder.abort();
     progress.finish();
-    {
-        let mut shared = lock(&shared);
-        let Shared {
-            checkpoint, saver, ..
-        } = &mut *shared;
-        saver.save(checkpoint)?;
-    }
+    // Every worker has ended, so this is the last handle on the state:
+    // closing it folds the write-ahead log back into the file.
+    drop(shared);
+    state_thread.join().await;
     summary.folders_not_started += lock(&queue)
         .iter()
         .map(|unit| unit.len() as u64)
@@ -302,17 +300,33 @@ async fn connect_sink(job: &Job) -> Result<AnySink> {
     Ok(sink)
 }
 
-/// The checkpoint and its saver, shared by the workers. The lock is never
-/// held across an `.await`.
+/// What the workers share: the job's state (behind its writer thread) and
+/// the budget of bytes in flight.
 struct Shared {
-    checkpoint: Checkpoint,
-    saver: Saver,
+    state: StateWriter,
     /// Bytes of messages in flight, for all workers together.
     in_flight: Arc<tokio::sync::Semaphore>,
 }
 
-fn shared_budget(shared: &Mutex<Shared>) -> Arc<tokio::sync::Semaphore> {
-    lock(shared).in_flight.clone()
+impl Shared {
+    /// The recorded progress of a source folder, `None` the first time.
+    async fn recorded(&self, folder: &FolderName) -> Result<Option<FolderProgress>> {
+        let folder = folder.clone();
+        self.state.call(move |state| state.folder(&folder)).await
+    }
+
+    /// Records a folder's progress summary and forgets its vanished keys.
+    async fn save_folder(
+        &self,
+        folder: &FolderName,
+        progress: &FolderProgress,
+        vanished: &[SourceKey],
+    ) -> Result<()> {
+        let (folder, progress, vanished) = (folder.clone(), progress.summary(), vanished.to_vec());
+        self.state
+            .call(move |state| state.save_folder(&folder, &progress, &vanished))
+            .await
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -346,7 +360,7 @@ fn queue_len(queue: &Mutex<VecDeque<Unit>>) -> usize {
 
 struct Worker {
     job: Arc<Job>,
-    shared: Arc<Mutex<Shared>>,
+    shared: Arc<Shared>,
     queue: Arc<Mutex<VecDeque<Unit>>>,
     progress: Arc<Progress>,
     stop: Arc<watch::Sender<bool>>,
@@ -543,9 +557,9 @@ async fn settle_if_unchanged(
     source: &mut AnySource,
     folder: &FolderName,
     destination: &FolderName,
-    shared: &Mutex<Shared>,
+    shared: &Shared,
 ) -> bool {
-    let Some(recorded) = lock(shared).checkpoint.folders.get(folder).cloned() else {
+    let Ok(Some(recorded)) = shared.recorded(folder).await else {
         return false;
     };
     if job.source_options.deletes() {
@@ -557,13 +571,19 @@ async fn settle_if_unchanged(
     if status.changed.is_some() || status.pending != Some(0) {
         return false;
     }
-    let mut progress = recorded;
-    progress.identity = status.identity;
-    progress.forget(&status.vanished);
-    lock(shared)
-        .checkpoint
-        .folders
-        .insert(folder.clone(), progress);
+    if status.identity != recorded.identity || !status.vanished.is_empty() {
+        let mut progress = recorded;
+        progress.identity = status.identity;
+        progress.forget(&status.vanished);
+        if shared
+            .save_folder(folder, &progress, &status.vanished)
+            .await
+            .is_err()
+        {
+            // The worker tries again and reports the failure.
+            return false;
+        }
+    }
     report::info(&format!("folder `{folder}`: nothing new"));
     report::event(json!({
         "event": "folder_start",
@@ -590,16 +610,21 @@ async fn settle_if_unchanged(
 /// kept, it would skip them as done while their copies are missing.
 /// Forgotten, they are copied again, deduplicated against whatever the
 /// destination holds by then.
-fn forget_folders_whose_copy_is_gone(units: &[Unit], sink: &AnySink, checkpoint: &mut Checkpoint) {
+fn forget_folders_whose_copy_is_gone(
+    units: &[Unit],
+    sink: &AnySink,
+    state: &mut State,
+) -> Result<()> {
     for (folder, destination) in units.iter().flatten() {
-        if checkpoint.folders.contains_key(folder) && !sink.holds(destination) {
+        if state.has_folder(folder) && !sink.holds(destination) {
             report::warn(&format!(
                 "destination folder `{destination}` is gone: copying folder `{folder}` again"
             ));
-            checkpoint.folders.remove(folder);
-            checkpoint.destinations.remove(destination);
+            state.forget_folder(folder)?;
+            state.forget_index(destination)?;
         }
     }
+    Ok(())
 }
 
 /// The source folders taking part, each with its destination name, grouped
@@ -705,68 +730,25 @@ fn is_single_file(destination: &Endpoint) -> bool {
     }
 }
 
-/// The job's checkpoint, and whether it came from disk.
-fn load_checkpoint(job: &Job) -> Result<(Checkpoint, bool)> {
-    match Checkpoint::load(&job.checkpoint_path)? {
-        None => Ok((Checkpoint::new(job.key.clone()), false)),
-        Some(checkpoint) if checkpoint.job == job.key => Ok((checkpoint, true)),
-        Some(checkpoint) => Err(exit::usage(format!(
-            "checkpoint `{}` belongs to another job ({} → {}); give another --state file or remove it",
-            job.checkpoint_path.display(),
-            checkpoint.job.source,
-            checkpoint.job.destination
-        ))),
-    }
-}
-
-/// Saves the checkpoint, except in a dry run. Saves after a commit are paced:
-/// a checkpoint of a huge maildir (hundreds of thousands of file names) takes
-/// a while to write, so the next routine save waits ten times as long as the
-/// last one took, keeping checkpoint I/O under a tenth of the run. Small
-/// checkpoints are still saved after every commit. Messages committed but not
-/// yet recorded are safe: the destination's fingerprint index finds them.
-struct Saver {
-    path: std::path::PathBuf,
-    enabled: bool,
-    next_due: Instant,
-    /// What the file on disk records, so a save that changes nothing (a run
-    /// with nothing new) costs no write and no fsync.
-    on_disk: Option<[u8; 32]>,
-}
-
-impl Saver {
-    fn new(job: &Job, loaded: &Checkpoint, from_disk: bool) -> Saver {
-        Saver {
-            path: job.checkpoint_path.clone(),
-            enabled: !job.dry_run,
-            next_due: Instant::now(),
-            on_disk: from_disk.then(|| loaded.digest()),
+/// The job's state: opened (or created, or migrated from a JSON checkpoint)
+/// on disk, or for a dry run an in-memory copy that is never written back.
+async fn open_state(job: &Job) -> Result<State> {
+    let (path, legacy, key, dry_run) = (
+        job.checkpoint_path.clone(),
+        job.legacy_checkpoint.clone(),
+        job.key.clone(),
+        job.dry_run,
+    );
+    tokio::task::spawn_blocking(move || {
+        if dry_run {
+            let readable = legacy.filter(|legacy| !path.exists() && legacy.exists());
+            State::read_copy(readable.as_deref().unwrap_or(&path), Some(&key))
+        } else {
+            State::open(&path, legacy.as_deref(), &key)
         }
-    }
-
-    /// Saves now, if anything changed.
-    fn save(&mut self, checkpoint: &mut Checkpoint) -> Result<()> {
-        if !self.enabled {
-            return Ok(());
-        }
-        let digest = checkpoint.digest();
-        if self.on_disk == Some(digest) {
-            return Ok(());
-        }
-        let started = Instant::now();
-        checkpoint.save(&self.path)?;
-        self.on_disk = Some(digest);
-        self.next_due = Instant::now() + started.elapsed() * 10;
-        Ok(())
-    }
-
-    /// Saves unless the last save was too recent for its cost.
-    fn save_if_due(&mut self, checkpoint: &mut Checkpoint) -> Result<()> {
-        if Instant::now() >= self.next_due {
-            self.save(checkpoint)?;
-        }
-        Ok(())
-    }
+    })
+    .await
+    .context("the state task failed")?
 }
 
 #[derive(Default)]
@@ -785,6 +767,8 @@ struct Uncommitted {
     key: SourceKey,
     fingerprint: Fingerprint,
     bytes: u64,
+    /// The flags it was stored with (none for a duplicate).
+    flags: Flags,
     /// Its position among the messages appended since the last commit;
     /// `None` for a duplicate (nothing was appended).
     appended: Option<usize>,
@@ -793,7 +777,10 @@ struct Uncommitted {
 /// What the consumer side of one folder keeps while messages flow.
 struct FolderRun<'a> {
     folder: &'a FolderName,
-    shared: &'a Mutex<Shared>,
+    destination: &'a FolderName,
+    shared: &'a Shared,
+    /// The folder's progress as recorded, kept up to date with each commit.
+    progress: FolderProgress,
     counts: Counts,
     /// What commits recorded so far: the worker's measure of progress.
     committed: &'a mut Counts,
@@ -828,7 +815,11 @@ impl FolderRun<'_> {
             .into_iter()
             .map(|r| (r.index, r.error))
             .collect();
-        let stored_at: HashMap<usize, u32> = committed.uids.into_iter().collect();
+        let mut stored_at: HashMap<usize, DestinationKey> = committed
+            .uids
+            .into_iter()
+            .map(|(index, uid)| (index, DestinationKey::Uid(uid)))
+            .collect();
         let batch = std::mem::take(&mut self.batch);
         self.appended = 0;
         let mut stored = Vec::with_capacity(batch.len());
@@ -843,17 +834,29 @@ impl FolderRun<'_> {
                 None => stored.push(entry),
             }
         }
-        {
-            let mut shared = lock(self.shared);
-            let Shared {
-                checkpoint, saver, ..
-            } = &mut *shared;
-            let progress = checkpoint.folders.entry(self.folder.clone()).or_default();
-            for entry in &stored {
-                progress.mark_done(&entry.key, &entry.fingerprint);
-            }
-            saver.save_if_due(checkpoint)?;
+        let mut rows = Vec::with_capacity(stored.len());
+        let mut destination_uids = Vec::with_capacity(stored.len());
+        for entry in &mut stored {
+            self.progress.mark_done(&entry.key, &entry.fingerprint);
+            let destination_key = entry.appended.and_then(|i| stored_at.remove(&i));
+            destination_uids.push(match destination_key {
+                Some(DestinationKey::Uid(uid)) => Some(uid),
+                _ => None,
+            });
+            rows.push(Stored {
+                key: entry.key.clone(),
+                fingerprint: entry.fingerprint.clone(),
+                destination_folder: self.destination.clone(),
+                destination_key,
+                flags: std::mem::take(&mut entry.flags),
+                bytes: entry.bytes,
+            });
         }
+        let (folder, summary) = (self.folder.clone(), self.progress.summary());
+        self.shared
+            .state
+            .call(move |state| state.record(&folder, &summary, &rows))
+            .await?;
         for entry in &stored {
             if entry.appended.is_some() {
                 self.committed.messages_copied += 1;
@@ -862,7 +865,7 @@ impl FolderRun<'_> {
                 self.committed.messages_duplicate += 1;
             }
         }
-        for entry in stored {
+        for (entry, destination_uid) in stored.into_iter().zip(destination_uids) {
             let mut event = json!({
                 "event": "message",
                 "folder": self.folder,
@@ -871,7 +874,7 @@ impl FolderRun<'_> {
                 "fingerprint": entry.fingerprint,
                 "bytes": entry.bytes,
             });
-            if let Some(uid) = entry.appended.and_then(|i| stored_at.get(&i)) {
+            if let Some(uid) = destination_uid {
                 event["destination_uid"] = json!(uid);
             }
             report::event(event);
@@ -890,13 +893,16 @@ async fn copy_folder(
     sink: &mut AnySink,
     folder: &FolderName,
     destination: &FolderName,
-    shared: &Mutex<Shared>,
+    shared: &Shared,
     progress: &Progress,
     stop: &mut watch::Receiver<bool>,
     committed: &mut Counts,
     destination_unsettled: bool,
 ) -> Result<FolderDone> {
-    let recorded = lock(shared).checkpoint.folders.get(folder).cloned();
+    let recorded = shared
+        .recorded(folder)
+        .await
+        .with_context(|| format!("reading the state of folder `{folder}`"))?;
     // A folder seen for the first time is created at the destination even
     // when it is empty: folder structure is data too.
     let first_time = recorded.is_none();
@@ -925,6 +931,9 @@ async fn copy_folder(
             });
         }
     };
+    let unchanged_record = status.changed.is_none()
+        && status.identity == recorded.identity
+        && status.vanished.is_empty();
     let mut folder_progress = recorded;
     if let Some(reason) = &status.changed {
         report::warn(&format!(
@@ -934,14 +943,20 @@ async fn copy_folder(
     }
     folder_progress.identity = status.identity.clone();
     folder_progress.forget(&status.vanished);
-    // The checkpoint learns of the folder only once its destination folder
-    // is open: one the destination refused is tried again by the next run,
-    // not taken for a copy that has gone.
+    // The state learns of the folder only once its destination folder is
+    // open: one the destination refused is tried again by the next run, not
+    // taken for a copy that has gone. A folder replaced by another instance
+    // loses the rows of the old one.
     let record = |progress: &FolderProgress| {
-        lock(shared)
-            .checkpoint
-            .folders
-            .insert(folder.clone(), progress.clone());
+        let (folder, summary, vanished) =
+            (folder.clone(), progress.summary(), status.vanished.clone());
+        let replaced = status.changed.is_some();
+        shared.state.call(move |state| {
+            if replaced {
+                state.forget_folder(&folder)?;
+            }
+            state.save_folder(&folder, &summary, &vanished)
+        })
     };
 
     report::event(json!({
@@ -952,7 +967,9 @@ async fn copy_folder(
     }));
     let mut run = FolderRun {
         folder,
+        destination,
         shared,
+        progress: FolderProgress::default(),
         counts: Counts::default(),
         committed,
         batch: Vec::new(),
@@ -962,9 +979,11 @@ async fn copy_folder(
         failed_uids: Vec::new(),
     };
     if status.pending == Some(0) && !first_time {
-        record(&folder_progress);
+        if !unchanged_record {
+            record(&folder_progress).await?;
+        }
         report::info(&format!("folder `{folder}`: nothing new"));
-        let error = delete_from_source(job, source, shared, Vec::new(), &status)
+        let error = delete_from_source(job, source, Vec::new(), &status)
             .await
             .err();
         return Ok(FolderDone {
@@ -976,11 +995,13 @@ async fn copy_folder(
     }
     let bar = progress.folder_bar(folder.as_str(), status.pending);
 
-    let cached = lock(shared)
-        .checkpoint
-        .destinations
-        .get(destination)
-        .cloned();
+    let cached = {
+        let destination = destination.clone();
+        shared
+            .state
+            .call(move |state| state.index(&destination))
+            .await?
+    };
     if destination_unsettled {
         sink.wait_until_quiet(destination)
             .await
@@ -1016,12 +1037,15 @@ async fn copy_folder(
             return Err(e.context(format!("opening destination folder `{destination}`")));
         }
     };
-    record(&folder_progress);
+    if first_time || !unchanged_record {
+        record(&folder_progress).await?;
+    }
     if let Some(cache) = opened.cache {
-        lock(shared)
-            .checkpoint
-            .destinations
-            .insert(destination.clone(), cache);
+        let destination = destination.clone();
+        shared
+            .state
+            .call(move |state| state.save_index(&destination, &cache))
+            .await?;
     }
     let known: Arc<HashSet<Fingerprint>> = Arc::new(if job.dedup {
         opened.fingerprints.into_iter().collect()
@@ -1033,12 +1057,13 @@ async fn copy_folder(
         known.len()
     ));
 
-    let (outbox, mut inbox) = Outbox::sharing(shared_budget(shared), IN_FLIGHT_BYTES);
+    let (outbox, mut inbox) = Outbox::sharing(shared.in_flight.clone(), IN_FLIGHT_BYTES);
     // The source reads on its own task so reading and writing overlap.
     let mut owned_source = source
         .take()
         .context("the source was lost to an earlier failure")?;
     let snapshot = folder_progress.clone();
+    run.progress = folder_progress;
     let known_to_source = known.clone();
     let fetcher = tokio::spawn(async move {
         let result = owned_source
@@ -1079,6 +1104,7 @@ async fn copy_folder(
                             bytes: message.size(),
                             key: message.key,
                             fingerprint: message.fingerprint,
+                            flags: Flags::default(),
                             appended: None,
                         });
                     } else {
@@ -1086,6 +1112,7 @@ async fn copy_folder(
                         // bytes without copying them); keep what is recorded.
                         let key = message.key.clone();
                         let fingerprint = message.fingerprint.clone();
+                        let flags = message.flags.clone();
                         let bytes = message.size();
                         match sink.append(message).await {
                             Ok(()) => {
@@ -1098,6 +1125,7 @@ async fn copy_folder(
                                     key,
                                     fingerprint,
                                     bytes,
+                                    flags,
                                     appended: Some(run.appended),
                                 });
                                 run.appended += 1;
@@ -1116,6 +1144,7 @@ async fn copy_folder(
                         key,
                         fingerprint,
                         bytes: 0,
+                        flags: Flags::default(),
                         appended: None,
                     });
                 }
@@ -1156,13 +1185,15 @@ async fn copy_folder(
     }
     if fetch_result.is_ok() {
         if let Some(uid_next) = status.uid_next {
-            let mut shared = lock(shared);
-            let progress = shared.checkpoint.folders.entry(folder.clone()).or_default();
-            progress.finish_uid_pass(&run.failed_uids, uid_next);
+            run.progress.finish_uid_pass(&run.failed_uids, uid_next);
+            shared
+                .save_folder(folder, &run.progress, &[])
+                .await
+                .with_context(|| format!("recording the end of a pass over folder `{folder}`"))?;
         }
     }
     let done = std::mem::take(&mut run.done);
-    let delete_result = delete_from_source(job, source, shared, done, &status).await;
+    let delete_result = delete_from_source(job, source, done, &status).await;
     Ok(FolderDone {
         counts: run.counts,
         error: fetch_result
@@ -1175,13 +1206,13 @@ async fn copy_folder(
 }
 
 /// `--delete-source`: removes from the source what this run (or an earlier
-/// one that stopped before deleting) stored. Order is important: the
-/// checkpoint holding these messages is saved first, so a crash after the
-/// delete cannot make a rerun think they still need copying.
+/// one that stopped before deleting) stored. Order is important: every key
+/// here was recorded by a state transaction that has committed (`record`
+/// returns only then), so a crash after the delete cannot make a rerun
+/// think they still need copying.
 async fn delete_from_source(
     job: &Job,
     source: &mut Option<AnySource>,
-    shared: &Mutex<Shared>,
     mut keys: Vec<SourceKey>,
     status: &FolderStatus,
 ) -> Result<()> {
@@ -1195,13 +1226,6 @@ async fn delete_from_source(
     keys.extend(status.done_but_present.iter().cloned());
     if keys.is_empty() {
         return Ok(());
-    }
-    {
-        let mut shared = lock(shared);
-        let Shared {
-            checkpoint, saver, ..
-        } = &mut *shared;
-        saver.save(checkpoint)?;
     }
     let source = source
         .as_mut()

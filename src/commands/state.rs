@@ -6,17 +6,18 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use crate::checkpoint::{self, Checkpoint};
+use crate::checkpoint;
 use crate::cli::StateCommand;
 use crate::exit::{self, ExitCode};
 use crate::report;
+use crate::state::State;
 
 pub fn run(command: StateCommand) -> Result<ExitCode> {
     match command {
         StateCommand::List => list(),
         StateCommand::Show { id } => {
             let path = resolve(&id)?;
-            let checkpoint = load(&path)?;
+            let checkpoint = State::inspect(&path)?.to_checkpoint()?;
             // Serialised first, so a closed pipe shows up as an io::Error
             // (quietly ignored) rather than inside a serde_json error.
             let mut text = serde_json::to_vec_pretty(&checkpoint)?;
@@ -26,13 +27,16 @@ pub fn run(command: StateCommand) -> Result<ExitCode> {
         }
         StateCommand::Forget { id } => {
             let path = resolve(&id)?;
-            load(&path)?;
+            // Only a state file is removed: the name must not point at something else.
+            drop(State::inspect(&path)?);
             std::fs::remove_file(&path)
-                .with_context(|| format!("removing checkpoint `{}`", path.display()))?;
-            let mut lock = path.clone().into_os_string();
-            lock.push(".lock");
-            let _ = std::fs::remove_file(PathBuf::from(lock));
-            report::human(&format!("mailtug: forgot checkpoint `{}`", path.display()));
+                .with_context(|| format!("removing state `{}`", path.display()))?;
+            for suffix in ["-wal", "-shm", ".lock"] {
+                let mut beside = path.clone().into_os_string();
+                beside.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(beside));
+            }
+            report::human(&format!("mailtug: forgot state `{}`", path.display()));
             Ok(ExitCode::Success)
         }
     }
@@ -43,7 +47,7 @@ fn list() -> Result<ExitCode> {
     let mut entries: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(listing) => listing
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter(|p| is_state_file(p))
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e).with_context(|| format!("listing `{}`", dir.display())),
@@ -56,34 +60,34 @@ fn list() -> Result<ExitCode> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match Checkpoint::load(&path) {
-            Ok(Some(checkpoint)) => {
+        match State::inspect(&path) {
+            Ok(state) => {
+                let job = state.job();
                 report::event(json!({
                     "event": "checkpoint",
                     "id": id,
                     "path": path,
-                    "updated": checkpoint.updated,
-                    "source": checkpoint.job.source,
-                    "destination": checkpoint.job.destination,
-                    "options": checkpoint.job.options,
-                    "folders": checkpoint.folders.len(),
+                    "updated": state.updated(),
+                    "source": job.source,
+                    "destination": job.destination,
+                    "options": job.options,
+                    "folders": state.folder_names().len(),
                 }));
                 if !json {
                     writeln!(
                         out,
                         "{id}  {}  {} -> {}{}",
-                        format_time(checkpoint.updated),
-                        report::sanitize(&checkpoint.job.source),
-                        report::sanitize(&checkpoint.job.destination),
-                        if checkpoint.job.options.is_empty() {
+                        format_time(state.updated()),
+                        report::sanitize(&job.source),
+                        report::sanitize(&job.destination),
+                        if job.options.is_empty() {
                             String::new()
                         } else {
-                            format!("  {}", checkpoint.job.options.join(" "))
+                            format!("  {}", job.options.join(" "))
                         }
                     )?;
                 }
             }
-            Ok(None) => {}
             Err(e) => report::warn(&format!("{e:#}")),
         }
     }
@@ -101,12 +105,21 @@ fn resolve(id: &str) -> Result<PathBuf> {
             "`{id}` is neither a checkpoint id (see `mailtug state list`) nor a file"
         )));
     }
-    Ok(checkpoint::state_dir()?.join(format!("{id}.json")))
+    let dir = checkpoint::state_dir()?;
+    let state = dir.join(format!("{id}.sqlite"));
+    let legacy = dir.join(format!("{id}.json"));
+    Ok(if !state.exists() && legacy.exists() {
+        legacy
+    } else {
+        state
+    })
 }
 
-fn load(path: &std::path::Path) -> Result<Checkpoint> {
-    Checkpoint::load(path)?
-        .ok_or_else(|| exit::usage(format!("there is no checkpoint `{}`", path.display())))
+/// A job's state file in the state directory: SQLite, or a JSON checkpoint
+/// of an older release not yet migrated.
+fn is_state_file(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|x| x == "sqlite" || x == "json")
 }
 
 /// UTC `YYYY-MM-DD HH:MM`.

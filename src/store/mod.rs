@@ -236,6 +236,18 @@ pub struct Rejection {
     pub error: anyhow::Error,
 }
 
+/// Where a destination stored a message: what mirroring needs to find the
+/// copy again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DestinationKey {
+    /// IMAP: the UID from APPENDUID (RFC 4315).
+    Uid(u32),
+    /// maildir: the unique name of the file written.
+    File(String),
+    /// mbox: the byte offset of the message's From_ line.
+    Offset(u64),
+}
+
 /// What a `commit` reports about the messages appended since the previous
 /// one, by their position.
 #[derive(Debug, Default)]

@@ -114,7 +114,7 @@ fn state_list_show_and_forget_manage_the_checkpoint() {
     assert_eq!(stdout(&env.run(&["state", "list"])), "");
     let output = env.run(&["state", "show", &id]);
     assert_exit(&output, 2);
-    assert_error_line(&output, &["no checkpoint"]);
+    assert_error_line(&output, &["no state"]);
 
     // Starting over relies on dedup: everything is already there.
     let events = env.run_json(&["--json", "copy", &src, &dst], 0);
@@ -325,8 +325,52 @@ fn state_show_of_an_unknown_id_is_a_usage_error() {
     let env = TestEnv::new();
     let output = env.run(&["state", "show", "0123456789abcdef"]);
     assert_exit(&output, 2);
-    assert_error_line(&output, &["no checkpoint"]);
+    assert_error_line(&output, &["no state"]);
     let output = env.run(&["state", "forget", "not-an-id"]);
     assert_exit(&output, 2);
     assert_error_line(&output, &["not-an-id"]);
+}
+
+/// The JSON checkpoint of releases before the SQLite state (`state show`
+/// prints a state in exactly that form) is migrated on the first run and
+/// keeps the job where it was: nothing is copied again, not even from a
+/// folder with a gap left by a refused message.
+#[test]
+fn a_json_checkpoint_of_an_earlier_release_is_migrated_on_first_use() {
+    let env = TestEnv::new();
+    env.copy_fixture("mbox");
+    let (src, dst) = (env.endpoint("mbox", "mbox"), env.endpoint("maildir", "md"));
+    assert_exit(&env.run(&["copy", &src, &dst]), 0);
+    let (id, path) = env.only_checkpoint();
+    let json = stdout(&env.run(&["state", "show", &id]));
+    let shown: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(shown["version"], 1, "the JSON form of the earlier releases");
+
+    // As an earlier release left it: only `<id>.json`, with its lock file.
+    fs::remove_file(&path).unwrap();
+    let legacy = env.checkpoint_dir().join(format!("{id}.json"));
+    fs::write(&legacy, &json).unwrap();
+    fs::write(env.checkpoint_dir().join(format!("{id}.json.lock")), b"").unwrap();
+    let output = env.run(&["state", "list"]);
+    assert!(
+        stdout(&output).contains(&id),
+        "`state list` shows a JSON checkpoint too"
+    );
+
+    let events = env.run_json(&["--json", "copy", &src, &dst], 0);
+    let summary = summary(&events);
+    assert_eq!(count(summary, "messages_copied"), 0, "{summary}");
+    assert_eq!(count(summary, "messages_duplicate"), 0, "{summary}");
+    assert_eq!(count(summary, "folders_unchanged"), 4, "{summary}");
+    assert!(path.is_file(), "the state file is written");
+    assert!(
+        !legacy.exists(),
+        "the JSON checkpoint is gone once migrated"
+    );
+    let names: Vec<String> = fs::read_dir(env.checkpoint_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains(".json")), "{names:?}");
+    assert_eq!(env.state_json(&path)["folders"], shown["folders"]);
 }

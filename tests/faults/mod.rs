@@ -23,9 +23,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mailtug::checkpoint::{Checkpoint, FolderProgress};
+use mailtug::checkpoint::FolderProgress;
 use mailtug::fingerprint::Fingerprint;
 use mailtug::message::SourceKey;
+use mailtug::state::State;
 
 use crate::support::faultproxy::{Connections, Direction, Fault, FaultProxy, Plan, Rule, Stats};
 use crate::support::{self, Dovecot};
@@ -247,9 +248,10 @@ fn error_lines(output: &std::process::Output) -> Vec<String> {
 /// The job's checkpoint progress for INBOX.
 fn inbox_progress(env: &TestEnv) -> FolderProgress {
     let (_, path) = env.only_checkpoint();
-    let checkpoint = Checkpoint::load(&path)
-        .expect("the checkpoint loads")
-        .expect("the checkpoint exists");
+    let checkpoint = State::inspect(&path)
+        .expect("the state opens")
+        .to_checkpoint()
+        .expect("the state reads");
     checkpoint
         .folders
         .iter()

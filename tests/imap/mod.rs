@@ -21,7 +21,6 @@ mod resume;
 mod tools;
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -448,8 +447,7 @@ fn list_with_special_use(server: &Dovecot, account: &Account<'_>) -> BTreeMap<St
 
 /// Reads the one checkpoint of a test as JSON.
 fn checkpoint_json(env: &TestEnv) -> Value {
-    let (_, path) = env.only_checkpoint();
-    serde_json::from_slice(&fs::read(&path).unwrap()).expect("the checkpoint is JSON")
+    env.only_state_json()
 }
 
 // ------------------------------------------------------------ fake server

@@ -319,8 +319,7 @@ fn total(sessions: &[Session], counter: fn(&Session) -> u64) -> u64 {
 
 /// Reads the one checkpoint of a test as JSON.
 fn checkpoint_json(env: &TestEnv) -> Value {
-    let (_, path) = env.only_checkpoint();
-    serde_json::from_slice(&fs::read(&path).unwrap()).expect("the checkpoint is JSON")
+    env.only_state_json()
 }
 
 /// The checkpoint's `delivered` map of INBOX: UIDL → unix seconds.

@@ -89,9 +89,7 @@ fn run_limited(env: &TestEnv, room: &SmallFs, argv: &[String]) -> Output {
 
 /// The source names the only checkpoint says are done in INBOX.
 fn claimed(env: &TestEnv) -> BTreeSet<String> {
-    let (_, path) = env.only_checkpoint();
-    let checkpoint: Value =
-        serde_json::from_slice(&fs::read(&path).unwrap()).expect("the checkpoint is JSON");
+    let checkpoint = env.only_state_json();
     let done = &checkpoint["folders"]["INBOX"]["done"];
     assert_eq!(done["kind"], "files", "a maildir source: {checkpoint:#}");
     done["names"]
@@ -349,7 +347,7 @@ fn checkpoint_folders(env: &TestEnv) -> BTreeMap<std::path::PathBuf, Value> {
     env.checkpoints()
         .into_iter()
         .map(|path| {
-            let json: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+            let json = env.state_json(&path);
             (path, json["folders"].clone())
         })
         .collect()
@@ -388,12 +386,12 @@ fn a_full_disk_under_the_checkpoint_stops_the_run_and_keeps_the_last_checkpoint(
         .map(|(_, m)| m)
         .collect();
     corpus::write_maildir(&env.path("src"), &all[..50]);
-    // 64 KiB for the checkpoints, or checkpoint files limited to 8 KiB
-    // (50 names fit, 399 do not).
+    // 512 KiB for the state, or files limited to 64 KiB (the state of 50
+    // messages fits, the write-ahead log of 399 does not).
     let limited = if std::env::var_os("MAILTUG_TEST_FSIZE_LIMIT").is_some() {
-        8 * 1024
-    } else {
         64 * 1024
+    } else {
+        512 * 1024
     };
     let mut room = SmallFs::new(&env.state_home(), limited);
     let out = env.path("out");

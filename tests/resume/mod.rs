@@ -260,9 +260,7 @@ fn stop_with_signal_then_rerun(direction: Direction, signal: &str) {
     assert_eq!(last["event"], "summary", "{last}");
     assert_eq!(last["interrupted"], true, "{last}");
     assert_eq!(last["exit_code"], 4, "{last}");
-    let (_, checkpoint) = env.only_checkpoint();
-    let saved: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    let saved = env.only_state_json();
     assert!(
         saved["folders"]["INBOX"].is_object(),
         "the checkpoint records the folder in progress: {saved}"

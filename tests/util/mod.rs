@@ -94,12 +94,12 @@ impl TestEnv {
         self.state_home().join("mailtug")
     }
 
-    /// The checkpoint files (`*.json`) in the default checkpoint directory.
+    /// The state files (`*.sqlite`) in the default state directory.
     pub fn checkpoints(&self) -> Vec<PathBuf> {
         let mut found: Vec<PathBuf> = match fs::read_dir(self.checkpoint_dir()) {
             Ok(listing) => listing
                 .map(|e| e.expect("listing checkpoints").path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .filter(|p| p.extension().is_some_and(|x| x == "sqlite"))
                 .collect(),
             Err(_) => Vec::new(),
         };
@@ -119,6 +119,21 @@ impl TestEnv {
         let path = found.into_iter().next().unwrap();
         let id = path.file_stem().unwrap().to_string_lossy().into_owned();
         (id, path)
+    }
+
+    /// A state file as `mailtug state show` prints it: the JSON shape of
+    /// the checkpoints of earlier releases (folders, their progress and
+    /// destination indexes).
+    pub fn state_json(&self, path: &Path) -> Value {
+        let output = self.run(&["state", "show", path.to_str().expect("a UTF-8 path")]);
+        assert_exit(&output, 0);
+        serde_json::from_slice(&output.stdout).expect("`state show` prints JSON")
+    }
+
+    /// The only default state file as `mailtug state show` prints it.
+    pub fn only_state_json(&self) -> Value {
+        let (_, path) = self.only_checkpoint();
+        self.state_json(&path)
     }
 
     /// Writes `secret` and a newline to `<root>/<name>` with mode 0600 (the
