@@ -102,9 +102,16 @@ pub fn remove_stale_temps(path: &Path) {
     };
     for entry in listing.flatten() {
         let file_name = entry.file_name();
+        // The pid may be followed by a suffix of a file that belongs to the
+        // temp file (SQLite's `-journal` while a state file is built).
         let Some(pid) = file_name
             .to_str()
             .and_then(|n| n.strip_prefix(&prefix))
+            .map(|rest| {
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .unwrap_or("")
+            })
             .and_then(|pid| pid.parse::<i32>().ok())
         else {
             continue;

@@ -217,7 +217,7 @@ fn kill_then_rerun(delete_source: bool) {
         source.load(&raws);
         let by_uid: BTreeMap<u32, Vec<u8>> = source.held_by_uid().into_iter().collect();
         let out = format!("out-{kill_after}");
-        let state = path_arg(&env.path(&format!("checkpoint-{kill_after}.json")));
+        let state = path_arg(&env.path(&format!("state-{kill_after}.sqlite")));
         let mut extra = vec!["--state", &state];
         if delete_source {
             extra.push("--delete-source");
@@ -261,10 +261,12 @@ fn kill_then_rerun(delete_source: bool) {
                 "{what}: {reported} was reported copied but is not at the destination"
             );
         }
-        let checkpoint: Value = match fs::read(&state) {
-            Ok(bytes) => serde_json::from_slice(&bytes).expect("the checkpoint is JSON"),
-            Err(e) => panic!("{what}: no checkpoint after committed batches: {e}"),
-        };
+        let state_file = std::path::Path::new(&state);
+        assert!(
+            state_file.exists(),
+            "{what}: no state after committed batches"
+        );
+        let checkpoint: Value = env.state_json(state_file);
         for uidl in delivered(&checkpoint).keys() {
             let raw = &by_uid[&uid_of_uidl(uidl)];
             assert!(
@@ -451,17 +453,19 @@ fn a_dropped_destination_connection_mid_run_loses_nothing() {
     drop_connection_mid_run(Dropped::Destination);
 }
 
-/// Sets the first delivery of `uidls` in the checkpoint file to `when`.
+/// Sets when `uidls` were first stored, in the job's state file, to `when`
+/// (the file is plain SQLite).
 fn backdate(path: &std::path::Path, uidls: &[String], when: u64) {
-    let mut checkpoint: Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
-    let delivered = checkpoint["folders"]["INBOX"]["done"]["delivered"]
-        .as_object_mut()
-        .expect("a POP3 checkpoint");
+    let conn = rusqlite::Connection::open(path).expect("the state opens");
     for uidl in uidls {
-        assert!(delivered.contains_key(uidl), "{uidl} is recorded");
-        delivered.insert(uidl.clone(), when.into());
+        let changed = conn
+            .execute(
+                "UPDATE messages SET stored = ?1 WHERE source_key = ?2",
+                rusqlite::params![when as i64, uidl],
+            )
+            .unwrap();
+        assert_eq!(changed, 1, "{uidl} is recorded");
     }
-    fs::write(path, serde_json::to_vec_pretty(&checkpoint).unwrap()).unwrap();
 }
 
 #[test]
