@@ -31,10 +31,9 @@ use crate::folder::FolderName;
 use crate::job::Job;
 use crate::message::SourceKey;
 use crate::report::{self, Progress};
-use crate::store::dry_run::DryRun;
 use crate::store::{
-    is_disconnected, is_message_rejected, is_refused, AnySink, AnySource, Create, Fetched,
-    FolderStatus, Outbox, Sink, Source,
+    is_disconnected, is_message_rejected, is_refused, AnySink, AnySource, Create, DestinationKey,
+    Fetched, FolderStatus, Outbox, Sink, Source,
 };
 use crate::suggest;
 
@@ -293,9 +292,9 @@ async fn connect_source(job: &Job) -> Result<AnySource> {
 
 async fn connect_sink(job: &Job) -> Result<AnySink> {
     let sink = if job.dry_run {
-        AnySink::DryRun(DryRun::new(
-            AnySink::connect_read_only(&job.destination, &job.destination_access).await?,
-        ))
+        AnySink::connect_read_only(&job.destination, &job.destination_access)
+            .await?
+            .into_dry_run()
     } else {
         AnySink::connect(&job.destination, &job.destination_access).await?
     };
@@ -828,7 +827,7 @@ impl FolderRun<'_> {
             .into_iter()
             .map(|r| (r.index, r.error))
             .collect();
-        let stored_at: HashMap<usize, u32> = committed.uids.into_iter().collect();
+        let mut stored_at: HashMap<usize, DestinationKey> = committed.stored.into_iter().collect();
         let batch = std::mem::take(&mut self.batch);
         self.appended = 0;
         let mut stored = Vec::with_capacity(batch.len());
@@ -840,7 +839,10 @@ impl FolderRun<'_> {
                     self.added.remove(&entry.fingerprint);
                     self.failed(&entry.key, &e);
                 }
-                None => stored.push(entry),
+                None => {
+                    let destination = entry.appended.and_then(|i| stored_at.remove(&i));
+                    stored.push((entry, destination));
+                }
             }
         }
         {
@@ -849,12 +851,12 @@ impl FolderRun<'_> {
                 checkpoint, saver, ..
             } = &mut *shared;
             let progress = checkpoint.folders.entry(self.folder.clone()).or_default();
-            for entry in &stored {
+            for (entry, _) in &stored {
                 progress.mark_done(&entry.key, &entry.fingerprint);
             }
             saver.save_if_due(checkpoint)?;
         }
-        for entry in &stored {
+        for (entry, _) in &stored {
             if entry.appended.is_some() {
                 self.committed.messages_copied += 1;
                 self.committed.bytes_copied += entry.bytes;
@@ -862,7 +864,7 @@ impl FolderRun<'_> {
                 self.committed.messages_duplicate += 1;
             }
         }
-        for entry in stored {
+        for (entry, destination) in stored {
             let mut event = json!({
                 "event": "message",
                 "folder": self.folder,
@@ -871,7 +873,7 @@ impl FolderRun<'_> {
                 "fingerprint": entry.fingerprint,
                 "bytes": entry.bytes,
             });
-            if let Some(uid) = entry.appended.and_then(|i| stored_at.get(&i)) {
+            if let Some(DestinationKey::Uid(uid)) = destination {
                 event["destination_uid"] = json!(uid);
             }
             report::event(event);

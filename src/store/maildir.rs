@@ -42,9 +42,12 @@ use crate::fingerprint::{body_offset, Fingerprint};
 use crate::folder::{
     folder_from_fs_path, folder_from_maildir_dir, fs_relative_path, maildir_dir_name, FolderName,
 };
-use crate::message::{Flags, MaildirFile, Message, SourceKey};
+use crate::message::{Flags, Form, MaildirFile, Message, SourceKey};
 use crate::report;
-use crate::store::{Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox};
+use crate::store::{
+    Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FolderIdentity, FolderStats,
+    FolderStatus, IndexCache, Opened, Outbox, Sink, Source,
+};
 
 /// Dovecot's keyword table: letter `a` + index ↔ keyword. At most 26.
 const KEYWORD_FILE: &str = "dovecot-keywords";
@@ -91,6 +94,26 @@ impl Layout {
 
     fn reads_fs(self) -> bool {
         self != Layout::MaildirPlusPlus
+    }
+}
+
+/// What a maildir tree can do: it keeps keyword letters a source has no
+/// name for, its file names are stable keys, and a message's flags live in
+/// its file name, so they can change by a rename.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        noun: "a maildir",
+        is_sink: true,
+        single_folder: None,
+        deletes_at_source: false,
+        is_maildrop: false,
+        form: Form::File,
+        keeps_unnamed_keyword_letters: true,
+        special_use: false,
+        stable_message_keys: true,
+        updates_flags: true,
+        deletes_at_destination: true,
+        has_other_writers: false,
     }
 }
 
@@ -154,7 +177,7 @@ impl Maildir {
         let mut maildir = Maildir::new(root, true, layout);
         maildir.filters = filters;
         maildir.is_source = true;
-        if maildir.folders()?.is_empty() {
+        if maildir.list_folders()?.is_empty() {
             return Err(exit::usage(format!(
                 "`{}` is not a maildir: it has no cur/ or new/ directory and no subfolders with one \
                  (in {} layout)",
@@ -213,7 +236,7 @@ impl Maildir {
 
     /// INBOX (when the root is a maildir) and every subfolder of the layout
     /// asked for; with `auto`, of both layouts.
-    pub fn folders(&mut self) -> Result<Vec<FolderName>> {
+    fn list_folders(&mut self) -> Result<Vec<FolderName>> {
         let tree = Tree::scan(&self.root)?;
         let root = self.root.display();
         match self.layout {
@@ -366,26 +389,6 @@ impl Maildir {
         Ok(())
     }
 
-    /// How many messages each of `folders` holds (entries of `cur/` and
-    /// `new/`), for starting the largest first.
-    pub fn weights(&self, folders: &[FolderName]) -> HashMap<FolderName, u64> {
-        folders
-            .iter()
-            .map(|folder| {
-                let dir = self.folder_dir(folder);
-                let entries =
-                    |sub: &str| fs::read_dir(dir.join(sub)).map_or(0, |d| d.count() as u64);
-                (folder.clone(), entries("cur") + entries("new"))
-            })
-            .collect()
-    }
-
-    /// Whether the destination holds `folder` (its directory with `cur/`
-    /// or `new/`).
-    pub fn holds(&self, folder: &FolderName) -> bool {
-        is_folder_dir(&self.folder_dir(folder))
-    }
-
     fn folder_dir(&self, folder: &FolderName) -> PathBuf {
         if let Some(dir) = self.dirs.get(folder) {
             return dir.clone();
@@ -399,8 +402,34 @@ impl Maildir {
             Some(relative) => self.root.join(relative),
         }
     }
+}
 
-    pub fn open_source_folder(
+/// As a source, a maildir tree is read folder by folder, each listed once
+/// when opened.
+impl Source for Maildir {
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    async fn folders(&mut self) -> Result<Vec<FolderName>> {
+        self.list_folders()
+    }
+
+    /// How many messages each of `folders` holds (entries of `cur/` and
+    /// `new/`), for starting the largest first.
+    async fn weights(&mut self, folders: &[FolderName]) -> HashMap<FolderName, u64> {
+        folders
+            .iter()
+            .map(|folder| {
+                let dir = self.folder_dir(folder);
+                let entries =
+                    |sub: &str| fs::read_dir(dir.join(sub)).map_or(0, |d| d.count() as u64);
+                (folder.clone(), entries("cur") + entries("new"))
+            })
+            .collect()
+    }
+
+    async fn open(
         &mut self,
         folder: &FolderName,
         progress: &FolderProgress,
@@ -451,7 +480,12 @@ impl Maildir {
         Ok(status)
     }
 
-    pub async fn fetch(&mut self, progress: &FolderProgress, out: &Outbox) -> Result<()> {
+    async fn fetch(
+        &mut self,
+        progress: &FolderProgress,
+        _known: &FingerprintSet,
+        out: &Outbox,
+    ) -> Result<()> {
         let open = self.open.as_ref().context("no folder is open")?;
         for entry in &open.entries {
             let key = SourceKey::File(entry.id.clone());
@@ -476,7 +510,7 @@ impl Maildir {
         Ok(())
     }
 
-    pub fn stats(&mut self) -> Result<FolderStats> {
+    async fn stats(&mut self) -> Result<FolderStats> {
         let open = self.open.as_ref().context("no folder is open")?;
         let mut stats = FolderStats::default();
         for entry in &open.entries {
@@ -485,12 +519,31 @@ impl Maildir {
         }
         Ok(stats)
     }
+}
 
-    pub fn open_sink_folder(
+/// As a sink, files are written in `tmp/` and published at `commit`.
+impl Sink for Maildir {
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    async fn folders(&mut self) -> Result<Vec<FolderName>> {
+        self.list_folders()
+    }
+
+    /// Whether the destination holds `folder` (its directory with `cur/`
+    /// or `new/`).
+    fn holds(&self, folder: &FolderName) -> bool {
+        is_folder_dir(&self.folder_dir(folder))
+    }
+
+    async fn open(
         &mut self,
         folder: &FolderName,
-        create: bool,
-    ) -> Result<Option<Vec<Fingerprint>>> {
+        create: Create,
+        _cache: Option<IndexCache>,
+    ) -> Result<Option<Opened>> {
+        let create = create.is_yes();
         let dir = self.folder_dir(folder);
         if !dir.join("cur").is_dir() {
             if !create || self.read_only {
@@ -523,10 +576,10 @@ impl Maildir {
             dir,
             entries: Vec::new(),
         });
-        Ok(Some(fingerprints))
+        Ok(Some(Opened::local(fingerprints)))
     }
 
-    pub fn append(&mut self, message: &Message) -> Result<()> {
+    async fn append(&mut self, message: Message) -> Result<()> {
         let open = self.open.as_mut().context("no folder is open")?;
         let raw = message.file_bytes();
         let unnamed = message
@@ -585,9 +638,9 @@ impl Maildir {
         Ok(())
     }
 
-    pub fn commit(&mut self) -> Result<()> {
+    async fn commit(&mut self) -> Result<Committed> {
         if self.pending.is_empty() {
-            return Ok(());
+            return Ok(Committed::default());
         }
         let open = self.open.as_mut().context("no folder is open")?;
         // Order is important: keyword letters must be on disk before any file
@@ -611,7 +664,7 @@ impl Maildir {
             durable::sync_dir(&open.dir.join(sub))
                 .with_context(|| format!("flushing folder `{}` to disk", open.name))?;
         }
-        Ok(())
+        Ok(Committed::default())
     }
 }
 
@@ -1495,7 +1548,7 @@ mod tests {
     /// The folders `layout` finds in `root`, with their directories below it.
     fn folders_of(root: &Path, layout: Layout) -> Vec<(String, String)> {
         let mut maildir = Maildir::new(root, true, layout);
-        maildir.folders().unwrap();
+        maildir.list_folders().unwrap();
         maildir
             .dirs
             .iter()
