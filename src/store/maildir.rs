@@ -45,8 +45,8 @@ use crate::folder::{
 use crate::message::{Flags, Form, MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::store::{
-    Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FolderIdentity, FolderStats,
-    FolderStatus, IndexCache, Opened, Outbox, Sink, Source,
+    Capabilities, Committed, Create, DestinationKey, Fetched, Filters, FingerprintSet,
+    FolderIdentity, FolderStats, FolderStatus, IndexCache, Opened, Outbox, Sink, Source,
 };
 
 /// Dovecot's keyword table: letter `a` + index ↔ keyword. At most 26.
@@ -161,6 +161,8 @@ struct Entry {
 struct PendingFile {
     tmp: PathBuf,
     target: PathBuf,
+    /// The unique name: what the sink reports as the message's place.
+    unique: String,
 }
 
 impl Maildir {
@@ -634,7 +636,11 @@ impl Sink for Maildir {
                 tmp.display()
             )
         })?;
-        self.pending.push(PendingFile { tmp, target });
+        self.pending.push(PendingFile {
+            tmp,
+            target,
+            unique,
+        });
         Ok(())
     }
 
@@ -651,7 +657,8 @@ impl Sink for Maildir {
             .with_context(|| format!("saving keywords of folder `{}`", open.name))?;
         sync_file_system(&open.dir)
             .with_context(|| format!("flushing folder `{}` to disk", open.name))?;
-        for file in self.pending.drain(..) {
+        let mut committed = Committed::default();
+        for (index, file) in self.pending.drain(..).enumerate() {
             fs::rename(&file.tmp, &file.target).with_context(|| {
                 format!(
                     "moving `{}` into place in folder `{}`",
@@ -659,12 +666,15 @@ impl Sink for Maildir {
                     open.name
                 )
             })?;
+            committed
+                .stored
+                .push((index, DestinationKey::File(file.unique)));
         }
         for sub in ["new", "cur"] {
             durable::sync_dir(&open.dir.join(sub))
                 .with_context(|| format!("flushing folder `{}` to disk", open.name))?;
         }
-        Ok(Committed::default())
+        Ok(committed)
     }
 }
 
@@ -1730,6 +1740,51 @@ mod tests {
             );
             fs::remove_dir_all(&root).unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn commit_reports_the_unique_name_of_each_file_it_published() {
+        let root = temp_dir("destination-keys");
+        let mut sink = Maildir::open_sink(&root, Layout::Auto).unwrap();
+        let inbox = FolderName::inbox();
+        Sink::open(&mut sink, &inbox, Create::Yes(None), None)
+            .await
+            .unwrap();
+        for (n, flags) in [
+            (1, Flags::default()),
+            (
+                2,
+                Flags {
+                    seen: true,
+                    ..Flags::default()
+                },
+            ),
+        ] {
+            let raw = format!("Message-ID: <{n}@example.org>\n\nbody {n}\n").into_bytes();
+            let message = Message::new(SourceKey::Uid(n), raw, flags, None);
+            sink.append(message).await.unwrap();
+        }
+        let committed = sink.commit().await.unwrap();
+        let names: Vec<(usize, String)> = committed
+            .stored
+            .into_iter()
+            .map(|(index, key)| match key {
+                DestinationKey::File(name) => (index, name),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1]);
+        // The first has no flags and went to new/, the second to cur/ with
+        // its info; both are named by their unique name alone.
+        assert!(root.join("new").join(&names[0].1).is_file());
+        assert!(root
+            .join("cur")
+            .join(format!("{}:2,S", names[1].1))
+            .is_file());
+        assert!(names.iter().all(|(_, name)| !name.contains(':')));
+        // Nothing appended since: nothing to report.
+        assert!(sink.commit().await.unwrap().stored.is_empty());
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

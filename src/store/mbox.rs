@@ -31,9 +31,9 @@ use crate::mboxrd::{self, MboxFormat, MboxReader};
 use crate::message::{Form, MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::store::{
-    refused_if_local, Capabilities, Committed, Create, Fetched, Filters, FingerprintSet,
-    FolderIdentity, FolderStats, FolderStatus, IndexCache, Opened, Outbox, Refused, SingleFolder,
-    Sink, Source,
+    refused_if_local, Capabilities, Committed, Create, DestinationKey, Fetched, Filters,
+    FingerprintSet, FolderIdentity, FolderStats, FolderStatus, IndexCache, Opened, Outbox, Refused,
+    SingleFolder, Sink, Source,
 };
 
 const READ_BUFFER: usize = 256 * 1024;
@@ -103,6 +103,8 @@ struct SinkFile {
     committed_len: u64,
     /// Bytes written past `committed_len` in this batch.
     written: u64,
+    /// Where each message of this batch starts (its From_ line), in order.
+    starts: Vec<u64>,
     /// Set while uncommitted bytes may exist past `committed_len`.
     journal: Option<PathBuf>,
     _dotlock: Dotlock,
@@ -497,6 +499,7 @@ impl Sink for Mbox {
             writer: BufWriter::with_capacity(WRITE_BUFFER, file),
             committed_len,
             written: 0,
+            starts: Vec::new(),
             journal: None,
             _dotlock: dotlock,
         });
@@ -508,6 +511,7 @@ impl Sink for Mbox {
         if sink.journal.is_none() {
             sink.begin_batch()?;
         }
+        let start = sink.committed_len + sink.written;
         let written = mboxrd::write_message_as(
             &mut sink.writer,
             &message.file_bytes(),
@@ -525,14 +529,25 @@ impl Sink for Mbox {
             )
         })?;
         sink.written += written;
+        sink.starts.push(start);
         Ok(())
     }
 
     async fn commit(&mut self) -> Result<Committed> {
-        match self.sink.as_mut() {
-            Some(sink) => sink.commit().map(|()| Committed::default()),
-            None => Ok(Committed::default()),
-        }
+        let Some(sink) = self.sink.as_mut() else {
+            return Ok(Committed::default());
+        };
+        sink.commit()?;
+        let stored = sink
+            .starts
+            .drain(..)
+            .enumerate()
+            .map(|(index, start)| (index, DestinationKey::Offset(start)))
+            .collect();
+        Ok(Committed {
+            stored,
+            ..Committed::default()
+        })
     }
 }
 
@@ -559,6 +574,7 @@ impl SinkFile {
         let padding = mboxrd::append_padding(&tail);
         self.writer.write_all(padding)?;
         self.written = padding.len() as u64;
+        self.starts.clear();
         self.journal = Some(journal);
         Ok(())
     }
@@ -1019,6 +1035,61 @@ mod tests {
             .unwrap();
         assert_eq!(unlisted.identity, listed.identity);
         assert_eq!(worker.folder_path(&folder), dir.join("plain"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn commit_reports_where_each_from_line_starts() {
+        let dir = temp_dir("destination-offsets");
+        let path = dir.join("inbox.mbox");
+        // Another program's message, without the blank line mboxrd wants
+        // before the next From_ line: the padding comes before our offset.
+        fs::write(
+            &path,
+            "From a@b Thu Jan  1 00:00:00 2024\nSubject: 0\n\nzero\n",
+        )
+        .unwrap();
+        let mut sink = Mbox::open_sink(&path, None).unwrap();
+        let inbox = FolderName::inbox();
+        Sink::open(&mut sink, &inbox, Create::Yes(None), None)
+            .await
+            .unwrap();
+        let mut committed = Vec::new();
+        for batch in [[1, 2], [3, 4]] {
+            for n in batch {
+                let raw = format!("Message-ID: <{n}@example.org>\n\nbody {n}\n").into_bytes();
+                let message = Message::new(
+                    SourceKey::Uid(n),
+                    raw,
+                    crate::message::Flags::default(),
+                    None,
+                );
+                sink.append(message).await.unwrap();
+            }
+            committed.push(sink.commit().await.unwrap().stored);
+        }
+        drop(sink);
+        let text = fs::read(&path).unwrap();
+        for (batch, stored) in committed.iter().enumerate() {
+            assert_eq!(stored.len(), 2);
+            for (index, key) in stored {
+                let DestinationKey::Offset(start) = key else {
+                    panic!("{key:?}")
+                };
+                let n = batch * 2 + index + 1;
+                let rest = &text[*start as usize..];
+                assert!(rest.starts_with(b"From "), "{n}");
+                let wanted = format!("<{n}@example.org>");
+                let first = rest
+                    .windows(wanted.len())
+                    .position(|w| w == wanted.as_bytes());
+                let next = rest[1..].windows(6).position(|w| w == b"\nFrom ");
+                assert!(
+                    first.is_some_and(|at| next.is_none_or(|end| at < end)),
+                    "{n}"
+                );
+            }
+        }
         fs::remove_dir_all(&dir).unwrap();
     }
 

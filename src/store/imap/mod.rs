@@ -85,8 +85,6 @@ struct SourceFolder {
 
 struct SinkFolder {
     server_name: String,
-    /// Messages appended since the last commit, in order.
-    appended: usize,
 }
 
 impl Imap {
@@ -737,10 +735,7 @@ impl Sink for Imap {
         };
         // Courier refuses APPEND into a folder selected read-only.
         self.client.leave_read_only().await?;
-        self.sink = Some(SinkFolder {
-            server_name,
-            appended: 0,
-        });
+        self.sink = Some(SinkFolder { server_name });
         let cache = IndexCache {
             uid_validity: state.uid_validity,
             uid_next: state.uid_next,
@@ -762,15 +757,13 @@ impl Sink for Imap {
             .append(&sink.server_name, &flags, date, raw)
             .await
             .with_context(|| format!("appending {key} to folder `{}`", sink.server_name))?;
-        sink.appended += 1;
         Ok(())
     }
 
     async fn commit(&mut self) -> Result<Committed> {
-        let Some(sink) = self.sink.as_mut() else {
+        if self.sink.is_none() {
             return Ok(Committed::default());
-        };
-        sink.appended = 0;
+        }
         let answers = self.client.finish_appends().await?;
         let mut committed = Committed::default();
         for (index, answer) in answers.into_iter().enumerate() {
