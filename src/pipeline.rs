@@ -24,7 +24,6 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::checkpoint::{Checkpoint, FolderProgress, JobLock};
-use crate::endpoint::Endpoint;
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
@@ -33,7 +32,7 @@ use crate::message::SourceKey;
 use crate::report::{self, Progress};
 use crate::store::{
     is_disconnected, is_message_rejected, is_refused, AnySink, AnySource, Create, DestinationKey,
-    Fetched, FolderStatus, Outbox, Sink, Source,
+    Fetched, FolderStatus, Outbox, SingleFolder, Sink, Source,
 };
 use crate::suggest;
 
@@ -621,7 +620,14 @@ async fn select_folders(job: &Job, source: &mut AnySource, sink: &AnySink) -> Re
     if available.is_empty() {
         report::warn(&format!("`{}` holds no folders", job.source));
     }
-    let into_one = destination_folder(&job.destination)?;
+    // A destination that holds one folder: one its URL names
+    // (`imaps://host/Archive`) receives every selected folder; one file
+    // holds one folder only.
+    let single_folder = sink.capabilities().single_folder;
+    let into_one = match &single_folder {
+        Some(SingleFolder::Named(folder)) => Some(folder.clone()),
+        _ => None,
+    };
     let selected: Vec<(FolderName, FolderName)> = available
         .into_iter()
         .filter(|f| job.folders.includes(f))
@@ -644,7 +650,7 @@ async fn select_folders(job: &Job, source: &mut AnySource, sink: &AnySink) -> Re
             }
         }
     }
-    if is_single_file(&job.destination) && units.len() > 1 {
+    if single_folder == Some(SingleFolder::File) && units.len() > 1 {
         return Err(exit::usage(format!(
             "`{}` is a single mbox file and holds one folder, but {} folders are selected; choose one with --folder, merge them with --map, or give a directory",
             job.destination,
@@ -686,22 +692,6 @@ fn destination_of(
         return FolderName::from_components(parts).unwrap_or(mapped);
     }
     mapped
-}
-
-/// The one folder a destination URL names (`imaps://host/Archive`), which
-/// then receives every selected folder.
-fn destination_folder(destination: &Endpoint) -> Result<Option<FolderName>> {
-    match destination {
-        Endpoint::Imap(remote) => remote.folder.as_deref().map(FolderName::parse).transpose(),
-        _ => Ok(None),
-    }
-}
-
-fn is_single_file(destination: &Endpoint) -> bool {
-    match destination {
-        Endpoint::Mbox(path) => crate::store::mbox::is_single_file_destination(path),
-        _ => false,
-    }
 }
 
 /// The job's checkpoint, and whether it came from disk.

@@ -47,7 +47,7 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     let mut source = AnySource::connect(&source_endpoint, &source_access, &options)
         .await
         .with_context(|| format!("opening source `{source_endpoint}`"))?;
-    if let Endpoint::Maildir(path) | Endpoint::Mbox(path) = &destination_endpoint {
+    if let Some(path) = destination_endpoint.path() {
         // Checked against nothing, every message would be "missing".
         if !path.exists() {
             return Err(exit::usage(format!(

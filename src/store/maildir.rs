@@ -103,7 +103,6 @@ impl Layout {
 pub fn capabilities() -> Capabilities {
     Capabilities {
         noun: "a maildir",
-        is_sink: true,
         single_folder: None,
         deletes_at_source: false,
         is_maildrop: false,

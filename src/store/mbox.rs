@@ -57,7 +57,6 @@ enum Layout {
 pub fn capabilities(single_file: bool) -> Capabilities {
     Capabilities {
         noun: "an mbox file",
-        is_sink: true,
         single_folder: single_file.then_some(SingleFolder::File),
         deletes_at_source: false,
         is_maildrop: false,

@@ -484,8 +484,6 @@ impl Access {
 pub struct Capabilities {
     /// What to call the store in messages: "an mbox file", "an IMAP server".
     pub noun: &'static str,
-    /// Whether it can be a destination at all.
-    pub is_sink: bool,
     /// The destination holds one folder only, when it does.
     pub single_folder: Option<SingleFolder>,
     /// As a source: removes messages once they are stored and recorded

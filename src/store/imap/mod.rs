@@ -329,7 +329,6 @@ impl Imap {
 pub fn capabilities(only: Option<FolderName>) -> Capabilities {
     Capabilities {
         noun: "an IMAP server",
-        is_sink: true,
         single_folder: only.map(SingleFolder::Named),
         deletes_at_source: true,
         is_maildrop: false,

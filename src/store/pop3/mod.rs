@@ -92,7 +92,6 @@ impl Pop3 {
 pub fn capabilities() -> Capabilities {
     Capabilities {
         noun: "a POP3 server",
-        is_sink: false,
         single_folder: None,
         deletes_at_source: true,
         is_maildrop: true,
