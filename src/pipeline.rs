@@ -1222,7 +1222,171 @@ mod tests {
     use super::*;
 
     fn folder(name: &str) -> FolderName {
-        FolderName::from_components([name]).unwrap()
+        FolderName::parse(name).unwrap()
+    }
+
+    use crate::checkpoint::JobKey;
+    use crate::endpoint::Endpoint;
+    use crate::job::FolderSelection;
+    use crate::message::Flags;
+    use crate::store::memory::{Logged, Memory, REJECT_HEADER};
+    use crate::store::{Access, SourceOptions};
+
+    fn raw(id: u32) -> String {
+        format!("Message-ID: <{id}@example.org>\nSubject: {id}\n\nbody {id}\n")
+    }
+
+    fn seen() -> Flags {
+        Flags {
+            seen: true,
+            ..Flags::default()
+        }
+    }
+
+    /// A job between two memory stores; its endpoints are never opened.
+    fn memory_job(tag: &str, delete: bool) -> Job {
+        let dir =
+            std::env::temp_dir().join(format!("mailtug-pipeline-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Job {
+            source: Endpoint::Maildir(dir.join("source")),
+            destination: Endpoint::Maildir(dir.join("destination")),
+            source_access: Access::default(),
+            destination_access: Access::default(),
+            folders: FolderSelection::new(&[], &[], &[]).unwrap(),
+            dedup: true,
+            dry_run: false,
+            jobs: 1,
+            retries: 0,
+            special_use_map: true,
+            source_options: SourceOptions {
+                dedup: true,
+                delete,
+                ..SourceOptions::default()
+            },
+            key: JobKey {
+                source: "memory:source".into(),
+                destination: "memory:destination".into(),
+                options: Vec::new(),
+            },
+            checkpoint_path: dir.join("state.json"),
+        }
+    }
+
+    fn shared_for(job: &Job) -> Mutex<Shared> {
+        let checkpoint = Checkpoint::new(job.key.clone());
+        let saver = Saver::new(job, &checkpoint, false);
+        Mutex::new(Shared {
+            checkpoint,
+            saver,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
+        })
+    }
+
+    /// Copies one folder between memory stores, as a worker would.
+    async fn copy_memory(
+        job: &Job,
+        source: &Memory,
+        sink: &Memory,
+        (from, to): (&str, &str),
+        shared: &Mutex<Shared>,
+    ) -> FolderDone {
+        let mut source = Some(AnySource::from(source.clone()));
+        let mut sink = AnySink::from(sink.clone());
+        let (_stop, mut stopped) = watch::channel(false);
+        let mut committed = Counts::default();
+        copy_folder(
+            job,
+            &mut source,
+            &mut sink,
+            &folder(from),
+            &folder(to),
+            shared,
+            &Progress::new(),
+            &mut stopped,
+            &mut committed,
+            false,
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_folder_is_copied_between_memory_stores_through_the_traits() {
+        let job = memory_job("copy", false);
+        let source = Memory::new()
+            .with_folder("INBOX", &[(&raw(1), Flags::default()), (&raw(2), seen())])
+            .with_folder("Archive", &[(&raw(3), Flags::default())]);
+        let sink = Memory::new().with_folder("INBOX", &[(&raw(2), Flags::default())]);
+        let shared = shared_for(&job);
+
+        let done = copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert!(done.error.is_none(), "{:?}", done.error);
+        assert_eq!(done.counts.messages_copied, 1);
+        assert_eq!(done.counts.messages_duplicate, 1);
+        let held = sink.messages("INBOX").unwrap();
+        assert_eq!(held.len(), 2);
+        assert_eq!(held[1].raw, raw(1).into_bytes());
+        // Both are recorded: one stored, one found there already.
+        {
+            let shared = lock(&shared);
+            let progress = &shared.checkpoint.folders[&folder("INBOX")];
+            assert!(progress.is_done(&SourceKey::Uid(1)) && progress.is_done(&SourceKey::Uid(2)));
+        }
+
+        let done = copy_memory(&job, &source, &sink, ("Archive", "Old/Archive"), &shared).await;
+        assert_eq!(done.counts.messages_copied, 1);
+        assert!(sink.messages("Old/Archive").is_some_and(|m| m.len() == 1));
+
+        // Nothing new: the destination is not even opened.
+        let again = copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert!(again.unchanged);
+        assert_eq!(sink.messages("INBOX").unwrap().len(), 2);
+        assert_eq!(source.log(), [], "nothing was deleted from the source");
+    }
+
+    #[tokio::test]
+    async fn a_refused_message_is_neither_recorded_nor_deleted_and_deletion_follows_the_commit() {
+        let job = memory_job("delete", true);
+        let refused = format!("{REJECT_HEADER}\n{}", raw(2));
+        // One store plays both roles, so its log orders the sink's commit
+        // against the source's deletion.
+        let store = Memory::new().with_folder(
+            "INBOX",
+            &[
+                (&raw(1), Flags::default()),
+                (&refused, Flags::default()),
+                (&raw(3), seen()),
+            ],
+        );
+        let shared = shared_for(&job);
+
+        let done = copy_memory(&job, &store, &store, ("INBOX", "Backup"), &shared).await;
+        assert_eq!(done.counts.messages_copied, 2);
+        assert_eq!(done.counts.messages_failed, 1);
+        assert_eq!(
+            store.log(),
+            [
+                Logged::Committed(folder("Backup"), vec![1, 2]),
+                Logged::Deleted(folder("INBOX"), vec![1, 3]),
+            ]
+        );
+        let left: Vec<u32> = store
+            .messages("INBOX")
+            .unwrap()
+            .iter()
+            .map(|m| m.uid)
+            .collect();
+        assert_eq!(left, [2], "the refused message stays at the source");
+        let backup = store.messages("Backup").unwrap();
+        assert_eq!(backup[1].flags, seen());
+        // The checkpoint was saved before the deletion, with what was stored.
+        let saved = Checkpoint::load(&job.checkpoint_path).unwrap().unwrap();
+        let progress = &saved.folders[&folder("INBOX")];
+        assert!(progress.is_done(&SourceKey::Uid(1)) && progress.is_done(&SourceKey::Uid(3)));
+        assert!(!progress.is_done(&SourceKey::Uid(2)));
+        let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
     }
 
     fn unit(names: &[&str]) -> Unit {

@@ -71,3 +71,38 @@ impl<S: Sink> Sink for DryRun<S> {
         self.inner.close().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Flags, SourceKey};
+    use crate::store::memory::Memory;
+    use crate::store::AnySink;
+
+    #[tokio::test]
+    async fn a_dry_run_reads_the_destination_and_stores_nothing() {
+        let raw = "Message-ID: <1@example.org>\n\nbody\n";
+        let store = Memory::new().with_folder("INBOX", &[(raw, Flags::default())]);
+        let mut sink = AnySink::from(store.clone()).into_dry_run();
+        let inbox = FolderName::inbox();
+        let opened = sink.open(&inbox, Create::Yes(None), None).await.unwrap();
+        assert_eq!(opened.map(|o| o.fingerprints.len()), Some(1));
+        // A folder the destination lacks is reported empty, not created.
+        let new = FolderName::parse("New").unwrap();
+        let opened = sink.open(&new, Create::Yes(None), None).await.unwrap();
+        assert!(opened.is_some_and(|o| o.fingerprints.is_empty()));
+        assert!(!sink.holds(&new));
+        let message = Message::new(
+            SourceKey::Uid(9),
+            b"Message-ID: <2@example.org>\n\nmore\n".to_vec(),
+            Flags::default(),
+            None,
+        );
+        sink.append(message).await.unwrap();
+        let committed = sink.commit().await.unwrap();
+        assert!(committed.stored.is_empty() && committed.rejections.is_empty());
+        assert_eq!(store.messages("INBOX").map(|m| m.len()), Some(1));
+        assert!(store.messages("New").is_none());
+        assert!(store.log().is_empty());
+    }
+}

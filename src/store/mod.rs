@@ -17,6 +17,8 @@ pub mod dry_run;
 pub mod imap;
 pub mod maildir;
 pub mod mbox;
+#[cfg(test)]
+pub mod memory;
 pub mod pop3;
 
 pub use dry_run::DryRun;
@@ -742,11 +744,15 @@ stores! {
         Mbox(mbox::Mbox),
         Imap(imap::Imap),
         Pop3(pop3::Pop3),
+        #[cfg(test)]
+        Memory(memory::Memory),
     }
     sinks {
         Maildir(maildir::Maildir),
         Mbox(mbox::Mbox),
         Imap(imap::Imap),
+        #[cfg(test)]
+        Memory(memory::Memory),
     }
 }
 
