@@ -756,6 +756,11 @@ stores! {
     }
 }
 
+// Registration. A kind of store is its module, its line in each list of
+// `stores!` above, and its arm in the three functions below: what it can
+// do, and how its endpoint opens as a source and as a sink. Nothing above
+// `store/` names a kind of store.
+
 /// What each kind of endpoint can do, known before it is opened (job
 /// validation runs before any connection).
 pub fn capabilities(endpoint: &Endpoint) -> Capabilities {
