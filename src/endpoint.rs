@@ -118,6 +118,22 @@ impl Endpoint {
         format!("{scheme}://{user}{host}:{}{folder}", remote.port)
     }
 
+    /// The file or directory of a local endpoint; `None` for a server.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Endpoint::Maildir(path) | Endpoint::Mbox(path) => Some(path),
+            Endpoint::Imap(_) | Endpoint::Pop3(_) => None,
+        }
+    }
+
+    /// The server of a server endpoint; `None` for a local one.
+    pub fn remote(&self) -> Option<&Remote> {
+        match self {
+            Endpoint::Imap(remote) | Endpoint::Pop3(remote) => Some(remote),
+            Endpoint::Maildir(_) | Endpoint::Mbox(_) => None,
+        }
+    }
+
     /// A short word for messages: "maildir", "mbox", "IMAP", "POP3".
     pub fn kind(&self) -> &'static str {
         match self {

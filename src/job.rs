@@ -9,9 +9,8 @@ use crate::checkpoint::{self, JobKey};
 use crate::endpoint::Endpoint;
 use crate::exit::usage;
 use crate::folder::{glob_matches, FolderName};
-use crate::message::Form;
 use crate::store::maildir::Layout;
-use crate::store::{Access, Filters, SourceOptions};
+use crate::store::{self, Access, Filters, SourceOptions};
 
 /// Which source folders a command works on, and what they are called at the destination.
 #[derive(Clone, Debug, Default)]
@@ -162,8 +161,8 @@ impl Job {
             filters,
             checkpoint_path,
         } = options;
-        let is_pop3 = matches!(source, Endpoint::Pop3(_));
-        if !is_pop3
+        let source_can = store::capabilities(&source);
+        if !source_can.is_maildrop
             && (delete_after_days.is_some() || max_messages.is_some() || max_bytes.is_some())
         {
             return Err(usage(
@@ -173,16 +172,14 @@ impl Job {
         if jobs == 0 {
             return Err(usage("--jobs must be at least 1"));
         }
-        if (delete_source || delete_after_days.is_some())
-            && matches!(source, Endpoint::Maildir(_) | Endpoint::Mbox(_))
-        {
+        if (delete_source || delete_after_days.is_some()) && !source_can.deletes_at_source {
             return Err(usage(
                 "--delete-source works with IMAP and POP3 sources only; local files are never deleted",
             ));
         }
         // Checked here, before the job's lock is taken, so a mistyped path
         // leaves nothing behind in the state directory.
-        if let Endpoint::Maildir(path) | Endpoint::Mbox(path) = &source {
+        if let Some(path) = source.path() {
             if !path.exists() {
                 return Err(usage(format!(
                     "{} `{}` does not exist",
@@ -231,10 +228,7 @@ impl Job {
         };
         let all_namespaces = folders.all_namespaces;
         // Messages from a server reach a file destination with LF line ends.
-        let form = match destination {
-            Endpoint::Imap(_) | Endpoint::Pop3(_) => Form::Wire,
-            Endpoint::Maildir(_) | Endpoint::Mbox(_) => Form::File,
-        };
+        let form = store::capabilities(&destination).form;
         Ok(Job {
             source,
             destination,

@@ -25,7 +25,6 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::checkpoint::{FolderProgress, JobLock};
-use crate::endpoint::Endpoint;
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
@@ -33,10 +32,9 @@ use crate::job::Job;
 use crate::message::{Flags, SourceKey};
 use crate::report::{self, Progress};
 use crate::state::{State, StateWriter, Stored};
-use crate::store::dry_run::DryRun;
 use crate::store::{
     is_disconnected, is_message_rejected, is_refused, AnySink, AnySource, Create, DestinationKey,
-    Fetched, FolderStatus, Outbox, Sink, Source,
+    Fetched, FolderStatus, Outbox, SingleFolder, Sink, Source,
 };
 use crate::suggest;
 
@@ -291,9 +289,9 @@ async fn connect_source(job: &Job) -> Result<AnySource> {
 
 async fn connect_sink(job: &Job) -> Result<AnySink> {
     let sink = if job.dry_run {
-        AnySink::DryRun(DryRun::new(
-            AnySink::connect_read_only(&job.destination, &job.destination_access).await?,
-        ))
+        AnySink::connect_read_only(&job.destination, &job.destination_access)
+            .await?
+            .into_dry_run()
     } else {
         AnySink::connect(&job.destination, &job.destination_access).await?
     };
@@ -647,7 +645,14 @@ async fn select_folders(job: &Job, source: &mut AnySource, sink: &AnySink) -> Re
     if available.is_empty() {
         report::warn(&format!("`{}` holds no folders", job.source));
     }
-    let into_one = destination_folder(&job.destination)?;
+    // A destination that holds one folder: one its URL names
+    // (`imaps://host/Archive`) receives every selected folder; one file
+    // holds one folder only.
+    let single_folder = sink.capabilities().single_folder;
+    let into_one = match &single_folder {
+        Some(SingleFolder::Named(folder)) => Some(folder.clone()),
+        _ => None,
+    };
     let selected: Vec<(FolderName, FolderName)> = available
         .into_iter()
         .filter(|f| job.folders.includes(f))
@@ -670,7 +675,7 @@ async fn select_folders(job: &Job, source: &mut AnySource, sink: &AnySink) -> Re
             }
         }
     }
-    if is_single_file(&job.destination) && units.len() > 1 {
+    if single_folder == Some(SingleFolder::File) && units.len() > 1 {
         return Err(exit::usage(format!(
             "`{}` is a single mbox file and holds one folder, but {} folders are selected; choose one with --folder, merge them with --map, or give a directory",
             job.destination,
@@ -712,22 +717,6 @@ fn destination_of(
         return FolderName::from_components(parts).unwrap_or(mapped);
     }
     mapped
-}
-
-/// The one folder a destination URL names (`imaps://host/Archive`), which
-/// then receives every selected folder.
-fn destination_folder(destination: &Endpoint) -> Result<Option<FolderName>> {
-    match destination {
-        Endpoint::Imap(remote) => remote.folder.as_deref().map(FolderName::parse).transpose(),
-        _ => Ok(None),
-    }
-}
-
-fn is_single_file(destination: &Endpoint) -> bool {
-    match destination {
-        Endpoint::Mbox(path) => crate::store::mbox::is_single_file_destination(path),
-        _ => false,
-    }
 }
 
 /// The job's state: opened (or created, or migrated from a JSON checkpoint)
@@ -815,11 +804,7 @@ impl FolderRun<'_> {
             .into_iter()
             .map(|r| (r.index, r.error))
             .collect();
-        let mut stored_at: HashMap<usize, DestinationKey> = committed
-            .uids
-            .into_iter()
-            .map(|(index, uid)| (index, DestinationKey::Uid(uid)))
-            .collect();
+        let mut stored_at: HashMap<usize, DestinationKey> = committed.stored.into_iter().collect();
         let batch = std::mem::take(&mut self.batch);
         self.appended = 0;
         let mut stored = Vec::with_capacity(batch.len());
@@ -831,23 +816,20 @@ impl FolderRun<'_> {
                     self.added.remove(&entry.fingerprint);
                     self.failed(&entry.key, &e);
                 }
-                None => stored.push(entry),
+                None => {
+                    let destination = entry.appended.and_then(|i| stored_at.remove(&i));
+                    stored.push((entry, destination));
+                }
             }
         }
         let mut rows = Vec::with_capacity(stored.len());
-        let mut destination_uids = Vec::with_capacity(stored.len());
-        for entry in &mut stored {
+        for (entry, destination) in &mut stored {
             self.progress.mark_done(&entry.key, &entry.fingerprint);
-            let destination_key = entry.appended.and_then(|i| stored_at.remove(&i));
-            destination_uids.push(match destination_key {
-                Some(DestinationKey::Uid(uid)) => Some(uid),
-                _ => None,
-            });
             rows.push(Stored {
                 key: entry.key.clone(),
                 fingerprint: entry.fingerprint.clone(),
                 destination_folder: self.destination.clone(),
-                destination_key,
+                destination_key: destination.clone(),
                 flags: std::mem::take(&mut entry.flags),
                 bytes: entry.bytes,
             });
@@ -857,7 +839,7 @@ impl FolderRun<'_> {
             .state
             .call(move |state| state.record(&folder, &summary, &rows))
             .await?;
-        for entry in &stored {
+        for (entry, _) in &stored {
             if entry.appended.is_some() {
                 self.committed.messages_copied += 1;
                 self.committed.bytes_copied += entry.bytes;
@@ -865,7 +847,7 @@ impl FolderRun<'_> {
                 self.committed.messages_duplicate += 1;
             }
         }
-        for (entry, destination_uid) in stored.into_iter().zip(destination_uids) {
+        for (entry, destination) in stored {
             let mut event = json!({
                 "event": "message",
                 "folder": self.folder,
@@ -874,7 +856,7 @@ impl FolderRun<'_> {
                 "fingerprint": entry.fingerprint,
                 "bytes": entry.bytes,
             });
-            if let Some(uid) = destination_uid {
+            if let Some(DestinationKey::Uid(uid)) = destination {
                 event["destination_uid"] = json!(uid);
             }
             report::event(event);
@@ -1254,7 +1236,190 @@ mod tests {
     use super::*;
 
     fn folder(name: &str) -> FolderName {
-        FolderName::from_components([name]).unwrap()
+        FolderName::parse(name).unwrap()
+    }
+
+    use crate::checkpoint::JobKey;
+    use crate::endpoint::Endpoint;
+    use crate::job::FolderSelection;
+    use crate::message::Flags;
+    use crate::store::memory::{Logged, Memory, REJECT_HEADER};
+    use crate::store::{Access, SourceOptions};
+
+    fn raw(id: u32) -> String {
+        format!("Message-ID: <{id}@example.org>\nSubject: {id}\n\nbody {id}\n")
+    }
+
+    fn seen() -> Flags {
+        Flags {
+            seen: true,
+            ..Flags::default()
+        }
+    }
+
+    /// A job between two memory stores; its endpoints are never opened.
+    fn memory_job(tag: &str, delete: bool) -> Job {
+        let dir =
+            std::env::temp_dir().join(format!("mailtug-pipeline-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Job {
+            source: Endpoint::Maildir(dir.join("source")),
+            destination: Endpoint::Maildir(dir.join("destination")),
+            source_access: Access::default(),
+            destination_access: Access::default(),
+            folders: FolderSelection::new(&[], &[], &[]).unwrap(),
+            dedup: true,
+            dry_run: false,
+            jobs: 1,
+            retries: 0,
+            special_use_map: true,
+            source_options: SourceOptions {
+                dedup: true,
+                delete,
+                ..SourceOptions::default()
+            },
+            key: JobKey {
+                source: "memory:source".into(),
+                destination: "memory:destination".into(),
+                options: Vec::new(),
+            },
+            checkpoint_path: dir.join("state.sqlite"),
+            legacy_checkpoint: None,
+        }
+    }
+
+    fn shared_for(job: &Job) -> Shared {
+        let state = State::open(&job.checkpoint_path, None, &job.key).unwrap();
+        let (state, _thread) = StateWriter::spawn(state).unwrap();
+        Shared {
+            state,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
+        }
+    }
+
+    /// What the state records of a source folder.
+    async fn recorded(shared: &Shared, name: &str) -> FolderProgress {
+        shared.recorded(&folder(name)).await.unwrap().unwrap()
+    }
+
+    /// Copies one folder between memory stores, as a worker would.
+    async fn copy_memory(
+        job: &Job,
+        source: &Memory,
+        sink: &Memory,
+        (from, to): (&str, &str),
+        shared: &Shared,
+    ) -> FolderDone {
+        let mut source = Some(AnySource::from(source.clone()));
+        let mut sink = AnySink::from(sink.clone());
+        let (_stop, mut stopped) = watch::channel(false);
+        let mut committed = Counts::default();
+        copy_folder(
+            job,
+            &mut source,
+            &mut sink,
+            &folder(from),
+            &folder(to),
+            shared,
+            &Progress::new(),
+            &mut stopped,
+            &mut committed,
+            false,
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_folder_is_copied_between_memory_stores_through_the_traits() {
+        let job = memory_job("copy", false);
+        let source = Memory::new()
+            .with_folder("INBOX", &[(&raw(1), Flags::default()), (&raw(2), seen())])
+            .with_folder("Archive", &[(&raw(3), Flags::default())]);
+        let sink = Memory::new().with_folder("INBOX", &[(&raw(2), Flags::default())]);
+        let shared = shared_for(&job);
+
+        let done = copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert!(done.error.is_none(), "{:?}", done.error);
+        assert_eq!(done.counts.messages_copied, 1);
+        assert_eq!(done.counts.messages_duplicate, 1);
+        let held = sink.messages("INBOX").unwrap();
+        assert_eq!(held.len(), 2);
+        assert_eq!(held[1].raw, raw(1).into_bytes());
+        // Both are recorded: one stored, one found there already.
+        let progress = recorded(&shared, "INBOX").await;
+        assert!(progress.is_done(&SourceKey::Uid(1)) && progress.is_done(&SourceKey::Uid(2)));
+
+        let done = copy_memory(&job, &source, &sink, ("Archive", "Old/Archive"), &shared).await;
+        assert_eq!(done.counts.messages_copied, 1);
+        assert!(sink.messages("Old/Archive").is_some_and(|m| m.len() == 1));
+
+        // Nothing new: the destination is not even opened.
+        let again = copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert!(again.unchanged);
+        assert_eq!(sink.messages("INBOX").unwrap().len(), 2);
+        assert_eq!(source.log(), [], "nothing was deleted from the source");
+    }
+
+    #[tokio::test]
+    async fn a_refused_message_is_neither_recorded_nor_deleted_and_deletion_follows_the_commit() {
+        let job = memory_job("delete", true);
+        let refused = format!("{REJECT_HEADER}\n{}", raw(2));
+        // One store plays both roles, so its log orders the sink's commit
+        // against the source's deletion.
+        let store = Memory::new().with_folder(
+            "INBOX",
+            &[
+                (&raw(1), Flags::default()),
+                (&refused, Flags::default()),
+                (&raw(3), seen()),
+            ],
+        );
+        let shared = shared_for(&job);
+
+        let done = copy_memory(&job, &store, &store, ("INBOX", "Backup"), &shared).await;
+        assert_eq!(done.counts.messages_copied, 2);
+        assert_eq!(done.counts.messages_failed, 1);
+        assert_eq!(
+            store.log(),
+            [
+                Logged::Committed(folder("Backup"), vec![1, 2]),
+                Logged::Deleted(folder("INBOX"), vec![1, 3]),
+            ]
+        );
+        let left: Vec<u32> = store
+            .messages("INBOX")
+            .unwrap()
+            .iter()
+            .map(|m| m.uid)
+            .collect();
+        assert_eq!(left, [2], "the refused message stays at the source");
+        let backup = store.messages("Backup").unwrap();
+        assert_eq!(backup[1].flags, seen());
+        // The state recorded what was stored (before the deletion: every
+        // record is a committed transaction when it returns).
+        let progress = recorded(&shared, "INBOX").await;
+        assert!(progress.is_done(&SourceKey::Uid(1)) && progress.is_done(&SourceKey::Uid(3)));
+        assert!(!progress.is_done(&SourceKey::Uid(2)));
+        let rows = shared
+            .state
+            .call(|state| state.messages(&folder("INBOX")))
+            .await
+            .unwrap();
+        let keys: Vec<(serde_json::Value, Option<String>, serde_json::Value)> = rows
+            .into_iter()
+            .map(|row| (row.source_key, row.destination_folder, row.destination_key))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (json!(1), Some("Backup".into()), json!(1)),
+                (json!(3), Some("Backup".into()), json!(2)),
+            ],
+            "each stored message is recorded with where it went"
+        );
+        let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
     }
 
     fn unit(names: &[&str]) -> Unit {

@@ -109,7 +109,7 @@ pub fn access(
             "--{prefix}-auth oauthbearer is for IMAP servers; POP3 takes xoauth2"
         )));
     }
-    if let Endpoint::Imap(remote) | Endpoint::Pop3(remote) = endpoint {
+    if let Some(remote) = endpoint.remote() {
         let source =
             SecretSource::from_options(prefix, file.clone(), env.clone(), command.clone())?;
         let who = access

@@ -47,7 +47,7 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     let mut source = AnySource::connect(&source_endpoint, &source_access, &options)
         .await
         .with_context(|| format!("opening source `{source_endpoint}`"))?;
-    if let Endpoint::Maildir(path) | Endpoint::Mbox(path) = &destination_endpoint {
+    if let Some(path) = destination_endpoint.path() {
         // Checked against nothing, every message would be "missing".
         if !path.exists() {
             return Err(exit::usage(format!(
@@ -216,8 +216,8 @@ async fn source_fingerprints(
 ) -> Result<BTreeSet<Fingerprint>> {
     // A server folder is indexed by its headers, as a destination would be:
     // checking a large account must not download every body.
-    if let AnySource::Imap(imap) = source {
-        return Ok(imap.fingerprints(folder).await?.into_iter().collect());
+    if let Some(fingerprints) = source.index(folder).await? {
+        return Ok(fingerprints.into_iter().collect());
     }
     let mut set = BTreeSet::new();
     each_message(source, folder, |message| {

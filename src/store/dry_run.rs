@@ -2,53 +2,107 @@
 //!
 //! Dry-run lives here, once, instead of as `if` statements scattered through
 //! the stores: the wrapped sink was opened read-only, so it cannot create a
-//! folder or write a byte, and `append`/`commit` only count.
+//! folder or write a byte, and `append`/`commit` do nothing. It wraps any
+//! [`Sink`], so a new store has its dry run without a line of its own.
 
 use anyhow::Result;
 
 use crate::folder::FolderName;
 use crate::message::Message;
-use crate::store::{AnySink, Create, IndexCache, Opened};
+use crate::store::{Capabilities, Committed, Create, IndexCache, Opened, Sink};
 
-pub struct DryRun {
+pub struct DryRun<S> {
     /// The real destination, opened read-only.
-    pub inner: Box<AnySink>,
-    /// Messages that would have been appended.
-    pub appended: u64,
+    inner: S,
 }
 
-impl DryRun {
-    pub fn new(inner: AnySink) -> DryRun {
-        DryRun {
-            inner: Box::new(inner),
-            appended: 0,
+impl<S: Sink> DryRun<S> {
+    pub fn new(inner: S) -> DryRun<S> {
+        DryRun { inner }
+    }
+}
+
+impl<S: Sink> Sink for DryRun<S> {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            // Nothing was written, so nothing can still be arriving.
+            has_other_writers: false,
+            ..self.inner.capabilities()
         }
+    }
+
+    async fn folders(&mut self) -> Result<Vec<FolderName>> {
+        self.inner.folders().await
+    }
+
+    fn special_folder(&self, special_use: &str) -> Option<FolderName> {
+        self.inner.special_folder(special_use)
+    }
+
+    fn holds(&self, folder: &FolderName) -> bool {
+        self.inner.holds(folder)
     }
 
     /// The fingerprints the destination folder holds; a folder that does not
     /// exist yet is reported empty rather than created.
-    pub async fn open(
+    async fn open(
         &mut self,
         folder: &FolderName,
+        _create: Create,
         cache: Option<IndexCache>,
     ) -> Result<Option<Opened>> {
-        // Calls the concrete store, not `AnySink::open`, so the future type
-        // does not contain itself.
-        let existing = match &mut *self.inner {
-            AnySink::Maildir(s) => s.open_sink_folder(folder, false)?.map(Opened::local),
-            AnySink::Mbox(s) => s.open_sink_folder(folder, false)?.map(Opened::local),
-            AnySink::Imap(s) => s.open_sink_folder(folder, Create::No, cache).await?,
-            AnySink::DryRun(_) => None,
-        };
+        let existing = self.inner.open(folder, Create::No, cache).await?;
         Ok(Some(existing.unwrap_or_default()))
     }
 
-    pub fn append(&mut self, _message: &Message) -> Result<()> {
-        self.appended += 1;
+    async fn append(&mut self, _message: Message) -> Result<()> {
         Ok(())
     }
 
-    pub fn commit(&mut self) -> Result<()> {
+    async fn commit(&mut self) -> Result<Committed> {
+        Ok(Committed::default())
+    }
+
+    async fn wait_until_quiet(&mut self, _folder: &FolderName) -> Result<()> {
         Ok(())
+    }
+
+    async fn close(self) {
+        self.inner.close().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Flags, SourceKey};
+    use crate::store::memory::Memory;
+    use crate::store::AnySink;
+
+    #[tokio::test]
+    async fn a_dry_run_reads_the_destination_and_stores_nothing() {
+        let raw = "Message-ID: <1@example.org>\n\nbody\n";
+        let store = Memory::new().with_folder("INBOX", &[(raw, Flags::default())]);
+        let mut sink = AnySink::from(store.clone()).into_dry_run();
+        let inbox = FolderName::inbox();
+        let opened = sink.open(&inbox, Create::Yes(None), None).await.unwrap();
+        assert_eq!(opened.map(|o| o.fingerprints.len()), Some(1));
+        // A folder the destination lacks is reported empty, not created.
+        let new = FolderName::parse("New").unwrap();
+        let opened = sink.open(&new, Create::Yes(None), None).await.unwrap();
+        assert!(opened.is_some_and(|o| o.fingerprints.is_empty()));
+        assert!(!sink.holds(&new));
+        let message = Message::new(
+            SourceKey::Uid(9),
+            b"Message-ID: <2@example.org>\n\nmore\n".to_vec(),
+            Flags::default(),
+            None,
+        );
+        sink.append(message).await.unwrap();
+        let committed = sink.commit().await.unwrap();
+        assert!(committed.stored.is_empty() && committed.rejections.is_empty());
+        assert_eq!(store.messages("INBOX").map(|m| m.len()), Some(1));
+        assert!(store.messages("New").is_none());
+        assert!(store.log().is_empty());
     }
 }

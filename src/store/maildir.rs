@@ -42,9 +42,12 @@ use crate::fingerprint::{body_offset, Fingerprint};
 use crate::folder::{
     folder_from_fs_path, folder_from_maildir_dir, fs_relative_path, maildir_dir_name, FolderName,
 };
-use crate::message::{Flags, MaildirFile, Message, SourceKey};
+use crate::message::{Flags, Form, MaildirFile, Message, SourceKey};
 use crate::report;
-use crate::store::{Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox};
+use crate::store::{
+    Capabilities, Committed, Create, DestinationKey, Fetched, Filters, FingerprintSet,
+    FolderIdentity, FolderStats, FolderStatus, IndexCache, Opened, Outbox, Sink, Source,
+};
 
 /// Dovecot's keyword table: letter `a` + index ↔ keyword. At most 26.
 const KEYWORD_FILE: &str = "dovecot-keywords";
@@ -94,6 +97,25 @@ impl Layout {
     }
 }
 
+/// What a maildir tree can do: it keeps keyword letters a source has no
+/// name for, its file names are stable keys, and a message's flags live in
+/// its file name, so they can change by a rename.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        noun: "a maildir",
+        single_folder: None,
+        deletes_at_source: false,
+        is_maildrop: false,
+        form: Form::File,
+        keeps_unnamed_keyword_letters: true,
+        special_use: false,
+        stable_message_keys: true,
+        updates_flags: true,
+        deletes_at_destination: true,
+        has_other_writers: false,
+    }
+}
+
 pub struct Maildir {
     root: PathBuf,
     read_only: bool,
@@ -138,6 +160,8 @@ struct Entry {
 struct PendingFile {
     tmp: PathBuf,
     target: PathBuf,
+    /// The unique name: what the sink reports as the message's place.
+    unique: String,
 }
 
 impl Maildir {
@@ -154,7 +178,7 @@ impl Maildir {
         let mut maildir = Maildir::new(root, true, layout);
         maildir.filters = filters;
         maildir.is_source = true;
-        if maildir.folders()?.is_empty() {
+        if maildir.list_folders()?.is_empty() {
             return Err(exit::usage(format!(
                 "`{}` is not a maildir: it has no cur/ or new/ directory and no subfolders with one \
                  (in {} layout)",
@@ -213,7 +237,7 @@ impl Maildir {
 
     /// INBOX (when the root is a maildir) and every subfolder of the layout
     /// asked for; with `auto`, of both layouts.
-    pub fn folders(&mut self) -> Result<Vec<FolderName>> {
+    fn list_folders(&mut self) -> Result<Vec<FolderName>> {
         let tree = Tree::scan(&self.root)?;
         let root = self.root.display();
         match self.layout {
@@ -366,26 +390,6 @@ impl Maildir {
         Ok(())
     }
 
-    /// How many messages each of `folders` holds (entries of `cur/` and
-    /// `new/`), for starting the largest first.
-    pub fn weights(&self, folders: &[FolderName]) -> HashMap<FolderName, u64> {
-        folders
-            .iter()
-            .map(|folder| {
-                let dir = self.folder_dir(folder);
-                let entries =
-                    |sub: &str| fs::read_dir(dir.join(sub)).map_or(0, |d| d.count() as u64);
-                (folder.clone(), entries("cur") + entries("new"))
-            })
-            .collect()
-    }
-
-    /// Whether the destination holds `folder` (its directory with `cur/`
-    /// or `new/`).
-    pub fn holds(&self, folder: &FolderName) -> bool {
-        is_folder_dir(&self.folder_dir(folder))
-    }
-
     fn folder_dir(&self, folder: &FolderName) -> PathBuf {
         if let Some(dir) = self.dirs.get(folder) {
             return dir.clone();
@@ -399,8 +403,34 @@ impl Maildir {
             Some(relative) => self.root.join(relative),
         }
     }
+}
 
-    pub fn open_source_folder(
+/// As a source, a maildir tree is read folder by folder, each listed once
+/// when opened.
+impl Source for Maildir {
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    async fn folders(&mut self) -> Result<Vec<FolderName>> {
+        self.list_folders()
+    }
+
+    /// How many messages each of `folders` holds (entries of `cur/` and
+    /// `new/`), for starting the largest first.
+    async fn weights(&mut self, folders: &[FolderName]) -> HashMap<FolderName, u64> {
+        folders
+            .iter()
+            .map(|folder| {
+                let dir = self.folder_dir(folder);
+                let entries =
+                    |sub: &str| fs::read_dir(dir.join(sub)).map_or(0, |d| d.count() as u64);
+                (folder.clone(), entries("cur") + entries("new"))
+            })
+            .collect()
+    }
+
+    async fn open(
         &mut self,
         folder: &FolderName,
         progress: &FolderProgress,
@@ -451,7 +481,12 @@ impl Maildir {
         Ok(status)
     }
 
-    pub async fn fetch(&mut self, progress: &FolderProgress, out: &Outbox) -> Result<()> {
+    async fn fetch(
+        &mut self,
+        progress: &FolderProgress,
+        _known: &FingerprintSet,
+        out: &Outbox,
+    ) -> Result<()> {
         let open = self.open.as_ref().context("no folder is open")?;
         for entry in &open.entries {
             let key = SourceKey::File(entry.id.clone());
@@ -476,7 +511,7 @@ impl Maildir {
         Ok(())
     }
 
-    pub fn stats(&mut self) -> Result<FolderStats> {
+    async fn stats(&mut self) -> Result<FolderStats> {
         let open = self.open.as_ref().context("no folder is open")?;
         let mut stats = FolderStats::default();
         for entry in &open.entries {
@@ -485,12 +520,31 @@ impl Maildir {
         }
         Ok(stats)
     }
+}
 
-    pub fn open_sink_folder(
+/// As a sink, files are written in `tmp/` and published at `commit`.
+impl Sink for Maildir {
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    async fn folders(&mut self) -> Result<Vec<FolderName>> {
+        self.list_folders()
+    }
+
+    /// Whether the destination holds `folder` (its directory with `cur/`
+    /// or `new/`).
+    fn holds(&self, folder: &FolderName) -> bool {
+        is_folder_dir(&self.folder_dir(folder))
+    }
+
+    async fn open(
         &mut self,
         folder: &FolderName,
-        create: bool,
-    ) -> Result<Option<Vec<Fingerprint>>> {
+        create: Create,
+        _cache: Option<IndexCache>,
+    ) -> Result<Option<Opened>> {
+        let create = create.is_yes();
         let dir = self.folder_dir(folder);
         if !dir.join("cur").is_dir() {
             if !create || self.read_only {
@@ -523,10 +577,10 @@ impl Maildir {
             dir,
             entries: Vec::new(),
         });
-        Ok(Some(fingerprints))
+        Ok(Some(Opened::local(fingerprints)))
     }
 
-    pub fn append(&mut self, message: &Message) -> Result<()> {
+    async fn append(&mut self, message: Message) -> Result<()> {
         let open = self.open.as_mut().context("no folder is open")?;
         let raw = message.file_bytes();
         let unnamed = message
@@ -581,13 +635,17 @@ impl Maildir {
                 tmp.display()
             )
         })?;
-        self.pending.push(PendingFile { tmp, target });
+        self.pending.push(PendingFile {
+            tmp,
+            target,
+            unique,
+        });
         Ok(())
     }
 
-    pub fn commit(&mut self) -> Result<()> {
+    async fn commit(&mut self) -> Result<Committed> {
         if self.pending.is_empty() {
-            return Ok(());
+            return Ok(Committed::default());
         }
         let open = self.open.as_mut().context("no folder is open")?;
         // Order is important: keyword letters must be on disk before any file
@@ -598,7 +656,8 @@ impl Maildir {
             .with_context(|| format!("saving keywords of folder `{}`", open.name))?;
         sync_file_system(&open.dir)
             .with_context(|| format!("flushing folder `{}` to disk", open.name))?;
-        for file in self.pending.drain(..) {
+        let mut committed = Committed::default();
+        for (index, file) in self.pending.drain(..).enumerate() {
             fs::rename(&file.tmp, &file.target).with_context(|| {
                 format!(
                     "moving `{}` into place in folder `{}`",
@@ -606,12 +665,15 @@ impl Maildir {
                     open.name
                 )
             })?;
+            committed
+                .stored
+                .push((index, DestinationKey::File(file.unique)));
         }
         for sub in ["new", "cur"] {
             durable::sync_dir(&open.dir.join(sub))
                 .with_context(|| format!("flushing folder `{}` to disk", open.name))?;
         }
-        Ok(())
+        Ok(committed)
     }
 }
 
@@ -1495,7 +1557,7 @@ mod tests {
     /// The folders `layout` finds in `root`, with their directories below it.
     fn folders_of(root: &Path, layout: Layout) -> Vec<(String, String)> {
         let mut maildir = Maildir::new(root, true, layout);
-        maildir.folders().unwrap();
+        maildir.list_folders().unwrap();
         maildir
             .dirs
             .iter()
@@ -1677,6 +1739,51 @@ mod tests {
             );
             fs::remove_dir_all(&root).unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn commit_reports_the_unique_name_of_each_file_it_published() {
+        let root = temp_dir("destination-keys");
+        let mut sink = Maildir::open_sink(&root, Layout::Auto).unwrap();
+        let inbox = FolderName::inbox();
+        Sink::open(&mut sink, &inbox, Create::Yes(None), None)
+            .await
+            .unwrap();
+        for (n, flags) in [
+            (1, Flags::default()),
+            (
+                2,
+                Flags {
+                    seen: true,
+                    ..Flags::default()
+                },
+            ),
+        ] {
+            let raw = format!("Message-ID: <{n}@example.org>\n\nbody {n}\n").into_bytes();
+            let message = Message::new(SourceKey::Uid(n), raw, flags, None);
+            sink.append(message).await.unwrap();
+        }
+        let committed = sink.commit().await.unwrap();
+        let names: Vec<(usize, String)> = committed
+            .stored
+            .into_iter()
+            .map(|(index, key)| match key {
+                DestinationKey::File(name) => (index, name),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1]);
+        // The first has no flags and went to new/, the second to cur/ with
+        // its info; both are named by their unique name alone.
+        assert!(root.join("new").join(&names[0].1).is_file());
+        assert!(root
+            .join("cur")
+            .join(format!("{}:2,S", names[1].1))
+            .is_file());
+        assert!(names.iter().all(|(_, name)| !name.contains(':')));
+        // Nothing appended since: nothing to report.
+        assert!(sink.commit().await.unwrap().stored.is_empty());
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -28,10 +28,12 @@ use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::{mbox_relative_path, FolderName};
 use crate::mboxrd::{self, MboxFormat, MboxReader};
-use crate::message::{MaildirFile, Message, SourceKey};
+use crate::message::{Form, MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::store::{
-    refused_if_local, Fetched, Filters, FolderIdentity, FolderStats, FolderStatus, Outbox, Refused,
+    refused_if_local, Capabilities, Committed, Create, DestinationKey, Fetched, Filters,
+    FingerprintSet, FolderIdentity, FolderStats, FolderStatus, IndexCache, Opened, Outbox, Refused,
+    SingleFolder, Sink, Source,
 };
 
 const READ_BUFFER: usize = 256 * 1024;
@@ -46,6 +48,26 @@ enum Layout {
     File,
     /// A directory tree of mbox files.
     Directory,
+}
+
+/// What mbox files can do: keywords are kept by name (`X-Keywords:`), a
+/// message is known by its offset in a file only ever appended to, and a
+/// file changes only at its end, so neither flags nor messages change in
+/// place. `single_file`: the destination is one file, one folder.
+pub fn capabilities(single_file: bool) -> Capabilities {
+    Capabilities {
+        noun: "an mbox file",
+        single_folder: single_file.then_some(SingleFolder::File),
+        deletes_at_source: false,
+        is_maildrop: false,
+        form: Form::File,
+        keeps_unnamed_keyword_letters: false,
+        special_use: false,
+        stable_message_keys: true,
+        updates_flags: false,
+        deletes_at_destination: false,
+        has_other_writers: false,
+    }
 }
 
 pub struct Mbox {
@@ -80,6 +102,8 @@ struct SinkFile {
     committed_len: u64,
     /// Bytes written past `committed_len` in this batch.
     written: u64,
+    /// Where each message of this batch starts (its From_ line), in order.
+    starts: Vec<u64>,
     /// Set while uncommitted bytes may exist past `committed_len`.
     journal: Option<PathBuf>,
     _dotlock: Dotlock,
@@ -158,7 +182,7 @@ impl Mbox {
         }
     }
 
-    pub fn folders(&mut self) -> Result<Vec<FolderName>> {
+    fn list_folders(&mut self) -> Result<Vec<FolderName>> {
         for (path, why) in self.list_files()? {
             if self.is_source {
                 report::skipped(&path, &why);
@@ -197,7 +221,7 @@ impl Mbox {
     /// (another worker of this run included) takes meanwhile is never
     /// removed.
     fn remove_stale_dotlocks(&mut self) {
-        let Ok(folders) = self.folders() else {
+        let Ok(folders) = self.list_folders() else {
             return;
         };
         for folder in folders {
@@ -217,23 +241,6 @@ impl Mbox {
         }
     }
 
-    /// The size in bytes of each of `folders`' files, for starting the
-    /// largest first.
-    pub fn weights(&self, folders: &[FolderName]) -> HashMap<FolderName, u64> {
-        folders
-            .iter()
-            .filter_map(|folder| {
-                let size = fs::metadata(self.folder_path(folder)).ok()?.len();
-                Some((folder.clone(), size))
-            })
-            .collect()
-    }
-
-    /// Whether the destination holds `folder` (its file).
-    pub fn holds(&self, folder: &FolderName) -> bool {
-        self.folder_path(folder).is_file()
-    }
-
     fn folder_path(&self, folder: &FolderName) -> PathBuf {
         if let Some(path) = self.files.get(folder) {
             return path.clone();
@@ -244,7 +251,38 @@ impl Mbox {
         }
     }
 
-    pub fn open_source_folder(
+    /// Closes the open destination file; uncommitted bytes are rolled back.
+    fn close_sink(&mut self) -> Result<()> {
+        if let Some(sink) = self.sink.take() {
+            sink.roll_back()?;
+        }
+        Ok(())
+    }
+}
+
+/// As a source, a file is read from where the checkpoint stops.
+impl Source for Mbox {
+    fn capabilities(&self) -> Capabilities {
+        capabilities(self.layout == Layout::File)
+    }
+
+    async fn folders(&mut self) -> Result<Vec<FolderName>> {
+        self.list_folders()
+    }
+
+    /// The size in bytes of each of `folders`' files, for starting the
+    /// largest first.
+    async fn weights(&mut self, folders: &[FolderName]) -> HashMap<FolderName, u64> {
+        folders
+            .iter()
+            .filter_map(|folder| {
+                let size = fs::metadata(self.folder_path(folder)).ok()?.len();
+                Some((folder.clone(), size))
+            })
+            .collect()
+    }
+
+    async fn open(
         &mut self,
         folder: &FolderName,
         progress: &FolderProgress,
@@ -314,7 +352,12 @@ impl Mbox {
         Ok(status)
     }
 
-    pub async fn fetch(&mut self, progress: &FolderProgress, out: &Outbox) -> Result<()> {
+    async fn fetch(
+        &mut self,
+        progress: &FolderProgress,
+        _known: &FingerprintSet,
+        out: &Outbox,
+    ) -> Result<()> {
         let source = self.source.as_ref().context("no folder is open")?;
         let mut reader = open_reader(&source.path, source.resume_at, source.format)?;
         while let Some(entry) = reader.next_message() {
@@ -370,7 +413,7 @@ impl Mbox {
         Ok(())
     }
 
-    pub fn stats(&mut self) -> Result<FolderStats> {
+    async fn stats(&mut self) -> Result<FolderStats> {
         let source = self.source.as_ref().context("no folder is open")?;
         let mut stats = FolderStats::default();
         for entry in open_reader(&source.path, 0, source.format)? {
@@ -381,12 +424,31 @@ impl Mbox {
         }
         Ok(stats)
     }
+}
 
-    pub fn open_sink_folder(
+/// As a sink, a file is appended to under a lock, and a journal rolls
+/// back a batch that was never committed.
+impl Sink for Mbox {
+    fn capabilities(&self) -> Capabilities {
+        capabilities(self.layout == Layout::File)
+    }
+
+    async fn folders(&mut self) -> Result<Vec<FolderName>> {
+        self.list_folders()
+    }
+
+    /// Whether the destination holds `folder` (its file).
+    fn holds(&self, folder: &FolderName) -> bool {
+        self.folder_path(folder).is_file()
+    }
+
+    async fn open(
         &mut self,
         folder: &FolderName,
-        create: bool,
-    ) -> Result<Option<Vec<Fingerprint>>> {
+        create: Create,
+        _cache: Option<IndexCache>,
+    ) -> Result<Option<Opened>> {
+        let create = create.is_yes();
         self.close_sink()?;
         let path = self.folder_path(folder);
         if !path.exists() {
@@ -406,7 +468,7 @@ impl Mbox {
         }
         let format = self.format_of(&path)?;
         if self.read_only {
-            return index(&path, format).map(Some);
+            return index(&path, format).map(|fingerprints| Some(Opened::local(fingerprints)));
         }
         let file = OpenOptions::new()
             .read(true)
@@ -436,17 +498,19 @@ impl Mbox {
             writer: BufWriter::with_capacity(WRITE_BUFFER, file),
             committed_len,
             written: 0,
+            starts: Vec::new(),
             journal: None,
             _dotlock: dotlock,
         });
-        Ok(Some(fingerprints))
+        Ok(Some(Opened::local(fingerprints)))
     }
 
-    pub fn append(&mut self, message: &Message) -> Result<()> {
+    async fn append(&mut self, message: Message) -> Result<()> {
         let sink = self.sink.as_mut().context("no folder is open")?;
         if sink.journal.is_none() {
             sink.begin_batch()?;
         }
+        let start = sink.committed_len + sink.written;
         let written = mboxrd::write_message_as(
             &mut sink.writer,
             &message.file_bytes(),
@@ -464,22 +528,25 @@ impl Mbox {
             )
         })?;
         sink.written += written;
+        sink.starts.push(start);
         Ok(())
     }
 
-    pub fn commit(&mut self) -> Result<()> {
-        match self.sink.as_mut() {
-            Some(sink) => sink.commit(),
-            None => Ok(()),
-        }
-    }
-
-    /// Closes the open destination file; uncommitted bytes are rolled back.
-    fn close_sink(&mut self) -> Result<()> {
-        if let Some(sink) = self.sink.take() {
-            sink.roll_back()?;
-        }
-        Ok(())
+    async fn commit(&mut self) -> Result<Committed> {
+        let Some(sink) = self.sink.as_mut() else {
+            return Ok(Committed::default());
+        };
+        sink.commit()?;
+        let stored = sink
+            .starts
+            .drain(..)
+            .enumerate()
+            .map(|(index, start)| (index, DestinationKey::Offset(start)))
+            .collect();
+        Ok(Committed {
+            stored,
+            ..Committed::default()
+        })
     }
 }
 
@@ -506,6 +573,7 @@ impl SinkFile {
         let padding = mboxrd::append_padding(&tail);
         self.writer.write_all(padding)?;
         self.written = padding.len() as u64;
+        self.starts.clear();
         self.journal = Some(journal);
         Ok(())
     }
@@ -939,8 +1007,8 @@ fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_worker_without_the_listing_opens_the_file_the_listing_chose() {
+    #[tokio::test]
+    async fn a_worker_without_the_listing_opens_the_file_the_listing_chose() {
         // `plain` and `plain.mbox` are both folder `plain`; the listing keeps
         // `plain`. A worker's own source, which never listed, must read the
         // same file, or which messages are copied depends on the worker.
@@ -953,16 +1021,74 @@ mod tests {
         .unwrap();
         let folder = FolderName::parse("plain").unwrap();
         let mut lister = Mbox::open_source(&dir, Filters::default(), None).unwrap();
-        assert_eq!(lister.folders().unwrap(), vec![folder.clone()]);
+        assert_eq!(
+            Source::folders(&mut lister).await.unwrap(),
+            vec![folder.clone()]
+        );
         let mut worker = Mbox::open_source(&dir, Filters::default(), None).unwrap();
-        let listed = lister
-            .open_source_folder(&folder, &FolderProgress::default())
+        let listed = Source::open(&mut lister, &folder, &FolderProgress::default())
+            .await
             .unwrap();
-        let unlisted = worker
-            .open_source_folder(&folder, &FolderProgress::default())
+        let unlisted = Source::open(&mut worker, &folder, &FolderProgress::default())
+            .await
             .unwrap();
         assert_eq!(unlisted.identity, listed.identity);
         assert_eq!(worker.folder_path(&folder), dir.join("plain"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn commit_reports_where_each_from_line_starts() {
+        let dir = temp_dir("destination-offsets");
+        let path = dir.join("inbox.mbox");
+        // Another program's message, without the blank line mboxrd wants
+        // before the next From_ line: the padding comes before our offset.
+        fs::write(
+            &path,
+            "From a@b Thu Jan  1 00:00:00 2024\nSubject: 0\n\nzero\n",
+        )
+        .unwrap();
+        let mut sink = Mbox::open_sink(&path, None).unwrap();
+        let inbox = FolderName::inbox();
+        Sink::open(&mut sink, &inbox, Create::Yes(None), None)
+            .await
+            .unwrap();
+        let mut committed = Vec::new();
+        for batch in [[1, 2], [3, 4]] {
+            for n in batch {
+                let raw = format!("Message-ID: <{n}@example.org>\n\nbody {n}\n").into_bytes();
+                let message = Message::new(
+                    SourceKey::Uid(n),
+                    raw,
+                    crate::message::Flags::default(),
+                    None,
+                );
+                sink.append(message).await.unwrap();
+            }
+            committed.push(sink.commit().await.unwrap().stored);
+        }
+        drop(sink);
+        let text = fs::read(&path).unwrap();
+        for (batch, stored) in committed.iter().enumerate() {
+            assert_eq!(stored.len(), 2);
+            for (index, key) in stored {
+                let DestinationKey::Offset(start) = key else {
+                    panic!("{key:?}")
+                };
+                let n = batch * 2 + index + 1;
+                let rest = &text[*start as usize..];
+                assert!(rest.starts_with(b"From "), "{n}");
+                let wanted = format!("<{n}@example.org>");
+                let first = rest
+                    .windows(wanted.len())
+                    .position(|w| w == wanted.as_bytes());
+                let next = rest[1..].windows(6).position(|w| w == b"\nFrom ");
+                assert!(
+                    first.is_some_and(|at| next.is_none_or(|end| at < end)),
+                    "{n}"
+                );
+            }
+        }
         fs::remove_dir_all(&dir).unwrap();
     }
 

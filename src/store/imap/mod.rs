@@ -30,11 +30,12 @@ use anyhow::{anyhow, Context, Result};
 use crate::checkpoint::{Done, FolderProgress};
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
-use crate::message::{Flags, Message, SourceKey};
+use crate::message::{Flags, Form, Message, SourceKey};
 use crate::report;
 use crate::store::{
-    Committed, Create, Fetched, FingerprintSet, FolderIdentity, FolderStats, FolderStatus,
-    IndexCache, MessageRejected, Opened, Outbox, Refused, Rejection, SourceOptions,
+    Capabilities, Committed, Create, DestinationKey, Fetched, FingerprintSet, FolderIdentity,
+    FolderStats, FolderStatus, IndexCache, MessageRejected, Opened, Outbox, Refused, Rejection,
+    SingleFolder, Sink, Source, SourceOptions,
 };
 
 use client::{Appended, FolderState, ImapClient, ListedFolder, MAX_MESSAGE_SIZE};
@@ -84,8 +85,6 @@ struct SourceFolder {
 
 struct SinkFolder {
     server_name: String,
-    /// Messages appended since the last commit, in order.
-    appended: usize,
 }
 
 impl Imap {
@@ -160,9 +159,21 @@ impl Imap {
         self.naming.server_name(folder)
     }
 
+    /// Folders that hold messages (not `\Noselect` ones), limited to the
+    /// endpoint's folder when its URL names one.
+    pub fn selectable_folders(&self) -> Vec<FolderName> {
+        self.folders
+            .iter()
+            .filter(|(name, listed)| {
+                listed.selectable && self.only.as_ref().is_none_or(|only| only == *name)
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// How many messages each of `folders` holds (STATUS), for starting the
     /// largest first.
-    pub async fn weights(&mut self, folders: &[FolderName]) -> Result<HashMap<FolderName, u64>> {
+    async fn server_weights(&mut self, folders: &[FolderName]) -> Result<HashMap<FolderName, u64>> {
         let named: Vec<(FolderName, String)> = folders
             .iter()
             .map(|folder| (folder.clone(), self.server_name(folder)))
@@ -175,23 +186,173 @@ impl Imap {
             .collect())
     }
 
-    /// Folders that hold messages (not `\Noselect` ones), limited to the
-    /// endpoint's folder when its URL names one.
-    pub fn folders(&self) -> Vec<FolderName> {
-        self.folders
-            .iter()
-            .filter(|(name, listed)| {
-                listed.selectable && self.only.as_ref().is_none_or(|only| only == *name)
-            })
-            .map(|(name, _)| name.clone())
-            .collect()
+    /// The UIDs of the open folder from `from` up to its UIDNEXT at opening,
+    /// ascending, proven complete: a server's SEARCH that silently returns
+    /// too little would make messages look copied or absent.
+    ///
+    /// Messages are numbered by ascending UID, so the messages listed must
+    /// be the last ones of those the folder held when it was opened: the
+    /// one just before them must have a UID below `from` (one FETCH, and
+    /// none when the listing covers every message). Mail arriving meanwhile
+    /// comes after them and is left for the next run. When the answer fails
+    /// that check, the listing is asked for in other forms; when none
+    /// agrees, the folder fails rather than be recorded on a wrong answer.
+    async fn checked_uids(
+        &mut self,
+        server_name: &str,
+        state: &FolderState,
+        from: u32,
+    ) -> Result<Vec<u32>> {
+        // An explicit upper bound instead of `*`: `n:*` means `*:n` when n
+        // is past the last UID (RFC 3501 §6.4.8), and some servers answer
+        // it wrongly.
+        let last = match state.uid_next {
+            0 => "*".to_string(),
+            uid_next => (uid_next - 1).max(1).to_string(),
+        };
+        let within = |uid: &u32| *uid >= from && (state.uid_next == 0 || *uid < state.uid_next);
+        let forms = [
+            format!("UID SEARCH UID {from}:{last}"),
+            "UID SEARCH ALL".to_string(),
+            format!("UID FETCH 1:{last} (UID)"),
+        ];
+        let mut answers = Vec::with_capacity(forms.len());
+        for (index, form) in forms.iter().enumerate() {
+            let mut uids = match index {
+                0 => {
+                    self.client
+                        .uid_search(&format!("UID {from}:{last}"))
+                        .await?
+                }
+                1 => self.client.uid_search("ALL").await?,
+                _ => self.client.uids_by_fetch(&format!("1:{last}")).await?,
+            };
+            uids.retain(within);
+            if self
+                .is_complete_suffix(&uids, from, state.uid_next != 0)
+                .await?
+            {
+                if index > 0 {
+                    report::warn(&format!(
+                        "folder `{server_name}`: the server's UID listing left out messages ({}); `{form}` agrees with its message count, so it is used",
+                        answers.join(", ")
+                    ));
+                }
+                return Ok(uids);
+            }
+            answers.push(format!("`{form}` gave {} UIDs", uids.len()));
+        }
+        // Scoped to this folder: as a destination it fails alone too.
+        Err(Refused(format!(
+            "folder `{server_name}`: the server's UID listings disagree with its message count of {} ({}); nothing is copied from it, so that no message is taken as copied or absent on a wrong answer",
+            self.client.messages_since_open(),
+            answers.join(", ")
+        ))
+        .into())
     }
 
-    /// The folders a source reads: [`Imap::folders`], where a folder named
+    /// Whether `uids` (ascending, at least `from`) are all the messages of
+    /// the open folder with a UID from `from`, counted against the messages
+    /// it held when opened (`bounded`: the listing stopped at its UIDNEXT),
+    /// else against those it holds now.
+    async fn is_complete_suffix(&mut self, uids: &[u32], from: u32, bounded: bool) -> Result<bool> {
+        let held = if bounded {
+            self.client.messages_since_open()
+        } else {
+            self.client.exists()
+        };
+        let Some(before) = held.checked_sub(uids.len() as u32) else {
+            return Ok(false);
+        };
+        if before == 0 {
+            return Ok(true);
+        }
+        Ok(self
+            .client
+            .uid_at(before)
+            .await?
+            .is_some_and(|uid| uid < from))
+    }
+
+    /// The fingerprints of the selected folder's messages with UID `from` or
+    /// above: Message-ID headers first, whole bodies only for the few
+    /// messages without one (their fingerprint hashes the body).
+    async fn index_from(
+        &mut self,
+        server_name: &str,
+        state: &FolderState,
+        from: u32,
+    ) -> Result<Vec<Fingerprint>> {
+        let mut fingerprints = Vec::new();
+        if state.exists == 0 {
+            return Ok(fingerprints);
+        }
+        let uids = self.checked_uids(server_name, state, from).await?;
+        let mut without_id = Vec::new();
+        for chunk in uids.chunks(META_CHUNK) {
+            self.client
+                .uid_fetch(
+                    chunk,
+                    "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+                    |fetch| {
+                        let fingerprint = fetch.header().map(Fingerprint::of);
+                        match (fetch.uid, fingerprint) {
+                            (_, Some(fp)) if fp.message_id().is_some() => fingerprints.push(fp),
+                            (Some(uid), _) => without_id.push(uid),
+                            _ => {}
+                        }
+                        async { Ok(()) }
+                    },
+                )
+                .await
+                .with_context(|| format!("indexing folder `{server_name}`"))?;
+        }
+        for chunk in without_id.chunks(BODY_CHUNK_MESSAGES) {
+            self.client
+                .uid_fetch(chunk, "(UID BODY.PEEK[])", |fetch| {
+                    if let Some(body) = fetch.body() {
+                        fingerprints.push(Fingerprint::of(body));
+                    }
+                    async { Ok(()) }
+                })
+                .await
+                .with_context(|| format!("indexing folder `{server_name}`"))?;
+        }
+        Ok(fingerprints)
+    }
+}
+
+/// What an IMAP server can do: it keeps keywords by name, marks special-use
+/// folders, knows messages by UID under a UIDVALIDITY, changes flags and
+/// removes messages in place, and may still store what a dead connection
+/// sent. `only`: the folder the URL names, which then takes every folder.
+pub fn capabilities(only: Option<FolderName>) -> Capabilities {
+    Capabilities {
+        noun: "an IMAP server",
+        single_folder: only.map(SingleFolder::Named),
+        deletes_at_source: true,
+        is_maildrop: false,
+        form: Form::Wire,
+        keeps_unnamed_keyword_letters: false,
+        special_use: true,
+        stable_message_keys: true,
+        updates_flags: true,
+        deletes_at_destination: true,
+        has_other_writers: true,
+    }
+}
+
+/// As a source, folders are EXAMINEd (SELECTed to delete) and read by UID.
+impl Source for Imap {
+    fn capabilities(&self) -> Capabilities {
+        capabilities(self.only.clone())
+    }
+
+    /// The folders a source reads: [`Imap::selectable_folders`], where a folder named
     /// in the URL that the server does not have is an error naming what it
     /// has (a source with nothing to read is not a quiet success).
-    pub fn source_folders(&self) -> Result<Vec<FolderName>> {
-        let folders = self.folders();
+    async fn folders(&mut self) -> Result<Vec<FolderName>> {
+        let folders = self.selectable_folders();
         match &self.only {
             Some(only) if folders.is_empty() => {
                 let names: Vec<&str> = self
@@ -210,27 +371,20 @@ impl Imap {
         }
     }
 
-    /// Whether the server listed `folder` as one that can hold messages.
-    pub fn holds(&self, folder: &FolderName) -> bool {
-        self.folders
-            .get(folder)
-            .is_some_and(|listed| listed.selectable)
-    }
-
     /// The RFC 6154 special use of a folder (`\Sent`…), if the server marks one.
-    pub fn special_use(&self, folder: &FolderName) -> Option<&'static str> {
+    fn special_use(&self, folder: &FolderName) -> Option<&'static str> {
         self.folders.get(folder).and_then(|f| f.special_use)
     }
 
-    /// The folder the server marks with `special_use`, if any.
-    pub fn special_folder(&self, special_use: &str) -> Option<FolderName> {
-        self.folders
-            .iter()
-            .find(|(_, f)| f.special_use == Some(special_use) && f.selectable)
-            .map(|(name, _)| name.clone())
+    async fn weights(&mut self, folders: &[FolderName]) -> HashMap<FolderName, u64> {
+        self.server_weights(folders).await.unwrap_or_else(|e| {
+            // Only the order of the folders depends on it.
+            report::debug(&format!("no folder sizes from the server: {e:#}"));
+            HashMap::new()
+        })
     }
 
-    pub async fn open_source_folder(
+    async fn open(
         &mut self,
         folder: &FolderName,
         progress: &FolderProgress,
@@ -318,17 +472,13 @@ impl Imap {
         Ok(status)
     }
 
-    pub fn dedup(&self) -> bool {
-        self.options.dedup
-    }
-
-    pub async fn fetch(
+    async fn fetch(
         &mut self,
         _progress: &FolderProgress,
         known: &FingerprintSet,
-        dedup: bool,
         out: &Outbox,
     ) -> Result<()> {
+        let dedup = self.options.dedup;
         let source = self.source.as_ref().context("no folder is open")?;
         let form = self.options.form;
         let server_name = source.server_name.clone();
@@ -464,7 +614,7 @@ impl Imap {
         Ok(())
     }
 
-    pub async fn stats(&mut self) -> Result<FolderStats> {
+    async fn stats(&mut self) -> Result<FolderStats> {
         let source = self.source.as_ref().context("no folder is open")?;
         let (server_name, state) = (source.server_name.clone(), source.state);
         let uids = self.checked_uids(&server_name, &state, 1).await?;
@@ -483,9 +633,17 @@ impl Imap {
         })
     }
 
+    /// Every fingerprint of a folder, read-only, from headers (bodies only
+    /// for messages without a Message-ID).
+    async fn index(&mut self, folder: &FolderName) -> Result<Option<Vec<Fingerprint>>> {
+        let server_name = self.server_name(folder);
+        let state = self.client.examine(&server_name).await?;
+        self.index_from(&server_name, &state, 1).await.map(Some)
+    }
+
     /// Removes messages that are stored at the destination and recorded in
     /// the checkpoint (`--delete-source`).
-    pub async fn delete(&mut self, keys: &[SourceKey]) -> Result<()> {
+    async fn delete(&mut self, keys: &[SourceKey]) -> Result<()> {
         let uids: Vec<u32> = keys
             .iter()
             .filter_map(|k| match k {
@@ -496,40 +654,37 @@ impl Imap {
         self.client.delete_uids(&uids).await
     }
 
-    /// Waits until `folder`'s UIDNEXT and message count stay the same for
-    /// `QUIET_FOR`. A server finishes the commands a dead connection had
-    /// already sent: its last APPENDs may be stored after we reconnect, and
-    /// indexing the folder before they are would let the retry store them a
-    /// second time. Bounded by `QUIET_WAIT_MAX`, after which the index is
-    /// taken as it is.
-    pub async fn wait_until_quiet(&mut self, folder: &FolderName) -> Result<()> {
-        if !self.folders.contains_key(folder) {
-            return Ok(());
-        }
-        let server_name = self.server_name(folder);
-        let started = tokio::time::Instant::now();
-        let mut last = self.client.status(&server_name).await?;
-        loop {
-            tokio::time::sleep(QUIET_FOR).await;
-            let now = self.client.status(&server_name).await?;
-            if now == last {
-                return Ok(());
-            }
-            if started.elapsed() >= QUIET_WAIT_MAX {
-                report::warn(&format!(
-                    "folder `{server_name}` is still changing; indexing it anyway"
-                ));
-                return Ok(());
-            }
-            report::debug(&format!(
-                "folder `{server_name}` is still changing (UIDNEXT {} -> {}); waiting",
-                last.uid_next, now.uid_next
-            ));
-            last = now;
-        }
+    async fn close(self) {
+        self.client.logout().await;
+    }
+}
+
+/// As a sink, APPENDs are pipelined and `commit` waits for their answers.
+impl Sink for Imap {
+    fn capabilities(&self) -> Capabilities {
+        capabilities(self.only.clone())
     }
 
-    pub async fn open_sink_folder(
+    async fn folders(&mut self) -> Result<Vec<FolderName>> {
+        Ok(self.selectable_folders())
+    }
+
+    /// Whether the server listed `folder` as one that can hold messages.
+    fn holds(&self, folder: &FolderName) -> bool {
+        self.folders
+            .get(folder)
+            .is_some_and(|listed| listed.selectable)
+    }
+
+    /// The folder the server marks with `special_use`, if any.
+    fn special_folder(&self, special_use: &str) -> Option<FolderName> {
+        self.folders
+            .iter()
+            .find(|(_, f)| f.special_use == Some(special_use) && f.selectable)
+            .map(|(name, _)| name.clone())
+    }
+
+    async fn open(
         &mut self,
         folder: &FolderName,
         create: Create,
@@ -563,7 +718,7 @@ impl Imap {
             {
                 let mut fingerprints = cache.fingerprints;
                 let newer = self
-                    .index(&server_name, &state, cache.uid_next.max(1))
+                    .index_from(&server_name, &state, cache.uid_next.max(1))
                     .await?;
                 if fingerprints.len() + newer.len() == state.exists as usize {
                     fingerprints.extend(newer);
@@ -572,17 +727,14 @@ impl Imap {
                     report::debug(&format!(
                         "folder `{server_name}` lost messages since it was indexed; indexing it again"
                     ));
-                    self.index(&server_name, &state, 1).await?
+                    self.index_from(&server_name, &state, 1).await?
                 }
             }
-            _ => self.index(&server_name, &state, 1).await?,
+            _ => self.index_from(&server_name, &state, 1).await?,
         };
         // Courier refuses APPEND into a folder selected read-only.
         self.client.leave_read_only().await?;
-        self.sink = Some(SinkFolder {
-            server_name,
-            appended: 0,
-        });
+        self.sink = Some(SinkFolder { server_name });
         let cache = IndexCache {
             uid_validity: state.uid_validity,
             uid_next: state.uid_next,
@@ -594,150 +746,7 @@ impl Imap {
         }))
     }
 
-    /// The UIDs of the open folder from `from` up to its UIDNEXT at opening,
-    /// ascending, proven complete: a server's SEARCH that silently returns
-    /// too little would make messages look copied or absent.
-    ///
-    /// Messages are numbered by ascending UID, so the messages listed must
-    /// be the last ones of those the folder held when it was opened: the
-    /// one just before them must have a UID below `from` (one FETCH, and
-    /// none when the listing covers every message). Mail arriving meanwhile
-    /// comes after them and is left for the next run. When the answer fails
-    /// that check, the listing is asked for in other forms; when none
-    /// agrees, the folder fails rather than be recorded on a wrong answer.
-    async fn checked_uids(
-        &mut self,
-        server_name: &str,
-        state: &FolderState,
-        from: u32,
-    ) -> Result<Vec<u32>> {
-        // An explicit upper bound instead of `*`: `n:*` means `*:n` when n
-        // is past the last UID (RFC 3501 §6.4.8), and some servers answer
-        // it wrongly.
-        let last = match state.uid_next {
-            0 => "*".to_string(),
-            uid_next => (uid_next - 1).max(1).to_string(),
-        };
-        let within = |uid: &u32| *uid >= from && (state.uid_next == 0 || *uid < state.uid_next);
-        let forms = [
-            format!("UID SEARCH UID {from}:{last}"),
-            "UID SEARCH ALL".to_string(),
-            format!("UID FETCH 1:{last} (UID)"),
-        ];
-        let mut answers = Vec::with_capacity(forms.len());
-        for (index, form) in forms.iter().enumerate() {
-            let mut uids = match index {
-                0 => {
-                    self.client
-                        .uid_search(&format!("UID {from}:{last}"))
-                        .await?
-                }
-                1 => self.client.uid_search("ALL").await?,
-                _ => self.client.uids_by_fetch(&format!("1:{last}")).await?,
-            };
-            uids.retain(within);
-            if self
-                .is_complete_suffix(&uids, from, state.uid_next != 0)
-                .await?
-            {
-                if index > 0 {
-                    report::warn(&format!(
-                        "folder `{server_name}`: the server's UID listing left out messages ({}); `{form}` agrees with its message count, so it is used",
-                        answers.join(", ")
-                    ));
-                }
-                return Ok(uids);
-            }
-            answers.push(format!("`{form}` gave {} UIDs", uids.len()));
-        }
-        // Scoped to this folder: as a destination it fails alone too.
-        Err(Refused(format!(
-            "folder `{server_name}`: the server's UID listings disagree with its message count of {} ({}); nothing is copied from it, so that no message is taken as copied or absent on a wrong answer",
-            self.client.messages_since_open(),
-            answers.join(", ")
-        ))
-        .into())
-    }
-
-    /// Whether `uids` (ascending, at least `from`) are all the messages of
-    /// the open folder with a UID from `from`, counted against the messages
-    /// it held when opened (`bounded`: the listing stopped at its UIDNEXT),
-    /// else against those it holds now.
-    async fn is_complete_suffix(&mut self, uids: &[u32], from: u32, bounded: bool) -> Result<bool> {
-        let held = if bounded {
-            self.client.messages_since_open()
-        } else {
-            self.client.exists()
-        };
-        let Some(before) = held.checked_sub(uids.len() as u32) else {
-            return Ok(false);
-        };
-        if before == 0 {
-            return Ok(true);
-        }
-        Ok(self
-            .client
-            .uid_at(before)
-            .await?
-            .is_some_and(|uid| uid < from))
-    }
-
-    /// Every fingerprint of a folder, read-only, from headers (bodies only
-    /// for messages without a Message-ID).
-    pub async fn fingerprints(&mut self, folder: &FolderName) -> Result<Vec<Fingerprint>> {
-        let server_name = self.server_name(folder);
-        let state = self.client.examine(&server_name).await?;
-        self.index(&server_name, &state, 1).await
-    }
-
-    /// The fingerprints of the selected folder's messages with UID `from` or
-    /// above: Message-ID headers first, whole bodies only for the few
-    /// messages without one (their fingerprint hashes the body).
-    async fn index(
-        &mut self,
-        server_name: &str,
-        state: &FolderState,
-        from: u32,
-    ) -> Result<Vec<Fingerprint>> {
-        let mut fingerprints = Vec::new();
-        if state.exists == 0 {
-            return Ok(fingerprints);
-        }
-        let uids = self.checked_uids(server_name, state, from).await?;
-        let mut without_id = Vec::new();
-        for chunk in uids.chunks(META_CHUNK) {
-            self.client
-                .uid_fetch(
-                    chunk,
-                    "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
-                    |fetch| {
-                        let fingerprint = fetch.header().map(Fingerprint::of);
-                        match (fetch.uid, fingerprint) {
-                            (_, Some(fp)) if fp.message_id().is_some() => fingerprints.push(fp),
-                            (Some(uid), _) => without_id.push(uid),
-                            _ => {}
-                        }
-                        async { Ok(()) }
-                    },
-                )
-                .await
-                .with_context(|| format!("indexing folder `{server_name}`"))?;
-        }
-        for chunk in without_id.chunks(BODY_CHUNK_MESSAGES) {
-            self.client
-                .uid_fetch(chunk, "(UID BODY.PEEK[])", |fetch| {
-                    if let Some(body) = fetch.body() {
-                        fingerprints.push(Fingerprint::of(body));
-                    }
-                    async { Ok(()) }
-                })
-                .await
-                .with_context(|| format!("indexing folder `{server_name}`"))?;
-        }
-        Ok(fingerprints)
-    }
-
-    pub async fn append(&mut self, message: Message) -> Result<()> {
+    async fn append(&mut self, message: Message) -> Result<()> {
         let sink = self.sink.as_mut().context("no folder is open")?;
         let flags = message.flags.to_imap();
         let date = message.internal_date;
@@ -747,15 +756,13 @@ impl Imap {
             .append(&sink.server_name, &flags, date, raw)
             .await
             .with_context(|| format!("appending {key} to folder `{}`", sink.server_name))?;
-        sink.appended += 1;
         Ok(())
     }
 
-    pub async fn commit(&mut self) -> Result<Committed> {
-        let Some(sink) = self.sink.as_mut() else {
+    async fn commit(&mut self) -> Result<Committed> {
+        if self.sink.is_none() {
             return Ok(Committed::default());
-        };
-        sink.appended = 0;
+        }
         let answers = self.client.finish_appends().await?;
         let mut committed = Committed::default();
         for (index, answer) in answers.into_iter().enumerate() {
@@ -766,7 +773,7 @@ impl Imap {
                 }),
                 Appended::Stored(uids) => {
                     if let Some(&uid) = uids.first() {
-                        committed.uids.push((index, uid));
+                        committed.stored.push((index, DestinationKey::Uid(uid)));
                     }
                 }
             }
@@ -774,7 +781,40 @@ impl Imap {
         Ok(committed)
     }
 
-    pub async fn close(self) {
+    /// Waits until `folder`'s UIDNEXT and message count stay the same for
+    /// `QUIET_FOR`. A server finishes the commands a dead connection had
+    /// already sent: its last APPENDs may be stored after we reconnect, and
+    /// indexing the folder before they are would let the retry store them a
+    /// second time. Bounded by `QUIET_WAIT_MAX`, after which the index is
+    /// taken as it is.
+    async fn wait_until_quiet(&mut self, folder: &FolderName) -> Result<()> {
+        if !self.folders.contains_key(folder) {
+            return Ok(());
+        }
+        let server_name = self.server_name(folder);
+        let started = tokio::time::Instant::now();
+        let mut last = self.client.status(&server_name).await?;
+        loop {
+            tokio::time::sleep(QUIET_FOR).await;
+            let now = self.client.status(&server_name).await?;
+            if now == last {
+                return Ok(());
+            }
+            if started.elapsed() >= QUIET_WAIT_MAX {
+                report::warn(&format!(
+                    "folder `{server_name}` is still changing; indexing it anyway"
+                ));
+                return Ok(());
+            }
+            report::debug(&format!(
+                "folder `{server_name}` is still changing (UIDNEXT {} -> {}); waiting",
+                last.uid_next, now.uid_next
+            ));
+            last = now;
+        }
+    }
+
+    async fn close(self) {
         self.client.logout().await;
     }
 }
@@ -929,8 +969,7 @@ mod tests {
         ])
         .await;
         let mut imap = imap.unwrap();
-        let status = imap
-            .open_source_folder(&FolderName::inbox(), &FolderProgress::default())
+        let status = Source::open(&mut imap, &FolderName::inbox(), &FolderProgress::default())
             .await
             .unwrap();
         assert_eq!(status.pending, Some(40));
@@ -964,8 +1003,7 @@ mod tests {
         ])
         .await;
         let mut imap = imap.unwrap();
-        let status = imap
-            .open_source_folder(&FolderName::inbox(), &progress)
+        let status = Source::open(&mut imap, &FolderName::inbox(), &progress)
             .await
             .unwrap();
         assert_eq!(status.pending, Some(10));
@@ -989,8 +1027,7 @@ mod tests {
         ])
         .await;
         let mut imap = imap.unwrap();
-        let err = imap
-            .open_source_folder(&FolderName::inbox(), &FolderProgress::default())
+        let err = Source::open(&mut imap, &FolderName::inbox(), &FolderProgress::default())
             .await
             .unwrap_err();
         let text = format!("{err:#}");
@@ -1031,8 +1068,7 @@ mod tests {
             .await
             .unwrap();
         let sent = FolderName::parse("Sent").unwrap();
-        let opened = imap
-            .open_sink_folder(&sent, Create::Yes(Some("\\Sent")), None)
+        let opened = Sink::open(&mut imap, &sent, Create::Yes(Some("\\Sent")), None)
             .await
             .unwrap();
         assert!(opened.is_some_and(|o| o.fingerprints.is_empty()));
@@ -1062,7 +1098,11 @@ mod tests {
         let imap = Imap::connect(&scripted::login(port), SourceOptions::default(), true)
             .await
             .unwrap();
-        let names: Vec<String> = imap.folders().iter().map(|f| f.to_string()).collect();
+        let names: Vec<String> = imap
+            .selectable_folders()
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
         assert_eq!(names, ["INBOX", "Sp ace \"q\"", "back\\slash"]);
         assert_eq!(
             imap.server_name(&FolderName::parse("back\\slash").unwrap()),

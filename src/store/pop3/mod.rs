@@ -21,9 +21,11 @@ use anyhow::{anyhow, Context, Result};
 use crate::checkpoint::{Done, FolderProgress};
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
-use crate::message::{Flags, Message, SourceKey};
+use crate::message::{Flags, Form, Message, SourceKey};
 use crate::report;
-use crate::store::{Fetched, FingerprintSet, FolderStats, FolderStatus, Outbox, SourceOptions};
+use crate::store::{
+    Capabilities, Fetched, FingerprintSet, FolderStats, FolderStatus, Outbox, Source, SourceOptions,
+};
 
 pub use client::{Pop3Auth, Pop3Client, Pop3Login};
 
@@ -61,18 +63,59 @@ impl Pop3 {
         })
     }
 
+    /// For servers without UIDL: a key per message from its headers.
+    async fn ids_from_headers(&mut self, sizes: &HashMap<u32, u64>) -> Result<Vec<(u32, String)>> {
+        let mut numbers: Vec<u32> = sizes.keys().copied().collect();
+        numbers.sort_unstable();
+        let mut ids = Vec::with_capacity(numbers.len());
+        let commands: Vec<(u32, String)> = numbers.iter().map(|&n| (n, top(n))).collect();
+        self.client()?
+            .pipelined(&commands, |number, headers| {
+                if let Ok(headers) = headers {
+                    ids.push((number, format!("headers:{}", Fingerprint::of(&headers))));
+                }
+                async { true }
+            })
+            .await?;
+        Ok(ids)
+    }
+
     fn client(&mut self) -> Result<&mut Pop3Client> {
         self.client
             .as_mut()
             .ok_or_else(|| anyhow!("the POP3 session has ended"))
     }
+}
 
-    /// A POP3 account has one folder.
-    pub fn folders(&self) -> Vec<FolderName> {
-        vec![FolderName::inbox()]
+/// What a POP3 account can do: one folder, messages known by UIDL, deletion
+/// at the source, and per-run limits; it is never a destination.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        noun: "a POP3 server",
+        single_folder: None,
+        deletes_at_source: true,
+        is_maildrop: true,
+        form: Form::Wire,
+        keeps_unnamed_keyword_letters: false,
+        special_use: false,
+        stable_message_keys: true,
+        updates_flags: false,
+        deletes_at_destination: false,
+        has_other_writers: false,
+    }
+}
+
+impl Source for Pop3 {
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
     }
 
-    pub async fn open_source_folder(
+    /// A POP3 account has one folder.
+    async fn folders(&mut self) -> Result<Vec<FolderName>> {
+        Ok(vec![FolderName::inbox()])
+    }
+
+    async fn open(
         &mut self,
         folder: &FolderName,
         progress: &FolderProgress,
@@ -144,24 +187,7 @@ impl Pop3 {
         Ok(status)
     }
 
-    /// For servers without UIDL: a key per message from its headers.
-    async fn ids_from_headers(&mut self, sizes: &HashMap<u32, u64>) -> Result<Vec<(u32, String)>> {
-        let mut numbers: Vec<u32> = sizes.keys().copied().collect();
-        numbers.sort_unstable();
-        let mut ids = Vec::with_capacity(numbers.len());
-        let commands: Vec<(u32, String)> = numbers.iter().map(|&n| (n, top(n))).collect();
-        self.client()?
-            .pipelined(&commands, |number, headers| {
-                if let Ok(headers) = headers {
-                    ids.push((number, format!("headers:{}", Fingerprint::of(&headers))));
-                }
-                async { true }
-            })
-            .await?;
-        Ok(ids)
-    }
-
-    pub async fn fetch(
+    async fn fetch(
         &mut self,
         _progress: &FolderProgress,
         known: &FingerprintSet,
@@ -271,7 +297,7 @@ impl Pop3 {
         Ok(())
     }
 
-    pub async fn stats(&mut self) -> Result<FolderStats> {
+    async fn stats(&mut self) -> Result<FolderStats> {
         let (messages, bytes) = self.client()?.stat().await?;
         Ok(FolderStats {
             messages: u64::from(messages),
@@ -281,7 +307,7 @@ impl Pop3 {
 
     /// DELE for every key, then QUIT: the server commits the deletions only
     /// at QUIT, so a run that dies before it deletes nothing.
-    pub async fn delete(&mut self, keys: &[SourceKey]) -> Result<()> {
+    async fn delete(&mut self, keys: &[SourceKey]) -> Result<()> {
         let numbers: HashMap<&str, u32> = self
             .messages
             .iter()
@@ -303,12 +329,10 @@ impl Pop3 {
         client.delete(&chosen).await?;
         client.quit().await
     }
-}
 
-impl Pop3 {
     /// Ends the session with QUIT, unless `delete` already did. No message
     /// is marked for deletion here, so the server deletes nothing.
-    pub async fn close(mut self) {
+    async fn close(mut self) {
         if let Some(client) = self.client.take() {
             let _ = tokio::time::timeout(Duration::from_secs(2), client.quit()).await;
         }
