@@ -316,6 +316,39 @@ impl FolderProgress {
         *recorded = if failed.is_empty() { uid_next } else { 0 };
     }
 
+    /// The progress without the per-message sets of maildir names and
+    /// UIDLs (what [`FolderProgress::advance`] keeps up to date).
+    pub fn watermarks(&self) -> FolderProgress {
+        match &self.done {
+            Done::Files { .. } | Done::Uidls { .. } => self.summary(),
+            _ => self.clone(),
+        }
+    }
+
+    /// Moves the folder-level watermarks past a message the sink committed,
+    /// without keeping the per-message sets of maildir names and UIDLs:
+    /// their record is the state's message rows. IMAP UIDs and mbox
+    /// offsets above a gap stay, as the watermarks are computed from them.
+    pub fn advance(&mut self, key: &SourceKey, fingerprint: &Fingerprint) {
+        match key {
+            SourceKey::File(_) => {
+                if !matches!(self.done, Done::Files { .. }) {
+                    self.done = Done::Files {
+                        names: BTreeSet::new(),
+                    };
+                }
+            }
+            SourceKey::Uidl(_) => {
+                if !matches!(self.done, Done::Uidls { .. }) {
+                    self.done = Done::Uidls {
+                        delivered: BTreeMap::new(),
+                    };
+                }
+            }
+            SourceKey::Uid(_) | SourceKey::Offset { .. } => self.mark_done(key, fingerprint),
+        }
+    }
+
     /// Forgets keys the source no longer holds, so the checkpoint stays bounded.
     pub fn forget(&mut self, vanished: &[SourceKey]) {
         for key in vanished {

@@ -779,6 +779,8 @@ struct FolderRun<'a> {
     added: HashSet<Fingerprint>,
     /// Keys recorded as done in this run, for `--delete-source`.
     done: Vec<SourceKey>,
+    /// Whether to keep `done` (only when the source deletes what is stored).
+    keeps_done: bool,
     /// UIDs that failed, so the checkpoint's UID watermark stops before them.
     failed_uids: Vec<u32>,
 }
@@ -824,7 +826,7 @@ impl FolderRun<'_> {
         }
         let mut rows = Vec::with_capacity(stored.len());
         for (entry, destination) in &mut stored {
-            self.progress.mark_done(&entry.key, &entry.fingerprint);
+            self.progress.advance(&entry.key, &entry.fingerprint);
             rows.push(Stored {
                 key: entry.key.clone(),
                 fingerprint: entry.fingerprint.clone(),
@@ -860,7 +862,9 @@ impl FolderRun<'_> {
                 event["destination_uid"] = json!(uid);
             }
             report::event(event);
-            self.done.push(entry.key);
+            if self.keeps_done {
+                self.done.push(entry.key);
+            }
         }
         Ok(())
     }
@@ -958,6 +962,7 @@ async fn copy_folder(
         appended: 0,
         added: HashSet::new(),
         done: Vec::new(),
+        keeps_done: job.source_options.deletes() && !job.dry_run,
         failed_uids: Vec::new(),
     };
     if status.pending == Some(0) && !first_time {
@@ -1044,8 +1049,10 @@ async fn copy_folder(
     let mut owned_source = source
         .take()
         .context("the source was lost to an earlier failure")?;
-    let snapshot = folder_progress.clone();
-    run.progress = folder_progress;
+    // The source reads the whole progress; the run keeps only what the
+    // folder row records, as each message is recorded as a row.
+    run.progress = folder_progress.watermarks();
+    let snapshot = folder_progress;
     let known_to_source = known.clone();
     let fetcher = tokio::spawn(async move {
         let result = owned_source
