@@ -28,7 +28,6 @@ use crate::exit::{usage, Locked};
 use crate::fingerprint::{self, Fingerprint};
 use crate::folder::FolderName;
 use crate::message::SourceKey;
-use crate::store::{FolderIdentity, IndexCache};
 
 /// The checkpoint format this build reads and writes.
 pub const VERSION: u32 = 1;
@@ -141,6 +140,26 @@ where
                 .map_err(|_| D::Error::custom(format!("`{start}` is not a byte offset")))
         })
         .collect()
+}
+
+/// The identity of a folder instance, recorded in the checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FolderIdentity {
+    /// A file or directory, by device and inode: a folder replaced by a copy is a new folder.
+    Inode { dev: u64, ino: u64 },
+    /// An IMAP folder's UIDVALIDITY.
+    UidValidity { uid_validity: u32 },
+}
+
+/// A destination folder's fingerprints as of a UIDVALIDITY and UIDNEXT,
+/// kept in the checkpoint so the next run fetches only newer headers
+/// instead of indexing the whole folder again (IMAP).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexCache {
+    pub uid_validity: u32,
+    pub uid_next: u32,
+    pub fingerprints: Vec<Fingerprint>,
 }
 
 /// A message that must still be found where the checkpoint saw it.

@@ -216,6 +216,28 @@ impl fmt::Display for SourceKey {
     }
 }
 
+/// Where a sink stored a message, as it reports it at `commit`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum DestinationKey {
+    /// IMAP: the UID the server gave it (APPENDUID, RFC 4315).
+    Uid(u32),
+    /// Maildir: the unique name of its file (without the `:2,` info).
+    File(String),
+    /// mbox: the byte offset of its From_ line.
+    Offset(u64),
+}
+
+impl fmt::Display for DestinationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DestinationKey::Uid(uid) => write!(f, "UID {uid}"),
+            DestinationKey::File(name) => write!(f, "file `{name}`"),
+            DestinationKey::Offset(offset) => write!(f, "offset {offset}"),
+        }
+    }
+}
+
 /// IMAP system flags plus keywords. `\Recent` is session state and never stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Flags {

@@ -246,7 +246,7 @@ pub async fn deadline<T>(
 ) -> Result<T> {
     match tokio::time::timeout(timeout, future).await {
         Ok(result) => result,
-        Err(_) => Err(crate::store::Disconnected(format!(
+        Err(_) => Err(crate::error::Disconnected(format!(
             "no answer from the server within {} s while {what}",
             timeout.as_secs()
         ))

@@ -25,16 +25,17 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::checkpoint::{FolderProgress, JobLock};
+use crate::error::{is_disconnected, is_message_rejected, is_refused};
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::job::Job;
+use crate::message::DestinationKey;
 use crate::message::{Flags, SourceKey};
 use crate::report::{self, Progress};
 use crate::state::{State, StateWriter, Stored};
 use crate::store::{
-    is_disconnected, is_message_rejected, is_refused, AnySink, AnySource, Create, DestinationKey,
-    Fetched, FolderStatus, Outbox, SingleFolder, Sink, Source,
+    AnySink, AnySource, Create, Fetched, FolderStatus, Outbox, SingleFolder, Sink, Source,
 };
 use crate::suggest;
 

@@ -29,12 +29,13 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use tokio::sync::oneshot;
 
 use crate::checkpoint::{Anchor, Checkpoint, Done, FolderProgress, JobKey};
+use crate::checkpoint::{FolderIdentity, IndexCache};
 use crate::durable;
 use crate::exit::usage;
 use crate::fingerprint::{self, Fingerprint};
 use crate::folder::FolderName;
+use crate::message::DestinationKey;
 use crate::message::{Flags, SourceKey};
-use crate::store::{DestinationKey, FolderIdentity, IndexCache};
 
 /// The layout of the state file this build reads and writes (`PRAGMA
 /// user_version`). Format 1 was the JSON checkpoint, migrated on first use.

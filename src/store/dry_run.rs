@@ -7,9 +7,10 @@
 
 use anyhow::Result;
 
+use crate::checkpoint::IndexCache;
 use crate::folder::FolderName;
 use crate::message::Message;
-use crate::store::{Capabilities, Committed, Create, IndexCache, Opened, Sink};
+use crate::store::{Capabilities, Committed, Create, Opened, Sink};
 
 pub struct DryRun<S> {
     /// The real destination, opened read-only.

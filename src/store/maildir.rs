@@ -36,17 +36,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Context, Result};
 
 use crate::checkpoint::FolderProgress;
+use crate::checkpoint::{FolderIdentity, IndexCache};
 use crate::durable;
 use crate::exit;
 use crate::fingerprint::{body_offset, Fingerprint};
 use crate::folder::{
     folder_from_fs_path, folder_from_maildir_dir, fs_relative_path, maildir_dir_name, FolderName,
 };
+use crate::message::DestinationKey;
 use crate::message::{Flags, Form, MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::store::{
-    Capabilities, Committed, Create, DestinationKey, Fetched, Filters, FingerprintSet,
-    FolderIdentity, FolderStats, FolderStatus, IndexCache, Opened, Outbox, Sink, Source,
+    Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FolderStats, FolderStatus,
+    Opened, Outbox, Sink, Source,
 };
 
 /// Dovecot's keyword table: letter `a` + index ↔ keyword. At most 26.
@@ -552,7 +554,7 @@ impl Sink for Maildir {
             }
             create_folder(&self.root, &dir)
                 .with_context(|| format!("creating folder `{folder}` at `{}`", dir.display()))
-                .map_err(crate::store::refused_if_local)?;
+                .map_err(crate::error::refused_if_local)?;
         } else if !self.read_only {
             remove_abandoned_tmp_files(&dir.join("tmp"));
             durable::remove_stale_temps(&dir.join(KEYWORD_FILE));

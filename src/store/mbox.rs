@@ -23,17 +23,19 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::checkpoint::{Done, FolderProgress};
+use crate::checkpoint::{FolderIdentity, IndexCache};
 use crate::durable;
+use crate::error::{refused_if_local, Refused};
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::{mbox_relative_path, FolderName};
 use crate::mboxrd::{self, MboxFormat, MboxReader};
+use crate::message::DestinationKey;
 use crate::message::{Form, MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::store::{
-    refused_if_local, Capabilities, Committed, Create, DestinationKey, Fetched, Filters,
-    FingerprintSet, FolderIdentity, FolderStats, FolderStatus, IndexCache, Opened, Outbox, Refused,
-    SingleFolder, Sink, Source,
+    Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FolderStats, FolderStatus,
+    Opened, Outbox, SingleFolder, Sink, Source,
 };
 
 const READ_BUFFER: usize = 256 * 1024;

@@ -15,13 +15,15 @@ use std::time::SystemTime;
 use anyhow::{anyhow, Context, Result};
 
 use crate::checkpoint::FolderProgress;
+use crate::checkpoint::{FolderIdentity, IndexCache};
+use crate::error::MessageRejected;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
+use crate::message::DestinationKey;
 use crate::message::{Flags, Form, Message, SourceKey};
 use crate::store::{
-    Capabilities, Committed, Create, DestinationKey, Fetched, FingerprintSet, FolderIdentity,
-    FolderStats, FolderStatus, IndexCache, MessageRejected, Opened, Outbox, Rejection, Sink,
-    Source,
+    Capabilities, Committed, Create, Fetched, FingerprintSet, FolderStats, FolderStatus, Opened,
+    Outbox, Rejection, Sink, Source,
 };
 
 /// The header that makes the sink refuse a message at `commit`, as a

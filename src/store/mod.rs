@@ -24,20 +24,20 @@ pub mod pop3;
 pub use dry_run::DryRun;
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
-use crate::checkpoint::FolderProgress;
+use crate::checkpoint::{FolderIdentity, FolderProgress, IndexCache};
 use crate::endpoint::{Endpoint, Remote};
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::mboxrd::MboxFormat;
+use crate::message::DestinationKey;
 use crate::message::{Form, Message, SourceKey};
 use crate::net::TlsOptions;
 use crate::secret::Secret;
@@ -72,16 +72,6 @@ pub struct FolderStatus {
     /// IMAP: the UIDNEXT at open; recorded once a pass over the folder is
     /// complete, so an unchanged folder is skipped without a FETCH.
     pub uid_next: Option<u32>,
-}
-
-/// The identity of a folder instance, recorded in the checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum FolderIdentity {
-    /// A file or directory, by device and inode: a folder replaced by a copy is a new folder.
-    Inode { dev: u64, ino: u64 },
-    /// An IMAP folder's UIDVALIDITY.
-    UidValidity { uid_validity: u32 },
 }
 
 /// Message count and size of a folder, for `mailtug ls`.
@@ -150,94 +140,6 @@ impl Outbox {
     }
 }
 
-/// Marks a sink error as scoped to one message (e.g. the server rejected it):
-/// the run records the failure and goes on. Any other sink error stops the run.
-#[derive(Debug)]
-pub struct MessageRejected(pub String);
-
-impl fmt::Display for MessageRejected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for MessageRejected {}
-
-pub fn is_message_rejected(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| c.is::<MessageRejected>())
-}
-
-/// Marks a refusal: the store answered a request for one folder with no
-/// (an IMAP NO or BAD, a permission, a file in the way, another program's
-/// lock), or with an answer that cannot be trusted, and is otherwise fine. A destination folder refused this way fails
-/// alone; the run goes on with the other folders.
-#[derive(Debug)]
-pub struct Refused(pub String);
-
-impl fmt::Display for Refused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for Refused {}
-
-pub fn is_refused(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| c.is::<Refused>()) || err.downcast_ref::<Refused>().is_some()
-}
-
-/// Marks a local file system error that concerns one folder only (no
-/// permission on it, a file where a directory should be, a name the file
-/// system refuses) as a refusal. A full disk or a read-only file system
-/// stays a failure of the whole destination.
-pub fn refused_if_local(err: anyhow::Error) -> anyhow::Error {
-    use std::io::ErrorKind;
-    let folder_only = err.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
-            matches!(
-                io.kind(),
-                ErrorKind::PermissionDenied
-                    | ErrorKind::NotADirectory
-                    | ErrorKind::IsADirectory
-                    | ErrorKind::AlreadyExists
-                    | ErrorKind::InvalidFilename
-                    | ErrorKind::InvalidInput
-            )
-        })
-    });
-    if folder_only {
-        let text = format!("{err:#}");
-        err.context(Refused(text))
-    } else {
-        err
-    }
-}
-
-/// Marks an error as a broken connection: the session cannot be trusted
-/// any more, and the folder can be retried after reconnecting.
-#[derive(Debug)]
-pub struct Disconnected(pub String);
-
-impl fmt::Display for Disconnected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for Disconnected {}
-
-pub fn is_disconnected(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| c.is::<Disconnected>())
-        || err.chain().any(|c| {
-            c.downcast_ref::<std::io::Error>().is_some_and(|io| {
-                matches!(
-                    io.kind(),
-                    std::io::ErrorKind::ConnectionReset
-                        | std::io::ErrorKind::ConnectionAborted
-                        | std::io::ErrorKind::BrokenPipe
-                        | std::io::ErrorKind::UnexpectedEof
-                )
-            })
-        })
-}
-
 /// A message the sink refused at `commit`: its position among the messages
 /// appended since the previous commit, and why.
 #[derive(Debug)]
@@ -275,16 +177,6 @@ impl Create {
 
 /// Fingerprints a destination folder holds.
 pub type FingerprintSet = HashSet<Fingerprint>;
-
-/// A destination folder's fingerprints as of a UIDVALIDITY and UIDNEXT,
-/// kept in the checkpoint so the next run fetches only newer headers
-/// instead of indexing the whole folder again (IMAP).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct IndexCache {
-    pub uid_validity: u32,
-    pub uid_next: u32,
-    pub fingerprints: Vec<Fingerprint>,
-}
 
 /// A destination folder opened for appending.
 #[derive(Debug, Default)]
@@ -524,28 +416,6 @@ pub enum SingleFolder {
     Named(FolderName),
     /// One file, one folder (an mbox file): selecting more is an error.
     File,
-}
-
-/// Where a sink stored a message, as it reports it at `commit`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
-pub enum DestinationKey {
-    /// IMAP: the UID the server gave it (APPENDUID, RFC 4315).
-    Uid(u32),
-    /// Maildir: the unique name of its file (without the `:2,` info).
-    File(String),
-    /// mbox: the byte offset of its From_ line.
-    Offset(u64),
-}
-
-impl fmt::Display for DestinationKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DestinationKey::Uid(uid) => write!(f, "UID {uid}"),
-            DestinationKey::File(name) => write!(f, "file `{name}`"),
-            DestinationKey::Offset(offset) => write!(f, "offset {offset}"),
-        }
-    }
 }
 
 #[allow(async_fn_in_trait)] // implemented only in this crate; Send is checked where we spawn

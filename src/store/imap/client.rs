@@ -35,13 +35,13 @@ use tokio::io::AsyncWriteExt;
 
 use crate::date;
 use crate::endpoint::{Remote, Tls};
+use crate::error::{Disconnected, MessageRejected, Refused};
 use crate::exit;
 use crate::net::{self, deadline, Stream, TlsOptions};
 use crate::report;
 use crate::secret::Secret;
 use crate::store::imap::namespace::Namespaces;
 use crate::store::imap::wire::Wire;
-use crate::store::{Disconnected, MessageRejected, Refused};
 
 /// async-imap refuses (and kills the session on) any response above this.
 pub const MAX_MESSAGE_SIZE: u64 = 512 * 1024 * 1024 - 64 * 1024;
@@ -1554,7 +1554,7 @@ mod tests {
             "bytes remaining in stream",
         );
         let err = protocol_error(async_imap::error::Error::Io(cut));
-        assert!(crate::store::is_disconnected(&err));
+        assert!(crate::error::is_disconnected(&err));
         assert_eq!(
             err.to_string(),
             "the server closed the connection in the middle of an answer"
@@ -1567,7 +1567,7 @@ mod tests {
             "Error(Error { input: [10], code: Tag }) during parsing of \"A1 NO x\\ny\\r\\n\"",
         );
         let err = protocol_error(async_imap::error::Error::Io(unparsed));
-        assert!(!crate::store::is_disconnected(&err), "{err:#}");
+        assert!(!crate::error::is_disconnected(&err), "{err:#}");
         assert!(err.chain().any(|c| c.is::<Unparsable>()));
         assert_eq!(
             err.to_string(),

@@ -28,14 +28,16 @@ use std::time::{Duration, SystemTime};
 use anyhow::{anyhow, Context, Result};
 
 use crate::checkpoint::{Done, FolderProgress};
+use crate::checkpoint::{FolderIdentity, IndexCache};
+use crate::error::{MessageRejected, Refused};
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
+use crate::message::DestinationKey;
 use crate::message::{Flags, Form, Message, SourceKey};
 use crate::report;
 use crate::store::{
-    Capabilities, Committed, Create, DestinationKey, Fetched, FingerprintSet, FolderIdentity,
-    FolderStats, FolderStatus, IndexCache, MessageRejected, Opened, Outbox, Refused, Rejection,
-    SingleFolder, Sink, Source, SourceOptions,
+    Capabilities, Committed, Create, Fetched, FingerprintSet, FolderStats, FolderStatus, Opened,
+    Outbox, Rejection, SingleFolder, Sink, Source, SourceOptions,
 };
 
 use client::{Appended, FolderState, ImapClient, ListedFolder, MAX_MESSAGE_SIZE};

@@ -18,11 +18,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::endpoint::{Remote, Tls};
+use crate::error::Disconnected;
 use crate::exit;
 use crate::net::{self, deadline, Stream, TlsOptions};
 use crate::report;
 use crate::secret::{base64, Secret};
-use crate::store::Disconnected;
 
 /// Bytes read from the server at a time.
 const READ_BUFFER: usize = 256 * 1024;
@@ -351,7 +351,7 @@ impl Pop3Client {
                     .multi_line_joined("reading a message")
                     .await
                     .map_err(|e| after_refusals(e, &refused))?,
-                Err(e) if crate::store::is_disconnected(&e) => {
+                Err(e) if crate::error::is_disconnected(&e) => {
                     return Err(after_refusals(e, &refused))
                 }
                 Err(e) => {
@@ -407,7 +407,7 @@ impl Pop3Client {
             self.flush().await?;
             for n in chunk {
                 if let Err(e) = self.status_line("deleting a message").await {
-                    if crate::store::is_disconnected(&e) {
+                    if crate::error::is_disconnected(&e) {
                         return Err(e);
                     }
                     errors.push(format!("message {n}: {e:#}"));
@@ -947,7 +947,7 @@ mod tests {
             .await;
         server.await.unwrap();
         let err = result.expect_err("the connection was reset");
-        assert!(crate::store::is_disconnected(&err), "{err:#}");
+        assert!(crate::error::is_disconnected(&err), "{err:#}");
         assert_eq!(
             bodies,
             vec![
@@ -963,7 +963,7 @@ mod tests {
         let err = retrieve(vec![("RETR 1", b"-ERR [SYS/TEMP] shutting down\r\n")])
             .await
             .unwrap_err();
-        assert!(crate::store::is_disconnected(&err), "{err:#}");
+        assert!(crate::error::is_disconnected(&err), "{err:#}");
         let text = format!("{err:#}");
         assert!(
             text.contains("message 1") && text.contains("[SYS/TEMP] shutting down"),
@@ -976,7 +976,7 @@ mod tests {
         let err = retrieve(vec![("RETR 1", b"+OK\r\nSubject: cut\r\npartial line")])
             .await
             .unwrap_err();
-        assert!(crate::store::is_disconnected(&err), "{err:#}");
+        assert!(crate::error::is_disconnected(&err), "{err:#}");
     }
 
     #[tokio::test]
@@ -1118,7 +1118,7 @@ mod tests {
             .to_string()
             .starts_with("challenge"));
         let garbage = parse_status(b"\x1b[2J HTTP/1.1 400\r\n").unwrap_err();
-        assert!(crate::store::is_disconnected(&garbage));
+        assert!(crate::error::is_disconnected(&garbage));
     }
 
     #[test]
