@@ -1,6 +1,6 @@
 //! Streaming mbox reader and writer (RFC 4155; mboxrd, mboxo, mboxcl2), because no crate on the
 //! verified list reads mbox correctly (mbox-reader 0.2.0 drops the last
-//! message and panics; see CRATES.md §3).
+//! message and panics).
 //!
 //! Invariant: for every message `m` that is empty or ends in `\n` and carries
 //! no mailbox metadata header (`Status`, `X-Status`, `X-Keywords`, `X-UID`,
