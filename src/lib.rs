@@ -12,6 +12,7 @@ pub mod date;
 pub mod docs;
 pub mod durable;
 pub mod endpoint;
+mod event;
 pub mod exit;
 pub mod fingerprint;
 pub mod folder;

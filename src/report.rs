@@ -13,8 +13,9 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
+
+use crate::event::Event;
 
 /// How chatty the run is; set once at start-up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +75,7 @@ pub fn error(text: &str) {
 pub fn warn(text: &str) {
     let v = verbosity();
     if v.json {
-        event(json!({"event": "warning", "message": text}));
+        emit(&Event::Warning { message: text });
     }
     if !v.quiet {
         to_stderr(&format!("mailtug: warning: {}", sanitize(text)));
@@ -98,7 +99,10 @@ pub fn skipped(path: &std::path::Path, why: &str) {
         }
         seen.push(path.clone());
     }
-    event(json!({"event": "skipped", "path": path, "reason": why}));
+    emit(&Event::Skipped {
+        path: &path,
+        reason: why,
+    });
     to_stderr(&format!(
         "mailtug: warning: not read: `{}`: {}",
         sanitize(&path),
@@ -135,20 +139,30 @@ pub fn human(text: &str) {
 }
 
 /// Writes one JSON Lines event to stdout when `--json` is on.
-pub fn event(value: Value) {
+pub(crate) fn emit(event: &Event) {
     if !verbosity().json {
         return;
     }
-    let _guard = STDOUT.lock().unwrap_or_else(|e| e.into_inner());
-    let mut out = std::io::stdout().lock();
-    let _ = serde_json::to_writer(&mut out, &value);
-    let _ = out.write_all(b"\n");
-    let _ = out.flush();
+    match event.to_line() {
+        Ok(line) => print_line(&line),
+        Err(e) => warn(&format!("an event could not be printed as JSON: {e}")),
+    }
 }
 
-/// Serialises any value into an event body (for typed summaries).
-pub fn to_value<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
+/// Writes an event built by hand. Only `state list` still does; every
+/// other event is an [`Event`], written with [`emit`].
+pub fn event(value: Value) {
+    if verbosity().json {
+        print_line(&value.to_string());
+    }
+}
+
+fn print_line(line: &str) {
+    let _guard = STDOUT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
 }
 
 /// Replaces control characters (terminal escapes, NUL, CR) with `?`, so a

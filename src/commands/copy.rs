@@ -3,13 +3,13 @@
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::cli::CopyArgs;
 use crate::commands::access::{access, Side};
 use crate::date;
 use crate::endpoint::Endpoint;
+use crate::event::Event;
 use crate::exit::{usage, ExitCode};
 use crate::job::{FolderSelection, Job, JobOptions};
 use crate::pipeline;
@@ -96,11 +96,11 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         Ok(pipeline::Finished { summary, fatal }) => (summary, fatal),
         Err(e) => {
             // Scripts reading --json still get a last event saying how it ended.
-            report::event(json!({
-                "event": "summary",
-                "exit_code": crate::exit::classify(&e).code(),
-                "error": format!("{e:#}"),
-            }));
+            report::emit(&Event::CopySummary {
+                summary: None,
+                exit_code: crate::exit::classify(&e).code(),
+                error: Some(format!("{e:#}")),
+            });
             return Err(e);
         }
     };
@@ -114,15 +114,11 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::Partial
     };
-    let mut event = report::to_value(&summary);
-    if let Some(object) = event.as_object_mut() {
-        object.insert("event".into(), json!("summary"));
-        object.insert("exit_code".into(), json!(code.code()));
-        if let Some(e) = &fatal {
-            object.insert("error".into(), json!(format!("{e:#}")));
-        }
-    }
-    report::event(event);
+    report::emit(&Event::CopySummary {
+        summary: Some(&summary),
+        exit_code: code.code(),
+        error: fatal.as_ref().map(|e| format!("{e:#}")),
+    });
     // On a terminal the summary line always shows. From cron or a script
     // (stderr not a terminal) a run that went well says nothing, so a
     // five-minute fetch job does not mail its owner every five minutes;
