@@ -19,7 +19,7 @@ pub async fn run(args: LsArgs) -> Result<ExitCode> {
         &endpoint,
         Side::Source,
         &args.remote,
-        &args.src_maildir_layout,
+        args.src_maildir_layout,
     )?;
     let options = SourceOptions {
         all_namespaces: args.all_namespaces,

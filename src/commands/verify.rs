@@ -32,13 +32,13 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         &source_endpoint,
         Side::Source,
         &args.remote,
-        &args.layout.src_maildir_layout,
+        args.layout.src_maildir_layout,
     )?;
     let destination_access = access(
         &destination_endpoint,
         Side::Destination,
         &args.remote,
-        &args.layout.dst_maildir_layout,
+        args.layout.dst_maildir_layout,
     )?;
     let options = SourceOptions {
         all_namespaces: selection.all_namespaces,
