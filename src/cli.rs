@@ -27,7 +27,7 @@ fn home_path(text: &str) -> Result<PathBuf, std::convert::Infallible> {
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -62,7 +62,7 @@ pub struct OutputArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Copy messages from SRC to DST, every folder or those selected
     ///
     /// Folders are created at the destination as needed; flags and internal
@@ -89,7 +89,7 @@ pub enum Command {
 
 /// Which folders take part, and what they are called at the destination.
 #[derive(Debug, Args, Clone)]
-pub struct FolderArgs {
+pub(crate) struct FolderArgs {
     /// Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023
     #[arg(long = "folder", value_name = "NAME")]
     pub folders: Vec<String>,
@@ -111,7 +111,7 @@ pub struct FolderArgs {
 /// apply to SRC and to the endpoint of `ls`, `--dst-…` to DST; passwords
 /// are never taken from the command line), and the mbox format.
 #[derive(Debug, Args, Clone)]
-pub struct RemoteArgs {
+pub(crate) struct RemoteArgs {
     /// User name for SRC, when not in its URL (e.g. one containing `@`)
     #[arg(long, value_name = "USER")]
     pub src_user: Option<String>,
@@ -166,7 +166,7 @@ pub struct RemoteArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CopyArgs {
+pub(crate) struct CopyArgs {
     /// Where to read messages: an endpoint (see ENDPOINTS)
     #[arg(value_name = "SRC")]
     pub source: String,
@@ -238,7 +238,7 @@ pub struct CopyArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LsArgs {
+pub(crate) struct LsArgs {
     /// The endpoint to list
     #[arg(value_name = "ENDPOINT")]
     pub endpoint: String,
@@ -256,7 +256,7 @@ pub struct LsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The endpoint whose messages must all be present
     #[arg(value_name = "SRC")]
     pub source: String,
@@ -282,7 +282,7 @@ pub struct VerifyArgs {
 /// How maildir trees lay out their subfolders. One option per side, as the
 /// two sides of a copy between layouts differ.
 #[derive(Debug, Args, Clone)]
-pub struct LayoutArgs {
+pub(crate) struct LayoutArgs {
     /// Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)
     #[arg(long, value_name = "LAYOUT", value_enum, default_value_t = MaildirLayout::Auto)]
     pub src_maildir_layout: MaildirLayout,
@@ -293,7 +293,7 @@ pub struct LayoutArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum StateCommand {
+pub(crate) enum StateCommand {
     /// List checkpoints: id, last update, source and destination
     List,
     /// Print a checkpoint (by id from `state list`, or a file path) as JSON
@@ -316,7 +316,7 @@ pub enum StateCommand {
 
 /// `--src-auth` (and `ls`'s): how to log in to SRC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Auth {
+pub(crate) enum Auth {
     Auto,
     Login,
     Plain,
@@ -330,7 +330,7 @@ pub enum Auth {
 
 /// `--dst-auth`: how to log in to DST, which is never a POP3 server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DstAuth {
+pub(crate) enum DstAuth {
     Auto,
     Login,
     Plain,
@@ -367,7 +367,7 @@ impl From<DstAuth> for Auth {
 
 /// `--tls`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Tls {
+pub(crate) enum Tls {
     Required,
     // Plaintext imap:// and pop3://, to loopback addresses only.
     None,
@@ -375,7 +375,7 @@ pub enum Tls {
 
 /// `--mbox-format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum MboxFormat {
+pub(crate) enum MboxFormat {
     Auto,
     Mboxrd,
     Mboxo,
@@ -384,7 +384,7 @@ pub enum MboxFormat {
 
 /// `--src-maildir-layout` and `--dst-maildir-layout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum MaildirLayout {
+pub(crate) enum MaildirLayout {
     Auto,
     #[value(name = "maildir++")]
     MaildirPlusPlus,

@@ -21,7 +21,7 @@ use crate::pipeline::{Counts, Summary};
 /// One line of `--json` output; its variant name is the `event` key.
 #[derive(Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub(crate) enum Event<'a> {
+pub enum Event<'a> {
     /// `copy`: the first event of a run.
     RunStart {
         source: &'a str,
@@ -120,7 +120,7 @@ pub(crate) enum Event<'a> {
 /// the keys that go with it.
 #[derive(Debug, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
-pub(crate) enum Outcome<'a> {
+pub enum Outcome<'a> {
     /// Stored and made durable by the destination.
     Copied {
         fingerprint: &'a Fingerprint,
@@ -140,7 +140,7 @@ pub(crate) enum Outcome<'a> {
 
 /// A message `verify` found on one side only, or different on both.
 #[derive(Debug, Serialize)]
-pub(crate) struct Finding<'a> {
+pub struct Finding<'a> {
     pub folder: &'a FolderName,
     pub destination_folder: &'a FolderName,
     pub fingerprint: &'a Fingerprint,
@@ -151,7 +151,7 @@ impl Event<'_> {
     /// sorted order, as they always have: through `Value`, whose map is
     /// sorted, so the order of the fields above can follow the man page.
     /// Only a path that is not UTF-8 fails.
-    pub(crate) fn to_line(&self) -> serde_json::Result<String> {
+    pub fn to_line(&self) -> serde_json::Result<String> {
         serde_json::to_string(&serde_json::to_value(self)?)
     }
 }

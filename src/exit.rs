@@ -33,15 +33,15 @@ impl ExitCode {
 
 /// Marks an error as a usage or configuration problem (exit 2).
 #[derive(Debug)]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 /// Marks an error as an endpoint that could not be opened (exit 3).
 #[derive(Debug)]
-pub struct EndpointError(pub String);
+pub(crate) struct EndpointError(pub String);
 
 /// The job's checkpoint is locked by another run (exit 5).
 #[derive(Debug)]
-pub struct Locked(pub String);
+pub(crate) struct Locked(pub String);
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -63,12 +63,12 @@ impl std::error::Error for EndpointError {}
 impl std::error::Error for Locked {}
 
 /// A usage error with the given text.
-pub fn usage(text: impl Into<String>) -> anyhow::Error {
+pub(crate) fn usage(text: impl Into<String>) -> anyhow::Error {
     UsageError(text.into()).into()
 }
 
 /// An endpoint error with the given text.
-pub fn unreachable(text: impl Into<String>) -> anyhow::Error {
+pub(crate) fn unreachable(text: impl Into<String>) -> anyhow::Error {
     EndpointError(text.into()).into()
 }
 

@@ -48,7 +48,7 @@ fn logger() -> Option<&'static Logger> {
     LOGGER.get()
 }
 
-pub fn verbosity() -> Verbosity {
+pub(crate) fn verbosity() -> Verbosity {
     logger().map(|l| l.verbosity).unwrap_or(Verbosity {
         quiet: false,
         level: 0,
@@ -72,7 +72,7 @@ pub fn error(text: &str) {
 }
 
 /// A warning; hidden by `--quiet`, also a JSON event with `--json`.
-pub fn warn(text: &str) {
+pub(crate) fn warn(text: &str) {
     let v = verbosity();
     if v.json {
         emit(&Event::Warning { message: text });
@@ -90,7 +90,7 @@ static SKIPPED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// file, an unreadable one, a special file): shown even with `--quiet`, a
 /// `skipped` JSON event, and counted, so the run's summary and exit code
 /// say that not everything was read.
-pub fn skipped(path: &std::path::Path, why: &str) {
+pub(crate) fn skipped(path: &std::path::Path, why: &str) {
     let path = path.display().to_string();
     {
         let mut seen = SKIPPED.lock().unwrap_or_else(|e| e.into_inner());
@@ -111,12 +111,12 @@ pub fn skipped(path: &std::path::Path, why: &str) {
 }
 
 /// How many times [`skipped`] was called.
-pub fn skipped_count() -> u64 {
+pub(crate) fn skipped_count() -> u64 {
     SKIPPED.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
 }
 
 /// `-v` detail.
-pub fn info(text: &str) {
+pub(crate) fn info(text: &str) {
     let v = verbosity();
     if !v.quiet && v.level >= 1 {
         to_stderr(&format!("mailtug: {}", sanitize(text)));
@@ -124,7 +124,7 @@ pub fn info(text: &str) {
 }
 
 /// `-vv` detail.
-pub fn debug(text: &str) {
+pub(crate) fn debug(text: &str) {
     let v = verbosity();
     if !v.quiet && v.level >= 2 {
         to_stderr(&format!("mailtug: debug: {}", sanitize(text)));
@@ -132,7 +132,7 @@ pub fn debug(text: &str) {
 }
 
 /// A human line on stderr (the final summary); hidden by `--quiet`.
-pub fn human(text: &str) {
+pub(crate) fn human(text: &str) {
     if !verbosity().quiet {
         to_stderr(&sanitize(text));
     }
@@ -151,7 +151,7 @@ pub(crate) fn emit(event: &Event) {
 
 /// Writes an event built by hand. Only `state list` still does; every
 /// other event is an [`Event`], written with [`emit`].
-pub fn event(value: Value) {
+pub(crate) fn event(value: Value) {
     if verbosity().json {
         print_line(&value.to_string());
     }
@@ -167,7 +167,7 @@ fn print_line(line: &str) {
 
 /// Replaces control characters (terminal escapes, NUL, CR) with `?`, so a
 /// hostile folder name or server reply cannot rewrite the user's terminal.
-pub fn sanitize(text: &str) -> Cow<'_, str> {
+pub(crate) fn sanitize(text: &str) -> Cow<'_, str> {
     if !text.chars().any(|c| c.is_control() && c != '\t') {
         return Cow::Borrowed(text);
     }
@@ -179,7 +179,7 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
 }
 
 /// Progress of one copy run: an overall line, and a bar per folder being copied.
-pub struct Progress {
+pub(crate) struct Progress {
     overall: Option<ProgressBar>,
     bytes: std::sync::atomic::AtomicU64,
 }
@@ -248,7 +248,7 @@ impl Default for Progress {
 }
 
 /// The bar of one folder being copied.
-pub struct FolderBar(Option<ProgressBar>);
+pub(crate) struct FolderBar(Option<ProgressBar>);
 
 impl FolderBar {
     pub fn inc(&self) {
@@ -267,7 +267,7 @@ impl Drop for FolderBar {
 }
 
 /// Formats a byte count the way people read it (`1.2 MiB`).
-pub fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
 }
 

@@ -115,7 +115,7 @@ fn wipe(bytes: &mut Vec<u8>) {
 
 /// Where to get a secret, as the user said.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     /// The first line of a file.
     File(PathBuf),
     /// An environment variable.
