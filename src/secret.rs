@@ -25,7 +25,7 @@ impl Secret {
     }
 
     /// The secret itself, for the one place that sends it to a server.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
@@ -34,7 +34,7 @@ impl Secret {
     /// in base64 alone or inside a SASL PLAIN, XOAUTH2 or OAUTHBEARER
     /// message for `user`. A careless server may quote the credentials it
     /// refuses; its words are worth showing, the secret never.
-    pub fn redact(&self, user: &str, text: &str) -> String {
+    pub(crate) fn redact(&self, user: &str, text: &str) -> String {
         let secret = &self.0;
         let quoted = secret.replace('\\', "\\\\").replace('"', "\\\"");
         let messages = [
