@@ -33,7 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy messages from SRC to DST, every folder or those selected')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the folders of an endpoint with message counts and sizes')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that DST holds every message of SRC, folder by folder')
-            [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Inspect or remove checkpoints')
+            [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Inspect or remove the state of jobs')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -50,7 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only messages with an internal date on or after DATE (YYYY-MM-DD; UTC for local stores, the server''s day for IMAP)')
             [CompletionResult]::new('--before', '--before', [CompletionResultType]::ParameterName, 'Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server''s day for IMAP)')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)')
-            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Keep the job''s state (SQLite) in FILE instead of $XDG_STATE_HOME/mailtug/')
             [CompletionResult]::new('--src-maildir-layout', '--src-maildir-layout', [CompletionResultType]::ParameterName, 'Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)')
             [CompletionResult]::new('--dst-maildir-layout', '--dst-maildir-layout', [CompletionResultType]::ParameterName, 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs')
             [CompletionResult]::new('--src-user', '--src-user', [CompletionResultType]::ParameterName, 'User name for SRC, when not in its URL (e.g. one containing `@`)')
@@ -70,9 +70,9 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--mbox-format', '--mbox-format', [CompletionResultType]::ParameterName, 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'IMAP: also take folders of other users'' and shared namespaces, under their full names (by default only your own folders)')
             [CompletionResult]::new('--no-dedup', '--no-dedup', [CompletionResultType]::ParameterName, 'Copy every message, even when the destination folder already holds its fingerprint')
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Show what would be copied; write nothing, not even the checkpoint')
-            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be copied; write nothing, not even the checkpoint')
-            [CompletionResult]::new('--delete-source', '--delete-source', [CompletionResultType]::ParameterName, 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the checkpoint holds them')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Show what would be copied; write nothing, not even the state')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be copied; write nothing, not even the state')
+            [CompletionResult]::new('--delete-source', '--delete-source', [CompletionResultType]::ParameterName, 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the state records them')
             [CompletionResult]::new('--no-special-use-map', '--no-special-use-map', [CompletionResultType]::ParameterName, 'Do not map special-use folders (Sent, Drafts, Trash, Junk, Archive) onto the destination''s own')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events on stdout, one object per line (see mailtug(1))')
@@ -161,9 +161,9 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List checkpoints: id, last update, source and destination')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a checkpoint (by id from `state list`, or a file path) as JSON')
-            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the jobs'' states: id, last update, source and destination')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a job''s state (by id from `state list`, or a file path) as JSON')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a job''s state, so the next run of its job starts over (relying on dedup)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -204,9 +204,9 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             break
         }
         'mailtug;state;help' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List checkpoints: id, last update, source and destination')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a checkpoint (by id from `state list`, or a file path) as JSON')
-            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the jobs'' states: id, last update, source and destination')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a job''s state (by id from `state list`, or a file path) as JSON')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a job''s state, so the next run of its job starts over (relying on dedup)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -226,7 +226,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy messages from SRC to DST, every folder or those selected')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the folders of an endpoint with message counts and sizes')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that DST holds every message of SRC, folder by folder')
-            [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Inspect or remove checkpoints')
+            [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Inspect or remove the state of jobs')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -240,9 +240,9 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             break
         }
         'mailtug;help;state' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List checkpoints: id, last update, source and destination')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a checkpoint (by id from `state list`, or a file path) as JSON')
-            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the jobs'' states: id, last update, source and destination')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a job''s state (by id from `state list`, or a file path) as JSON')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a job''s state, so the next run of its job starts over (relying on dedup)')
             break
         }
         'mailtug;help;state;list' {

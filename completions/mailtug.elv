@@ -30,7 +30,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand copy 'Copy messages from SRC to DST, every folder or those selected'
             cand ls 'List the folders of an endpoint with message counts and sizes'
             cand verify 'Check that DST holds every message of SRC, folder by folder'
-            cand state 'Inspect or remove checkpoints'
+            cand state 'Inspect or remove the state of jobs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;copy'= {
@@ -46,7 +46,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --since 'Only messages with an internal date on or after DATE (YYYY-MM-DD; UTC for local stores, the server''s day for IMAP)'
             cand --before 'Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server''s day for IMAP)'
             cand --max-size 'Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)'
-            cand --state 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/'
+            cand --state 'Keep the job''s state (SQLite) in FILE instead of $XDG_STATE_HOME/mailtug/'
             cand --src-maildir-layout 'Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)'
             cand --dst-maildir-layout 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs'
             cand --src-user 'User name for SRC, when not in its URL (e.g. one containing `@`)'
@@ -66,9 +66,9 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --mbox-format 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2'
             cand --all-namespaces 'IMAP: also take folders of other users'' and shared namespaces, under their full names (by default only your own folders)'
             cand --no-dedup 'Copy every message, even when the destination folder already holds its fingerprint'
-            cand -n 'Show what would be copied; write nothing, not even the checkpoint'
-            cand --dry-run 'Show what would be copied; write nothing, not even the checkpoint'
-            cand --delete-source 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the checkpoint holds them'
+            cand -n 'Show what would be copied; write nothing, not even the state'
+            cand --dry-run 'Show what would be copied; write nothing, not even the state'
+            cand --delete-source 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the state records them'
             cand --no-special-use-map 'Do not map special-use folders (Sent, Drafts, Trash, Junk, Archive) onto the destination''s own'
             cand --insecure 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
             cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
@@ -154,9 +154,9 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand list 'List checkpoints: id, last update, source and destination'
-            cand show 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
-            cand forget 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
+            cand list 'List the jobs'' states: id, last update, source and destination'
+            cand show 'Print a job''s state (by id from `state list`, or a file path) as JSON'
+            cand forget 'Remove a job''s state, so the next run of its job starts over (relying on dedup)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;state;list'= {
@@ -193,9 +193,9 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --version 'Print version'
         }
         &'mailtug;state;help'= {
-            cand list 'List checkpoints: id, last update, source and destination'
-            cand show 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
-            cand forget 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
+            cand list 'List the jobs'' states: id, last update, source and destination'
+            cand show 'Print a job''s state (by id from `state list`, or a file path) as JSON'
+            cand forget 'Remove a job''s state, so the next run of its job starts over (relying on dedup)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;state;help;list'= {
@@ -210,7 +210,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand copy 'Copy messages from SRC to DST, every folder or those selected'
             cand ls 'List the folders of an endpoint with message counts and sizes'
             cand verify 'Check that DST holds every message of SRC, folder by folder'
-            cand state 'Inspect or remove checkpoints'
+            cand state 'Inspect or remove the state of jobs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;help;copy'= {
@@ -220,9 +220,9 @@ set edit:completion:arg-completer[mailtug] = {|@words|
         &'mailtug;help;verify'= {
         }
         &'mailtug;help;state'= {
-            cand list 'List checkpoints: id, last update, source and destination'
-            cand show 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
-            cand forget 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
+            cand list 'List the jobs'' states: id, last update, source and destination'
+            cand show 'Print a job''s state (by id from `state list`, or a file path) as JSON'
+            cand forget 'Remove a job''s state, so the next run of its job starts over (relying on dedup)'
         }
         &'mailtug;help;state;list'= {
         }

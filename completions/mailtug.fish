@@ -32,7 +32,7 @@ complete -c mailtug -n "__fish_mailtug_needs_command" -s V -l version -d 'Print 
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "copy" -d 'Copy messages from SRC to DST, every folder or those selected'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
-complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "state" -d 'Inspect or remove checkpoints'
+complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "state" -d 'Inspect or remove the state of jobs'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l folder -d 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l exclude -d 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels' -r
@@ -45,7 +45,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-bytes -d 'P
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l since -d 'Only messages with an internal date on or after DATE (YYYY-MM-DD; UTC for local stores, the server\'s day for IMAP)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l before -d 'Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server\'s day for IMAP)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-size -d 'Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l state -d 'Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l state -d 'Keep the job\'s state (SQLite) in FILE instead of $XDG_STATE_HOME/mailtug/' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-maildir-layout -d 'Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)' -r -f -a "auto\t''
 maildir++\t''
 fs\t''"
@@ -83,8 +83,8 @@ mboxo\t''
 mboxcl2\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the checkpoint'
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l delete-source -d 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the checkpoint holds them'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the state'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l delete-source -d 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the state records them'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l no-special-use-map -d 'Do not map special-use folders (Sent, Drafts, Trash, Junk, Archive) onto the destination\'s own'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
@@ -182,9 +182,9 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_se
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -s h -l help -d 'Print help'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -s V -l version -d 'Print version'
-complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "list" -d 'List checkpoints: id, last update, source and destination'
-complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "show" -d 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
-complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "forget" -d 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "list" -d 'List the jobs\' states: id, last update, source and destination'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "show" -d 'Print a job\'s state (by id from `state list`, or a file path) as JSON'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "forget" -d 'Remove a job\'s state, so the next run of its job starts over (relying on dedup)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but errors'
@@ -201,15 +201,15 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_s
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -s h -l help -d 'Print help'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -s V -l version -d 'Print version'
-complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "list" -d 'List checkpoints: id, last update, source and destination'
-complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
-complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "forget" -d 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the jobs\' states: id, last update, source and destination'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print a job\'s state (by id from `state list`, or a file path) as JSON'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "forget" -d 'Remove a job\'s state, so the next run of its job starts over (relying on dedup)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy ls verify state help" -f -a "copy" -d 'Copy messages from SRC to DST, every folder or those selected'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy ls verify state help" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy ls verify state help" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy ls verify state help" -f -a "state" -d 'Inspect or remove checkpoints'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy ls verify state help" -f -a "state" -d 'Inspect or remove the state of jobs'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy ls verify state help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "list" -d 'List checkpoints: id, last update, source and destination'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "show" -d 'Print a checkpoint (by id from `state list`, or a file path) as JSON'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "forget" -d 'Remove a checkpoint, so the next run of its job starts over (relying on dedup)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "list" -d 'List the jobs\' states: id, last update, source and destination'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "show" -d 'Print a job\'s state (by id from `state list`, or a file path) as JSON'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "forget" -d 'Remove a job\'s state, so the next run of its job starts over (relying on dedup)'

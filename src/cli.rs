@@ -3,8 +3,11 @@
 //! doc comment is its help text.
 
 use std::path::PathBuf;
+use std::time::SystemTime;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::date;
 
 /// Path options take a leading `~` as a shell would (see
 /// [`crate::endpoint::expand_home`]): a quoted or `--opt=~/x` path is not
@@ -24,7 +27,7 @@ fn home_path(text: &str) -> Result<PathBuf, std::convert::Infallible> {
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -59,7 +62,7 @@ pub struct OutputArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Copy messages from SRC to DST, every folder or those selected
     ///
     /// Folders are created at the destination as needed; flags and internal
@@ -79,14 +82,14 @@ pub enum Command {
     /// and exits 0 only when nothing is missing.
     Verify(VerifyArgs),
 
-    /// Inspect or remove checkpoints
+    /// Inspect or remove the state of jobs
     #[command(subcommand)]
     State(StateCommand),
 }
 
 /// Which folders take part, and what they are called at the destination.
 #[derive(Debug, Args, Clone)]
-pub struct FolderArgs {
+pub(crate) struct FolderArgs {
     /// Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023
     #[arg(long = "folder", value_name = "NAME")]
     pub folders: Vec<String>,
@@ -107,8 +110,8 @@ pub struct FolderArgs {
 /// How to open endpoints: logging in to IMAP and POP3 servers (`--src-…`
 /// apply to SRC and to the endpoint of `ls`, `--dst-…` to DST; passwords
 /// are never taken from the command line), and the mbox format.
-#[derive(Debug, Args, Clone, Default)]
-pub struct RemoteArgs {
+#[derive(Debug, Args, Clone)]
+pub(crate) struct RemoteArgs {
     /// User name for SRC, when not in its URL (e.g. one containing `@`)
     #[arg(long, value_name = "USER")]
     pub src_user: Option<String>,
@@ -122,8 +125,8 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "CMD")]
     pub src_password_command: Option<String>,
     /// How to log in to SRC: auto (PLAIN if offered, else LOGIN / USER+PASS), login, plain, xoauth2, oauthbearer (IMAP), user, apop (POP3)
-    #[arg(long, value_name = "MECHANISM", default_value = "auto", value_parser = ["auto", "login", "plain", "xoauth2", "oauthbearer", "user", "apop"])]
-    pub src_auth: String,
+    #[arg(long, value_name = "MECHANISM", value_enum, default_value_t = Auth::Auto)]
+    pub src_auth: Auth,
     /// Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)
     #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub src_ca_file: Option<PathBuf>,
@@ -141,8 +144,8 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "CMD")]
     pub dst_password_command: Option<String>,
     /// How to log in to DST: auto, login, plain, xoauth2, oauthbearer
-    #[arg(long, value_name = "MECHANISM", default_value = "auto", value_parser = ["auto", "login", "plain", "xoauth2", "oauthbearer"])]
-    pub dst_auth: String,
+    #[arg(long, value_name = "MECHANISM", value_enum, default_value_t = DstAuth::Auto)]
+    pub dst_auth: DstAuth,
     /// Also trust the CA certificates in this PEM file for DST
     #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub dst_ca_file: Option<PathBuf>,
@@ -151,19 +154,19 @@ pub struct RemoteArgs {
     #[arg(long)]
     pub insecure: bool,
     /// `none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)
-    #[arg(long, value_name = "MODE", default_value = "required", value_parser = ["required", "none"])]
-    pub tls: String,
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = Tls::Required)]
+    pub tls: Tls,
     /// Give up on a server that does not answer for SECS seconds
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
 
     /// How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2
-    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = ["auto", "mboxrd", "mboxo", "mboxcl2"])]
-    pub mbox_format: String,
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = MboxFormat::Auto)]
+    pub mbox_format: MboxFormat,
 }
 
 #[derive(Debug, Args)]
-pub struct CopyArgs {
+pub(crate) struct CopyArgs {
     /// Where to read messages: an endpoint (see ENDPOINTS)
     #[arg(value_name = "SRC")]
     pub source: String,
@@ -179,7 +182,7 @@ pub struct CopyArgs {
     #[arg(long)]
     pub no_dedup: bool,
 
-    /// Show what would be copied; write nothing, not even the checkpoint
+    /// Show what would be copied; write nothing, not even the state
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
@@ -191,7 +194,7 @@ pub struct CopyArgs {
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
 
-    /// Delete messages from SRC (IMAP, POP3) once DST has stored them and the checkpoint holds them
+    /// Delete messages from SRC (IMAP, POP3) once DST has stored them and the state records them
     #[arg(long, conflicts_with = "delete_after")]
     pub delete_source: bool,
 
@@ -204,26 +207,26 @@ pub struct CopyArgs {
     pub max_messages: Option<u64>,
 
     /// POP3: fetch at most about SIZE bytes per run (suffixes K, M, G allowed)
-    #[arg(long, value_name = "SIZE")]
-    pub max_bytes: Option<String>,
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_bytes: Option<u64>,
 
     /// Only messages with an internal date on or after DATE (YYYY-MM-DD; UTC for local stores, the server's day for IMAP)
-    #[arg(long, value_name = "DATE")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub since: Option<SystemTime>,
 
     /// Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server's day for IMAP)
-    #[arg(long, value_name = "DATE")]
-    pub before: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub before: Option<SystemTime>,
 
     /// Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)
-    #[arg(long, value_name = "SIZE")]
-    pub max_size: Option<String>,
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_size: Option<u64>,
 
     /// Do not map special-use folders (Sent, Drafts, Trash, Junk, Archive) onto the destination's own
     #[arg(long)]
     pub no_special_use_map: bool,
 
-    /// Keep the checkpoint in FILE instead of $XDG_STATE_HOME/mailtug/
+    /// Keep the job's state (SQLite) in FILE instead of $XDG_STATE_HOME/mailtug/
     #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub state: Option<PathBuf>,
 
@@ -235,7 +238,7 @@ pub struct CopyArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LsArgs {
+pub(crate) struct LsArgs {
     /// The endpoint to list
     #[arg(value_name = "ENDPOINT")]
     pub endpoint: String,
@@ -245,15 +248,15 @@ pub struct LsArgs {
     pub all_namespaces: bool,
 
     /// Subfolder layout of a maildir ENDPOINT: auto (whatever the tree holds), maildir++ (.Archive.2023/), fs (Archive/2023/)
-    #[arg(long, value_name = "LAYOUT", default_value = "auto", value_parser = MAILDIR_LAYOUTS)]
-    pub src_maildir_layout: String,
+    #[arg(long, value_name = "LAYOUT", value_enum, default_value_t = MaildirLayout::Auto)]
+    pub src_maildir_layout: MaildirLayout,
 
     #[command(flatten)]
     pub remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The endpoint whose messages must all be present
     #[arg(value_name = "SRC")]
     pub source: String,
@@ -276,38 +279,145 @@ pub struct VerifyArgs {
     pub remote: RemoteArgs,
 }
 
-/// The spellings of `--src-maildir-layout` and `--dst-maildir-layout`.
-const MAILDIR_LAYOUTS: [&str; 3] = ["auto", "maildir++", "fs"];
-
 /// How maildir trees lay out their subfolders. One option per side, as the
 /// two sides of a copy between layouts differ.
 #[derive(Debug, Args, Clone)]
-pub struct LayoutArgs {
+pub(crate) struct LayoutArgs {
     /// Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)
-    #[arg(long, value_name = "LAYOUT", default_value = "auto", value_parser = MAILDIR_LAYOUTS)]
-    pub src_maildir_layout: String,
+    #[arg(long, value_name = "LAYOUT", value_enum, default_value_t = MaildirLayout::Auto)]
+    pub src_maildir_layout: MaildirLayout,
 
     /// Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs
-    #[arg(long, value_name = "LAYOUT", default_value = "auto", value_parser = MAILDIR_LAYOUTS)]
-    pub dst_maildir_layout: String,
+    #[arg(long, value_name = "LAYOUT", value_enum, default_value_t = MaildirLayout::Auto)]
+    pub dst_maildir_layout: MaildirLayout,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum StateCommand {
-    /// List checkpoints: id, last update, source and destination
+pub(crate) enum StateCommand {
+    /// List the jobs' states: id, last update, source and destination
     List,
-    /// Print a checkpoint (by id from `state list`, or a file path) as JSON
+    /// Print a job's state (by id from `state list`, or a file path) as JSON
     Show {
-        /// Checkpoint id or file
+        /// State id or file
         #[arg(value_name = "ID")]
         id: String,
     },
-    /// Remove a checkpoint, so the next run of its job starts over (relying on dedup)
+    /// Remove a job's state, so the next run of its job starts over (relying on dedup)
     Forget {
-        /// Checkpoint id or file
+        /// State id or file
         #[arg(value_name = "ID")]
         id: String,
     },
+}
+
+// The value enums below keep their variants undocumented (`//`, not
+// `///`): clap would turn variant docs into a second list of the values in
+// `--help`, where each option's own text already explains them.
+
+/// `--src-auth` (and `ls`'s): how to log in to SRC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Auth {
+    Auto,
+    Login,
+    Plain,
+    Xoauth2,
+    Oauthbearer,
+    // POP3 only: USER and PASS, the same as `login`.
+    User,
+    // POP3 only.
+    Apop,
+}
+
+/// `--dst-auth`: how to log in to DST, which is never a POP3 server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DstAuth {
+    Auto,
+    Login,
+    Plain,
+    Xoauth2,
+    Oauthbearer,
+}
+
+impl Auth {
+    /// The spelling on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Auth::Auto => "auto",
+            Auth::Login => "login",
+            Auth::Plain => "plain",
+            Auth::Xoauth2 => "xoauth2",
+            Auth::Oauthbearer => "oauthbearer",
+            Auth::User => "user",
+            Auth::Apop => "apop",
+        }
+    }
+}
+
+impl From<DstAuth> for Auth {
+    fn from(auth: DstAuth) -> Auth {
+        match auth {
+            DstAuth::Auto => Auth::Auto,
+            DstAuth::Login => Auth::Login,
+            DstAuth::Plain => Auth::Plain,
+            DstAuth::Xoauth2 => Auth::Xoauth2,
+            DstAuth::Oauthbearer => Auth::Oauthbearer,
+        }
+    }
+}
+
+/// `--tls`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Tls {
+    Required,
+    // Plaintext imap:// and pop3://, to loopback addresses only.
+    None,
+}
+
+/// `--mbox-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MboxFormat {
+    Auto,
+    Mboxrd,
+    Mboxo,
+    Mboxcl2,
+}
+
+/// `--src-maildir-layout` and `--dst-maildir-layout`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MaildirLayout {
+    Auto,
+    #[value(name = "maildir++")]
+    MaildirPlusPlus,
+    Fs,
+}
+
+/// `--since` and `--before`: `YYYY-MM-DD` as midnight UTC.
+fn parse_day(text: &str) -> Result<SystemTime, String> {
+    let bad = || "not a date like 2024-01-31".to_owned();
+    let mut parts = text.splitn(3, '-');
+    let mut next = |len: usize| -> Result<u32, String> {
+        let part = parts.next().filter(|p| p.len() == len).ok_or_else(bad)?;
+        part.parse().map_err(|_| bad())
+    };
+    let (year, month, day) = (next(4)?, next(2)?, next(2)?);
+    if !(1..=12).contains(&month) || day == 0 || day > date::days_in_month(year.into(), month) {
+        return Err(bad());
+    }
+    let days = date::days_from_civil(year.into(), month, day);
+    date::from_unix_seconds(days * date::SECONDS_PER_DAY).ok_or_else(bad)
+}
+
+/// `--max-size` and `--max-bytes`: `1500`, `64K`, `20M`, `1G` (binary multiples).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || "not a size like 25M".to_owned();
+    let (number, multiplier) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    let n: u64 = number.trim().parse().map_err(|_| bad())?;
+    n.checked_mul(multiplier).ok_or_else(bad)
 }
 
 #[cfg(test)]
@@ -318,5 +428,99 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn days_and_sizes_parse_or_explain() {
+        let seconds = |text| {
+            parse_day(text)
+                .unwrap()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        assert_eq!(seconds("2020-01-01"), 1_577_836_800);
+        assert_eq!(seconds("2000-02-29"), 951_782_400);
+        for bad in [
+            "2020-1-01",
+            "yesterday",
+            "2020-13-01",
+            "2020-01-32",
+            "2021-02-29",
+            "",
+        ] {
+            assert_eq!(
+                parse_day(bad),
+                Err("not a date like 2024-01-31".into()),
+                "{bad}"
+            );
+        }
+        assert_eq!(parse_size("1500"), Ok(1500));
+        assert_eq!(parse_size("64K"), Ok(65_536));
+        assert_eq!(parse_size("20m"), Ok(20 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        for bad in ["lots", "99999999999G", "", "K", "-1"] {
+            assert_eq!(parse_size(bad), Err("not a size like 25M".into()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_option() {
+        let error = |args: &[&str]| {
+            let argv = [&["mailtug", "copy", "a", "b"][..], args].concat();
+            Cli::try_parse_from(argv).unwrap_err().to_string()
+        };
+        let since = error(&["--since", "yesterday"]);
+        assert!(
+            since.contains("'yesterday' for '--since <DATE>': not a date like 2024-01-31"),
+            "{since}"
+        );
+        let size = error(&["--max-size", "lots"]);
+        assert!(
+            size.contains("'lots' for '--max-size <SIZE>': not a size like 25M"),
+            "{size}"
+        );
+        let auth = error(&["--dst-auth", "apop"]);
+        assert!(
+            auth.contains("'apop' for '--dst-auth <MECHANISM>'"),
+            "{auth}"
+        );
+    }
+
+    #[test]
+    fn value_enums_take_the_documented_spellings() {
+        let copy = |args: &[&str]| {
+            let argv = [&["mailtug", "copy", "a", "b"][..], args].concat();
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Copy(copy) => copy,
+                _ => unreachable!(),
+            }
+        };
+        let defaults = copy(&[]);
+        assert_eq!(defaults.remote.src_auth, Auth::Auto);
+        assert_eq!(defaults.remote.tls, Tls::Required);
+        assert_eq!(defaults.remote.mbox_format, MboxFormat::Auto);
+        assert_eq!(defaults.layout.dst_maildir_layout, MaildirLayout::Auto);
+        let set = copy(&[
+            "--src-auth=apop",
+            "--dst-auth=oauthbearer",
+            "--tls=none",
+            "--mbox-format=mboxcl2",
+            "--src-maildir-layout=maildir++",
+            "--max-bytes=2k",
+        ]);
+        assert_eq!(set.remote.src_auth, Auth::Apop);
+        assert_eq!(Auth::from(set.remote.dst_auth), Auth::Oauthbearer);
+        assert_eq!(set.remote.tls, Tls::None);
+        assert_eq!(set.remote.mbox_format, MboxFormat::Mboxcl2);
+        assert_eq!(
+            set.layout.src_maildir_layout,
+            MaildirLayout::MaildirPlusPlus
+        );
+        assert_eq!(set.max_bytes, Some(2048));
+        for auth in Auth::value_variants() {
+            let name = auth.to_possible_value().unwrap();
+            assert_eq!(name.get_name(), auth.as_str());
+        }
     }
 }

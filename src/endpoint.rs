@@ -175,7 +175,7 @@ fn non_empty_path(path: &str, text: &str) -> anyhow::Result<PathBuf> {
 /// writes `maildir:~/Mail`; without this a directory named `~` appeared in
 /// the working directory. Anything else, and a `~` whose home cannot be
 /// found, stays as written.
-pub fn expand_home(path: &str) -> PathBuf {
+pub(crate) fn expand_home(path: &str) -> PathBuf {
     let Some(rest) = path.strip_prefix('~') else {
         return PathBuf::from(path);
     };

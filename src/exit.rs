@@ -33,19 +33,15 @@ impl ExitCode {
 
 /// Marks an error as a usage or configuration problem (exit 2).
 #[derive(Debug)]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 /// Marks an error as an endpoint that could not be opened (exit 3).
 #[derive(Debug)]
-pub struct EndpointError(pub String);
-
-/// The run was interrupted by a signal (exit 4).
-#[derive(Debug)]
-pub struct Interrupted;
+pub(crate) struct EndpointError(pub String);
 
 /// The job's checkpoint is locked by another run (exit 5).
 #[derive(Debug)]
-pub struct Locked(pub String);
+pub(crate) struct Locked(pub String);
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -57,11 +53,6 @@ impl fmt::Display for EndpointError {
         f.write_str(&self.0)
     }
 }
-impl fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("interrupted; the checkpoint holds everything stored so far")
-    }
-}
 impl fmt::Display for Locked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -69,16 +60,15 @@ impl fmt::Display for Locked {
 }
 impl std::error::Error for UsageError {}
 impl std::error::Error for EndpointError {}
-impl std::error::Error for Interrupted {}
 impl std::error::Error for Locked {}
 
 /// A usage error with the given text.
-pub fn usage(text: impl Into<String>) -> anyhow::Error {
+pub(crate) fn usage(text: impl Into<String>) -> anyhow::Error {
     UsageError(text.into()).into()
 }
 
 /// An endpoint error with the given text.
-pub fn unreachable(text: impl Into<String>) -> anyhow::Error {
+pub(crate) fn unreachable(text: impl Into<String>) -> anyhow::Error {
     EndpointError(text.into()).into()
 }
 
@@ -92,9 +82,6 @@ pub fn classify(err: &anyhow::Error) -> ExitCode {
         }
         if cause.is::<EndpointError>() {
             return ExitCode::Unreachable;
-        }
-        if cause.is::<Interrupted>() {
-            return ExitCode::Interrupted;
         }
         if cause.is::<Locked>() {
             return ExitCode::Locked;
@@ -138,7 +125,6 @@ mod tests {
                     .unwrap_err(),
                 ExitCode::Unreachable,
             ),
-            (anyhow::Error::new(Interrupted), ExitCode::Interrupted),
             (anyhow::Error::new(Locked("busy".into())), ExitCode::Locked),
             (
                 anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::PermissionDenied))

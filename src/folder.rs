@@ -37,7 +37,7 @@ pub struct FolderName(String);
 
 impl FolderName {
     /// The inbox, `INBOX`.
-    pub fn inbox() -> FolderName {
+    pub(crate) fn inbox() -> FolderName {
         FolderName(INBOX.to_string())
     }
 

@@ -8,24 +8,25 @@
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
-pub mod date;
+pub(crate) mod date;
 pub mod docs;
-pub mod durable;
+pub(crate) mod durable;
 pub mod endpoint;
 pub mod error;
+mod event;
 pub mod exit;
 pub mod fingerprint;
 pub mod folder;
-pub mod job;
+pub(crate) mod job;
 pub mod mboxrd;
 pub mod message;
-pub mod net;
-pub mod pipeline;
+pub(crate) mod net;
+pub(crate) mod pipeline;
 pub mod report;
 pub mod secret;
 pub mod state;
 pub mod store;
-pub mod suggest;
+pub(crate) mod suggest;
 
 /// Fixes glibc's mmap threshold at 1 MiB. By default glibc raises the
 /// threshold each time a large block is freed, after which multi-megabyte

@@ -1,6 +1,6 @@
 //! Streaming mbox reader and writer (RFC 4155; mboxrd, mboxo, mboxcl2), because no crate on the
 //! verified list reads mbox correctly (mbox-reader 0.2.0 drops the last
-//! message and panics; see CRATES.md §3).
+//! message and panics).
 //!
 //! Invariant: for every message `m` that is empty or ends in `\n` and carries
 //! no mailbox metadata header (`Status`, `X-Status`, `X-Keywords`, `X-UID`,
@@ -78,7 +78,7 @@ pub enum MboxFormat {
 
 impl MboxFormat {
     /// The name `--mbox-format` takes.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             MboxFormat::Mboxrd => "mboxrd",
             MboxFormat::Mboxo => "mboxo",
@@ -168,7 +168,7 @@ enum ReaderState {
 }
 
 /// Why reading cannot start at `offset`: no From_ line begins there.
-pub fn no_from_line_at(offset: u64) -> String {
+pub(crate) fn no_from_line_at(offset: u64) -> String {
     if offset == 0 {
         "does not start with a `From ` line".to_string()
     } else {
@@ -184,7 +184,7 @@ impl<R: BufRead> MboxReader<R> {
     }
 
     /// As [`MboxReader::new`], for a file in `format`.
-    pub fn with_format(reader: R, offset: u64, format: MboxFormat) -> Self {
+    pub(crate) fn with_format(reader: R, offset: u64, format: MboxFormat) -> Self {
         MboxReader {
             reader,
             format,
@@ -205,7 +205,7 @@ impl<R: BufRead> MboxReader<R> {
     /// What the reader decided so far that a person should hear about (a
     /// From_ line kept inside a message, a Content-Length that did not
     /// match), oldest first; each note is handed out once.
-    pub fn take_notes(&mut self) -> Vec<Note> {
+    pub(crate) fn take_notes(&mut self) -> Vec<Note> {
         if self.unblanked_starts > 0 {
             let count = self.unblanked_starts;
             self.notes.push(Note {
@@ -225,7 +225,7 @@ impl<R: BufRead> MboxReader<R> {
     /// (after blank lines) is not a `From ` line is an error (`InvalidData`);
     /// an empty file has no messages. After an error the reader yields
     /// nothing more.
-    pub fn next_message(&mut self) -> Option<io::Result<MboxEntry>> {
+    pub(crate) fn next_message(&mut self) -> Option<io::Result<MboxEntry>> {
         if self.state == ReaderState::AtBoundary {
             match self.read_first_from_line() {
                 Ok(true) => self.state = ReaderState::HaveFromLine,
@@ -655,7 +655,7 @@ impl<R: BufRead> MboxReader<R> {
 /// message carries a `Content-Length` that ends exactly at the next From_
 /// line (or the end of the file), else mboxrd, which also reads mboxo
 /// files right but for lines that were `>From ` in the message.
-pub fn detect_format<R: BufRead>(reader: R) -> io::Result<MboxFormat> {
+pub(crate) fn detect_format<R: BufRead>(reader: R) -> io::Result<MboxFormat> {
     let exact = MboxReader::new(reader, 0).first_message_has_exact_length()?;
     Ok(if exact {
         MboxFormat::Mboxcl2
@@ -1214,7 +1214,7 @@ fn asctime(time: SystemTime) -> String {
 /// would break the line apart, so `MAILER-DAEMON` stands in for it; dates
 /// outside 1900–2099 are clamped to that range so the reader's separator
 /// heuristic still recognises the line.
-pub fn from_line(sender: &[u8], date: SystemTime) -> Vec<u8> {
+pub(crate) fn from_line(sender: &[u8], date: SystemTime) -> Vec<u8> {
     let sender = if is_plain_address(sender) {
         sender
     } else {
@@ -1246,7 +1246,7 @@ impl HeaderSection {
 }
 
 /// The sender word of a From_ line (`From SENDER date`), if it has one.
-pub fn envelope_sender(from_line: &[u8]) -> Option<&[u8]> {
+pub(crate) fn envelope_sender(from_line: &[u8]) -> Option<&[u8]> {
     let rest = without_line_terminator(from_line).strip_prefix(b"From ")?;
     tokens(rest)
         .next()
@@ -1536,7 +1536,7 @@ fn write_mboxcl2<W: Write>(
 /// blank line (`\n\r\n`); with fewer, the answer errs towards one more `\n`,
 /// which can add a blank line to the previous message but never merges the
 /// new message into it.
-pub fn append_padding(file_tail: &[u8]) -> &'static [u8] {
+pub(crate) fn append_padding(file_tail: &[u8]) -> &'static [u8] {
     let ends_with_blank_line =
         file_tail.is_empty() || file_tail.ends_with(b"\n\n") || file_tail.ends_with(b"\n\r\n");
     if ends_with_blank_line {

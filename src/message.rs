@@ -63,7 +63,7 @@ pub struct MaildirFile {
 
 impl Message {
     /// A message read from a local file, computing its fingerprint.
-    pub fn new(
+    pub(crate) fn new(
         key: SourceKey,
         raw: Vec<u8>,
         flags: Flags,
@@ -76,7 +76,7 @@ impl Message {
     /// its destination writes: a server-to-server copy never converts line
     /// ends, and for a file the source converts them while it reads, on its
     /// own task, rather than the copy loop as it writes.
-    pub fn from_server(
+    pub(crate) fn from_server(
         key: SourceKey,
         wire: &[u8],
         form: Form,
@@ -117,18 +117,18 @@ impl Message {
     }
 
     /// The size as a file holds it (LF line ends where the source had CRLF).
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         self.file_size
     }
 
     /// The size with CRLF line ends, as IMAP's RFC822.SIZE and POP3's LIST
     /// count it, so `--max-size` picks the same messages from every store.
-    pub fn wire_size(&self) -> u64 {
+    pub(crate) fn wire_size(&self) -> u64 {
         (self.raw.len() + bare_lf_count(&self.raw)) as u64
     }
 
     /// The bytes to write to a file.
-    pub fn file_bytes(&self) -> Cow<'_, [u8]> {
+    pub(crate) fn file_bytes(&self) -> Cow<'_, [u8]> {
         match self.form {
             Form::File => Cow::Borrowed(&self.raw),
             Form::Wire => Cow::Owned(crlf_to_lf(&self.raw)),
@@ -136,7 +136,7 @@ impl Message {
     }
 
     /// The bytes to send to a server, without a copy when they came from one.
-    pub fn into_wire_bytes(self) -> Vec<u8> {
+    pub(crate) fn into_wire_bytes(self) -> Vec<u8> {
         match self.form {
             Form::File => lf_to_crlf(&self.raw),
             Form::Wire => self.raw,
@@ -163,7 +163,7 @@ fn bare_lf_count(raw: &[u8]) -> usize {
 /// Whole line runs are copied at once: every byte of a message between a
 /// server and a file passes through here (or `lf_to_crlf`), and a
 /// byte-at-a-time loop cost a third of a copy's CPU time.
-pub fn crlf_to_lf(raw: &[u8]) -> Vec<u8> {
+pub(crate) fn crlf_to_lf(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut start = 0;
     for lf in memchr::memchr_iter(b'\n', raw) {
@@ -178,7 +178,7 @@ pub fn crlf_to_lf(raw: &[u8]) -> Vec<u8> {
 }
 
 /// LF → CRLF where the LF is not already preceded by CR, as IMAP requires.
-pub fn lf_to_crlf(raw: &[u8]) -> Vec<u8> {
+pub(crate) fn lf_to_crlf(raw: &[u8]) -> Vec<u8> {
     let bare = |&lf: &usize| lf == 0 || raw[lf - 1] != b'\r';
     let mut out = Vec::with_capacity(raw.len() + bare_lf_count(raw));
     let mut start = 0;
@@ -251,7 +251,7 @@ pub struct Flags {
 }
 
 impl Flags {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         !(self.seen || self.answered || self.flagged || self.deleted || self.draft)
             && self.keywords.is_empty()
     }
@@ -279,7 +279,7 @@ impl Flags {
     }
 
     /// The flags in IMAP syntax, system flags first.
-    pub fn to_imap(&self) -> Vec<String> {
+    pub(crate) fn to_imap(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (set, name) in [
             (self.seen, "\\Seen"),

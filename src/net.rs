@@ -115,10 +115,6 @@ impl Stream {
             Stream::Tls(_) => None,
         }
     }
-
-    pub fn is_tls(&self) -> bool {
-        matches!(self, Stream::Tls(_))
-    }
 }
 
 impl AsyncRead for Stream {

@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::checkpoint::{FolderProgress, JobLock};
 use crate::error::{is_disconnected, is_message_rejected, is_refused};
+use crate::event::{Event, Outcome};
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
@@ -122,13 +122,12 @@ pub struct Finished {
 /// folder at a time, so two workers never write into the same folder.
 pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Finished> {
     let started = Instant::now();
-    report::event(json!({
-        "event": "run_start",
-        "source": job.source.to_string(),
-        "destination": job.destination.to_string(),
-        "dry_run": job.dry_run,
-        "version": env!("CARGO_PKG_VERSION"),
-    }));
+    report::emit(&Event::RunStart {
+        source: &job.source.to_string(),
+        destination: &job.destination.to_string(),
+        dry_run: job.dry_run,
+        version: env!("CARGO_PKG_VERSION"),
+    });
     let job = Arc::new(job.clone());
     // The lock comes first: a second run of the same job must stop here
     // (exit 5), before it logs in anywhere (a POP3 server would refuse its
@@ -532,18 +531,13 @@ fn report_folder_done(
     done: &FolderDone,
     error: Option<&anyhow::Error>,
 ) {
-    let counts = done.counts;
-    report::event(json!({
-        "event": "folder_done",
-        "folder": folder,
-        "destination_folder": destination,
-        "unchanged": done.unchanged,
-        "messages_copied": counts.messages_copied,
-        "messages_duplicate": counts.messages_duplicate,
-        "messages_failed": counts.messages_failed,
-        "bytes_copied": counts.bytes_copied,
-        "error": error.map(|e| format!("{e:#}")),
-    }));
+    report::emit(&Event::FolderDone {
+        folder,
+        destination_folder: destination,
+        unchanged: done.unchanged,
+        counts: done.counts,
+        error: error.map(|e| format!("{e:#}")),
+    });
 }
 
 /// Settles a folder the checkpoint shows complete and unchanged: records
@@ -584,23 +578,18 @@ async fn settle_if_unchanged(
         }
     }
     report::info(&format!("folder `{folder}`: nothing new"));
-    report::event(json!({
-        "event": "folder_start",
-        "folder": folder,
-        "destination_folder": destination,
-        "pending": 0,
-    }));
-    report::event(json!({
-        "event": "folder_done",
-        "folder": folder,
-        "destination_folder": destination,
-        "unchanged": true,
-        "messages_copied": 0,
-        "messages_duplicate": 0,
-        "messages_failed": 0,
-        "bytes_copied": 0,
-        "error": null,
-    }));
+    report::emit(&Event::FolderStart {
+        folder,
+        destination_folder: destination,
+        pending: Some(0),
+    });
+    report::emit(&Event::FolderDone {
+        folder,
+        destination_folder: destination,
+        unchanged: true,
+        counts: Counts::default(),
+        error: None,
+    });
     true
 }
 
@@ -851,18 +840,23 @@ impl FolderRun<'_> {
             }
         }
         for (entry, destination) in stored {
-            let mut event = json!({
-                "event": "message",
-                "folder": self.folder,
-                "key": entry.key,
-                "status": if entry.appended.is_some() { "copied" } else { "duplicate" },
-                "fingerprint": entry.fingerprint,
-                "bytes": entry.bytes,
+            let (fingerprint, bytes) = (&entry.fingerprint, entry.bytes);
+            let outcome = match entry.appended {
+                Some(_) => Outcome::Copied {
+                    fingerprint,
+                    bytes,
+                    destination_uid: match destination {
+                        Some(DestinationKey::Uid(uid)) => Some(uid),
+                        _ => None,
+                    },
+                },
+                None => Outcome::Duplicate { fingerprint, bytes },
+            };
+            report::emit(&Event::Message {
+                folder: self.folder,
+                key: &entry.key,
+                outcome,
             });
-            if let Some(DestinationKey::Uid(uid)) = destination {
-                event["destination_uid"] = json!(uid);
-            }
-            report::event(event);
             if self.keeps_done {
                 self.done.push(entry.key);
             }
@@ -904,12 +898,11 @@ async fn copy_folder(
         Err(e) => {
             // Every folder_done follows its folder_start, even when the
             // source folder could not be opened (nothing known to copy).
-            report::event(json!({
-                "event": "folder_start",
-                "folder": folder,
-                "destination_folder": destination,
-                "pending": null,
-            }));
+            report::emit(&Event::FolderStart {
+                folder,
+                destination_folder: destination,
+                pending: None,
+            });
             return Ok(FolderDone {
                 counts: Counts::default(),
                 error: Some(e),
@@ -946,12 +939,11 @@ async fn copy_folder(
         })
     };
 
-    report::event(json!({
-        "event": "folder_start",
-        "folder": folder,
-        "destination_folder": destination,
-        "pending": status.pending,
-    }));
+    report::emit(&Event::FolderStart {
+        folder,
+        destination_folder: destination,
+        pending: status.pending,
+    });
     let mut run = FolderRun {
         folder,
         destination,
@@ -1230,13 +1222,13 @@ async fn delete_from_source(
 
 fn report_failed(folder: &FolderName, key: &SourceKey, e: &anyhow::Error) {
     report::error(&format!("folder `{folder}`, {key}: {e:#}"));
-    report::event(json!({
-        "event": "message",
-        "folder": folder,
-        "key": key,
-        "status": "failed",
-        "reason": format!("{e:#}"),
-    }));
+    report::emit(&Event::Message {
+        folder,
+        key,
+        outcome: Outcome::Failed {
+            reason: format!("{e:#}"),
+        },
+    });
 }
 
 #[cfg(test)]
@@ -1422,8 +1414,16 @@ mod tests {
         assert_eq!(
             keys,
             [
-                (json!(1), Some("Backup".into()), json!(1)),
-                (json!(3), Some("Backup".into()), json!(2)),
+                (
+                    serde_json::json!(1),
+                    Some("Backup".into()),
+                    serde_json::json!(1)
+                ),
+                (
+                    serde_json::json!(3),
+                    Some("Backup".into()),
+                    serde_json::json!(2)
+                ),
             ],
             "each stored message is recorded with where it went"
         );

@@ -13,8 +13,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
-use serde_json::{json, Value};
+
+use crate::event::Event;
 
 /// How chatty the run is; set once at start-up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +47,7 @@ fn logger() -> Option<&'static Logger> {
     LOGGER.get()
 }
 
-pub fn verbosity() -> Verbosity {
+pub(crate) fn verbosity() -> Verbosity {
     logger().map(|l| l.verbosity).unwrap_or(Verbosity {
         quiet: false,
         level: 0,
@@ -71,10 +71,10 @@ pub fn error(text: &str) {
 }
 
 /// A warning; hidden by `--quiet`, also a JSON event with `--json`.
-pub fn warn(text: &str) {
+pub(crate) fn warn(text: &str) {
     let v = verbosity();
     if v.json {
-        event(json!({"event": "warning", "message": text}));
+        emit(&Event::Warning { message: text });
     }
     if !v.quiet {
         to_stderr(&format!("mailtug: warning: {}", sanitize(text)));
@@ -89,7 +89,7 @@ static SKIPPED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// file, an unreadable one, a special file): shown even with `--quiet`, a
 /// `skipped` JSON event, and counted, so the run's summary and exit code
 /// say that not everything was read.
-pub fn skipped(path: &std::path::Path, why: &str) {
+pub(crate) fn skipped(path: &std::path::Path, why: &str) {
     let path = path.display().to_string();
     {
         let mut seen = SKIPPED.lock().unwrap_or_else(|e| e.into_inner());
@@ -98,7 +98,10 @@ pub fn skipped(path: &std::path::Path, why: &str) {
         }
         seen.push(path.clone());
     }
-    event(json!({"event": "skipped", "path": path, "reason": why}));
+    emit(&Event::Skipped {
+        path: &path,
+        reason: why,
+    });
     to_stderr(&format!(
         "mailtug: warning: not read: `{}`: {}",
         sanitize(&path),
@@ -107,12 +110,12 @@ pub fn skipped(path: &std::path::Path, why: &str) {
 }
 
 /// How many times [`skipped`] was called.
-pub fn skipped_count() -> u64 {
+pub(crate) fn skipped_count() -> u64 {
     SKIPPED.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
 }
 
 /// `-v` detail.
-pub fn info(text: &str) {
+pub(crate) fn info(text: &str) {
     let v = verbosity();
     if !v.quiet && v.level >= 1 {
         to_stderr(&format!("mailtug: {}", sanitize(text)));
@@ -120,7 +123,7 @@ pub fn info(text: &str) {
 }
 
 /// `-vv` detail.
-pub fn debug(text: &str) {
+pub(crate) fn debug(text: &str) {
     let v = verbosity();
     if !v.quiet && v.level >= 2 {
         to_stderr(&format!("mailtug: debug: {}", sanitize(text)));
@@ -128,32 +131,34 @@ pub fn debug(text: &str) {
 }
 
 /// A human line on stderr (the final summary); hidden by `--quiet`.
-pub fn human(text: &str) {
+pub(crate) fn human(text: &str) {
     if !verbosity().quiet {
         to_stderr(&sanitize(text));
     }
 }
 
 /// Writes one JSON Lines event to stdout when `--json` is on.
-pub fn event(value: Value) {
+pub(crate) fn emit(event: &Event) {
     if !verbosity().json {
         return;
     }
+    match event.to_line() {
+        Ok(line) => print_line(&line),
+        Err(e) => warn(&format!("an event could not be printed as JSON: {e}")),
+    }
+}
+
+fn print_line(line: &str) {
     let _guard = STDOUT.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = std::io::stdout().lock();
-    let _ = serde_json::to_writer(&mut out, &value);
+    let _ = out.write_all(line.as_bytes());
     let _ = out.write_all(b"\n");
     let _ = out.flush();
 }
 
-/// Serialises any value into an event body (for typed summaries).
-pub fn to_value<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
 /// Replaces control characters (terminal escapes, NUL, CR) with `?`, so a
 /// hostile folder name or server reply cannot rewrite the user's terminal.
-pub fn sanitize(text: &str) -> Cow<'_, str> {
+pub(crate) fn sanitize(text: &str) -> Cow<'_, str> {
     if !text.chars().any(|c| c.is_control() && c != '\t') {
         return Cow::Borrowed(text);
     }
@@ -165,7 +170,7 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
 }
 
 /// Progress of one copy run: an overall line, and a bar per folder being copied.
-pub struct Progress {
+pub(crate) struct Progress {
     overall: Option<ProgressBar>,
     bytes: std::sync::atomic::AtomicU64,
 }
@@ -234,7 +239,7 @@ impl Default for Progress {
 }
 
 /// The bar of one folder being copied.
-pub struct FolderBar(Option<ProgressBar>);
+pub(crate) struct FolderBar(Option<ProgressBar>);
 
 impl FolderBar {
     pub fn inc(&self) {
@@ -253,7 +258,7 @@ impl Drop for FolderBar {
 }
 
 /// Formats a byte count the way people read it (`1.2 MiB`).
-pub fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
 }
 

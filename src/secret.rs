@@ -25,7 +25,7 @@ impl Secret {
     }
 
     /// The secret itself, for the one place that sends it to a server.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
@@ -34,7 +34,7 @@ impl Secret {
     /// in base64 alone or inside a SASL PLAIN, XOAUTH2 or OAUTHBEARER
     /// message for `user`. A careless server may quote the credentials it
     /// refuses; its words are worth showing, the secret never.
-    pub fn redact(&self, user: &str, text: &str) -> String {
+    pub(crate) fn redact(&self, user: &str, text: &str) -> String {
         let secret = &self.0;
         let quoted = secret.replace('\\', "\\\\").replace('"', "\\\"");
         let messages = [
@@ -92,15 +92,30 @@ impl fmt::Display for Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        // Best effort: do not leave the secret in freed memory.
-        // SAFETY: zero bytes are valid UTF-8.
-        unsafe { self.0.as_bytes_mut() }.fill(0);
+        // Best effort: do not leave the secret in freed memory (copies made
+        // on the way in, such as the line read from a file, are not covered).
+        // SAFETY: only zero bytes are written, and zero bytes are valid UTF-8.
+        wipe(unsafe { self.0.as_mut_vec() });
     }
+}
+
+/// Overwrites every byte of `bytes`' allocation, spare capacity included,
+/// with zeros. A plain `fill(0)` just before the buffer is freed is a dead
+/// store the optimiser may remove; volatile writes are never removed, and
+/// the fence keeps them from being moved past the deallocation.
+fn wipe(bytes: &mut Vec<u8>) {
+    let start = bytes.as_mut_ptr();
+    for i in 0..bytes.capacity() {
+        // SAFETY: `i` is within the allocation of `capacity()` bytes, and a
+        // `u8` may be written to uninitialised memory.
+        unsafe { std::ptr::write_volatile(start.add(i), 0) };
+    }
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
 /// Where to get a secret, as the user said.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     /// The first line of a file.
     File(PathBuf),
     /// An environment variable.
@@ -247,6 +262,18 @@ mod tests {
         assert_eq!(format!("{secret} {secret:?}"), "*** Secret(***)");
         let err = anyhow::anyhow!("login failed for {secret:?}");
         assert!(!format!("{err:#}").contains("hunter2"));
+    }
+
+    #[test]
+    fn wipe_zeroes_the_whole_allocation() {
+        let mut bytes = b"hunter2".to_vec();
+        bytes.reserve(9);
+        bytes.truncate(3);
+        let capacity = bytes.capacity();
+        wipe(&mut bytes);
+        // SAFETY: `wipe` wrote every byte up to the capacity.
+        unsafe { bytes.set_len(capacity) };
+        assert!(capacity >= 16 && bytes.iter().all(|&b| b == 0), "{bytes:?}");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::RemoteArgs;
+use crate::cli::{self, Auth, MaildirLayout, RemoteArgs};
 use crate::endpoint::Endpoint;
 use crate::mboxrd::MboxFormat;
 use crate::net::TlsOptions;
@@ -30,7 +30,7 @@ pub fn access(
     endpoint: &Endpoint,
     side: Side,
     args: &RemoteArgs,
-    maildir_layout: &str,
+    maildir_layout: MaildirLayout,
 ) -> Result<Access> {
     let (prefix, user, file, env, command, auth, ca_file) = match side {
         Side::Source => (
@@ -39,7 +39,7 @@ pub fn access(
             &args.src_password_file,
             &args.src_password_env,
             &args.src_password_command,
-            &args.src_auth,
+            args.src_auth,
             &args.src_ca_file,
         ),
         Side::Destination => (
@@ -48,7 +48,7 @@ pub fn access(
             &args.dst_password_file,
             &args.dst_password_env,
             &args.dst_password_command,
-            &args.dst_auth,
+            Auth::from(args.dst_auth),
             &args.dst_ca_file,
         ),
     };
@@ -61,50 +61,53 @@ pub fn access(
     let mut access = Access {
         user: user.clone(),
         secret: None,
-        auth: match auth.as_str() {
-            "login" | "user" => AuthMechanism::Login,
-            "plain" => AuthMechanism::Plain,
-            "xoauth2" => AuthMechanism::XOAuth2,
-            "oauthbearer" => AuthMechanism::OAuthBearer,
-            _ => AuthMechanism::Auto,
+        // `apop` and `oauthbearer` name one protocol's mechanism; the other
+        // protocol refuses them below, and `auto` stands in meanwhile.
+        auth: match auth {
+            Auth::Login | Auth::User => AuthMechanism::Login,
+            Auth::Plain => AuthMechanism::Plain,
+            Auth::Xoauth2 => AuthMechanism::XOAuth2,
+            Auth::Oauthbearer => AuthMechanism::OAuthBearer,
+            Auth::Auto | Auth::Apop => AuthMechanism::Auto,
         },
-        pop3_auth: match auth.as_str() {
-            "login" | "user" => Pop3Auth::UserPass,
-            "plain" => Pop3Auth::Plain,
-            "apop" => Pop3Auth::Apop,
-            "xoauth2" => Pop3Auth::XOAuth2,
-            _ => Pop3Auth::Auto,
+        pop3_auth: match auth {
+            Auth::Login | Auth::User => Pop3Auth::UserPass,
+            Auth::Plain => Pop3Auth::Plain,
+            Auth::Apop => Pop3Auth::Apop,
+            Auth::Xoauth2 => Pop3Auth::XOAuth2,
+            Auth::Auto | Auth::Oauthbearer => Pop3Auth::Auto,
         },
         tls: TlsOptions {
             ca_file: ca_file.clone(),
             insecure: args.insecure,
         },
-        plaintext: args.tls == "none",
+        plaintext: args.tls == cli::Tls::None,
         timeout: Duration::from_secs(args.timeout.max(1)),
-        mbox_format: match args.mbox_format.as_str() {
-            "mboxrd" => Some(MboxFormat::Mboxrd),
-            "mboxo" => Some(MboxFormat::Mboxo),
-            "mboxcl2" => Some(MboxFormat::Mboxcl2),
-            _ => None,
+        mbox_format: match args.mbox_format {
+            cli::MboxFormat::Auto => None,
+            cli::MboxFormat::Mboxrd => Some(MboxFormat::Mboxrd),
+            cli::MboxFormat::Mboxo => Some(MboxFormat::Mboxo),
+            cli::MboxFormat::Mboxcl2 => Some(MboxFormat::Mboxcl2),
         },
-        maildir_layout: Layout::parse(maildir_layout).ok_or_else(|| {
-            crate::exit::usage(format!(
-                "--{prefix}-maildir-layout `{maildir_layout}` is not auto, maildir++ or fs"
-            ))
-        })?,
+        maildir_layout: match maildir_layout {
+            MaildirLayout::Auto => Layout::Auto,
+            MaildirLayout::MaildirPlusPlus => Layout::MaildirPlusPlus,
+            MaildirLayout::Fs => Layout::Fs,
+        },
     };
     if access.maildir_layout != Layout::Auto && !matches!(endpoint, Endpoint::Maildir(_)) {
         return Err(crate::exit::usage(format!(
-            "--{prefix}-maildir-layout {maildir_layout} is for maildir endpoints, and `{endpoint}` \
-             is not one"
+            "--{prefix}-maildir-layout {} is for maildir endpoints, and `{endpoint}` is not one",
+            access.maildir_layout.as_str()
         )));
     }
-    if matches!(endpoint, Endpoint::Imap(_)) && matches!(auth.as_str(), "apop" | "user") {
+    if matches!(endpoint, Endpoint::Imap(_)) && matches!(auth, Auth::Apop | Auth::User) {
         return Err(crate::exit::usage(format!(
-            "--{prefix}-auth {auth} is for POP3 servers"
+            "--{prefix}-auth {} is for POP3 servers",
+            auth.as_str()
         )));
     }
-    if matches!(endpoint, Endpoint::Pop3(_)) && auth == "oauthbearer" {
+    if matches!(endpoint, Endpoint::Pop3(_)) && auth == Auth::Oauthbearer {
         return Err(crate::exit::usage(format!(
             "--{prefix}-auth oauthbearer is for IMAP servers; POP3 takes xoauth2"
         )));
@@ -124,4 +127,67 @@ pub fn access(
         access.secret = Some(source.read(&format!("{what} for {who}@{}", remote.host))?);
     }
     Ok(access)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    /// `access` for SRC of `mailtug ls ENDPOINT ARGS…`.
+    fn source_access(endpoint: &str, args: &[&str]) -> Result<Access> {
+        let argv = [&["mailtug", "ls", endpoint][..], args].concat();
+        let Command::Ls(ls) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        let endpoint = Endpoint::parse(&ls.endpoint).unwrap();
+        access(&endpoint, Side::Source, &ls.remote, ls.src_maildir_layout)
+    }
+
+    #[test]
+    fn each_auth_option_chooses_the_mechanism_of_both_protocols() {
+        let dir = std::env::temp_dir();
+        let maildir = format!("maildir:{}", dir.display());
+        let cases = [
+            ("auto", AuthMechanism::Auto, Pop3Auth::Auto),
+            ("login", AuthMechanism::Login, Pop3Auth::UserPass),
+            ("user", AuthMechanism::Login, Pop3Auth::UserPass),
+            ("plain", AuthMechanism::Plain, Pop3Auth::Plain),
+            ("xoauth2", AuthMechanism::XOAuth2, Pop3Auth::XOAuth2),
+            ("oauthbearer", AuthMechanism::OAuthBearer, Pop3Auth::Auto),
+            ("apop", AuthMechanism::Auto, Pop3Auth::Apop),
+        ];
+        for (option, imap, pop3) in cases {
+            let access = source_access(&maildir, &["--src-auth", option]).unwrap();
+            assert_eq!((access.auth, access.pop3_auth), (imap, pop3), "{option}");
+        }
+    }
+
+    #[test]
+    fn options_for_another_kind_of_endpoint_are_usage_errors() {
+        let cases = [
+            (
+                "imaps://me@mail.example.org",
+                &["--src-auth", "user"][..],
+                "--src-auth user is for POP3 servers",
+            ),
+            (
+                "pop3s://me@mail.example.org",
+                &["--src-auth", "oauthbearer"],
+                "--src-auth oauthbearer is for IMAP servers; POP3 takes xoauth2",
+            ),
+            (
+                "mbox:/nowhere.mbox",
+                &["--src-maildir-layout", "fs"],
+                "--src-maildir-layout fs is for maildir endpoints, and `mbox:/nowhere.mbox` is not one",
+            ),
+        ];
+        for (endpoint, args, message) in cases {
+            let err = source_access(endpoint, args).unwrap_err();
+            assert_eq!(format!("{err:#}"), message);
+            assert_eq!(crate::exit::classify(&err), crate::exit::ExitCode::Usage);
+        }
+    }
 }

@@ -3,14 +3,13 @@
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::cli::CopyArgs;
 use crate::commands::access::{access, Side};
-use crate::date;
 use crate::endpoint::Endpoint;
-use crate::exit::{usage, ExitCode};
+use crate::event::Event;
+use crate::exit::ExitCode;
 use crate::job::{FolderSelection, Job, JobOptions};
 use crate::pipeline;
 use crate::report;
@@ -20,21 +19,9 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
     let source = Endpoint::parse(&args.source)?;
     let destination = Endpoint::parse(&args.destination)?;
     let filters = Filters {
-        since: args
-            .since
-            .as_deref()
-            .map(|d| parse_day("--since", d))
-            .transpose()?,
-        before: args
-            .before
-            .as_deref()
-            .map(|d| parse_day("--before", d))
-            .transpose()?,
-        max_size: args
-            .max_size
-            .as_deref()
-            .map(|s| parse_size("--max-size", s))
-            .transpose()?,
+        since: args.since,
+        before: args.before,
+        max_size: args.max_size,
     };
     let options = JobOptions {
         dedup: !args.no_dedup,
@@ -45,11 +32,7 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         delete_source: args.delete_source,
         delete_after_days: args.delete_after,
         max_messages: args.max_messages,
-        max_bytes: args
-            .max_bytes
-            .as_deref()
-            .map(|s| parse_size("--max-bytes", s))
-            .transpose()?,
+        max_bytes: args.max_bytes,
         filters,
         checkpoint_path: args.state.clone(),
     };
@@ -63,13 +46,13 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         &source,
         Side::Source,
         &args.remote,
-        &args.layout.src_maildir_layout,
+        args.layout.src_maildir_layout,
     )?;
     let destination_access = access(
         &destination,
         Side::Destination,
         &args.remote,
-        &args.layout.dst_maildir_layout,
+        args.layout.dst_maildir_layout,
     )?;
     let job = Job::new(
         source,
@@ -96,11 +79,11 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         Ok(pipeline::Finished { summary, fatal }) => (summary, fatal),
         Err(e) => {
             // Scripts reading --json still get a last event saying how it ended.
-            report::event(json!({
-                "event": "summary",
-                "exit_code": crate::exit::classify(&e).code(),
-                "error": format!("{e:#}"),
-            }));
+            report::emit(&Event::CopySummary {
+                summary: None,
+                exit_code: crate::exit::classify(&e).code(),
+                error: Some(format!("{e:#}")),
+            });
             return Err(e);
         }
     };
@@ -114,15 +97,11 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::Partial
     };
-    let mut event = report::to_value(&summary);
-    if let Some(object) = event.as_object_mut() {
-        object.insert("event".into(), json!("summary"));
-        object.insert("exit_code".into(), json!(code.code()));
-        if let Some(e) = &fatal {
-            object.insert("error".into(), json!(format!("{e:#}")));
-        }
-    }
-    report::event(event);
+    report::emit(&Event::CopySummary {
+        summary: Some(&summary),
+        exit_code: code.code(),
+        error: fatal.as_ref().map(|e| format!("{e:#}")),
+    });
     // On a terminal the summary line always shows. From cron or a script
     // (stderr not a terminal) a run that went well says nothing, so a
     // five-minute fetch job does not mail its owner every five minutes;
@@ -135,35 +114,6 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         Some(e) => Err(e),
         None => Ok(code),
     }
-}
-
-/// `YYYY-MM-DD` as midnight UTC.
-fn parse_day(option: &str, text: &str) -> anyhow::Result<std::time::SystemTime> {
-    let bad = || usage(format!("{option} `{text}` is not a date like 2024-01-31"));
-    let mut parts = text.splitn(3, '-');
-    let mut next = |len: usize| -> anyhow::Result<u32> {
-        let part = parts.next().filter(|p| p.len() == len).ok_or_else(bad)?;
-        part.parse().map_err(|_| bad())
-    };
-    let (year, month, day) = (next(4)?, next(2)?, next(2)?);
-    if !(1..=12).contains(&month) || day == 0 || day > date::days_in_month(year.into(), month) {
-        return Err(bad());
-    }
-    let days = date::days_from_civil(year.into(), month, day);
-    date::from_unix_seconds(days * date::SECONDS_PER_DAY).ok_or_else(bad)
-}
-
-/// `1500`, `64K`, `20M`, `1G` (binary multiples).
-fn parse_size(option: &str, text: &str) -> anyhow::Result<u64> {
-    let bad = || usage(format!("{option} `{text}` is not a size like 25M"));
-    let (number, multiplier) = match text.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
-        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
-        _ => (text, 1),
-    };
-    let n: u64 = number.trim().parse().map_err(|_| bad())?;
-    n.checked_mul(multiplier).ok_or_else(bad)
 }
 
 /// The one line a person reads at the end of a run.
@@ -244,34 +194,5 @@ async fn wait_for_stop_signal() {
                 None => std::future::pending::<()>().await,
             }
         } => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_and_sizes_parse_or_explain() {
-        let day = parse_day("--since", "2020-01-01").unwrap();
-        assert_eq!(
-            day.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
-            1_577_836_800
-        );
-        let leap = parse_day("--since", "2000-02-29").unwrap();
-        assert_eq!(
-            leap.duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs(),
-            951_782_400
-        );
-        for bad in ["2020-1-01", "yesterday", "2020-13-01", "2020-01-32", ""] {
-            assert!(parse_day("--since", bad).is_err(), "{bad}");
-        }
-        let size = |s| parse_size("--max-size", s);
-        assert_eq!(size("1500").unwrap(), 1500);
-        assert_eq!(size("64K").unwrap(), 65_536);
-        assert_eq!(size("20m").unwrap(), 20 << 20);
-        assert!(size("lots").is_err() && size("99999999999G").is_err());
     }
 }

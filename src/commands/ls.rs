@@ -3,12 +3,12 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use serde_json::json;
 
 use crate::checkpoint::FolderProgress;
 use crate::cli::LsArgs;
 use crate::commands::access::{access, Side};
 use crate::endpoint::Endpoint;
+use crate::event::Event;
 use crate::exit::ExitCode;
 use crate::report;
 use crate::store::{AnySource, FolderStats, Source, SourceOptions};
@@ -19,7 +19,7 @@ pub async fn run(args: LsArgs) -> Result<ExitCode> {
         &endpoint,
         Side::Source,
         &args.remote,
-        &args.src_maildir_layout,
+        args.src_maildir_layout,
     )?;
     let options = SourceOptions {
         all_namespaces: args.all_namespaces,
@@ -46,12 +46,11 @@ pub async fn run(args: LsArgs) -> Result<ExitCode> {
             Ok(stats) => {
                 total.messages += stats.messages;
                 total.bytes += stats.bytes;
-                report::event(json!({
-                    "event": "folder",
-                    "folder": folder,
-                    "messages": stats.messages,
-                    "bytes": stats.bytes,
-                }));
+                report::emit(&Event::Folder {
+                    folder: &folder,
+                    messages: stats.messages,
+                    bytes: stats.bytes,
+                });
                 rows.push((folder.to_string(), stats));
             }
             Err(e) => {
@@ -65,13 +64,12 @@ pub async fn run(args: LsArgs) -> Result<ExitCode> {
     if skipped > 0 {
         code = ExitCode::Partial;
     }
-    report::event(json!({
-        "event": "summary",
-        "folders": rows.len(),
-        "messages": total.messages,
-        "bytes": total.bytes,
-        "files_skipped": skipped,
-    }));
+    report::emit(&Event::LsSummary {
+        folders: rows.len() as u64,
+        messages: total.messages,
+        bytes: total.bytes,
+        files_skipped: skipped,
+    });
     if !json {
         print_table(&rows, total)?;
     }

@@ -4,10 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use serde_json::json;
 
 use crate::checkpoint;
 use crate::cli::StateCommand;
+use crate::event::Event;
 use crate::exit::{self, ExitCode};
 use crate::report;
 use crate::state::State;
@@ -63,16 +63,15 @@ fn list() -> Result<ExitCode> {
         match State::inspect(&path) {
             Ok(state) => {
                 let job = state.job();
-                report::event(json!({
-                    "event": "checkpoint",
-                    "id": id,
-                    "path": path,
-                    "updated": state.updated(),
-                    "source": job.source,
-                    "destination": job.destination,
-                    "options": job.options,
-                    "folders": state.folder_names().len(),
-                }));
+                report::emit(&Event::Checkpoint {
+                    id: &id,
+                    path: &path,
+                    updated: state.updated(),
+                    source: &job.source,
+                    destination: &job.destination,
+                    options: &job.options,
+                    folders: state.folder_names().len() as u64,
+                });
                 if !json {
                     writeln!(
                         out,

@@ -4,13 +4,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::checkpoint::FolderProgress;
 use crate::cli::VerifyArgs;
 use crate::commands::access::{access, Side};
 use crate::endpoint::Endpoint;
+use crate::event::{Event, Finding};
 use crate::exit::{self, ExitCode};
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
@@ -32,13 +32,13 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         &source_endpoint,
         Side::Source,
         &args.remote,
-        &args.layout.src_maildir_layout,
+        args.layout.src_maildir_layout,
     )?;
     let destination_access = access(
         &destination_endpoint,
         Side::Destination,
         &args.remote,
-        &args.layout.dst_maildir_layout,
+        args.layout.dst_maildir_layout,
     )?;
     let options = SourceOptions {
         all_namespaces: selection.all_namespaces,
@@ -106,17 +106,23 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
             .into_iter()
             .collect();
         checked += wanted.len() as u64;
-        for (status, fingerprints) in [
-            ("missing", wanted.difference(&present).collect::<Vec<_>>()),
-            ("extra", present.difference(&wanted).collect::<Vec<_>>()),
+        for (found, fingerprints) in [
+            (
+                Found::Missing,
+                wanted.difference(&present).collect::<Vec<_>>(),
+            ),
+            (
+                Found::Extra,
+                present.difference(&wanted).collect::<Vec<_>>(),
+            ),
         ] {
             for fingerprint in fingerprints {
-                if status == "missing" {
-                    missing_total += 1;
-                } else {
-                    extra_total += 1;
+                match found {
+                    Found::Missing => missing_total += 1,
+                    Found::Extra => extra_total += 1,
+                    Found::Different => different_total += 1,
                 }
-                print_finding(&mut out, json, status, folder, &target, fingerprint)?;
+                print_finding(&mut out, json, found, folder, &target, fingerprint)?;
             }
         }
         let Some((store, their_folders)) = destination_messages.as_mut() else {
@@ -147,7 +153,14 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         };
         for fingerprint in different {
             different_total += 1;
-            print_finding(&mut out, json, "different", folder, &target, &fingerprint)?;
+            print_finding(
+                &mut out,
+                json,
+                Found::Different,
+                folder,
+                &target,
+                &fingerprint,
+            )?;
         }
     }
     source.close().await;
@@ -161,16 +174,15 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::Success
     };
-    report::event(json!({
-        "event": "summary",
-        "messages_checked": checked,
-        "messages_missing": missing_total,
-        "messages_extra": extra_total,
-        "messages_different": different_total,
-        "folders_failed": failed,
-        "files_skipped": skipped,
-        "exit_code": code.code(),
-    }));
+    report::emit(&Event::VerifySummary {
+        messages_checked: checked,
+        messages_missing: missing_total,
+        messages_extra: extra_total,
+        messages_different: different_total,
+        folders_failed: failed,
+        files_skipped: skipped,
+        exit_code: code.code(),
+    });
     report::human(&format!(
         "mailtug: verified {checked} distinct messages: {missing_total} missing, {extra_total} extra at the destination{}",
         if args.content {
@@ -182,26 +194,52 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     Ok(code)
 }
 
+/// What `verify` found about one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    /// In the source, not at the destination.
+    Missing,
+    /// At the destination, not in the source.
+    Extra,
+    /// On both sides under the same fingerprint, with other bytes.
+    Different,
+}
+
+impl Found {
+    fn as_str(self) -> &'static str {
+        match self {
+            Found::Missing => "missing",
+            Found::Extra => "extra",
+            Found::Different => "different",
+        }
+    }
+}
+
 /// One message found `missing`, `extra` or `different`: an event, and a
 /// line of `STATUS<TAB>FOLDER<TAB>FINGERPRINT` without `--json`.
 fn print_finding(
     out: &mut impl Write,
     json: bool,
-    status: &str,
+    found: Found,
     folder: &FolderName,
     target: &FolderName,
     fingerprint: &Fingerprint,
 ) -> Result<()> {
-    report::event(json!({
-        "event": status,
-        "folder": folder,
-        "destination_folder": target,
-        "fingerprint": fingerprint,
-    }));
+    let finding = Finding {
+        folder,
+        destination_folder: target,
+        fingerprint,
+    };
+    report::emit(&match found {
+        Found::Missing => Event::Missing(finding),
+        Found::Extra => Event::Extra(finding),
+        Found::Different => Event::Different(finding),
+    });
     if !json {
         writeln!(
             out,
-            "{status}\t{}\t{}",
+            "{}\t{}\t{}",
+            found.as_str(),
             report::sanitize(folder.as_str()),
             report::sanitize(&fingerprint.to_string())
         )?;

@@ -222,7 +222,7 @@ fn refused(server: TestServer) -> &'static [&'static str] {
         // UTF-7, `&2D3c7A-` for 📬) gets `NO Error in IMAP command received
         // by server.` (measured); `%`, `"` and BMP characters are fine.
         TestServer::Courier => &["Mail 📬"],
-        // `NO Invalid mailbox name` (shared/INTEROP.md).
+        // `NO Invalid mailbox name` (measured).
         TestServer::CyrusSlash | TestServer::CyrusDot => &["100%", "say \"hi\""],
     }
 }

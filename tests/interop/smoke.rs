@@ -1,6 +1,6 @@
 //! Smoke tests that prove the harness on each server: a new account logs in
 //! over IMAP and POP3 (plain, and implicit TLS with the test CA), NAMESPACE
-//! is what shared/INTEROP.md says, a folder (also a non-ASCII one) can be
+//! is what each server is known to say, a folder (also a non-ASCII one) can be
 //! made, and a message appended with flags and an internal date comes back
 //! byte for byte, but for the quirks each server is known for, which are
 //! asserted by name.
@@ -23,7 +23,7 @@ Date: Sun, 13 Sep 2020 12:26:40 +0000\r\n\
 Body line one.\r\n\
 .A line that starts with a dot.\r\n";
 
-/// What NAMESPACE must say (INTEROP.md): (personal prefix, separator).
+/// What NAMESPACE must say: (personal prefix, separator).
 fn expected_namespace(server: TestServer) -> (&'static str, char) {
     match server {
         TestServer::Dovecot => ("", '.'),

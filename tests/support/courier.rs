@@ -1,7 +1,6 @@
 //! A real Courier-IMAP 5.0 (imapd + pop3d through couriertcpd, authdaemond
 //! with a userdb; plain and implicit TLS) on 127.0.0.1 for the interop
-//! tests, from the packages `scripts/install-test-servers` unpacked (see
-//! shared/INTEROP.md).
+//! tests, from the packages `scripts/install-test-servers` unpacked.
 //!
 //! Courier's paths are compiled in (`/etc/courier`, `/run/courier/…`), so
 //! `courier-launch.sh` runs it in a mount namespace of its own, with the
@@ -18,7 +17,7 @@
 //!   directory `$TMPDIR/mailtug-courier-<pid>-<n>` (config overrides, userdb,
 //!   mail homes, logs, certificates), removed on drop; every test makes its
 //!   own user, whose name `add_user` makes unique.
-//! - The overrides are the ones that matter for tests (INTEROP.md):
+//! - The overrides are the ones that matter for tests:
 //!   `IMAP_EMPTYTRASH=` (the default deletes Trash mail older than 7 days at
 //!   logout), no STARTTLS on the plain ports, no TLS requirement.
 //!

@@ -1,6 +1,6 @@
 //! A real Cyrus IMAP 3.6 (IMAP + POP3, plain and implicit TLS) on 127.0.0.1
 //! for the interop tests, in either of its two folder-naming modes, from the
-//! packages `scripts/install-test-servers` unpacked (see shared/INTEROP.md).
+//! packages `scripts/install-test-servers` unpacked.
 //!
 //! Invariants:
 //! - No Cyrus outlives the test process. `master` runs in the foreground as

@@ -1,0 +1,495 @@
+//! The events `--json` prints on stdout, one JSON object per line.
+//!
+//! Scripts depend on these objects, so they are part of the interface: every
+//! event the binary prints is a variant of [`Event`], and the tests below pin
+//! each one to the exact line it prints and to its entry in `mailtug(1)`,
+//! section JSON OUTPUT (`man-extra.roff`). Keys may be added; none may change
+//! name, type or presence without the man page and the tests saying so.
+//!
+//! Events borrow what they describe: building one costs no copies, and one
+//! that `--json` does not ask for is dropped unprinted.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::fingerprint::Fingerprint;
+use crate::folder::FolderName;
+use crate::message::SourceKey;
+use crate::pipeline::{Counts, Summary};
+
+/// One line of `--json` output; its variant name is the `event` key.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event<'a> {
+    /// `copy`: the first event of a run.
+    RunStart {
+        source: &'a str,
+        destination: &'a str,
+        dry_run: bool,
+        version: &'a str,
+    },
+    /// `copy`: a folder is about to be copied.
+    FolderStart {
+        folder: &'a FolderName,
+        destination_folder: &'a FolderName,
+        /// Messages not yet done; `null` when not known cheaply, or when the
+        /// source folder could not be opened.
+        pending: Option<u64>,
+    },
+    /// `copy`: one message handled.
+    Message {
+        folder: &'a FolderName,
+        key: &'a SourceKey,
+        #[serde(flatten)]
+        outcome: Outcome<'a>,
+    },
+    /// `copy`: a folder finished, failed or was found unchanged.
+    FolderDone {
+        folder: &'a FolderName,
+        destination_folder: &'a FolderName,
+        unchanged: bool,
+        #[serde(flatten)]
+        counts: Counts,
+        /// `null`, or why the folder failed.
+        error: Option<String>,
+    },
+    /// Any command: what `mailtug: warning:` says on stderr.
+    Warning { message: &'a str },
+    /// Any command reading a local store: something that may hold mail and
+    /// was not read.
+    Skipped { path: &'a str, reason: &'a str },
+    /// `copy`: the last event of a run. Without `summary` (a run that could
+    /// not start copying) only `exit_code` and `error` are there.
+    #[serde(rename = "summary")]
+    CopySummary {
+        #[serde(flatten)]
+        summary: Option<&'a Summary>,
+        exit_code: i32,
+        /// Why the run stopped; absent when it did not.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// `ls`: one folder.
+    Folder {
+        folder: &'a FolderName,
+        messages: u64,
+        bytes: u64,
+    },
+    /// `ls`: the last event.
+    #[serde(rename = "summary")]
+    LsSummary {
+        folders: u64,
+        messages: u64,
+        bytes: u64,
+        files_skipped: u64,
+    },
+    /// `verify`: a source message the destination lacks.
+    Missing(Finding<'a>),
+    /// `verify`: a destination message the source lacks.
+    Extra(Finding<'a>),
+    /// `verify --content`: the same fingerprint on both sides, other bytes.
+    Different(Finding<'a>),
+    /// `verify`: the last event.
+    #[serde(rename = "summary")]
+    VerifySummary {
+        messages_checked: u64,
+        messages_missing: u64,
+        messages_extra: u64,
+        messages_different: u64,
+        folders_failed: u64,
+        files_skipped: u64,
+        exit_code: i32,
+    },
+    /// `state list`: one job's state.
+    Checkpoint {
+        id: &'a str,
+        path: &'a Path,
+        /// Seconds since the epoch of the last save.
+        updated: u64,
+        source: &'a str,
+        destination: &'a str,
+        options: &'a [String],
+        folders: u64,
+    },
+}
+
+/// What became of one message: the `status` key of a `message` event and
+/// the keys that go with it.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome<'a> {
+    /// Stored and made durable by the destination.
+    Copied {
+        fingerprint: &'a Fingerprint,
+        bytes: u64,
+        /// Where an IMAP destination stored it (UIDPLUS APPENDUID), when it said.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        destination_uid: Option<u32>,
+    },
+    /// Already at the destination (or copied earlier in this run).
+    Duplicate {
+        fingerprint: &'a Fingerprint,
+        bytes: u64,
+    },
+    /// Not read, or refused by the destination; the run goes on.
+    Failed { reason: String },
+}
+
+/// A message `verify` found on one side only, or different on both.
+#[derive(Debug, Serialize)]
+pub struct Finding<'a> {
+    pub folder: &'a FolderName,
+    pub destination_folder: &'a FolderName,
+    pub fingerprint: &'a Fingerprint,
+}
+
+impl Event<'_> {
+    /// The event as one line of JSON, without the line end. Keys come in
+    /// sorted order, as they always have: through `Value`, whose map is
+    /// sorted, so the order of the fields above can follow the man page.
+    /// Only a path that is not UTF-8 fails.
+    pub fn to_line(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&serde_json::to_value(self)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn folder(name: &str) -> FolderName {
+        FolderName::parse(name).unwrap()
+    }
+
+    /// The man page source the JSON OUTPUT section is read from.
+    const MAN: &str = include_str!("man-extra.roff");
+
+    /// One value of every event (every shape of the ones that have several),
+    /// the command whose entry documents it, and the exact line it prints.
+    fn contract() -> Vec<(&'static str, String, &'static str)> {
+        let inbox = folder("INBOX");
+        let archive = folder("Archive/2023");
+        let fingerprint: Fingerprint = "<a@example.org>".parse().unwrap();
+        let uid = SourceKey::Uid(7);
+        let file = SourceKey::File("1700000000.M1P1.host".into());
+        let offset = SourceKey::Offset { start: 0, end: 120 };
+        let uidl = SourceKey::Uidl("UID1-1700000000".into());
+        let counts = Counts {
+            messages_copied: 3,
+            messages_duplicate: 2,
+            messages_failed: 1,
+            bytes_copied: 4096,
+        };
+        let summary = Summary {
+            folders: 2,
+            folders_failed: 1,
+            folders_unchanged: 0,
+            folders_not_started: 0,
+            files_skipped: 1,
+            counts,
+            seconds: 1.5,
+            dry_run: false,
+            interrupted: false,
+        };
+        let stopped = Summary::default();
+        let finding = Finding {
+            folder: &inbox,
+            destination_folder: &archive,
+            fingerprint: &fingerprint,
+        };
+        let path = PathBuf::from("/state/mailtug/0123abcd.json");
+        let options = vec!["--folder=INBOX".to_owned()];
+        let events: Vec<(&str, Event, &str)> = vec![
+            (
+                "copy",
+                Event::RunStart {
+                    source: "imaps://me@mail.example.org",
+                    destination: "maildir:/home/me/Maildir",
+                    dry_run: true,
+                    version: "0.1.0",
+                },
+                r#"{"destination":"maildir:/home/me/Maildir","dry_run":true,"event":"run_start","source":"imaps://me@mail.example.org","version":"0.1.0"}"#,
+            ),
+            (
+                "copy",
+                Event::FolderStart {
+                    folder: &inbox,
+                    destination_folder: &archive,
+                    pending: Some(12),
+                },
+                r#"{"destination_folder":"Archive/2023","event":"folder_start","folder":"INBOX","pending":12}"#,
+            ),
+            (
+                "copy",
+                Event::FolderStart {
+                    folder: &inbox,
+                    destination_folder: &inbox,
+                    pending: None,
+                },
+                r#"{"destination_folder":"INBOX","event":"folder_start","folder":"INBOX","pending":null}"#,
+            ),
+            (
+                "copy",
+                Event::Message {
+                    folder: &inbox,
+                    key: &uid,
+                    outcome: Outcome::Copied {
+                        fingerprint: &fingerprint,
+                        bytes: 2048,
+                        destination_uid: Some(42),
+                    },
+                },
+                r#"{"bytes":2048,"destination_uid":42,"event":"message","fingerprint":"<a@example.org>","folder":"INBOX","key":{"uid":7},"status":"copied"}"#,
+            ),
+            (
+                "copy",
+                Event::Message {
+                    folder: &inbox,
+                    key: &file,
+                    outcome: Outcome::Copied {
+                        fingerprint: &fingerprint,
+                        bytes: 2048,
+                        destination_uid: None,
+                    },
+                },
+                r#"{"bytes":2048,"event":"message","fingerprint":"<a@example.org>","folder":"INBOX","key":{"file":"1700000000.M1P1.host"},"status":"copied"}"#,
+            ),
+            (
+                "copy",
+                Event::Message {
+                    folder: &inbox,
+                    key: &offset,
+                    outcome: Outcome::Duplicate {
+                        fingerprint: &fingerprint,
+                        bytes: 120,
+                    },
+                },
+                r#"{"bytes":120,"event":"message","fingerprint":"<a@example.org>","folder":"INBOX","key":{"offset":{"end":120,"start":0}},"status":"duplicate"}"#,
+            ),
+            (
+                "copy",
+                Event::Message {
+                    folder: &inbox,
+                    key: &uidl,
+                    outcome: Outcome::Failed {
+                        reason: "reading UIDL UID1-1700000000: connection reset".into(),
+                    },
+                },
+                r#"{"event":"message","folder":"INBOX","key":{"uidl":"UID1-1700000000"},"reason":"reading UIDL UID1-1700000000: connection reset","status":"failed"}"#,
+            ),
+            (
+                "copy",
+                Event::FolderDone {
+                    folder: &inbox,
+                    destination_folder: &archive,
+                    unchanged: false,
+                    counts,
+                    error: None,
+                },
+                r#"{"bytes_copied":4096,"destination_folder":"Archive/2023","error":null,"event":"folder_done","folder":"INBOX","messages_copied":3,"messages_duplicate":2,"messages_failed":1,"unchanged":false}"#,
+            ),
+            (
+                "copy",
+                Event::FolderDone {
+                    folder: &inbox,
+                    destination_folder: &inbox,
+                    unchanged: true,
+                    counts: Counts::default(),
+                    error: Some("reading folder `INBOX`: gone".into()),
+                },
+                r#"{"bytes_copied":0,"destination_folder":"INBOX","error":"reading folder `INBOX`: gone","event":"folder_done","folder":"INBOX","messages_copied":0,"messages_duplicate":0,"messages_failed":0,"unchanged":true}"#,
+            ),
+            (
+                "copy",
+                Event::Warning {
+                    message: "UIDVALIDITY changed",
+                },
+                r#"{"event":"warning","message":"UIDVALIDITY changed"}"#,
+            ),
+            (
+                "copy",
+                Event::Skipped {
+                    path: "/mail/stray.txt",
+                    reason: "not a maildir",
+                },
+                r#"{"event":"skipped","path":"/mail/stray.txt","reason":"not a maildir"}"#,
+            ),
+            (
+                "copy",
+                Event::CopySummary {
+                    summary: Some(&summary),
+                    exit_code: 1,
+                    error: None,
+                },
+                r#"{"bytes_copied":4096,"dry_run":false,"event":"summary","exit_code":1,"files_skipped":1,"folders":2,"folders_failed":1,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":3,"messages_duplicate":2,"messages_failed":1,"seconds":1.5}"#,
+            ),
+            (
+                "copy",
+                Event::CopySummary {
+                    summary: Some(&stopped),
+                    exit_code: 1,
+                    error: Some("appending to `INBOX`: disk full".into()),
+                },
+                r#"{"bytes_copied":0,"dry_run":false,"error":"appending to `INBOX`: disk full","event":"summary","exit_code":1,"files_skipped":0,"folders":0,"folders_failed":0,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":0,"messages_duplicate":0,"messages_failed":0,"seconds":0.0}"#,
+            ),
+            (
+                "copy",
+                Event::CopySummary {
+                    summary: None,
+                    exit_code: 5,
+                    error: Some("another run holds the lock".into()),
+                },
+                r#"{"error":"another run holds the lock","event":"summary","exit_code":5}"#,
+            ),
+            (
+                "ls",
+                Event::Folder {
+                    folder: &archive,
+                    messages: 10,
+                    bytes: 51200,
+                },
+                r#"{"bytes":51200,"event":"folder","folder":"Archive/2023","messages":10}"#,
+            ),
+            (
+                "ls",
+                Event::LsSummary {
+                    folders: 2,
+                    messages: 10,
+                    bytes: 51200,
+                    files_skipped: 0,
+                },
+                r#"{"bytes":51200,"event":"summary","files_skipped":0,"folders":2,"messages":10}"#,
+            ),
+            (
+                "verify",
+                Event::Missing(Finding { ..finding }),
+                r#"{"destination_folder":"Archive/2023","event":"missing","fingerprint":"<a@example.org>","folder":"INBOX"}"#,
+            ),
+            (
+                "verify",
+                Event::Extra(Finding { ..finding }),
+                r#"{"destination_folder":"Archive/2023","event":"extra","fingerprint":"<a@example.org>","folder":"INBOX"}"#,
+            ),
+            (
+                "verify",
+                Event::Different(Finding { ..finding }),
+                r#"{"destination_folder":"Archive/2023","event":"different","fingerprint":"<a@example.org>","folder":"INBOX"}"#,
+            ),
+            (
+                "verify",
+                Event::VerifySummary {
+                    messages_checked: 9,
+                    messages_missing: 1,
+                    messages_extra: 2,
+                    messages_different: 0,
+                    folders_failed: 0,
+                    files_skipped: 0,
+                    exit_code: 1,
+                },
+                r#"{"event":"summary","exit_code":1,"files_skipped":0,"folders_failed":0,"messages_checked":9,"messages_different":0,"messages_extra":2,"messages_missing":1}"#,
+            ),
+            (
+                "state list",
+                Event::Checkpoint {
+                    id: "0123abcd",
+                    path: &path,
+                    updated: 1_700_000_000,
+                    source: "imaps://me@mail.example.org",
+                    destination: "maildir:/home/me/Maildir",
+                    options: &options,
+                    folders: 3,
+                },
+                r#"{"destination":"maildir:/home/me/Maildir","event":"checkpoint","folders":3,"id":"0123abcd","options":["--folder=INBOX"],"path":"/state/mailtug/0123abcd.json","source":"imaps://me@mail.example.org","updated":1700000000}"#,
+            ),
+        ];
+        events
+            .into_iter()
+            .map(|(command, event, line)| (command, event.to_line().unwrap(), line))
+            .collect()
+    }
+
+    #[test]
+    fn every_event_prints_its_published_line() {
+        for (_, printed, published) in contract() {
+            assert_eq!(printed, published);
+        }
+    }
+
+    /// The entries of the man page's JSON OUTPUT section by command: each
+    /// `.TP` entry's head names its events, and its body names their keys
+    /// in bold. The copy events come first; the others follow a `.PP`
+    /// paragraph naming `mailtug COMMAND \-\-json`.
+    fn documented() -> BTreeMap<(String, String), BTreeSet<String>> {
+        let bold = |text: &str| -> BTreeSet<String> {
+            text.split("\\fB")
+                .skip(1)
+                .filter_map(|s| s.split_once("\\fR").map(|(word, _)| word))
+                .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                .map(str::to_owned)
+                .collect()
+        };
+        let section = MAN
+            .split_once(".SH JSON OUTPUT\n")
+            .expect("a JSON OUTPUT section")
+            .1;
+        let section = section.split("\n.SH ").next().unwrap();
+        let mut entries = BTreeMap::new();
+        for (i, group) in section.split("\n.PP\n").enumerate() {
+            let command = if i == 0 {
+                "copy".to_owned()
+            } else {
+                let intro = group.lines().next().unwrap();
+                let rest = intro.split_once("\\fBmailtug ").expect(intro).1;
+                rest.split_once(" \\-\\-json").expect(intro).0.to_owned()
+            };
+            for entry in group.split("\n.TP\n").skip(1) {
+                let (head, body) = entry.split_once('\n').unwrap_or((entry, ""));
+                for event in bold(head) {
+                    entries.insert((command.clone(), event), bold(body));
+                }
+            }
+        }
+        entries
+    }
+
+    /// Bold words in an entry that are values or other events, not keys.
+    const NOT_KEYS: &[(&str, &str, &[&str])] = &[
+        ("copy", "folder_start", &["folder_done"]),
+        ("copy", "message", &["copied", "duplicate", "failed"]),
+        ("copy", "summary", &["folder_done", "run_start"]),
+    ];
+
+    #[test]
+    fn the_man_page_lists_exactly_the_keys_of_every_event() {
+        let documented = documented();
+        let mut emitted: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        for (command, line, _) in contract() {
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            let object = value.as_object().unwrap();
+            let event = object["event"].as_str().unwrap().to_owned();
+            emitted
+                .entry((command.to_owned(), event))
+                .or_default()
+                .extend(object.keys().filter(|k| *k != "event").cloned());
+        }
+        assert_eq!(
+            documented.keys().collect::<Vec<_>>(),
+            emitted.keys().collect::<Vec<_>>(),
+            "events in the man page vs events printed"
+        );
+        for (entry, keys) in &emitted {
+            let not_keys: BTreeSet<String> = NOT_KEYS
+                .iter()
+                .filter(|(c, e, _)| (*c, *e) == (entry.0.as_str(), entry.1.as_str()))
+                .flat_map(|(_, _, words)| words.iter().map(|w| w.to_string()))
+                .collect();
+            let listed: BTreeSet<String> =
+                documented[entry].difference(&not_keys).cloned().collect();
+            assert_eq!(&listed, keys, "keys of {entry:?}: documented vs printed");
+        }
+    }
+}
