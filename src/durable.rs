@@ -9,6 +9,21 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+/// Runs file-system work that can block for long (writes, fsync and
+/// `syncfs`, reading or listing many files) on an async worker thread
+/// without stalling the other tasks queued on it: tokio moves them to
+/// another thread first (`block_in_place`). A runtime with one thread (the
+/// unit tests) runs the work in place.
+pub fn blocking<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
 /// Creates `dir` and its missing parents, mode 0700.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::DirBuilder::new()

@@ -451,7 +451,7 @@ impl Source for Maildir {
             )),
             _ => None,
         };
-        let entries = list_entries(&dir)?;
+        let entries = durable::blocking(|| list_entries(&dir))?;
         let mut status = FolderStatus {
             identity: Some(identity),
             changed,
@@ -495,7 +495,8 @@ impl Source for Maildir {
             if progress.is_done(&key) {
                 continue;
             }
-            let item = match read_message(entry, &open.dir, &open.keywords) {
+            let read = durable::blocking(|| read_message(entry, &open.dir, &open.keywords));
+            let item = match read {
                 Ok(message)
                     if !self
                         .filters
@@ -516,10 +517,12 @@ impl Source for Maildir {
     async fn stats(&mut self) -> Result<FolderStats> {
         let open = self.open.as_ref().context("no folder is open")?;
         let mut stats = FolderStats::default();
-        for entry in &open.entries {
-            stats.messages += 1;
-            stats.bytes += fs::metadata(&entry.path).map(|m| m.len()).unwrap_or(0);
-        }
+        durable::blocking(|| {
+            for entry in &open.entries {
+                stats.messages += 1;
+                stats.bytes += fs::metadata(&entry.path).map(|m| m.len()).unwrap_or(0);
+            }
+        });
         Ok(stats)
     }
 }
@@ -559,14 +562,17 @@ impl Sink for Maildir {
             remove_abandoned_tmp_files(&dir.join("tmp"));
             durable::remove_stale_temps(&dir.join(KEYWORD_FILE));
         }
-        let entries = list_entries(&dir)?;
-        let mut fingerprints = Vec::with_capacity(entries.len());
-        for entry in &entries {
-            // An unreadable file cannot be a duplicate of anything we could copy.
-            if let Ok(fingerprint) = fingerprint_file(&entry.path) {
-                fingerprints.push(fingerprint);
+        let (entries, fingerprints) = durable::blocking(|| -> Result<_> {
+            let entries = list_entries(&dir)?;
+            let mut fingerprints = Vec::with_capacity(entries.len());
+            for entry in &entries {
+                // An unreadable file cannot be a duplicate of anything we could copy.
+                if let Ok(fingerprint) = fingerprint_file(&entry.path) {
+                    fingerprints.push(fingerprint);
+                }
             }
-        }
+            Ok((entries, fingerprints))
+        })?;
         let mut keywords = Keywords::load(&dir)?;
         // Letters files use without a name must keep meaning nothing: a new
         // keyword given one of them would name those messages too.
@@ -629,14 +635,16 @@ impl Sink for Maildir {
         } else {
             open.dir.join("cur").join(format!("{unique}:2,{info}"))
         };
-        write_tmp_file(&tmp, &raw, message.internal_date).with_context(|| {
-            format!(
-                "writing {} to folder `{}` at `{}`",
-                message.key,
-                open.name,
-                tmp.display()
-            )
-        })?;
+        durable::blocking(|| write_tmp_file(&tmp, &raw, message.internal_date)).with_context(
+            || {
+                format!(
+                    "writing {} to folder `{}` at `{}`",
+                    message.key,
+                    open.name,
+                    tmp.display()
+                )
+            },
+        )?;
         self.pending.push(PendingFile {
             tmp,
             target,
@@ -649,34 +657,43 @@ impl Sink for Maildir {
         if self.pending.is_empty() {
             return Ok(Committed::default());
         }
-        let open = self.open.as_mut().context("no folder is open")?;
-        // Order is important: keyword letters must be on disk before any file
-        // name that uses them, file contents before the renames that publish
-        // them, and the renames before the checkpoint records the messages.
-        open.keywords
-            .save(&open.dir)
-            .with_context(|| format!("saving keywords of folder `{}`", open.name))?;
-        sync_file_system(&open.dir)
-            .with_context(|| format!("flushing folder `{}` to disk", open.name))?;
-        let mut committed = Committed::default();
-        for (index, file) in self.pending.drain(..).enumerate() {
-            fs::rename(&file.tmp, &file.target).with_context(|| {
-                format!(
-                    "moving `{}` into place in folder `{}`",
-                    file.tmp.display(),
-                    open.name
-                )
-            })?;
-            committed
-                .stored
-                .push((index, DestinationKey::File(file.unique)));
-        }
-        for sub in ["new", "cur"] {
-            durable::sync_dir(&open.dir.join(sub))
-                .with_context(|| format!("flushing folder `{}` to disk", open.name))?;
-        }
-        Ok(committed)
+        let (open, pending) = (
+            self.open.as_mut().context("no folder is open")?,
+            &mut self.pending,
+        );
+        durable::blocking(|| publish(open, pending))
     }
+}
+
+/// Publishes the files written since the last commit: keywords, contents
+/// and renames made durable in that order (see `commit`).
+fn publish(open: &mut OpenFolder, pending: &mut Vec<PendingFile>) -> Result<Committed> {
+    // Order is important: keyword letters must be on disk before any file
+    // name that uses them, file contents before the renames that publish
+    // them, and the renames before the checkpoint records the messages.
+    open.keywords
+        .save(&open.dir)
+        .with_context(|| format!("saving keywords of folder `{}`", open.name))?;
+    sync_file_system(&open.dir)
+        .with_context(|| format!("flushing folder `{}` to disk", open.name))?;
+    let mut committed = Committed::default();
+    for (index, file) in pending.drain(..).enumerate() {
+        fs::rename(&file.tmp, &file.target).with_context(|| {
+            format!(
+                "moving `{}` into place in folder `{}`",
+                file.tmp.display(),
+                open.name
+            )
+        })?;
+        committed
+            .stored
+            .push((index, DestinationKey::File(file.unique)));
+    }
+    for sub in ["new", "cur"] {
+        durable::sync_dir(&open.dir.join(sub))
+            .with_context(|| format!("flushing folder `{}` to disk", open.name))?;
+    }
+    Ok(committed)
 }
 
 impl Drop for Maildir {

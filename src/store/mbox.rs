@@ -362,7 +362,7 @@ impl Source for Mbox {
     ) -> Result<()> {
         let source = self.source.as_ref().context("no folder is open")?;
         let mut reader = open_reader(&source.path, source.resume_at, source.format)?;
-        while let Some(entry) = reader.next_message() {
+        while let Some(entry) = durable::blocking(|| reader.next_message()) {
             for note in reader.take_notes() {
                 report::warn(&format!(
                     "mbox `{}`, byte {}: {}",
@@ -470,7 +470,8 @@ impl Sink for Mbox {
         }
         let format = self.format_of(&path)?;
         if self.read_only {
-            return index(&path, format).map(|fingerprints| Some(Opened::local(fingerprints)));
+            return durable::blocking(|| index(&path, format))
+                .map(|fingerprints| Some(Opened::local(fingerprints)));
         }
         let file = OpenOptions::new()
             .read(true)
@@ -490,8 +491,10 @@ impl Sink for Mbox {
             }
         })?;
         let dotlock = Dotlock::acquire(&path)?;
-        recover_interrupted_write(&path, &file)?;
-        let fingerprints = index(&path, format)?;
+        let fingerprints = durable::blocking(|| {
+            recover_interrupted_write(&path, &file)?;
+            index(&path, format)
+        })?;
         let committed_len = file.metadata()?.len();
         self.sink = Some(SinkFile {
             name: folder.clone(),
@@ -513,14 +516,16 @@ impl Sink for Mbox {
             sink.begin_batch()?;
         }
         let start = sink.committed_len + sink.written;
-        let written = mboxrd::write_message_as(
-            &mut sink.writer,
-            &message.file_bytes(),
-            &message.flags,
-            message.internal_date,
-            message.envelope_sender.as_deref(),
-            sink.format,
-        )
+        let written = durable::blocking(|| {
+            mboxrd::write_message_as(
+                &mut sink.writer,
+                &message.file_bytes(),
+                &message.flags,
+                message.internal_date,
+                message.envelope_sender.as_deref(),
+                sink.format,
+            )
+        })
         .with_context(|| {
             format!(
                 "writing {} to folder `{}` at `{}`",
@@ -538,7 +543,7 @@ impl Sink for Mbox {
         let Some(sink) = self.sink.as_mut() else {
             return Ok(Committed::default());
         };
-        sink.commit()?;
+        durable::blocking(|| sink.commit())?;
         let stored = sink
             .starts
             .drain(..)
