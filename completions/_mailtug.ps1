@@ -180,6 +180,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             break
         }
         'mailtug;state;show' {
+            [CompletionResult]::new('--messages', '--messages', [CompletionResultType]::ParameterName, 'Print one JSON line per message recorded instead: folder, source key, fingerprint, destination folder and key, flags as copied, bytes, when stored')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events on stdout, one object per line (see mailtug(1))')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')

@@ -550,7 +550,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__state__subcmd__show)
-            opts="-q -v -h -V --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --messages --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -171,6 +171,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --version 'Print version'
         }
         &'mailtug;state;show'= {
+            cand --messages 'Print one JSON line per message recorded instead: folder, source key, fingerprint, destination folder and key, flags as copied, bytes, when stored'
             cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
             cand -q 'Print nothing but errors'
             cand --quiet 'Print nothing but errors'

@@ -191,6 +191,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_s
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -l messages -d 'Print one JSON line per message recorded instead: folder, source key, fingerprint, destination folder and key, flags as copied, bytes, when stored'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing but errors'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr; -vv for debugging'

@@ -301,6 +301,11 @@ pub(crate) enum StateCommand {
         /// State id or file
         #[arg(value_name = "ID")]
         id: String,
+        /// Print one JSON line per message recorded instead: folder, source
+        /// key, fingerprint, destination folder and key, flags as copied,
+        /// bytes, when stored
+        #[arg(long)]
+        messages: bool,
     },
     /// Remove a job's state, so the next run of its job starts over (relying on dedup)
     Forget {

@@ -10,12 +10,31 @@ use crate::cli::StateCommand;
 use crate::event::Event;
 use crate::exit::{self, ExitCode};
 use crate::report;
-use crate::state::State;
+use crate::state::{MessageRow, State};
 
 pub fn run(command: StateCommand) -> Result<ExitCode> {
     match command {
         StateCommand::List => list(),
-        StateCommand::Show { id } => {
+        StateCommand::Show { id, messages: true } => {
+            let path = resolve(&id)?;
+            let state = State::inspect(&path)?;
+            let mut out = std::io::stdout().lock();
+            for folder in state.folder_names() {
+                for row in state.messages(&folder)? {
+                    let mut line = serde_json::to_vec(&MessageLine {
+                        folder: folder.as_str(),
+                        row,
+                    })?;
+                    line.push(b'\n');
+                    out.write_all(&line)?;
+                }
+            }
+            Ok(ExitCode::Success)
+        }
+        StateCommand::Show {
+            id,
+            messages: false,
+        } => {
             let path = resolve(&id)?;
             let checkpoint = State::inspect(&path)?.to_checkpoint()?;
             // Serialised first, so a closed pipe shows up as an io::Error
@@ -40,6 +59,14 @@ pub fn run(command: StateCommand) -> Result<ExitCode> {
             Ok(ExitCode::Success)
         }
     }
+}
+
+/// One line of `state show --messages`.
+#[derive(serde::Serialize)]
+struct MessageLine<'a> {
+    folder: &'a str,
+    #[serde(flatten)]
+    row: MessageRow,
 }
 
 fn list() -> Result<ExitCode> {

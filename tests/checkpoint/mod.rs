@@ -374,3 +374,64 @@ fn a_json_checkpoint_of_an_earlier_release_is_migrated_on_first_use() {
     assert!(!names.iter().any(|n| n.contains(".json")), "{names:?}");
     assert_eq!(env.state_json(&path)["folders"], shown["folders"]);
 }
+
+/// `state show --messages` prints a row per message stored, with where the
+/// destination put it: here each maildir key names a file that is there.
+#[test]
+fn state_show_messages_names_where_each_message_went() {
+    let env = TestEnv::new();
+    env.copy_fixture("mbox");
+    let (src, dst) = (env.endpoint("mbox", "mbox"), env.endpoint("maildir", "md"));
+    let events = env.run_json(&["--json", "copy", &src, &dst], 0);
+    let copied = count(summary(&events), "messages_copied");
+    let duplicates = count(summary(&events), "messages_duplicate");
+    let (id, _) = env.only_checkpoint();
+    let output = env.run(&["state", "show", "--messages", &id]);
+    assert_exit(&output, 0);
+    let rows: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(
+        rows.len() as u64,
+        copied + duplicates,
+        "one row per message done"
+    );
+    let (stored, found): (Vec<&Value>, Vec<&Value>) = rows
+        .iter()
+        .partition(|row| !row["destination_key"].is_null());
+    assert_eq!(
+        stored.len() as u64,
+        copied,
+        "a destination key for each copied"
+    );
+    assert!(
+        found
+            .iter()
+            .all(|row| row["destination_folder"] == row["folder"]),
+        "a duplicate names the folder where its copy already was"
+    );
+    let files: Vec<String> = crate::util::list_files(&env.path("md"))
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for row in stored {
+        let key = row["destination_key"]
+            .as_str()
+            .expect("a maildir file name");
+        let folder = row["destination_folder"].as_str().unwrap();
+        assert_eq!(folder, row["folder"].as_str().unwrap(), "{row}");
+        assert!(
+            files
+                .iter()
+                .any(|name| name == key || name.starts_with(&format!("{key}:2,"))),
+            "no file `{key}` at the destination: {row}"
+        );
+        assert!(row["source_key"].is_u64(), "an mbox offset: {row}");
+        let fingerprint = row["fingerprint"].as_str().unwrap();
+        assert!(
+            fingerprint.starts_with('<') || fingerprint.starts_with("sha256:"),
+            "{row}"
+        );
+    }
+}
