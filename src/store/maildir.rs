@@ -149,14 +149,66 @@ struct OpenFolder {
     entries: Vec<Entry>,
 }
 
+///
+/// Compact, as a folder's listing is held while it is copied: one string
+/// per file instead of three (about 110 bytes a message instead of 250).
 struct Entry {
-    /// Unique name: the file name up to the info separator (`:2,`).
-    id: String,
-    path: PathBuf,
-    /// The info letters after the separator.
-    info: String,
+    /// The file name as listed (made readable when it is not UTF-8).
+    name: Box<str>,
+    /// `name[..id_end]` is the unique name, up to the info separator (`:2,`).
+    id_end: u32,
+    /// `name[info.0..info.1]` are the info letters after the separator.
+    info: (u32, u32),
     /// Found in `new/` rather than `cur/`.
     in_new: bool,
+    /// The real path of a file whose name is not UTF-8, which `name`
+    /// cannot rebuild.
+    odd_path: Option<Box<Path>>,
+}
+
+impl Entry {
+    /// The entry for file `item` of the folder's `new/` or `cur/`.
+    fn new(item: &fs::DirEntry, in_new: bool) -> Entry {
+        let os_name = item.file_name();
+        let name = os_name.to_string_lossy();
+        let (id, info) = split_info(&name);
+        let offset = |part: &str| (part.as_ptr() as usize - name.as_ptr() as usize) as u32;
+        let info = match info {
+            Some(info) => (offset(info), offset(info) + info.len() as u32),
+            None => (name.len() as u32, name.len() as u32),
+        };
+        let odd_path = os_name
+            .to_str()
+            .is_none()
+            .then(|| item.path().into_boxed_path());
+        Entry {
+            id_end: id.len() as u32,
+            info,
+            in_new,
+            odd_path,
+            name: name.into(),
+        }
+    }
+
+    /// Unique name: the file name up to the info separator.
+    fn id(&self) -> &str {
+        &self.name[..self.id_end as usize]
+    }
+
+    /// The info letters after the separator.
+    fn info(&self) -> &str {
+        &self.name[self.info.0 as usize..self.info.1 as usize]
+    }
+
+    /// The file's path in folder directory `dir`.
+    fn path(&self, dir: &Path) -> PathBuf {
+        match &self.odd_path {
+            Some(path) => path.to_path_buf(),
+            None => dir
+                .join(if self.in_new { "new" } else { "cur" })
+                .join(&*self.name),
+        }
+    }
 }
 
 struct PendingFile {
@@ -461,12 +513,12 @@ impl Source for Maildir {
             status.pending = Some(
                 entries
                     .iter()
-                    .filter(|e| !progress.is_done(&SourceKey::File(e.id.clone())))
+                    .filter(|e| !progress.is_done(&SourceKey::File(e.id().to_string())))
                     .count() as u64,
             );
             if let crate::checkpoint::Done::Files { names } = &progress.done {
                 let present: std::collections::HashSet<&str> =
-                    entries.iter().map(|e| e.id.as_str()).collect();
+                    entries.iter().map(Entry::id).collect();
                 status.vanished = names
                     .iter()
                     .filter(|n| !present.contains(n.as_str()))
@@ -491,7 +543,7 @@ impl Source for Maildir {
     ) -> Result<()> {
         let open = self.open.as_ref().context("no folder is open")?;
         for entry in &open.entries {
-            let key = SourceKey::File(entry.id.clone());
+            let key = SourceKey::File(entry.id().to_string());
             if progress.is_done(&key) {
                 continue;
             }
@@ -520,7 +572,9 @@ impl Source for Maildir {
         durable::blocking(|| {
             for entry in &open.entries {
                 stats.messages += 1;
-                stats.bytes += fs::metadata(&entry.path).map(|m| m.len()).unwrap_or(0);
+                stats.bytes += fs::metadata(entry.path(&open.dir))
+                    .map(|m| m.len())
+                    .unwrap_or(0);
             }
         });
         Ok(stats)
@@ -567,7 +621,7 @@ impl Sink for Maildir {
             let mut fingerprints = Vec::with_capacity(entries.len());
             for entry in &entries {
                 // An unreadable file cannot be a duplicate of anything we could copy.
-                if let Ok(fingerprint) = fingerprint_file(&entry.path) {
+                if let Ok(fingerprint) = fingerprint_file(&entry.path(&dir)) {
                     fingerprints.push(fingerprint);
                 }
             }
@@ -577,7 +631,7 @@ impl Sink for Maildir {
         // Letters files use without a name must keep meaning nothing: a new
         // keyword given one of them would name those messages too.
         for entry in &entries {
-            keywords.reserve_unnamed(&entry.info);
+            keywords.reserve_unnamed(entry.info());
         }
         self.open = Some(OpenFolder {
             name: folder.clone(),
@@ -988,59 +1042,49 @@ fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
             let item = item.with_context(|| format!("listing `{}`", path.display()))?;
             // A name that is not UTF-8 is read through its real path; its
             // unique name is made readable, as the `maildir` crate did.
-            let name = item.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') {
+            if item.file_name().as_encoded_bytes().starts_with(b".") {
                 continue;
             }
-            let (id, info) = split_info(&name);
-            entries.push(Entry {
-                id: id.to_string(),
-                info: info.unwrap_or_default().to_string(),
-                path: item.path(),
-                in_new: sub == "new",
-            });
+            entries.push(Entry::new(&item, sub == "new"));
         }
     }
-    entries.sort_by(|a, b| a.id.cmp(&b.id));
+    entries.sort_by(|a, b| a.id().cmp(b.id()));
     Ok(entries)
 }
 
 fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Message> {
-    let (mut file, info, in_new) = match open_message_file(&entry.path) {
-        Ok(file) => (file, entry.info.clone(), entry.in_new),
+    let path = entry.path(dir);
+    let (mut file, info, in_new) = match open_message_file(&path) {
+        Ok(file) => (file, entry.info().to_string(), entry.in_new),
         // A mail reader may have renamed it since the listing (new/ → cur/,
         // flags changed); the unique name stays, so look for it once more.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && entry.path.is_symlink() => {
-            return Err(e).with_context(|| {
-                format!("`{}` is a symbolic link to nothing", entry.path.display())
-            })
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.is_symlink() => {
+            return Err(e)
+                .with_context(|| format!("`{}` is a symbolic link to nothing", path.display()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let moved = relocate(dir, &entry.id)
-                .with_context(|| format!("reading `{}`", entry.path.display()))?;
-            let file = open_message_file(&moved.path)
-                .with_context(|| format!("reading `{}`", moved.path.display()))?;
-            (file, moved.info, moved.in_new)
+            let moved = relocate(dir, entry.id())
+                .with_context(|| format!("reading `{}`", path.display()))?;
+            let moved_path = moved.path(dir);
+            let file = open_message_file(&moved_path)
+                .with_context(|| format!("reading `{}`", moved_path.display()))?;
+            (file, moved.info().to_string(), moved.in_new)
         }
-        Err(e) => return Err(e).with_context(|| format!("reading `{}`", entry.path.display())),
+        Err(e) => return Err(e).with_context(|| format!("reading `{}`", path.display())),
     };
     let meta = file.metadata()?;
     if !meta.is_file() {
-        return Err(anyhow!("`{}` is not a regular file", entry.path.display()));
+        return Err(anyhow!("`{}` is not a regular file", path.display()));
     }
     let mut raw = Vec::with_capacity(meta.len() as usize);
     file.read_to_end(&mut raw)
-        .with_context(|| format!("reading `{}`", entry.path.display()))?;
+        .with_context(|| format!("reading `{}`", path.display()))?;
     if raw.is_empty() {
-        return Err(anyhow!(
-            "`{}` is empty, not a message",
-            entry.path.display()
-        ));
+        return Err(anyhow!("`{}` is empty, not a message", path.display()));
     }
     let (flags, unnamed_keyword_letters) = keywords.flags_from_info(&info);
     let mut message = Message::new(
-        SourceKey::File(entry.id.clone()),
+        SourceKey::File(entry.id().to_string()),
         raw,
         flags,
         meta.modified().ok(),
@@ -1075,16 +1119,9 @@ fn relocate(dir: &Path, id: &str) -> std::io::Result<Entry> {
         };
         for item in listing {
             let item = item?;
-            let name = item.file_name();
-            let name = name.to_string_lossy();
-            let (unique, info) = split_info(&name);
-            if unique == id && !name.starts_with('.') {
-                return Ok(Entry {
-                    id: id.to_string(),
-                    path: item.path(),
-                    info: info.unwrap_or_default().to_string(),
-                    in_new: sub == "new",
-                });
+            let entry = Entry::new(&item, sub == "new");
+            if entry.id() == id && !entry.name.starts_with('.') {
+                return Ok(entry);
             }
         }
     }
