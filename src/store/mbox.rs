@@ -294,6 +294,14 @@ impl Source for Mbox {
             // (`plain` over `plain.mbox`), without repeating its warnings.
             self.list_files()?;
         }
+        // One file is one folder, which its listing calls INBOX; any other
+        // name would read that file under a name it does not have.
+        if self.layout == Layout::File && !folder.is_inbox() {
+            bail!(
+                "no folder `{folder}` in mbox `{}`: a single mbox file holds one folder, INBOX",
+                self.root.display()
+            );
+        }
         let path = self.folder_path(folder);
         let meta = fs::metadata(&path)
             .with_context(|| format!("opening folder `{folder}` at `{}`", path.display()))?;
