@@ -617,15 +617,20 @@ impl SinkFile {
         // holds part of a message, and flushing it once the truncation has
         // made room would append that part to the last committed message.
         let (file, _discarded) = self.writer.into_parts();
-        let Some(journal) = self.journal else {
-            return Ok(());
+        let rolled_back = match &self.journal {
+            None => Ok(()),
+            Some(journal) => file
+                .set_len(self.committed_len)
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("rolling back mbox `{}`", self.path.display()))
+                .and_then(|()| Ok(fs::remove_file(journal)?))
+                .and_then(|()| Ok(durable::sync_parent(journal)?)),
         };
-        file.set_len(self.committed_len)
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("rolling back mbox `{}`", self.path.display()))?;
-        fs::remove_file(&journal)?;
-        durable::sync_parent(&journal)?;
-        Ok(())
+        // The lock is released by hand, not left to the close: a process
+        // forked meanwhile shares the open file until it execs, and would
+        // hold the lock that long, refusing the next writer of the file.
+        let _ = file.unlock();
+        rolled_back
     }
 }
 
