@@ -7,8 +7,8 @@
 //! Why it is `#[doc(hidden)] pub` and not `#[cfg(test)]`: the same table
 //! runs in two test binaries. The library's unit tests run it against the
 //! in-memory store (which exists only under `cfg(test)`), maildir and mbox;
-//! `tests/conformance/` runs it against IMAP on every test server and POP3
-//! on Dovecot, which only the integration harness can start. One copy of
+//! `tests/conformance/` runs it against IMAP and POP3 on every test
+//! server, which only the integration harness can start. One copy of
 //! the table, reached from both, keeps the stores held to the same rules.
 //! Nothing outside tests calls it.
 //!
@@ -138,11 +138,33 @@ impl Report {
             .collect()
     }
 
+    /// The skipped rows, one line each, and the counts.
+    pub fn skips(&self) -> String {
+        let mut text = String::new();
+        let (mut passed, mut skipped) = (0, 0);
+        for (store, behaviour, outcome, _) in &self.rows {
+            match outcome {
+                Outcome::Passed => passed += 1,
+                Outcome::Skipped(why) => {
+                    skipped += 1;
+                    text.push_str(&format!("  skipped {store} {behaviour}: {why}\n"));
+                }
+                Outcome::Failed(_) => {}
+            }
+        }
+        format!("{passed} passed, {skipped} skipped by capability\n{text}")
+    }
+
     /// Prints the matrix and panics naming every failure.
     pub fn assert_passed(&self, what: &str) {
-        // Printed whether or not anything failed, so skips are seen with
-        // `--nocapture` and in every failure's output.
+        // The whole matrix goes to the test's output (shown on failure and
+        // with `--nocapture`); the skips go straight to stderr, past the
+        // test harness's capture, so no run hides them.
         println!("{what}: conformance matrix\n{}", self.matrix());
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("conformance, {what}: {}", self.skips()).as_bytes(),
+        );
         let failures = self.failures();
         assert!(
             failures.is_empty(),
