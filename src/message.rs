@@ -116,6 +116,11 @@ impl Message {
         }
     }
 
+    /// The line-end convention its bytes are in.
+    pub(crate) fn form(&self) -> Form {
+        self.form
+    }
+
     /// The size as a file holds it (LF line ends where the source had CRLF).
     pub(crate) fn size(&self) -> u64 {
         self.file_size

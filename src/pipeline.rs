@@ -1232,6 +1232,10 @@ fn report_failed(folder: &FolderName, key: &SourceKey, e: &anyhow::Error) {
 }
 
 #[cfg(test)]
+#[path = "pipeline_order_tests.rs"]
+mod order_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -294,6 +294,14 @@ impl Source for Mbox {
             // (`plain` over `plain.mbox`), without repeating its warnings.
             self.list_files()?;
         }
+        // One file is one folder, which its listing calls INBOX; any other
+        // name would read that file under a name it does not have.
+        if self.layout == Layout::File && !folder.is_inbox() {
+            bail!(
+                "no folder `{folder}` in mbox `{}`: a single mbox file holds one folder, INBOX",
+                self.root.display()
+            );
+        }
         let path = self.folder_path(folder);
         let meta = fs::metadata(&path)
             .with_context(|| format!("opening folder `{folder}` at `{}`", path.display()))?;
@@ -614,15 +622,20 @@ impl SinkFile {
         // holds part of a message, and flushing it once the truncation has
         // made room would append that part to the last committed message.
         let (file, _discarded) = self.writer.into_parts();
-        let Some(journal) = self.journal else {
-            return Ok(());
+        let rolled_back = match &self.journal {
+            None => Ok(()),
+            Some(journal) => file
+                .set_len(self.committed_len)
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("rolling back mbox `{}`", self.path.display()))
+                .and_then(|()| Ok(fs::remove_file(journal)?))
+                .and_then(|()| Ok(durable::sync_parent(journal)?)),
         };
-        file.set_len(self.committed_len)
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("rolling back mbox `{}`", self.path.display()))?;
-        fs::remove_file(&journal)?;
-        durable::sync_parent(&journal)?;
-        Ok(())
+        // The lock is released by hand, not left to the close: a process
+        // forked meanwhile shares the open file until it execs, and would
+        // hold the lock that long, refusing the next writer of the file.
+        let _ = file.unlock();
+        rolled_back
     }
 }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
 use crate::checkpoint::FolderProgress;
 use crate::checkpoint::{FolderIdentity, IndexCache};
@@ -30,6 +30,11 @@ use crate::store::{
 /// server answers an APPEND with NO.
 pub const REJECT_HEADER: &str = "X-Memory-Reject: yes";
 
+/// The header that makes the whole `commit` of a batch holding the message
+/// fail, as a full disk or a lost connection does: nothing of the batch is
+/// stored.
+pub const FAIL_COMMIT_HEADER: &str = "X-Memory-Fail-Commit: yes";
+
 /// One message as the store holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Held {
@@ -46,6 +51,8 @@ pub enum Logged {
     Committed(FolderName, Vec<u32>),
     /// These UIDs were deleted from this folder.
     Deleted(FolderName, Vec<u32>),
+    /// A commit into this folder failed and stored nothing.
+    CommitFailed(FolderName),
 }
 
 #[derive(Debug)]
@@ -317,15 +324,15 @@ impl Sink for Memory {
         };
         let pending = std::mem::take(&mut self.pending);
         let mut contents = self.contents();
+        if pending.iter().any(|m| has_header(m, FAIL_COMMIT_HEADER)) {
+            contents.log.push(Logged::CommitFailed(name));
+            bail!("the memory store failed the commit");
+        }
         let folder = contents.folders.get_mut(&name).context("folder gone")?;
         let mut committed = Committed::default();
         let mut uids = Vec::new();
         for (index, message) in pending.into_iter().enumerate() {
-            let raw = message.file_bytes().into_owned();
-            let rejected = String::from_utf8_lossy(&raw)
-                .lines()
-                .any(|line| line == REJECT_HEADER);
-            if rejected {
+            if has_header(&message, REJECT_HEADER) {
                 committed.rejections.push(Rejection {
                     index,
                     error: MessageRejected("the memory store refuses it".into()).into(),
@@ -338,7 +345,7 @@ impl Sink for Memory {
                 uid,
                 Held {
                     uid,
-                    raw,
+                    raw: message.file_bytes().into_owned(),
                     flags: message.flags,
                     internal_date: message.internal_date,
                 },
@@ -349,6 +356,13 @@ impl Sink for Memory {
         contents.log.push(Logged::Committed(name, uids));
         Ok(committed)
     }
+}
+
+/// Whether `message` holds the line `header`.
+fn has_header(message: &Message, header: &str) -> bool {
+    String::from_utf8_lossy(&message.file_bytes())
+        .lines()
+        .any(|line| line == header)
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@
 //! be a sink by construction, and the futures stay `Send` without boxing
 //! them.
 
+#[doc(hidden)]
+pub mod conformance;
 pub mod dry_run;
 pub mod imap;
 pub mod maildir;
