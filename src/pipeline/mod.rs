@@ -15,6 +15,8 @@
 //! (disk full, connection lost) stops the run, because every later message
 //! would fail the same way. Whatever was committed before stays recorded.
 
+mod plan;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,7 +28,6 @@ use tokio::sync::watch;
 use crate::checkpoint::{FolderProgress, JobLock};
 use crate::error::{is_disconnected, is_message_rejected, is_refused};
 use crate::event::{Event, Outcome};
-use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::job::Job;
@@ -34,10 +35,8 @@ use crate::message::DestinationKey;
 use crate::message::{Flags, SourceKey};
 use crate::report::{self, Progress};
 use crate::state::{State, StateWriter, Stored};
-use crate::store::{
-    AnySink, AnySource, Create, Fetched, FolderStatus, Outbox, SingleFolder, Sink, Source,
-};
-use crate::suggest;
+use crate::store::{AnySink, AnySource, Create, Fetched, FolderStatus, Outbox, Sink, Source};
+use plan::Unit;
 
 /// A commit (and checkpoint save) happens at least this often…
 const COMMIT_EVERY_MESSAGES: usize = 100;
@@ -142,10 +141,10 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Finished>
     // Local destinations create nothing until a folder is opened, so a run
     // refused here leaves no trace (not even an empty directory).
     let sink = connect_sink(&job).await?;
-    let units = select_folders(&job, &mut source, &sink).await?;
+    let units = plan::select_folders(&job, &mut source, &sink).await?;
 
     let mut state = open_state(&job).await?;
-    forget_folders_whose_copy_is_gone(&units, &sink, &mut state)?;
+    plan::forget_folders_whose_copy_is_gone(&units, &sink, &mut state)?;
     let (state, state_thread) = StateWriter::spawn(state)?;
     let shared = Arc::new(Shared {
         state,
@@ -153,44 +152,12 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Finished>
     });
     // Folders with nothing new are settled here, on the first connection,
     // so a run with nothing to do opens no further connections.
-    let mut settled = Summary::default();
-    let mut units_to_copy = Vec::with_capacity(units.len());
-    for unit in units {
-        let mut rest = Vec::with_capacity(unit.len());
-        for (folder, destination) in unit {
-            if settle_if_unchanged(&job, &mut source, &folder, &destination, &shared).await {
-                settled.folders += 1;
-                settled.folders_unchanged += 1;
-            } else {
-                rest.push((folder, destination));
-            }
-        }
-        if !rest.is_empty() {
-            units_to_copy.push(rest);
-        }
-    }
+    let (settled, mut units_to_copy) =
+        plan::settle_unchanged(&job, &mut source, units, &shared).await;
     if units_to_copy.len() > job.jobs {
         // More folders than workers: the order decides which folder runs
         // alone at the end.
-        let folders: Vec<FolderName> = units_to_copy
-            .iter()
-            .flatten()
-            .map(|(folder, _)| folder.clone())
-            .collect();
-        let weights = source.weights(&folders).await;
-        largest_first(&mut units_to_copy, &weights);
-        report::debug(&format!(
-            "folders in the order they start: {}",
-            units_to_copy
-                .iter()
-                .flatten()
-                .map(|(folder, _)| match weights.get(folder) {
-                    Some(weight) => format!("`{folder}` ({weight})"),
-                    None => format!("`{folder}` (?)"),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        plan::order_largest_first(&mut source, &mut units_to_copy).await;
     }
     let queue = Arc::new(Mutex::new(
         units_to_copy.into_iter().collect::<VecDeque<_>>(),
@@ -333,23 +300,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Source folders that share a destination folder: one worker copies them in turn.
-type Unit = Vec<(FolderName, FolderName)>;
-
-/// Puts the heaviest units first, keeping the source's order among equals
-/// and after them the units of unknown weight (longest job first). In the
-/// listed order, a folder that sorts late waits for a worker however big it
-/// is, and the run's end is that one folder copying alone on one connection.
-fn largest_first(units: &mut [Unit], weights: &HashMap<FolderName, u64>) {
-    units.sort_by_cached_key(|unit| {
-        let weight: u64 = unit
-            .iter()
-            .map(|(folder, _)| weights.get(folder).copied().unwrap_or(0))
-            .sum();
-        std::cmp::Reverse(weight)
-    });
 }
 
 fn queue_len(queue: &Mutex<VecDeque<Unit>>) -> usize {
@@ -538,175 +488,6 @@ fn report_folder_done(
         counts: done.counts,
         error: error.map(|e| format!("{e:#}")),
     });
-}
-
-/// Settles a folder the checkpoint shows complete and unchanged: records
-/// its identity (and forgets vanished messages) and reports it, without a
-/// worker or a destination connection. False when the folder needs a
-/// worker: new messages, a first sight (it must be created), a changed
-/// source, deletions to do, or an error (which the worker reports).
-async fn settle_if_unchanged(
-    job: &Job,
-    source: &mut AnySource,
-    folder: &FolderName,
-    destination: &FolderName,
-    shared: &Shared,
-) -> bool {
-    let Ok(Some(recorded)) = shared.recorded(folder).await else {
-        return false;
-    };
-    if job.source_options.deletes() {
-        return false;
-    }
-    let Ok(status) = source.open(folder, &recorded).await else {
-        return false;
-    };
-    if status.changed.is_some() || status.pending != Some(0) {
-        return false;
-    }
-    if status.identity != recorded.identity || !status.vanished.is_empty() {
-        let mut progress = recorded;
-        progress.identity = status.identity;
-        progress.forget(&status.vanished);
-        if shared
-            .save_folder(folder, &progress, &status.vanished)
-            .await
-            .is_err()
-        {
-            // The worker tries again and reports the failure.
-            return false;
-        }
-    }
-    report::info(&format!("folder `{folder}`: nothing new"));
-    report::emit(&Event::FolderStart {
-        folder,
-        destination_folder: destination,
-        pending: Some(0),
-    });
-    report::emit(&Event::FolderDone {
-        folder,
-        destination_folder: destination,
-        unchanged: true,
-        counts: Counts::default(),
-        error: None,
-    });
-    true
-}
-
-/// Drops the progress of source folders whose destination folder no longer
-/// exists (a backup directory removed, a folder deleted on the server):
-/// kept, it would skip them as done while their copies are missing.
-/// Forgotten, they are copied again, deduplicated against whatever the
-/// destination holds by then.
-fn forget_folders_whose_copy_is_gone(
-    units: &[Unit],
-    sink: &AnySink,
-    state: &mut State,
-) -> Result<()> {
-    for (folder, destination) in units.iter().flatten() {
-        if state.has_folder(folder) && !sink.holds(destination) {
-            report::warn(&format!(
-                "destination folder `{destination}` is gone: copying folder `{folder}` again"
-            ));
-            state.forget_folder(folder)?;
-            state.forget_index(destination)?;
-        }
-    }
-    Ok(())
-}
-
-/// The source folders taking part, each with its destination name, grouped
-/// by destination folder (in source order).
-async fn select_folders(job: &Job, source: &mut AnySource, sink: &AnySink) -> Result<Vec<Unit>> {
-    let available = source
-        .folders()
-        .await
-        .with_context(|| format!("listing folders of `{}`", job.source))?;
-    for wanted in &job.folders.only {
-        if !available.contains(wanted) {
-            let names: Vec<&str> = available.iter().map(FolderName::as_str).collect();
-            return Err(suggest::missing_folder(
-                wanted.as_str(),
-                &job.source.to_string(),
-                &names,
-            ));
-        }
-    }
-    if available.is_empty() {
-        report::warn(&format!("`{}` holds no folders", job.source));
-    }
-    // A destination that holds one folder: one its URL names
-    // (`imaps://host/Archive`) receives every selected folder; one file
-    // holds one folder only.
-    let single_folder = sink.capabilities().single_folder;
-    let into_one = match &single_folder {
-        Some(SingleFolder::Named(folder)) => Some(folder.clone()),
-        _ => None,
-    };
-    let selected: Vec<(FolderName, FolderName)> = available
-        .into_iter()
-        .filter(|f| job.folders.includes(f))
-        .map(|f| {
-            let destination = match &into_one {
-                Some(folder) => folder.clone(),
-                None => destination_of(job, source, sink, &f),
-            };
-            (f, destination)
-        })
-        .collect();
-    let mut units: Vec<Unit> = Vec::new();
-    let mut unit_of: HashMap<FolderName, usize> = HashMap::new();
-    for (folder, destination) in selected {
-        match unit_of.get(&destination) {
-            Some(&i) => units[i].push((folder, destination)),
-            None => {
-                unit_of.insert(destination.clone(), units.len());
-                units.push(vec![(folder, destination)]);
-            }
-        }
-    }
-    if single_folder == Some(SingleFolder::File) && units.len() > 1 {
-        return Err(exit::usage(format!(
-            "`{}` is a single mbox file and holds one folder, but {} folders are selected; choose one with --folder, merge them with --map, or give a directory",
-            job.destination,
-            units.len()
-        )));
-    }
-    Ok(units)
-}
-
-/// Where a source folder goes: `--map` first; then, between stores that
-/// mark special-use folders (IMAP), the destination's own folder of the same
-/// use (a source `Sent Items` marked \Sent lands in the destination's
-/// \Sent folder, whatever it is called); else the same name.
-fn destination_of(
-    job: &Job,
-    source: &AnySource,
-    sink: &AnySink,
-    folder: &FolderName,
-) -> FolderName {
-    let mapped = job.folders.destination(folder);
-    if mapped != *folder || !job.special_use_map {
-        return mapped;
-    }
-    // The folder itself or its nearest special-use ancestor: `Sent/2023`
-    // follows `Sent` to the destination's `Sent Items/2023`, as with --map.
-    let components: Vec<&str> = folder.components().collect();
-    for depth in (1..=components.len()).rev() {
-        let Ok(ancestor) = FolderName::from_components(&components[..depth]) else {
-            continue;
-        };
-        let Some(target) = source
-            .special_use(&ancestor)
-            .and_then(|special_use| sink.special_folder(special_use))
-        else {
-            continue;
-        };
-        let rest = &components[depth..];
-        let parts = target.components().chain(rest.iter().copied());
-        return FolderName::from_components(parts).unwrap_or(mapped);
-    }
-    mapped
 }
 
 /// The job's state: opened (or created, or migrated from a JSON checkpoint)
@@ -1428,41 +1209,5 @@ mod tests {
             "each stored message is recorded with where it went"
         );
         let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
-    }
-
-    fn unit(names: &[&str]) -> Unit {
-        names
-            .iter()
-            .map(|name| (folder(name), folder(name)))
-            .collect()
-    }
-
-    #[test]
-    fn the_heaviest_folders_start_first_and_ties_keep_the_listed_order() {
-        let mut units = vec![
-            unit(&["Archive"]),
-            unit(&["Drafts"]),
-            unit(&["INBOX"]),
-            unit(&["Lists", "Lists2"]),
-            unit(&["Sent"]),
-            unit(&["Unknown"]),
-        ];
-        let weights: HashMap<FolderName, u64> = [
-            ("Archive", 10),
-            ("Drafts", 0),
-            ("INBOX", 900),
-            ("Lists", 6),
-            ("Lists2", 6),
-            ("Sent", 10),
-        ]
-        .into_iter()
-        .map(|(name, weight)| (folder(name), weight))
-        .collect();
-        largest_first(&mut units, &weights);
-        let order: Vec<String> = units.iter().map(|unit| unit[0].0.to_string()).collect();
-        assert_eq!(
-            order,
-            ["INBOX", "Lists", "Archive", "Sent", "Drafts", "Unknown"]
-        );
     }
 }
