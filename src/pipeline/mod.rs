@@ -15,6 +15,8 @@
 //! (disk full, connection lost) stops the run, because every later message
 //! would fail the same way. Whatever was committed before stays recorded.
 
+mod connect;
+mod delete;
 mod plan;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -35,7 +37,9 @@ use crate::message::DestinationKey;
 use crate::message::{Flags, SourceKey};
 use crate::report::{self, Progress};
 use crate::state::{State, StateWriter, Stored};
-use crate::store::{AnySink, AnySource, Create, Fetched, FolderStatus, Outbox, Sink, Source};
+use crate::store::{AnySink, Create, Fetched, Outbox, Sink, Source};
+use connect::{connect_sink, connect_source, Stores};
+use delete::delete_from_source;
 use plan::Unit;
 
 /// A commit (and checkpoint save) happens at least this often…
@@ -180,11 +184,10 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Finished>
 
     let workers = job.jobs.min(queue_len(&queue));
     let mut handles = Vec::with_capacity(workers);
-    let mut first = Some((source, sink));
+    let mut first = Some(Stores::new(source, sink));
     if workers == 0 {
-        if let Some((source, sink)) = first.take() {
-            source.close().await;
-            sink.close().await;
+        if let Some(stores) = first.take() {
+            stores.close().await;
         }
     }
     for number in 0..workers {
@@ -198,9 +201,9 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Finished>
         };
         let stores = first.take();
         handles.push(tokio::spawn(async move {
-            let (source, sink) = match stores {
+            let stores = match stores {
                 Some(stores) => stores,
-                None => match worker.connect().await {
+                None => match Stores::connect(&worker.job).await {
                     Ok(stores) => stores,
                     Err(e) => {
                         // Fewer connections than asked for still finish the job.
@@ -209,7 +212,7 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Finished>
                     }
                 },
             };
-            worker.run(source, sink).await
+            worker.run(stores).await
         }));
     }
 
@@ -246,23 +249,6 @@ pub async fn copy(job: &Job, mut interrupt: InterruptSignal) -> Result<Finished>
     summary.files_skipped = report::skipped_count();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(Finished { summary, fatal })
-}
-
-async fn connect_source(job: &Job) -> Result<AnySource> {
-    AnySource::connect(&job.source, &job.source_access, &job.source_options)
-        .await
-        .with_context(|| format!("opening source `{}`", job.source))
-}
-
-async fn connect_sink(job: &Job) -> Result<AnySink> {
-    let sink = if job.dry_run {
-        AnySink::connect_read_only(&job.destination, &job.destination_access)
-            .await?
-            .into_dry_run()
-    } else {
-        AnySink::connect(&job.destination, &job.destination_access).await?
-    };
-    Ok(sink)
 }
 
 /// What the workers share: the job's state (behind its writer thread) and
@@ -318,14 +304,6 @@ struct Worker {
 }
 
 impl Worker {
-    async fn connect(&self) -> Result<(AnySource, AnySink)> {
-        let source = connect_source(&self.job).await?;
-        let sink = connect_sink(&self.job)
-            .await
-            .with_context(|| format!("opening destination `{}`", self.job.destination))?;
-        Ok((source, sink))
-    }
-
     /// Reconnects both sides after a lost connection. Each try counts as an
     /// attempt, after a pause of 1, 2, 4… s; a failed try pauses longer and
     /// tries again rather than run the copy on a dead connection. `None`
@@ -335,11 +313,11 @@ impl Worker {
         folder: &FolderName,
         attempt: &mut u32,
         stop: &watch::Receiver<bool>,
-    ) -> Option<(AnySource, AnySink)> {
+    ) -> Option<Stores> {
         loop {
             *attempt += 1;
             tokio::time::sleep(Duration::from_secs(1 << (*attempt - 1).min(5))).await;
-            match self.connect().await {
+            match Stores::connect(&self.job).await {
                 Ok(stores) => return Some(stores),
                 Err(e) => {
                     report::warn(&format!("folder `{folder}`: reconnecting failed: {e:#}"));
@@ -354,8 +332,7 @@ impl Worker {
     /// Copies folders from the queue until it is empty or the run stops.
     /// Returns what it did, and the failure of the destination that
     /// stopped it, if any.
-    async fn run(self, source: AnySource, mut sink: AnySink) -> (Summary, Option<anyhow::Error>) {
-        let mut source = Some(source);
+    async fn run(self, mut stores: Stores) -> (Summary, Option<anyhow::Error>) {
         let mut summary = Summary::default();
         let mut fatal = None;
         let mut stop = self.stop.subscribe();
@@ -381,8 +358,7 @@ impl Worker {
                     let mut committed = Counts::default();
                     let outcome = copy_folder(
                         &self.job,
-                        &mut source,
-                        &mut sink,
+                        &mut stores,
                         &folder,
                         &destination,
                         &self.shared,
@@ -412,9 +388,8 @@ impl Worker {
                         self.job.retries
                     ));
                     match self.reconnect(&folder, &mut attempt, &stop).await {
-                        Some((new_source, new_sink)) => {
-                            source = Some(new_source);
-                            sink = new_sink;
+                        Some(new) => {
+                            stores = new;
                             // What the failed attempt committed is recorded;
                             // count it. Its failures are not final: the retry
                             // redoes them.
@@ -466,10 +441,7 @@ impl Worker {
                 break;
             }
         }
-        if let Some(source) = source {
-            source.close().await;
-        }
-        sink.close().await;
+        stores.close().await;
         (summary, fatal)
     }
 }
@@ -651,8 +623,7 @@ impl FolderRun<'_> {
 #[allow(clippy::too_many_arguments)]
 async fn copy_folder(
     job: &Job,
-    source: &mut Option<AnySource>,
-    sink: &mut AnySink,
+    stores: &mut Stores,
     folder: &FolderName,
     destination: &FolderName,
     shared: &Shared,
@@ -661,6 +632,7 @@ async fn copy_folder(
     committed: &mut Counts,
     destination_unsettled: bool,
 ) -> Result<FolderDone> {
+    let Stores { source, sink } = stores;
     let recorded = shared
         .recorded(folder)
         .await
@@ -669,11 +641,7 @@ async fn copy_folder(
     // when it is empty: folder structure is data too.
     let first_time = recorded.is_none();
     let recorded = recorded.unwrap_or_default();
-    let opened = source
-        .as_mut()
-        .context("the source was lost to an earlier failure")?
-        .open(folder, &recorded)
-        .await;
+    let opened = source.get()?.open(folder, &recorded).await;
     let status = match opened {
         Ok(status) => status,
         Err(e) => {
@@ -771,7 +739,7 @@ async fn copy_folder(
     // A folder the destination lacks is created with the source folder's
     // special use, so a new Sent folder is the destination's Sent folder.
     let special_use = source
-        .as_ref()
+        .peek()
         .filter(|_| job.special_use_map)
         .and_then(|source| source.special_use(folder));
     let opened = match sink
@@ -820,9 +788,7 @@ async fn copy_folder(
 
     let (outbox, mut inbox) = Outbox::sharing(shared.in_flight.clone(), IN_FLIGHT_BYTES);
     // The source reads on its own task so reading and writing overlap.
-    let mut owned_source = source
-        .take()
-        .context("the source was lost to an earlier failure")?;
+    let mut owned_source = source.take()?;
     // The source reads the whole progress; the run keeps only what the
     // folder row records, as each message is recorded as a row.
     run.progress = folder_progress.watermarks();
@@ -927,7 +893,7 @@ async fn copy_folder(
     // Closing the inbox tells the source to stop; then take it back.
     drop(inbox);
     let (returned_source, fetch_result) = fetcher.await.context("the source task failed")?;
-    *source = Some(returned_source);
+    source.put(returned_source);
     if let Some(e) = fatal {
         // Nothing more is committed: the batch may hold a partial write.
         return Err(e.context("writing to the destination"));
@@ -968,39 +934,6 @@ async fn copy_folder(
     })
 }
 
-/// `--delete-source`: removes from the source what this run (or an earlier
-/// one that stopped before deleting) stored. Order is important: every key
-/// here was recorded by a state transaction that has committed (`record`
-/// returns only then), so a crash after the delete cannot make a rerun
-/// think they still need copying.
-async fn delete_from_source(
-    job: &Job,
-    source: &mut Option<AnySource>,
-    mut keys: Vec<SourceKey>,
-    status: &FolderStatus,
-) -> Result<()> {
-    if !job.source_options.deletes() || job.dry_run {
-        return Ok(());
-    }
-    if !job.source_options.delete {
-        // --delete-after: only what the source found old enough at open.
-        keys.clear();
-    }
-    keys.extend(status.done_but_present.iter().cloned());
-    if keys.is_empty() {
-        return Ok(());
-    }
-    let source = source
-        .as_mut()
-        .context("the source was lost to an earlier failure")?;
-    source
-        .delete(&keys)
-        .await
-        .context("deleting copied messages from the source")?;
-    report::info(&format!("deleted {} messages from the source", keys.len()));
-    Ok(())
-}
-
 fn report_failed(folder: &FolderName, key: &SourceKey, e: &anyhow::Error) {
     report::error(&format!("folder `{folder}`, {key}: {e:#}"));
     report::emit(&Event::Message {
@@ -1025,7 +958,7 @@ mod tests {
     use crate::job::FolderSelection;
     use crate::message::Flags;
     use crate::store::memory::{Logged, Memory, REJECT_HEADER};
-    use crate::store::{Access, SourceOptions};
+    use crate::store::{Access, AnySource, SourceOptions};
 
     fn raw(id: u32) -> String {
         format!("Message-ID: <{id}@example.org>\nSubject: {id}\n\nbody {id}\n")
@@ -1092,14 +1025,12 @@ mod tests {
         (from, to): (&str, &str),
         shared: &Shared,
     ) -> FolderDone {
-        let mut source = Some(AnySource::from(source.clone()));
-        let mut sink = AnySink::from(sink.clone());
+        let mut stores = Stores::new(AnySource::from(source.clone()), AnySink::from(sink.clone()));
         let (_stop, mut stopped) = watch::channel(false);
         let mut committed = Counts::default();
         copy_folder(
             job,
-            &mut source,
-            &mut sink,
+            &mut stores,
             &folder(from),
             &folder(to),
             shared,
