@@ -15,11 +15,12 @@
 //! (disk full, connection lost) stops the run, because every later message
 //! would fail the same way. Whatever was committed before stays recorded.
 
+mod batch;
 mod connect;
 mod delete;
 mod plan;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,16 +29,16 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::checkpoint::{FolderProgress, JobLock};
-use crate::error::{is_disconnected, is_message_rejected, is_refused};
-use crate::event::{Event, Outcome};
+use crate::error::{is_disconnected, is_refused};
+use crate::event::Event;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::job::Job;
-use crate::message::DestinationKey;
-use crate::message::{Flags, SourceKey};
+use crate::message::SourceKey;
 use crate::report::{self, Progress};
-use crate::state::{State, StateWriter, Stored};
-use crate::store::{AnySink, Create, Fetched, Outbox, Sink, Source};
+use crate::state::{State, StateWriter};
+use crate::store::{Create, Fetched, Outbox, Sink, Source};
+use batch::{Batch, BatchTarget};
 use connect::{connect_sink, connect_source, Stores};
 use delete::delete_from_source;
 use plan::Unit;
@@ -494,130 +495,6 @@ struct FolderDone {
     interrupted: bool,
 }
 
-/// One message handled and waiting for the next commit to be recorded.
-struct Uncommitted {
-    key: SourceKey,
-    fingerprint: Fingerprint,
-    bytes: u64,
-    /// The flags it was stored with (none for a duplicate).
-    flags: Flags,
-    /// Its position among the messages appended since the last commit;
-    /// `None` for a duplicate (nothing was appended).
-    appended: Option<usize>,
-}
-
-/// What the consumer side of one folder keeps while messages flow.
-struct FolderRun<'a> {
-    folder: &'a FolderName,
-    destination: &'a FolderName,
-    shared: &'a Shared,
-    /// The folder's progress as recorded, kept up to date with each commit.
-    progress: FolderProgress,
-    counts: Counts,
-    /// What commits recorded so far: the worker's measure of progress.
-    committed: &'a mut Counts,
-    batch: Vec<Uncommitted>,
-    appended: usize,
-    /// Fingerprints stored in this run (the destination's own are in `known`).
-    added: HashSet<Fingerprint>,
-    /// Keys recorded as done in this run, for `--delete-source`.
-    done: Vec<SourceKey>,
-    /// Whether to keep `done` (only when the source deletes what is stored).
-    keeps_done: bool,
-    /// UIDs that failed, so the checkpoint's UID watermark stops before them.
-    failed_uids: Vec<u32>,
-}
-
-impl FolderRun<'_> {
-    fn failed(&mut self, key: &SourceKey, e: &anyhow::Error) {
-        self.counts.messages_failed += 1;
-        if let SourceKey::Uid(uid) = key {
-            self.failed_uids.push(*uid);
-        }
-        report_failed(self.folder, key, e);
-    }
-
-    /// Makes the batch durable, then records it. Order is important: a
-    /// message recorded before the sink confirmed it could be lost by a crash.
-    async fn commit(&mut self, sink: &mut AnySink) -> Result<()> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let committed = sink.commit().await?;
-        let mut rejected: HashMap<usize, anyhow::Error> = committed
-            .rejections
-            .into_iter()
-            .map(|r| (r.index, r.error))
-            .collect();
-        let mut stored_at: HashMap<usize, DestinationKey> = committed.stored.into_iter().collect();
-        let batch = std::mem::take(&mut self.batch);
-        self.appended = 0;
-        let mut stored = Vec::with_capacity(batch.len());
-        for entry in batch {
-            match entry.appended.and_then(|i| rejected.remove(&i)) {
-                Some(e) => {
-                    self.counts.messages_copied -= 1;
-                    self.counts.bytes_copied -= entry.bytes;
-                    self.added.remove(&entry.fingerprint);
-                    self.failed(&entry.key, &e);
-                }
-                None => {
-                    let destination = entry.appended.and_then(|i| stored_at.remove(&i));
-                    stored.push((entry, destination));
-                }
-            }
-        }
-        let mut rows = Vec::with_capacity(stored.len());
-        for (entry, destination) in &mut stored {
-            self.progress.advance(&entry.key, &entry.fingerprint);
-            rows.push(Stored {
-                key: entry.key.clone(),
-                fingerprint: entry.fingerprint.clone(),
-                destination_folder: self.destination.clone(),
-                destination_key: destination.clone(),
-                flags: std::mem::take(&mut entry.flags),
-                bytes: entry.bytes,
-            });
-        }
-        let (folder, summary) = (self.folder.clone(), self.progress.summary());
-        self.shared
-            .state
-            .call(move |state| state.record(&folder, &summary, &rows))
-            .await?;
-        for (entry, _) in &stored {
-            if entry.appended.is_some() {
-                self.committed.messages_copied += 1;
-                self.committed.bytes_copied += entry.bytes;
-            } else {
-                self.committed.messages_duplicate += 1;
-            }
-        }
-        for (entry, destination) in stored {
-            let (fingerprint, bytes) = (&entry.fingerprint, entry.bytes);
-            let outcome = match entry.appended {
-                Some(_) => Outcome::Copied {
-                    fingerprint,
-                    bytes,
-                    destination_uid: match destination {
-                        Some(DestinationKey::Uid(uid)) => Some(uid),
-                        _ => None,
-                    },
-                },
-                None => Outcome::Duplicate { fingerprint, bytes },
-            };
-            report::emit(&Event::Message {
-                folder: self.folder,
-                key: &entry.key,
-                outcome,
-            });
-            if self.keeps_done {
-                self.done.push(entry.key);
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Copies one folder. `Err` means the whole run must stop (the destination
 /// failed, or an interruption); source trouble is returned in `FolderDone`.
 #[allow(clippy::too_many_arguments)]
@@ -693,20 +570,6 @@ async fn copy_folder(
         destination_folder: destination,
         pending: status.pending,
     });
-    let mut run = FolderRun {
-        folder,
-        destination,
-        shared,
-        progress: FolderProgress::default(),
-        counts: Counts::default(),
-        committed,
-        batch: Vec::new(),
-        appended: 0,
-        added: HashSet::new(),
-        done: Vec::new(),
-        keeps_done: job.source_options.deletes() && !job.dry_run,
-        failed_uids: Vec::new(),
-    };
     if status.pending == Some(0) && !first_time {
         if !unchanged_record {
             record(&folder_progress).await?;
@@ -716,7 +579,7 @@ async fn copy_folder(
             .await
             .err();
         return Ok(FolderDone {
-            counts: run.counts,
+            counts: Counts::default(),
             error,
             unchanged: status.done_but_present.is_empty(),
             interrupted: false,
@@ -791,9 +654,17 @@ async fn copy_folder(
     let mut owned_source = source.take()?;
     // The source reads the whole progress; the run keeps only what the
     // folder row records, as each message is recorded as a row.
-    run.progress = folder_progress.watermarks();
+    let target = BatchTarget {
+        folder,
+        destination,
+        shared,
+        known,
+        dedup: job.dedup,
+        keeps_done: job.source_options.deletes() && !job.dry_run,
+    };
+    let mut run = Batch::new(target, folder_progress.watermarks(), committed);
+    let known_to_source = run.known();
     let snapshot = folder_progress;
-    let known_to_source = known.clone();
     let fetcher = tokio::spawn(async move {
         let result = owned_source
             .fetch(&snapshot, &known_to_source, &outbox)
@@ -809,7 +680,7 @@ async fn copy_folder(
         let item = tokio::select! {
             biased;
             _ = stop.wait_for(|&stopped| stopped) => { interrupted = true; break; }
-            _ = tokio::time::sleep_until(deadline), if !run.batch.is_empty() => None,
+            _ = tokio::time::sleep_until(deadline), if !run.is_empty() => None,
             item = inbox.recv() => match item {
                 Some(received) => Some(received),
                 None => break,
@@ -823,66 +694,14 @@ async fn copy_folder(
                 Fetched::Message(message) => message.size(),
                 _ => 0,
             };
-            match item {
-                Fetched::Message(message) => {
-                    let fingerprint = &message.fingerprint;
-                    if job.dedup && (known.contains(fingerprint) || run.added.contains(fingerprint))
-                    {
-                        run.counts.messages_duplicate += 1;
-                        run.batch.push(Uncommitted {
-                            bytes: message.size(),
-                            key: message.key,
-                            fingerprint: message.fingerprint,
-                            flags: Flags::default(),
-                            appended: None,
-                        });
-                    } else {
-                        // The sink takes the message (a server sink sends its
-                        // bytes without copying them); keep what is recorded.
-                        let key = message.key.clone();
-                        let fingerprint = message.fingerprint.clone();
-                        let flags = message.flags.clone();
-                        let bytes = message.size();
-                        match sink.append(message).await {
-                            Ok(()) => {
-                                if job.dedup {
-                                    run.added.insert(fingerprint.clone());
-                                }
-                                run.counts.messages_copied += 1;
-                                run.counts.bytes_copied += bytes;
-                                run.batch.push(Uncommitted {
-                                    key,
-                                    fingerprint,
-                                    bytes,
-                                    flags,
-                                    appended: Some(run.appended),
-                                });
-                                run.appended += 1;
-                            }
-                            Err(e) if is_message_rejected(&e) => run.failed(&key, &e),
-                            Err(e) => {
-                                fatal = Some(e);
-                                break;
-                            }
-                        }
-                    }
-                }
-                Fetched::Duplicate(key, fingerprint) => {
-                    run.counts.messages_duplicate += 1;
-                    run.batch.push(Uncommitted {
-                        key,
-                        fingerprint,
-                        bytes: 0,
-                        flags: Flags::default(),
-                        appended: None,
-                    });
-                }
-                Fetched::Failed(key, e) => run.failed(&key, &e),
+            if let Err(e) = run.take(item, sink).await {
+                fatal = Some(e);
+                break;
             }
             bar.inc();
             progress.message(message_bytes);
         }
-        if run.batch.len() >= COMMIT_EVERY_MESSAGES || last_commit.elapsed() >= COMMIT_EVERY {
+        if run.len() >= COMMIT_EVERY_MESSAGES || last_commit.elapsed() >= COMMIT_EVERY {
             if let Err(e) = run.commit(sink).await {
                 fatal = Some(e);
                 break;
@@ -934,17 +753,6 @@ async fn copy_folder(
     })
 }
 
-fn report_failed(folder: &FolderName, key: &SourceKey, e: &anyhow::Error) {
-    report::error(&format!("folder `{folder}`, {key}: {e:#}"));
-    report::emit(&Event::Message {
-        folder,
-        key,
-        outcome: Outcome::Failed {
-            reason: format!("{e:#}"),
-        },
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -958,7 +766,7 @@ mod tests {
     use crate::job::FolderSelection;
     use crate::message::Flags;
     use crate::store::memory::{Logged, Memory, REJECT_HEADER};
-    use crate::store::{Access, AnySource, SourceOptions};
+    use crate::store::{Access, AnySink, AnySource, SourceOptions};
 
     fn raw(id: u32) -> String {
         format!("Message-ID: <{id}@example.org>\nSubject: {id}\n\nbody {id}\n")
