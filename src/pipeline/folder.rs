@@ -184,7 +184,8 @@ impl<'a> FolderCopy<'a> {
         if !opened.unchanged_record {
             self.record(opened).await?;
         }
-        report::info(&format!("folder `{}`: nothing new", self.folder));
+        let folder = self.folder;
+        report::info(&format!("folder `{folder}`: nothing new"));
         let error = delete_from_source(self.job, &mut stores.source, Vec::new(), &opened.status)
             .await
             .err();

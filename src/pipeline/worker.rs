@@ -183,13 +183,13 @@ impl Worker {
             if attempt >= self.job.retries || *copy.stop.borrow() {
                 return (outcome, committed);
             }
+            let folder = copy.folder;
             report::warn(&format!(
-                "folder `{}`: {reason:#}; reconnecting (attempt {} of {})",
-                copy.folder,
+                "folder `{folder}`: {reason:#}; reconnecting (attempt {} of {})",
                 attempt + 1,
                 self.job.retries
             ));
-            match self.reconnect(copy.folder, &mut attempt, copy.stop).await {
+            match self.reconnect(folder, &mut attempt, copy.stop).await {
                 Some(new) => {
                     *stores = new;
                     // What the failed attempt committed is recorded;
