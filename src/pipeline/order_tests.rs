@@ -16,13 +16,15 @@
 
 use std::path::PathBuf;
 
+use super::connect::Stores;
+use super::folder::{FolderCopy, FolderDone};
 use super::*;
 use crate::checkpoint::JobKey;
 use crate::endpoint::Endpoint;
 use crate::job::FolderSelection;
 use crate::message::Flags;
 use crate::store::memory::{Held, Logged, Memory, FAIL_COMMIT_HEADER, REJECT_HEADER};
-use crate::store::{Access, SourceOptions};
+use crate::store::{Access, AnySink, AnySource, SourceOptions};
 
 fn folder(name: &str) -> FolderName {
     FolderName::parse(name).unwrap()
@@ -98,23 +100,21 @@ fn alter_state(job: &Job, sql: &str) {
 
 /// Copies INBOX into Backup within one memory store, as a worker would.
 async fn copy_inbox(job: &Job, store: &Memory, shared: &Shared) -> Result<FolderDone> {
-    let mut source = Some(AnySource::from(store.clone()));
-    let mut sink = AnySink::from(store.clone());
+    let mut stores = Stores::new(AnySource::from(store.clone()), AnySink::from(store.clone()));
     let (_stop, mut stopped) = watch::channel(false);
     let mut committed = Counts::default();
-    copy_folder(
+    let (from, to) = (folder("INBOX"), folder("Backup"));
+    let progress = Progress::new();
+    let mut copy = FolderCopy {
         job,
-        &mut source,
-        &mut sink,
-        &folder("INBOX"),
-        &folder("Backup"),
         shared,
-        &Progress::new(),
-        &mut stopped,
-        &mut committed,
-        false,
-    )
-    .await
+        progress: &progress,
+        stop: &mut stopped,
+        folder: &from,
+        destination: &to,
+        destination_unsettled: false,
+    };
+    copy.run(&mut stores, &mut committed).await
 }
 
 /// The source keys the state records for INBOX, with where each went.

@@ -1,0 +1,285 @@
+//! The messages of one folder handled since the last commit, and the commit
+//! that makes them true: sink commit → state record → report.
+//!
+//! A message counts as copied, and is reported, only once the state has
+//! recorded it, and the state records it only once the sink's `commit`
+//! returned. Keys kept for `--delete-source` come from recorded messages
+//! only.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::{Counts, Shared};
+use crate::checkpoint::FolderProgress;
+use crate::error::is_message_rejected;
+use crate::event::{Event, Outcome};
+use crate::fingerprint::Fingerprint;
+use crate::folder::FolderName;
+use crate::message::{DestinationKey, Flags, SourceKey};
+use crate::report;
+use crate::state::Stored;
+use crate::store::{AnySink, Fetched, Sink};
+
+/// One message handled and waiting for the next commit to be recorded.
+struct Uncommitted {
+    key: SourceKey,
+    fingerprint: Fingerprint,
+    bytes: u64,
+    /// The flags it was stored with (none for a duplicate).
+    flags: Flags,
+    /// Its position among the messages appended since the last commit;
+    /// `None` for a duplicate (nothing was appended).
+    appended: Option<usize>,
+}
+
+/// What the consumer side of one folder keeps while messages flow.
+pub(super) struct Batch<'a> {
+    folder: &'a FolderName,
+    destination: &'a FolderName,
+    shared: &'a Shared,
+    /// Fingerprints the destination folder held when opened; empty without
+    /// dedup.
+    known: Arc<HashSet<Fingerprint>>,
+    dedup: bool,
+    /// The folder's progress as recorded, kept up to date with each commit.
+    pub progress: FolderProgress,
+    pub counts: Counts,
+    /// What commits recorded so far: the worker's measure of progress.
+    committed: &'a mut Counts,
+    uncommitted: Vec<Uncommitted>,
+    appended: usize,
+    /// Fingerprints stored in this run (the destination's own are in `known`).
+    added: HashSet<Fingerprint>,
+    /// Keys recorded as done in this run, for `--delete-source`.
+    pub done: Vec<SourceKey>,
+    /// Whether to keep `done` (only when the source deletes what is stored).
+    keeps_done: bool,
+    /// UIDs that failed, so the checkpoint's UID watermark stops before them.
+    pub failed_uids: Vec<u32>,
+}
+
+/// Where a batch goes and what it checks against.
+pub(super) struct BatchTarget<'a> {
+    pub folder: &'a FolderName,
+    pub destination: &'a FolderName,
+    pub shared: &'a Shared,
+    pub known: Arc<HashSet<Fingerprint>>,
+    pub dedup: bool,
+    pub keeps_done: bool,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(
+        target: BatchTarget<'a>,
+        progress: FolderProgress,
+        committed: &'a mut Counts,
+    ) -> Batch<'a> {
+        Batch {
+            folder: target.folder,
+            destination: target.destination,
+            shared: target.shared,
+            known: target.known,
+            dedup: target.dedup,
+            progress,
+            counts: Counts::default(),
+            committed,
+            uncommitted: Vec::new(),
+            appended: 0,
+            added: HashSet::new(),
+            done: Vec::new(),
+            keeps_done: target.keeps_done,
+            failed_uids: Vec::new(),
+        }
+    }
+
+    /// The fingerprints the destination folder held when opened.
+    pub fn known(&self) -> Arc<HashSet<Fingerprint>> {
+        self.known.clone()
+    }
+
+    /// Messages waiting for the next commit.
+    pub fn len(&self) -> usize {
+        self.uncommitted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.uncommitted.is_empty()
+    }
+
+    /// Handles one item from the source: a duplicate is kept for the next
+    /// commit, a new message is appended to the sink. `Err` only when the
+    /// sink failed for good (not when it refused this one message).
+    pub async fn take(&mut self, item: Fetched, sink: &mut AnySink) -> Result<()> {
+        match item {
+            Fetched::Message(message) => {
+                let fingerprint = &message.fingerprint;
+                if self.dedup
+                    && (self.known.contains(fingerprint) || self.added.contains(fingerprint))
+                {
+                    self.counts.messages_duplicate += 1;
+                    self.uncommitted.push(Uncommitted {
+                        bytes: message.size(),
+                        key: message.key,
+                        fingerprint: message.fingerprint,
+                        flags: Flags::default(),
+                        appended: None,
+                    });
+                } else {
+                    // The sink takes the message (a server sink sends its
+                    // bytes without copying them); keep what is recorded.
+                    let key = message.key.clone();
+                    let fingerprint = message.fingerprint.clone();
+                    let flags = message.flags.clone();
+                    let bytes = message.size();
+                    match sink.append(message).await {
+                        Ok(()) => self.appended(key, fingerprint, flags, bytes),
+                        Err(e) if is_message_rejected(&e) => self.failed(&key, &e),
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Fetched::Duplicate(key, fingerprint) => {
+                self.counts.messages_duplicate += 1;
+                self.uncommitted.push(Uncommitted {
+                    key,
+                    fingerprint,
+                    bytes: 0,
+                    flags: Flags::default(),
+                    appended: None,
+                });
+            }
+            Fetched::Failed(key, e) => self.failed(&key, &e),
+        }
+        Ok(())
+    }
+
+    /// Keeps a message the sink took for the next commit.
+    fn appended(&mut self, key: SourceKey, fingerprint: Fingerprint, flags: Flags, bytes: u64) {
+        if self.dedup {
+            self.added.insert(fingerprint.clone());
+        }
+        self.counts.messages_copied += 1;
+        self.counts.bytes_copied += bytes;
+        self.uncommitted.push(Uncommitted {
+            key,
+            fingerprint,
+            bytes,
+            flags,
+            appended: Some(self.appended),
+        });
+        self.appended += 1;
+    }
+
+    fn failed(&mut self, key: &SourceKey, e: &anyhow::Error) {
+        self.counts.messages_failed += 1;
+        if let SourceKey::Uid(uid) = key {
+            self.failed_uids.push(*uid);
+        }
+        report_failed(self.folder, key, e);
+    }
+
+    /// Makes the batch durable, then records it. Order is important: a
+    /// message recorded before the sink confirmed it could be lost by a crash.
+    pub async fn commit(&mut self, sink: &mut AnySink) -> Result<()> {
+        if self.uncommitted.is_empty() {
+            return Ok(());
+        }
+        let committed = sink.commit().await?;
+        let mut rejected: HashMap<usize, anyhow::Error> = committed
+            .rejections
+            .into_iter()
+            .map(|r| (r.index, r.error))
+            .collect();
+        let mut stored_at: HashMap<usize, DestinationKey> = committed.stored.into_iter().collect();
+        let batch = std::mem::take(&mut self.uncommitted);
+        self.appended = 0;
+        let mut stored = Vec::with_capacity(batch.len());
+        for entry in batch {
+            match entry.appended.and_then(|i| rejected.remove(&i)) {
+                Some(e) => {
+                    self.counts.messages_copied -= 1;
+                    self.counts.bytes_copied -= entry.bytes;
+                    self.added.remove(&entry.fingerprint);
+                    self.failed(&entry.key, &e);
+                }
+                None => {
+                    let destination = entry.appended.and_then(|i| stored_at.remove(&i));
+                    stored.push((entry, destination));
+                }
+            }
+        }
+        self.record(&mut stored).await?;
+        self.report(stored);
+        Ok(())
+    }
+
+    /// Records what the sink committed in the state, in one transaction.
+    async fn record(&mut self, stored: &mut [(Uncommitted, Option<DestinationKey>)]) -> Result<()> {
+        let mut rows = Vec::with_capacity(stored.len());
+        for (entry, destination) in stored.iter_mut() {
+            self.progress.advance(&entry.key, &entry.fingerprint);
+            rows.push(Stored {
+                key: entry.key.clone(),
+                fingerprint: entry.fingerprint.clone(),
+                destination_folder: self.destination.clone(),
+                destination_key: destination.clone(),
+                flags: std::mem::take(&mut entry.flags),
+                bytes: entry.bytes,
+            });
+        }
+        let (folder, summary) = (self.folder.clone(), self.progress.summary());
+        self.shared
+            .state
+            .call(move |state| state.record(&folder, &summary, &rows))
+            .await?;
+        for (entry, _) in stored.iter() {
+            if entry.appended.is_some() {
+                self.committed.messages_copied += 1;
+                self.committed.bytes_copied += entry.bytes;
+            } else {
+                self.committed.messages_duplicate += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports each recorded message, and keeps its key for
+    /// `--delete-source`.
+    fn report(&mut self, stored: Vec<(Uncommitted, Option<DestinationKey>)>) {
+        for (entry, destination) in stored {
+            let (fingerprint, bytes) = (&entry.fingerprint, entry.bytes);
+            let outcome = match entry.appended {
+                Some(_) => Outcome::Copied {
+                    fingerprint,
+                    bytes,
+                    destination_uid: match destination {
+                        Some(DestinationKey::Uid(uid)) => Some(uid),
+                        _ => None,
+                    },
+                },
+                None => Outcome::Duplicate { fingerprint, bytes },
+            };
+            report::emit(&Event::Message {
+                folder: self.folder,
+                key: &entry.key,
+                outcome,
+            });
+            if self.keeps_done {
+                self.done.push(entry.key);
+            }
+        }
+    }
+}
+
+fn report_failed(folder: &FolderName, key: &SourceKey, e: &anyhow::Error) {
+    report::error(&format!("folder `{folder}`, {key}: {e:#}"));
+    report::emit(&Event::Message {
+        folder,
+        key,
+        outcome: Outcome::Failed {
+            reason: format!("{e:#}"),
+        },
+    });
+}

@@ -1,0 +1,613 @@
+//! One folder's copy: open the source folder against its record, open (or
+//! create) the destination folder, stream the messages through dedup into
+//! the sink, committing as they flow, then record the end of the pass and
+//! delete from the source.
+//!
+//! `Err` from here means the whole run must stop (the destination failed);
+//! trouble with the source folder ends this folder only and comes back in
+//! [`FolderDone`].
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{anyhow, Context, Result};
+use tokio::sync::watch;
+
+use super::batch::{Batch, BatchTarget};
+use super::connect::Stores;
+use super::delete::delete_from_source;
+use super::{Counts, Shared, COMMIT_EVERY, COMMIT_EVERY_MESSAGES, IN_FLIGHT_BYTES};
+use crate::checkpoint::FolderProgress;
+use crate::error::is_refused;
+use crate::event::Event;
+use crate::fingerprint::Fingerprint;
+use crate::folder::FolderName;
+use crate::job::Job;
+use crate::report::{self, FolderBar, Progress};
+use crate::store::{AnySink, Create, Fetched, FolderStatus, Inbox, Outbox, Sink, Source};
+
+#[derive(Default)]
+pub(super) struct FolderDone {
+    pub counts: Counts,
+    /// The source folder failed part-way; what was committed stays recorded.
+    pub error: Option<anyhow::Error>,
+    /// Nothing new: the destination was not even opened.
+    pub unchanged: bool,
+    /// Stopped by the user part-way.
+    pub interrupted: bool,
+}
+
+/// One attempt at copying a source folder into its destination folder.
+pub(super) struct FolderCopy<'a> {
+    pub job: &'a Job,
+    pub shared: &'a Shared,
+    pub progress: &'a Progress,
+    /// Set when the run stops: the user's interrupt, or a worker whose
+    /// destination failed.
+    pub stop: &'a mut watch::Receiver<bool>,
+    pub folder: &'a FolderName,
+    pub destination: &'a FolderName,
+    /// Set after the destination's connection died: it may still store what
+    /// was sent on it.
+    pub destination_unsettled: bool,
+}
+
+/// A source folder as opened, and the progress its copy starts from.
+struct Opened {
+    status: FolderStatus,
+    /// The record, brought up to date with what the source says now.
+    progress: FolderProgress,
+    /// No record yet: the folder is seen for the first time.
+    first_time: bool,
+    /// The record already says what `progress` says.
+    unchanged_record: bool,
+}
+
+/// How the flow of one folder's messages ended.
+enum Received {
+    /// The source closed its end: it sent all it had, or failed.
+    End,
+    /// The run stopped.
+    Interrupted,
+    /// The destination failed.
+    Failed(anyhow::Error),
+}
+
+impl<'a> FolderCopy<'a> {
+    /// Copies the folder. `Err` means the whole run must stop (the destination
+    /// failed, or an interruption); source trouble is returned in `FolderDone`.
+    pub async fn run(&mut self, stores: &mut Stores, committed: &mut Counts) -> Result<FolderDone> {
+        let opened = match self.open_source(stores).await? {
+            ControlFlow::Continue(opened) => opened,
+            ControlFlow::Break(done) => return Ok(done),
+        };
+        self.report_start(opened.status.pending);
+        if opened.status.pending == Some(0) && !opened.first_time {
+            return self.settle(stores, &opened).await;
+        }
+        let bar = self
+            .progress
+            .folder_bar(self.folder.as_str(), opened.status.pending);
+        let known = match self.open_destination(stores, &opened).await? {
+            ControlFlow::Continue(known) => known,
+            ControlFlow::Break(done) => return Ok(done),
+        };
+        let Opened {
+            status, progress, ..
+        } = opened;
+        let target = BatchTarget {
+            folder: self.folder,
+            destination: self.destination,
+            shared: self.shared,
+            known,
+            dedup: self.job.dedup,
+            keeps_done: self.job.source_options.deletes() && !self.job.dry_run,
+        };
+        // The source reads the whole progress; the run keeps only what the
+        // folder row records, as each message is recorded as a row.
+        let mut batch = Batch::new(target, progress.watermarks(), committed);
+        let (received, fetched) = self.stream(stores, progress, &mut batch, &bar).await?;
+        if let Received::Failed(e) = received {
+            // Nothing more is committed: the batch may hold a partial write.
+            return Err(e.context("writing to the destination"));
+        }
+        batch
+            .commit(&mut stores.sink)
+            .await
+            .context("writing to the destination")?;
+        drop(bar);
+        if let Received::Interrupted = received {
+            // What was committed counts; the folder is not finished, so no
+            // UID pass is recorded and nothing is deleted.
+            return Ok(FolderDone {
+                counts: batch.counts,
+                error: None,
+                unchanged: false,
+                interrupted: true,
+            });
+        }
+        self.finish(stores, &status, batch, fetched).await
+    }
+
+    /// Opens the source folder against its record. `Break` when it cannot
+    /// be opened: the folder fails alone.
+    async fn open_source(&self, stores: &mut Stores) -> Result<ControlFlow<FolderDone, Opened>> {
+        let folder = self.folder;
+        let recorded = self
+            .shared
+            .recorded(folder)
+            .await
+            .with_context(|| format!("reading the state of folder `{folder}`"))?;
+        // A folder seen for the first time is created at the destination even
+        // when it is empty: folder structure is data too.
+        let first_time = recorded.is_none();
+        let recorded = recorded.unwrap_or_default();
+        let status = match stores.source.get()?.open(folder, &recorded).await {
+            Ok(status) => status,
+            Err(e) => {
+                // Every folder_done follows its folder_start, even when the
+                // source folder could not be opened (nothing known to copy).
+                self.report_start(None);
+                return Ok(ControlFlow::Break(FolderDone {
+                    counts: Counts::default(),
+                    error: Some(e),
+                    unchanged: false,
+                    interrupted: false,
+                }));
+            }
+        };
+        let unchanged_record = status.changed.is_none()
+            && status.identity == recorded.identity
+            && status.vanished.is_empty();
+        let mut progress = recorded;
+        if let Some(reason) = &status.changed {
+            report::warn(&format!(
+                "{reason}; copying folder `{folder}` again, relying on dedup"
+            ));
+            progress = FolderProgress::default();
+        }
+        progress.identity = status.identity.clone();
+        progress.forget(&status.vanished);
+        Ok(ControlFlow::Continue(Opened {
+            status,
+            progress,
+            first_time,
+            unchanged_record,
+        }))
+    }
+
+    /// A folder with nothing new: the record is brought up to date and what
+    /// is due is deleted from the source; the destination is not opened.
+    async fn settle(&self, stores: &mut Stores, opened: &Opened) -> Result<FolderDone> {
+        if !opened.unchanged_record {
+            self.record(opened).await?;
+        }
+        let folder = self.folder;
+        report::info(&format!("folder `{folder}`: nothing new"));
+        let error = delete_from_source(self.job, &mut stores.source, Vec::new(), &opened.status)
+            .await
+            .err();
+        Ok(FolderDone {
+            counts: Counts::default(),
+            error,
+            unchanged: opened.status.done_but_present.is_empty(),
+            interrupted: false,
+        })
+    }
+
+    /// Opens the destination folder, creating it if missing, then records
+    /// the source folder; returns the fingerprints to deduplicate against.
+    /// `Break` when the destination refused the folder: it fails alone.
+    async fn open_destination(
+        &self,
+        stores: &mut Stores,
+        opened: &Opened,
+    ) -> Result<ControlFlow<FolderDone, Arc<HashSet<Fingerprint>>>> {
+        let (job, folder, destination) = (self.job, self.folder, self.destination);
+        let cached = {
+            let destination = destination.clone();
+            self.shared
+                .state
+                .call(move |state| state.index(&destination))
+                .await?
+        };
+        if self.destination_unsettled {
+            stores
+                .sink
+                .wait_until_quiet(destination)
+                .await
+                .with_context(|| format!("checking destination folder `{destination}`"))?;
+        }
+        // A folder the destination lacks is created with the source folder's
+        // special use, so a new Sent folder is the destination's Sent folder.
+        let special_use = stores
+            .source
+            .peek()
+            .filter(|_| job.special_use_map)
+            .and_then(|source| source.special_use(folder));
+        let held = match stores
+            .sink
+            .open(destination, Create::Yes(special_use), cached)
+            .await
+        {
+            Ok(held) => held.unwrap_or_default(),
+            Err(e) if is_refused(&e) => return Ok(ControlFlow::Break(self.refused(&e))),
+            Err(e) => {
+                return Err(e.context(format!("opening destination folder `{destination}`")));
+            }
+        };
+        // The state learns of the folder only once its destination folder is
+        // open: one the destination refused is tried again by the next run,
+        // not taken for a copy that has gone.
+        if opened.first_time || !opened.unchanged_record {
+            self.record(opened).await?;
+        }
+        if let Some(cache) = held.cache {
+            let destination = destination.clone();
+            self.shared
+                .state
+                .call(move |state| state.save_index(&destination, &cache))
+                .await?;
+        }
+        let known: Arc<HashSet<Fingerprint>> = Arc::new(if job.dedup {
+            held.fingerprints.into_iter().collect()
+        } else {
+            HashSet::new()
+        });
+        report::debug(&format!(
+            "destination folder `{destination}` holds {} fingerprints",
+            known.len()
+        ));
+        Ok(ControlFlow::Continue(known))
+    }
+
+    /// The destination refused this folder (a name it does not allow, a
+    /// permission): it fails alone.
+    fn refused(&self, e: &anyhow::Error) -> FolderDone {
+        let (folder, destination) = (self.folder, self.destination);
+        let which = if destination == folder {
+            "it".to_string()
+        } else {
+            format!("destination folder `{destination}`")
+        };
+        FolderDone {
+            error: Some(anyhow!(
+                "the destination refused {which} ({e:#}); give it another name with --map '{folder}=NEW'"
+            )),
+            ..FolderDone::default()
+        }
+    }
+
+    /// Records the source folder as opened: its identity, and its vanished
+    /// messages forgotten. A folder replaced by another instance loses the
+    /// rows of the old one.
+    async fn record(&self, opened: &Opened) -> Result<()> {
+        let (folder, summary, vanished) = (
+            self.folder.clone(),
+            opened.progress.summary(),
+            opened.status.vanished.clone(),
+        );
+        let replaced = opened.status.changed.is_some();
+        self.shared
+            .state
+            .call(move |state| {
+                if replaced {
+                    state.forget_folder(&folder)?;
+                }
+                state.save_folder(&folder, &summary, &vanished)
+            })
+            .await
+    }
+
+    /// Streams the source folder through `batch` into the sink. The source
+    /// reads on its own task so reading and writing overlap; it is back in
+    /// its slot when this returns, with the result of its reading.
+    async fn stream(
+        &mut self,
+        stores: &mut Stores,
+        progress: FolderProgress,
+        batch: &mut Batch<'_>,
+        bar: &FolderBar,
+    ) -> Result<(Received, Result<()>)> {
+        let (outbox, mut inbox) = Outbox::sharing(self.shared.in_flight.clone(), IN_FLIGHT_BYTES);
+        let mut source = stores.source.take()?;
+        let known = batch.known();
+        let fetcher = tokio::spawn(async move {
+            let result = source.fetch(&progress, &known, &outbox).await;
+            (source, result)
+        });
+        let received = self.receive(&mut inbox, &mut stores.sink, batch, bar).await;
+        // Closing the inbox tells the source to stop; then take it back.
+        drop(inbox);
+        let (source, fetched) = fetcher.await.context("the source task failed")?;
+        stores.source.put(source);
+        Ok((received, fetched))
+    }
+
+    /// Hands what the source sends to the batch until the source is done,
+    /// the run stops or the destination fails, committing every
+    /// `COMMIT_EVERY_MESSAGES` messages and at least every `COMMIT_EVERY`.
+    async fn receive(
+        &mut self,
+        inbox: &mut Inbox,
+        sink: &mut AnySink,
+        batch: &mut Batch<'_>,
+        bar: &FolderBar,
+    ) -> Received {
+        let mut last_commit = Instant::now();
+        loop {
+            let deadline = tokio::time::Instant::from_std(last_commit + COMMIT_EVERY);
+            let item = tokio::select! {
+                biased;
+                _ = self.stop.wait_for(|&stopped| stopped) => return Received::Interrupted,
+                _ = tokio::time::sleep_until(deadline), if !batch.is_empty() => None,
+                item = inbox.recv() => match item {
+                    Some(received) => Some(received),
+                    None => return Received::End,
+                },
+            };
+            // The message's share of the in-flight budget is given back only once
+            // the sink has taken it, so the budget bounds what waits to be written
+            // and what is being written alike.
+            if let Some((item, _in_flight)) = item {
+                let message_bytes = match &item {
+                    Fetched::Message(message) => message.size(),
+                    _ => 0,
+                };
+                if let Err(e) = batch.take(item, sink).await {
+                    return Received::Failed(e);
+                }
+                bar.inc();
+                self.progress.message(message_bytes);
+            }
+            if batch.len() >= COMMIT_EVERY_MESSAGES || last_commit.elapsed() >= COMMIT_EVERY {
+                if let Err(e) = batch.commit(sink).await {
+                    return Received::Failed(e);
+                }
+                last_commit = Instant::now();
+            }
+        }
+    }
+
+    /// The end of a folder the source read through: records the end of the
+    /// UID pass, then deletes from the source what is due.
+    async fn finish(
+        &self,
+        stores: &mut Stores,
+        status: &FolderStatus,
+        mut batch: Batch<'_>,
+        fetched: Result<()>,
+    ) -> Result<FolderDone> {
+        let folder = self.folder;
+        if fetched.is_ok() {
+            if let Some(uid_next) = status.uid_next {
+                batch.progress.finish_uid_pass(&batch.failed_uids, uid_next);
+                self.shared
+                    .save_folder(folder, &batch.progress, &[])
+                    .await
+                    .with_context(|| {
+                        format!("recording the end of a pass over folder `{folder}`")
+                    })?;
+            }
+        }
+        let done = std::mem::take(&mut batch.done);
+        let delete_result = delete_from_source(self.job, &mut stores.source, done, status).await;
+        Ok(FolderDone {
+            counts: batch.counts,
+            error: fetched
+                .map_err(|e| e.context("reading from the source"))
+                .err()
+                .or(delete_result.err()),
+            unchanged: false,
+            interrupted: false,
+        })
+    }
+
+    fn report_start(&self, pending: Option<u64>) {
+        report::emit(&Event::FolderStart {
+            folder: self.folder,
+            destination_folder: self.destination,
+            pending,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str) -> FolderName {
+        FolderName::parse(name).unwrap()
+    }
+
+    use crate::checkpoint::JobKey;
+    use crate::endpoint::Endpoint;
+    use crate::job::FolderSelection;
+    use crate::message::{Flags, SourceKey};
+    use crate::state::{State, StateWriter};
+    use crate::store::memory::{Logged, Memory, REJECT_HEADER};
+    use crate::store::{Access, AnySource, SourceOptions};
+
+    fn raw(id: u32) -> String {
+        format!("Message-ID: <{id}@example.org>\nSubject: {id}\n\nbody {id}\n")
+    }
+
+    fn seen() -> Flags {
+        Flags {
+            seen: true,
+            ..Flags::default()
+        }
+    }
+
+    /// A job between two memory stores; its endpoints are never opened.
+    fn memory_job(tag: &str, delete: bool) -> Job {
+        let dir =
+            std::env::temp_dir().join(format!("mailtug-pipeline-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Job {
+            source: Endpoint::Maildir(dir.join("source")),
+            destination: Endpoint::Maildir(dir.join("destination")),
+            source_access: Access::default(),
+            destination_access: Access::default(),
+            folders: FolderSelection::new(&[], &[], &[]).unwrap(),
+            dedup: true,
+            dry_run: false,
+            jobs: 1,
+            retries: 0,
+            special_use_map: true,
+            source_options: SourceOptions {
+                dedup: true,
+                delete,
+                ..SourceOptions::default()
+            },
+            key: JobKey {
+                source: "memory:source".into(),
+                destination: "memory:destination".into(),
+                options: Vec::new(),
+            },
+            checkpoint_path: dir.join("state.sqlite"),
+            legacy_checkpoint: None,
+        }
+    }
+
+    fn shared_for(job: &Job) -> Shared {
+        let state = State::open(&job.checkpoint_path, None, &job.key).unwrap();
+        let (state, _thread) = StateWriter::spawn(state).unwrap();
+        Shared {
+            state,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
+        }
+    }
+
+    /// What the state records of a source folder.
+    async fn recorded(shared: &Shared, name: &str) -> FolderProgress {
+        shared.recorded(&folder(name)).await.unwrap().unwrap()
+    }
+
+    /// Copies one folder between memory stores, as a worker would.
+    async fn copy_memory(
+        job: &Job,
+        source: &Memory,
+        sink: &Memory,
+        (from, to): (&str, &str),
+        shared: &Shared,
+    ) -> FolderDone {
+        let mut stores = Stores::new(AnySource::from(source.clone()), AnySink::from(sink.clone()));
+        let (_stop, mut stopped) = watch::channel(false);
+        let mut committed = Counts::default();
+        let (from, to) = (folder(from), folder(to));
+        let progress = Progress::new();
+        let mut copy = FolderCopy {
+            job,
+            shared,
+            progress: &progress,
+            stop: &mut stopped,
+            folder: &from,
+            destination: &to,
+            destination_unsettled: false,
+        };
+        copy.run(&mut stores, &mut committed).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_folder_is_copied_between_memory_stores_through_the_traits() {
+        let job = memory_job("copy", false);
+        let source = Memory::new()
+            .with_folder("INBOX", &[(&raw(1), Flags::default()), (&raw(2), seen())])
+            .with_folder("Archive", &[(&raw(3), Flags::default())]);
+        let sink = Memory::new().with_folder("INBOX", &[(&raw(2), Flags::default())]);
+        let shared = shared_for(&job);
+
+        let done = copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert!(done.error.is_none(), "{:?}", done.error);
+        assert_eq!(done.counts.messages_copied, 1);
+        assert_eq!(done.counts.messages_duplicate, 1);
+        let held = sink.messages("INBOX").unwrap();
+        assert_eq!(held.len(), 2);
+        assert_eq!(held[1].raw, raw(1).into_bytes());
+        // Both are recorded: one stored, one found there already.
+        let progress = recorded(&shared, "INBOX").await;
+        assert!(progress.is_done(&SourceKey::Uid(1)) && progress.is_done(&SourceKey::Uid(2)));
+
+        let done = copy_memory(&job, &source, &sink, ("Archive", "Old/Archive"), &shared).await;
+        assert_eq!(done.counts.messages_copied, 1);
+        assert!(sink.messages("Old/Archive").is_some_and(|m| m.len() == 1));
+
+        // Nothing new: the destination is not even opened.
+        let again = copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert!(again.unchanged);
+        assert_eq!(sink.messages("INBOX").unwrap().len(), 2);
+        assert_eq!(source.log(), [], "nothing was deleted from the source");
+    }
+
+    #[tokio::test]
+    async fn a_refused_message_is_neither_recorded_nor_deleted_and_deletion_follows_the_commit() {
+        let job = memory_job("delete", true);
+        let refused = format!("{REJECT_HEADER}\n{}", raw(2));
+        // One store plays both roles, so its log orders the sink's commit
+        // against the source's deletion.
+        let store = Memory::new().with_folder(
+            "INBOX",
+            &[
+                (&raw(1), Flags::default()),
+                (&refused, Flags::default()),
+                (&raw(3), seen()),
+            ],
+        );
+        let shared = shared_for(&job);
+
+        let done = copy_memory(&job, &store, &store, ("INBOX", "Backup"), &shared).await;
+        assert_eq!(done.counts.messages_copied, 2);
+        assert_eq!(done.counts.messages_failed, 1);
+        assert_eq!(
+            store.log(),
+            [
+                Logged::Committed(folder("Backup"), vec![1, 2]),
+                Logged::Deleted(folder("INBOX"), vec![1, 3]),
+            ]
+        );
+        let left: Vec<u32> = store
+            .messages("INBOX")
+            .unwrap()
+            .iter()
+            .map(|m| m.uid)
+            .collect();
+        assert_eq!(left, [2], "the refused message stays at the source");
+        let backup = store.messages("Backup").unwrap();
+        assert_eq!(backup[1].flags, seen());
+        // The state recorded what was stored (before the deletion: every
+        // record is a committed transaction when it returns).
+        let progress = recorded(&shared, "INBOX").await;
+        assert!(progress.is_done(&SourceKey::Uid(1)) && progress.is_done(&SourceKey::Uid(3)));
+        assert!(!progress.is_done(&SourceKey::Uid(2)));
+        let rows = shared
+            .state
+            .call(|state| state.messages(&folder("INBOX")))
+            .await
+            .unwrap();
+        let keys: Vec<(serde_json::Value, Option<String>, serde_json::Value)> = rows
+            .into_iter()
+            .map(|row| (row.source_key, row.destination_folder, row.destination_key))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (
+                    serde_json::json!(1),
+                    Some("Backup".into()),
+                    serde_json::json!(1)
+                ),
+                (
+                    serde_json::json!(3),
+                    Some("Backup".into()),
+                    serde_json::json!(2)
+                ),
+            ],
+            "each stored message is recorded with where it went"
+        );
+        let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
+    }
+}

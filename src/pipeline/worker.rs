@@ -1,0 +1,273 @@
+//! A worker: takes units from the queue and copies their folders one at a
+//! time on a source and a sink of its own, reconnecting both when a
+//! connection is lost.
+//!
+//! A lost connection is retried (`--retries`), each attempt resuming from
+//! the state. A destination that fails otherwise stops every worker; what
+//! was committed before stays recorded.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::connect::Stores;
+use super::folder::{FolderCopy, FolderDone};
+use super::plan::Unit;
+use super::{lock, Counts, Shared, Summary};
+use crate::error::is_disconnected;
+use crate::event::Event;
+use crate::folder::FolderName;
+use crate::job::Job;
+use crate::report::{self, Progress};
+
+/// What a worker did, and the failure of the destination that stopped it,
+/// if any.
+pub(super) type Ended = (Summary, Option<anyhow::Error>);
+
+#[derive(Clone)]
+pub(super) struct Worker {
+    pub job: Arc<Job>,
+    pub shared: Arc<Shared>,
+    pub queue: Arc<Mutex<VecDeque<Unit>>>,
+    pub progress: Arc<Progress>,
+    pub stop: Arc<watch::Sender<bool>>,
+    /// Why the run stops, when a worker's destination failed: folders cut
+    /// short by it say so.
+    pub stopped_by: Arc<Mutex<Option<String>>>,
+}
+
+/// Starts one worker per unit, up to `job.jobs`. The first takes over the
+/// stores that listed the folders; the others connect their own.
+pub(super) async fn spawn(worker: Worker, first: Stores) -> Vec<JoinHandle<Ended>> {
+    let workers = worker.job.jobs.min(lock(&worker.queue).len());
+    let mut handles = Vec::with_capacity(workers);
+    let mut first = Some(first);
+    if workers == 0 {
+        if let Some(stores) = first.take() {
+            stores.close().await;
+        }
+    }
+    for number in 0..workers {
+        let worker = worker.clone();
+        let stores = first.take();
+        handles.push(tokio::spawn(async move {
+            let stores = match stores {
+                Some(stores) => stores,
+                None => match Stores::connect(&worker.job).await {
+                    Ok(stores) => stores,
+                    Err(e) => {
+                        // Fewer connections than asked for still finish the job.
+                        report::warn(&format!("worker {number} could not start: {e:#}"));
+                        return (Summary::default(), None);
+                    }
+                },
+            };
+            worker.run(stores).await
+        }));
+    }
+    handles
+}
+
+impl Worker {
+    /// Copies folders from the queue until it is empty or the run stops.
+    /// Returns what it did, and the failure of the destination that
+    /// stopped it, if any.
+    async fn run(self, mut stores: Stores) -> Ended {
+        let mut summary = Summary::default();
+        let mut fatal = None;
+        let mut stop = self.stop.subscribe();
+        while let Some(unit) = self.next_unit() {
+            if let Err(e) = self
+                .copy_unit(unit, &mut stores, &mut stop, &mut summary)
+                .await
+            {
+                fatal = Some(e);
+                break;
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        stores.close().await;
+        (summary, fatal)
+    }
+
+    fn next_unit(&self) -> Option<Unit> {
+        lock(&self.queue).pop_front()
+    }
+
+    /// Copies the folders of a unit in turn. `Err` is the failure of the
+    /// destination, which stops the run.
+    async fn copy_unit(
+        &self,
+        unit: Unit,
+        stores: &mut Stores,
+        stop: &mut watch::Receiver<bool>,
+        summary: &mut Summary,
+    ) -> Result<()> {
+        let mut unit = unit.into_iter();
+        while let Some((folder, destination)) = unit.next() {
+            if *stop.borrow() {
+                summary.folders_not_started += 1 + unit.len() as u64;
+                break;
+            }
+            summary.folders += 1;
+            let mut copy = FolderCopy {
+                job: &self.job,
+                shared: &self.shared,
+                progress: &self.progress,
+                stop,
+                folder: &folder,
+                destination: &destination,
+                destination_unsettled: false,
+            };
+            let (outcome, committed) = self
+                .copy_with_retries(&mut copy, stores, &mut summary.counts)
+                .await;
+            let done = match outcome {
+                Ok(done) => done,
+                Err(e) => {
+                    // The destination failed: what was committed stays
+                    // recorded; everyone stops.
+                    let e = e.context(format!("copying folder `{folder}`"));
+                    // What the failed attempt committed is recorded: count it.
+                    summary.counts.add(&committed);
+                    lock(&self.stopped_by).get_or_insert_with(|| format!("{e:#}"));
+                    self.stop.send_replace(true);
+                    summary.folders_failed += 1;
+                    summary.folders_not_started += unit.len() as u64;
+                    report_folder_done(&folder, &destination, &FolderDone::default(), Some(&e));
+                    return Err(e);
+                }
+            };
+            if self.finish_folder(&folder, &destination, done, summary) {
+                self.stop.send_replace(true);
+                summary.folders_not_started += unit.len() as u64;
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies one folder, reconnecting both sides after a lost connection.
+    /// Returns the last attempt's outcome and what it committed; what
+    /// earlier attempts committed is added to `counts`.
+    async fn copy_with_retries(
+        &self,
+        copy: &mut FolderCopy<'_>,
+        stores: &mut Stores,
+        counts: &mut Counts,
+    ) -> (Result<FolderDone>, Counts) {
+        // Attempts in a row that stored nothing: a link that drops now
+        // and then still finishes a large folder, as each attempt
+        // resumes from the checkpoint.
+        let mut attempt = 0;
+        loop {
+            let mut committed = Counts::default();
+            let outcome = copy.run(stores, &mut committed).await;
+            let lost = match &outcome {
+                Err(e) => is_disconnected(e).then_some(e),
+                Ok(done) => done.error.as_ref().filter(|e| is_disconnected(e)),
+            };
+            let Some(reason) = lost else {
+                return (outcome, committed);
+            };
+            copy.destination_unsettled = outcome.is_err();
+            if committed.messages_copied + committed.messages_duplicate > 0 {
+                attempt = 0;
+            }
+            if attempt >= self.job.retries || *copy.stop.borrow() {
+                return (outcome, committed);
+            }
+            let folder = copy.folder;
+            report::warn(&format!(
+                "folder `{folder}`: {reason:#}; reconnecting (attempt {} of {})",
+                attempt + 1,
+                self.job.retries
+            ));
+            match self.reconnect(folder, &mut attempt, copy.stop).await {
+                Some(new) => {
+                    *stores = new;
+                    // What the failed attempt committed is recorded;
+                    // count it. Its failures are not final: the retry
+                    // redoes them.
+                    counts.add(&committed);
+                }
+                None => return (outcome, committed),
+            }
+        }
+    }
+
+    /// Reconnects both sides after a lost connection. Each try counts as an
+    /// attempt, after a pause of 1, 2, 4… s; a failed try pauses longer and
+    /// tries again rather than run the copy on a dead connection. `None`
+    /// once the retries are spent or the run stops.
+    async fn reconnect(
+        &self,
+        folder: &FolderName,
+        attempt: &mut u32,
+        stop: &watch::Receiver<bool>,
+    ) -> Option<Stores> {
+        loop {
+            *attempt += 1;
+            tokio::time::sleep(Duration::from_secs(1 << (*attempt - 1).min(5))).await;
+            match Stores::connect(&self.job).await {
+                Ok(stores) => return Some(stores),
+                Err(e) => {
+                    report::warn(&format!("folder `{folder}`: reconnecting failed: {e:#}"));
+                    if *attempt >= self.job.retries || *stop.borrow() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts and reports the end of a folder. True when it was
+    /// interrupted, and the worker stops.
+    fn finish_folder(
+        &self,
+        folder: &FolderName,
+        destination: &FolderName,
+        mut done: FolderDone,
+        summary: &mut Summary,
+    ) -> bool {
+        if done.interrupted && done.error.is_none() {
+            if let Some(reason) = lock(&self.stopped_by).clone() {
+                done.error = Some(anyhow::anyhow!(
+                    "stopped before the end, because the run stopped: {reason}"
+                ));
+            }
+        }
+        summary.counts.add(&done.counts);
+        if done.unchanged {
+            summary.folders_unchanged += 1;
+        }
+        if let Some(e) = &done.error {
+            summary.folders_failed += 1;
+            report::error(&format!("folder `{folder}`: {e:#}"));
+        }
+        report_folder_done(folder, destination, &done, done.error.as_ref());
+        done.interrupted
+    }
+}
+
+/// The `folder_done` event of a folder.
+fn report_folder_done(
+    folder: &FolderName,
+    destination: &FolderName,
+    done: &FolderDone,
+    error: Option<&anyhow::Error>,
+) {
+    report::emit(&Event::FolderDone {
+        folder,
+        destination_folder: destination,
+        unchanged: done.unchanged,
+        counts: done.counts,
+        error: error.map(|e| format!("{e:#}")),
+    });
+}
