@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::{Counts, Shared};
 use crate::checkpoint::FolderProgress;
@@ -136,7 +136,7 @@ impl<'a> Batch<'a> {
                     match sink.append(message).await {
                         Ok(()) => self.appended(key, fingerprint, flags, bytes),
                         Err(e) if is_message_rejected(&e) => self.failed(&key, &e),
-                        Err(e) => return Err(e),
+                        Err(e) => return Err(e.context("writing to the destination")),
                     }
                 }
             }
@@ -186,7 +186,10 @@ impl<'a> Batch<'a> {
         if self.uncommitted.is_empty() {
             return Ok(());
         }
-        let committed = sink.commit().await?;
+        let committed = sink
+            .commit()
+            .await
+            .context("writing to the destination")?;
         let mut rejected: HashMap<usize, anyhow::Error> = committed
             .rejections
             .into_iter()
@@ -233,7 +236,8 @@ impl<'a> Batch<'a> {
         self.shared
             .state
             .call(move |state| state.record(&folder, &summary, &rows))
-            .await?;
+            .await
+            .context("recording what the destination stored")?;
         for (entry, _) in stored.iter() {
             if entry.appended.is_some() {
                 self.committed.messages_copied += 1;

@@ -111,12 +111,9 @@ impl<'a> FolderCopy<'a> {
         let (received, fetched) = self.stream(stores, progress, &mut batch, &bar).await?;
         if let Received::Failed(e) = received {
             // Nothing more is committed: the batch may hold a partial write.
-            return Err(e.context("writing to the destination"));
+            return Err(e);
         }
-        batch
-            .commit(&mut stores.sink)
-            .await
-            .context("writing to the destination")?;
+        batch.commit(&mut stores.sink).await?;
         drop(bar);
         if let Received::Interrupted = received {
             // What was committed counts; the folder is not finished, so no
