@@ -186,10 +186,7 @@ impl<'a> Batch<'a> {
         if self.uncommitted.is_empty() {
             return Ok(());
         }
-        let committed = sink
-            .commit()
-            .await
-            .context("writing to the destination")?;
+        let committed = sink.commit().await.context("writing to the destination")?;
         let mut rejected: HashMap<usize, anyhow::Error> = committed
             .rejections
             .into_iter()
