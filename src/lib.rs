@@ -28,17 +28,27 @@ pub mod state;
 pub mod store;
 pub(crate) mod suggest;
 
-/// Fixes glibc's mmap threshold at 1 MiB. By default glibc raises the
-/// threshold each time a large block is freed, after which multi-megabyte
-/// message buffers come from the heap and stay resident once freed; with
-/// four workers that kept peak RSS 15-20 MiB above what was live. A fixed
-/// threshold hands large buffers back to the system (measured: 62 MiB
-/// instead of 77-81 MiB for 5,000 messages into IMAP, about 5% slower).
+/// Tunes glibc's allocator for a process that moves large buffers between
+/// threads.
+///
+/// - The mmap threshold is fixed at 1 MiB. By default glibc raises it each
+///   time a large block is freed, after which multi-megabyte message buffers
+///   come from the heap and stay resident once freed; with four workers that
+///   kept peak RSS 15-20 MiB above what was live. A fixed threshold hands
+///   large buffers back to the system (measured: 62 MiB instead of 77-81 MiB
+///   for 5,000 messages into IMAP, about 5% slower).
+/// - At most two arenas. glibc gives each thread that allocates its own
+///   arena, and file-system work runs in `block_in_place`, which moves a
+///   worker's tasks to fresh threads: message buffers were then freed into
+///   many arenas that each kept their memory. mbox → maildir of 1,500
+///   messages (243 MB): 35 MiB peak with the default, 24 MiB with two
+///   arenas, and no slower (0.83 s against 1.15 s).
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; called once at
     // start-up, before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
