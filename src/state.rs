@@ -382,9 +382,6 @@ impl State {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Records the folder's progress summary (identity, watermarks) and the
-    /// messages in `stored`, in one transaction. Order is important: call it
-    /// only after the sink's `commit` returned for every message in `stored`.
     fn try_record(
         &mut self,
         folder: &FolderName,
@@ -426,8 +423,6 @@ impl State {
         Ok(())
     }
 
-    /// Records the folder's progress summary alone (a new identity, an
-    /// finished pass, a first sight), and forgets the messages in `vanished`.
     fn try_save_folder(
         &mut self,
         folder: &FolderName,
@@ -448,8 +443,6 @@ impl State {
         Ok(())
     }
 
-    /// Forgets a source folder and everything recorded in it: its copy is
-    /// gone, or the folder was replaced by another instance.
     fn try_forget_folder(&mut self, folder: &FolderName) -> Result<()> {
         if let Some(id) = self.folder_ids.remove(folder) {
             let tx = self.conn.transaction()?;
@@ -493,7 +486,6 @@ impl State {
         }))
     }
 
-    /// Keeps a destination folder's fingerprint index for the next run.
     fn try_save_index(&mut self, folder: &FolderName, cache: &IndexCache) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute(

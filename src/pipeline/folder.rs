@@ -414,18 +414,15 @@ impl<'a> FolderCopy<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::order_tests::{memory_job, shared_for};
 
     fn folder(name: &str) -> FolderName {
         FolderName::parse(name).unwrap()
     }
 
-    use crate::checkpoint::JobKey;
-    use crate::endpoint::Endpoint;
-    use crate::job::FolderSelection;
     use crate::message::{Flags, SourceKey};
-    use crate::state::{State, StateWriter};
     use crate::store::memory::{Logged, Memory, REJECT_HEADER};
-    use crate::store::{Access, AnySource, SourceOptions};
+    use crate::store::AnySource;
 
     fn raw(id: u32) -> String {
         format!("Message-ID: <{id}@example.org>\nSubject: {id}\n\nbody {id}\n")
@@ -435,47 +432,6 @@ mod tests {
         Flags {
             seen: true,
             ..Flags::default()
-        }
-    }
-
-    /// A job between two memory stores; its endpoints are never opened.
-    fn memory_job(tag: &str, delete: bool) -> Job {
-        let dir =
-            std::env::temp_dir().join(format!("mailtug-pipeline-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Job {
-            source: Endpoint::Maildir(dir.join("source")),
-            destination: Endpoint::Maildir(dir.join("destination")),
-            source_access: Access::default(),
-            destination_access: Access::default(),
-            folders: FolderSelection::new(&[], &[], &[]).unwrap(),
-            dedup: true,
-            dry_run: false,
-            jobs: 1,
-            retries: 0,
-            special_use_map: true,
-            source_options: SourceOptions {
-                dedup: true,
-                delete,
-                ..SourceOptions::default()
-            },
-            key: JobKey {
-                source: "memory:source".into(),
-                destination: "memory:destination".into(),
-                options: Vec::new(),
-            },
-            checkpoint_path: dir.join("state.sqlite"),
-            legacy_checkpoint: None,
-        }
-    }
-
-    fn shared_for(job: &Job) -> Shared {
-        let state = State::open(&job.checkpoint_path, None, &job.key).unwrap();
-        let (state, _thread) = StateWriter::spawn(state).unwrap();
-        Shared {
-            state,
-            in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
         }
     }
 

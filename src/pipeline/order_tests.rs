@@ -38,10 +38,11 @@ fn with_header(header: &str, id: u32) -> String {
     format!("{header}\n{}", raw(id))
 }
 
-/// A job between memory stores that deletes at the source; its endpoints
-/// are never opened. The state lives in a directory of its own.
-fn deleting_job(tag: &str) -> Job {
-    let dir = std::env::temp_dir().join(format!("mailtug-order-{tag}-{}", std::process::id()));
+/// A job between memory stores (deleting at the source when `delete`);
+/// its endpoints are never opened. The state lives in a directory of its
+/// own. The pipeline's other tests use it too.
+pub(super) fn memory_job(tag: &str, delete: bool) -> Job {
+    let dir = std::env::temp_dir().join(format!("mailtug-pipeline-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     Job {
@@ -57,7 +58,7 @@ fn deleting_job(tag: &str) -> Job {
         special_use_map: true,
         source_options: SourceOptions {
             dedup: true,
-            delete: true,
+            delete,
             ..SourceOptions::default()
         },
         key: JobKey {
@@ -74,7 +75,7 @@ fn state_dir(job: &Job) -> PathBuf {
     job.checkpoint_path.parent().unwrap().to_path_buf()
 }
 
-fn shared_for(job: &Job) -> Shared {
+pub(super) fn shared_for(job: &Job) -> Shared {
     open_shared(job).0
 }
 
@@ -135,7 +136,7 @@ fn uids(held: Option<Vec<Held>>) -> Vec<u32> {
 
 #[tokio::test]
 async fn refused_duplicate_and_stored_messages_of_one_batch_are_recorded_and_deleted_apart() {
-    let job = deleting_job("refused");
+    let job = memory_job("refused", true);
     // Backup already holds message 2: it is a duplicate, found by
     // fingerprint, recorded without a destination key, and deleted.
     let store = Memory::new()
@@ -195,7 +196,7 @@ async fn refused_duplicate_and_stored_messages_of_one_batch_are_recorded_and_del
 
 #[tokio::test]
 async fn a_failed_commit_records_nothing_of_its_batch_and_deletes_nothing() {
-    let job = deleting_job("failed-commit");
+    let job = memory_job("failed-commit", true);
     // One full batch commits; the next holds a message that fails its commit.
     let count = COMMIT_EVERY_MESSAGES as u32 + 1;
     let messages: Vec<String> = (1..=count)
@@ -256,7 +257,7 @@ async fn a_failed_commit_records_nothing_of_its_batch_and_deletes_nothing() {
 
 #[tokio::test]
 async fn a_state_that_cannot_be_written_stops_the_folder_before_anything_is_deleted() {
-    let job = deleting_job("state-full");
+    let job = memory_job("state-full", true);
     let store = Memory::new().with_folder(
         "INBOX",
         &[
