@@ -414,7 +414,7 @@ impl<'a> FolderCopy<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::order_tests::{memory_job, shared_for};
+    use crate::pipeline::order_tests::{self, memory_job, shared_for};
 
     fn folder(name: &str) -> FolderName {
         FolderName::parse(name).unwrap()
@@ -422,7 +422,6 @@ mod tests {
 
     use crate::message::{Flags, SourceKey};
     use crate::store::memory::{Logged, Memory, REJECT_HEADER};
-    use crate::store::AnySource;
 
     fn raw(id: u32) -> String {
         format!("Message-ID: <{id}@example.org>\nSubject: {id}\n\nbody {id}\n")
@@ -445,24 +444,12 @@ mod tests {
         job: &Job,
         source: &Memory,
         sink: &Memory,
-        (from, to): (&str, &str),
+        folders: (&str, &str),
         shared: &Shared,
     ) -> FolderDone {
-        let mut stores = Stores::new(AnySource::from(source.clone()), AnySink::from(sink.clone()));
-        let (_stop, mut stopped) = watch::channel(false);
-        let mut committed = Counts::default();
-        let (from, to) = (folder(from), folder(to));
-        let progress = Progress::new();
-        let mut copy = FolderCopy {
-            job,
-            shared,
-            progress: &progress,
-            stop: &mut stopped,
-            folder: &from,
-            destination: &to,
-            destination_unsettled: false,
-        };
-        copy.run(&mut stores, &mut committed).await.unwrap()
+        order_tests::copy_memory(job, source, sink, folders, shared)
+            .await
+            .unwrap()
     }
 
     #[tokio::test]

@@ -99,12 +99,19 @@ fn alter_state(job: &Job, sql: &str) {
         .unwrap();
 }
 
-/// Copies INBOX into Backup within one memory store, as a worker would.
-async fn copy_inbox(job: &Job, store: &Memory, shared: &Shared) -> Result<FolderDone> {
-    let mut stores = Stores::new(AnySource::from(store.clone()), AnySink::from(store.clone()));
+/// Copies one folder between memory stores, as a worker would. The
+/// pipeline's other tests use it too.
+pub(super) async fn copy_memory(
+    job: &Job,
+    source: &Memory,
+    sink: &Memory,
+    (from, to): (&str, &str),
+    shared: &Shared,
+) -> Result<FolderDone> {
+    let mut stores = Stores::new(AnySource::from(source.clone()), AnySink::from(sink.clone()));
     let (_stop, mut stopped) = watch::channel(false);
     let mut committed = Counts::default();
-    let (from, to) = (folder("INBOX"), folder("Backup"));
+    let (from, to) = (folder(from), folder(to));
     let progress = Progress::new();
     let mut copy = FolderCopy {
         job,
@@ -116,6 +123,11 @@ async fn copy_inbox(job: &Job, store: &Memory, shared: &Shared) -> Result<Folder
         destination_unsettled: false,
     };
     copy.run(&mut stores, &mut committed).await
+}
+
+/// Copies INBOX into Backup within one memory store.
+async fn copy_inbox(job: &Job, store: &Memory, shared: &Shared) -> Result<FolderDone> {
+    copy_memory(job, store, store, ("INBOX", "Backup"), shared).await
 }
 
 /// The source keys the state records for INBOX, with where each went.

@@ -70,6 +70,22 @@ impl Folder {
             messages: BTreeMap::new(),
         }
     }
+
+    /// Stores a message under the next UID, which it returns.
+    fn hold(&mut self, raw: Vec<u8>, flags: Flags, internal_date: Option<SystemTime>) -> u32 {
+        let uid = self.uid_next;
+        self.uid_next += 1;
+        self.messages.insert(
+            uid,
+            Held {
+                uid,
+                raw,
+                flags,
+                internal_date,
+            },
+        );
+        uid
+    }
 }
 
 #[derive(Debug, Default)]
@@ -102,17 +118,7 @@ impl Memory {
                 .entry(FolderName::parse(name).expect("a folder name"))
                 .or_insert_with(|| Folder::new(uid_validity));
             for (raw, flags) in messages {
-                let uid = folder.uid_next;
-                folder.uid_next += 1;
-                folder.messages.insert(
-                    uid,
-                    Held {
-                        uid,
-                        raw: raw.as_bytes().to_vec(),
-                        flags: flags.clone(),
-                        internal_date: None,
-                    },
-                );
+                folder.hold(raw.as_bytes().to_vec(), flags.clone(), None);
             }
         }
         self
@@ -339,17 +345,8 @@ impl Sink for Memory {
                 });
                 continue;
             }
-            let uid = folder.uid_next;
-            folder.uid_next += 1;
-            folder.messages.insert(
-                uid,
-                Held {
-                    uid,
-                    raw: message.file_bytes().into_owned(),
-                    flags: message.flags,
-                    internal_date: message.internal_date,
-                },
-            );
+            let raw = message.file_bytes().into_owned();
+            let uid = folder.hold(raw, message.flags, message.internal_date);
             committed.stored.push((index, DestinationKey::Uid(uid)));
             uids.push(uid);
         }
