@@ -19,7 +19,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -80,6 +83,65 @@ pub struct FolderProgress {
     pub identity: Option<FolderIdentity>,
     #[serde(default)]
     pub done: Done,
+    /// Where to read the keys of `done` that are not held in it: a state
+    /// keeps a maildir folder's names in its message rows, as a million of
+    /// them would not fit in memory.
+    #[serde(skip)]
+    pub recorded: RecordedKeys,
+}
+
+/// Reads a folder's recorded keys, page by page in key order.
+pub trait KeyPages: Send + Sync {
+    /// Up to `limit` keys after `after` (from the first with `None`).
+    fn after(&self, after: Option<String>, limit: usize)
+        -> BoxFuture<'static, Result<Vec<String>>>;
+}
+
+/// The recorded keys of a folder that live in the state rather than in
+/// [`Done`]; empty when all of them are in `Done`. Progress values compare
+/// equal whatever this holds: it is a view of the state, not a value.
+#[derive(Clone, Default)]
+pub struct RecordedKeys(Option<Arc<dyn KeyPages>>);
+
+impl RecordedKeys {
+    pub fn in_state(pages: Arc<dyn KeyPages>) -> RecordedKeys {
+        RecordedKeys(Some(pages))
+    }
+
+    /// Hands every recorded key to `take`, a page at a time.
+    pub async fn each_page(
+        &self,
+        page_size: usize,
+        mut take: impl FnMut(Vec<String>) -> Result<()>,
+    ) -> Result<()> {
+        let Some(pages) = &self.0 else {
+            return Ok(());
+        };
+        let mut after = None;
+        loop {
+            let page = pages.after(after.take(), page_size).await?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = Some(last.clone());
+            take(page)?;
+        }
+    }
+}
+
+impl PartialEq for RecordedKeys {
+    fn eq(&self, _: &RecordedKeys) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for RecordedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(_) => f.write_str("RecordedKeys(in the state)"),
+            None => f.write_str("RecordedKeys(none)"),
+        }
+    }
 }
 
 /// The messages done in a folder, in the form that suits its source.
@@ -201,6 +263,7 @@ impl FolderProgress {
         FolderProgress {
             identity: self.identity.clone(),
             done,
+            recorded: RecordedKeys::default(),
         }
     }
 
@@ -637,6 +700,7 @@ mod tests {
                 uid_validity: 1 + rng.below(1000) as u32,
             }),
             done: Done::Nothing,
+            ..FolderProgress::default()
         };
         let mut failed = Vec::new();
         let mut uid = 0;

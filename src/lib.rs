@@ -24,6 +24,7 @@ pub(crate) mod net;
 pub(crate) mod pipeline;
 pub mod report;
 pub mod secret;
+pub(crate) mod spool;
 pub mod state;
 pub mod store;
 pub(crate) mod suggest;

@@ -18,17 +18,19 @@
 //! The state is written by one thread ([`StateWriter`]), so no async worker
 //! ever waits on an fsync while holding a lock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
+use futures_util::future::BoxFuture;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use tokio::sync::oneshot;
 
-use crate::checkpoint::{Anchor, Checkpoint, Done, FolderProgress, JobKey};
+use crate::checkpoint::{Anchor, Checkpoint, Done, FolderProgress, JobKey, KeyPages, RecordedKeys};
 use crate::checkpoint::{FolderIdentity, IndexCache};
 use crate::durable;
 use crate::exit::usage;
@@ -281,6 +283,38 @@ impl State {
     /// The progress of one source folder, as the stores read it; `None`
     /// when the folder was never recorded.
     pub fn folder(&self, folder: &FolderName) -> Result<Option<FolderProgress>> {
+        self.load_folder(folder, true)
+    }
+
+    /// A folder's progress as [`State::folder`], but a maildir folder's
+    /// names stay in the state: [`StateWriter::folder`] reads them in pages.
+    fn folder_without_names(&self, folder: &FolderName) -> Result<Option<FolderProgress>> {
+        self.load_folder(folder, false)
+    }
+
+    /// Up to `limit` recorded keys of a folder after `after`, in key order.
+    fn text_keys_after(
+        &self,
+        folder: &FolderName,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        let Some(&id) = self.folder_ids.get(folder) else {
+            return Ok(Vec::new());
+        };
+        // Text keys sort after every integer key, so `after` starts at the
+        // first text key; the primary key keeps them in order on disk.
+        let mut statement = self.conn.prepare_cached(
+            "SELECT source_key FROM messages WHERE folder = ?1 AND source_key > ?2 \
+             ORDER BY source_key LIMIT ?3",
+        )?;
+        let rows = statement.query_map(params![id, after.unwrap_or(""), limit as i64], |row| {
+            row.get::<_, String>(0)
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn load_folder(&self, folder: &FolderName, names: bool) -> Result<Option<FolderProgress>> {
         let Some(&id) = self.folder_ids.get(folder) else {
             return Ok(None);
         };
@@ -313,6 +347,9 @@ impl State {
             .with_context(|| self.damaged_folder(folder))?;
         let done = match kind.as_str() {
             "nothing" => Done::Nothing,
+            "files" if !names => Done::Files {
+                names: BTreeSet::new(),
+            },
             "files" => Done::Files {
                 names: self
                     .text_keys(id)?
@@ -346,7 +383,11 @@ impl State {
                     .with_context(|| self.damaged_folder(folder))
             }
         };
-        Ok(Some(FolderProgress { identity, done }))
+        Ok(Some(FolderProgress {
+            identity,
+            done,
+            recorded: RecordedKeys::default(),
+        }))
     }
 
     fn damaged_folder(&self, folder: &FolderName) -> String {
@@ -1012,6 +1053,48 @@ impl StateWriter {
     }
 }
 
+impl StateWriter {
+    /// The recorded progress of a source folder, `None` the first time. A
+    /// maildir folder's names are not loaded: its progress reads them from
+    /// the state a page at a time, so memory does not grow with the folder.
+    pub async fn folder(&self, folder: &FolderName) -> Result<Option<FolderProgress>> {
+        let name = folder.clone();
+        let progress = self
+            .call(move |state| state.folder_without_names(&name))
+            .await?;
+        Ok(progress.map(|mut progress| {
+            if let Done::Files { .. } = progress.done {
+                progress.recorded = RecordedKeys::in_state(Arc::new(NamePages {
+                    writer: self.clone(),
+                    folder: folder.clone(),
+                }));
+            }
+            progress
+        }))
+    }
+}
+
+/// A folder's recorded names, read from the state through its writer.
+struct NamePages {
+    writer: StateWriter,
+    folder: FolderName,
+}
+
+impl KeyPages for NamePages {
+    fn after(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<String>>> {
+        let (writer, folder) = (self.writer.clone(), self.folder.clone());
+        Box::pin(async move {
+            writer
+                .call(move |state| state.text_keys_after(&folder, after.as_deref(), limit))
+                .await
+        })
+    }
+}
+
 impl WriterThread {
     /// Waits until every handle is dropped and the state is closed.
     pub async fn join(self) {
@@ -1059,6 +1142,7 @@ mod tests {
                 done: Done::Files {
                     names: ["a", "b,S=12"].iter().map(|s| s.to_string()).collect(),
                 },
+                ..FolderProgress::default()
             },
         );
         checkpoint.folders.insert(
@@ -1074,6 +1158,7 @@ mod tests {
                     }),
                     above: BTreeMap::from([(17_705, 18_000), (20_000, 20_100)]),
                 },
+                ..FolderProgress::default()
             },
         );
         checkpoint.folders.insert(
@@ -1085,6 +1170,7 @@ mod tests {
                     above: BTreeSet::from([42, 50]),
                     uid_next: 0,
                 },
+                ..FolderProgress::default()
             },
         );
         checkpoint.folders.insert(
@@ -1097,6 +1183,7 @@ mod tests {
                         ("u2".into(), 1_650_000_000),
                     ]),
                 },
+                ..FolderProgress::default()
             },
         );
         checkpoint

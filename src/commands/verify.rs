@@ -17,7 +17,9 @@ use crate::folder::FolderName;
 use crate::job::FolderSelection;
 use crate::message::Message;
 use crate::report;
-use crate::store::{AnySink, AnySource, Create, Fetched, Outbox, Sink, Source, SourceOptions};
+use crate::store::{
+    AnySink, AnySource, Create, Fetched, FingerprintSet, Outbox, Sink, Source, SourceOptions,
+};
 
 pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     let source_endpoint = Endpoint::parse(&args.source)?;
@@ -347,7 +349,7 @@ async fn each_message(
     };
     let fetch = async {
         let result = source
-            .fetch(&everything, &Default::default(), &outbox)
+            .fetch(&everything, &FingerprintSet::new()?, &outbox)
             .await;
         drop(outbox);
         result

@@ -20,7 +20,7 @@ use crate::folder::FolderName;
 use crate::message::{DestinationKey, Flags, SourceKey};
 use crate::report;
 use crate::state::Stored;
-use crate::store::{AnySink, Fetched, Sink};
+use crate::store::{AnySink, Fetched, FingerprintSet, Sink};
 
 /// One message handled and waiting for the next commit to be recorded.
 struct Uncommitted {
@@ -39,9 +39,9 @@ pub(super) struct Batch<'a> {
     folder: &'a FolderName,
     destination: &'a FolderName,
     shared: &'a Shared,
-    /// Fingerprints the destination folder held when opened; empty without
-    /// dedup.
-    known: Arc<HashSet<Fingerprint>>,
+    /// Fingerprints the destination folder held when opened, and those
+    /// this run committed there; empty without dedup.
+    known: Arc<FingerprintSet>,
     dedup: bool,
     /// The folder's progress as recorded, kept up to date with each commit.
     pub progress: FolderProgress,
@@ -50,7 +50,8 @@ pub(super) struct Batch<'a> {
     committed: &'a mut Counts,
     uncommitted: Vec<Uncommitted>,
     appended: usize,
-    /// Fingerprints stored in this run (the destination's own are in `known`).
+    /// Fingerprints appended since the last commit; `known` takes them
+    /// once committed.
     added: HashSet<Fingerprint>,
     /// Keys recorded as done in this run, for `--delete-source`.
     pub done: Vec<SourceKey>,
@@ -65,7 +66,7 @@ pub(super) struct BatchTarget<'a> {
     pub folder: &'a FolderName,
     pub destination: &'a FolderName,
     pub shared: &'a Shared,
-    pub known: Arc<HashSet<Fingerprint>>,
+    pub known: Arc<FingerprintSet>,
     pub dedup: bool,
     pub keeps_done: bool,
 }
@@ -94,8 +95,8 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// The fingerprints the destination folder held when opened.
-    pub fn known(&self) -> Arc<HashSet<Fingerprint>> {
+    /// The fingerprints the destination folder holds.
+    pub fn known(&self) -> Arc<FingerprintSet> {
         self.known.clone()
     }
 
@@ -116,7 +117,7 @@ impl<'a> Batch<'a> {
             Fetched::Message(message) => {
                 let fingerprint = &message.fingerprint;
                 if self.dedup
-                    && (self.known.contains(fingerprint) || self.added.contains(fingerprint))
+                    && (self.added.contains(fingerprint) || self.known.contains(fingerprint))
                 {
                     self.counts.messages_duplicate += 1;
                     self.uncommitted.push(Uncommitted {
@@ -211,6 +212,12 @@ impl<'a> Batch<'a> {
             }
         }
         self.record(&mut stored).await?;
+        if self.dedup {
+            let known = self.known.clone();
+            let added = std::mem::take(&mut self.added);
+            crate::durable::blocking(|| known.extend(&added))
+                .context("keeping the fingerprints stored for deduplication")?;
+        }
         self.report(stored);
         Ok(())
     }

@@ -7,7 +7,6 @@
 //! trouble with the source folder ends this folder only and comes back in
 //! [`FolderDone`].
 
-use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,11 +21,12 @@ use super::{Counts, Shared, COMMIT_EVERY, COMMIT_EVERY_MESSAGES, IN_FLIGHT_BYTES
 use crate::checkpoint::FolderProgress;
 use crate::error::is_refused;
 use crate::event::Event;
-use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::job::Job;
 use crate::report::{self, FolderBar, Progress};
-use crate::store::{AnySink, Create, Fetched, FolderStatus, Inbox, Outbox, Sink, Source};
+use crate::store::{
+    AnySink, Create, Fetched, FingerprintSet, FolderStatus, Inbox, Outbox, Sink, Source,
+};
 
 #[derive(Default)]
 pub(super) struct FolderDone {
@@ -201,7 +201,7 @@ impl<'a> FolderCopy<'a> {
         &self,
         stores: &mut Stores,
         opened: &Opened,
-    ) -> Result<ControlFlow<FolderDone, Arc<HashSet<Fingerprint>>>> {
+    ) -> Result<ControlFlow<FolderDone, Arc<FingerprintSet>>> {
         let (job, folder, destination) = (self.job, self.folder, self.destination);
         let cached = {
             let destination = destination.clone();
@@ -248,11 +248,12 @@ impl<'a> FolderCopy<'a> {
                 .call(move |state| state.save_index(&destination, &cache))
                 .await?;
         }
-        let known: Arc<HashSet<Fingerprint>> = Arc::new(if job.dedup {
-            held.fingerprints.into_iter().collect()
-        } else {
-            HashSet::new()
-        });
+        let known = FingerprintSet::new()?;
+        if job.dedup {
+            crate::durable::blocking(|| known.extend(&held.fingerprints))
+                .with_context(|| format!("indexing destination folder `{destination}`"))?;
+        }
+        let known = Arc::new(known);
         report::debug(&format!(
             "destination folder `{destination}` holds {} fingerprints",
             known.len()

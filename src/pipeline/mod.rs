@@ -254,8 +254,7 @@ struct Shared {
 impl Shared {
     /// The recorded progress of a source folder, `None` the first time.
     async fn recorded(&self, folder: &FolderName) -> Result<Option<FolderProgress>> {
-        let folder = folder.clone();
-        self.state.call(move |state| state.folder(&folder)).await
+        self.state.folder(folder).await
     }
 
     /// Records a folder's progress summary and forgets its vanished keys.

@@ -329,7 +329,7 @@ async fn fetch_all(
         .with_context(|| format!("opening folder `{folder}` as a source"))?;
     let (outbox, mut inbox) = Outbox::channel(64 << 20);
     source
-        .fetch(progress, &FingerprintSet::new(), &outbox)
+        .fetch(progress, &FingerprintSet::new()?, &outbox)
         .await
         .context("fetching")?;
     drop(outbox);

@@ -27,16 +27,17 @@
 //! Files are created 0600, directories 0700.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
 
-use crate::checkpoint::FolderProgress;
-use crate::checkpoint::{FolderIdentity, IndexCache};
+use crate::checkpoint::{Done, FolderIdentity, FolderProgress, IndexCache};
 use crate::durable;
 use crate::exit;
 use crate::fingerprint::{body_offset, Fingerprint};
@@ -46,6 +47,7 @@ use crate::folder::{
 use crate::message::DestinationKey;
 use crate::message::{Flags, Form, MaildirFile, Message, SourceKey};
 use crate::report;
+use crate::spool::{Listed, ListingSpool};
 use crate::store::{
     Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FolderStats, FolderStatus,
     Opened, Outbox, Sink, Source,
@@ -58,6 +60,10 @@ const MAX_KEYWORDS: usize = 26;
 const STALE_TMP: Duration = Duration::from_secs(36 * 3600);
 /// A maildir's own directories; never folders of the fs layout.
 const MAILDIR_SUBDIRS: [&str; 3] = ["cur", "new", "tmp"];
+/// Recorded names read from the state at a time.
+const DONE_PAGE: usize = 10_000;
+/// Listed files taken from the spool at a time while fetching.
+const FETCH_PAGE: usize = 1_000;
 
 /// How a maildir tree lays out its subfolders.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -145,8 +151,9 @@ struct OpenFolder {
     name: FolderName,
     dir: PathBuf,
     keywords: Keywords,
-    /// Listing taken by `open` for `fetch`, sorted by unique name.
-    entries: Vec<Entry>,
+    /// Listing taken by `open` for `fetch`, sorted by unique name (a source
+    /// folder only). On disk: a folder can hold millions of files.
+    listing: Option<ListingSpool>,
 }
 
 ///
@@ -169,7 +176,12 @@ struct Entry {
 impl Entry {
     /// The entry for file `item` of the folder's `new/` or `cur/`.
     fn new(item: &fs::DirEntry, in_new: bool) -> Entry {
-        let os_name = item.file_name();
+        Entry::named(&item.file_name(), in_new, || item.path())
+    }
+
+    /// The entry for a file called `os_name` in `new/` or `cur/`, whose
+    /// full path `path` gives (asked only when the name is not UTF-8).
+    fn named(os_name: &OsStr, in_new: bool, path: impl FnOnce() -> PathBuf) -> Entry {
         let name = os_name.to_string_lossy();
         let (id, info) = split_info(&name);
         let offset = |part: &str| (part.as_ptr() as usize - name.as_ptr() as usize) as u32;
@@ -177,10 +189,7 @@ impl Entry {
             Some(info) => (offset(info), offset(info) + info.len() as u32),
             None => (name.len() as u32, name.len() as u32),
         };
-        let odd_path = os_name
-            .to_str()
-            .is_none()
-            .then(|| item.path().into_boxed_path());
+        let odd_path = os_name.to_str().is_none().then(|| path().into_boxed_path());
         Entry {
             id_end: id.len() as u32,
             info,
@@ -188,6 +197,28 @@ impl Entry {
             odd_path,
             name: name.into(),
         }
+    }
+
+    /// How the listing spool keeps the entry: `n` or `c` for `new/` or
+    /// `cur/`, then the file name's bytes as the file system has them.
+    fn listed(&self, os_name: &OsStr) -> Listed {
+        let mut place = Vec::with_capacity(1 + os_name.len());
+        place.push(if self.in_new { b'n' } else { b'c' });
+        place.extend_from_slice(os_name.as_encoded_bytes());
+        Listed {
+            key: self.id().to_string(),
+            place,
+        }
+    }
+
+    /// The entry the spool kept as `listed`, in folder directory `dir`.
+    fn from_listed(listed: &Listed, dir: &Path) -> Entry {
+        let (sub, name) = listed.place.split_first().unwrap_or((&b'c', &[]));
+        let in_new = *sub == b'n';
+        let os_name = OsStr::from_bytes(name);
+        Entry::named(os_name, in_new, || {
+            dir.join(if in_new { "new" } else { "cur" }).join(os_name)
+        })
     }
 
     /// Unique name: the file name up to the info separator.
@@ -503,80 +534,96 @@ impl Source for Maildir {
             )),
             _ => None,
         };
-        let entries = durable::blocking(|| list_entries(&dir))?;
+        let mut listing = durable::blocking(|| spool_entries(&dir))?;
         let mut status = FolderStatus {
             identity: Some(identity),
             changed,
             ..FolderStatus::default()
         };
         if status.changed.is_none() {
-            status.pending = Some(
-                entries
-                    .iter()
-                    .filter(|e| !progress.is_done(&SourceKey::File(e.id().to_string())))
-                    .count() as u64,
-            );
-            if let crate::checkpoint::Done::Files { names } = &progress.done {
-                let present: std::collections::HashSet<&str> =
-                    entries.iter().map(Entry::id).collect();
-                status.vanished = names
-                    .iter()
-                    .filter(|n| !present.contains(n.as_str()))
-                    .map(|n| SourceKey::File(n.clone()))
-                    .collect();
+            // The done names go into the spool beside the listing, which
+            // then answers what is pending and what vanished: both sets can
+            // be far larger than memory should hold.
+            if let Done::Files { names } = &progress.done {
+                durable::blocking(|| listing.done(names))?;
             }
+            progress
+                .recorded
+                .each_page(DONE_PAGE, |page| durable::blocking(|| listing.done(&page)))
+                .await
+                .with_context(|| format!("reading the recorded names of folder `{folder}`"))?;
+            let (pending, vanished) = durable::blocking(|| {
+                Ok::<_, anyhow::Error>((listing.pending()?, listing.vanished()?))
+            })?;
+            status.pending = Some(pending);
+            status.vanished = vanished.into_iter().map(SourceKey::File).collect();
         }
         self.open = Some(OpenFolder {
             name: folder.clone(),
             keywords: Keywords::load(&dir)?,
             dir,
-            entries,
+            listing: Some(listing),
         });
         Ok(status)
     }
 
     async fn fetch(
         &mut self,
-        progress: &FolderProgress,
+        _progress: &FolderProgress,
         _known: &FingerprintSet,
         out: &Outbox,
     ) -> Result<()> {
         let open = self.open.as_ref().context("no folder is open")?;
-        for entry in &open.entries {
-            let key = SourceKey::File(entry.id().to_string());
-            if progress.is_done(&key) {
-                continue;
-            }
-            let read = durable::blocking(|| read_message(entry, &open.dir, &open.keywords));
-            let item = match read {
-                Ok(message)
-                    if !self
-                        .filters
-                        .matches(message.internal_date, message.wire_size()) =>
-                {
-                    continue
-                }
-                Ok(message) => Fetched::Message(message),
-                Err(e) => Fetched::Failed(key, e),
+        let listing = open.listing.as_ref().context("no source folder is open")?;
+        let mut after: Option<String> = None;
+        loop {
+            let page = durable::blocking(|| listing.pending_after(after.as_deref(), FETCH_PAGE))?;
+            let Some(last) = page.last() else {
+                return Ok(());
             };
-            if out.send(item).await.is_err() {
-                break;
+            after = Some(last.key.clone());
+            for listed in &page {
+                let entry = Entry::from_listed(listed, &open.dir);
+                let read = durable::blocking(|| read_message(&entry, &open.dir, &open.keywords));
+                let item = match read {
+                    Ok(message)
+                        if !self
+                            .filters
+                            .matches(message.internal_date, message.wire_size()) =>
+                    {
+                        continue
+                    }
+                    Ok(message) => Fetched::Message(message),
+                    Err(e) => Fetched::Failed(SourceKey::File(listed.key.clone()), e),
+                };
+                if out.send(item).await.is_err() {
+                    return Ok(());
+                }
             }
         }
-        Ok(())
     }
 
     async fn stats(&mut self) -> Result<FolderStats> {
         let open = self.open.as_ref().context("no folder is open")?;
+        let listing = open.listing.as_ref().context("no source folder is open")?;
         let mut stats = FolderStats::default();
-        durable::blocking(|| {
-            for entry in &open.entries {
-                stats.messages += 1;
-                stats.bytes += fs::metadata(entry.path(&open.dir))
-                    .map(|m| m.len())
-                    .unwrap_or(0);
+        durable::blocking(|| -> Result<()> {
+            let mut after: Option<String> = None;
+            loop {
+                let page = listing.entries_after(after.as_deref(), FETCH_PAGE)?;
+                let Some(last) = page.last() else {
+                    return Ok(());
+                };
+                after = Some(last.key.clone());
+                for listed in &page {
+                    stats.messages += 1;
+                    stats.bytes +=
+                        fs::metadata(Entry::from_listed(listed, &open.dir).path(&open.dir))
+                            .map(|m| m.len())
+                            .unwrap_or(0);
+                }
             }
-        });
+        })?;
         Ok(stats)
     }
 }
@@ -616,28 +663,27 @@ impl Sink for Maildir {
             remove_abandoned_tmp_files(&dir.join("tmp"));
             durable::remove_stale_temps(&dir.join(KEYWORD_FILE));
         }
-        let (entries, fingerprints) = durable::blocking(|| -> Result<_> {
-            let entries = list_entries(&dir)?;
-            let mut fingerprints = Vec::with_capacity(entries.len());
-            for entry in &entries {
+        let mut keywords = Keywords::load(&dir)?;
+        let fingerprints = durable::blocking(|| -> Result<_> {
+            let mut fingerprints = Vec::new();
+            walk_entries(&dir, |entry, _| {
+                // Letters files use without a name must keep meaning
+                // nothing: a new keyword given one of them would name those
+                // messages too.
+                keywords.reserve_unnamed(entry.info());
                 // An unreadable file cannot be a duplicate of anything we could copy.
                 if let Ok(fingerprint) = fingerprint_file(&entry.path(&dir)) {
                     fingerprints.push(fingerprint);
                 }
-            }
-            Ok((entries, fingerprints))
+                Ok(())
+            })?;
+            Ok(fingerprints)
         })?;
-        let mut keywords = Keywords::load(&dir)?;
-        // Letters files use without a name must keep meaning nothing: a new
-        // keyword given one of them would name those messages too.
-        for entry in &entries {
-            keywords.reserve_unnamed(entry.info());
-        }
         self.open = Some(OpenFolder {
             name: folder.clone(),
             keywords,
             dir,
-            entries: Vec::new(),
+            listing: None,
         });
         Ok(Some(Opened::local(fingerprints)))
     }
@@ -1024,13 +1070,12 @@ fn split_info(name: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Lists `cur/` and `new/`, sorted by unique name. Dot files are not
-/// messages (the maildir spec's rule, which also skips the `._` files macOS
-/// leaves); anything else is, whatever it looks like, and is reported if
-/// it cannot be read rather than passed over. A folder without `cur/` (a
-/// delivery agent made only `new/`) is fine.
-fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
-    let mut entries = Vec::new();
+/// Visits every message file of `cur/` and `new/`, in directory order.
+/// Dot files are not messages (the maildir spec's rule, which also skips
+/// the `._` files macOS leaves); anything else is, whatever it looks like,
+/// and is reported if it cannot be read rather than passed over. A folder
+/// without `cur/` (a delivery agent made only `new/`) is fine.
+fn walk_entries(dir: &Path, mut visit: impl FnMut(Entry, &OsStr) -> Result<()>) -> Result<()> {
     for sub in ["new", "cur"] {
         let path = dir.join(sub);
         let listing = match fs::read_dir(&path) {
@@ -1042,14 +1087,39 @@ fn list_entries(dir: &Path) -> Result<Vec<Entry>> {
             let item = item.with_context(|| format!("listing `{}`", path.display()))?;
             // A name that is not UTF-8 is read through its real path; its
             // unique name is made readable, as the `maildir` crate did.
-            if item.file_name().as_encoded_bytes().starts_with(b".") {
+            let os_name = item.file_name();
+            if os_name.as_encoded_bytes().starts_with(b".") {
                 continue;
             }
-            entries.push(Entry::new(&item, sub == "new"));
+            visit(Entry::new(&item, sub == "new"), &os_name)?;
         }
     }
-    entries.sort_by(|a, b| a.id().cmp(b.id()));
-    Ok(entries)
+    Ok(())
+}
+
+/// Lists `cur/` and `new/` into a spool, which sorts them by unique name.
+fn spool_entries(dir: &Path) -> Result<ListingSpool> {
+    const CHUNK: usize = 10_000;
+    let mut spool = ListingSpool::new()?;
+    let mut chunk = Vec::with_capacity(CHUNK);
+    walk_entries(dir, |entry, os_name| {
+        chunk.push(entry.listed(os_name));
+        if chunk.len() == CHUNK {
+            spool.list(chunk.drain(..))?;
+        }
+        Ok(())
+    })?;
+    spool.list(chunk)?;
+    if spool.repeated > 0 {
+        // The same unique name in `new/` and `cur/`: a mail reader moving
+        // the file as we listed. It is one message; the first seen is read.
+        report::debug(&format!(
+            "`{}`: {} unique names listed twice (moved while listing), each read once",
+            dir.display(),
+            spool.repeated
+        ));
+    }
+    Ok(spool)
 }
 
 fn read_message(entry: &Entry, dir: &Path, keywords: &Keywords) -> Result<Message> {
@@ -1505,7 +1575,12 @@ mod tests {
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
         // Without O_NONBLOCK both calls would block forever: nobody writes.
-        let entries = list_entries(&dir).unwrap();
+        let mut entries = Vec::new();
+        walk_entries(&dir, |entry, _| {
+            entries.push(entry);
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(entries.len(), 1);
         let err = read_message(&entries[0], &dir, &Keywords::default()).unwrap_err();
         assert!(

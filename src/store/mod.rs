@@ -25,7 +25,7 @@ pub mod pop3;
 
 pub use dry_run::DryRun;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -177,8 +177,9 @@ impl Create {
     }
 }
 
-/// Fingerprints a destination folder holds.
-pub type FingerprintSet = HashSet<Fingerprint>;
+/// Fingerprints a destination folder holds, on disk: a folder can hold
+/// millions.
+pub type FingerprintSet = crate::spool::FingerprintSpool;
 
 /// A destination folder opened for appending.
 #[derive(Debug, Default)]

@@ -993,6 +993,7 @@ mod tests {
                 above: BTreeSet::new(),
                 uid_next: 31,
             },
+            ..FolderProgress::default()
         };
         let (imap, server) = session(vec![
             EXAMINE_40,
