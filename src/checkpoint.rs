@@ -224,6 +224,17 @@ pub struct IndexCache {
     pub fingerprints: Vec<Fingerprint>,
 }
 
+/// What a kept destination index covers: every message of the folder
+/// instance `uid_validity` below `uid_next`, `messages` of them. The
+/// fingerprints themselves stay in the state; a sink given a mark indexes
+/// only newer messages, or all again when the mark no longer holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexMark {
+    pub uid_validity: u32,
+    pub uid_next: u32,
+    pub messages: u64,
+}
+
 /// A message that must still be found where the checkpoint saw it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Anchor {

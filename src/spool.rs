@@ -50,14 +50,19 @@ fn scratch_database() -> Result<Connection> {
 /// Fingerprints, for deduplication: the ones a destination folder holds and
 /// the ones a run stored there. Shared by the task that reads the source
 /// (to skip downloading duplicates) and the one that writes the sink.
+///
+/// Each fingerprint is kept once with the number of messages that have it,
+/// so the spool also knows how many messages it describes (a destination
+/// may hold the same message twice).
 pub struct FingerprintSpool {
     conn: Mutex<Connection>,
-    len: AtomicU64,
+    /// Messages described (each copy counted).
+    messages: AtomicU64,
 }
 
 impl std::fmt::Debug for FingerprintSpool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FingerprintSpool({} fingerprints)", self.len())
+        write!(f, "FingerprintSpool({} messages)", self.messages())
     }
 }
 
@@ -65,13 +70,14 @@ impl FingerprintSpool {
     pub fn new() -> Result<FingerprintSpool> {
         let conn = scratch_database()?;
         conn.execute(
-            "CREATE TABLE fingerprints (fingerprint TEXT PRIMARY KEY) WITHOUT ROWID",
+            "CREATE TABLE fingerprints (fingerprint TEXT PRIMARY KEY, copies INTEGER NOT NULL) \
+             WITHOUT ROWID",
             [],
         )
         .context("setting up a temporary database")?;
         Ok(FingerprintSpool {
             conn: Mutex::new(conn),
-            len: AtomicU64::new(0),
+            messages: AtomicU64::new(0),
         })
     }
 
@@ -84,27 +90,77 @@ impl FingerprintSpool {
         spool
     }
 
-    /// Adds fingerprints; one already there is kept once.
+    /// Adds the fingerprints of messages, one each.
     pub fn extend<'a>(
         &self,
         fingerprints: impl IntoIterator<Item = &'a Fingerprint>,
     ) -> Result<()> {
+        self.extend_counted(fingerprints.into_iter().map(|f| (f.to_string(), 1)))
+    }
+
+    /// Adds fingerprints (as text) with how many messages have each.
+    fn extend_counted(&self, fingerprints: impl IntoIterator<Item = (String, u64)>) -> Result<()> {
         let mut conn = lock(&self.conn);
         let mut fingerprints = fingerprints.into_iter().peekable();
         while fingerprints.peek().is_some() {
             let tx = conn.transaction()?;
             {
                 let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO fingerprints (fingerprint) VALUES (?1)",
+                    "INSERT INTO fingerprints (fingerprint, copies) VALUES (?1, ?2) \
+                     ON CONFLICT (fingerprint) DO UPDATE SET copies = copies + excluded.copies",
                 )?;
-                for fingerprint in fingerprints.by_ref().take(ROWS_PER_TRANSACTION) {
-                    let added = insert.execute([fingerprint.to_string()])? as u64;
-                    self.len.fetch_add(added, Ordering::Relaxed);
+                for (fingerprint, copies) in fingerprints.by_ref().take(ROWS_PER_TRANSACTION) {
+                    insert.execute(params![fingerprint, copies as i64])?;
+                    self.messages.fetch_add(copies, Ordering::Relaxed);
                 }
             }
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// Adds fingerprints read back from [`FingerprintSpool::page`].
+    pub fn extend_pages(&self, page: Vec<(String, u64)>) -> Result<()> {
+        self.extend_counted(page)
+    }
+
+    /// Empties the spool (a destination folder indexed again from scratch).
+    pub fn clear(&self) -> Result<()> {
+        lock(&self.conn).execute("DELETE FROM fingerprints", [])?;
+        self.messages.store(0, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Up to `limit` fingerprints after `after` in text order, each with
+    /// how many messages have it.
+    pub fn page(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, u64)>> {
+        let conn = lock(&self.conn);
+        let mut statement = conn.prepare_cached(
+            "SELECT fingerprint, copies FROM fingerprints WHERE fingerprint > ?1 \
+             ORDER BY fingerprint LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![after.unwrap_or(""), limit as i64], |row| {
+            Ok((row.get(0)?, row.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every fingerprint, once each (for `verify`, which compares sets).
+    pub fn to_vec(&self) -> Result<Vec<Fingerprint>> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.page(after.as_deref(), 10_000)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(all);
+            };
+            after = Some(last.clone());
+            for (text, _) in page {
+                all.push(text.parse().map_err(|_| {
+                    anyhow::anyhow!("a temporary database gave back `{text}`, not a fingerprint")
+                })?);
+            }
+        }
     }
 
     /// Whether the spool holds `fingerprint`. A lookup that fails (the
@@ -129,12 +185,13 @@ impl FingerprintSpool {
         }
     }
 
-    pub fn len(&self) -> u64 {
-        self.len.load(Ordering::Relaxed)
+    /// How many messages the spool describes (each copy counted).
+    pub fn messages(&self) -> u64 {
+        self.messages.load(Ordering::Relaxed)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.messages() == 0
     }
 }
 
@@ -149,11 +206,19 @@ pub struct Listed {
 
 /// A folder's listing, sorted by key, against the keys an earlier run
 /// recorded as done: what is pending, and what has vanished since.
+///
+/// Entries arrive in directory order, which is random; inserted into a
+/// sorted tree one by one, each would land on a random page, and with a
+/// small cache every insert would read and write pages. So they are
+/// appended as they come and sorted once, by building an index that holds
+/// every column (SQLite sorts in runs spilled to disk and merges them).
+/// The done keys come from the state in key order too, and the two sorted
+/// streams are merged a page at a time ([`Reconcile`]): the entries not
+/// done are appended, still in key order, to a table `fetch` reads.
 pub struct ListingSpool {
     conn: Mutex<Connection>,
-    /// Entries whose key was listed twice (the same unique name in `new/`
-    /// and `cur/` while a mail reader moves it): the first is kept.
-    pub repeated: u64,
+    sorted: bool,
+    pending: u64,
 }
 
 impl ListingSpool {
@@ -161,107 +226,202 @@ impl ListingSpool {
         lock(&self.conn)
     }
 
+    fn conn_mut(&mut self) -> &mut Connection {
+        self.conn.get_mut().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn new() -> Result<ListingSpool> {
         let conn = scratch_database()?;
         conn.execute_batch(
-            "CREATE TABLE listing (key TEXT PRIMARY KEY, place BLOB NOT NULL) WITHOUT ROWID; \
-             CREATE TABLE done (key TEXT PRIMARY KEY) WITHOUT ROWID;",
+            "CREATE TABLE listing (key TEXT NOT NULL, place BLOB NOT NULL); \
+             CREATE TABLE pending (key TEXT NOT NULL, place BLOB NOT NULL);",
         )
         .context("setting up a temporary database")?;
         Ok(ListingSpool {
             conn: Mutex::new(conn),
-            repeated: 0,
+            sorted: false,
+            pending: 0,
         })
     }
 
-    /// Adds listed entries.
+    /// Adds listed entries; all of them come before [`ListingSpool::sort`].
     pub fn list(&mut self, entries: impl IntoIterator<Item = Listed>) -> Result<()> {
-        let mut entries = entries.into_iter().peekable();
-        while entries.peek().is_some() {
-            let conn = self.conn.get_mut().unwrap_or_else(|e| e.into_inner());
-            let tx = conn.transaction()?;
-            {
-                let mut insert = tx
-                    .prepare_cached("INSERT OR IGNORE INTO listing (key, place) VALUES (?1, ?2)")?;
-                for entry in entries.by_ref().take(ROWS_PER_TRANSACTION) {
-                    if insert.execute(params![entry.key, entry.place])? == 0 {
-                        self.repeated += 1;
-                    }
-                }
-            }
-            tx.commit()?;
-        }
-        Ok(())
+        debug_assert!(!self.sorted, "entries listed after the listing was sorted");
+        append(self.conn_mut(), "listing", entries)
     }
 
-    /// Adds keys recorded as done.
-    pub fn done<S: AsRef<str>>(&mut self, keys: impl IntoIterator<Item = S>) -> Result<()> {
-        let mut keys = keys.into_iter().peekable();
-        while keys.peek().is_some() {
-            let conn = self.conn.get_mut().unwrap_or_else(|e| e.into_inner());
-            let tx = conn.transaction()?;
-            {
-                let mut insert =
-                    tx.prepare_cached("INSERT OR IGNORE INTO done (key) VALUES (?1)")?;
-                for key in keys.by_ref().take(ROWS_PER_TRANSACTION) {
-                    insert.execute([key.as_ref()])?;
-                }
-            }
-            tx.commit()?;
-        }
-        Ok(())
-    }
-
-    /// How many listed entries are not done.
-    pub fn pending(&self) -> Result<u64> {
-        let count: i64 = self.conn().query_row(
-            "SELECT count(*) FROM listing WHERE key NOT IN (SELECT key FROM done)",
+    /// Sorts the listing, once every entry is in; returns how many keys
+    /// were listed more than once (the same unique name in `new/` and
+    /// `cur/` while a mail reader moves it: the first in key order is read).
+    pub fn sort(&mut self) -> Result<u64> {
+        let conn = self.conn_mut();
+        conn.execute("CREATE INDEX listing_by_key ON listing (key, place)", [])?;
+        let repeated: i64 = conn.query_row(
+            "SELECT count(*) - count(DISTINCT key) FROM listing",
             [],
             |row| row.get(0),
         )?;
-        Ok(count as u64)
+        self.sorted = true;
+        Ok(repeated as u64)
     }
 
-    /// Up to `limit` entries not done, in key order, after `after`.
-    pub fn pending_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<Listed>> {
-        self.page(
-            "SELECT key, place FROM listing WHERE key > ?1 \
-             AND key NOT IN (SELECT key FROM done) ORDER BY key LIMIT ?2",
-            after,
-            limit,
-        )
+    /// Starts comparing the sorted listing with the done keys.
+    pub fn reconcile(&mut self) -> Reconcile<'_> {
+        debug_assert!(self.sorted, "a listing compared before it was sorted");
+        Reconcile {
+            spool: self,
+            page: std::collections::VecDeque::new(),
+            after: None,
+            exhausted: false,
+            pending: Vec::new(),
+            vanished: Vec::new(),
+        }
     }
 
-    /// Up to `limit` entries, done or not, in key order, after `after`.
-    pub fn entries_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<Listed>> {
-        self.page(
-            "SELECT key, place FROM listing WHERE key > ?1 ORDER BY key LIMIT ?2",
-            after,
-            limit,
-        )
+    /// How many listed keys are not done (known once reconciled).
+    pub fn pending(&self) -> u64 {
+        self.pending
     }
 
-    fn page(&self, sql: &str, after: Option<&str>, limit: usize) -> Result<Vec<Listed>> {
+    /// Up to `limit` entries not done, in key order, after the `after`-th.
+    pub fn pending_page(&self, after: u64, limit: usize) -> Result<Vec<Listed>> {
         let conn = self.conn();
-        let mut statement = conn.prepare_cached(sql)?;
-        // Every key sorts after the empty string.
-        let rows = statement.query_map(params![after.unwrap_or(""), limit as i64], |row| {
-            Ok(Listed {
-                key: row.get(0)?,
-                place: row.get(1)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Keys done but no longer listed, in key order.
-    pub fn vanished(&self) -> Result<Vec<String>> {
-        let conn = self.conn();
-        let mut statement = conn.prepare(
-            "SELECT key FROM done WHERE key NOT IN (SELECT key FROM listing) ORDER BY key",
+        let mut statement = conn.prepare_cached(
+            "SELECT key, place FROM pending WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
         )?;
-        let rows = statement.query_map([], |row| row.get(0))?;
+        let rows = statement.query_map(params![after as i64, limit as i64], read_listed)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Up to `limit` entries, done or not, in key order, after key `after`;
+    /// each key once.
+    pub fn entries_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<Listed>> {
+        debug_assert!(self.sorted);
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(
+            "SELECT key, place FROM listing INDEXED BY listing_by_key WHERE key > ?1 \
+             ORDER BY key LIMIT ?2",
+        )?;
+        // Every key sorts after the empty string.
+        let rows = statement.query_map(params![after.unwrap_or(""), limit as i64], read_listed)?;
+        let mut page: Vec<Listed> = rows.collect::<rusqlite::Result<_>>()?;
+        // A key listed twice is read once; the next page starts after it.
+        page.dedup_by(|later, earlier| later.key == earlier.key);
+        Ok(page)
+    }
+}
+
+fn read_listed(row: &rusqlite::Row<'_>) -> rusqlite::Result<Listed> {
+    Ok(Listed {
+        key: row.get(0)?,
+        place: row.get(1)?,
+    })
+}
+
+/// Appends entries to `table`, a transaction per batch of rows.
+fn append(
+    conn: &mut Connection,
+    table: &str,
+    entries: impl IntoIterator<Item = Listed>,
+) -> Result<()> {
+    let sql = format!("INSERT INTO {table} (key, place) VALUES (?1, ?2)");
+    let mut entries = entries.into_iter().peekable();
+    while entries.peek().is_some() {
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(&sql)?;
+            for entry in entries.by_ref().take(ROWS_PER_TRANSACTION) {
+                insert.execute(params![entry.key, entry.place])?;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Listed entries read from the sorted listing at a time.
+const MERGE_PAGE: usize = 10_000;
+
+/// A merge of the sorted listing with the done keys, fed in key order a
+/// page at a time: holds one page of each, whatever the folder's size.
+pub struct Reconcile<'a> {
+    spool: &'a mut ListingSpool,
+    /// Listed entries read ahead, not yet compared.
+    page: std::collections::VecDeque<Listed>,
+    /// The last key read from the listing.
+    after: Option<String>,
+    exhausted: bool,
+    /// Entries found not done, waiting to be appended.
+    pending: Vec<Listed>,
+    vanished: Vec<String>,
+}
+
+impl Reconcile<'_> {
+    /// Compares the next done keys, which must come in key order, after
+    /// every key of earlier calls.
+    pub fn done<S: AsRef<str>>(&mut self, keys: impl IntoIterator<Item = S>) -> Result<()> {
+        for key in keys {
+            let key = key.as_ref();
+            loop {
+                let Some(next) = self.peek()? else {
+                    self.vanished.push(key.to_string());
+                    break;
+                };
+                match next.key.as_str().cmp(key) {
+                    std::cmp::Ordering::Less => self.take_pending()?,
+                    std::cmp::Ordering::Equal => {
+                        self.page.pop_front();
+                        break;
+                    }
+                    std::cmp::Ordering::Greater => {
+                        self.vanished.push(key.to_string());
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the comparison: every entry left is pending. Returns the done
+    /// keys that are no longer listed, in key order.
+    pub fn finish(mut self) -> Result<Vec<String>> {
+        while self.peek()?.is_some() {
+            self.take_pending()?;
+        }
+        self.flush()?;
+        Ok(self.vanished)
+    }
+
+    /// The next listed entry, each key once.
+    fn peek(&mut self) -> Result<Option<&Listed>> {
+        if self.page.is_empty() && !self.exhausted {
+            let page = self
+                .spool
+                .entries_after(self.after.as_deref(), MERGE_PAGE)?;
+            match page.last() {
+                Some(last) => self.after = Some(last.key.clone()),
+                None => self.exhausted = true,
+            }
+            self.page.extend(page);
+        }
+        Ok(self.page.front())
+    }
+
+    fn take_pending(&mut self) -> Result<()> {
+        if let Some(entry) = self.page.pop_front() {
+            self.pending.push(entry);
+            if self.pending.len() >= ROWS_PER_TRANSACTION {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let entries = std::mem::take(&mut self.pending);
+        self.spool.pending += entries.len() as u64;
+        append(self.spool.conn_mut(), "pending", entries)
     }
 }
 
@@ -276,54 +436,80 @@ mod tests {
         }
     }
 
+    /// Reconciles `listing` against `done`, the done keys fed in pages of
+    /// `page` keys; returns the pending keys and the vanished ones.
+    fn reconcile(listing: &[&str], done: &[&str], page: usize) -> (Vec<String>, Vec<String>) {
+        let mut spool = ListingSpool::new().unwrap();
+        spool.list(listing.iter().map(|key| listed(key))).unwrap();
+        spool.sort().unwrap();
+        let mut merge = spool.reconcile();
+        for keys in done.chunks(page.max(1)) {
+            merge.done(keys).unwrap();
+        }
+        let vanished = merge.finish().unwrap();
+        let mut pending = Vec::new();
+        loop {
+            let got = spool.pending_page(pending.len() as u64, 2).unwrap();
+            if got.is_empty() {
+                break;
+            }
+            pending.extend(got.into_iter().map(|l| l.key));
+        }
+        assert_eq!(spool.pending(), pending.len() as u64);
+        (pending, vanished)
+    }
+
     #[test]
     fn pending_and_vanished_come_from_the_listing_against_the_done_keys() {
+        let listing = ["c", "a", "e", "b", "d", "a"];
+        for page in [1, 2, 10] {
+            let (pending, vanished) = reconcile(&listing, &["0", "b", "d", "y", "z"], page);
+            assert_eq!(pending, ["a", "c", "e"], "done keys in pages of {page}");
+            assert_eq!(vanished, ["0", "y", "z"], "done keys in pages of {page}");
+        }
+        assert_eq!(reconcile(&listing, &[], 1).0, ["a", "b", "c", "d", "e"]);
+        assert_eq!(reconcile(&[], &["a"], 1), (vec![], vec!["a".to_string()]));
         let mut spool = ListingSpool::new().unwrap();
-        spool
-            .list(["c", "a", "e", "b", "d"].into_iter().map(listed))
-            .unwrap();
-        spool.list([listed("a")]).unwrap();
-        spool.done(["b", "d", "z", "y"]).unwrap();
-        assert_eq!(spool.repeated, 1);
-        assert_eq!(spool.pending().unwrap(), 3);
-        let first = spool.pending_after(None, 2).unwrap();
-        assert_eq!(first, vec![listed("a"), listed("c")]);
-        let rest = spool.pending_after(Some("c"), 2).unwrap();
-        assert_eq!(rest, vec![listed("e")]);
-        assert_eq!(spool.vanished().unwrap(), ["y", "z"]);
+        spool.list(listing.iter().map(|key| listed(key))).unwrap();
+        assert_eq!(spool.sort().unwrap(), 1);
         assert_eq!(spool.entries_after(Some("c"), 10).unwrap().len(), 2);
     }
 
     #[test]
     fn a_spool_larger_than_its_cache_keeps_every_row_in_order() {
-        let mut spool = ListingSpool::new().unwrap();
         let keys: Vec<String> = (0..60_000).rev().map(|n| format!("{n:08}.M1P1")).collect();
-        spool.list(keys.iter().map(|key| listed(key))).unwrap();
-        spool
-            .done(keys.iter().filter(|k| k.starts_with("0000")))
-            .unwrap();
-        assert_eq!(spool.pending().unwrap(), 50_000);
-        let mut after = None;
-        let mut seen = 0;
-        loop {
-            let page = spool.pending_after(after.as_deref(), 7_000).unwrap();
-            let Some(last) = page.last() else { break };
-            assert!(page.windows(2).all(|w| w[0].key < w[1].key));
-            seen += page.len();
-            after = Some(last.key.clone());
-        }
-        assert_eq!(seen, 50_000);
+        let listing: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut done: Vec<&str> = listing
+            .iter()
+            .copied()
+            .filter(|k| k.starts_with("0000"))
+            .collect();
+        done.sort();
+        let (pending, vanished) = reconcile(&listing, &done, 7_000);
+        assert_eq!(pending.len(), 50_000);
+        assert!(pending.windows(2).all(|w| w[0] < w[1]));
+        assert!(vanished.is_empty());
     }
 
     #[test]
-    fn fingerprints_are_found_and_counted_once() {
+    fn fingerprints_are_found_counted_and_paged() {
         let a: Fingerprint = "<a@example.org>".parse().unwrap();
         let b: Fingerprint = "<b@example.org>".parse().unwrap();
         let spool = FingerprintSpool::of([&a, &a]);
-        assert_eq!(spool.len(), 1);
+        assert_eq!(spool.messages(), 2);
         assert!(spool.contains(&a) && !spool.contains(&b));
         spool.extend([&b, &a]).unwrap();
         assert!(spool.contains(&a) && spool.contains(&b));
-        assert_eq!(spool.len(), 2);
+        assert_eq!(spool.messages(), 4);
+        let page = spool.page(None, 10).unwrap();
+        assert_eq!(page, [(a.to_string(), 3), (b.to_string(), 1)]);
+        let copy = FingerprintSpool::new().unwrap();
+        copy.extend_pages(page).unwrap();
+        assert_eq!(
+            (copy.messages(), copy.to_vec().unwrap()),
+            (4, vec![a.clone(), b])
+        );
+        copy.clear().unwrap();
+        assert!(copy.is_empty() && !copy.contains(&a));
     }
 }

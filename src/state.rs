@@ -31,7 +31,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use tokio::sync::oneshot;
 
 use crate::checkpoint::{Anchor, Checkpoint, Done, FolderProgress, JobKey, KeyPages, RecordedKeys};
-use crate::checkpoint::{FolderIdentity, IndexCache};
+use crate::checkpoint::{FolderIdentity, IndexCache, IndexMark};
 use crate::durable;
 use crate::exit::usage;
 use crate::fingerprint::{self, Fingerprint};
@@ -139,12 +139,16 @@ impl State {
         State::from_connection(conn, path, Some(job))
     }
 
-    /// Reads the state at `path` (SQLite or a JSON checkpoint) into memory,
-    /// writing nothing on disk: for dry runs, which record what they would
-    /// do without keeping it, and for `state show`. A missing file gives an
-    /// empty state of `job`.
+    /// Reads the state at `path` (SQLite or a JSON checkpoint) into a
+    /// private copy, never writing the file: for dry runs, which record what
+    /// they would do without keeping it, and for `state show`. A missing
+    /// file gives an empty state of `job`. The copy is SQLite's temporary
+    /// database, on disk but deleted on close, so a state of millions of
+    /// messages does not have to fit in memory.
     pub fn read_copy(path: &Path, job: Option<&JobKey>) -> Result<State> {
-        let mut conn = Connection::open_in_memory().context("opening an in-memory state")?;
+        let mut conn = Connection::open("").context("opening a private copy of the state")?;
+        conn.execute_batch("PRAGMA cache_size = -2048")
+            .context("opening a private copy of the state")?;
         match file_kind(path)? {
             FileKind::Missing => {
                 let job = job.ok_or_else(|| no_state(path))?;
@@ -587,6 +591,110 @@ impl State {
     /// Forgets a destination folder's fingerprint index.
     pub fn forget_index(&mut self, folder: &FolderName) -> Result<()> {
         let result = self.try_forget_index(folder);
+        result.map_err(|e| self.write_failed(e))
+    }
+
+    /// What the kept index of destination folder `folder` covers; `None`
+    /// when there is none, or one whose writing did not finish.
+    pub fn index_mark(&self, folder: &FolderName) -> Result<Option<IndexMark>> {
+        let found: Option<(i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT uid_validity, uid_next FROM destination_indexes WHERE folder = ?1",
+                [folder.as_str()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let Some((uid_validity, uid_next)) = found.filter(|&(validity, _)| validity != 0) else {
+            return Ok(None);
+        };
+        let messages: i64 = self.conn.query_row(
+            "SELECT count(*) FROM destination_fingerprints WHERE folder = ?1",
+            [folder.as_str()],
+            |row| row.get(0),
+        )?;
+        Ok(Some(IndexMark {
+            uid_validity: uid_validity as u32,
+            uid_next: uid_next as u32,
+            messages: messages as u64,
+        }))
+    }
+
+    /// Up to `limit` fingerprints of the kept index of `folder` after row
+    /// `after` (0 for the first), with their row numbers.
+    pub fn index_page(
+        &self,
+        folder: &FolderName,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT rowid, fingerprint FROM destination_fingerprints \
+             WHERE folder = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
+        )?;
+        let rows = statement.query_map(params![folder.as_str(), after, limit as i64], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Starts replacing the kept index of `folder`, which is written in
+    /// parts: until [`State::finish_index`] it has no valid mark (a
+    /// UIDVALIDITY of 0, which no server gives), so an index left half
+    /// written by a crash is never trusted.
+    pub fn begin_index(&mut self, folder: &FolderName) -> Result<()> {
+        let result = (|| -> Result<()> {
+            let tx = self.conn.transaction()?;
+            tx.execute(
+                "DELETE FROM destination_indexes WHERE folder = ?1",
+                [folder.as_str()],
+            )?;
+            tx.execute(
+                "INSERT INTO destination_indexes (folder, uid_validity, uid_next) \
+                 VALUES (?1, 0, 0)",
+                [folder.as_str()],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        result.map_err(|e| self.write_failed(e))
+    }
+
+    /// Adds fingerprints to the index being written, each as many times as
+    /// messages have it.
+    pub fn add_to_index(&mut self, folder: &FolderName, page: &[(String, u64)]) -> Result<()> {
+        let result = (|| -> Result<()> {
+            let tx = self.conn.transaction()?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO destination_fingerprints (folder, fingerprint) VALUES (?1, ?2)",
+                )?;
+                for (fingerprint, copies) in page {
+                    for _ in 0..*copies {
+                        insert.execute(params![folder.as_str(), fingerprint])?;
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        result.map_err(|e| self.write_failed(e))
+    }
+
+    /// Makes the index written since [`State::begin_index`] valid as of `mark`.
+    pub fn finish_index(&mut self, folder: &FolderName, mark: IndexMark) -> Result<()> {
+        let result = self
+            .conn
+            .execute(
+                "UPDATE destination_indexes SET uid_validity = ?2, uid_next = ?3 WHERE folder = ?1",
+                params![
+                    folder.as_str(),
+                    i64::from(mark.uid_validity),
+                    i64::from(mark.uid_next)
+                ],
+            )
+            .map(drop)
+            .map_err(anyhow::Error::from);
         result.map_err(|e| self.write_failed(e))
     }
 

@@ -99,14 +99,12 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
                 continue;
             }
         };
-        let present: BTreeSet<Fingerprint> = destination
-            .open(&target, Create::No, None)
+        let index = FingerprintSet::new()?;
+        destination
+            .open(&target, Create::No, None, &index)
             .await
-            .with_context(|| format!("reading destination folder `{target}`"))?
-            .unwrap_or_default()
-            .fingerprints
-            .into_iter()
-            .collect();
+            .with_context(|| format!("reading destination folder `{target}`"))?;
+        let present: BTreeSet<Fingerprint> = index.to_vec()?.into_iter().collect();
         checked += wanted.len() as u64;
         for (found, fingerprints) in [
             (

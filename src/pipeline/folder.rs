@@ -18,7 +18,7 @@ use super::batch::{Batch, BatchTarget};
 use super::connect::Stores;
 use super::delete::delete_from_source;
 use super::{Counts, Shared, COMMIT_EVERY, COMMIT_EVERY_MESSAGES, IN_FLIGHT_BYTES};
-use crate::checkpoint::FolderProgress;
+use crate::checkpoint::{FolderProgress, IndexMark};
 use crate::error::is_refused;
 use crate::event::Event;
 use crate::folder::FolderName;
@@ -38,6 +38,9 @@ pub(super) struct FolderDone {
     /// Stopped by the user part-way.
     pub interrupted: bool,
 }
+
+/// Kept index fingerprints moved between the state and a run's index at a time.
+const INDEX_PAGE: usize = 10_000;
 
 /// One attempt at copying a source folder into its destination folder.
 pub(super) struct FolderCopy<'a> {
@@ -203,13 +206,10 @@ impl<'a> FolderCopy<'a> {
         opened: &Opened,
     ) -> Result<ControlFlow<FolderDone, Arc<FingerprintSet>>> {
         let (job, folder, destination) = (self.job, self.folder, self.destination);
-        let cached = {
-            let destination = destination.clone();
-            self.shared
-                .state
-                .call(move |state| state.index(&destination))
-                .await?
-        };
+        // The index an earlier run kept goes into this run's index first;
+        // the sink adds what is newer, or starts over if it no longer holds.
+        let index = FingerprintSet::new()?;
+        let cached = self.load_index(&index).await?;
         if self.destination_unsettled {
             stores
                 .sink
@@ -226,7 +226,7 @@ impl<'a> FolderCopy<'a> {
             .and_then(|source| source.special_use(folder));
         let held = match stores
             .sink
-            .open(destination, Create::Yes(special_use), cached)
+            .open(destination, Create::Yes(special_use), cached, &index)
             .await
         {
             Ok(held) => held.unwrap_or_default(),
@@ -241,24 +241,79 @@ impl<'a> FolderCopy<'a> {
         if opened.first_time || !opened.unchanged_record {
             self.record(opened).await?;
         }
-        if let Some(cache) = held.cache {
+        if let Some(mark) = held.cache {
+            self.save_index(&index, mark).await?;
+        }
+        // Without dedup, nothing counts as already there.
+        let known = if job.dedup {
+            index
+        } else {
+            FingerprintSet::new()?
+        };
+        report::debug(&format!(
+            "destination folder `{destination}` holds {} messages",
+            known.messages()
+        ));
+        Ok(ControlFlow::Continue(Arc::new(known)))
+    }
+
+    /// Reads the destination folder's index kept by an earlier run into
+    /// `index`, a page at a time; returns what it covers.
+    async fn load_index(&self, index: &FingerprintSet) -> Result<Option<IndexMark>> {
+        let destination = self.destination.clone();
+        let state = &self.shared.state;
+        let mark = {
             let destination = destination.clone();
-            self.shared
-                .state
-                .call(move |state| state.save_index(&destination, &cache))
+            state
+                .call(move |state| state.index_mark(&destination))
+                .await?
+        };
+        if mark.is_none() {
+            return Ok(None);
+        }
+        let mut after = 0;
+        loop {
+            let page = {
+                let destination = destination.clone();
+                state
+                    .call(move |state| state.index_page(&destination, after, INDEX_PAGE))
+                    .await?
+            };
+            let Some(&(last, _)) = page.last() else {
+                return Ok(mark);
+            };
+            after = last;
+            let counted = page.into_iter().map(|(_, text)| (text, 1)).collect();
+            crate::durable::blocking(|| index.extend_pages(counted))
+                .with_context(|| format!("reading the kept index of `{destination}`"))?;
+        }
+    }
+
+    /// Keeps the destination folder's index for the next run, as of `mark`.
+    async fn save_index(&self, index: &FingerprintSet, mark: IndexMark) -> Result<()> {
+        let state = &self.shared.state;
+        let destination = self.destination.clone();
+        {
+            let destination = destination.clone();
+            state
+                .call(move |state| state.begin_index(&destination))
                 .await?;
         }
-        let known = FingerprintSet::new()?;
-        if job.dedup {
-            crate::durable::blocking(|| known.extend(&held.fingerprints))
-                .with_context(|| format!("indexing destination folder `{destination}`"))?;
+        let mut after: Option<String> = None;
+        loop {
+            let page = crate::durable::blocking(|| index.page(after.as_deref(), INDEX_PAGE))?;
+            let Some((last, _)) = page.last() else {
+                break;
+            };
+            after = Some(last.clone());
+            let destination = destination.clone();
+            state
+                .call(move |state| state.add_to_index(&destination, &page))
+                .await?;
         }
-        let known = Arc::new(known);
-        report::debug(&format!(
-            "destination folder `{destination}` holds {} fingerprints",
-            known.len()
-        ));
-        Ok(ControlFlow::Continue(known))
+        state
+            .call(move |state| state.finish_index(&destination, mark))
+            .await
     }
 
     /// The destination refused this folder (a name it does not allow, a

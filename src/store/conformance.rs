@@ -300,7 +300,7 @@ async fn seed(
         .or(store.seeder.as_ref())
         .context("the store has no way to be given mail")?;
     let mut sink = open().await.context("opening the sink to seed")?;
-    sink.open(folder, Create::Yes(None), None)
+    sink.open(folder, Create::Yes(None), None, &FingerprintSet::new()?)
         .await
         .with_context(|| format!("creating folder `{folder}`"))?
         .with_context(|| format!("folder `{folder}` was not created"))?;
@@ -435,13 +435,16 @@ async fn a_sink_opens_a_missing_folder_as_none_and_an_existing_one_without_creat
     let mut sink = open_sink(store).await?.expect("a sink");
     let missing = folder(store, "Missing");
     assert!(!sink.holds(&missing), "holds `Missing` before it exists");
-    let opened = sink.open(&missing, Create::No, None).await?;
+    let opened = sink
+        .open(&missing, Create::No, None, &FingerprintSet::new()?)
+        .await?;
     assert!(opened.is_none(), "open without Create gives None");
     assert!(!sink.holds(&missing), "open without Create created it");
     assert!(sink.holds(&present), "holds `Present`");
-    let opened = sink.open(&present, Create::No, None).await?;
+    let index = FingerprintSet::new()?;
+    let opened = sink.open(&present, Create::No, None, &index).await?;
     assert_eq!(
-        opened.map(|o| o.fingerprints.len()),
+        opened.map(|_| index.messages()),
         Some(1),
         "an existing folder opens without Create, with its one message"
     );
@@ -488,12 +491,12 @@ async fn open_creates_nested_and_non_ascii_folders(store: &Instance) -> Result<O
         .collect();
     let mut sink = open_sink(store).await?.expect("a sink");
     for name in &names {
-        let opened = sink
-            .open(name, Create::Yes(None), None)
+        let index = FingerprintSet::new()?;
+        sink.open(name, Create::Yes(None), None, &index)
             .await
             .with_context(|| format!("creating `{name}`"))?
             .with_context(|| format!("`{name}` was not created"))?;
-        assert!(opened.fingerprints.is_empty(), "a new folder is empty");
+        assert!(index.is_empty(), "a new folder is empty");
         sink.commit().await?;
         assert!(sink.holds(name), "holds `{name}` once created");
     }
@@ -505,7 +508,9 @@ async fn open_creates_nested_and_non_ascii_folders(store: &Instance) -> Result<O
             listed.contains(name),
             "a new sink connection lists `{name}`: {listed:?}"
         );
-        let opened = sink.open(name, Create::No, None).await?;
+        let opened = sink
+            .open(name, Create::No, None, &FingerprintSet::new()?)
+            .await?;
         assert!(opened.is_some(), "`{name}` opens without Create");
     }
     sink.close().await;
@@ -633,11 +638,12 @@ async fn open_returns_the_fingerprints_of_what_was_appended(store: &Instance) ->
     let sent = samples("fingerprints");
     seed(store, &name, &sent[..2]).await?;
     let mut sink = open_sink(store).await?.expect("a sink");
+    let index = FingerprintSet::new()?;
     let opened = sink
-        .open(&name, Create::No, None)
+        .open(&name, Create::No, None, &index)
         .await?
         .context("the folder is gone")?;
-    let held: HashSet<_> = opened.fingerprints.iter().cloned().collect();
+    let held: HashSet<_> = index.to_vec()?.into_iter().collect();
     assert_eq!(
         held,
         fingerprints(&sent[..2]).into_iter().collect(),
@@ -648,13 +654,28 @@ async fn open_returns_the_fingerprints_of_what_was_appended(store: &Instance) ->
     sink.commit().await?;
     sink.close().await;
     let mut sink = open_sink(store).await?.expect("a sink");
-    let opened = sink
-        .open(&name, Create::No, None)
+    let again = FingerprintSet::new()?;
+    sink.open(&name, Create::No, None, &again)
         .await?
         .context("the folder is gone")?;
-    sink.close().await;
-    let held: HashSet<_> = opened.fingerprints.into_iter().collect();
+    let held: HashSet<_> = again.to_vec()?.into_iter().collect();
     assert_eq!(held, fingerprints(&sent).into_iter().collect());
+    // A store that keeps an index for next time indexes only what is newer
+    // than its mark, and ends with the whole folder all the same.
+    if let Some(mark) = opened.cache {
+        assert_eq!(mark.messages, 2, "the mark counts the messages indexed");
+        let resumed = FingerprintSet::new()?;
+        resumed.extend(&fingerprints(&sent[..2]))?;
+        let reopened = sink
+            .open(&name, Create::No, Some(mark), &resumed)
+            .await?
+            .context("the folder is gone")?;
+        let held: HashSet<_> = resumed.to_vec()?.into_iter().collect();
+        assert_eq!(held, fingerprints(&sent).into_iter().collect());
+        assert_eq!(resumed.messages(), 3, "each message indexed once");
+        assert_eq!(reopened.cache.map(|m| m.messages), Some(3));
+    }
+    sink.close().await;
     Ok(Outcome::Passed)
 }
 

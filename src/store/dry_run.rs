@@ -7,10 +7,10 @@
 
 use anyhow::Result;
 
-use crate::checkpoint::IndexCache;
+use crate::checkpoint::IndexMark;
 use crate::folder::FolderName;
 use crate::message::Message;
-use crate::store::{Capabilities, Committed, Create, Opened, Sink};
+use crate::store::{Capabilities, Committed, Create, FingerprintSet, Opened, Sink};
 
 pub struct DryRun<S> {
     /// The real destination, opened read-only.
@@ -50,9 +50,10 @@ impl<S: Sink> Sink for DryRun<S> {
         &mut self,
         folder: &FolderName,
         _create: Create,
-        cache: Option<IndexCache>,
+        cached: Option<IndexMark>,
+        index: &FingerprintSet,
     ) -> Result<Option<Opened>> {
-        let existing = self.inner.open(folder, Create::No, cache).await?;
+        let existing = self.inner.open(folder, Create::No, cached, index).await?;
         Ok(Some(existing.unwrap_or_default()))
     }
 
@@ -86,12 +87,15 @@ mod tests {
         let store = Memory::new().with_folder("INBOX", &[(raw, Flags::default())]);
         let mut sink = AnySink::from(store.clone()).into_dry_run();
         let inbox = FolderName::inbox();
-        let opened = sink.open(&inbox, Create::Yes(None), None).await.unwrap();
-        assert_eq!(opened.map(|o| o.fingerprints.len()), Some(1));
+        let index = FingerprintSet::new().unwrap();
+        let opened = sink.open(&inbox, Create::Yes(None), None, &index).await;
+        assert!(opened.unwrap().is_some());
+        assert_eq!(index.messages(), 1);
         // A folder the destination lacks is reported empty, not created.
         let new = FolderName::parse("New").unwrap();
-        let opened = sink.open(&new, Create::Yes(None), None).await.unwrap();
-        assert!(opened.is_some_and(|o| o.fingerprints.is_empty()));
+        let index = FingerprintSet::new().unwrap();
+        let opened = sink.open(&new, Create::Yes(None), None, &index).await;
+        assert!(opened.unwrap().is_some() && index.is_empty());
         assert!(!sink.holds(&new));
         let message = Message::new(
             SourceKey::Uid(9),

@@ -37,7 +37,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
 
-use crate::checkpoint::{Done, FolderIdentity, FolderProgress, IndexCache};
+use crate::checkpoint::{Done, FolderIdentity, FolderProgress, IndexMark};
 use crate::durable;
 use crate::exit;
 use crate::fingerprint::{body_offset, Fingerprint};
@@ -62,6 +62,8 @@ const STALE_TMP: Duration = Duration::from_secs(36 * 3600);
 const MAILDIR_SUBDIRS: [&str; 3] = ["cur", "new", "tmp"];
 /// Recorded names read from the state at a time.
 const DONE_PAGE: usize = 10_000;
+/// Destination fingerprints read before they go into the index.
+const INDEX_CHUNK: usize = 10_000;
 /// Listed files taken from the spool at a time while fetching.
 const FETCH_PAGE: usize = 1_000;
 
@@ -541,22 +543,25 @@ impl Source for Maildir {
             ..FolderStatus::default()
         };
         if status.changed.is_none() {
-            // The done names go into the spool beside the listing, which
-            // then answers what is pending and what vanished: both sets can
-            // be far larger than memory should hold.
+            // The sorted listing is merged with the done names, which come
+            // from the state in the same order a page at a time: neither
+            // set is ever whole in memory.
+            let mut merge = listing.reconcile();
             if let Done::Files { names } = &progress.done {
-                durable::blocking(|| listing.done(names))?;
+                durable::blocking(|| merge.done(names))?;
             }
             progress
                 .recorded
-                .each_page(DONE_PAGE, |page| durable::blocking(|| listing.done(&page)))
+                .each_page(DONE_PAGE, |page| durable::blocking(|| merge.done(&page)))
                 .await
                 .with_context(|| format!("reading the recorded names of folder `{folder}`"))?;
-            let (pending, vanished) = durable::blocking(|| {
-                Ok::<_, anyhow::Error>((listing.pending()?, listing.vanished()?))
-            })?;
-            status.pending = Some(pending);
+            let vanished = durable::blocking(|| merge.finish())?;
+            status.pending = Some(listing.pending());
             status.vanished = vanished.into_iter().map(SourceKey::File).collect();
+        } else {
+            // Another folder instance: its earlier progress says nothing,
+            // and every message is fetched (dedup finds those copied).
+            durable::blocking(|| listing.reconcile().finish())?;
         }
         self.open = Some(OpenFolder {
             name: folder.clone(),
@@ -575,13 +580,13 @@ impl Source for Maildir {
     ) -> Result<()> {
         let open = self.open.as_ref().context("no folder is open")?;
         let listing = open.listing.as_ref().context("no source folder is open")?;
-        let mut after: Option<String> = None;
+        let mut taken = 0;
         loop {
-            let page = durable::blocking(|| listing.pending_after(after.as_deref(), FETCH_PAGE))?;
-            let Some(last) = page.last() else {
+            let page = durable::blocking(|| listing.pending_page(taken, FETCH_PAGE))?;
+            if page.is_empty() {
                 return Ok(());
-            };
-            after = Some(last.key.clone());
+            }
+            taken += page.len() as u64;
             for listed in &page {
                 let entry = Entry::from_listed(listed, &open.dir);
                 let read = durable::blocking(|| read_message(&entry, &open.dir, &open.keywords));
@@ -648,7 +653,8 @@ impl Sink for Maildir {
         &mut self,
         folder: &FolderName,
         create: Create,
-        _cache: Option<IndexCache>,
+        _cached: Option<IndexMark>,
+        index: &FingerprintSet,
     ) -> Result<Option<Opened>> {
         let create = create.is_yes();
         let dir = self.folder_dir(folder);
@@ -664,8 +670,8 @@ impl Sink for Maildir {
             durable::remove_stale_temps(&dir.join(KEYWORD_FILE));
         }
         let mut keywords = Keywords::load(&dir)?;
-        let fingerprints = durable::blocking(|| -> Result<_> {
-            let mut fingerprints = Vec::new();
+        durable::blocking(|| -> Result<_> {
+            let mut fingerprints = Vec::with_capacity(INDEX_CHUNK);
             walk_entries(&dir, |entry, _| {
                 // Letters files use without a name must keep meaning
                 // nothing: a new keyword given one of them would name those
@@ -675,9 +681,13 @@ impl Sink for Maildir {
                 if let Ok(fingerprint) = fingerprint_file(&entry.path(&dir)) {
                     fingerprints.push(fingerprint);
                 }
+                if fingerprints.len() == INDEX_CHUNK {
+                    index.extend(&fingerprints)?;
+                    fingerprints.clear();
+                }
                 Ok(())
             })?;
-            Ok(fingerprints)
+            index.extend(&fingerprints)
         })?;
         self.open = Some(OpenFolder {
             name: folder.clone(),
@@ -685,7 +695,7 @@ impl Sink for Maildir {
             dir,
             listing: None,
         });
-        Ok(Some(Opened::local(fingerprints)))
+        Ok(Some(Opened::default()))
     }
 
     async fn append(&mut self, message: Message) -> Result<()> {
@@ -1110,13 +1120,13 @@ fn spool_entries(dir: &Path) -> Result<ListingSpool> {
         Ok(())
     })?;
     spool.list(chunk)?;
-    if spool.repeated > 0 {
+    let repeated = spool.sort()?;
+    if repeated > 0 {
         // The same unique name in `new/` and `cur/`: a mail reader moving
-        // the file as we listed. It is one message; the first seen is read.
+        // the file as we listed. It is one message, read once.
         report::debug(&format!(
-            "`{}`: {} unique names listed twice (moved while listing), each read once",
+            "`{}`: {repeated} unique names listed twice (moved while listing), each read once",
             dir.display(),
-            spool.repeated
         ));
     }
     Ok(spool)
@@ -1877,9 +1887,15 @@ mod tests {
         let root = temp_dir("destination-keys");
         let mut sink = Maildir::open_sink(&root, Layout::Auto).unwrap();
         let inbox = FolderName::inbox();
-        Sink::open(&mut sink, &inbox, Create::Yes(None), None)
-            .await
-            .unwrap();
+        Sink::open(
+            &mut sink,
+            &inbox,
+            Create::Yes(None),
+            None,
+            &FingerprintSet::new().unwrap(),
+        )
+        .await
+        .unwrap();
         for (n, flags) in [
             (1, Flags::default()),
             (

@@ -23,7 +23,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::checkpoint::{Done, FolderProgress};
-use crate::checkpoint::{FolderIdentity, IndexCache};
+use crate::checkpoint::{FolderIdentity, IndexMark};
 use crate::durable;
 use crate::error::{refused_if_local, Refused};
 use crate::exit;
@@ -456,7 +456,8 @@ impl Sink for Mbox {
         &mut self,
         folder: &FolderName,
         create: Create,
-        _cache: Option<IndexCache>,
+        _cached: Option<IndexMark>,
+        fingerprints: &FingerprintSet,
     ) -> Result<Option<Opened>> {
         let create = create.is_yes();
         self.close_sink()?;
@@ -478,8 +479,8 @@ impl Sink for Mbox {
         }
         let format = self.format_of(&path)?;
         if self.read_only {
-            return durable::blocking(|| index(&path, format))
-                .map(|fingerprints| Some(Opened::local(fingerprints)));
+            return durable::blocking(|| index(&path, format, fingerprints))
+                .map(|()| Some(Opened::default()));
         }
         let file = OpenOptions::new()
             .read(true)
@@ -499,9 +500,9 @@ impl Sink for Mbox {
             }
         })?;
         let dotlock = Dotlock::acquire(&path)?;
-        let fingerprints = durable::blocking(|| {
+        durable::blocking(|| {
             recover_interrupted_write(&path, &file)?;
-            index(&path, format)
+            index(&path, format, fingerprints)
         })?;
         let committed_len = file.metadata()?.len();
         self.sink = Some(SinkFile {
@@ -515,7 +516,7 @@ impl Sink for Mbox {
             journal: None,
             _dotlock: dotlock,
         });
-        Ok(Some(Opened::local(fingerprints)))
+        Ok(Some(Opened::default()))
     }
 
     async fn append(&mut self, message: Message) -> Result<()> {
@@ -856,16 +857,21 @@ fn read_one(path: &Path, start: u64, format: MboxFormat) -> Result<Option<(u64, 
     }
 }
 
-/// The fingerprints of every message in the file.
-fn index(path: &Path, format: MboxFormat) -> Result<Vec<Fingerprint>> {
-    let mut fingerprints = Vec::new();
+/// Adds the fingerprint of every message in the file to `index`.
+fn index(path: &Path, format: MboxFormat, index: &FingerprintSet) -> Result<()> {
+    const CHUNK: usize = 10_000;
+    let mut fingerprints = Vec::with_capacity(CHUNK);
     for entry in open_reader(path, 0, format)? {
         let entry = entry.with_context(|| {
             format!("destination `{}` is not a valid mbox file", path.display())
         })?;
         fingerprints.push(Fingerprint::of(&entry.raw));
+        if fingerprints.len() == CHUNK {
+            index.extend(&fingerprints)?;
+            fingerprints.clear();
+        }
     }
-    Ok(fingerprints)
+    index.extend(&fingerprints)
 }
 
 /// The last three bytes before `end`, to see whether the file ends with a
@@ -1070,9 +1076,15 @@ mod tests {
         .unwrap();
         let mut sink = Mbox::open_sink(&path, None).unwrap();
         let inbox = FolderName::inbox();
-        Sink::open(&mut sink, &inbox, Create::Yes(None), None)
-            .await
-            .unwrap();
+        Sink::open(
+            &mut sink,
+            &inbox,
+            Create::Yes(None),
+            None,
+            &FingerprintSet::new().unwrap(),
+        )
+        .await
+        .unwrap();
         let mut committed = Vec::new();
         for batch in [[1, 2], [3, 4]] {
             for n in batch {

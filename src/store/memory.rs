@@ -15,7 +15,7 @@ use std::time::SystemTime;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::checkpoint::FolderProgress;
-use crate::checkpoint::{FolderIdentity, IndexCache};
+use crate::checkpoint::{FolderIdentity, IndexMark};
 use crate::error::MessageRejected;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
@@ -295,7 +295,8 @@ impl Sink for Memory {
         &mut self,
         folder: &FolderName,
         create: Create,
-        _cache: Option<IndexCache>,
+        _cached: Option<IndexMark>,
+        index: &FingerprintSet,
     ) -> Result<Option<Opened>> {
         self.pending.clear();
         let mut contents = self.contents();
@@ -308,14 +309,15 @@ impl Sink for Memory {
                 .folders
                 .insert(folder.clone(), Folder::new(uid_validity));
         }
-        let fingerprints = contents.folders[folder]
+        let fingerprints: Vec<Fingerprint> = contents.folders[folder]
             .messages
             .values()
             .map(|m| Fingerprint::of(&m.raw))
             .collect();
         drop(contents);
+        index.extend(&fingerprints)?;
         self.open = Some((folder.clone(), Vec::new()));
-        Ok(Some(Opened::local(fingerprints)))
+        Ok(Some(Opened::default()))
     }
 
     async fn append(&mut self, message: Message) -> Result<()> {
@@ -374,13 +376,25 @@ mod tests {
     async fn a_sink_keeps_what_it_committed_and_refuses_what_it_is_told_to() {
         let mut sink = Memory::new();
         let inbox = FolderName::inbox();
-        assert!(Sink::open(&mut sink, &inbox, Create::No, None)
-            .await
-            .unwrap()
-            .is_none());
-        Sink::open(&mut sink, &inbox, Create::Yes(None), None)
-            .await
-            .unwrap();
+        assert!(Sink::open(
+            &mut sink,
+            &inbox,
+            Create::No,
+            None,
+            &FingerprintSet::new().unwrap()
+        )
+        .await
+        .unwrap()
+        .is_none());
+        Sink::open(
+            &mut sink,
+            &inbox,
+            Create::Yes(None),
+            None,
+            &FingerprintSet::new().unwrap(),
+        )
+        .await
+        .unwrap();
         let refused = format!("{REJECT_HEADER}\n{}", message(2));
         for raw in [message(1), refused, message(3)] {
             let message = Message::new(SourceKey::Uid(0), raw.into_bytes(), Flags::default(), None);

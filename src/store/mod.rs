@@ -33,7 +33,7 @@ use anyhow::Result;
 use serde::Serialize;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
-use crate::checkpoint::{FolderIdentity, FolderProgress, IndexCache};
+use crate::checkpoint::{FolderIdentity, FolderProgress, IndexMark};
 use crate::endpoint::{Endpoint, Remote};
 use crate::exit;
 use crate::fingerprint::Fingerprint;
@@ -184,19 +184,9 @@ pub type FingerprintSet = crate::spool::FingerprintSpool;
 /// A destination folder opened for appending.
 #[derive(Debug, Default)]
 pub struct Opened {
-    /// The fingerprints the folder already holds.
-    pub fingerprints: Vec<Fingerprint>,
-    /// What to keep for next time, for stores that can index incrementally.
-    pub cache: Option<IndexCache>,
-}
-
-impl Opened {
-    pub fn local(fingerprints: Vec<Fingerprint>) -> Opened {
-        Opened {
-            fingerprints,
-            cache: None,
-        }
-    }
+    /// For stores that can index incrementally: what the index now covers,
+    /// to keep for next time with its fingerprints.
+    pub cache: Option<IndexMark>,
 }
 
 /// Which messages a source offers, by internal date and size.
@@ -494,13 +484,17 @@ pub trait Sink {
     /// Whether `folder` exists at the destination now.
     fn holds(&self, folder: &FolderName) -> bool;
     /// Opens `folder` for appending (creating it as `create` says) and
-    /// returns the fingerprints it already holds; `None` when it does not
-    /// exist and is not to be created. `cache` is what an earlier run kept.
+    /// leaves in `index` the fingerprints it holds; `None` when it does not
+    /// exist and is not to be created. With `cached`, `index` already holds
+    /// what an earlier run indexed, as of that mark: the store adds what is
+    /// newer, or clears it and indexes the folder again when the mark no
+    /// longer describes the folder.
     async fn open(
         &mut self,
         folder: &FolderName,
         create: Create,
-        cache: Option<IndexCache>,
+        cached: Option<IndexMark>,
+        index: &FingerprintSet,
     ) -> Result<Option<Opened>>;
     /// Stores one message in the open folder; not durable until `commit` returns.
     async fn append(&mut self, message: Message) -> Result<()>;
@@ -782,9 +776,10 @@ impl Sink for AnySink {
         &mut self,
         folder: &FolderName,
         create: Create,
-        cache: Option<IndexCache>,
+        cached: Option<IndexMark>,
+        index: &FingerprintSet,
     ) -> Result<Option<Opened>> {
-        each_sink!(self, s => Sink::open(&mut **s, folder, create, cache).await)
+        each_sink!(self, s => Sink::open(&mut **s, folder, create, cached, index).await)
     }
     async fn append(&mut self, message: Message) -> Result<()> {
         let capabilities = Sink::capabilities(self);

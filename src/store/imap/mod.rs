@@ -23,12 +23,14 @@ mod scripted;
 mod wire;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, Context, Result};
 
 use crate::checkpoint::{Done, FolderProgress};
-use crate::checkpoint::{FolderIdentity, IndexCache};
+use crate::checkpoint::{FolderIdentity, IndexMark};
+use crate::durable;
 use crate::error::{MessageRejected, Refused};
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
@@ -46,6 +48,9 @@ use namespace::{Namespaces, Naming, Placed};
 
 /// UIDs per header FETCH: keeps the command line well under server limits.
 const META_CHUNK: usize = 1000;
+/// UIDs whose sizes and Message-IDs are read before their bodies: the
+/// window bounds what a fetch holds, whatever the folder's size.
+const META_WINDOW: usize = 10 * META_CHUNK;
 /// How long a destination folder must stay unchanged before a retry
 /// indexes it (see `wait_until_quiet`)…
 const QUIET_FOR: Duration = Duration::from_secs(2);
@@ -276,22 +281,25 @@ impl Imap {
             .is_some_and(|uid| uid < from))
     }
 
-    /// The fingerprints of the selected folder's messages with UID `from` or
-    /// above: Message-ID headers first, whole bodies only for the few
-    /// messages without one (their fingerprint hashes the body).
+    /// Adds to `index` the fingerprints of the selected folder's messages
+    /// with UID `from` or above: Message-ID headers first, whole bodies only
+    /// for the few messages without one (their fingerprint hashes the
+    /// body). Returns how many messages it indexed.
     async fn index_from(
         &mut self,
         server_name: &str,
         state: &FolderState,
         from: u32,
-    ) -> Result<Vec<Fingerprint>> {
-        let mut fingerprints = Vec::new();
+        index: &FingerprintSet,
+    ) -> Result<u64> {
         if state.exists == 0 {
-            return Ok(fingerprints);
+            return Ok(0);
         }
         let uids = self.checked_uids(server_name, state, from).await?;
+        let mut indexed = 0;
         let mut without_id = Vec::new();
         for chunk in uids.chunks(META_CHUNK) {
+            let mut fingerprints = Vec::with_capacity(chunk.len());
             self.client
                 .uid_fetch(
                     chunk,
@@ -308,8 +316,11 @@ impl Imap {
                 )
                 .await
                 .with_context(|| format!("indexing folder `{server_name}`"))?;
+            indexed += fingerprints.len() as u64;
+            durable::blocking(|| index.extend(&fingerprints))?;
         }
         for chunk in without_id.chunks(BODY_CHUNK_MESSAGES) {
+            let mut fingerprints = Vec::with_capacity(chunk.len());
             self.client
                 .uid_fetch(chunk, "(UID BODY.PEEK[])", |fetch| {
                     if let Some(body) = fetch.body() {
@@ -319,8 +330,10 @@ impl Imap {
                 })
                 .await
                 .with_context(|| format!("indexing folder `{server_name}`"))?;
+            indexed += fingerprints.len() as u64;
+            durable::blocking(|| index.extend(&fingerprints))?;
         }
-        Ok(fingerprints)
+        Ok(indexed)
     }
 }
 
@@ -341,6 +354,100 @@ pub fn capabilities(only: Option<FolderName>) -> Capabilities {
         updates_flags: true,
         deletes_at_destination: true,
         has_other_writers: true,
+    }
+}
+
+/// Reading a source folder's messages.
+impl Imap {
+    /// Downloads the bodies of `wanted` (UID and size), in batches.
+    /// `Break` when the pipeline stopped listening.
+    async fn download(
+        &mut self,
+        server_name: &str,
+        wanted: &[(u32, u64)],
+        form: Form,
+        out: &Outbox,
+    ) -> Result<ControlFlow<()>> {
+        let mut start = 0;
+        while start < wanted.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < wanted.len()
+                && end - start < BODY_CHUNK_MESSAGES
+                && (end == start || bytes + wanted[end].1 <= BODY_CHUNK_BYTES)
+            {
+                bytes += wanted[end].1;
+                end += 1;
+            }
+            let batch = &wanted[start..end];
+            start = end;
+            let mut uids = Vec::with_capacity(batch.len());
+            for &(uid, size) in batch {
+                if size > MAX_MESSAGE_SIZE {
+                    let failed = Fetched::Failed(
+                        SourceKey::Uid(uid),
+                        anyhow!(
+                            "the message is {size} bytes, too large to download over IMAP here"
+                        ),
+                    );
+                    if out.send(failed).await.is_err() {
+                        return Ok(ControlFlow::Break(()));
+                    }
+                } else {
+                    uids.push(uid);
+                }
+            }
+            let closed = std::sync::atomic::AtomicBool::new(false);
+            let seen = self
+                .client
+                .uid_fetch(&uids, "(UID FLAGS INTERNALDATE BODY.PEEK[])", |fetch| {
+                    let item = fetch.uid.map(|uid| {
+                        let key = SourceKey::Uid(uid);
+                        match fetch.body() {
+                            Some(body) => {
+                                let mut flags = Flags::default();
+                                for flag in fetch.flags() {
+                                    flags.set_imap(&flag_name(&flag));
+                                }
+                                let date = fetch.internal_date().map(|d| {
+                                    let secs = d.timestamp();
+                                    if secs >= 0 {
+                                        SystemTime::UNIX_EPOCH + Duration::from_secs(secs as u64)
+                                    } else {
+                                        SystemTime::UNIX_EPOCH
+                                    }
+                                });
+                                Fetched::Message(Message::from_server(key, body, form, flags, date))
+                            }
+                            None => Fetched::Failed(key, anyhow!("the server sent no body")),
+                        }
+                    });
+                    let closed = &closed;
+                    async move {
+                        if let Some(item) = item {
+                            if out.send(item).await.is_err() {
+                                closed.store(true, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        }
+                        Ok(())
+                    }
+                })
+                .await
+                .with_context(|| format!("downloading messages in folder `{server_name}`"))?;
+            if closed.into_inner() {
+                return Ok(ControlFlow::Break(()));
+            }
+            for uid in uids.iter().filter(|uid| !seen.contains(uid)) {
+                let failed = Fetched::Failed(
+                    SourceKey::Uid(*uid),
+                    anyhow!("the server did not send this message (deleted meanwhile, or refused)"),
+                );
+                if out.send(failed).await.is_err() {
+                    return Ok(ControlFlow::Break(()));
+                }
+            }
+        }
+        Ok(ControlFlow::Continue(()))
     }
 }
 
@@ -491,131 +598,62 @@ impl Source for Imap {
         } else {
             "(UID RFC822.SIZE)"
         };
-        let mut wanted: Vec<(u32, u64)> = Vec::with_capacity(pending.len());
-        let mut duplicates: Vec<(u32, Fingerprint)> = Vec::new();
-        for chunk in pending.chunks(META_CHUNK) {
-            let mut meta: Vec<(u32, u64, Option<Fingerprint>)> = Vec::with_capacity(chunk.len());
-            let seen = self
-                .client
-                .uid_fetch(chunk, items, |fetch| {
-                    if let Some(uid) = fetch.uid {
-                        let fingerprint = fetch
-                            .header()
-                            .map(Fingerprint::of)
-                            .filter(|f| f.message_id().is_some());
-                        meta.push((uid, u64::from(fetch.size.unwrap_or(0)), fingerprint));
+        // A window at a time, so what is held does not grow with the folder.
+        for window in pending.chunks(META_WINDOW) {
+            let mut wanted: Vec<(u32, u64)> = Vec::with_capacity(window.len());
+            let mut duplicates: Vec<(u32, Fingerprint)> = Vec::new();
+            for chunk in window.chunks(META_CHUNK) {
+                let mut meta: Vec<(u32, u64, Option<Fingerprint>)> =
+                    Vec::with_capacity(chunk.len());
+                let seen = self
+                    .client
+                    .uid_fetch(chunk, items, |fetch| {
+                        if let Some(uid) = fetch.uid {
+                            let fingerprint = fetch
+                                .header()
+                                .map(Fingerprint::of)
+                                .filter(|f| f.message_id().is_some());
+                            meta.push((uid, u64::from(fetch.size.unwrap_or(0)), fingerprint));
+                        }
+                        async { Ok(()) }
+                    })
+                    .await
+                    .with_context(|| format!("reading message sizes in folder `{server_name}`"))?;
+                if seen.is_empty() {
+                    // A refused FETCH looks empty; messages do not all vanish at once.
+                    return Err(anyhow!(
+                        "the server returned none of {} messages asked for in folder \
+                         `{server_name}`",
+                        chunk.len()
+                    ));
+                }
+                meta.sort_unstable_by_key(|m| m.0);
+                for (uid, size, fingerprint) in meta {
+                    match fingerprint {
+                        Some(fp) if known.contains(&fp) => duplicates.push((uid, fp)),
+                        _ => wanted.push((uid, size)),
                     }
-                    async { Ok(()) }
-                })
-                .await
-                .with_context(|| format!("reading message sizes in folder `{server_name}`"))?;
-            if seen.is_empty() {
-                // A refused FETCH looks empty; messages do not all vanish at once.
-                return Err(anyhow!(
-                    "the server returned none of {} messages asked for in folder `{server_name}`",
-                    chunk.len()
-                ));
-            }
-            meta.sort_unstable_by_key(|m| m.0);
-            for (uid, size, fingerprint) in meta {
-                match fingerprint {
-                    Some(fp) if known.contains(&fp) => duplicates.push((uid, fp)),
-                    _ => wanted.push((uid, size)),
                 }
             }
-        }
-        for (uid, fingerprint) in duplicates {
-            if out
-                .send(Fetched::Duplicate(SourceKey::Uid(uid), fingerprint))
-                .await
-                .is_err()
-            {
-                return Ok(());
-            }
-        }
-        // 2. Bodies of the messages the destination lacks, in batches.
-        let mut start = 0;
-        while start < wanted.len() {
-            let mut end = start;
-            let mut bytes = 0;
-            while end < wanted.len()
-                && end - start < BODY_CHUNK_MESSAGES
-                && (end == start || bytes + wanted[end].1 <= BODY_CHUNK_BYTES)
-            {
-                bytes += wanted[end].1;
-                end += 1;
-            }
-            let batch = &wanted[start..end];
-            start = end;
-            let mut uids = Vec::with_capacity(batch.len());
-            for &(uid, size) in batch {
-                if size > MAX_MESSAGE_SIZE {
-                    let failed = Fetched::Failed(
-                        SourceKey::Uid(uid),
-                        anyhow!(
-                            "the message is {size} bytes, too large to download over IMAP here"
-                        ),
-                    );
-                    if out.send(failed).await.is_err() {
-                        return Ok(());
-                    }
-                } else {
-                    uids.push(uid);
-                }
-            }
-            let closed = std::sync::atomic::AtomicBool::new(false);
-            let seen = self
-                .client
-                .uid_fetch(&uids, "(UID FLAGS INTERNALDATE BODY.PEEK[])", |fetch| {
-                    let item = fetch.uid.map(|uid| {
-                        let key = SourceKey::Uid(uid);
-                        match fetch.body() {
-                            Some(body) => {
-                                let mut flags = Flags::default();
-                                for flag in fetch.flags() {
-                                    flags.set_imap(&flag_name(&flag));
-                                }
-                                let date = fetch.internal_date().map(|d| {
-                                    let secs = d.timestamp();
-                                    if secs >= 0 {
-                                        SystemTime::UNIX_EPOCH + Duration::from_secs(secs as u64)
-                                    } else {
-                                        SystemTime::UNIX_EPOCH
-                                    }
-                                });
-                                Fetched::Message(Message::from_server(key, body, form, flags, date))
-                            }
-                            None => Fetched::Failed(key, anyhow!("the server sent no body")),
-                        }
-                    });
-                    let closed = &closed;
-                    async move {
-                        if let Some(item) = item {
-                            if out.send(item).await.is_err() {
-                                closed.store(true, std::sync::atomic::Ordering::Relaxed);
-                            }
-                        }
-                        Ok(())
-                    }
-                })
-                .await
-                .with_context(|| format!("downloading messages in folder `{server_name}`"))?;
-            if closed.into_inner() {
-                return Ok(());
-            }
-            for uid in uids.iter().filter(|uid| !seen.contains(uid)) {
-                let failed = Fetched::Failed(
-                    SourceKey::Uid(*uid),
-                    anyhow!("the server did not send this message (deleted meanwhile, or refused)"),
-                );
-                if out.send(failed).await.is_err() {
+            for (uid, fingerprint) in duplicates {
+                if out
+                    .send(Fetched::Duplicate(SourceKey::Uid(uid), fingerprint))
+                    .await
+                    .is_err()
+                {
                     return Ok(());
                 }
+            }
+            if self
+                .download(&server_name, &wanted, form, out)
+                .await?
+                .is_break()
+            {
+                return Ok(());
             }
         }
         Ok(())
     }
-
     async fn stats(&mut self) -> Result<FolderStats> {
         let source = self.source.as_ref().context("no folder is open")?;
         let (server_name, state) = (source.server_name.clone(), source.state);
@@ -640,7 +678,9 @@ impl Source for Imap {
     async fn index(&mut self, folder: &FolderName) -> Result<Option<Vec<Fingerprint>>> {
         let server_name = self.server_name(folder);
         let state = self.client.examine(&server_name).await?;
-        self.index_from(&server_name, &state, 1).await.map(Some)
+        let index = FingerprintSet::new()?;
+        self.index_from(&server_name, &state, 1, &index).await?;
+        index.to_vec().map(Some)
     }
 
     /// Removes messages that are stored at the destination and recorded in
@@ -690,7 +730,8 @@ impl Sink for Imap {
         &mut self,
         folder: &FolderName,
         create: Create,
-        cache: Option<IndexCache>,
+        cached: Option<IndexMark>,
+        index: &FingerprintSet,
     ) -> Result<Option<Opened>> {
         self.sink = None;
         // A `\Noselect` folder (Courier lists an implicit parent so, made
@@ -714,37 +755,35 @@ impl Sink for Imap {
         // UIDNEXT: only newer messages need their headers fetched. If the
         // counts do not add up, messages were expunged since, and a cached
         // fingerprint could claim a message that is gone: index it all again.
-        let fingerprints = match cache {
-            Some(cache)
-                if cache.uid_validity == state.uid_validity && cache.uid_next <= state.uid_next =>
+        match cached {
+            Some(mark)
+                if mark.uid_validity == state.uid_validity && mark.uid_next <= state.uid_next =>
             {
-                let mut fingerprints = cache.fingerprints;
                 let newer = self
-                    .index_from(&server_name, &state, cache.uid_next.max(1))
+                    .index_from(&server_name, &state, mark.uid_next.max(1), index)
                     .await?;
-                if fingerprints.len() + newer.len() == state.exists as usize {
-                    fingerprints.extend(newer);
-                    fingerprints
-                } else {
+                if mark.messages + newer != u64::from(state.exists) {
                     report::debug(&format!(
                         "folder `{server_name}` lost messages since it was indexed; indexing it again"
                     ));
-                    self.index_from(&server_name, &state, 1).await?
+                    durable::blocking(|| index.clear())?;
+                    self.index_from(&server_name, &state, 1, index).await?;
                 }
             }
-            _ => self.index_from(&server_name, &state, 1).await?,
-        };
+            _ => {
+                durable::blocking(|| index.clear())?;
+                self.index_from(&server_name, &state, 1, index).await?;
+            }
+        }
         // Courier refuses APPEND into a folder selected read-only.
         self.client.leave_read_only().await?;
         self.sink = Some(SinkFolder { server_name });
-        let cache = IndexCache {
-            uid_validity: state.uid_validity,
-            uid_next: state.uid_next,
-            fingerprints: fingerprints.clone(),
-        };
         Ok(Some(Opened {
-            fingerprints,
-            cache: Some(cache),
+            cache: Some(IndexMark {
+                uid_validity: state.uid_validity,
+                uid_next: state.uid_next,
+                messages: u64::from(state.exists),
+            }),
         }))
     }
 
@@ -1071,10 +1110,16 @@ mod tests {
             .await
             .unwrap();
         let sent = FolderName::parse("Sent").unwrap();
-        let opened = Sink::open(&mut imap, &sent, Create::Yes(Some("\\Sent")), None)
-            .await
-            .unwrap();
-        assert!(opened.is_some_and(|o| o.fingerprints.is_empty()));
+        let opened = Sink::open(
+            &mut imap,
+            &sent,
+            Create::Yes(Some("\\Sent")),
+            None,
+            &FingerprintSet::new().unwrap(),
+        )
+        .await
+        .unwrap();
+        assert!(opened.is_some());
         assert_eq!(imap.special_folder("\\Sent"), Some(sent));
         drop(imap);
         let seen = server.await.unwrap();
