@@ -202,11 +202,24 @@ impl Entry {
     }
 
     /// How the listing spool keeps the entry: `n` or `c` for `new/` or
-    /// `cur/`, then the file name's bytes as the file system has them.
+    /// `cur/`, then what follows the unique name (the info). A name that
+    /// is not UTF-8 is kept whole, as the file system has it, after `N` or
+    /// `C`. The key is the unique name, so most of a name is written once.
     fn listed(&self, os_name: &OsStr) -> Listed {
-        let mut place = Vec::with_capacity(1 + os_name.len());
-        place.push(if self.in_new { b'n' } else { b'c' });
-        place.extend_from_slice(os_name.as_encoded_bytes());
+        let (sub, whole) = match (self.odd_path.is_some(), self.in_new) {
+            (false, true) => (b'n', false),
+            (false, false) => (b'c', false),
+            (true, true) => (b'N', true),
+            (true, false) => (b'C', true),
+        };
+        let rest = if whole {
+            os_name.as_encoded_bytes()
+        } else {
+            &self.name.as_bytes()[self.id_end as usize..]
+        };
+        let mut place = Vec::with_capacity(1 + rest.len());
+        place.push(sub);
+        place.extend_from_slice(rest);
         Listed {
             key: self.id().to_string(),
             place,
@@ -215,12 +228,18 @@ impl Entry {
 
     /// The entry the spool kept as `listed`, in folder directory `dir`.
     fn from_listed(listed: &Listed, dir: &Path) -> Entry {
-        let (sub, name) = listed.place.split_first().unwrap_or((&b'c', &[]));
-        let in_new = *sub == b'n';
-        let os_name = OsStr::from_bytes(name);
-        Entry::named(os_name, in_new, || {
-            dir.join(if in_new { "new" } else { "cur" }).join(os_name)
-        })
+        let (&sub, rest) = listed.place.split_first().unwrap_or((&b'c', &[]));
+        let in_new = sub.eq_ignore_ascii_case(&b'n');
+        let subdir = dir.join(if in_new { "new" } else { "cur" });
+        if sub.is_ascii_uppercase() {
+            let os_name = OsStr::from_bytes(rest);
+            return Entry::named(os_name, in_new, || subdir.join(os_name));
+        }
+        let mut name = Vec::with_capacity(listed.key.len() + rest.len());
+        name.extend_from_slice(listed.key.as_bytes());
+        name.extend_from_slice(rest);
+        let os_name = OsStr::from_bytes(&name);
+        Entry::named(os_name, in_new, || subdir.join(os_name))
     }
 
     /// Unique name: the file name up to the info separator.
@@ -1599,6 +1618,29 @@ mod tests {
         );
         assert!(fingerprint_file(&fifo).is_err());
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_entry_comes_back_whole_from_the_listing_spool() {
+        let dir = Path::new("/m/.Archive");
+        let names: [&[u8]; 5] = [
+            b"1700000000.M1P2.host:2,FS",
+            b"1700000000.M1P2.host!2,",
+            b"1700000001.M3P4.host",
+            b"1700000002.M5P6.h\xf6st:2,S",
+            b"odd;2,R",
+        ];
+        for raw in names {
+            for in_new in [true, false] {
+                let os_name = OsStr::from_bytes(raw);
+                let sub = if in_new { "new" } else { "cur" };
+                let entry = Entry::named(os_name, in_new, || dir.join(sub).join(os_name));
+                let back = Entry::from_listed(&entry.listed(os_name), dir);
+                assert_eq!(back.path(dir), dir.join(sub).join(os_name), "{raw:?}");
+                assert_eq!((back.id(), back.info()), (entry.id(), entry.info()));
+                assert_eq!(back.in_new, in_new);
+            }
+        }
     }
 
     #[test]
