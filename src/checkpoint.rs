@@ -150,7 +150,9 @@ impl std::fmt::Debug for RecordedKeys {
 pub enum Done {
     #[default]
     Nothing,
-    /// Maildir: unique file names (without the `:2,` info suffix).
+    /// Maildir: unique file names (without the `:2,` info suffix). A
+    /// progress read from the state leaves them there and reads them
+    /// through [`FolderProgress::recorded`].
     Files { names: BTreeSet<String> },
     /// mbox: every message starting before `through` is done, plus the
     /// messages listed in `above` (start → end) beyond a gap left by a failure.
@@ -372,6 +374,16 @@ impl FolderProgress {
         }
     }
 
+    /// Records UID `uid` as done, for [`FolderProgress::finish_uid_pass`]
+    /// to fold: the largest UID the state recorded below the pass's limit.
+    pub fn mark_uid_done(&mut self, uid: u32) {
+        if let Done::Uids { through, above, .. } = &mut self.done {
+            if uid > *through {
+                above.insert(uid);
+            }
+        }
+    }
+
     /// Ends a pass over an IMAP folder: UIDs are sparse, so the contiguous
     /// prefix cannot grow one by one; instead, everything below the first
     /// failed UID (all of it when none failed) folds into `through`, and a
@@ -419,9 +431,9 @@ impl FolderProgress {
     }
 
     /// Moves the folder-level watermarks past a message the sink committed,
-    /// without keeping the per-message sets of maildir names and UIDLs:
-    /// their record is the state's message rows. IMAP UIDs and mbox
-    /// offsets above a gap stay, as the watermarks are computed from them.
+    /// without keeping the per-message sets of maildir names, UIDLs and
+    /// UIDs: their record is the state's message rows. mbox offsets above
+    /// a gap stay, as the watermark is computed from them.
     pub fn advance(&mut self, key: &SourceKey, fingerprint: &Fingerprint) {
         match key {
             SourceKey::File(_) => {
@@ -438,7 +450,18 @@ impl FolderProgress {
                     };
                 }
             }
-            SourceKey::Uid(_) | SourceKey::Offset { .. } => self.mark_done(key, fingerprint),
+            SourceKey::Uid(_) => {
+                // Nor the UIDs done in a pass: the pass's end folds them into
+                // `through` from the state's rows (see `finish_uid_pass`).
+                if !matches!(self.done, Done::Uids { .. }) {
+                    self.done = Done::Uids {
+                        through: 0,
+                        above: BTreeSet::new(),
+                        uid_next: 0,
+                    };
+                }
+            }
+            SourceKey::Offset { .. } => self.mark_done(key, fingerprint),
         }
     }
 

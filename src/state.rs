@@ -296,6 +296,21 @@ impl State {
         self.load_folder(folder, false)
     }
 
+    /// The largest integer key recorded for `folder` that is at most
+    /// `limit` (a UID), if any.
+    pub fn largest_key_at_most(&self, folder: &FolderName, limit: u32) -> Result<Option<u32>> {
+        let Some(&id) = self.folder_ids.get(folder) else {
+            return Ok(None);
+        };
+        // Text keys sort after every integer, so `<=` an integer leaves them out.
+        let largest: Option<i64> = self.conn.query_row(
+            "SELECT max(source_key) FROM messages WHERE folder = ?1 AND source_key <= ?2",
+            params![id, i64::from(limit)],
+            |row| row.get(0),
+        )?;
+        Ok(largest.map(|uid| uid as u32))
+    }
+
     /// Up to `limit` recorded keys of a folder after `after`, in key order.
     fn text_keys_after(
         &self,

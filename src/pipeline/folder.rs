@@ -436,6 +436,23 @@ impl<'a> FolderCopy<'a> {
         let folder = self.folder;
         if fetched.is_ok() {
             if let Some(uid_next) = status.uid_next {
+                // The UIDs done in the pass are the state's rows: the
+                // largest one below the first failure is where the pass
+                // can move the watermark to.
+                let limit = match batch.failed_uids.iter().min() {
+                    Some(first_failed) => first_failed.saturating_sub(1),
+                    None => uid_next.saturating_sub(1),
+                };
+                let largest = {
+                    let folder = folder.clone();
+                    self.shared
+                        .state
+                        .call(move |state| state.largest_key_at_most(&folder, limit))
+                        .await?
+                };
+                if let Some(uid) = largest {
+                    batch.progress.mark_uid_done(uid);
+                }
                 batch.progress.finish_uid_pass(&batch.failed_uids, uid_next);
                 self.shared
                     .save_folder(folder, &batch.progress, &[])

@@ -428,7 +428,10 @@ pub trait Source {
     async fn weights(&mut self, _folders: &[FolderName]) -> HashMap<FolderName, u64> {
         HashMap::new()
     }
-    /// Opens `folder` and checks `progress` against it.
+    /// Opens `folder` and checks `progress` against it. The done keys may
+    /// be in `progress.recorded` rather than in `progress.done`, to be read
+    /// a page at a time (a maildir folder's names): a store compares them
+    /// with its listing without holding either whole.
     async fn open(
         &mut self,
         folder: &FolderName,
