@@ -98,8 +98,12 @@ impl FingerprintSpool {
         self.extend_counted(fingerprints.into_iter().map(|f| (f.to_string(), 1)))
     }
 
-    /// Adds fingerprints (as text) with how many messages have each.
-    fn extend_counted(&self, fingerprints: impl IntoIterator<Item = (String, u64)>) -> Result<()> {
+    /// Adds fingerprints (as text, as [`FingerprintSpool::page`] gives
+    /// them) with how many messages have each.
+    pub fn extend_counted(
+        &self,
+        fingerprints: impl IntoIterator<Item = (String, u64)>,
+    ) -> Result<()> {
         let mut conn = lock(&self.conn);
         let mut fingerprints = fingerprints.into_iter().peekable();
         while fingerprints.peek().is_some() {
@@ -117,11 +121,6 @@ impl FingerprintSpool {
             tx.commit()?;
         }
         Ok(())
-    }
-
-    /// Adds fingerprints read back from [`FingerprintSpool::page`].
-    pub fn extend_pages(&self, page: Vec<(String, u64)>) -> Result<()> {
-        self.extend_counted(page)
     }
 
     /// Empties the spool (a destination folder indexed again from scratch).
@@ -504,7 +503,7 @@ mod tests {
         let page = spool.page(None, 10).unwrap();
         assert_eq!(page, [(a.to_string(), 3), (b.to_string(), 1)]);
         let copy = FingerprintSpool::new().unwrap();
-        copy.extend_pages(page).unwrap();
+        copy.extend_counted(page).unwrap();
         assert_eq!(
             (copy.messages(), copy.to_vec().unwrap()),
             (4, vec![a.clone(), b])

@@ -546,17 +546,6 @@ impl State {
         }))
     }
 
-    fn try_save_index(&mut self, folder: &FolderName, cache: &IndexCache) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "DELETE FROM destination_indexes WHERE folder = ?1",
-            [folder.as_str()],
-        )?;
-        insert_index(&tx, folder, cache)?;
-        tx.commit()?;
-        Ok(())
-    }
-
     fn try_forget_index(&mut self, folder: &FolderName) -> Result<()> {
         self.conn.execute(
             "DELETE FROM destination_indexes WHERE folder = ?1",
@@ -598,11 +587,6 @@ impl State {
     }
 
     /// Keeps a destination folder's fingerprint index for the next run.
-    pub fn save_index(&mut self, folder: &FolderName, cache: &IndexCache) -> Result<()> {
-        let result = self.try_save_index(folder, cache);
-        result.map_err(|e| self.write_failed(e))
-    }
-
     /// Forgets a destination folder's fingerprint index.
     pub fn forget_index(&mut self, folder: &FolderName) -> Result<()> {
         let result = self.try_forget_index(folder);

@@ -283,8 +283,8 @@ impl<'a> FolderCopy<'a> {
                 return Ok(mark);
             };
             after = last;
-            let counted = page.into_iter().map(|(_, text)| (text, 1)).collect();
-            crate::durable::blocking(|| index.extend_pages(counted))
+            let counted: Vec<_> = page.into_iter().map(|(_, text)| (text, 1)).collect();
+            crate::durable::blocking(|| index.extend_counted(counted))
                 .with_context(|| format!("reading the kept index of `{destination}`"))?;
         }
     }
