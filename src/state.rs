@@ -515,15 +515,7 @@ impl State {
 
     /// The destination folder's fingerprint index kept by an earlier run.
     pub fn index(&self, folder: &FolderName) -> Result<Option<IndexCache>> {
-        let found: Option<(i64, i64)> = self
-            .conn
-            .query_row(
-                "SELECT uid_validity, uid_next FROM destination_indexes WHERE folder = ?1",
-                [folder.as_str()],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?;
-        let Some((uid_validity, uid_next)) = found else {
+        let Some((uid_validity, uid_next)) = self.index_row(folder)? else {
             return Ok(None);
         };
         let mut statement = self
@@ -593,9 +585,9 @@ impl State {
         result.map_err(|e| self.write_failed(e))
     }
 
-    /// What the kept index of destination folder `folder` covers; `None`
-    /// when there is none, or one whose writing did not finish.
-    pub fn index_mark(&self, folder: &FolderName) -> Result<Option<IndexMark>> {
+    /// The UIDVALIDITY and UIDNEXT of the kept index of `folder`; `None`
+    /// without one, or while it is being written (UIDVALIDITY 0).
+    fn index_row(&self, folder: &FolderName) -> Result<Option<(i64, i64)>> {
         let found: Option<(i64, i64)> = self
             .conn
             .query_row(
@@ -604,7 +596,13 @@ impl State {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;
-        let Some((uid_validity, uid_next)) = found.filter(|&(validity, _)| validity != 0) else {
+        Ok(found.filter(|&(uid_validity, _)| uid_validity != 0))
+    }
+
+    /// What the kept index of destination folder `folder` covers; `None`
+    /// when there is none, or one whose writing did not finish.
+    pub fn index_mark(&self, folder: &FolderName) -> Result<Option<IndexMark>> {
+        let Some((uid_validity, uid_next)) = self.index_row(folder)? else {
             return Ok(None);
         };
         let messages: i64 = self.conn.query_row(
