@@ -1929,15 +1929,9 @@ mod tests {
         let root = temp_dir("destination-keys");
         let mut sink = Maildir::open_sink(&root, Layout::Auto).unwrap();
         let inbox = FolderName::inbox();
-        Sink::open(
-            &mut sink,
-            &inbox,
-            Create::Yes(None),
-            None,
-            &FingerprintSet::new().unwrap(),
-        )
-        .await
-        .unwrap();
+        crate::store::open_unindexed(&mut sink, &inbox, Create::Yes(None))
+            .await
+            .unwrap();
         for (n, flags) in [
             (1, Flags::default()),
             (

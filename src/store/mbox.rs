@@ -1076,15 +1076,9 @@ mod tests {
         .unwrap();
         let mut sink = Mbox::open_sink(&path, None).unwrap();
         let inbox = FolderName::inbox();
-        Sink::open(
-            &mut sink,
-            &inbox,
-            Create::Yes(None),
-            None,
-            &FingerprintSet::new().unwrap(),
-        )
-        .await
-        .unwrap();
+        crate::store::open_unindexed(&mut sink, &inbox, Create::Yes(None))
+            .await
+            .unwrap();
         let mut committed = Vec::new();
         for batch in [[1, 2], [3, 4]] {
             for n in batch {

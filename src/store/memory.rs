@@ -376,25 +376,13 @@ mod tests {
     async fn a_sink_keeps_what_it_committed_and_refuses_what_it_is_told_to() {
         let mut sink = Memory::new();
         let inbox = FolderName::inbox();
-        assert!(Sink::open(
-            &mut sink,
-            &inbox,
-            Create::No,
-            None,
-            &FingerprintSet::new().unwrap()
-        )
-        .await
-        .unwrap()
-        .is_none());
-        Sink::open(
-            &mut sink,
-            &inbox,
-            Create::Yes(None),
-            None,
-            &FingerprintSet::new().unwrap(),
-        )
-        .await
-        .unwrap();
+        assert!(crate::store::open_unindexed(&mut sink, &inbox, Create::No)
+            .await
+            .unwrap()
+            .is_none());
+        crate::store::open_unindexed(&mut sink, &inbox, Create::Yes(None))
+            .await
+            .unwrap();
         let refused = format!("{REJECT_HEADER}\n{}", message(2));
         for raw in [message(1), refused, message(3)] {
             let message = Message::new(SourceKey::Uid(0), raw.into_bytes(), Flags::default(), None);

@@ -181,6 +181,18 @@ impl Create {
 /// millions.
 pub type FingerprintSet = crate::spool::FingerprintSpool;
 
+/// Opens `folder` of `sink` with no kept index and a fresh one to fill,
+/// for tests that only need the folder open.
+#[cfg(test)]
+pub(crate) async fn open_unindexed<S: Sink>(
+    sink: &mut S,
+    folder: &FolderName,
+    create: Create,
+) -> Result<Option<Opened>> {
+    sink.open(folder, create, None, &FingerprintSet::new()?)
+        .await
+}
+
 /// A destination folder opened for appending.
 #[derive(Debug, Default)]
 pub struct Opened {

@@ -1110,15 +1110,9 @@ mod tests {
             .await
             .unwrap();
         let sent = FolderName::parse("Sent").unwrap();
-        let opened = Sink::open(
-            &mut imap,
-            &sent,
-            Create::Yes(Some("\\Sent")),
-            None,
-            &FingerprintSet::new().unwrap(),
-        )
-        .await
-        .unwrap();
+        let opened = crate::store::open_unindexed(&mut imap, &sent, Create::Yes(Some("\\Sent")))
+            .await
+            .unwrap();
         assert!(opened.is_some());
         assert_eq!(imap.special_folder("\\Sent"), Some(sent));
         drop(imap);
