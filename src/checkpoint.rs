@@ -88,6 +88,11 @@ pub struct FolderProgress {
     /// them would not fit in memory.
     #[serde(skip)]
     pub recorded: RecordedKeys,
+    /// The folder's listing stamp (see `FolderStatus::listing_stamp`) as of
+    /// the last pass that left nothing behind: while the folder shows the
+    /// same stamp, it holds nothing new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing_stamp: Option<String>,
 }
 
 /// Reads a folder's recorded keys, page by page in key order.
@@ -277,6 +282,7 @@ impl FolderProgress {
             identity: self.identity.clone(),
             done,
             recorded: RecordedKeys::default(),
+            listing_stamp: self.listing_stamp.clone(),
         }
     }
 

@@ -41,7 +41,12 @@ use crate::message::{Flags, SourceKey};
 
 /// The layout of the state file this build reads and writes (`PRAGMA
 /// user_version`). Format 1 was the JSON checkpoint, migrated on first use.
-pub const FORMAT: i64 = 2;
+pub const FORMAT: i64 = 3;
+
+/// Format 2 lacked the folders' listing stamps; it is brought up to date
+/// in place, as a stamp that is not there only means one more listing.
+const FORMAT_2_TO_3: &str =
+    "ALTER TABLE folders ADD COLUMN listing_stamp TEXT; PRAGMA user_version = 3;";
 
 /// The first bytes of every SQLite database file.
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
@@ -64,7 +69,8 @@ CREATE TABLE folders (
     uid_next INTEGER,                   -- IMAP: UIDNEXT after the last clean pass
     highest_modseq INTEGER,             -- IMAP with CONDSTORE
     through INTEGER NOT NULL DEFAULT 0, -- UIDs or mbox bytes all done below this
-    anchor TEXT                         -- mbox: JSON of the last message below `through`
+    anchor TEXT,                        -- mbox: JSON of the last message below `through`
+    listing_stamp TEXT                  -- maildir: listing stamp after the last clean pass
 );
 CREATE TABLE messages (
     folder INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
@@ -184,9 +190,16 @@ impl State {
     }
 
     fn from_connection(conn: Connection, path: &Path, expected: Option<&JobKey>) -> Result<State> {
-        let format: i64 = conn
+        let mut format: i64 = conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(|e| damaged(path, &e))?;
+        if format == 2 {
+            conn.execute_batch(&format!("BEGIN; {FORMAT_2_TO_3} COMMIT;"))
+                .with_context(|| {
+                    format!("bringing state `{}` to format {FORMAT}", path.display())
+                })?;
+            format = FORMAT;
+        }
         if format != FORMAT {
             return Err(usage(format!(
                 "state `{}` has format {format}, this mailtug reads format {FORMAT}; remove it or use a matching mailtug",
@@ -337,14 +350,16 @@ impl State {
         let Some(&id) = self.folder_ids.get(folder) else {
             return Ok(None);
         };
-        let (kind, identity, through, anchor, uid_next): (
+        let (kind, identity, through, anchor, uid_next, stamp): (
             String,
             Option<String>,
             i64,
             Option<String>,
             Option<i64>,
+            Option<String>,
         ) = self.conn.query_row(
-            "SELECT kind, identity, through, anchor, uid_next FROM folders WHERE id = ?1",
+            "SELECT kind, identity, through, anchor, uid_next, listing_stamp \
+             FROM folders WHERE id = ?1",
             [id],
             |row| {
                 Ok((
@@ -353,6 +368,7 @@ impl State {
                     row.get(2)?,
                     row.get(3)?,
                     row.get(4)?,
+                    row.get(5)?,
                 ))
             },
         )?;
@@ -406,6 +422,7 @@ impl State {
             identity,
             done,
             recorded: RecordedKeys::default(),
+            listing_stamp: stamp,
         }))
     }
 
@@ -815,6 +832,7 @@ fn upsert_folder(
         Some(FolderIdentity::UidValidity { uid_validity }) => Some(i64::from(*uid_validity)),
         _ => None,
     };
+    let stamp = progress.listing_stamp.as_deref();
     let (kind, through, anchor, uid_next): (&str, i64, Option<String>, Option<i64>) =
         match &progress.done {
             Done::Nothing => ("nothing", 0, None, None),
@@ -841,11 +859,13 @@ fn upsert_folder(
         };
     let id: i64 = tx
         .prepare_cached(
-            "INSERT INTO folders (name, kind, identity, uid_validity, uid_next, through, anchor) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+            "INSERT INTO folders \
+             (name, kind, identity, uid_validity, uid_next, through, anchor, listing_stamp) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
              ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, \
              identity = excluded.identity, uid_validity = excluded.uid_validity, \
-             uid_next = excluded.uid_next, through = excluded.through, anchor = excluded.anchor \
+             uid_next = excluded.uid_next, through = excluded.through, anchor = excluded.anchor, \
+             listing_stamp = excluded.listing_stamp \
              RETURNING id",
         )?
         .query_row(
@@ -856,7 +876,8 @@ fn upsert_folder(
                 uid_validity,
                 uid_next,
                 through,
-                anchor
+                anchor,
+                stamp
             ],
             |row| row.get(0),
         )?;
@@ -1417,6 +1438,52 @@ mod tests {
         std::fs::write(&garbage, b"not a state").unwrap();
         let error = format!("{:#}", State::open(&garbage, None, &job()).err().unwrap());
         assert!(error.contains("not a mailtug state file"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_format_2_state_is_brought_to_format_3_and_keeps_its_progress() {
+        let dir = temp_dir("format2");
+        let path = dir.join("job.sqlite");
+        let inbox = folder("INBOX");
+        let mut progress = FolderProgress {
+            identity: Some(FolderIdentity::UidValidity { uid_validity: 7 }),
+            done: Done::Uids {
+                through: 5,
+                above: BTreeSet::new(),
+                uid_next: 6,
+            },
+            ..FolderProgress::default()
+        };
+        {
+            let mut state = State::open(&path, None, &job()).unwrap();
+            state.save_folder(&inbox, &progress, &[]).unwrap();
+        }
+        // The file as the release before listing stamps left it.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE folders DROP COLUMN listing_stamp; PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        drop(conn);
+
+        let mut state = State::open(&path, None, &job()).unwrap();
+        let read = state.folder(&inbox).unwrap().unwrap();
+        assert_eq!(read.identity, progress.identity);
+        assert!(read.is_done(&SourceKey::Uid(5)));
+        assert_eq!(read.listing_stamp, None);
+        progress.listing_stamp = Some("new=1.2 cur=3.4".into());
+        state.save_folder(&inbox, &progress, &[]).unwrap();
+        drop(state);
+        let state = State::open(&path, None, &job()).unwrap();
+        let read = state.folder(&inbox).unwrap().unwrap();
+        assert_eq!(read.listing_stamp.as_deref(), Some("new=1.2 cur=3.4"));
+        let format: i64 = state
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(format, FORMAT);
+        drop(state);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

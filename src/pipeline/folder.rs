@@ -88,7 +88,7 @@ impl<'a> FolderCopy<'a> {
         };
         self.report_start(opened.status.pending);
         if opened.status.pending == Some(0) && !opened.first_time {
-            return self.settle(stores, &opened).await;
+            return self.settle(stores, opened).await;
         }
         let bar = self
             .progress
@@ -180,9 +180,16 @@ impl<'a> FolderCopy<'a> {
 
     /// A folder with nothing new: the record is brought up to date and what
     /// is due is deleted from the source; the destination is not opened.
-    async fn settle(&self, stores: &mut Stores, opened: &Opened) -> Result<FolderDone> {
-        if !opened.unchanged_record {
-            self.record(opened).await?;
+    async fn settle(&self, stores: &mut Stores, mut opened: Opened) -> Result<FolderDone> {
+        let mut unchanged_record = opened.unchanged_record;
+        if let Some(stamp) = stamp_to_record(self.job, &opened.status, 0) {
+            if opened.progress.listing_stamp.as_deref() != Some(stamp) {
+                opened.progress.listing_stamp = Some(stamp.to_string());
+                unchanged_record = false;
+            }
+        }
+        if !unchanged_record {
+            self.record(&opened).await?;
         }
         let folder = self.folder;
         report::info(&format!("folder `{folder}`: nothing new"));
@@ -461,6 +468,15 @@ impl<'a> FolderCopy<'a> {
                         format!("recording the end of a pass over folder `{folder}`")
                     })?;
             }
+            if let Some(stamp) = stamp_to_record(self.job, status, batch.counts.messages_failed) {
+                batch.progress.listing_stamp = Some(stamp.to_string());
+                self.shared
+                    .save_folder(folder, &batch.progress, &[])
+                    .await
+                    .with_context(|| {
+                        format!("recording the end of a pass over folder `{folder}`")
+                    })?;
+            }
         }
         let done = std::mem::take(&mut batch.done);
         let delete_result = delete_from_source(self.job, &mut stores.source, done, status).await;
@@ -482,6 +498,18 @@ impl<'a> FolderCopy<'a> {
             pending,
         });
     }
+}
+
+/// The source's listing stamp, when the pass that ends left nothing behind:
+/// no message failed (a failed one is tried again next run) and none is due
+/// for deletion (deleting changes the listing anyway).
+pub(super) fn stamp_to_record<'s>(
+    job: &Job,
+    status: &'s FolderStatus,
+    failed: u64,
+) -> Option<&'s str> {
+    let clean = failed == 0 && !job.source_options.deletes() && status.done_but_present.is_empty();
+    status.listing_stamp.as_deref().filter(|_| clean)
 }
 
 #[cfg(test)]
@@ -621,6 +649,89 @@ mod tests {
             ],
             "each stored message is recorded with where it went"
         );
+        let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_folder_is_not_listed_again_while_its_stamp_holds_after_a_clean_pass() {
+        let job = memory_job("stamp", false);
+        let source = Memory::new().with_folder("INBOX", &[(&raw(1), Flags::default())]);
+        let sink = Memory::new();
+        let shared = shared_for(&job);
+
+        let done = copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert_eq!(done.counts.messages_copied, 1);
+        assert!(recorded(&shared, "INBOX").await.listing_stamp.is_some());
+        assert_eq!(source.listings(), 1);
+
+        let again = copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert!(again.unchanged);
+        assert_eq!(source.listings(), 1, "an unchanged stamp is not listed");
+
+        // A new message changes the stamp: listed, copied, stamped again.
+        let source = source.with_folder("INBOX", &[(&raw(2), Flags::default())]);
+        let done = copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert_eq!(done.counts.messages_copied, 1);
+        assert_eq!(source.listings(), 2);
+        copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert_eq!(source.listings(), 2);
+        assert_eq!(sink.messages("INBOX").unwrap().len(), 2);
+        let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_pass_that_leaves_a_message_behind_records_no_stamp() {
+        let job = memory_job("stamp-failed", false);
+        let refused = format!("{REJECT_HEADER}\n{}", raw(2));
+        let source = Memory::new().with_folder(
+            "INBOX",
+            &[(&raw(1), Flags::default()), (&refused, Flags::default())],
+        );
+        let sink = Memory::new();
+        let shared = shared_for(&job);
+
+        for pass in 1..=3 {
+            let done = copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+            assert_eq!(done.counts.messages_failed, 1, "pass {pass} tries it again");
+            assert!(recorded(&shared, "INBOX").await.listing_stamp.is_none());
+            assert_eq!(source.listings(), pass);
+        }
+        let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_job_that_deletes_at_the_source_records_no_stamp() {
+        let job = memory_job("stamp-delete", true);
+        let store = Memory::new().with_folder("INBOX", &[(&raw(1), Flags::default())]);
+        let shared = shared_for(&job);
+
+        copy_memory(&job, &store, &store, ("INBOX", "Backup"), &shared).await;
+        assert!(store.messages("INBOX").unwrap().is_empty());
+        assert!(recorded(&shared, "INBOX").await.listing_stamp.is_none());
+        let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_pass_with_nothing_new_records_the_stamp_a_record_lacks() {
+        let job = memory_job("stamp-settle", false);
+        let source = Memory::new().with_folder("INBOX", &[(&raw(1), Flags::default())]);
+        let sink = Memory::new();
+        let shared = shared_for(&job);
+        copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        // As a state written before stamps were kept.
+        let mut unstamped = recorded(&shared, "INBOX").await;
+        unstamped.listing_stamp = None;
+        shared
+            .save_folder(&folder("INBOX"), &unstamped, &[])
+            .await
+            .unwrap();
+
+        let again = copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert!(again.unchanged);
+        assert_eq!(source.listings(), 2, "listed, as no stamp was recorded");
+        assert!(recorded(&shared, "INBOX").await.listing_stamp.is_some());
+        copy_memory(&job, &source, &sink, ("INBOX", "INBOX"), &shared).await;
+        assert_eq!(source.listings(), 2);
         let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
     }
 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 
+use super::folder::stamp_to_record;
 use super::{Counts, Shared, Summary};
 use crate::event::Event;
 use crate::exit;
@@ -193,16 +194,16 @@ async fn settle_if_unchanged(
     if job.source_options.deletes() {
         return false;
     }
-    let Ok(status) = source.open(folder, &recorded).await else {
+    let Ok(Some(status)) = source.open_if_unchanged(folder, &recorded).await else {
         return false;
     };
-    if status.changed.is_some() || status.pending != Some(0) {
-        return false;
-    }
-    if status.identity != recorded.identity || !status.vanished.is_empty() {
+    let stamp = stamp_to_record(job, &status, 0);
+    let restamped = stamp.is_some_and(|stamp| recorded.listing_stamp.as_deref() != Some(stamp));
+    if status.identity != recorded.identity || !status.vanished.is_empty() || restamped {
         let mut progress = recorded;
-        progress.identity = status.identity;
+        progress.identity = status.identity.clone();
         progress.forget(&status.vanished);
+        progress.listing_stamp = stamp.map(str::to_string).or(progress.listing_stamp);
         if shared
             .save_folder(folder, &progress, &status.vanished)
             .await

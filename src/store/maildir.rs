@@ -153,8 +153,9 @@ struct OpenFolder {
     name: FolderName,
     dir: PathBuf,
     keywords: Keywords,
-    /// Listing taken by `open` for `fetch`, sorted by unique name (a source
-    /// folder only). On disk: a folder can hold millions of files.
+    /// Listing taken by `open` for `fetch`, sorted by unique name. On disk:
+    /// a folder can hold millions of files. `None` for a destination
+    /// folder, and for a source folder whose stamp showed nothing new.
     listing: Option<ListingSpool>,
 }
 
@@ -496,6 +497,71 @@ impl Maildir {
         Ok(())
     }
 
+    /// A source folder's directory and status before any listing:
+    /// identity, whether it was replaced, its listing stamp; and whether
+    /// the stamp shows nothing new since the last pass that left nothing
+    /// behind.
+    fn look(
+        &self,
+        folder: &FolderName,
+        progress: &FolderProgress,
+    ) -> Result<(PathBuf, FolderStatus, bool)> {
+        let dir = self.folder_dir(folder);
+        let meta = fs::metadata(&dir)
+            .with_context(|| format!("opening folder `{folder}` at `{}`", dir.display()))?;
+        let identity = FolderIdentity::Inode {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        };
+        let changed = match &progress.identity {
+            Some(recorded) if *recorded != identity => Some(format!(
+                "maildir folder `{}` was replaced since the last run",
+                dir.display()
+            )),
+            _ => None,
+        };
+        // Stamped before listing: a change made while listing shows as a
+        // new stamp next time. Filters decide by a file's date and size,
+        // which can change with no trace in the directory: no stamp then.
+        let stamp = match self.filters.is_empty() {
+            true => listing_stamp(&dir, SystemTime::now()),
+            false => None,
+        };
+        let unchanged = changed.is_none()
+            && stamp.as_ref().is_some_and(|stamp| {
+                progress.listing_stamp.as_deref() == Some(stamp.text.as_str())
+            });
+        let status = FolderStatus {
+            identity: Some(identity),
+            changed,
+            listing_stamp: stamp.filter(|s| s.settled).map(|s| s.text),
+            ..FolderStatus::default()
+        };
+        Ok((dir, status, unchanged))
+    }
+
+    /// Opens a source folder whose stamp shows nothing new: nothing added,
+    /// removed or renamed since a pass that left nothing behind, so there
+    /// is no need to read a million names again.
+    fn open_unlisted(
+        &mut self,
+        folder: &FolderName,
+        dir: PathBuf,
+        mut status: FolderStatus,
+    ) -> Result<FolderStatus> {
+        report::debug(&format!(
+            "folder `{folder}`: unchanged since its last complete pass, not listed"
+        ));
+        status.pending = Some(0);
+        self.open = Some(OpenFolder {
+            name: folder.clone(),
+            keywords: Keywords::load(&dir)?,
+            dir,
+            listing: None,
+        });
+        Ok(status)
+    }
+
     fn folder_dir(&self, folder: &FolderName) -> PathBuf {
         if let Some(dir) = self.dirs.get(folder) {
             return dir.clone();
@@ -541,26 +607,11 @@ impl Source for Maildir {
         folder: &FolderName,
         progress: &FolderProgress,
     ) -> Result<FolderStatus> {
-        let dir = self.folder_dir(folder);
-        let meta = fs::metadata(&dir)
-            .with_context(|| format!("opening folder `{folder}` at `{}`", dir.display()))?;
-        let identity = FolderIdentity::Inode {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        };
-        let changed = match &progress.identity {
-            Some(recorded) if *recorded != identity => Some(format!(
-                "maildir folder `{}` was replaced since the last run",
-                dir.display()
-            )),
-            _ => None,
-        };
+        let (dir, mut status, unchanged) = self.look(folder, progress)?;
+        if unchanged {
+            return self.open_unlisted(folder, dir, status);
+        }
         let mut listing = durable::blocking(|| spool_entries(&dir))?;
-        let mut status = FolderStatus {
-            identity: Some(identity),
-            changed,
-            ..FolderStatus::default()
-        };
         if status.changed.is_none() {
             // The sorted listing is merged with the done names, which come
             // from the state in the same order a page at a time: neither
@@ -591,6 +642,19 @@ impl Source for Maildir {
         Ok(status)
     }
 
+    /// Only by the folder's stamp: a listing would cost as much as the
+    /// worker's own, which would list the folder again.
+    async fn open_if_unchanged(
+        &mut self,
+        folder: &FolderName,
+        progress: &FolderProgress,
+    ) -> Result<Option<FolderStatus>> {
+        match self.look(folder, progress)? {
+            (dir, status, true) => self.open_unlisted(folder, dir, status).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     async fn fetch(
         &mut self,
         _progress: &FolderProgress,
@@ -598,7 +662,10 @@ impl Source for Maildir {
         out: &Outbox,
     ) -> Result<()> {
         let open = self.open.as_ref().context("no folder is open")?;
-        let listing = open.listing.as_ref().context("no source folder is open")?;
+        let Some(listing) = &open.listing else {
+            // Not listed: its stamp showed nothing new.
+            return Ok(());
+        };
         let mut taken = 0;
         loop {
             let page = durable::blocking(|| listing.pending_page(taken, FETCH_PAGE))?;
@@ -1124,6 +1191,52 @@ fn walk_entries(dir: &Path, mut visit: impl FnMut(Entry, &OsStr) -> Result<()>) 
         }
     }
     Ok(())
+}
+
+/// How old a directory's last change must be before its stamp is trusted:
+/// a change within the same tick of a coarse file-system clock (FAT keeps
+/// 2 seconds) would leave the stamp as it was.
+const STAMP_SETTLED_AFTER: Duration = Duration::from_secs(2);
+
+/// The change stamp of a folder's `new/` and `cur/`, taken at `now`.
+struct ListingStamp {
+    text: String,
+    /// Both directories last changed well before `now`, so any later change
+    /// gives another stamp: only then may the stamp stand for the listing.
+    settled: bool,
+}
+
+/// Stamps a folder's listing by its directories' inode, change and
+/// modification times and size. Adding, removing or renaming a file changes
+/// them, and so does setting a directory's times back (the change time
+/// cannot be set). `None` when a directory cannot be read.
+fn listing_stamp(dir: &Path, now: SystemTime) -> Option<ListingStamp> {
+    let mut text = String::new();
+    let mut settled = true;
+    for sub in ["new", "cur"] {
+        match fs::metadata(dir.join(sub)) {
+            Ok(meta) => {
+                text.push_str(&format!(
+                    "{sub}={}.{}.{}.{}.{}.{} ",
+                    meta.ino(),
+                    meta.ctime(),
+                    meta.ctime_nsec(),
+                    meta.mtime(),
+                    meta.mtime_nsec(),
+                    meta.size()
+                ));
+                let changed = SystemTime::UNIX_EPOCH
+                    + Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec() as u32);
+                settled &= changed + STAMP_SETTLED_AFTER <= now;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                text.push_str(&format!("{sub}=none "));
+            }
+            Err(_) => return None,
+        }
+    }
+    text.pop();
+    Some(ListingStamp { text, settled })
 }
 
 /// Lists `cur/` and `new/` into a spool, which sorts them by unique name.
@@ -1719,6 +1832,67 @@ mod tests {
             keywords.info_letters(&flags("Two"), ""),
             ("".into(), "".into())
         );
+    }
+
+    #[test]
+    fn a_listing_stamp_changes_with_the_listing_and_is_trusted_once_settled() {
+        let dir = temp_dir("stamp");
+        make_folder(&dir);
+        let stamp = || listing_stamp(&dir, SystemTime::now() + Duration::from_secs(3)).unwrap();
+        let fresh = listing_stamp(&dir, SystemTime::now()).unwrap();
+        assert!(
+            !fresh.settled,
+            "a change in the same clock tick would not show"
+        );
+        let first = stamp();
+        assert!(first.settled);
+        assert_eq!(first.text, fresh.text);
+        assert_eq!(stamp().text, first.text, "nothing changed");
+
+        let mut seen = vec![first.text];
+        let changes: [(&str, &dyn Fn()); 6] = [
+            ("a delivery", &|| {
+                fs::write(dir.join("new/1.a.host"), "x").unwrap()
+            }),
+            ("a move to cur/", &|| {
+                fs::rename(dir.join("new/1.a.host"), dir.join("cur/1.a.host:2,")).unwrap()
+            }),
+            ("a flag change", &|| {
+                fs::rename(dir.join("cur/1.a.host:2,"), dir.join("cur/1.a.host:2,S")).unwrap()
+            }),
+            ("a file's contents", &|| {
+                // Not a change to the listing: the stamp may stay.
+                fs::write(dir.join("cur/1.a.host:2,S"), "y").unwrap()
+            }),
+            ("times set back", &|| {
+                let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+                let times = fs::FileTimes::new().set_modified(old).set_accessed(old);
+                File::open(dir.join("cur"))
+                    .unwrap()
+                    .set_times(times)
+                    .unwrap();
+            }),
+            ("a removal", &|| {
+                fs::remove_file(dir.join("cur/1.a.host:2,S")).unwrap()
+            }),
+        ];
+        for (what, change) in changes {
+            // Past a tick of the kernel's coarse clock.
+            std::thread::sleep(Duration::from_millis(20));
+            change();
+            let now = stamp().text;
+            if what == "a file's contents" {
+                continue;
+            }
+            assert!(
+                !seen.contains(&now),
+                "{what} left the stamp as it was: {now}"
+            );
+            seen.push(now);
+        }
+        fs::remove_dir_all(dir.join("cur")).unwrap();
+        assert!(stamp().text.ends_with("cur=none"), "{}", stamp().text);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     fn temp_dir(tag: &str) -> PathBuf {

@@ -60,6 +60,8 @@ struct Folder {
     uid_validity: u32,
     uid_next: u32,
     messages: BTreeMap<u32, Held>,
+    /// Counts changes to the folder: its listing stamp.
+    changes: u64,
 }
 
 impl Folder {
@@ -68,6 +70,7 @@ impl Folder {
             uid_validity,
             uid_next: 1,
             messages: BTreeMap::new(),
+            changes: 0,
         }
     }
 
@@ -75,6 +78,7 @@ impl Folder {
     fn hold(&mut self, raw: Vec<u8>, flags: Flags, internal_date: Option<SystemTime>) -> u32 {
         let uid = self.uid_next;
         self.uid_next += 1;
+        self.changes += 1;
         self.messages.insert(
             uid,
             Held {
@@ -92,6 +96,8 @@ impl Folder {
 struct Contents {
     folders: BTreeMap<FolderName, Folder>,
     log: Vec<Logged>,
+    /// How many times a source folder was listed (not skipped by its stamp).
+    listings: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -131,6 +137,12 @@ impl Memory {
             .folders
             .get(&name)
             .map(|f| f.messages.values().cloned().collect())
+    }
+
+    /// How many times `open` listed a source folder: a folder whose stamp
+    /// shows nothing new is not listed.
+    pub fn listings(&self) -> u64 {
+        self.contents().listings
     }
 
     /// What was committed and deleted, in order.
@@ -182,7 +194,7 @@ impl Source for Memory {
         folder: &FolderName,
         progress: &FolderProgress,
     ) -> Result<FolderStatus> {
-        let contents = self.contents();
+        let mut contents = self.contents();
         let held = contents
             .folders
             .get(folder)
@@ -195,17 +207,26 @@ impl Source for Memory {
             .as_ref()
             .is_some_and(|recorded| *recorded != identity)
             .then(|| format!("folder `{folder}` was replaced"));
-        let pending: Vec<u32> = held
-            .messages
-            .keys()
-            .copied()
-            .filter(|&uid| changed.is_some() || !progress.is_done(&SourceKey::Uid(uid)))
-            .collect();
+        let stamp = format!("{}.{}", held.uid_validity, held.changes);
+        let unchanged = changed.is_none() && progress.listing_stamp.as_ref() == Some(&stamp);
+        let pending: Vec<u32> = match unchanged {
+            true => Vec::new(),
+            false => held
+                .messages
+                .keys()
+                .copied()
+                .filter(|&uid| changed.is_some() || !progress.is_done(&SourceKey::Uid(uid)))
+                .collect(),
+        };
+        if !unchanged {
+            contents.listings += 1;
+        }
         drop(contents);
         let status = FolderStatus {
             identity: Some(identity),
             changed,
             pending: Some(pending.len() as u64),
+            listing_stamp: Some(stamp),
             ..FolderStatus::default()
         };
         self.open = Some((folder.clone(), pending));
@@ -269,6 +290,7 @@ impl Source for Memory {
         for key in keys {
             if let SourceKey::Uid(uid) = key {
                 if folder.messages.remove(uid).is_some() {
+                    folder.changes += 1;
                     deleted.push(*uid);
                 }
             }

@@ -74,6 +74,12 @@ pub struct FolderStatus {
     /// IMAP: the UIDNEXT at open; recorded once a pass over the folder is
     /// complete, so an unchanged folder is skipped without a FETCH.
     pub uid_next: Option<u32>,
+    /// A stamp of the folder's listing that changes whenever a message is
+    /// added, removed or renamed (maildir: its directories' change times),
+    /// given only when the store can vouch for that. Recorded after a pass
+    /// that leaves nothing behind; while the folder shows the same stamp,
+    /// the store need not list it again.
+    pub listing_stamp: Option<String>,
 }
 
 /// Message count and size of a folder, for `mailtug ls`.
@@ -213,6 +219,11 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// True when every message passes.
+    pub fn is_empty(&self) -> bool {
+        self.since.is_none() && self.before.is_none() && self.max_size.is_none()
+    }
+
     /// The filter as job-key options: a different filter is a different job.
     pub fn key_options(&self) -> Vec<String> {
         let secs = |t: SystemTime| {
@@ -449,6 +460,17 @@ pub trait Source {
         folder: &FolderName,
         progress: &FolderProgress,
     ) -> Result<FolderStatus>;
+    /// Opens `folder` as [`Source::open`] does, when that shows nothing
+    /// new: `None` when the folder holds something `progress` does not
+    /// cover, or when telling would cost as much as a copy's own `open`.
+    async fn open_if_unchanged(
+        &mut self,
+        folder: &FolderName,
+        progress: &FolderProgress,
+    ) -> Result<Option<FolderStatus>> {
+        let status = self.open(folder, progress).await?;
+        Ok(Some(status).filter(|s| s.changed.is_none() && s.pending == Some(0)))
+    }
     /// Sends every message of the open folder that `progress` does not
     /// cover, in a stable order. Sources that can read a fingerprint without
     /// the body (IMAP, POP3) check `known` (the destination's fingerprints)
@@ -751,6 +773,13 @@ impl Source for AnySource {
         progress: &FolderProgress,
     ) -> Result<FolderStatus> {
         each_source!(self, s => Source::open(&mut **s, folder, progress).await)
+    }
+    async fn open_if_unchanged(
+        &mut self,
+        folder: &FolderName,
+        progress: &FolderProgress,
+    ) -> Result<Option<FolderStatus>> {
+        each_source!(self, s => s.open_if_unchanged(folder, progress).await)
     }
     async fn fetch(
         &mut self,

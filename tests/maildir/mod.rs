@@ -16,7 +16,7 @@ use crate::util::model::{
     read_mbox_dir, read_mbox_file, renamed, Model, Stored,
 };
 use crate::util::{
-    assert_error_line, assert_exit, count, events_of, stderr, stdout, summary, TestEnv,
+    assert_error_line, assert_exit, count, events_of, json_events, stderr, stdout, summary, TestEnv,
 };
 
 /// A small message whose Message-ID and subject carry `tag`.
@@ -727,4 +727,57 @@ fn a_layout_option_for_a_store_that_is_not_a_maildir_is_a_usage_error() {
     ]);
     assert_exit(&output, 2);
     assert!(!env.path("md").exists());
+}
+
+/// A maildir source whose `new/` and `cur/` are unchanged since a pass that
+/// left nothing behind is not listed again; anything that changes them, and
+/// any message left behind, brings the listing back.
+#[test]
+fn an_unchanged_source_folder_is_not_listed_again_and_a_failed_message_never_hides() {
+    let env = TestEnv::new();
+    let src = env.path("src");
+    make_folder(&src);
+    put(&src, "cur/1700000001.M1P1.host:2,S", "one");
+    put(&src, "new/1700000002.M1P1.host", "two");
+    // A directory where a message file should be: it cannot be read.
+    fs::create_dir(src.join("cur/1700000003.M1P1.host:2,")).unwrap();
+    let (from, to) = (
+        env.endpoint("maildir", "src"),
+        env.endpoint("maildir", "dst"),
+    );
+    // The summary, and whether the folder was listed (`-vv` says when not).
+    let run = |code: i32| {
+        let output = env.run(&["copy", "--json", "-vv", &from, &to]);
+        assert_exit(&output, code);
+        let listed = !stderr(&output).contains("not listed");
+        (summary(&json_events(&output)).clone(), listed)
+    };
+
+    let (first, _) = run(1);
+    assert_eq!(count(&first, "messages_copied"), 2);
+    assert_eq!(count(&first, "messages_failed"), 1);
+    // Past the settling time of the directories' change stamps: the
+    // failure still shows on every run.
+    std::thread::sleep(Duration::from_millis(2100));
+    for _ in 0..2 {
+        let (again, listed) = run(1);
+        assert_eq!(count(&again, "messages_failed"), 1);
+        assert!(listed);
+    }
+
+    fs::remove_dir(src.join("cur/1700000003.M1P1.host:2,")).unwrap();
+    std::thread::sleep(Duration::from_millis(2100));
+    let (clean, listed) = run(0);
+    assert_eq!(count(&clean, "messages_copied"), 0);
+    assert!(listed, "listed once more, to record its stamp");
+    let (unchanged, listed) = run(0);
+    assert_eq!(count(&unchanged, "messages_copied"), 0);
+    assert!(!listed, "an unchanged folder is not listed");
+
+    // New mail changes the stamp, even delivered at once.
+    put(&src, "new/1700000004.M1P1.host", "three");
+    let (new_mail, listed) = run(0);
+    assert_eq!(count(&new_mail, "messages_copied"), 1);
+    assert!(listed);
+    assert_eq!(read_maildir(&env.path("dst"))["INBOX"].len(), 3);
 }
