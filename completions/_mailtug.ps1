@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy messages from SRC to DST, every folder or those selected')
+            [CompletionResult]::new('mirror', 'mirror', [CompletionResultType]::ParameterValue, 'Copy what is new, then make DST''s flags and deletions follow SRC')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the folders of an endpoint with message counts and sizes')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that DST holds every message of SRC, folder by folder')
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Inspect or remove the state of jobs')
@@ -68,6 +69,57 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up on a server that does not answer for SECS seconds')
             [CompletionResult]::new('--mbox-format', '--mbox-format', [CompletionResultType]::ParameterName, 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'IMAP: also take folders of other users'' and shared namespaces, under their full names (by default only your own folders)')
+            [CompletionResult]::new('--no-dedup', '--no-dedup', [CompletionResultType]::ParameterName, 'Copy every message, even when the destination folder already holds its fingerprint')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Show what would be copied; write nothing, not even the state')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be copied; write nothing, not even the state')
+            [CompletionResult]::new('--delete-source', '--delete-source', [CompletionResultType]::ParameterName, 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the state records them')
+            [CompletionResult]::new('--no-special-use-map', '--no-special-use-map', [CompletionResultType]::ParameterName, 'Do not map special-use folders (Sent, Drafts, Trash, Junk, Archive) onto the destination''s own')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events on stdout, one object per line (see mailtug(1))')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr; -vv for debugging')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr; -vv for debugging')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'mailtug;mirror' {
+            [CompletionResult]::new('--folder', '--folder', [CompletionResultType]::ParameterName, 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels')
+            [CompletionResult]::new('--map', '--map', [CompletionResultType]::ParameterName, 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Copy up to N folders at the same time, the largest first (for servers: N connections per side)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Copy up to N folders at the same time, the largest first (for servers: N connections per side)')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Reconnect up to N times in a row after a dropped connection (an attempt that stores messages starts the count again)')
+            [CompletionResult]::new('--delete-after', '--delete-after', [CompletionResultType]::ParameterName, 'POP3: leave mail on the server for DAYS days after it was first stored, then delete it')
+            [CompletionResult]::new('--max-messages', '--max-messages', [CompletionResultType]::ParameterName, 'POP3: fetch at most N messages per run (the rest waits for the next run)')
+            [CompletionResult]::new('--max-bytes', '--max-bytes', [CompletionResultType]::ParameterName, 'POP3: fetch at most about SIZE bytes per run (suffixes K, M, G allowed)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only messages with an internal date on or after DATE (YYYY-MM-DD; UTC for local stores, the server''s day for IMAP)')
+            [CompletionResult]::new('--before', '--before', [CompletionResultType]::ParameterName, 'Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server''s day for IMAP)')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Keep the job''s state (SQLite) in FILE instead of $XDG_STATE_HOME/mailtug/')
+            [CompletionResult]::new('--src-maildir-layout', '--src-maildir-layout', [CompletionResultType]::ParameterName, 'Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)')
+            [CompletionResult]::new('--dst-maildir-layout', '--dst-maildir-layout', [CompletionResultType]::ParameterName, 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs')
+            [CompletionResult]::new('--src-user', '--src-user', [CompletionResultType]::ParameterName, 'User name for SRC, when not in its URL (e.g. one containing `@`)')
+            [CompletionResult]::new('--src-password-file', '--src-password-file', [CompletionResultType]::ParameterName, 'Read SRC''s password (or token) from the first line of FILE')
+            [CompletionResult]::new('--src-password-env', '--src-password-env', [CompletionResultType]::ParameterName, 'Read SRC''s password (or token) from environment variable VAR')
+            [CompletionResult]::new('--src-password-command', '--src-password-command', [CompletionResultType]::ParameterName, 'Run CMD with sh and read SRC''s password (or token) from its first line of output')
+            [CompletionResult]::new('--src-auth', '--src-auth', [CompletionResultType]::ParameterName, 'How to log in to SRC: auto (PLAIN if offered, else LOGIN / USER+PASS), login, plain, xoauth2, oauthbearer (IMAP), user, apop (POP3)')
+            [CompletionResult]::new('--src-ca-file', '--src-ca-file', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)')
+            [CompletionResult]::new('--dst-user', '--dst-user', [CompletionResultType]::ParameterName, 'User name for DST, when not in its URL')
+            [CompletionResult]::new('--dst-password-file', '--dst-password-file', [CompletionResultType]::ParameterName, 'Read DST''s password (or token) from the first line of FILE')
+            [CompletionResult]::new('--dst-password-env', '--dst-password-env', [CompletionResultType]::ParameterName, 'Read DST''s password (or token) from environment variable VAR')
+            [CompletionResult]::new('--dst-password-command', '--dst-password-command', [CompletionResultType]::ParameterName, 'Run CMD with sh and read DST''s password (or token) from its first line of output')
+            [CompletionResult]::new('--dst-auth', '--dst-auth', [CompletionResultType]::ParameterName, 'How to log in to DST: auto, login, plain, xoauth2, oauthbearer')
+            [CompletionResult]::new('--dst-ca-file', '--dst-ca-file', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file for DST')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up on a server that does not answer for SECS seconds')
+            [CompletionResult]::new('--mbox-format', '--mbox-format', [CompletionResultType]::ParameterName, 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2')
+            [CompletionResult]::new('--delete', '--delete', [CompletionResultType]::ParameterName, 'Also remove from DST the messages gone from SRC: `expunge` (the default) removes them, `trash` moves them to the Trash folder')
+            [CompletionResult]::new('--max-delete', '--max-delete', [CompletionResultType]::ParameterName, 'Allow up to N deletions per folder, or P% of the messages copied from it (default: 10%, at most 500)')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'IMAP: also take folders of other users'' and shared namespaces, under their full names (by default only your own folders)')
             [CompletionResult]::new('--no-dedup', '--no-dedup', [CompletionResultType]::ParameterName, 'Copy every message, even when the destination folder already holds its fingerprint')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Show what would be copied; write nothing, not even the state')
@@ -225,6 +277,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
         }
         'mailtug;help' {
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy messages from SRC to DST, every folder or those selected')
+            [CompletionResult]::new('mirror', 'mirror', [CompletionResultType]::ParameterValue, 'Copy what is new, then make DST''s flags and deletions follow SRC')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the folders of an endpoint with message counts and sizes')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that DST holds every message of SRC, folder by folder')
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Inspect or remove the state of jobs')
@@ -232,6 +285,9 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             break
         }
         'mailtug;help;copy' {
+            break
+        }
+        'mailtug;help;mirror' {
             break
         }
         'mailtug;help;ls' {

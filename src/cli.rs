@@ -72,6 +72,16 @@ pub(crate) enum Command {
     /// it stopped and a finished one copies nothing the next time.
     Copy(CopyArgs),
 
+    /// Copy what is new, then make DST's flags and deletions follow SRC
+    ///
+    /// Every message an earlier run copied gets the flags it has at the
+    /// source now; with --delete, messages gone from the source are removed
+    /// from the destination. The source wins: changes made at the destination
+    /// are overwritten. Deletions stop at a limit per folder (--max-delete),
+    /// and never happen for a source folder that is missing, unreadable or
+    /// holds none of what was copied from it.
+    Mirror(MirrorArgs),
+
     /// List the folders of an endpoint with message counts and sizes
     Ls(LsArgs),
 
@@ -235,6 +245,62 @@ pub(crate) struct CopyArgs {
 
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MirrorArgs {
+    #[command(flatten)]
+    pub copy: CopyArgs,
+
+    /// Also remove from DST the messages gone from SRC: `expunge` (the default) removes them, `trash` moves them to the Trash folder
+    #[arg(long, value_name = "HOW", num_args = 0..=1, default_missing_value = "expunge")]
+    pub delete: Option<Removal>,
+
+    /// Allow up to N deletions per folder, or P% of the messages copied from it (default: 10%, at most 500)
+    #[arg(long, value_name = "N|P%", value_parser = parse_delete_limit)]
+    pub max_delete: Option<DeleteLimit>,
+}
+
+/// How `mirror --delete` removes a message from the destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Removal {
+    Expunge,
+    Trash,
+}
+
+/// How many deletions a folder may take in one mirror run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DeleteLimit {
+    Count(u64),
+    Percent(f64),
+}
+
+impl DeleteLimit {
+    /// The default: 10% of the messages copied from the folder, at most
+    /// 500, and at least one for a folder that had any.
+    pub(crate) fn allowed(limit: Option<DeleteLimit>, recorded: u64) -> u64 {
+        let percent = |p: f64| (recorded as f64 * p / 100.0).ceil() as u64;
+        match limit {
+            None => percent(10.0).min(500),
+            Some(DeleteLimit::Count(n)) => n,
+            Some(DeleteLimit::Percent(p)) => percent(p),
+        }
+    }
+}
+
+fn parse_delete_limit(text: &str) -> Result<DeleteLimit, String> {
+    let bad = || format!("not a count like 50 or a share like 20%: `{text}`");
+    match text.strip_suffix('%') {
+        Some(number) => match number.trim().parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => Ok(DeleteLimit::Percent(p)),
+            _ => Err(bad()),
+        },
+        None => text
+            .trim()
+            .parse()
+            .map(DeleteLimit::Count)
+            .map_err(|_| bad()),
+    }
 }
 
 #[derive(Debug, Args)]

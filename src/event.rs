@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::message::SourceKey;
-use crate::pipeline::{Counts, Summary};
+use crate::pipeline::{Counts, MirrorCounts, Summary};
 
 /// One line of `--json` output; its variant name is the `event` key.
 #[derive(Debug, Serialize)]
@@ -51,8 +51,38 @@ pub enum Event<'a> {
         unchanged: bool,
         #[serde(flatten)]
         counts: Counts,
+        /// `mirror`: what it changed beyond the copy.
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        mirrored: Option<MirrorCounts>,
         /// `null`, or why the folder failed.
         error: Option<String>,
+    },
+    /// `mirror`: a message copied before was given the source's flags now
+    /// (with `dry_run`, would be).
+    FlagsUpdated {
+        folder: &'a FolderName,
+        key: &'a SourceKey,
+        destination_folder: &'a FolderName,
+        destination_key: serde_json::Value,
+        /// The flags it has now, in IMAP syntax.
+        flags: String,
+        dry_run: bool,
+    },
+    /// `mirror --delete`: a message gone from the source was removed from
+    /// the destination (with `dry_run`, would be).
+    Deleted {
+        folder: &'a FolderName,
+        key: &'a SourceKey,
+        destination_folder: &'a FolderName,
+        destination_key: serde_json::Value,
+        dry_run: bool,
+    },
+    /// `mirror --delete`: a safety rail held back a folder's deletions.
+    DeletionsRefused {
+        folder: &'a FolderName,
+        /// How many messages are gone from the source folder.
+        count: u64,
+        reason: &'a str,
     },
     /// Any command: what `mailtug: warning:` says on stderr.
     Warning { message: &'a str },
@@ -184,6 +214,7 @@ mod tests {
             messages_failed: 1,
             bytes_copied: 4096,
         };
+        let file_key = SourceKey::File("1700000001.M1P1.host".into());
         let summary = Summary {
             folders: 2,
             folders_failed: 1,
@@ -191,6 +222,7 @@ mod tests {
             folders_not_started: 0,
             files_skipped: 1,
             counts,
+            mirrored: None,
             seconds: 1.5,
             dry_run: false,
             interrupted: false,
@@ -288,6 +320,7 @@ mod tests {
                     destination_folder: &archive,
                     unchanged: false,
                     counts,
+                    mirrored: None,
                     error: None,
                 },
                 r#"{"bytes_copied":4096,"destination_folder":"Archive/2023","error":null,"event":"folder_done","folder":"INBOX","messages_copied":3,"messages_duplicate":2,"messages_failed":1,"unchanged":false}"#,
@@ -299,6 +332,7 @@ mod tests {
                     destination_folder: &inbox,
                     unchanged: true,
                     counts: Counts::default(),
+                    mirrored: None,
                     error: Some("reading folder `INBOX`: gone".into()),
                 },
                 r#"{"bytes_copied":0,"destination_folder":"INBOX","error":"reading folder `INBOX`: gone","event":"folder_done","folder":"INBOX","messages_copied":0,"messages_duplicate":0,"messages_failed":0,"unchanged":true}"#,
@@ -309,6 +343,38 @@ mod tests {
                     message: "UIDVALIDITY changed",
                 },
                 r#"{"event":"warning","message":"UIDVALIDITY changed"}"#,
+            ),
+            (
+                "mirror",
+                Event::FlagsUpdated {
+                    folder: &inbox,
+                    key: &file_key,
+                    destination_folder: &inbox,
+                    destination_key: serde_json::json!(17),
+                    flags: "\\Seen \\Flagged".into(),
+                    dry_run: false,
+                },
+                r#"{"destination_folder":"INBOX","destination_key":17,"dry_run":false,"event":"flags_updated","flags":"\\Seen \\Flagged","folder":"INBOX","key":{"file":"1700000001.M1P1.host"}}"#,
+            ),
+            (
+                "mirror",
+                Event::Deleted {
+                    folder: &inbox,
+                    key: &SourceKey::Uid(9),
+                    destination_folder: &inbox,
+                    destination_key: serde_json::json!("1700000002.M1P1.host"),
+                    dry_run: true,
+                },
+                r#"{"destination_folder":"INBOX","destination_key":"1700000002.M1P1.host","dry_run":true,"event":"deleted","folder":"INBOX","key":{"uid":9}}"#,
+            ),
+            (
+                "mirror",
+                Event::DeletionsRefused {
+                    folder: &inbox,
+                    count: 40,
+                    reason: "more than the 10 allowed",
+                },
+                r#"{"count":40,"event":"deletions_refused","folder":"INBOX","reason":"more than the 10 allowed"}"#,
             ),
             (
                 "copy",

@@ -23,6 +23,10 @@ pub enum ExitCode {
     Interrupted = 4,
     /// Another run of the same job holds its checkpoint lock.
     Locked = 5,
+    /// mirror: deletions were refused by a safety rail (too many, or a
+    /// source folder that holds none of what was copied from it); the rest
+    /// of the run went well.
+    DeletionsRefused = 6,
 }
 
 impl ExitCode {

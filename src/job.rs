@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::checkpoint::{self, JobKey};
+use crate::cli::{DeleteLimit, Removal};
 use crate::endpoint::Endpoint;
 use crate::exit::usage;
 use crate::folder::{glob_matches, FolderName};
@@ -116,6 +117,8 @@ pub struct Job {
     pub special_use_map: bool,
     pub source_options: SourceOptions,
     pub key: JobKey,
+    /// `mailtug mirror`: what to do beyond the copy.
+    pub mirror: Option<Mirror>,
     /// The job's state file (SQLite).
     pub checkpoint_path: PathBuf,
     /// The JSON checkpoint older releases kept for this job at the default
@@ -137,6 +140,18 @@ pub struct JobOptions {
     pub max_bytes: Option<u64>,
     pub filters: Filters,
     pub checkpoint_path: Option<PathBuf>,
+    /// `mailtug mirror`: what to do beyond the copy.
+    pub mirror: Option<Mirror>,
+}
+
+/// What `mailtug mirror` does beyond a copy. The job's state is the copy's:
+/// a mirror knows every message a copy of the same job stored.
+#[derive(Clone, Copy, Debug)]
+pub struct Mirror {
+    /// Remove from the destination what is gone from the source, and how.
+    pub delete: Option<Removal>,
+    /// Deletions allowed per folder (`None`: the default limit).
+    pub max_delete: Option<DeleteLimit>,
 }
 
 impl Job {
@@ -160,6 +175,7 @@ impl Job {
             max_bytes,
             filters,
             checkpoint_path,
+            mirror,
         } = options;
         let source_can = store::capabilities(&source);
         if !source_can.is_maildrop
@@ -171,6 +187,21 @@ impl Job {
         }
         if jobs == 0 {
             return Err(usage("--jobs must be at least 1"));
+        }
+        if mirror.is_some() {
+            let sink_can = store::capabilities(&destination);
+            if !source_can.mirrors_from {
+                return Err(usage(format!(
+                    "mirror cannot read flag changes and deletions from {} yet; use copy",
+                    source_can.noun
+                )));
+            }
+            if !sink_can.updates_flags || !sink_can.deletes_at_destination {
+                return Err(usage(format!(
+                    "mirror cannot change flags or remove messages in {}; use copy",
+                    sink_can.noun
+                )));
+            }
         }
         if (delete_source || delete_after_days.is_some()) && !source_can.deletes_at_source {
             return Err(usage(
@@ -252,6 +283,7 @@ impl Job {
                 all_namespaces,
             },
             key,
+            mirror,
             checkpoint_path,
             legacy_checkpoint,
         })

@@ -233,6 +233,17 @@ pub enum DestinationKey {
     Offset(u64),
 }
 
+impl DestinationKey {
+    /// As `--json` shows it: a UID or offset as a number, a file name as text.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            DestinationKey::Uid(uid) => (*uid).into(),
+            DestinationKey::File(name) => name.as_str().into(),
+            DestinationKey::Offset(offset) => (*offset).into(),
+        }
+    }
+}
+
 impl fmt::Display for DestinationKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -284,6 +295,25 @@ impl Flags {
     }
 
     /// The flags in IMAP syntax, system flags first.
+    /// Reads flags written by `Display` (IMAP words, space-separated).
+    pub fn from_imap(text: &str) -> Flags {
+        let mut flags = Flags::default();
+        for word in text.split_whitespace() {
+            flags.set_imap(word);
+        }
+        flags
+    }
+
+    /// Equal as sets: the same system flags and keywords, in any order.
+    pub fn same_as(&self, other: &Flags) -> bool {
+        let sorted = |flags: &Flags| {
+            let mut words = flags.to_imap();
+            words.sort_unstable();
+            words
+        };
+        sorted(self) == sorted(other)
+    }
+
     pub(crate) fn to_imap(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (set, name) in [

@@ -310,6 +310,24 @@ impl ListingSpool {
     }
 }
 
+impl ListingSpool {
+    /// The entry listed under each of `keys` (the first in key order when
+    /// listed twice), `None` for a key not listed.
+    pub fn find(&self, keys: &[String]) -> Result<Vec<Option<Listed>>> {
+        debug_assert!(self.sorted);
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(
+            "SELECT key, place FROM listing INDEXED BY listing_by_key WHERE key = ?1 \
+             ORDER BY key, place LIMIT 1",
+        )?;
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            found.push(statement.query_row([key], read_listed).optional()?);
+        }
+        Ok(found)
+    }
+}
+
 fn read_listed(row: &rusqlite::Row<'_>) -> rusqlite::Result<Listed> {
     Ok(Listed {
         key: row.get(0)?,

@@ -108,6 +108,19 @@ pub struct Stored {
     pub bytes: u64,
 }
 
+/// A message recorded as copied, as a mirror reads it back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Copied {
+    pub key: SourceKey,
+    pub destination_folder: Option<FolderName>,
+    /// `None` when the message was found already at the destination (dedup)
+    /// or the destination names no key: a mirror cannot reach it.
+    pub destination_key: Option<DestinationKey>,
+    /// The flags the destination was last given; `None` from a JSON
+    /// checkpoint, which did not keep them.
+    pub flags: Option<Flags>,
+}
+
 /// An open state file (or an in-memory copy of one, for dry runs).
 pub struct State {
     conn: Connection,
@@ -574,6 +587,131 @@ impl State {
     ) -> Result<()> {
         let result = self.try_record(folder, progress, stored);
         result.map_err(|e| self.write_failed(e))
+    }
+
+    /// Up to `limit` messages of source folder `folder` recorded as copied,
+    /// in source-key order after `after`: what a mirror compares with the
+    /// source now.
+    pub fn copied_page(
+        &self,
+        folder: &FolderName,
+        after: Option<&SourceKey>,
+        limit: usize,
+    ) -> Result<Vec<Copied>> {
+        let Some(&id) = self.folder_ids.get(folder) else {
+            return Ok(Vec::new());
+        };
+        let kind: String =
+            self.conn
+                .query_row("SELECT kind FROM folders WHERE id = ?1", [id], |row| {
+                    row.get(0)
+                })?;
+        let mut statement = self.conn.prepare_cached(
+            "SELECT source_key, source_end, destination_folder, destination_key, flags \
+             FROM messages WHERE folder = ?1 AND (?2 IS NULL OR source_key > ?2) \
+             ORDER BY source_key LIMIT ?3",
+        )?;
+        let after = after.map(|key| key_columns(key).0);
+        let rows = statement.query_map(params![id, after, limit as i64], |row| {
+            Ok((
+                row.get::<_, Value>(0)?,
+                row.get::<_, Option<i64>>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Value>(3)?,
+                row.get::<_, Option<String>>(4)?,
+            ))
+        })?;
+        let mut page = Vec::new();
+        for row in rows {
+            let (key, end, destination_folder, destination_key, flags) = row?;
+            let key = match (kind.as_str(), key) {
+                ("files", Value::Text(name)) => SourceKey::File(name),
+                ("uidls", Value::Text(uidl)) => SourceKey::Uidl(uidl),
+                ("uids", Value::Integer(uid)) => SourceKey::Uid(uid as u32),
+                ("offsets", Value::Integer(start)) => SourceKey::Offset {
+                    start: start as u64,
+                    end: end.unwrap_or(start) as u64,
+                },
+                (kind, key) => {
+                    return Err(anyhow!(
+                        "a message key {key:?} in a folder of kind `{kind}`"
+                    ))
+                    .with_context(|| self.damaged_folder(folder))
+                }
+            };
+            let destination_key = match destination_key {
+                Value::Integer(uid) => Some(DestinationKey::Uid(uid as u32)),
+                Value::Text(name) => Some(DestinationKey::File(name)),
+                _ => None,
+            };
+            let destination_folder = destination_folder
+                .map(|name| FolderName::parse(&name))
+                .transpose()
+                .with_context(|| self.damaged_folder(folder))?;
+            page.push(Copied {
+                key,
+                destination_folder,
+                destination_key,
+                flags: flags.map(|text| Flags::from_imap(&text)),
+            });
+        }
+        Ok(page)
+    }
+
+    /// Records the flags messages of `folder` now have at the destination.
+    pub fn set_copied_flags(
+        &mut self,
+        folder: &FolderName,
+        flags: &[(SourceKey, Flags)],
+    ) -> Result<()> {
+        let result = self.try_set_copied_flags(folder, flags);
+        result.map_err(|e| self.write_failed(e))
+    }
+
+    fn try_set_copied_flags(
+        &mut self,
+        folder: &FolderName,
+        flags: &[(SourceKey, Flags)],
+    ) -> Result<()> {
+        let Some(&id) = self.folder_ids.get(folder) else {
+            return Ok(());
+        };
+        let tx = self.conn.transaction()?;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE messages SET flags = ?3 WHERE folder = ?1 AND source_key = ?2",
+            )?;
+            for (key, flags) in flags {
+                update.execute(params![id, key_columns(key).0, flags.to_string()])?;
+            }
+        }
+        tx.commit()
+            .with_context(|| format!("committing state `{}`", self.path.display()))?;
+        Ok(())
+    }
+
+    /// Forgets messages of `folder`: removed from the destination, as they
+    /// are gone from the source.
+    pub fn forget_messages(&mut self, folder: &FolderName, keys: &[SourceKey]) -> Result<()> {
+        let result = self.try_forget_messages(folder, keys);
+        result.map_err(|e| self.write_failed(e))
+    }
+
+    fn try_forget_messages(&mut self, folder: &FolderName, keys: &[SourceKey]) -> Result<()> {
+        let Some(&id) = self.folder_ids.get(folder) else {
+            return Ok(());
+        };
+        let tx = self.conn.transaction()?;
+        {
+            let mut delete =
+                tx.prepare_cached("DELETE FROM messages WHERE folder = ?1 AND source_key = ?2")?;
+            for key in keys {
+                delete.execute(params![id, key_columns(key).0])?;
+            }
+        }
+        tx.commit()
+            .with_context(|| format!("committing state `{}`", self.path.display()))?;
+        Ok(())
     }
 
     /// Records the folder's progress summary alone (a new identity, a

@@ -16,6 +16,7 @@ mod interop;
 mod local;
 mod maildir;
 mod malformed;
+mod mirror;
 mod pop3;
 mod regression;
 mod resources;

@@ -10,12 +10,18 @@ use crate::commands::access::{access, Side};
 use crate::endpoint::Endpoint;
 use crate::event::Event;
 use crate::exit::ExitCode;
-use crate::job::{FolderSelection, Job, JobOptions};
+use crate::job::{FolderSelection, Job, JobOptions, Mirror};
 use crate::pipeline;
 use crate::report;
 use crate::store::Filters;
 
 pub async fn run(args: CopyArgs) -> Result<ExitCode> {
+    run_job(args, None).await
+}
+
+/// Runs a copy, or with `mirror` a mirror (a copy followed by the flag and
+/// deletion changes).
+pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<ExitCode> {
     let source = Endpoint::parse(&args.source)?;
     let destination = Endpoint::parse(&args.destination)?;
     let filters = Filters {
@@ -35,6 +41,7 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         max_bytes: args.max_bytes,
         filters,
         checkpoint_path: args.state.clone(),
+        mirror,
     };
     let mut folders = FolderSelection::new(
         &args.folders.folders,
@@ -92,6 +99,8 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
         crate::exit::classify(e)
     } else if summary.interrupted {
         ExitCode::Interrupted
+    } else if summary.deletions_refused() > 0 {
+        ExitCode::DeletionsRefused
     } else if summary.is_clean() {
         ExitCode::Success
     } else {
@@ -142,6 +151,30 @@ fn summary_line(summary: &pipeline::Summary) -> String {
     }
     if c.messages_failed > 0 {
         parts.push(format!("{} FAILED", plural(c.messages_failed, "message")));
+    }
+    if let Some(m) = &summary.mirrored {
+        let would = if summary.dry_run { "would " } else { "" };
+        if m.flags_updated > 0 {
+            parts.push(format!(
+                "{would}set the flags of {}",
+                plural(m.flags_updated, "message")
+            ));
+        }
+        if m.messages_deleted > 0 {
+            parts.push(format!(
+                "{would}delete {}",
+                plural(m.messages_deleted, "message")
+            ));
+        }
+        if m.deletions_refused > 0 {
+            parts.push(format!(
+                "{} REFUSED",
+                plural(m.deletions_refused, "deletion")
+            ));
+        }
+        if m.changes_failed > 0 {
+            parts.push(format!("{} FAILED", plural(m.changes_failed, "change")));
+        }
     }
     if summary.folders_failed > 0 {
         parts.push(format!(

@@ -4,6 +4,7 @@
 mod access;
 mod copy;
 mod ls;
+mod mirror;
 mod state;
 mod verify;
 
@@ -16,6 +17,7 @@ use crate::exit::ExitCode;
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Copy(args) => copy::run(args).await,
+        Command::Mirror(args) => mirror::run(args).await,
         Command::Ls(args) => ls::run(args).await,
         Command::Verify(args) => verify::run(args).await,
         Command::State(command) => state::run(command),

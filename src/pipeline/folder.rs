@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use super::batch::{Batch, BatchTarget};
 use super::connect::Stores;
 use super::delete::delete_from_source;
-use super::{Counts, Shared, COMMIT_EVERY, COMMIT_EVERY_MESSAGES, IN_FLIGHT_BYTES};
+use super::{Counts, MirrorCounts, Shared, COMMIT_EVERY, COMMIT_EVERY_MESSAGES, IN_FLIGHT_BYTES};
 use crate::checkpoint::{FolderProgress, IndexMark};
 use crate::error::is_refused;
 use crate::event::Event;
@@ -37,6 +37,8 @@ pub(super) struct FolderDone {
     pub unchanged: bool,
     /// Stopped by the user part-way.
     pub interrupted: bool,
+    /// `mirror`: what it changed beyond the copy.
+    pub mirrored: Option<MirrorCounts>,
 }
 
 /// Kept index fingerprints moved between the state and a run's index at a time.
@@ -88,7 +90,8 @@ impl<'a> FolderCopy<'a> {
         };
         self.report_start(opened.status.pending);
         if opened.status.pending == Some(0) && !opened.first_time {
-            return self.settle(stores, opened).await;
+            let done = self.settle(stores, opened).await?;
+            return self.mirror(stores, done).await;
         }
         let bar = self
             .progress
@@ -126,9 +129,31 @@ impl<'a> FolderCopy<'a> {
                 error: None,
                 unchanged: false,
                 interrupted: true,
+                mirrored: None,
             });
         }
-        self.finish(stores, &status, batch, fetched).await
+        let done = self.finish(stores, &status, batch, fetched).await?;
+        self.mirror(stores, done).await
+    }
+
+    /// `mirror`: once the folder's copy went through, the flags and
+    /// deletions of the messages copied before. A folder whose copy failed
+    /// is not mirrored: its listing may be incomplete.
+    async fn mirror(&self, stores: &mut Stores, mut done: FolderDone) -> Result<FolderDone> {
+        let Some(mirror) = self.job.mirror else {
+            return Ok(done);
+        };
+        if done.error.is_some() || done.interrupted {
+            return Ok(done);
+        }
+        let counts =
+            super::mirror::mirror_folder(self.job, self.shared, stores, self.folder, mirror)
+                .await?;
+        if counts != MirrorCounts::default() {
+            done.unchanged = false;
+        }
+        done.mirrored = Some(counts);
+        Ok(done)
     }
 
     /// Opens the source folder against its record. `Break` when it cannot
@@ -143,7 +168,11 @@ impl<'a> FolderCopy<'a> {
         // A folder seen for the first time is created at the destination even
         // when it is empty: folder structure is data too.
         let first_time = recorded.is_none();
-        let recorded = recorded.unwrap_or_default();
+        let mut recorded = recorded.unwrap_or_default();
+        if self.job.mirror.is_some() {
+            // A stamp says nothing new arrived, not that no flag changed.
+            recorded.listing_stamp = None;
+        }
         let status = match stores.source.get()?.open(folder, &recorded).await {
             Ok(status) => status,
             Err(e) => {
@@ -155,9 +184,16 @@ impl<'a> FolderCopy<'a> {
                     error: Some(e),
                     unchanged: false,
                     interrupted: false,
+                    mirrored: None,
                 }));
             }
         };
+        let mut status = status;
+        if self.job.mirror.is_some() {
+            // The rows of messages gone from the source are what a mirror
+            // removes from the destination: they stay until it has.
+            status.vanished.clear();
+        }
         let unchanged_record = status.changed.is_none()
             && status.identity == recorded.identity
             && status.vanished.is_empty();
@@ -201,6 +237,7 @@ impl<'a> FolderCopy<'a> {
             error,
             unchanged: opened.status.done_but_present.is_empty(),
             interrupted: false,
+            mirrored: None,
         })
     }
 
@@ -488,6 +525,7 @@ impl<'a> FolderCopy<'a> {
                 .or(delete_result.err()),
             unchanged: false,
             interrupted: false,
+            mirrored: None,
         })
     }
 

@@ -27,6 +27,7 @@ mod batch;
 mod connect;
 mod delete;
 mod folder;
+mod mirror;
 mod plan;
 mod worker;
 
@@ -85,6 +86,28 @@ impl Counts {
     }
 }
 
+/// What a mirror changed at the destination, beyond the copy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MirrorCounts {
+    /// Messages whose flags were made equal to the source's.
+    pub flags_updated: u64,
+    /// Messages removed because they are gone from the source.
+    pub messages_deleted: u64,
+    /// Deletions a safety rail held back.
+    pub deletions_refused: u64,
+    /// Changes the destination refused or that failed.
+    pub changes_failed: u64,
+}
+
+impl MirrorCounts {
+    pub(super) fn add(&mut self, other: &MirrorCounts) {
+        self.flags_updated += other.flags_updated;
+        self.messages_deleted += other.messages_deleted;
+        self.deletions_refused += other.deletions_refused;
+        self.changes_failed += other.changes_failed;
+    }
+}
+
 /// What a finished run did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {
@@ -99,6 +122,9 @@ pub struct Summary {
     pub files_skipped: u64,
     #[serde(flatten)]
     pub counts: Counts,
+    /// What a mirror changed beyond the copy; absent from a copy's summary.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub mirrored: Option<MirrorCounts>,
     pub seconds: f64,
     pub dry_run: bool,
     /// Stopped by Ctrl-C or SIGTERM; what was committed is recorded.
@@ -112,6 +138,16 @@ impl Summary {
         self.folders_not_started += other.folders_not_started;
         self.folders_unchanged += other.folders_unchanged;
         self.counts.add(&other.counts);
+        if let Some(other) = &other.mirrored {
+            self.mirrored
+                .get_or_insert_with(MirrorCounts::default)
+                .add(other);
+        }
+    }
+
+    /// Deletions a safety rail refused (mirror).
+    pub fn deletions_refused(&self) -> u64 {
+        self.mirrored.map_or(0, |m| m.deletions_refused)
     }
 
     pub fn is_clean(&self) -> bool {
@@ -119,6 +155,7 @@ impl Summary {
             && self.folders_failed == 0
             && self.counts.messages_failed == 0
             && self.files_skipped == 0
+            && self.mirrored.is_none_or(|m| m.changes_failed == 0)
     }
 }
 

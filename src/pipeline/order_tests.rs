@@ -66,6 +66,7 @@ pub(super) fn memory_job(tag: &str, delete: bool) -> Job {
             destination: "memory:destination".into(),
             options: Vec::new(),
         },
+        mirror: None,
         checkpoint_path: dir.join("state.sqlite"),
         legacy_checkpoint: None,
     }

@@ -191,7 +191,8 @@ async fn settle_if_unchanged(
     let Ok(Some(recorded)) = shared.recorded(folder).await else {
         return false;
     };
-    if job.source_options.deletes() {
+    // A mirror looks at every folder: flags change without new messages.
+    if job.source_options.deletes() || job.mirror.is_some() {
         return false;
     }
     let Ok(Some(status)) = source.open_if_unchanged(folder, &recorded).await else {
@@ -224,6 +225,7 @@ async fn settle_if_unchanged(
         destination_folder: destination,
         unchanged: true,
         counts: Counts::default(),
+        mirrored: None,
         error: None,
     });
     true

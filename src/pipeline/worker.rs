@@ -244,6 +244,12 @@ impl Worker {
             }
         }
         summary.counts.add(&done.counts);
+        if let Some(mirrored) = &done.mirrored {
+            summary
+                .mirrored
+                .get_or_insert_with(Default::default)
+                .add(mirrored);
+        }
         if done.unchanged {
             summary.folders_unchanged += 1;
         }
@@ -268,6 +274,7 @@ fn report_folder_done(
         destination_folder: destination,
         unchanged: done.unchanged,
         counts: done.counts,
+        mirrored: done.mirrored,
         error: error.map(|e| format!("{e:#}")),
     });
 }

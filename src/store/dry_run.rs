@@ -8,8 +8,9 @@
 use anyhow::Result;
 
 use crate::checkpoint::IndexMark;
+use crate::cli::Removal;
 use crate::folder::FolderName;
-use crate::message::Message;
+use crate::message::{DestinationKey, Flags, Message};
 use crate::store::{Capabilities, Committed, Create, FingerprintSet, Opened, Sink};
 
 pub struct DryRun<S> {
@@ -67,6 +68,25 @@ impl<S: Sink> Sink for DryRun<S> {
 
     async fn wait_until_quiet(&mut self, _folder: &FolderName) -> Result<()> {
         Ok(())
+    }
+
+    /// Changes nothing; the mirror reports what it would change.
+    async fn set_flags(
+        &mut self,
+        _folder: &FolderName,
+        changes: &[(DestinationKey, Flags)],
+    ) -> Result<Vec<Result<()>>> {
+        Ok(changes.iter().map(|_| Ok(())).collect())
+    }
+
+    /// Removes nothing; the mirror reports what it would remove.
+    async fn remove(
+        &mut self,
+        _folder: &FolderName,
+        keys: &[DestinationKey],
+        _how: Removal,
+    ) -> Result<Vec<Result<()>>> {
+        Ok(keys.iter().map(|_| Ok(())).collect())
     }
 
     async fn close(self) {

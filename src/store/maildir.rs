@@ -38,6 +38,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Context, Result};
 
 use crate::checkpoint::{Done, FolderIdentity, FolderProgress, IndexMark};
+use crate::cli::Removal;
 use crate::durable;
 use crate::exit;
 use crate::fingerprint::{body_offset, Fingerprint};
@@ -120,6 +121,7 @@ pub fn capabilities() -> Capabilities {
         keeps_unnamed_keyword_letters: true,
         special_use: false,
         stable_message_keys: true,
+        mirrors_from: true,
         updates_flags: true,
         deletes_at_destination: true,
         has_other_writers: false,
@@ -143,6 +145,9 @@ pub struct Maildir {
     pending: Vec<PendingFile>,
     /// As a source: which messages to offer.
     filters: Filters,
+    /// As a mirror destination: the folder whose files were last looked
+    /// up by unique name, listed once for the run.
+    located: Option<(FolderName, ListingSpool)>,
     /// Opened as a source: what its listing leaves out is mail left unread.
     is_source: bool,
     hostname: String,
@@ -337,6 +342,7 @@ impl Maildir {
             pending: Vec::new(),
             filters: Filters::default(),
             is_source: false,
+            located: None,
             hostname: hostname(),
             counter: 0,
         }
@@ -694,6 +700,26 @@ impl Source for Maildir {
         }
     }
 
+    /// From the listing `open` took: a file's flags are its info letters.
+    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<Option<Flags>>> {
+        let open = self.open.as_ref().context("no folder is open")?;
+        let listing = open
+            .listing
+            .as_ref()
+            .with_context(|| format!("folder `{}` was not listed", open.name))?;
+        let names: Vec<String> = keys.iter().map(file_name_key).collect();
+        let found = durable::blocking(|| listing.find(&names))?;
+        Ok(found
+            .into_iter()
+            .map(|listed| {
+                listed.map(|listed| {
+                    let entry = Entry::from_listed(&listed, &open.dir);
+                    open.keywords.flags_from_info(entry.info()).0
+                })
+            })
+            .collect())
+    }
+
     async fn stats(&mut self) -> Result<FolderStats> {
         let open = self.open.as_ref().context("no folder is open")?;
         let listing = open.listing.as_ref().context("no source folder is open")?;
@@ -859,10 +885,151 @@ impl Sink for Maildir {
         );
         durable::blocking(|| publish(open, pending))
     }
+
+    /// Renames each file to its new info letters, in `cur/` (a message
+    /// with flags has been seen by a reader). Keyword letters are saved
+    /// before any name uses them, and the directories are flushed before
+    /// this returns.
+    async fn set_flags(
+        &mut self,
+        folder: &FolderName,
+        changes: &[(DestinationKey, Flags)],
+    ) -> Result<Vec<Result<()>>> {
+        let dir = self.folder_dir(folder);
+        let keys: Vec<DestinationKey> = changes.iter().map(|(key, _)| key.clone()).collect();
+        let found = self.locate(folder, &keys)?;
+        let mut keywords = Keywords::load(&dir)?;
+        let mut results = Vec::with_capacity(changes.len());
+        let mut renames = Vec::new();
+        for ((key, flags), entry) in changes.iter().zip(found) {
+            let Some(entry) = entry else {
+                results.push(Err(anyhow!("{key} is no longer in folder `{folder}`")));
+                continue;
+            };
+            let (_, unnamed) = keywords.flags_from_info(entry.info());
+            let (letters, _) = keywords.info_letters(flags, &unnamed);
+            let target = dir.join("cur").join(format!("{}:2,{letters}", entry.id()));
+            renames.push((results.len(), entry.path(&dir), target));
+            results.push(Ok(()));
+        }
+        durable::blocking(|| -> Result<()> {
+            keywords
+                .save(&dir)
+                .with_context(|| format!("saving keywords of folder `{folder}`"))?;
+            for (index, from, to) in renames {
+                if from != to {
+                    if let Err(e) = fs::rename(&from, &to) {
+                        results[index] =
+                            Err(anyhow!(e).context(format!("renaming `{}`", from.display())));
+                    }
+                }
+            }
+            for sub in ["new", "cur"] {
+                durable::sync_dir(&dir.join(sub))
+                    .with_context(|| format!("flushing folder `{folder}` to disk"))?;
+            }
+            Ok(())
+        })?;
+        Ok(results)
+    }
+
+    /// Unlinks each file, or moves it into the Trash folder's `cur/`.
+    async fn remove(
+        &mut self,
+        folder: &FolderName,
+        keys: &[DestinationKey],
+        how: Removal,
+    ) -> Result<Vec<Result<()>>> {
+        let dir = self.folder_dir(folder);
+        let trash = match how {
+            Removal::Expunge => None,
+            Removal::Trash => {
+                let name = FolderName::parse("Trash").expect("a folder name");
+                let trash = self.folder_dir(&name);
+                if !trash.join("cur").is_dir() {
+                    create_folder(&self.root, &trash).with_context(|| {
+                        format!("creating folder `Trash` at `{}`", trash.display())
+                    })?;
+                }
+                Some(trash)
+            }
+        };
+        let found = self.locate(folder, keys)?;
+        let results = durable::blocking(|| -> Result<Vec<Result<()>>> {
+            let mut results = Vec::with_capacity(keys.len());
+            for (key, entry) in keys.iter().zip(found) {
+                // Already gone: what was asked is done.
+                let Some(entry) = entry else {
+                    results.push(Ok(()));
+                    continue;
+                };
+                let path = entry.path(&dir);
+                let done = match &trash {
+                    None => fs::remove_file(&path),
+                    Some(trash) => fs::rename(&path, trash.join("cur").join(&*entry.name)),
+                };
+                results.push(match done {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(anyhow!(e).context(format!("removing {key} from folder `{folder}`")))
+                    }
+                    _ => Ok(()),
+                });
+            }
+            for sub in ["new", "cur"] {
+                durable::sync_dir(&dir.join(sub))
+                    .with_context(|| format!("flushing folder `{folder}` to disk"))?;
+            }
+            if let Some(trash) = &trash {
+                durable::sync_dir(&trash.join("cur"))
+                    .with_context(|| "flushing folder `Trash` to disk".to_string())?;
+            }
+            Ok(results)
+        })?;
+        Ok(results)
+    }
 }
 
 /// Publishes the files written since the last commit: keywords, contents
 /// and renames made durable in that order (see `commit`).
+impl Maildir {
+    /// The files of `folder` stored under `keys`, where they are now (a
+    /// reader may have renamed them). The folder is listed once for the run:
+    /// each message changes at most once in a mirror.
+    fn locate(
+        &mut self,
+        folder: &FolderName,
+        keys: &[DestinationKey],
+    ) -> Result<Vec<Option<Entry>>> {
+        let dir = self.folder_dir(folder);
+        if self.located.as_ref().is_none_or(|(name, _)| name != folder) {
+            let listing = durable::blocking(|| spool_entries(&dir))
+                .with_context(|| format!("listing folder `{folder}`"))?;
+            self.located = Some((folder.clone(), listing));
+        }
+        let (_, listing) = self.located.as_ref().expect("listed above");
+        let names: Vec<String> = keys
+            .iter()
+            .map(|key| match key {
+                DestinationKey::File(name) => name.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        let found = durable::blocking(|| listing.find(&names))?;
+        Ok(found
+            .into_iter()
+            .map(|listed| listed.map(|listed| Entry::from_listed(&listed, &dir)))
+            .collect())
+    }
+}
+
+/// The unique name a source key stands for in a maildir.
+fn file_name_key(key: &SourceKey) -> String {
+    match key {
+        SourceKey::File(name) => name.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn publish(open: &mut OpenFolder, pending: &mut Vec<PendingFile>) -> Result<Committed> {
     // Order is important: keyword letters must be on disk before any file
     // name that uses them, file contents before the renames that publish

@@ -174,6 +174,7 @@ fn capabilities() -> Capabilities {
         keeps_unnamed_keyword_letters: false,
         special_use: false,
         stable_message_keys: true,
+        mirrors_from: true,
         updates_flags: true,
         deletes_at_destination: true,
         has_other_writers: false,

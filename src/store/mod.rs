@@ -34,13 +34,14 @@ use serde::Serialize;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::checkpoint::{FolderIdentity, FolderProgress, IndexMark};
+use crate::cli::Removal;
 use crate::endpoint::{Endpoint, Remote};
 use crate::exit;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::mboxrd::MboxFormat;
 use crate::message::DestinationKey;
-use crate::message::{Form, Message, SourceKey};
+use crate::message::{Flags, Form, Message, SourceKey};
 use crate::net::TlsOptions;
 use crate::secret::Secret;
 
@@ -415,6 +416,9 @@ pub struct Capabilities {
     /// its UIDVALIDITY, a maildir file name, a UIDL, an offset in a file
     /// only ever appended to).
     pub stable_message_keys: bool,
+    /// As a source: tells the flags each message has now and which are
+    /// gone, so `mirror` can make a destination follow.
+    pub mirrors_from: bool,
     /// As a destination: the flags of a stored message can be changed.
     pub updates_flags: bool,
     /// As a destination: a stored message can be removed.
@@ -490,6 +494,15 @@ pub trait Source {
     async fn index(&mut self, _folder: &FolderName) -> Result<Option<Vec<Fingerprint>>> {
         Ok(None)
     }
+    /// Mirror: the flags each of `keys` has now in the open folder, `None`
+    /// for a message it no longer holds. Called after `fetch` read the
+    /// folder through; only where [`Capabilities::mirrors_from`] says so.
+    async fn flags_of(&mut self, _keys: &[SourceKey]) -> Result<Vec<Option<Flags>>> {
+        Err(anyhow::anyhow!(
+            "{} cannot tell flag changes and deletions",
+            self.capabilities().noun
+        ))
+    }
     /// Removes messages of the open folder. Only for messages a sink
     /// committed and the checkpoint saved (`--delete-source`), and only
     /// where [`Capabilities::deletes_at_source`] says so.
@@ -545,6 +558,33 @@ pub trait Sink {
     /// [`Capabilities::has_other_writers`] have anything to wait for.
     async fn wait_until_quiet(&mut self, _folder: &FolderName) -> Result<()> {
         Ok(())
+    }
+    /// Mirror: gives each message of `folder`, named by the key it was
+    /// stored under, the flags paired with it, durably. One result per
+    /// change, in order; a message no longer there is an error of its own.
+    async fn set_flags(
+        &mut self,
+        folder: &FolderName,
+        _changes: &[(DestinationKey, Flags)],
+    ) -> Result<Vec<Result<()>>> {
+        Err(anyhow::anyhow!(
+            "{} cannot change the flags of folder `{folder}`",
+            self.capabilities().noun
+        ))
+    }
+    /// Mirror: removes messages of `folder` named by the key they were
+    /// stored under, durably, as `how` says. One result per key, in order;
+    /// a message already gone counts as removed.
+    async fn remove(
+        &mut self,
+        folder: &FolderName,
+        _keys: &[DestinationKey],
+        _how: Removal,
+    ) -> Result<Vec<Result<()>>> {
+        Err(anyhow::anyhow!(
+            "{} cannot remove messages from folder `{folder}`",
+            self.capabilities().noun
+        ))
     }
     /// Ends a server session politely; uncommitted local writes are rolled
     /// back on drop.
@@ -798,6 +838,9 @@ impl Source for AnySource {
     async fn delete(&mut self, keys: &[SourceKey]) -> Result<()> {
         each_source!(self, s => s.delete(keys).await)
     }
+    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<Option<Flags>>> {
+        each_source!(self, s => s.flags_of(keys).await)
+    }
     async fn close(self) {
         each_source!(self, s => Source::close(*s).await)
     }
@@ -837,6 +880,21 @@ impl Sink for AnySink {
     }
     async fn wait_until_quiet(&mut self, folder: &FolderName) -> Result<()> {
         each_sink!(self, s => s.wait_until_quiet(folder).await)
+    }
+    async fn set_flags(
+        &mut self,
+        folder: &FolderName,
+        changes: &[(DestinationKey, Flags)],
+    ) -> Result<Vec<Result<()>>> {
+        each_sink!(self, s => s.set_flags(folder, changes).await)
+    }
+    async fn remove(
+        &mut self,
+        folder: &FolderName,
+        keys: &[DestinationKey],
+        how: Removal,
+    ) -> Result<Vec<Result<()>>> {
+        each_sink!(self, s => s.remove(folder, keys, how).await)
     }
     async fn close(self) {
         each_sink!(self, s => Sink::close(*s).await)

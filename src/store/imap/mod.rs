@@ -351,6 +351,7 @@ pub fn capabilities(only: Option<FolderName>) -> Capabilities {
         keeps_unnamed_keyword_letters: false,
         special_use: true,
         stable_message_keys: true,
+        mirrors_from: false,
         updates_flags: true,
         deletes_at_destination: true,
         has_other_writers: true,

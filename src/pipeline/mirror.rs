@@ -1,0 +1,264 @@
+//! `mailtug mirror`: after a folder's copy, the destination follows the
+//! source for every message copied before: its flags become the source's,
+//! and with `--delete` a message gone from the source is removed.
+//!
+//! The state pairs each source message with where it was stored, so the
+//! work is a walk over the folder's rows a page at a time, asking the
+//! source what each message looks like now. Flag changes are applied as
+//! they are found; deletions are gathered first, as the safety rails judge
+//! them together, and a change is recorded only once the destination
+//! made it durable (a crash in between repeats it, which is harmless).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::connect::Stores;
+use super::{MirrorCounts, Shared};
+use crate::cli::DeleteLimit;
+use crate::event::Event;
+use crate::folder::FolderName;
+use crate::job::{Job, Mirror};
+use crate::message::{DestinationKey, Flags, SourceKey};
+use crate::report;
+use crate::state::Copied;
+use crate::store::{Sink, Source};
+
+/// Recorded messages compared with the source at a time.
+const PAGE: usize = 1_000;
+
+/// One change to make at the destination.
+struct Change {
+    key: SourceKey,
+    destination_key: DestinationKey,
+    /// The new flags (`None` for a deletion).
+    flags: Option<Flags>,
+}
+
+/// Makes the destination follow the source for the messages of `folder`
+/// copied before. `Err` only when the run must stop (the state failed).
+pub(super) async fn mirror_folder(
+    job: &Job,
+    shared: &Shared,
+    stores: &mut Stores,
+    folder: &FolderName,
+    mirror: Mirror,
+) -> Result<MirrorCounts> {
+    let mut counts = MirrorCounts::default();
+    let mut gone: BTreeMap<FolderName, Vec<Change>> = BTreeMap::new();
+    let (mut reachable, mut present, mut unreachable) = (0u64, 0u64, 0u64);
+    let mut after: Option<SourceKey> = None;
+    loop {
+        let page = {
+            let (folder, after) = (folder.clone(), after.clone());
+            shared
+                .state
+                .call(move |state| state.copied_page(&folder, after.as_ref(), PAGE))
+                .await?
+        };
+        let Some(last) = page.last() else { break };
+        after = Some(last.key.clone());
+        let keys: Vec<SourceKey> = page.iter().map(|copied| copied.key.clone()).collect();
+        let now = match stores.source.get()?.flags_of(&keys).await {
+            Ok(now) => now,
+            Err(e) => {
+                // Without the source's view nothing is known to change.
+                report::error(&format!(
+                    "folder `{folder}`: reading flags to mirror: {e:#}"
+                ));
+                counts.changes_failed += 1;
+                return Ok(counts);
+            }
+        };
+        let mut changed: BTreeMap<FolderName, Vec<Change>> = BTreeMap::new();
+        for (copied, now) in page.into_iter().zip(now) {
+            let Copied {
+                key,
+                destination_folder,
+                destination_key,
+                flags,
+            } = copied;
+            let (Some(destination_key), Some(place)) = (destination_key, destination_folder) else {
+                unreachable += 1;
+                continue;
+            };
+            reachable += 1;
+            match now {
+                Some(now) => {
+                    present += 1;
+                    if !flags.is_some_and(|was| was.same_as(&now)) {
+                        changed.entry(place).or_default().push(Change {
+                            key,
+                            destination_key,
+                            flags: Some(now),
+                        });
+                    }
+                }
+                None => gone.entry(place).or_default().push(Change {
+                    key,
+                    destination_key,
+                    flags: None,
+                }),
+            }
+        }
+        for (place, changes) in changed {
+            apply_flags(job, shared, stores, folder, &place, changes, &mut counts).await?;
+        }
+    }
+    if unreachable > 0 {
+        report::info(&format!(
+            "folder `{folder}`: {unreachable} messages were found already at the destination \
+             rather than copied, so where they are is not known: their flags and deletions are \
+             not mirrored"
+        ));
+    }
+    let gone_count: u64 = gone.values().map(|changes| changes.len() as u64).sum();
+    if gone_count == 0 {
+        return Ok(counts);
+    }
+    let Some(how) = mirror.delete else {
+        report::info(&format!(
+            "folder `{folder}`: {gone_count} messages gone from the source stay at the \
+             destination (mirror --delete removes them)"
+        ));
+        return Ok(counts);
+    };
+    if let Some(reason) = refusal(mirror.max_delete, gone_count, reachable, present) {
+        report::error(&format!(
+            "folder `{folder}`: {gone_count} deletions refused: {reason}"
+        ));
+        report::emit(&Event::DeletionsRefused {
+            folder,
+            count: gone_count,
+            reason: &reason,
+        });
+        counts.deletions_refused += gone_count;
+        return Ok(counts);
+    }
+    for (place, changes) in gone {
+        for chunk in chunks(changes) {
+            let keys: Vec<DestinationKey> =
+                chunk.iter().map(|c| c.destination_key.clone()).collect();
+            let results = match job.dry_run {
+                true => keys.iter().map(|_| Ok(())).collect(),
+                false => stores.sink.remove(&place, &keys, how).await?,
+            };
+            let mut removed = Vec::new();
+            for (change, result) in chunk.into_iter().zip(results) {
+                match result {
+                    Ok(()) => {
+                        report::emit(&Event::Deleted {
+                            folder,
+                            key: &change.key,
+                            destination_folder: &place,
+                            destination_key: change.destination_key.to_json(),
+                            dry_run: job.dry_run,
+                        });
+                        counts.messages_deleted += 1;
+                        removed.push(change.key);
+                    }
+                    Err(e) => {
+                        report::error(&format!(
+                            "folder `{place}`: {} not removed: {e:#}",
+                            change.destination_key
+                        ));
+                        counts.changes_failed += 1;
+                    }
+                }
+            }
+            if !job.dry_run {
+                let folder = folder.clone();
+                shared
+                    .state
+                    .call(move |state| state.forget_messages(&folder, &removed))
+                    .await?;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// Why the deletions of a folder must not happen, if they must not.
+fn refusal(limit: Option<DeleteLimit>, gone: u64, reachable: u64, present: u64) -> Option<String> {
+    if present == 0 {
+        return Some(format!(
+            "the source folder holds none of the {reachable} messages copied from it (emptied \
+             or replaced?); nothing is deleted for a folder in that state"
+        ));
+    }
+    let allowed = DeleteLimit::allowed(limit, reachable);
+    (gone > allowed).then(|| {
+        format!(
+            "more than the {allowed} allowed of the {reachable} messages copied from it; \
+             allow them with --max-delete {gone}"
+        )
+    })
+}
+
+/// Changes handed to the destination at a time.
+fn chunks(changes: Vec<Change>) -> Vec<Vec<Change>> {
+    let mut chunks = Vec::new();
+    let mut changes = changes.into_iter().peekable();
+    while changes.peek().is_some() {
+        chunks.push(changes.by_ref().take(PAGE).collect());
+    }
+    chunks
+}
+
+/// Gives messages of destination folder `place` their new flags, then
+/// records them.
+async fn apply_flags(
+    job: &Job,
+    shared: &Shared,
+    stores: &mut Stores,
+    folder: &FolderName,
+    place: &FolderName,
+    changes: Vec<Change>,
+    counts: &mut MirrorCounts,
+) -> Result<()> {
+    let asked: Vec<(DestinationKey, Flags)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c.destination_key.clone(),
+                c.flags.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let results = match job.dry_run {
+        true => asked.iter().map(|_| Ok(())).collect(),
+        false => stores.sink.set_flags(place, &asked).await?,
+    };
+    let mut recorded = Vec::new();
+    for ((change, (_, flags)), result) in changes.into_iter().zip(asked).zip(results) {
+        match result {
+            Ok(()) => {
+                report::emit(&Event::FlagsUpdated {
+                    folder,
+                    key: &change.key,
+                    destination_folder: place,
+                    destination_key: change.destination_key.to_json(),
+                    flags: flags.to_string(),
+                    dry_run: job.dry_run,
+                });
+                counts.flags_updated += 1;
+                recorded.push((change.key, flags));
+            }
+            Err(e) => {
+                report::error(&format!(
+                    "folder `{place}`: flags of {} not changed: {e:#}",
+                    change.destination_key
+                ));
+                counts.changes_failed += 1;
+            }
+        }
+    }
+    if !job.dry_run {
+        let folder = folder.clone();
+        shared
+            .state
+            .call(move |state| state.set_copied_flags(&folder, &recorded))
+            .await?;
+    }
+    Ok(())
+}
