@@ -22,7 +22,7 @@ use crate::job::{Job, Mirror};
 use crate::message::{DestinationKey, Flags, SourceKey};
 use crate::report;
 use crate::state::Copied;
-use crate::store::{Sink, Source};
+use crate::store::{FlagChange, Sink, Source};
 
 /// Recorded messages compared with the source at a time.
 const PAGE: usize = 1_000;
@@ -31,6 +31,8 @@ const PAGE: usize = 1_000;
 struct Change {
     key: SourceKey,
     destination_key: DestinationKey,
+    /// The flags it was given last, if recorded.
+    was: Option<Flags>,
     /// The new flags (`None` for a deletion).
     flags: Option<Flags>,
 }
@@ -86,10 +88,11 @@ pub(super) async fn mirror_folder(
             match now {
                 Some(now) => {
                     present += 1;
-                    if !flags.is_some_and(|was| was.same_as(&now)) {
+                    if !flags.as_ref().is_some_and(|was| was.same_as(&now)) {
                         changed.entry(place).or_default().push(Change {
                             key,
                             destination_key,
+                            was: flags,
                             flags: Some(now),
                         });
                     }
@@ -97,6 +100,7 @@ pub(super) async fn mirror_folder(
                 None => gone.entry(place).or_default().push(Change {
                     key,
                     destination_key,
+                    was: flags,
                     flags: None,
                 }),
             }
@@ -216,13 +220,12 @@ async fn apply_flags(
     changes: Vec<Change>,
     counts: &mut MirrorCounts,
 ) -> Result<()> {
-    let asked: Vec<(DestinationKey, Flags)> = changes
+    let asked: Vec<FlagChange> = changes
         .iter()
-        .map(|c| {
-            (
-                c.destination_key.clone(),
-                c.flags.clone().unwrap_or_default(),
-            )
+        .map(|c| FlagChange {
+            key: c.destination_key.clone(),
+            was: c.was.clone(),
+            now: c.flags.clone().unwrap_or_default(),
         })
         .collect();
     let results = match job.dry_run {
@@ -230,7 +233,9 @@ async fn apply_flags(
         false => stores.sink.set_flags(place, &asked).await?,
     };
     let mut recorded = Vec::new();
-    for ((change, (_, flags)), result) in changes.into_iter().zip(asked).zip(results) {
+    for ((change, FlagChange { now: flags, .. }), result) in
+        changes.into_iter().zip(asked).zip(results)
+    {
         match result {
             Ok(()) => {
                 report::emit(&Event::FlagsUpdated {

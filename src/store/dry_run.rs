@@ -10,8 +10,8 @@ use anyhow::Result;
 use crate::checkpoint::IndexMark;
 use crate::cli::Removal;
 use crate::folder::FolderName;
-use crate::message::{DestinationKey, Flags, Message};
-use crate::store::{Capabilities, Committed, Create, FingerprintSet, Opened, Sink};
+use crate::message::{DestinationKey, Message};
+use crate::store::{Capabilities, Committed, Create, FingerprintSet, FlagChange, Opened, Sink};
 
 pub struct DryRun<S> {
     /// The real destination, opened read-only.
@@ -74,7 +74,7 @@ impl<S: Sink> Sink for DryRun<S> {
     async fn set_flags(
         &mut self,
         _folder: &FolderName,
-        changes: &[(DestinationKey, Flags)],
+        changes: &[FlagChange],
     ) -> Result<Vec<Result<()>>> {
         Ok(changes.iter().map(|_| Ok(())).collect())
     }

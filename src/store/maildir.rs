@@ -50,8 +50,8 @@ use crate::message::{Flags, Form, MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::spool::{Listed, ListingSpool};
 use crate::store::{
-    Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FolderStats, FolderStatus,
-    Opened, Outbox, Sink, Source,
+    Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FlagChange, FolderStats,
+    FolderStatus, Opened, Outbox, Sink, Source,
 };
 
 /// Dovecot's keyword table: letter `a` + index ↔ keyword. At most 26.
@@ -893,21 +893,22 @@ impl Sink for Maildir {
     async fn set_flags(
         &mut self,
         folder: &FolderName,
-        changes: &[(DestinationKey, Flags)],
+        changes: &[FlagChange],
     ) -> Result<Vec<Result<()>>> {
         let dir = self.folder_dir(folder);
-        let keys: Vec<DestinationKey> = changes.iter().map(|(key, _)| key.clone()).collect();
+        let keys: Vec<DestinationKey> = changes.iter().map(|c| c.key.clone()).collect();
         let found = self.locate(folder, &keys)?;
         let mut keywords = Keywords::load(&dir)?;
         let mut results = Vec::with_capacity(changes.len());
         let mut renames = Vec::new();
-        for ((key, flags), entry) in changes.iter().zip(found) {
+        for (change, entry) in changes.iter().zip(found) {
             let Some(entry) = entry else {
+                let key = &change.key;
                 results.push(Err(anyhow!("{key} is no longer in folder `{folder}`")));
                 continue;
             };
             let (_, unnamed) = keywords.flags_from_info(entry.info());
-            let (letters, _) = keywords.info_letters(flags, &unnamed);
+            let (letters, _) = keywords.info_letters(&change.now, &unnamed);
             let target = dir.join("cur").join(format!("{}:2,{letters}", entry.id()));
             renames.push((results.len(), entry.path(&dir), target));
             results.push(Ok(()));

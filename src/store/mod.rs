@@ -83,6 +83,17 @@ pub struct FolderStatus {
     pub listing_stamp: Option<String>,
 }
 
+/// A mirror's change to the flags of a stored message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlagChange {
+    /// Where the message was stored.
+    pub key: DestinationKey,
+    /// The flags it was given last, when recorded: a server is sent only
+    /// what changed.
+    pub was: Option<Flags>,
+    pub now: Flags,
+}
+
 /// Message count and size of a folder, for `mailtug ls`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FolderStats {
@@ -560,12 +571,13 @@ pub trait Sink {
         Ok(())
     }
     /// Mirror: gives each message of `folder`, named by the key it was
-    /// stored under, the flags paired with it, durably. One result per
-    /// change, in order; a message no longer there is an error of its own.
+    /// stored under, its new flags, durably. One result per change, in
+    /// order; a message no longer there is an error of its own where the
+    /// store can tell.
     async fn set_flags(
         &mut self,
         folder: &FolderName,
-        _changes: &[(DestinationKey, Flags)],
+        _changes: &[FlagChange],
     ) -> Result<Vec<Result<()>>> {
         Err(anyhow::anyhow!(
             "{} cannot change the flags of folder `{folder}`",
@@ -884,7 +896,7 @@ impl Sink for AnySink {
     async fn set_flags(
         &mut self,
         folder: &FolderName,
-        changes: &[(DestinationKey, Flags)],
+        changes: &[FlagChange],
     ) -> Result<Vec<Result<()>>> {
         each_sink!(self, s => s.set_flags(folder, changes).await)
     }

@@ -17,6 +17,7 @@
 
 mod copy;
 mod failures;
+mod mirror;
 mod resume;
 mod tools;
 

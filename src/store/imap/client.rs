@@ -85,11 +85,27 @@ pub struct ListedFolder {
 }
 
 /// What SELECT/EXAMINE/STATUS tell about a folder.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FolderState {
     pub uid_validity: u32,
     pub uid_next: u32,
     pub exists: u32,
+    /// The flags a STORE can set for good (PERMANENTFLAGS; `\\*` when
+    /// new keywords may be made). Empty when the server did not say.
+    pub permanent_flags: Vec<String>,
+}
+
+impl FolderState {
+    /// Whether STORE can set `flag` for good (RFC 3501 §7.1: without
+    /// PERMANENTFLAGS, every flag can be).
+    pub fn keeps(&self, flag: &str) -> bool {
+        self.permanent_flags.is_empty()
+            || self
+                .permanent_flags
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(flag))
+            || (!flag.starts_with('\\') && self.permanent_flags.iter().any(|f| f == "\\*"))
+    }
 }
 
 /// What the selected folder holds, as the server has told since opening it.
@@ -452,6 +468,11 @@ impl ImapClient {
             uid_validity,
             uid_next: mailbox.uid_next.unwrap_or(0),
             exists: mailbox.exists,
+            permanent_flags: mailbox
+                .permanent_flags
+                .iter()
+                .map(super::flag_name)
+                .collect(),
         })
     }
 
@@ -571,6 +592,7 @@ impl ImapClient {
             uid_validity: mailbox.uid_validity.unwrap_or(0),
             uid_next: mailbox.uid_next.unwrap_or(0),
             exists: mailbox.exists,
+            permanent_flags: Vec::new(),
         })
     }
 
@@ -1082,6 +1104,59 @@ impl ImapClient {
         .await
     }
 
+    /// UID STORE `change` (`+FLAGS.SILENT (\\Seen)`) on `uids` of the
+    /// selected folder, which must be open read-write.
+    pub async fn store_flags(&mut self, uids: &[u32], change: &str) -> Result<()> {
+        let timeout = self.timeout;
+        for chunk in uids.chunks(500) {
+            let set = uid_set(chunk);
+            let session = &mut self.session;
+            let stored = deadline(timeout, "changing flags", async {
+                let stream = session
+                    .uid_store(&set, change)
+                    .await
+                    .map_err(protocol_error)?;
+                futures_util::pin_mut!(stream);
+                while let Some(item) = stream.next().await {
+                    item.map_err(protocol_error)?;
+                }
+                Ok(())
+            })
+            .await;
+            self.note(stored)?;
+        }
+        self.drain_unsolicited();
+        Ok(())
+    }
+
+    /// Moves `uids` of the selected folder into folder `target`: UID MOVE
+    /// (RFC 6851), or UID COPY then the removal of exactly those UIDs.
+    pub async fn move_uids(&mut self, uids: &[u32], target: &str) -> Result<()> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let timeout = self.timeout;
+        let moves = self.has("MOVE");
+        for chunk in uids.chunks(500) {
+            let set = uid_set(chunk);
+            let session = &mut self.session;
+            let moved = deadline(timeout, "moving messages", async {
+                let result = match moves {
+                    true => session.uid_mv(&set, target).await,
+                    false => session.uid_copy(&set, target).await,
+                };
+                result.map_err(protocol_error)
+            })
+            .await;
+            self.note(moved)?;
+            if !moves {
+                self.delete_uids(chunk).await?;
+            }
+        }
+        self.drain_unsolicited();
+        Ok(())
+    }
+
     /// Sets \Deleted on `uids` and removes exactly them (UID EXPUNGE, RFC
     /// 4315), never a plain EXPUNGE that could remove other clients' deleted
     /// messages. Without UIDPLUS nothing is deleted.
@@ -1393,7 +1468,7 @@ pub fn quote(text: &str) -> String {
 }
 
 /// True for a flag that can be sent as an atom (system flag or keyword).
-fn is_atom(flag: &str) -> bool {
+pub(super) fn is_atom(flag: &str) -> bool {
     let name = flag.strip_prefix('\\').unwrap_or(flag);
     !name.is_empty()
         && name

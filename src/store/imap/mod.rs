@@ -30,6 +30,7 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::checkpoint::{Done, FolderProgress};
 use crate::checkpoint::{FolderIdentity, IndexMark};
+use crate::cli::Removal;
 use crate::durable;
 use crate::error::{MessageRejected, Refused};
 use crate::fingerprint::Fingerprint;
@@ -37,9 +38,10 @@ use crate::folder::FolderName;
 use crate::message::DestinationKey;
 use crate::message::{Flags, Form, Message, SourceKey};
 use crate::report;
+use crate::spool::{Listed, ListingSpool};
 use crate::store::{
-    Capabilities, Committed, Create, Fetched, FingerprintSet, FolderStats, FolderStatus, Opened,
-    Outbox, Rejection, SingleFolder, Sink, Source, SourceOptions,
+    Capabilities, Committed, Create, Fetched, FingerprintSet, FlagChange, FolderStats,
+    FolderStatus, Opened, Outbox, Rejection, SingleFolder, Sink, Source, SourceOptions,
 };
 
 use client::{Appended, FolderState, ImapClient, ListedFolder, MAX_MESSAGE_SIZE};
@@ -88,6 +90,9 @@ struct SourceFolder {
     state: FolderState,
     /// UIDs to visit, found by `open`, ascending.
     pending: Vec<u32>,
+    /// Mirror: the flags of every message, by zero-padded UID, read on the
+    /// first `flags_of`.
+    flags: Option<ListingSpool>,
 }
 
 struct SinkFolder {
@@ -351,7 +356,7 @@ pub fn capabilities(only: Option<FolderName>) -> Capabilities {
         keeps_unnamed_keyword_letters: false,
         special_use: true,
         stable_message_keys: true,
-        mirrors_from: false,
+        mirrors_from: true,
         updates_flags: true,
         deletes_at_destination: true,
         has_other_writers: true,
@@ -542,6 +547,7 @@ impl Source for Imap {
                 server_name,
                 state,
                 pending: Vec::new(),
+                flags: None,
             });
             return Ok(status);
         }
@@ -578,6 +584,7 @@ impl Source for Imap {
             server_name,
             state,
             pending,
+            flags: None,
         });
         Ok(status)
     }
@@ -657,7 +664,7 @@ impl Source for Imap {
     }
     async fn stats(&mut self) -> Result<FolderStats> {
         let source = self.source.as_ref().context("no folder is open")?;
-        let (server_name, state) = (source.server_name.clone(), source.state);
+        let (server_name, state) = (source.server_name.clone(), source.state.clone());
         let uids = self.checked_uids(&server_name, &state, 1).await?;
         let mut bytes = 0u64;
         for chunk in uids.chunks(META_CHUNK) {
@@ -682,6 +689,66 @@ impl Source for Imap {
         let index = FingerprintSet::new()?;
         self.index_from(&server_name, &state, 1, &index).await?;
         index.to_vec().map(Some)
+    }
+
+    /// Reads the flags of every message once (a checked UID listing, so a
+    /// message missing from it is truly gone, then `UID FETCH (UID FLAGS)`
+    /// in chunks) into a spool, and answers from it.
+    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<Option<Flags>>> {
+        let source = self.source.as_ref().context("no folder is open")?;
+        if source.flags.is_none() {
+            let (server_name, state) = (source.server_name.clone(), source.state.clone());
+            let uids = self.checked_uids(&server_name, &state, 1).await?;
+            let mut spool = ListingSpool::new()?;
+            for chunk in uids.chunks(META_WINDOW) {
+                let mut listed = Vec::with_capacity(chunk.len());
+                let seen = self
+                    .client
+                    .uid_fetch(chunk, "(UID FLAGS)", |fetch| {
+                        if let Some(uid) = fetch.uid {
+                            let mut flags = Flags::default();
+                            for flag in fetch.flags() {
+                                flags.set_imap(&flag_name(&flag));
+                            }
+                            listed.push(Listed {
+                                key: uid_key(uid),
+                                place: flags.to_string().into_bytes(),
+                            });
+                        }
+                        std::future::ready(Ok(()))
+                    })
+                    .await
+                    .with_context(|| format!("reading the flags of folder `{server_name}`"))?;
+                // A message expunged since the listing is gone; one the
+                // server did not answer for cannot be told from it.
+                if seen.len() < chunk.len() {
+                    report::debug(&format!(
+                        "folder `{server_name}`: {} messages went while their flags were read",
+                        chunk.len() - seen.len()
+                    ));
+                }
+                durable::blocking(|| spool.list(listed))?;
+            }
+            durable::blocking(|| spool.sort())?;
+            self.source.as_mut().expect("open").flags = Some(spool);
+        }
+        let spool = self
+            .source
+            .as_ref()
+            .and_then(|s| s.flags.as_ref())
+            .expect("read above");
+        let wanted: Vec<String> = keys
+            .iter()
+            .map(|key| match key {
+                SourceKey::Uid(uid) => uid_key(*uid),
+                other => other.to_string(),
+            })
+            .collect();
+        let found = durable::blocking(|| spool.find(&wanted))?;
+        Ok(found
+            .into_iter()
+            .map(|listed| listed.map(|l| Flags::from_imap(&String::from_utf8_lossy(&l.place))))
+            .collect())
     }
 
     /// Removes messages that are stored at the destination and recorded in
@@ -856,13 +923,144 @@ impl Sink for Imap {
         }
     }
 
+    /// What each message gained and lost, as one `UID STORE` per distinct
+    /// change: a thousand messages marked read cost one command. Only
+    /// flags the folder keeps (PERMANENTFLAGS) are sent. A UID the folder
+    /// no longer holds is passed over by the server without a word.
+    async fn set_flags(
+        &mut self,
+        folder: &FolderName,
+        changes: &[FlagChange],
+    ) -> Result<Vec<Result<()>>> {
+        let server_name = self.server_name(folder);
+        self.sink = None;
+        let state = self.client.select(&server_name).await?;
+        let words = |flags: &Flags| -> BTreeSet<String> {
+            flags
+                .to_imap()
+                .into_iter()
+                .filter(|flag| client::is_atom(flag) && state.keeps(flag))
+                .collect()
+        };
+        // (added, removed, replaced) → indexes of the changes.
+        type Delta = (Vec<String>, Vec<String>, Option<Vec<String>>);
+        let mut groups: BTreeMap<Delta, Vec<usize>> = BTreeMap::new();
+        let mut results: Vec<Result<()>> = Vec::with_capacity(changes.len());
+        for (index, change) in changes.iter().enumerate() {
+            let DestinationKey::Uid(_) = change.key else {
+                results.push(Err(anyhow!("{} is not a UID", change.key)));
+                continue;
+            };
+            results.push(Ok(()));
+            let now = words(&change.now);
+            let delta = match &change.was {
+                Some(was) => {
+                    let was = words(was);
+                    (
+                        now.difference(&was).cloned().collect(),
+                        was.difference(&now).cloned().collect(),
+                        None,
+                    )
+                }
+                // Nothing recorded to compare with: the whole set.
+                None => (Vec::new(), Vec::new(), Some(now.into_iter().collect())),
+            };
+            groups.entry(delta).or_default().push(index);
+        }
+        for ((added, removed, replaced), indexes) in groups {
+            let uids: Vec<u32> = indexes
+                .iter()
+                .filter_map(|&i| match changes[i].key {
+                    DestinationKey::Uid(uid) => Some(uid),
+                    _ => None,
+                })
+                .collect();
+            let mut stores = Vec::new();
+            if let Some(all) = replaced {
+                stores.push(format!("FLAGS.SILENT ({})", all.join(" ")));
+            }
+            if !added.is_empty() {
+                stores.push(format!("+FLAGS.SILENT ({})", added.join(" ")));
+            }
+            if !removed.is_empty() {
+                stores.push(format!("-FLAGS.SILENT ({})", removed.join(" ")));
+            }
+            for store in stores {
+                if let Err(e) = self.client.store_flags(&uids, &store).await {
+                    let text = format!("{e:#}");
+                    for &i in &indexes {
+                        results[i] = Err(anyhow!("{text}"));
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    /// `\Deleted` and `UID EXPUNGE` of exactly these UIDs, or a move into
+    /// the Trash folder (its special use, else `Trash`, made if missing).
+    async fn remove(
+        &mut self,
+        folder: &FolderName,
+        keys: &[DestinationKey],
+        how: Removal,
+    ) -> Result<Vec<Result<()>>> {
+        let uids: Vec<u32> = keys
+            .iter()
+            .filter_map(|key| match key {
+                DestinationKey::Uid(uid) => Some(*uid),
+                _ => None,
+            })
+            .collect();
+        let trash = match how {
+            Removal::Expunge => None,
+            Removal::Trash => {
+                let trash = match self.special_folder("\\Trash") {
+                    Some(trash) => trash,
+                    None => {
+                        let trash = FolderName::parse("Trash").expect("a folder name");
+                        if !self.holds(&trash) {
+                            let name = self.server_name(&trash);
+                            self.client.create(&name, Some("\\Trash")).await?;
+                            self.refresh_folders().await?;
+                        }
+                        trash
+                    }
+                };
+                Some(self.server_name(&trash))
+            }
+        };
+        let server_name = self.server_name(folder);
+        self.sink = None;
+        self.client.select(&server_name).await?;
+        let done = match &trash {
+            None => self.client.delete_uids(&uids).await,
+            Some(trash) => self.client.move_uids(&uids, trash).await,
+        };
+        let text = done.err().map(|e| format!("{e:#}"));
+        Ok(keys
+            .iter()
+            .map(|key| match (key, &text) {
+                (DestinationKey::Uid(_), None) => Ok(()),
+                (DestinationKey::Uid(_), Some(text)) => Err(anyhow!("{text}")),
+                (other, _) => Err(anyhow!("{other} is not a UID")),
+            })
+            .collect())
+    }
+
     async fn close(self) {
         self.client.logout().await;
     }
 }
 
+/// The key of a UID in a spool: zero-padded, so text order is UID order.
+fn uid_key(uid: u32) -> String {
+    format!("{uid:010}")
+}
+
 /// The IMAP spelling of a flag from async-imap.
-fn flag_name(flag: &async_imap::types::Flag<'_>) -> String {
+pub(super) fn flag_name(flag: &async_imap::types::Flag<'_>) -> String {
     use async_imap::types::Flag;
     match flag {
         Flag::Seen => "\\Seen".into(),

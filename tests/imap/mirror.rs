@@ -1,0 +1,143 @@
+//! `mailtug mirror` with a real Dovecot on either side: flags added and
+//! removed at the source arrive, expunged messages go, and the two sides
+//! end equal.
+
+use std::fs;
+
+use crate::util::model::{assert_same_messages, read_maildir, Model};
+use crate::util::{count, events_of, summary, TestEnv};
+
+use super::{args, lf_model, mails, server, Account};
+
+/// The INBOX of a model.
+fn inbox(model: &Model) -> Model {
+    model
+        .iter()
+        .filter(|(folder, _)| folder.as_str() == "INBOX")
+        .map(|(folder, messages)| (folder.clone(), messages.clone()))
+        .collect()
+}
+
+#[test]
+fn imap_to_maildir_follows_flag_changes_and_expunges() {
+    let env = TestEnv::new();
+    let server = server();
+    let account = Account::new(&env, server, "mirror-pull", None);
+    account.load("INBOX", &mails("pull", 20, 300));
+    let mut mirror = args([
+        "--json",
+        "mirror",
+        &account.imaps(),
+        &env.endpoint("maildir", "backup"),
+    ]);
+    mirror.extend(account.src_args());
+    let events = env.run_json_owned(&mirror, 0);
+    assert_eq!(count(summary(&events), "messages_copied"), 20);
+
+    let uids = account.uids("INBOX");
+    let name = account.name().to_string();
+    let doveadm = |args: &[&str]| {
+        let mut all = vec![args[0], args[1], "-u", &name];
+        all.extend_from_slice(&args[2..]);
+        server.doveadm(&all);
+    };
+    let (first, second, third) = (
+        uids[0].to_string(),
+        uids[1].to_string(),
+        uids[2].to_string(),
+    );
+    doveadm(&[
+        "flags",
+        "add",
+        "\\Flagged $Later",
+        "mailbox",
+        "INBOX",
+        "uid",
+        &first,
+    ]);
+    doveadm(&[
+        "flags", "remove", "\\Seen", "mailbox", "INBOX", "uid", &second,
+    ]);
+    doveadm(&["expunge", "mailbox", "INBOX", "uid", &third]);
+
+    let mut with_delete = mirror.clone();
+    with_delete.push("--delete".into());
+    let events = env.run_json_owned(&with_delete, 0);
+    let done = summary(&events);
+    assert_eq!(count(done, "messages_deleted"), 1);
+    assert!(count(done, "flags_updated") >= 1, "{done}");
+    assert_same_messages(
+        &inbox(&lf_model(&account.model())),
+        &inbox(&read_maildir(&env.path("backup"))),
+        "the backup follows the server",
+    );
+
+    // Nothing changed since: nothing to do.
+    let events = env.run_json_owned(&with_delete, 0);
+    assert_eq!(count(summary(&events), "flags_updated"), 0);
+    assert_eq!(count(summary(&events), "messages_deleted"), 0);
+}
+
+#[test]
+fn maildir_to_imap_sets_flags_with_store_and_removes_exactly_its_uids() {
+    let env = TestEnv::new();
+    let server = server();
+    let account = Account::new(&env, server, "mirror-push", None);
+    let src = env.path("src");
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(src.join(sub)).unwrap();
+    }
+    for i in 1..=20 {
+        fs::write(
+            src.join(format!("cur/{}.M1P1.host:2,S", 1_700_000_000 + i)),
+            format!("Message-ID: <{i}@push.example>\nSubject: {i}\n\nbody {i}\n"),
+        )
+        .unwrap();
+    }
+    let mut mirror = args([
+        "--json",
+        "mirror",
+        &env.endpoint("maildir", "src"),
+        &account.imaps(),
+    ]);
+    mirror.extend(account.dst_args());
+    env.run_json_owned(&mirror, 0);
+    assert_eq!(account.count("INBOX"), 20);
+
+    // Two read messages flagged (one STORE for both), one unread, one gone.
+    let file =
+        |i: usize, info: &str| src.join(format!("cur/{}.M1P1.host:2,{info}", 1_700_000_000 + i));
+    fs::rename(file(1, "S"), file(1, "FS")).unwrap();
+    fs::rename(file(2, "S"), file(2, "FS")).unwrap();
+    fs::rename(file(3, "S"), file(3, "")).unwrap();
+    fs::remove_file(file(4, "S")).unwrap();
+    // A message another client put there is never touched.
+    account.load("INBOX", &mails("other", 1, 100));
+
+    let mut with_delete = mirror.clone();
+    with_delete.push("--delete".into());
+    let events = env.run_json_owned(&with_delete, 0);
+    assert_eq!(count(summary(&events), "flags_updated"), 3);
+    assert_eq!(count(summary(&events), "messages_deleted"), 1);
+    let deleted = events_of(&events, "deleted");
+    assert!(deleted[0]["destination_key"].is_u64(), "{}", deleted[0]);
+    let held = account.messages("INBOX");
+    assert_eq!(held.len(), 20, "19 of ours and the other client's");
+    let flags_of = |subject: &str| {
+        held.iter()
+            .find(|m| String::from_utf8_lossy(&m.raw).contains(&format!("Subject: {subject}\n")))
+            .map(|m| m.flags.clone())
+    };
+    assert_eq!(flags_of("1").as_deref(), Some("FS"));
+    assert_eq!(flags_of("2").as_deref(), Some("FS"));
+    assert_eq!(flags_of("3").as_deref(), Some("-"), "no flags");
+    assert_eq!(flags_of("4"), None);
+
+    // --delete=trash moves into the Trash folder instead.
+    fs::remove_file(file(5, "S")).unwrap();
+    let mut to_trash = mirror.clone();
+    to_trash.push("--delete=trash".into());
+    env.run_json_owned(&to_trash, 0);
+    assert_eq!(account.count("INBOX"), 19);
+    assert_eq!(account.count("Trash"), 1);
+}
