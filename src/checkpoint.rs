@@ -93,6 +93,10 @@ pub struct FolderProgress {
     /// same stamp, it holds nothing new.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listing_stamp: Option<String>,
+    /// The folder's mirror stamp (see `FolderStatus::mirror_stamp`) as of
+    /// the last mirror pass that left nothing undone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_stamp: Option<String>,
 }
 
 /// Reads a folder's recorded keys, page by page in key order.
@@ -283,6 +287,7 @@ impl FolderProgress {
             done,
             recorded: RecordedKeys::default(),
             listing_stamp: self.listing_stamp.clone(),
+            mirror_stamp: self.mirror_stamp.clone(),
         }
     }
 

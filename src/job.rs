@@ -190,9 +190,15 @@ impl Job {
         }
         if mirror.is_some() {
             let sink_can = store::capabilities(&destination);
+            if source_can.is_maildrop {
+                return Err(usage(format!(
+                    "{} keeps no flags to follow and is not a mirror source; use copy",
+                    source_can.noun
+                )));
+            }
             if !source_can.mirrors_from {
                 return Err(usage(format!(
-                    "mirror cannot read flag changes and deletions from {} yet; use copy",
+                    "mirror cannot read flag changes and deletions from {}; use copy",
                     source_can.noun
                 )));
             }
@@ -281,6 +287,7 @@ impl Job {
                 max_bytes,
                 form,
                 all_namespaces,
+                mirror: mirror.is_some(),
             },
             key,
             mirror,

@@ -43,10 +43,10 @@ use crate::message::{Flags, SourceKey};
 /// user_version`). Format 1 was the JSON checkpoint, migrated on first use.
 pub const FORMAT: i64 = 3;
 
-/// Format 2 lacked the folders' listing stamps; it is brought up to date
+/// Format 2 lacked the folders' listing and mirror stamps; it is brought up to date
 /// in place, as a stamp that is not there only means one more listing.
-const FORMAT_2_TO_3: &str =
-    "ALTER TABLE folders ADD COLUMN listing_stamp TEXT; PRAGMA user_version = 3;";
+const FORMAT_2_TO_3: &str = "ALTER TABLE folders ADD COLUMN listing_stamp TEXT; \
+     ALTER TABLE folders ADD COLUMN mirror_stamp TEXT; PRAGMA user_version = 3;";
 
 /// The first bytes of every SQLite database file.
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
@@ -70,7 +70,8 @@ CREATE TABLE folders (
     highest_modseq INTEGER,             -- IMAP with CONDSTORE
     through INTEGER NOT NULL DEFAULT 0, -- UIDs or mbox bytes all done below this
     anchor TEXT,                        -- mbox: JSON of the last message below `through`
-    listing_stamp TEXT                  -- maildir: listing stamp after the last clean pass
+    listing_stamp TEXT,                 -- maildir: listing stamp after the last clean pass
+    mirror_stamp TEXT                   -- mirror: the source's stamp after the last clean mirror
 );
 CREATE TABLE messages (
     folder INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
@@ -106,6 +107,17 @@ pub struct Stored {
     pub destination_key: Option<DestinationKey>,
     pub flags: Flags,
     pub bytes: u64,
+}
+
+/// A folder's row as stored, before its JSON columns are read.
+struct FolderRow {
+    kind: String,
+    identity: Option<String>,
+    through: i64,
+    anchor: Option<String>,
+    uid_next: Option<i64>,
+    stamp: Option<String>,
+    mirror_stamp: Option<String>,
 }
 
 /// A message recorded as copied, as a mirror reads it back.
@@ -363,26 +375,28 @@ impl State {
         let Some(&id) = self.folder_ids.get(folder) else {
             return Ok(None);
         };
-        let (kind, identity, through, anchor, uid_next, stamp): (
-            String,
-            Option<String>,
-            i64,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-        ) = self.conn.query_row(
-            "SELECT kind, identity, through, anchor, uid_next, listing_stamp \
+        let FolderRow {
+            kind,
+            identity,
+            through,
+            anchor,
+            uid_next,
+            stamp,
+            mirror_stamp,
+        } = self.conn.query_row(
+            "SELECT kind, identity, through, anchor, uid_next, listing_stamp, mirror_stamp \
              FROM folders WHERE id = ?1",
             [id],
             |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                ))
+                Ok(FolderRow {
+                    kind: row.get(0)?,
+                    identity: row.get(1)?,
+                    through: row.get(2)?,
+                    anchor: row.get(3)?,
+                    uid_next: row.get(4)?,
+                    stamp: row.get(5)?,
+                    mirror_stamp: row.get(6)?,
+                })
             },
         )?;
         let identity = identity
@@ -436,6 +450,7 @@ impl State {
             done,
             recorded: RecordedKeys::default(),
             listing_stamp: stamp,
+            mirror_stamp,
         }))
     }
 
@@ -971,6 +986,7 @@ fn upsert_folder(
         _ => None,
     };
     let stamp = progress.listing_stamp.as_deref();
+    let mirror_stamp = progress.mirror_stamp.as_deref();
     let (kind, through, anchor, uid_next): (&str, i64, Option<String>, Option<i64>) =
         match &progress.done {
             Done::Nothing => ("nothing", 0, None, None),
@@ -998,12 +1014,13 @@ fn upsert_folder(
     let id: i64 = tx
         .prepare_cached(
             "INSERT INTO folders \
-             (name, kind, identity, uid_validity, uid_next, through, anchor, listing_stamp) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             (name, kind, identity, uid_validity, uid_next, through, anchor, listing_stamp, \
+             mirror_stamp) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
              ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, \
              identity = excluded.identity, uid_validity = excluded.uid_validity, \
              uid_next = excluded.uid_next, through = excluded.through, anchor = excluded.anchor, \
-             listing_stamp = excluded.listing_stamp \
+             listing_stamp = excluded.listing_stamp, mirror_stamp = excluded.mirror_stamp \
              RETURNING id",
         )?
         .query_row(
@@ -1015,7 +1032,8 @@ fn upsert_folder(
                 uid_next,
                 through,
                 anchor,
-                stamp
+                stamp,
+                mirror_stamp
             ],
             |row| row.get(0),
         )?;
@@ -1600,7 +1618,8 @@ mod tests {
         // The file as the release before listing stamps left it.
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
-            "ALTER TABLE folders DROP COLUMN listing_stamp; PRAGMA user_version = 2;",
+            "ALTER TABLE folders DROP COLUMN listing_stamp; \
+             ALTER TABLE folders DROP COLUMN mirror_stamp; PRAGMA user_version = 2;",
         )
         .unwrap();
         drop(conn);

@@ -89,9 +89,13 @@ impl<'a> FolderCopy<'a> {
             ControlFlow::Break(done) => return Ok(done),
         };
         self.report_start(opened.status.pending);
+        let mirror_stamps = (
+            opened.status.mirror_stamp.clone(),
+            opened.progress.mirror_stamp.clone(),
+        );
         if opened.status.pending == Some(0) && !opened.first_time {
             let done = self.settle(stores, opened).await?;
-            return self.mirror(stores, done).await;
+            return self.mirror(stores, done, mirror_stamps).await;
         }
         let bar = self
             .progress
@@ -133,26 +137,52 @@ impl<'a> FolderCopy<'a> {
             });
         }
         let done = self.finish(stores, &status, batch, fetched).await?;
-        self.mirror(stores, done).await
+        self.mirror(stores, done, mirror_stamps).await
     }
 
     /// `mirror`: once the folder's copy went through, the flags and
     /// deletions of the messages copied before. A folder whose copy failed
     /// is not mirrored: its listing may be incomplete.
-    async fn mirror(&self, stores: &mut Stores, mut done: FolderDone) -> Result<FolderDone> {
+    ///
+    /// `stamps` are the source folder's mirror stamp now and as recorded:
+    /// equal, nothing changed since the last complete mirror and nothing is
+    /// read; after a pass that left nothing undone, the new one is recorded.
+    async fn mirror(
+        &self,
+        stores: &mut Stores,
+        mut done: FolderDone,
+        (now, was): (Option<String>, Option<String>),
+    ) -> Result<FolderDone> {
         let Some(mirror) = self.job.mirror else {
             return Ok(done);
         };
         if done.error.is_some() || done.interrupted {
             return Ok(done);
         }
-        let counts =
-            super::mirror::mirror_folder(self.job, self.shared, stores, self.folder, mirror)
-                .await?;
-        if counts != MirrorCounts::default() {
+        let folder = self.folder;
+        if now.is_some() && now == was {
+            report::debug(&format!(
+                "folder `{folder}`: unchanged since its last complete mirror"
+            ));
+            done.mirrored = Some(MirrorCounts::default());
+            return Ok(done);
+        }
+        let mirrored =
+            super::mirror::mirror_folder(self.job, self.shared, stores, folder, mirror).await?;
+        if mirrored.counts != MirrorCounts::default() {
             done.unchanged = false;
         }
-        done.mirrored = Some(counts);
+        let clean = mirrored.settled && done.counts.messages_failed == 0 && !self.job.dry_run;
+        if let (true, Some(stamp)) = (clean, now) {
+            if let Some(mut progress) = self.shared.recorded(folder).await? {
+                progress.mirror_stamp = Some(stamp);
+                self.shared
+                    .save_folder(folder, &progress, &[])
+                    .await
+                    .with_context(|| format!("recording the mirror of folder `{folder}`"))?;
+            }
+        }
+        done.mirrored = Some(mirrored.counts);
         Ok(done)
     }
 
@@ -170,8 +200,11 @@ impl<'a> FolderCopy<'a> {
         let first_time = recorded.is_none();
         let mut recorded = recorded.unwrap_or_default();
         if self.job.mirror.is_some() {
-            // A stamp says nothing new arrived, not that no flag changed.
-            recorded.listing_stamp = None;
+            // A copy's stamp says nothing new arrived, not that no flag
+            // changed: a mirror may skip a listing only when nothing changed
+            // since its own last complete pass (a maildir's two stamps are
+            // of one kind).
+            recorded.listing_stamp = recorded.mirror_stamp.clone();
         }
         let status = match stores.source.get()?.open(folder, &recorded).await {
             Ok(status) => status,

@@ -37,6 +37,14 @@ struct Change {
     flags: Option<Flags>,
 }
 
+/// What a mirror pass over a folder did.
+pub(super) struct Mirrored {
+    pub counts: MirrorCounts,
+    /// Nothing was left undone (no failure, no deletion held back or left
+    /// for `--delete`): the folder's mirror stamp may be recorded.
+    pub settled: bool,
+}
+
 /// Makes the destination follow the source for the messages of `folder`
 /// copied before. `Err` only when the run must stop (the state failed).
 pub(super) async fn mirror_folder(
@@ -45,7 +53,36 @@ pub(super) async fn mirror_folder(
     stores: &mut Stores,
     folder: &FolderName,
     mirror: Mirror,
-) -> Result<MirrorCounts> {
+) -> Result<Mirrored> {
+    let counts = walk(job, shared, stores, folder, mirror).await?;
+    let settled = counts.changes_failed == 0 && counts.deletions_refused == 0;
+    Ok(Mirrored {
+        settled: settled && counts.kept_for_delete == 0,
+        counts: counts.counts,
+    })
+}
+
+/// Counts, and what `--delete` would have removed.
+struct Walked {
+    counts: MirrorCounts,
+    kept_for_delete: u64,
+    changes_failed: u64,
+    deletions_refused: u64,
+}
+
+async fn walk(
+    job: &Job,
+    shared: &Shared,
+    stores: &mut Stores,
+    folder: &FolderName,
+    mirror: Mirror,
+) -> Result<Walked> {
+    let done = |counts: MirrorCounts, kept_for_delete: u64| Walked {
+        changes_failed: counts.changes_failed,
+        deletions_refused: counts.deletions_refused,
+        counts,
+        kept_for_delete,
+    };
     let mut counts = MirrorCounts::default();
     let mut gone: BTreeMap<FolderName, Vec<Change>> = BTreeMap::new();
     let (mut reachable, mut present, mut unreachable) = (0u64, 0u64, 0u64);
@@ -69,7 +106,7 @@ pub(super) async fn mirror_folder(
                     "folder `{folder}`: reading flags to mirror: {e:#}"
                 ));
                 counts.changes_failed += 1;
-                return Ok(counts);
+                return Ok(done(counts, 0));
             }
         };
         let mut changed: BTreeMap<FolderName, Vec<Change>> = BTreeMap::new();
@@ -118,14 +155,14 @@ pub(super) async fn mirror_folder(
     }
     let gone_count: u64 = gone.values().map(|changes| changes.len() as u64).sum();
     if gone_count == 0 {
-        return Ok(counts);
+        return Ok(done(counts, 0));
     }
     let Some(how) = mirror.delete else {
         report::info(&format!(
             "folder `{folder}`: {gone_count} messages gone from the source stay at the \
              destination (mirror --delete removes them)"
         ));
-        return Ok(counts);
+        return Ok(done(counts, gone_count));
     };
     if let Some(reason) = refusal(mirror.max_delete, gone_count, reachable, present) {
         report::error(&format!(
@@ -137,7 +174,7 @@ pub(super) async fn mirror_folder(
             reason: &reason,
         });
         counts.deletions_refused += gone_count;
-        return Ok(counts);
+        return Ok(done(counts, 0));
     }
     for (place, changes) in gone {
         for chunk in chunks(changes) {
@@ -179,7 +216,7 @@ pub(super) async fn mirror_folder(
             }
         }
     }
-    Ok(counts)
+    Ok(done(counts, 0))
 }
 
 /// Why the deletions of a folder must not happen, if they must not.

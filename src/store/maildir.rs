@@ -540,6 +540,8 @@ impl Maildir {
         let status = FolderStatus {
             identity: Some(identity),
             changed,
+            // Renames (flag changes) and removals change it too.
+            mirror_stamp: stamp.as_ref().filter(|s| s.settled).map(|s| s.text.clone()),
             listing_stamp: stamp.filter(|s| s.settled).map(|s| s.text),
             ..FolderStatus::default()
         };

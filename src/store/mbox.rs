@@ -31,8 +31,9 @@ use crate::fingerprint::Fingerprint;
 use crate::folder::{mbox_relative_path, FolderName};
 use crate::mboxrd::{self, MboxFormat, MboxReader};
 use crate::message::DestinationKey;
-use crate::message::{Form, MaildirFile, Message, SourceKey};
+use crate::message::{Flags, Form, MaildirFile, Message, SourceKey};
 use crate::report;
+use crate::spool::{Listed, ListingSpool};
 use crate::store::{
     Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FolderStats, FolderStatus,
     Opened, Outbox, SingleFolder, Sink, Source,
@@ -55,7 +56,9 @@ enum Layout {
 /// What mbox files can do: keywords are kept by name (`X-Keywords:`), a
 /// message is known by its offset in a file only ever appended to, and a
 /// file changes only at its end, so neither flags nor messages change in
-/// place. `single_file`: the destination is one file, one folder.
+/// place. As a mirror source, a file is read again for the flags its
+/// messages have now (another program may have rewritten their headers).
+/// `single_file`: the destination is one file, one folder.
 pub fn capabilities(single_file: bool) -> Capabilities {
     Capabilities {
         noun: "an mbox file",
@@ -66,7 +69,7 @@ pub fn capabilities(single_file: bool) -> Capabilities {
         keeps_unnamed_keyword_letters: false,
         special_use: false,
         stable_message_keys: true,
-        mirrors_from: false,
+        mirrors_from: true,
         updates_flags: false,
         deletes_at_destination: false,
         has_other_writers: false,
@@ -94,6 +97,10 @@ struct SourceFolder {
     format: MboxFormat,
     /// Where `fetch` starts: the checkpoint's contiguous prefix, or 0.
     resume_at: u64,
+    /// Mirror: the flags of every message of the file by where it starts,
+    /// read by the first `flags_of`. `open` reads only past the checkpoint,
+    /// and the messages a mirror asks about are the ones before it.
+    flags: Option<ListingSpool>,
 }
 
 struct SinkFile {
@@ -359,6 +366,7 @@ impl Source for Mbox {
             path,
             format,
             resume_at,
+            flags: None,
         });
         Ok(status)
     }
@@ -422,6 +430,28 @@ impl Source for Mbox {
             }
         }
         Ok(())
+    }
+
+    /// From one read of the whole file, on the first call for the open
+    /// folder: a message is there when one starts at its offset now. A file
+    /// rewritten so that offsets moved is a replaced folder to `open`
+    /// already, so the offset is the message's identity here.
+    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<Option<Flags>>> {
+        let source = self.source.as_mut().context("no folder is open")?;
+        let spool = match &mut source.flags {
+            Some(spool) => spool,
+            empty => empty.insert(durable::blocking(|| {
+                list_flags(&source.path, source.format)
+            })?),
+        };
+        let starts: Vec<String> = keys.iter().map(start_key).collect();
+        let found = durable::blocking(|| spool.find(&starts))?;
+        Ok(found
+            .into_iter()
+            .map(|listed| {
+                listed.map(|listed| Flags::from_imap(&String::from_utf8_lossy(&listed.place)))
+            })
+            .collect())
     }
 
     async fn stats(&mut self) -> Result<FolderStats> {
@@ -858,6 +888,52 @@ fn read_one(path: &Path, start: u64, format: MboxFormat) -> Result<Option<(u64, 
     }
 }
 
+/// The flags of every message of the file, keyed by [`start_key`], with
+/// the flags as `Flags` writes them: on disk, as a multi-GB file has
+/// millions of messages.
+fn list_flags(path: &Path, format: MboxFormat) -> Result<ListingSpool> {
+    let mut spool = ListingSpool::new()?;
+    let mut reader = open_reader(path, 0, format)?;
+    let mut failed = None;
+    // The reader yields one message at a time and the spool takes them in
+    // batches, so the file is read once and never held whole.
+    let entries = std::iter::from_fn(|| {
+        let entry = reader.next_message()?;
+        // `fetch` reported these when it first read the messages; the
+        // notes are dropped as they come so they do not pile up.
+        drop(reader.take_notes());
+        match entry {
+            Ok(entry) => Some(Listed {
+                key: start_key(&SourceKey::Offset {
+                    start: entry.start,
+                    end: entry.end,
+                }),
+                place: entry.flags.to_string().into_bytes(),
+            }),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        }
+    });
+    spool.list(entries)?;
+    if let Some(e) = failed {
+        return Err(e).with_context(|| format!("reading mbox `{}`", path.display()));
+    }
+    spool.sort()?;
+    Ok(spool)
+}
+
+/// A message's key in [`list_flags`]' spool: its start, zero-padded so
+/// that text order is numeric order. Other keys name no mbox message and
+/// are found nowhere.
+fn start_key(key: &SourceKey) -> String {
+    match key {
+        SourceKey::Offset { start, .. } => format!("{start:020}"),
+        other => other.to_string(),
+    }
+}
+
 /// Adds the fingerprint of every message in the file to `index`.
 fn index(path: &Path, format: MboxFormat, index: &FingerprintSet) -> Result<()> {
     const CHUNK: usize = 10_000;
@@ -1061,6 +1137,55 @@ mod tests {
             .unwrap();
         assert_eq!(unlisted.identity, listed.identity);
         assert_eq!(worker.folder_path(&folder), dir.join("plain"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn flags_of_reads_the_messages_before_the_checkpoint_by_their_offset() {
+        let dir = temp_dir("flags-of");
+        let path = dir.join("inbox.mbox");
+        let text = "From a@b Thu Jan  1 00:00:00 2024\nStatus: RO\nSubject: 1\n\none\n\n\
+                    From a@b Thu Jan  1 00:00:00 2024\nStatus: O\nX-Status: AF\nSubject: 2\n\ntwo\n\n\
+                    From a@b Thu Jan  1 00:00:00 2024\nX-Keywords: $Label1 work\nSubject: 3\n\nthree\n";
+        fs::write(&path, text).unwrap();
+        let starts: Vec<u64> = text
+            .match_indices("From a@b")
+            .map(|(at, _)| at as u64)
+            .collect();
+        // Every message is recorded as copied, so `open` reads none of them:
+        // `flags_of` must read the file from its start.
+        let mut progress = FolderProgress::default();
+        let mut keys = Vec::new();
+        for &start in &starts {
+            let (end, fingerprint) = read_one(&path, start, MboxFormat::Mboxrd).unwrap().unwrap();
+            let key = SourceKey::Offset { start, end };
+            progress.mark_done(&key, &fingerprint);
+            keys.push(key);
+        }
+        // Inside the first message: no message starts there.
+        keys.push(SourceKey::Offset { start: 1, end: 9 });
+        let mut source = Mbox::open_source(&path, Filters::default(), None).unwrap();
+        let status = Source::open(&mut source, &FolderName::inbox(), &progress)
+            .await
+            .unwrap();
+        assert_eq!((status.changed, status.pending), (None, Some(0)));
+
+        let flags = source.flags_of(&keys).await.unwrap();
+        let shown: Vec<Option<String>> = flags
+            .iter()
+            .map(|flags| flags.as_ref().map(Flags::to_string))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                Some("\\Seen".to_string()),
+                Some("\\Answered \\Flagged".to_string()),
+                Some("$Label1 work".to_string()),
+                None,
+            ]
+        );
+        // Asked again, the same answer comes from the flags read once.
+        assert_eq!(source.flags_of(&keys[1..2]).await.unwrap(), flags[1..2]);
         fs::remove_dir_all(&dir).unwrap();
     }
 

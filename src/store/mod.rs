@@ -81,6 +81,12 @@ pub struct FolderStatus {
     /// that leaves nothing behind; while the folder shows the same stamp,
     /// the store need not list it again.
     pub listing_stamp: Option<String>,
+    /// A stamp of everything a mirror reads (which messages, their flags),
+    /// given only when the store can vouch that an equal stamp means
+    /// nothing changed (IMAP: UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT and the
+    /// message count; maildir: the listing stamp). Recorded after a mirror
+    /// pass that left nothing undone; a folder still showing it is skipped.
+    pub mirror_stamp: Option<String>,
 }
 
 /// A mirror's change to the flags of a stored message.
@@ -317,6 +323,9 @@ pub struct SourceOptions {
     pub form: Form,
     /// IMAP: also read folders of other users' and shared namespaces.
     pub all_namespaces: bool,
+    /// `mailtug mirror`: the source is asked for flags and a mirror stamp
+    /// (IMAP turns CONDSTORE on for it).
+    pub mirror: bool,
 }
 
 impl SourceOptions {

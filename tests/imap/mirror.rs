@@ -5,7 +5,7 @@
 use std::fs;
 
 use crate::util::model::{assert_same_messages, read_maildir, Model};
-use crate::util::{count, events_of, summary, TestEnv};
+use crate::util::{count, events_of, stderr, summary, TestEnv};
 
 use super::{args, lf_model, mails, server, Account};
 
@@ -72,10 +72,32 @@ fn imap_to_maildir_follows_flag_changes_and_expunges() {
         "the backup follows the server",
     );
 
-    // Nothing changed since: nothing to do.
+    // Nothing changed since: nothing to do, and with CONDSTORE nothing is
+    // even read (HIGHESTMODSEQ is as the last complete mirror left it).
     let events = env.run_json_owned(&with_delete, 0);
     assert_eq!(count(summary(&events), "flags_updated"), 0);
     assert_eq!(count(summary(&events), "messages_deleted"), 0);
+    let mut verbose = with_delete.clone();
+    verbose.push("-vv".into());
+    let output = env.run(&verbose.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        stderr(&output).contains("unchanged since its last complete mirror"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A flag changed since is found again.
+    doveadm(&[
+        "flags",
+        "add",
+        "\\Answered",
+        "mailbox",
+        "INBOX",
+        "uid",
+        &first,
+    ]);
+    let events = env.run_json_owned(&with_delete, 0);
+    assert_eq!(count(summary(&events), "flags_updated"), 1);
 }
 
 #[test]

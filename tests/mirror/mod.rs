@@ -1,6 +1,8 @@
 //! `mailtug mirror` between maildirs: flags follow the source, deletions
 //! follow only with `--delete` and only past every safety rail.
 
+mod mbox;
+
 use std::fs;
 use std::path::Path;
 use std::process::Output;
@@ -252,14 +254,20 @@ fn sources_and_destinations_that_cannot_mirror_are_refused_before_anything_start
         "{}",
         stderr(&output)
     );
-    let output = env.run(&[
-        "mirror",
-        &env.endpoint("mbox", "box.mbox"),
-        &env.endpoint("maildir", "dst"),
-    ]);
+    let output = env
+        .command([
+            "mirror",
+            "--src-password-env",
+            "MAILTUG_TEST_PASSWORD",
+            "pop3s://someone@127.0.0.1:1",
+            &env.endpoint("maildir", "dst"),
+        ])
+        .env("MAILTUG_TEST_PASSWORD", "not used")
+        .output()
+        .unwrap();
     assert_exit(&output, 2);
     assert!(
-        stderr(&output).contains("mirror cannot read"),
+        stderr(&output).contains("not a mirror source"),
         "{}",
         stderr(&output)
     );

@@ -93,6 +93,9 @@ pub struct FolderState {
     /// The flags a STORE can set for good (PERMANENTFLAGS; `\\*` when
     /// new keywords may be made). Empty when the server did not say.
     pub permanent_flags: Vec<String>,
+    /// HIGHESTMODSEQ, with CONDSTORE on: any change to the folder's
+    /// messages or flags raises it.
+    pub highest_modseq: Option<u64>,
 }
 
 impl FolderState {
@@ -195,6 +198,9 @@ pub struct ImapClient {
     /// A reply could not be parsed: async-imap reads nothing more.
     is_over: bool,
     capabilities: HashSet<String>,
+    /// CONDSTORE was turned on (ENABLE, RFC 7162): folders report
+    /// HIGHESTMODSEQ.
+    condstore: bool,
     timeout: Duration,
     /// Where errors and logs say we are talking to (`user@host:port`).
     label: String,
@@ -276,6 +282,7 @@ impl ImapClient {
             answers: Vec::new(),
             early_answers: HashMap::new(),
             selected: None,
+            condstore: false,
         };
         this.refresh_capabilities().await?;
         Ok(this)
@@ -427,6 +434,32 @@ impl ImapClient {
         Ok(Some(namespaces))
     }
 
+    /// Turns CONDSTORE on for the session (ENABLE, RFC 5161 and 7162), so
+    /// opened folders report HIGHESTMODSEQ. False when the server offers
+    /// neither; a refusal is not an error, only the slower way.
+    pub async fn enable_condstore(&mut self) -> Result<bool> {
+        if self.condstore {
+            return Ok(true);
+        }
+        if !self.has("CONDSTORE") || !self.has("ENABLE") {
+            return Ok(false);
+        }
+        let session = &mut self.session;
+        let enabled = deadline(self.timeout, "turning CONDSTORE on", async {
+            session
+                .run_command_and_check_ok("ENABLE CONDSTORE")
+                .await
+                .map_err(protocol_error)
+        })
+        .await;
+        self.drain_unsolicited();
+        match enabled {
+            Ok(()) => self.condstore = true,
+            Err(e) => report::debug(&format!("{}: ENABLE CONDSTORE: {e:#}", self.label)),
+        }
+        Ok(self.condstore)
+    }
+
     /// EXAMINE: opens a folder read-only (reading never changes \Seen or \Recent).
     pub async fn examine(&mut self, name: &str) -> Result<FolderState> {
         self.open_folder(name, false).await
@@ -473,6 +506,7 @@ impl ImapClient {
                 .iter()
                 .map(super::flag_name)
                 .collect(),
+            highest_modseq: mailbox.highest_modseq.filter(|_| self.condstore),
         })
     }
 
@@ -593,6 +627,7 @@ impl ImapClient {
             uid_next: mailbox.uid_next.unwrap_or(0),
             exists: mailbox.exists,
             permanent_flags: Vec::new(),
+            highest_modseq: None,
         })
     }
 

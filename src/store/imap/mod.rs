@@ -505,6 +505,9 @@ impl Source for Imap {
         progress: &FolderProgress,
     ) -> Result<FolderStatus> {
         let server_name = self.server_name(folder);
+        if self.options.mirror {
+            self.client.enable_condstore().await?;
+        }
         let state = if self.options.delete {
             self.client.select(&server_name).await?
         } else {
@@ -516,6 +519,15 @@ impl Source for Imap {
         let mut status = FolderStatus {
             identity: Some(identity.clone()),
             uid_next: Some(state.uid_next),
+            // Any new message, expunge or flag change raises HIGHESTMODSEQ
+            // (RFC 7162 §3.1.2); UIDNEXT and the count guard against a
+            // server that forgets one.
+            mirror_stamp: state.highest_modseq.map(|modseq| {
+                format!(
+                    "{}.{modseq}.{}.{}",
+                    state.uid_validity, state.uid_next, state.exists
+                )
+            }),
             ..FolderStatus::default()
         };
         if progress
