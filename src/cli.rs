@@ -253,7 +253,13 @@ pub(crate) struct MirrorArgs {
     pub copy: CopyArgs,
 
     /// Also remove from DST the messages gone from SRC: `expunge` (the default) removes them, `trash` moves them to the Trash folder
-    #[arg(long, value_name = "HOW", num_args = 0..=1, default_missing_value = "expunge")]
+    #[arg(
+        long,
+        value_name = "HOW",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "expunge"
+    )]
     pub delete: Option<Removal>,
 
     /// Allow up to N deletions per folder, or P% of the messages copied from it (default: 10%, at most 500)

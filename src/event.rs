@@ -72,7 +72,9 @@ pub enum Event<'a> {
     /// the destination (with `dry_run`, would be).
     Deleted {
         folder: &'a FolderName,
-        key: &'a SourceKey,
+        /// `null` for a message of a replaced folder instance (a new
+        /// UIDVALIDITY, a rewritten mbox) that was not found again.
+        key: Option<&'a SourceKey>,
         destination_folder: &'a FolderName,
         destination_key: serde_json::Value,
         dry_run: bool,
@@ -360,7 +362,7 @@ mod tests {
                 "mirror",
                 Event::Deleted {
                     folder: &inbox,
-                    key: &SourceKey::Uid(9),
+                    key: Some(&SourceKey::Uid(9)),
                     destination_folder: &inbox,
                     destination_key: serde_json::json!("1700000002.M1P1.host"),
                     dry_run: true,

@@ -18,7 +18,7 @@
 //! The state is written by one thread ([`StateWriter`]), so no async worker
 //! ever waits on an fsync while holding a lock.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
@@ -43,10 +43,15 @@ use crate::message::{Flags, SourceKey};
 /// user_version`). Format 1 was the JSON checkpoint, migrated on first use.
 pub const FORMAT: i64 = 3;
 
-/// Format 2 lacked the folders' listing and mirror stamps; it is brought up to date
-/// in place, as a stamp that is not there only means one more listing.
+/// Format 2 lacked the folders' listing and mirror stamps and the messages
+/// set aside from replaced folders; it is brought up to date in place, as a
+/// stamp that is not there only means one more listing.
 const FORMAT_2_TO_3: &str = "ALTER TABLE folders ADD COLUMN listing_stamp TEXT; \
-     ALTER TABLE folders ADD COLUMN mirror_stamp TEXT; PRAGMA user_version = 3;";
+     ALTER TABLE folders ADD COLUMN mirror_stamp TEXT; \
+     CREATE TABLE set_aside (folder TEXT NOT NULL, fingerprint TEXT NOT NULL, \
+     destination_folder TEXT NOT NULL, destination_key NOT NULL, flags TEXT); \
+     CREATE INDEX set_aside_by_fingerprint ON set_aside(folder, fingerprint); \
+     PRAGMA user_version = 3;";
 
 /// The first bytes of every SQLite database file.
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
@@ -95,6 +100,14 @@ CREATE TABLE destination_fingerprints (
     fingerprint TEXT NOT NULL
 );
 CREATE INDEX destination_fingerprints_by_folder ON destination_fingerprints(folder);
+CREATE TABLE set_aside (
+    folder TEXT NOT NULL,               -- source folder whose instance was replaced
+    fingerprint TEXT NOT NULL,
+    destination_folder TEXT NOT NULL,   -- where the message was stored
+    destination_key NOT NULL,
+    flags TEXT                          -- as last given to the destination
+);
+CREATE INDEX set_aside_by_fingerprint ON set_aside(folder, fingerprint);
 ";
 
 /// One message the destination has made durable, ready to be recorded.
@@ -140,6 +153,8 @@ pub struct State {
     job: JobKey,
     updated: u64,
     folder_ids: HashMap<FolderName, i64>,
+    /// Source folders with messages set aside from a replaced instance.
+    set_aside: HashSet<FolderName>,
 }
 
 impl State {
@@ -265,6 +280,7 @@ impl State {
             job,
             updated,
             folder_ids: HashMap::new(),
+            set_aside: HashSet::new(),
         };
         if rules != i64::from(fingerprint::RULES) {
             // Indexes of fingerprints made by other rules would miss
@@ -286,6 +302,18 @@ impl State {
             let name = FolderName::parse(&name)
                 .with_context(|| format!("state `{}` names a folder `{name}`", path.display()))?;
             state.folder_ids.insert(name, id);
+        }
+        let set_aside: Vec<String> = {
+            let mut statement = state
+                .conn
+                .prepare("SELECT DISTINCT folder FROM set_aside")?;
+            let rows = statement.query_map([], |row| row.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for name in set_aside {
+            if let Ok(name) = FolderName::parse(&name) {
+                state.set_aside.insert(name);
+            }
         }
         Ok(state)
     }
@@ -507,16 +535,43 @@ impl State {
                  destination_key = excluded.destination_key, flags = excluded.flags, \
                  bytes = excluded.bytes",
             )?;
+            let mut adopt = tx.prepare_cached(
+                "DELETE FROM set_aside WHERE rowid = (SELECT rowid FROM set_aside \
+                 WHERE folder = ?1 AND fingerprint = ?2 LIMIT 1) \
+                 RETURNING destination_folder, destination_key, flags",
+            )?;
             for message in stored {
                 let (key, end) = key_columns(&message.key);
+                let fingerprint = message.fingerprint.to_string();
+                let mut place = (
+                    Value::Text(message.destination_folder.as_str().to_string()),
+                    message
+                        .destination_key
+                        .as_ref()
+                        .map_or(Value::Null, destination_column),
+                    Some(message.flags.to_string()),
+                );
+                if self.set_aside.contains(folder) {
+                    // A message of the folder's earlier instance, found
+                    // again: where it was stored is known after all. One
+                    // stored anew keeps its new copy (the old one stays).
+                    let found: Option<(Value, Value, Option<String>)> = adopt
+                        .query_row(params![folder.as_str(), fingerprint], |row| {
+                            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                        })
+                        .optional()?;
+                    if let (Some(found), None) = (found, &message.destination_key) {
+                        place = found;
+                    }
+                }
                 insert.execute(params![
                     id,
                     key,
                     end,
-                    message.fingerprint.to_string(),
-                    message.destination_folder.as_str(),
-                    message.destination_key.as_ref().map(destination_column),
-                    message.flags.to_string(),
+                    fingerprint,
+                    place.0,
+                    place.1,
+                    place.2,
                     message.bytes as i64,
                     now as i64,
                 ])?;
@@ -548,9 +603,76 @@ impl State {
         Ok(())
     }
 
+    /// Forgets a source folder replaced by another instance, setting its
+    /// stored messages aside: the new instance's copy finds them again by
+    /// fingerprint (a mirror then knows where each is at the destination),
+    /// and what it does not find is gone from the source.
+    pub fn replace_folder(&mut self, folder: &FolderName) -> Result<()> {
+        let result = self.try_forget(folder, true);
+        result.map_err(|e| self.write_failed(e))
+    }
+
+    /// Messages of a replaced instance of `folder` not found again, with
+    /// where they are at the destination: (row, destination folder, key).
+    pub fn set_aside(&self, folder: &FolderName) -> Result<Vec<(i64, FolderName, DestinationKey)>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT rowid, destination_folder, destination_key FROM set_aside WHERE folder = ?1",
+        )?;
+        let rows = statement.query_map([folder.as_str()], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Value>(2)?,
+            ))
+        })?;
+        let mut found = Vec::new();
+        for row in rows {
+            let (rowid, place, key) = row?;
+            let key = match key {
+                Value::Integer(uid) => DestinationKey::Uid(uid as u32),
+                Value::Text(name) => DestinationKey::File(name),
+                _ => continue,
+            };
+            let place = FolderName::parse(&place).with_context(|| self.damaged_folder(folder))?;
+            found.push((rowid, place, key));
+        }
+        Ok(found)
+    }
+
+    /// Drops set-aside messages removed from the destination.
+    pub fn drop_set_aside(&mut self, rows: &[i64]) -> Result<()> {
+        let result = (|| -> Result<()> {
+            let tx = self.conn.transaction()?;
+            {
+                let mut delete = tx.prepare_cached("DELETE FROM set_aside WHERE rowid = ?1")?;
+                for row in rows {
+                    delete.execute([row])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        result.map_err(|e| self.write_failed(e))
+    }
+
     fn try_forget_folder(&mut self, folder: &FolderName) -> Result<()> {
+        self.try_forget(folder, false)
+    }
+
+    fn try_forget(&mut self, folder: &FolderName, set_aside: bool) -> Result<()> {
         if let Some(id) = self.folder_ids.remove(folder) {
             let tx = self.conn.transaction()?;
+            if set_aside {
+                tx.execute(
+                    "INSERT INTO set_aside \
+                     (folder, fingerprint, destination_folder, destination_key, flags) \
+                     SELECT ?2, fingerprint, destination_folder, destination_key, flags \
+                     FROM messages WHERE folder = ?1 AND fingerprint IS NOT NULL \
+                     AND destination_folder IS NOT NULL AND destination_key IS NOT NULL",
+                    params![id, folder.as_str()],
+                )?;
+                self.set_aside.insert(folder.clone());
+            }
             tx.execute("DELETE FROM messages WHERE folder = ?1", [id])?;
             tx.execute("DELETE FROM folders WHERE id = ?1", [id])?;
             tx.commit()?;
@@ -1619,7 +1741,8 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "ALTER TABLE folders DROP COLUMN listing_stamp; \
-             ALTER TABLE folders DROP COLUMN mirror_stamp; PRAGMA user_version = 2;",
+             ALTER TABLE folders DROP COLUMN mirror_stamp; DROP TABLE set_aside; \
+             PRAGMA user_version = 2;",
         )
         .unwrap();
         drop(conn);

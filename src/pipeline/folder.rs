@@ -420,11 +420,17 @@ impl<'a> FolderCopy<'a> {
             opened.status.vanished.clone(),
         );
         let replaced = opened.status.changed.is_some();
+        // A mirror sets the old instance's messages aside instead: found
+        // again by fingerprint they keep their place at the destination,
+        // and only what is not found again is gone.
+        let set_aside = self.job.mirror.is_some();
         self.shared
             .state
             .call(move |state| {
-                if replaced {
-                    state.forget_folder(&folder)?;
+                match (replaced, set_aside) {
+                    (true, true) => state.replace_folder(&folder)?,
+                    (true, false) => state.forget_folder(&folder)?,
+                    _ => {}
                 }
                 state.save_folder(&folder, &summary, &vanished)
             })

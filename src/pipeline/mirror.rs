@@ -24,12 +24,30 @@ use crate::report;
 use crate::state::Copied;
 use crate::store::{FlagChange, Sink, Source};
 
+/// Which source message a change is for.
+#[derive(Clone, Debug)]
+enum Whose {
+    Recorded(SourceKey),
+    SetAside(i64),
+}
+
+impl Whose {
+    fn key(&self) -> Option<&SourceKey> {
+        match self {
+            Whose::Recorded(key) => Some(key),
+            Whose::SetAside(_) => None,
+        }
+    }
+}
+
 /// Recorded messages compared with the source at a time.
 const PAGE: usize = 1_000;
 
 /// One change to make at the destination.
 struct Change {
-    key: SourceKey,
+    /// The source message, or the row of one set aside from a replaced
+    /// instance of the folder (its key meant another message).
+    key: Whose,
     destination_key: DestinationKey,
     /// The flags it was given last, if recorded.
     was: Option<Flags>,
@@ -127,7 +145,7 @@ async fn walk(
                     present += 1;
                     if !flags.as_ref().is_some_and(|was| was.same_as(&now)) {
                         changed.entry(place).or_default().push(Change {
-                            key,
+                            key: Whose::Recorded(key),
                             destination_key,
                             was: flags,
                             flags: Some(now),
@@ -135,7 +153,7 @@ async fn walk(
                     }
                 }
                 None => gone.entry(place).or_default().push(Change {
-                    key,
+                    key: Whose::Recorded(key),
                     destination_key,
                     was: flags,
                     flags: None,
@@ -145,6 +163,24 @@ async fn walk(
         for (place, changes) in changed {
             apply_flags(job, shared, stores, folder, &place, changes, &mut counts).await?;
         }
+    }
+    // Messages of a replaced instance of the folder (a new UIDVALIDITY, a
+    // rewritten mbox) that its copy did not find again by fingerprint.
+    let set_aside = {
+        let folder = folder.clone();
+        shared
+            .state
+            .call(move |state| state.set_aside(&folder))
+            .await?
+    };
+    for (row, place, destination_key) in set_aside {
+        reachable += 1;
+        gone.entry(place).or_default().push(Change {
+            key: Whose::SetAside(row),
+            destination_key,
+            was: None,
+            flags: None,
+        });
     }
     if unreachable > 0 {
         report::info(&format!(
@@ -184,19 +220,22 @@ async fn walk(
                 true => keys.iter().map(|_| Ok(())).collect(),
                 false => stores.sink.remove(&place, &keys, how).await?,
             };
-            let mut removed = Vec::new();
+            let (mut removed, mut dropped) = (Vec::new(), Vec::new());
             for (change, result) in chunk.into_iter().zip(results) {
                 match result {
                     Ok(()) => {
                         report::emit(&Event::Deleted {
                             folder,
-                            key: &change.key,
+                            key: change.key.key(),
                             destination_folder: &place,
                             destination_key: change.destination_key.to_json(),
                             dry_run: job.dry_run,
                         });
                         counts.messages_deleted += 1;
-                        removed.push(change.key);
+                        match change.key {
+                            Whose::Recorded(key) => removed.push(key),
+                            Whose::SetAside(row) => dropped.push(row),
+                        }
                     }
                     Err(e) => {
                         report::error(&format!(
@@ -211,7 +250,10 @@ async fn walk(
                 let folder = folder.clone();
                 shared
                     .state
-                    .call(move |state| state.forget_messages(&folder, &removed))
+                    .call(move |state| {
+                        state.forget_messages(&folder, &removed)?;
+                        state.drop_set_aside(&dropped)
+                    })
                     .await?;
             }
         }
@@ -275,16 +317,19 @@ async fn apply_flags(
     {
         match result {
             Ok(()) => {
+                let Whose::Recorded(key) = change.key else {
+                    continue;
+                };
                 report::emit(&Event::FlagsUpdated {
                     folder,
-                    key: &change.key,
+                    key: &key,
                     destination_folder: place,
                     destination_key: change.destination_key.to_json(),
                     flags: flags.to_string(),
                     dry_run: job.dry_run,
                 });
                 counts.flags_updated += 1;
-                recorded.push((change.key, flags));
+                recorded.push((key, flags));
             }
             Err(e) => {
                 report::error(&format!(

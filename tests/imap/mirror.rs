@@ -163,3 +163,64 @@ fn maildir_to_imap_sets_flags_with_store_and_removes_exactly_its_uids() {
     assert_eq!(account.count("INBOX"), 19);
     assert_eq!(account.count("Trash"), 1);
 }
+
+#[test]
+fn a_new_uidvalidity_rematches_by_fingerprint_before_anything_is_deleted() {
+    let env = TestEnv::new();
+    let server = server();
+    let account = Account::new(&env, server, "mirror-uidvalidity", None);
+    account.load("INBOX", &mails("reset", 12, 200));
+    let mut mirror = args([
+        "--json",
+        "mirror",
+        "--delete",
+        &account.imaps(),
+        &env.endpoint("maildir", "backup"),
+    ]);
+    mirror.extend(account.src_args());
+    env.run_json_owned(&mirror, 0);
+
+    // The server renumbers the folder (a restore, a migration), and one
+    // message is gone from it.
+    let name = account.name().to_string();
+    let before = account.status("INBOX", "uidvalidity");
+    server.doveadm(&[
+        "mailbox",
+        "update",
+        "-u",
+        &name,
+        "--uid-validity",
+        &(before + 1000).to_string(),
+        "INBOX",
+    ]);
+    let uids = account.uids("INBOX");
+    server.doveadm(&[
+        "expunge",
+        "-u",
+        &name,
+        "mailbox",
+        "INBOX",
+        "uid",
+        &uids[4].to_string(),
+    ]);
+
+    let output = env.run(&mirror.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        stderr(&output).contains("UIDVALIDITY"),
+        "{}",
+        stderr(&output)
+    );
+    let events = crate::util::json_events(&output);
+    let done = summary(&events);
+    assert_eq!(
+        count(done, "messages_copied"),
+        0,
+        "nothing downloaded again"
+    );
+    assert_eq!(count(done, "messages_deleted"), 1, "{done}");
+    assert_same_messages(
+        &inbox(&lf_model(&account.model())),
+        &inbox(&read_maildir(&env.path("backup"))),
+        "the backup follows the renumbered folder",
+    );
+}

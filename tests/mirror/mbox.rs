@@ -1,11 +1,7 @@
 //! `mailtug mirror` from an mbox file: flags another program changed in the
-//! file's headers follow at the destination.
-//!
-//! Deletions are not tested here: a message leaves an mbox only by a
-//! rewrite of the file, which makes it shorter or moves the last recorded
-//! message, and `open` takes such a file for a replaced folder (its state
-//! is forgotten and its messages are found again by dedup), so nothing of
-//! the old file is left to delete.
+//! file's headers follow at the destination, and so do deletions, which a
+//! mail reader makes by rewriting the file: the rewritten file is another
+//! instance of the folder, whose messages are found again by fingerprint.
 
 use std::fs;
 use std::process::Output;
@@ -73,4 +69,42 @@ fn a_flag_changed_in_an_mbox_header_follows_at_the_destination() {
         0,
         "flags already follow"
     );
+}
+
+#[test]
+fn a_rewritten_mbox_is_matched_again_by_fingerprint_and_only_what_left_is_deleted() {
+    let env = TestEnv::new();
+    fs::write(env.path("src.mbox"), SOURCE).unwrap();
+    assert_exit(&mirror(&env), 0);
+
+    // A mail reader deletes message 2 and marks message 3 read: every
+    // offset after the first message moves.
+    let rewritten = "\
+From a@b Thu Jan  1 00:00:00 2024\nStatus: RO\nMessage-ID: <1@mbox.example>\nSubject: 1\n\none\n\n\
+From a@b Thu Jan  1 00:00:00 2024\nStatus: RO\nMessage-ID: <3@mbox.example>\nSubject: 3\n\nthree\n";
+    fs::write(env.path("src.mbox"), rewritten).unwrap();
+    let (from, to) = (
+        env.endpoint("mbox", "src.mbox"),
+        env.endpoint("maildir", "dst"),
+    );
+    let output = env.run(&["mirror", "--json", "--delete", &from, &to]);
+    assert_exit(&output, 0);
+    let events = json_events(&output);
+    let done = summary(&events);
+    assert_eq!(
+        count(done, "messages_copied"),
+        0,
+        "nothing downloaded again"
+    );
+    assert_eq!(count(done, "messages_deleted"), 1);
+    assert_eq!(count(done, "flags_updated"), 1);
+    assert!(events_of(&events, "deleted")[0]["key"].is_null());
+    assert_eq!(
+        destination(&env.path("dst")),
+        [(1, "S".into()), (3, "S".into())]
+    );
+    // And the new instance is mirrored from now on.
+    let output = mirror(&env);
+    assert_exit(&output, 0);
+    assert_eq!(count(summary(&json_events(&output)), "flags_updated"), 0);
 }
