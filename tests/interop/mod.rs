@@ -22,6 +22,7 @@
 
 mod copy;
 mod corpus;
+mod mirror;
 mod names;
 mod resume;
 mod smoke;

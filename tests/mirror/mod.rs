@@ -279,3 +279,46 @@ fn sources_and_destinations_that_cannot_mirror_are_refused_before_anything_start
     ]);
     assert_exit(&output, 2);
 }
+
+/// Kill -9 in the flag phase and in the delete phase, then rerun: the
+/// destination ends equal to the source, and nothing still at the source
+/// was removed.
+#[test]
+fn kill_9_while_flags_change_or_messages_go_then_a_rerun_ends_equal_to_the_source() {
+    let env = TestEnv::new();
+    source(&env, 300);
+    assert_exit(&mirror(&env, &[]), 0);
+    for i in 1..=150 {
+        fs::rename(
+            src_file(&env, i),
+            env.path(&format!("src/cur/{}.M1P1.host:2,FS", 1_700_000_000 + i)),
+        )
+        .unwrap();
+    }
+    for i in 281..=300 {
+        fs::remove_file(src_file(&env, i)).unwrap();
+    }
+    let (from, to) = (
+        env.endpoint("maildir", "src"),
+        env.endpoint("maildir", "dst"),
+    );
+    for phase in ["flags_updated", "deleted"] {
+        let mut running = env.spawn(&["mirror", "--json", "--delete", &from, &to]);
+        if running.wait_for_event(phase) {
+            running.kill_9();
+        }
+        running.finish();
+    }
+    let output = mirror(&env, &["--delete"]);
+    assert_exit(&output, 0);
+    let expected: Vec<(usize, String)> = (1..=280)
+        .map(|i| (i, if i <= 150 { "FS" } else { "S" }.to_string()))
+        .collect();
+    assert_eq!(destination(&env.path("dst")), expected);
+    // And a last run has nothing left to do.
+    let output = mirror(&env, &["--delete"]);
+    assert_exit(&output, 0);
+    let events = json_events(&output);
+    assert_eq!(count(summary(&events), "flags_updated"), 0);
+    assert_eq!(count(summary(&events), "messages_deleted"), 0);
+}

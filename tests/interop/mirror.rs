@@ -1,0 +1,118 @@
+//! `mailtug mirror` through every server of the table: pushed from a
+//! maildir (flags by STORE, removals by UID EXPUNGE), then pulled into
+//! another maildir (flags by FETCH, with CONDSTORE where the server has it
+//! and without on Courier), ending with both maildirs alike.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use crate::util::model::read_maildir;
+use crate::util::{count, summary, TestEnv};
+
+use super::{command, on_each_server, Side};
+
+/// (Subject, flag letters) of every message of a maildir's INBOX.
+fn flags_by_subject(root: &Path) -> BTreeSet<(String, String)> {
+    read_maildir(root)
+        .get("INBOX")
+        .map(|messages| {
+            messages
+                .iter()
+                .map(|m| {
+                    let text = String::from_utf8_lossy(&m.raw);
+                    let subject = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Subject: "))
+                        .unwrap_or("")
+                        .to_string();
+                    (subject, m.flags.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_mirror_through_each_server_carries_flags_and_removals_both_ways() {
+    on_each_server("mirror", |server| {
+        let env = TestEnv::new();
+        let account = server.add_account(&env, "mirror");
+        let src = env.path("src");
+        for sub in ["cur", "new", "tmp"] {
+            fs::create_dir_all(src.join(sub)).unwrap();
+        }
+        let file = |i: usize, info: &str| {
+            src.join(format!("cur/{}.M1P1.host:2,{info}", 1_700_000_000 + i))
+        };
+        for i in 1..=12 {
+            fs::write(
+                file(i, "S"),
+                format!("Message-ID: <{i}@mirror.test>\nSubject: m{i}\n\nbody {i}\n"),
+            )
+            .unwrap();
+        }
+        let (maildir, imap, out) = (
+            Side::Maildir(src.clone()),
+            Side::imaps(&account),
+            Side::Maildir(env.path("out")),
+        );
+        let push = command("mirror", &maildir, &imap, &["--delete"]);
+        let pull = command("mirror", &imap, &out, &["--delete"]);
+        env.run_json_owned(&push, 0);
+        env.run_json_owned(&pull, 0);
+        assert_eq!(flags_by_subject(&src), flags_by_subject(&env.path("out")));
+
+        fs::rename(file(1, "S"), file(1, "FS")).unwrap();
+        fs::rename(file(2, "S"), file(2, "")).unwrap();
+        fs::remove_file(file(3, "S")).unwrap();
+        let events = env.run_json_owned(&push, 0);
+        assert_eq!(
+            count(summary(&events), "flags_updated"),
+            2,
+            "{}",
+            server.name()
+        );
+        assert_eq!(
+            count(summary(&events), "messages_deleted"),
+            1,
+            "{}",
+            server.name()
+        );
+        let events = env.run_json_owned(&pull, 0);
+        assert_eq!(
+            count(summary(&events), "flags_updated"),
+            2,
+            "{}",
+            server.name()
+        );
+        assert_eq!(
+            count(summary(&events), "messages_deleted"),
+            1,
+            "{}",
+            server.name()
+        );
+        assert_eq!(
+            flags_by_subject(&src),
+            flags_by_subject(&env.path("out")),
+            "{}: the pulled copy follows the pushed one",
+            server.name()
+        );
+        // Nothing changed since: nothing to do on either side.
+        for run in [&push, &pull] {
+            let events = env.run_json_owned(run, 0);
+            assert_eq!(
+                count(summary(&events), "flags_updated"),
+                0,
+                "{}",
+                server.name()
+            );
+            assert_eq!(
+                count(summary(&events), "messages_deleted"),
+                0,
+                "{}",
+                server.name()
+            );
+        }
+    });
+}
