@@ -43,15 +43,55 @@ use crate::message::{Flags, SourceKey};
 /// user_version`). Format 1 was the JSON checkpoint, migrated on first use.
 pub const FORMAT: i64 = 3;
 
-/// Format 2 lacked the folders' listing and mirror stamps and the messages
-/// set aside from replaced folders; it is brought up to date in place, as a
-/// stamp that is not there only means one more listing.
-const FORMAT_2_TO_3: &str = "ALTER TABLE folders ADD COLUMN listing_stamp TEXT; \
-     ALTER TABLE folders ADD COLUMN mirror_stamp TEXT; \
-     CREATE TABLE set_aside (folder TEXT NOT NULL, fingerprint TEXT NOT NULL, \
-     destination_folder TEXT NOT NULL, destination_key NOT NULL, flags TEXT); \
-     CREATE INDEX set_aside_by_fingerprint ON set_aside(folder, fingerprint); \
-     PRAGMA user_version = 3;";
+/// What format 3 added to format 2: the folders' listing and mirror
+/// stamps, and the messages set aside from replaced folders. A format 2
+/// file gains them in place (a stamp that is not there only means one more
+/// listing); so does a format 3 file written while format 3 was growing,
+/// which lacks some of them.
+const FORMAT_3_COLUMNS: [(&str, &str); 2] = [
+    (
+        "listing_stamp",
+        "ALTER TABLE folders ADD COLUMN listing_stamp TEXT",
+    ),
+    (
+        "mirror_stamp",
+        "ALTER TABLE folders ADD COLUMN mirror_stamp TEXT",
+    ),
+];
+const FORMAT_3_TABLES: &str = "CREATE TABLE IF NOT EXISTS set_aside (folder TEXT NOT NULL, \
+     fingerprint TEXT NOT NULL, destination_folder TEXT NOT NULL, destination_key NOT NULL, \
+     flags TEXT); \
+     CREATE INDEX IF NOT EXISTS set_aside_by_fingerprint ON set_aside(folder, fingerprint);";
+
+/// Brings a format 2 file, or an incomplete format 3 one, to format 3.
+fn complete_format_3(conn: &Connection) -> rusqlite::Result<()> {
+    let columns: Vec<String> = {
+        let mut statement = conn.prepare("SELECT name FROM pragma_table_info('folders')")?;
+        let rows = statement.query_map([], |row| row.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let missing: Vec<_> = FORMAT_3_COLUMNS
+        .iter()
+        .filter(|(column, _)| !columns.iter().any(|c| c == column))
+        .collect();
+    let has_set_aside: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'set_aside_by_fingerprint'",
+        [],
+        |row| row.get(0),
+    )?;
+    let format: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if missing.is_empty() && has_set_aside && format == 3 {
+        return Ok(());
+    }
+    let mut sql = String::from("BEGIN; ");
+    for (_, add) in missing {
+        sql.push_str(add);
+        sql.push_str("; ");
+    }
+    sql.push_str(FORMAT_3_TABLES);
+    sql.push_str(" PRAGMA user_version = 3; COMMIT;");
+    conn.execute_batch(&sql)
+}
 
 /// The first bytes of every SQLite database file.
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
@@ -233,11 +273,10 @@ impl State {
         let mut format: i64 = conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(|e| damaged(path, &e))?;
-        if format == 2 {
-            conn.execute_batch(&format!("BEGIN; {FORMAT_2_TO_3} COMMIT;"))
-                .with_context(|| {
-                    format!("bringing state `{}` to format {FORMAT}", path.display())
-                })?;
+        if format == 2 || format == 3 {
+            complete_format_3(&conn).with_context(|| {
+                format!("bringing state `{}` to format {FORMAT}", path.display())
+            })?;
             format = FORMAT;
         }
         if format != FORMAT {
