@@ -1807,6 +1807,26 @@ mod tests {
     }
 
     #[test]
+    fn a_format_3_file_written_before_format_3_was_whole_is_completed() {
+        let dir = temp_dir("format3-partial");
+        let path = dir.join("job.sqlite");
+        drop(State::open(&path, None, &job()).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("ALTER TABLE folders DROP COLUMN mirror_stamp; DROP TABLE set_aside;")
+            .unwrap();
+        drop(conn);
+        let mut state = State::open(&path, None, &job()).unwrap();
+        let progress = FolderProgress {
+            mirror_stamp: Some("1.2.3.4".into()),
+            ..FolderProgress::default()
+        };
+        state.save_folder(&folder("INBOX"), &progress, &[]).unwrap();
+        state.replace_folder(&folder("INBOX")).unwrap();
+        drop(state);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_dry_run_copy_never_writes_the_file() {
         let dir = temp_dir("copy");
         let path = dir.join("job.sqlite");
