@@ -322,3 +322,30 @@ fn kill_9_while_flags_change_or_messages_go_then_a_rerun_ends_equal_to_the_sourc
     assert_eq!(count(summary(&events), "flags_updated"), 0);
     assert_eq!(count(summary(&events), "messages_deleted"), 0);
 }
+
+/// A maildir unchanged since the last complete mirror is neither listed
+/// nor read; a flag change (a rename) shows at once.
+#[test]
+fn an_unchanged_maildir_is_not_read_again_and_a_rename_is_seen_at_once() {
+    let env = TestEnv::new();
+    source(&env, 10);
+    assert_exit(&mirror(&env, &[]), 0);
+    // Past the settling time of the directories' stamps.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_exit(&mirror(&env, &[]), 0);
+    let output = mirror(&env, &["-vv"]);
+    assert_exit(&output, 0);
+    assert!(
+        stderr(&output).contains("unchanged since its last complete mirror"),
+        "{}",
+        stderr(&output)
+    );
+    fs::rename(
+        src_file(&env, 1),
+        env.path("src/cur/1700000001.M1P1.host:2,FS"),
+    )
+    .unwrap();
+    let output = mirror(&env, &[]);
+    assert_exit(&output, 0);
+    assert_eq!(count(summary(&json_events(&output)), "flags_updated"), 1);
+}
