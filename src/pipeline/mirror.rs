@@ -22,7 +22,7 @@ use crate::job::{Job, Mirror};
 use crate::message::{DestinationKey, Flags, SourceKey};
 use crate::report;
 use crate::state::Copied;
-use crate::store::{FlagChange, Sink, Source};
+use crate::store::{FlagChange, FlagsNow, Sink, Source};
 
 /// Which source message a change is for.
 #[derive(Clone, Debug)]
@@ -141,7 +141,8 @@ async fn walk(
             };
             reachable += 1;
             match now {
-                Some(now) => {
+                FlagsNow::Unchanged => present += 1,
+                FlagsNow::Are(now) => {
                     present += 1;
                     if !flags.as_ref().is_some_and(|was| was.same_as(&now)) {
                         changed.entry(place).or_default().push(Change {
@@ -152,7 +153,7 @@ async fn walk(
                         });
                     }
                 }
-                None => gone.entry(place).or_default().push(Change {
+                FlagsNow::Gone => gone.entry(place).or_default().push(Change {
                     key: Whose::Recorded(key),
                     destination_key,
                     was: flags,

@@ -50,8 +50,8 @@ use crate::message::{Flags, Form, MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::spool::{Listed, ListingSpool};
 use crate::store::{
-    Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FlagChange, FolderStats,
-    FolderStatus, Opened, Outbox, Sink, Source,
+    Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FlagChange, FlagsNow,
+    FolderStats, FolderStatus, Opened, Outbox, Sink, Source,
 };
 
 /// Dovecot's keyword table: letter `a` + index ↔ keyword. At most 26.
@@ -703,7 +703,7 @@ impl Source for Maildir {
     }
 
     /// From the listing `open` took: a file's flags are its info letters.
-    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<Option<Flags>>> {
+    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<FlagsNow>> {
         let open = self.open.as_ref().context("no folder is open")?;
         let listing = open
             .listing
@@ -714,10 +714,12 @@ impl Source for Maildir {
         Ok(found
             .into_iter()
             .map(|listed| {
-                listed.map(|listed| {
-                    let entry = Entry::from_listed(&listed, &open.dir);
-                    open.keywords.flags_from_info(entry.info()).0
-                })
+                listed
+                    .map(|listed| {
+                        let entry = Entry::from_listed(&listed, &open.dir);
+                        open.keywords.flags_from_info(entry.info()).0
+                    })
+                    .into()
             })
             .collect())
     }

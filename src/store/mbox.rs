@@ -35,8 +35,8 @@ use crate::message::{Flags, Form, MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::spool::{Listed, ListingSpool};
 use crate::store::{
-    Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FolderStats, FolderStatus,
-    Opened, Outbox, SingleFolder, Sink, Source,
+    Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FlagsNow, FolderStats,
+    FolderStatus, Opened, Outbox, SingleFolder, Sink, Source,
 };
 
 const READ_BUFFER: usize = 256 * 1024;
@@ -436,7 +436,7 @@ impl Source for Mbox {
     /// folder: a message is there when one starts at its offset now. A file
     /// rewritten so that offsets moved is a replaced folder to `open`
     /// already, so the offset is the message's identity here.
-    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<Option<Flags>>> {
+    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<FlagsNow>> {
         let source = self.source.as_mut().context("no folder is open")?;
         let spool = match &mut source.flags {
             Some(spool) => spool,
@@ -449,7 +449,9 @@ impl Source for Mbox {
         Ok(found
             .into_iter()
             .map(|listed| {
-                listed.map(|listed| Flags::from_imap(&String::from_utf8_lossy(&listed.place)))
+                listed
+                    .map(|listed| Flags::from_imap(&String::from_utf8_lossy(&listed.place)))
+                    .into()
             })
             .collect())
     }
@@ -1173,7 +1175,10 @@ mod tests {
         let flags = source.flags_of(&keys).await.unwrap();
         let shown: Vec<Option<String>> = flags
             .iter()
-            .map(|flags| flags.as_ref().map(Flags::to_string))
+            .map(|now| match now {
+                FlagsNow::Are(flags) => Some(flags.to_string()),
+                _ => None,
+            })
             .collect();
         assert_eq!(
             shown,

@@ -89,6 +89,24 @@ pub struct FolderStatus {
     pub mirror_stamp: Option<String>,
 }
 
+/// A recorded message as a mirror source sees it now.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FlagsNow {
+    /// No longer in the folder.
+    Gone,
+    /// There, its flags unchanged since the last complete mirror (a source
+    /// that knows what changed since then: IMAP with CONDSTORE).
+    Unchanged,
+    /// There, with these flags.
+    Are(Flags),
+}
+
+impl From<Option<Flags>> for FlagsNow {
+    fn from(flags: Option<Flags>) -> FlagsNow {
+        flags.map_or(FlagsNow::Gone, FlagsNow::Are)
+    }
+}
+
 /// A mirror's change to the flags of a stored message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlagChange {
@@ -514,10 +532,10 @@ pub trait Source {
     async fn index(&mut self, _folder: &FolderName) -> Result<Option<Vec<Fingerprint>>> {
         Ok(None)
     }
-    /// Mirror: the flags each of `keys` has now in the open folder, `None`
-    /// for a message it no longer holds. Called after `fetch` read the
-    /// folder through; only where [`Capabilities::mirrors_from`] says so.
-    async fn flags_of(&mut self, _keys: &[SourceKey]) -> Result<Vec<Option<Flags>>> {
+    /// Mirror: what each of `keys` is in the open folder now. Called after
+    /// `fetch` read the folder through; only where
+    /// [`Capabilities::mirrors_from`] says so.
+    async fn flags_of(&mut self, _keys: &[SourceKey]) -> Result<Vec<FlagsNow>> {
         Err(anyhow::anyhow!(
             "{} cannot tell flag changes and deletions",
             self.capabilities().noun
@@ -859,7 +877,7 @@ impl Source for AnySource {
     async fn delete(&mut self, keys: &[SourceKey]) -> Result<()> {
         each_source!(self, s => s.delete(keys).await)
     }
-    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<Option<Flags>>> {
+    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<FlagsNow>> {
         each_source!(self, s => s.flags_of(keys).await)
     }
     async fn close(self) {

@@ -86,7 +86,8 @@ fn imap_to_maildir_follows_flag_changes_and_expunges() {
         stderr(&output)
     );
 
-    // A flag changed since is found again.
+    // A flag changed since is found again, reading only what changed
+    // since the last complete mirror (CHANGEDSINCE).
     doveadm(&[
         "flags",
         "add",
@@ -96,8 +97,14 @@ fn imap_to_maildir_follows_flag_changes_and_expunges() {
         "uid",
         &first,
     ]);
-    let events = env.run_json_owned(&with_delete, 0);
+    let output = env.run(&verbose.iter().map(String::as_str).collect::<Vec<_>>());
+    let events = crate::util::json_events(&output);
     assert_eq!(count(summary(&events), "flags_updated"), 1);
+    assert!(
+        stderr(&output).contains("1 of 19 messages changed since modseq"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -40,7 +40,7 @@ use crate::message::{Flags, Form, Message, SourceKey};
 use crate::report;
 use crate::spool::{Listed, ListingSpool};
 use crate::store::{
-    Capabilities, Committed, Create, Fetched, FingerprintSet, FlagChange, FolderStats,
+    Capabilities, Committed, Create, Fetched, FingerprintSet, FlagChange, FlagsNow, FolderStats,
     FolderStatus, Opened, Outbox, Rejection, SingleFolder, Sink, Source, SourceOptions,
 };
 
@@ -90,9 +90,11 @@ struct SourceFolder {
     state: FolderState,
     /// UIDs to visit, found by `open`, ascending.
     pending: Vec<u32>,
-    /// Mirror: the flags of every message, by zero-padded UID, read on the
-    /// first `flags_of`.
-    flags: Option<ListingSpool>,
+    /// Mirror: the folder's flags, read on the first `flags_of`.
+    flags: Option<FlagView>,
+    /// Mirror: the HIGHESTMODSEQ of the last complete mirror of this folder
+    /// instance, when CONDSTORE is on: only what changed since is read.
+    changed_since: Option<u64>,
 }
 
 struct SinkFolder {
@@ -346,6 +348,54 @@ impl Imap {
 /// folders, knows messages by UID under a UIDVALIDITY, changes flags and
 /// removes messages in place, and may still store what a dead connection
 /// sent. `only`: the folder the URL names, which then takes every folder.
+impl Imap {
+    /// The flags of `uids` (only of those changed since `modseq`, given
+    /// one), as spool entries keyed by [`uid_key`].
+    async fn read_flags(
+        &mut self,
+        server_name: &str,
+        uids: &[u32],
+        modseq: Option<u64>,
+    ) -> Result<Vec<Listed>> {
+        let items = match modseq {
+            Some(modseq) => format!("(UID FLAGS) (CHANGEDSINCE {modseq})"),
+            None => "(UID FLAGS)".to_string(),
+        };
+        let mut listed = Vec::new();
+        for chunk in uids.chunks(META_WINDOW) {
+            self.client
+                .uid_fetch(chunk, &items, |fetch| {
+                    if let Some(uid) = fetch.uid {
+                        let mut flags = Flags::default();
+                        for flag in fetch.flags() {
+                            flags.set_imap(&flag_name(&flag));
+                        }
+                        listed.push(Listed {
+                            key: uid_key(uid),
+                            place: flags.to_string().into_bytes(),
+                        });
+                    }
+                    std::future::ready(Ok(()))
+                })
+                .await
+                .with_context(|| format!("reading the flags of folder `{server_name}`"))?;
+        }
+        Ok(listed)
+    }
+}
+
+/// What a mirror pass knows of the open folder's flags.
+enum FlagView {
+    /// Every message's flags, by [`uid_key`].
+    Every(ListingSpool),
+    /// The UIDs there now, and the flags of those changed since the last
+    /// complete mirror (CONDSTORE).
+    Since {
+        present: Vec<u32>,
+        changed: HashMap<String, Flags>,
+    },
+}
+
 pub fn capabilities(only: Option<FolderName>) -> Capabilities {
     Capabilities {
         noun: "an IMAP server",
@@ -530,6 +580,14 @@ impl Source for Imap {
             }),
             ..FolderStatus::default()
         };
+        // The last complete mirror's HIGHESTMODSEQ, for this instance.
+        let changed_since = progress
+            .mirror_stamp
+            .as_deref()
+            .and_then(|stamp| stamp.split_once('.'))
+            .filter(|(uid_validity, _)| *uid_validity == state.uid_validity.to_string())
+            .and_then(|(_, rest)| rest.split('.').next()?.parse::<u64>().ok())
+            .filter(|_| state.highest_modseq.is_some());
         if progress
             .identity
             .as_ref()
@@ -560,6 +618,7 @@ impl Source for Imap {
                 state,
                 pending: Vec::new(),
                 flags: None,
+                changed_since,
             });
             return Ok(status);
         }
@@ -597,6 +656,7 @@ impl Source for Imap {
             state,
             pending,
             flags: None,
+            changed_since,
         });
         Ok(status)
     }
@@ -703,48 +763,47 @@ impl Source for Imap {
         index.to_vec().map(Some)
     }
 
-    /// Reads the flags of every message once (a checked UID listing, so a
-    /// message missing from it is truly gone, then `UID FETCH (UID FLAGS)`
-    /// in chunks) into a spool, and answers from it.
-    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<Option<Flags>>> {
+    /// Reads the folder's flags once per pass, and answers from that. A
+    /// checked UID listing first, so a message missing from it is truly
+    /// gone. Then, with CONDSTORE and the HIGHESTMODSEQ of the last complete
+    /// mirror, only what changed since (`UID FETCH (UID FLAGS) (CHANGEDSINCE
+    /// m)`, RFC 7162): the work follows the changes. Otherwise the flags of
+    /// every message, in chunks, into a spool.
+    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<FlagsNow>> {
         let source = self.source.as_ref().context("no folder is open")?;
         if source.flags.is_none() {
             let (server_name, state) = (source.server_name.clone(), source.state.clone());
+            let since = source.changed_since;
             let uids = self.checked_uids(&server_name, &state, 1).await?;
-            let mut spool = ListingSpool::new()?;
-            for chunk in uids.chunks(META_WINDOW) {
-                let mut listed = Vec::with_capacity(chunk.len());
-                let seen = self
-                    .client
-                    .uid_fetch(chunk, "(UID FLAGS)", |fetch| {
-                        if let Some(uid) = fetch.uid {
-                            let mut flags = Flags::default();
-                            for flag in fetch.flags() {
-                                flags.set_imap(&flag_name(&flag));
-                            }
-                            listed.push(Listed {
-                                key: uid_key(uid),
-                                place: flags.to_string().into_bytes(),
-                            });
-                        }
-                        std::future::ready(Ok(()))
-                    })
-                    .await
-                    .with_context(|| format!("reading the flags of folder `{server_name}`"))?;
-                // A message expunged since the listing is gone; one the
-                // server did not answer for cannot be told from it.
-                if seen.len() < chunk.len() {
+            let view = match since {
+                Some(modseq) => {
+                    let changed = self.read_flags(&server_name, &uids, Some(modseq)).await?;
                     report::debug(&format!(
-                        "folder `{server_name}`: {} messages went while their flags were read",
-                        chunk.len() - seen.len()
+                        "folder `{server_name}`: {} of {} messages changed since modseq {modseq}",
+                        changed.len(),
+                        uids.len()
                     ));
+                    FlagView::Since {
+                        present: uids,
+                        changed: changed
+                            .into_iter()
+                            .map(|l| (l.key, Flags::from_imap(&String::from_utf8_lossy(&l.place))))
+                            .collect(),
+                    }
                 }
-                durable::blocking(|| spool.list(listed))?;
-            }
-            durable::blocking(|| spool.sort())?;
-            self.source.as_mut().expect("open").flags = Some(spool);
+                None => {
+                    let mut spool = ListingSpool::new()?;
+                    for chunk in uids.chunks(META_WINDOW) {
+                        let listed = self.read_flags(&server_name, chunk, None).await?;
+                        durable::blocking(|| spool.list(listed))?;
+                    }
+                    durable::blocking(|| spool.sort())?;
+                    FlagView::Every(spool)
+                }
+            };
+            self.source.as_mut().expect("open").flags = Some(view);
         }
-        let spool = self
+        let view = self
             .source
             .as_ref()
             .and_then(|s| s.flags.as_ref())
@@ -756,11 +815,30 @@ impl Source for Imap {
                 other => other.to_string(),
             })
             .collect();
-        let found = durable::blocking(|| spool.find(&wanted))?;
-        Ok(found
-            .into_iter()
-            .map(|listed| listed.map(|l| Flags::from_imap(&String::from_utf8_lossy(&l.place))))
-            .collect())
+        match view {
+            FlagView::Every(spool) => {
+                let found = durable::blocking(|| spool.find(&wanted))?;
+                Ok(found
+                    .into_iter()
+                    .map(|listed| {
+                        listed
+                            .map(|l| Flags::from_imap(&String::from_utf8_lossy(&l.place)))
+                            .into()
+                    })
+                    .collect())
+            }
+            FlagView::Since { present, changed } => Ok(keys
+                .iter()
+                .zip(wanted)
+                .map(|(key, wanted)| match (key, changed.get(&wanted)) {
+                    (_, Some(flags)) => FlagsNow::Are(flags.clone()),
+                    (SourceKey::Uid(uid), None) if present.binary_search(uid).is_ok() => {
+                        FlagsNow::Unchanged
+                    }
+                    _ => FlagsNow::Gone,
+                })
+                .collect()),
+        }
     }
 
     /// Removes messages that are stored at the destination and recorded in
