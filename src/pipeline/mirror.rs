@@ -350,3 +350,151 @@ async fn apply_flags(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::Removal;
+    use crate::folder::FolderName;
+    use crate::job::{Job, Mirror};
+    use crate::message::{Flags, SourceKey};
+    use crate::pipeline::order_tests::{self, memory_job, shared_for};
+    use crate::pipeline::Shared;
+    use crate::store::memory::{Logged, Memory, REFUSE_FLAGS_HEADER};
+
+    fn raw(id: u32) -> String {
+        format!("Message-ID: <{id}@example.org>\nSubject: {id}\n\nbody {id}\n")
+    }
+
+    fn flagged() -> Flags {
+        Flags {
+            seen: true,
+            flagged: true,
+            ..Flags::default()
+        }
+    }
+
+    fn mirror_job(name: &str, dry_run: bool) -> Job {
+        let mut job = memory_job(name, false);
+        job.mirror = Some(Mirror {
+            delete: Some(Removal::Expunge),
+            max_delete: None,
+        });
+        job.dry_run = dry_run;
+        job
+    }
+
+    async fn run(
+        job: &Job,
+        source: &Memory,
+        sink: &Memory,
+        shared: &Shared,
+    ) -> super::MirrorCounts {
+        let done = order_tests::copy_memory(job, source, sink, ("INBOX", "INBOX"), shared)
+            .await
+            .unwrap();
+        assert!(done.error.is_none(), "{:?}", done.error);
+        done.mirrored.unwrap_or_default()
+    }
+
+    async fn recorded_flags(shared: &Shared, uid: u32) -> Option<Flags> {
+        let page = shared
+            .state
+            .call(|state| state.copied_page(&FolderName::inbox(), None, 100))
+            .await
+            .unwrap();
+        page.into_iter()
+            .find(|c| c.key == SourceKey::Uid(uid))
+            .and_then(|c| c.flags)
+    }
+
+    #[tokio::test]
+    async fn flags_and_removals_reach_the_sink_and_then_the_state() {
+        let job = mirror_job("mirror-order", false);
+        let messages: Vec<String> = (1..=12).map(raw).collect();
+        let source = Memory::new().with_folder(
+            "INBOX",
+            &messages
+                .iter()
+                .map(|m| (m.as_str(), Flags::default()))
+                .collect::<Vec<_>>(),
+        );
+        let sink = Memory::new();
+        let shared = shared_for(&job);
+        run(&job, &source, &sink, &shared).await;
+
+        source.give_flags("INBOX", 1, flagged());
+        source.expunge("INBOX", 2);
+        let counts = run(&job, &source, &sink, &shared).await;
+        assert_eq!((counts.flags_updated, counts.messages_deleted), (1, 1));
+        let log = sink.log();
+        assert_eq!(
+            log[log.len() - 2..],
+            [
+                Logged::FlagsSet(FolderName::inbox(), vec![1]),
+                Logged::Removed(FolderName::inbox(), vec![2]),
+            ]
+        );
+        assert_eq!(recorded_flags(&shared, 1).await, Some(flagged()));
+        let rows = shared
+            .state
+            .call(|state| state.copied_page(&FolderName::inbox(), None, 100))
+            .await
+            .unwrap();
+        assert!(
+            rows.iter().all(|c| c.key != SourceKey::Uid(2)),
+            "forgotten once removed"
+        );
+        let held = sink.messages("INBOX").unwrap();
+        assert_eq!(held.len(), 11);
+        assert_eq!(held[0].flags, flagged());
+        let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_refused_flag_change_is_not_recorded_and_is_tried_again() {
+        let job = mirror_job("mirror-refused", false);
+        let refusing = format!("{REFUSE_FLAGS_HEADER}\n{}", raw(1));
+        let source = Memory::new().with_folder(
+            "INBOX",
+            &[
+                (refusing.as_str(), Flags::default()),
+                (&raw(2), Flags::default()),
+            ],
+        );
+        let sink = Memory::new();
+        let shared = shared_for(&job);
+        run(&job, &source, &sink, &shared).await;
+        source.give_flags("INBOX", 1, flagged());
+        source.give_flags("INBOX", 2, flagged());
+        for _ in 0..2 {
+            let counts = run(&job, &source, &sink, &shared).await;
+            assert_eq!(counts.changes_failed, 1);
+            assert_eq!(recorded_flags(&shared, 1).await, Some(Flags::default()));
+        }
+        assert_eq!(recorded_flags(&shared, 2).await, Some(flagged()));
+        let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_changes_neither_the_sink_nor_the_state() {
+        let job = mirror_job("mirror-dry", false);
+        let source = Memory::new().with_folder(
+            "INBOX",
+            &[(&raw(1), Flags::default()), (&raw(2), Flags::default())],
+        );
+        let sink = Memory::new();
+        let shared = shared_for(&job);
+        run(&job, &source, &sink, &shared).await;
+        source.give_flags("INBOX", 1, flagged());
+        let dry = Job {
+            dry_run: true,
+            ..mirror_job("mirror-dry", true)
+        };
+        let log_before = sink.log();
+        let counts = run(&dry, &source, &sink, &shared).await;
+        assert_eq!(counts.flags_updated, 1, "reported as it would be");
+        assert_eq!(sink.log(), log_before);
+        assert_eq!(recorded_flags(&shared, 1).await, Some(Flags::default()));
+        let _ = std::fs::remove_dir_all(job.checkpoint_path.parent().unwrap());
+    }
+}

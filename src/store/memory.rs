@@ -16,19 +16,23 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::checkpoint::FolderProgress;
 use crate::checkpoint::{FolderIdentity, IndexMark};
+use crate::cli::Removal;
 use crate::error::MessageRejected;
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::message::DestinationKey;
 use crate::message::{Flags, Form, Message, SourceKey};
 use crate::store::{
-    Capabilities, Committed, Create, Fetched, FingerprintSet, FolderStats, FolderStatus, Opened,
-    Outbox, Rejection, Sink, Source,
+    Capabilities, Committed, Create, Fetched, FingerprintSet, FlagChange, FlagsNow, FolderStats,
+    FolderStatus, Opened, Outbox, Rejection, Sink, Source,
 };
 
 /// The header that makes the sink refuse a message at `commit`, as a
 /// server answers an APPEND with NO.
 pub const REJECT_HEADER: &str = "X-Memory-Reject: yes";
+
+/// The header that makes the sink refuse to change the message's flags.
+pub const REFUSE_FLAGS_HEADER: &str = "X-Memory-Refuse-Flags: yes";
 
 /// The header that makes the whole `commit` of a batch holding the message
 /// fail, as a full disk or a lost connection does: nothing of the batch is
@@ -53,6 +57,10 @@ pub enum Logged {
     Deleted(FolderName, Vec<u32>),
     /// A commit into this folder failed and stored nothing.
     CommitFailed(FolderName),
+    /// A mirror gave these UIDs new flags.
+    FlagsSet(FolderName, Vec<u32>),
+    /// A mirror removed these UIDs.
+    Removed(FolderName, Vec<u32>),
 }
 
 #[derive(Debug)]
@@ -137,6 +145,24 @@ impl Memory {
             .folders
             .get(&name)
             .map(|f| f.messages.values().cloned().collect())
+    }
+
+    /// Gives message `uid` of `folder` new flags, as a mail reader would.
+    pub fn give_flags(&self, folder: &str, uid: u32, flags: Flags) {
+        let name = FolderName::parse(folder).expect("a folder name");
+        let mut contents = self.contents();
+        let folder = contents.folders.get_mut(&name).expect("a folder");
+        folder.messages.get_mut(&uid).expect("a message").flags = flags;
+        folder.changes += 1;
+    }
+
+    /// Removes message `uid` of `folder`, as a mail reader would.
+    pub fn expunge(&self, folder: &str, uid: u32) {
+        let name = FolderName::parse(folder).expect("a folder name");
+        let mut contents = self.contents();
+        let folder = contents.folders.get_mut(&name).expect("a folder");
+        folder.messages.remove(&uid);
+        folder.changes += 1;
     }
 
     /// How many times `open` listed a source folder: a folder whose stamp
@@ -283,6 +309,19 @@ impl Source for Memory {
         })
     }
 
+    async fn flags_of(&mut self, keys: &[SourceKey]) -> Result<Vec<FlagsNow>> {
+        let name = self.open_name()?;
+        let contents = self.contents();
+        let folder = contents.folders.get(&name).context("folder gone")?;
+        Ok(keys
+            .iter()
+            .map(|key| match key {
+                SourceKey::Uid(uid) => folder.messages.get(uid).map(|m| m.flags.clone()).into(),
+                _ => FlagsNow::Gone,
+            })
+            .collect())
+    }
+
     async fn delete(&mut self, keys: &[SourceKey]) -> Result<()> {
         let name = self.open_name()?;
         let mut contents = self.contents();
@@ -377,6 +416,59 @@ impl Sink for Memory {
         }
         contents.log.push(Logged::Committed(name, uids));
         Ok(committed)
+    }
+
+    async fn set_flags(
+        &mut self,
+        folder: &FolderName,
+        changes: &[FlagChange],
+    ) -> Result<Vec<Result<()>>> {
+        let mut contents = self.contents();
+        let held = contents.folders.get_mut(folder).context("folder gone")?;
+        let mut set = Vec::new();
+        let results = changes
+            .iter()
+            .map(|change| {
+                let DestinationKey::Uid(uid) = change.key else {
+                    bail!("{} is not a UID", change.key);
+                };
+                let message = held
+                    .messages
+                    .get_mut(&uid)
+                    .with_context(|| format!("UID {uid} is gone"))?;
+                if String::from_utf8_lossy(&message.raw)
+                    .lines()
+                    .any(|line| line == REFUSE_FLAGS_HEADER)
+                {
+                    bail!("the memory store refuses to change the flags of UID {uid}");
+                }
+                message.flags = change.now.clone();
+                set.push(uid);
+                Ok(())
+            })
+            .collect();
+        contents.log.push(Logged::FlagsSet(folder.clone(), set));
+        Ok(results)
+    }
+
+    async fn remove(
+        &mut self,
+        folder: &FolderName,
+        keys: &[DestinationKey],
+        _how: Removal,
+    ) -> Result<Vec<Result<()>>> {
+        let mut contents = self.contents();
+        let held = contents.folders.get_mut(folder).context("folder gone")?;
+        let mut removed = Vec::new();
+        for key in keys {
+            if let DestinationKey::Uid(uid) = key {
+                if held.messages.remove(uid).is_some() {
+                    removed.push(*uid);
+                }
+            }
+        }
+        contents.log.push(Logged::Removed(folder.clone(), removed));
+        Ok(keys.iter().map(|_| Ok(())).collect())
     }
 }
 
