@@ -232,6 +232,19 @@ async fn walk(
                             destination_key: change.destination_key.to_json(),
                             dry_run: job.dry_run,
                         });
+                        let what = format!(
+                            "folder `{place}`: {} {}",
+                            if job.dry_run {
+                                "would remove"
+                            } else {
+                                "removed"
+                            },
+                            change.destination_key
+                        );
+                        match job.dry_run {
+                            true => report::human(&what),
+                            false => report::info(&what),
+                        }
                         counts.messages_deleted += 1;
                         match change.key {
                             Whose::Recorded(key) => removed.push(key),
@@ -329,6 +342,21 @@ async fn apply_flags(
                     flags: flags.to_string(),
                     dry_run: job.dry_run,
                 });
+                // A dry run lists each change; a real one at -v.
+                let what = format!(
+                    "folder `{place}`: {} {} flags ({})",
+                    if job.dry_run { "would give" } else { "gave" },
+                    change.destination_key,
+                    if flags.is_empty() {
+                        "none".to_string()
+                    } else {
+                        flags.to_string()
+                    }
+                );
+                match job.dry_run {
+                    true => report::human(&what),
+                    false => report::info(&what),
+                }
                 counts.flags_updated += 1;
                 recorded.push((key, flags));
             }
