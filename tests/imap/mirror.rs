@@ -231,3 +231,73 @@ fn a_new_uidvalidity_rematches_by_fingerprint_before_anything_is_deleted() {
         "the backup follows the renumbered folder",
     );
 }
+
+/// Kill -9 while a mirror changes flags and removes messages on the
+/// server, then rerun: the server ends equal to the source, and nothing
+/// still at the source was removed.
+#[test]
+fn kill_9_during_stores_and_expunges_then_a_rerun_ends_equal_to_the_source() {
+    let env = TestEnv::new();
+    let server = server();
+    let account = Account::new(&env, server, "mirror-kill", None);
+    let src = env.path("src");
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(src.join(sub)).unwrap();
+    }
+    let file =
+        |i: usize, info: &str| src.join(format!("cur/{}.M1P1.host:2,{info}", 1_700_000_000 + i));
+    for i in 1..=400 {
+        fs::write(
+            file(i, "S"),
+            format!("Message-ID: <{i}@kill.example>\nSubject: {i}\n\nbody {i}\n"),
+        )
+        .unwrap();
+    }
+    let mut mirror = args([
+        "--json",
+        "mirror",
+        "--delete",
+        &env.endpoint("maildir", "src"),
+        &account.imaps(),
+    ]);
+    mirror.extend(account.dst_args());
+    env.run_json_owned(&mirror, 0);
+    // Distinct changes, so the flags go as several STOREs.
+    for i in 1..=200 {
+        let info = ["FS", "", "RS", "DS"][i % 4];
+        fs::rename(file(i, "S"), file(i, info)).unwrap();
+    }
+    for i in 361..=400 {
+        fs::remove_file(file(i, "S")).unwrap();
+    }
+    let argv: Vec<&str> = mirror.iter().map(String::as_str).collect();
+    for phase in ["flags_updated", "deleted"] {
+        let mut running = env.spawn(&argv);
+        if running.wait_for_event(phase) {
+            running.kill_9();
+        }
+        running.finish();
+        account.wait_for_sessions_to_end("the killed mirror");
+    }
+    env.run_json_owned(&mirror, 0);
+    let held = account.messages("INBOX");
+    assert_eq!(held.len(), 360, "40 removed, none else");
+    for message in &held {
+        let text = String::from_utf8_lossy(&message.raw);
+        let i: usize = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let expected = if i <= 200 {
+            ["FS", "-", "RS", "DS"][i % 4]
+        } else {
+            "S"
+        };
+        assert_eq!(message.flags, expected, "message {i}");
+    }
+    let events = env.run_json_owned(&mirror, 0);
+    assert_eq!(count(summary(&events), "flags_updated"), 0);
+    assert_eq!(count(summary(&events), "messages_deleted"), 0);
+}
