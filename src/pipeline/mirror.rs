@@ -42,6 +42,8 @@ impl Whose {
 
 /// Recorded messages compared with the source at a time.
 const PAGE: usize = 1_000;
+/// Flag changes gathered before they go to the destination.
+const APPLY_AT: usize = 10_000;
 
 /// One change to make at the destination.
 struct Change {
@@ -105,6 +107,7 @@ async fn walk(
     let mut gone: BTreeMap<FolderName, Vec<Change>> = BTreeMap::new();
     let (mut reachable, mut present, mut unreachable) = (0u64, 0u64, 0u64);
     let mut after: Option<SourceKey> = None;
+    let mut changed: BTreeMap<FolderName, Vec<Change>> = BTreeMap::new();
     loop {
         let page = {
             let (folder, after) = (folder.clone(), after.clone());
@@ -127,7 +130,6 @@ async fn walk(
                 return Ok(done(counts, 0));
             }
         };
-        let mut changed: BTreeMap<FolderName, Vec<Change>> = BTreeMap::new();
         for (copied, now) in page.into_iter().zip(now) {
             let Copied {
                 key,
@@ -161,9 +163,18 @@ async fn walk(
                 }),
             }
         }
-        for (place, changes) in changed {
-            apply_flags(job, shared, stores, folder, &place, changes, &mut counts).await?;
+        // Changes go to the destination in large batches, not a page at a
+        // time: a server answers one STORE per distinct change for the whole
+        // batch, and a folder is selected once for it.
+        let waiting: usize = changed.values().map(Vec::len).sum();
+        if waiting >= APPLY_AT {
+            for (place, changes) in std::mem::take(&mut changed) {
+                apply_flags(job, shared, stores, folder, &place, changes, &mut counts).await?;
+            }
         }
+    }
+    for (place, changes) in std::mem::take(&mut changed) {
+        apply_flags(job, shared, stores, folder, &place, changes, &mut counts).await?;
     }
     // Messages of a replaced instance of the folder (a new UIDVALIDITY, a
     // rewritten mbox) that its copy did not find again by fingerprint.

@@ -82,6 +82,10 @@ pub struct Imap {
     /// Whether the folders left out as other users' or shared ones were
     /// reported (a sink lists again after each CREATE).
     left_out_reported: bool,
+    /// Mirror: the destination folder selected read-write for flag changes
+    /// and removals, and its PERMANENTFLAGS, so a batch after another does
+    /// not select it again.
+    writable: Option<(String, FolderState)>,
 }
 
 struct SourceFolder {
@@ -124,6 +128,7 @@ impl Imap {
             read_only,
             renames_reported: BTreeSet::new(),
             left_out_reported: false,
+            writable: None,
         };
         imap.refresh_folders().await?;
         Ok(imap)
@@ -349,6 +354,20 @@ impl Imap {
 /// removes messages in place, and may still store what a dead connection
 /// sent. `only`: the folder the URL names, which then takes every folder.
 impl Imap {
+    /// Selects destination folder `server_name` read-write for a mirror's
+    /// changes, unless it is selected so already.
+    async fn select_writable(&mut self, server_name: &str) -> Result<FolderState> {
+        if let Some((name, state)) = &self.writable {
+            if name == server_name {
+                return Ok(state.clone());
+            }
+        }
+        self.sink = None;
+        let state = self.client.select(server_name).await?;
+        self.writable = Some((server_name.to_string(), state.clone()));
+        Ok(state)
+    }
+
     /// The flags of `uids` (only of those changed since `modseq`, given
     /// one), as spool entries keyed by [`uid_key`].
     async fn read_flags(
@@ -892,6 +911,7 @@ impl Sink for Imap {
         index: &FingerprintSet,
     ) -> Result<Option<Opened>> {
         self.sink = None;
+        self.writable = None;
         // A `\Noselect` folder (Courier lists an implicit parent so, made
         // when a subfolder was created first) needs a CREATE to hold mail.
         if !self.holds(folder) {
@@ -1023,8 +1043,7 @@ impl Sink for Imap {
         changes: &[FlagChange],
     ) -> Result<Vec<Result<()>>> {
         let server_name = self.server_name(folder);
-        self.sink = None;
-        let state = self.client.select(&server_name).await?;
+        let state = self.select_writable(&server_name).await?;
         let words = |flags: &Flags| -> BTreeSet<String> {
             flags
                 .to_imap()
@@ -1122,8 +1141,7 @@ impl Sink for Imap {
             }
         };
         let server_name = self.server_name(folder);
-        self.sink = None;
-        self.client.select(&server_name).await?;
+        self.select_writable(&server_name).await?;
         let done = match &trash {
             None => self.client.delete_uids(&uids).await,
             Some(trash) => self.client.move_uids(&uids, trash).await,
