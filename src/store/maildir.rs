@@ -900,9 +900,21 @@ impl Sink for Maildir {
         changes: &[FlagChange],
     ) -> Result<Vec<Result<()>>> {
         let dir = self.folder_dir(folder);
-        let keys: Vec<DestinationKey> = changes.iter().map(|c| c.key.clone()).collect();
-        let found = self.locate(folder, &keys)?;
         let mut keywords = Keywords::load(&dir)?;
+        // Most files are where the last mirror or copy left them: looked
+        // for there first, the folder is listed only for those that moved.
+        let hints: Vec<(DestinationKey, Option<String>)> = changes
+            .iter()
+            .map(|c| {
+                let expected = c.was.as_ref().map(|was| {
+                    // A copy of the table: a guess must not give out letters.
+                    let letters = keywords.clone().info_letters(was, "").0;
+                    format!("{}:2,{letters}", destination_name(&c.key))
+                });
+                (c.key.clone(), expected)
+            })
+            .collect();
+        let found = self.locate(folder, &hints)?;
         let mut results = Vec::with_capacity(changes.len());
         let mut renames = Vec::new();
         for (change, entry) in changes.iter().zip(found) {
@@ -959,7 +971,9 @@ impl Sink for Maildir {
                 Some(trash)
             }
         };
-        let found = self.locate(folder, keys)?;
+        let hints: Vec<(DestinationKey, Option<String>)> =
+            keys.iter().map(|key| (key.clone(), None)).collect();
+        let found = self.locate(folder, &hints)?;
         let results = durable::blocking(|| -> Result<Vec<Result<()>>> {
             let mut results = Vec::with_capacity(keys.len());
             for (key, entry) in keys.iter().zip(found) {
@@ -1003,27 +1017,57 @@ impl Maildir {
     fn locate(
         &mut self,
         folder: &FolderName,
-        keys: &[DestinationKey],
+        wanted: &[(DestinationKey, Option<String>)],
     ) -> Result<Vec<Option<Entry>>> {
         let dir = self.folder_dir(folder);
+        let mut found: Vec<Option<Entry>> = wanted
+            .iter()
+            .map(|(key, expected)| probe(&dir, &destination_name(key), expected.as_deref()))
+            .collect();
+        let missed: Vec<usize> = (0..wanted.len()).filter(|&i| found[i].is_none()).collect();
+        if missed.is_empty() {
+            return Ok(found);
+        }
         if self.located.as_ref().is_none_or(|(name, _)| name != folder) {
             let listing = durable::blocking(|| spool_entries(&dir))
                 .with_context(|| format!("listing folder `{folder}`"))?;
             self.located = Some((folder.clone(), listing));
         }
         let (_, listing) = self.located.as_ref().expect("listed above");
-        let names: Vec<String> = keys
+        let names: Vec<String> = missed
             .iter()
-            .map(|key| match key {
-                DestinationKey::File(name) => name.clone(),
-                other => other.to_string(),
-            })
+            .map(|&i| destination_name(&wanted[i].0))
             .collect();
-        let found = durable::blocking(|| listing.find(&names))?;
-        Ok(found
-            .into_iter()
-            .map(|listed| listed.map(|listed| Entry::from_listed(&listed, &dir)))
-            .collect())
+        let listed = durable::blocking(|| listing.find(&names))?;
+        for (i, listed) in missed.into_iter().zip(listed) {
+            found[i] = listed.map(|listed| Entry::from_listed(&listed, &dir));
+        }
+        Ok(found)
+    }
+}
+
+/// The file of unique name `unique` where it is expected: `cur/` under
+/// `expected` (its name with the info letters it was given), or `new/`
+/// without info, as a copy leaves a message without flags.
+fn probe(dir: &Path, unique: &str, expected: Option<&str>) -> Option<Entry> {
+    let candidates = expected
+        .map(|name| ("cur", name.to_string()))
+        .into_iter()
+        .chain([("new", unique.to_string()), ("cur", format!("{unique}:2,"))]);
+    for (sub, name) in candidates {
+        let path = dir.join(sub).join(&name);
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            return Some(Entry::named(OsStr::new(&name), sub == "new", || path));
+        }
+    }
+    None
+}
+
+/// The unique name a destination key names in a maildir.
+fn destination_name(key: &DestinationKey) -> String {
+    match key {
+        DestinationKey::File(name) => name.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -1671,7 +1715,7 @@ fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
 }
 
 /// Dovecot's `dovecot-keywords`: `N keyword` lines, letter `a`+N in file names.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Keywords {
     by_index: Vec<Option<String>>,
     by_name: HashMap<String, usize>,
