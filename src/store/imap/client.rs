@@ -1208,20 +1208,7 @@ impl ImapClient {
         let timeout = self.timeout;
         for chunk in uids.chunks(500) {
             let set = uid_set(chunk);
-            let session = &mut self.session;
-            let marked = deadline(timeout, "marking messages deleted", async {
-                let stream = session
-                    .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
-                    .await
-                    .map_err(protocol_error)?;
-                futures_util::pin_mut!(stream);
-                while let Some(item) = stream.next().await {
-                    item.map_err(protocol_error)?;
-                }
-                Ok(())
-            })
-            .await;
-            self.note(marked)?;
+            self.store_flags(chunk, "+FLAGS.SILENT (\\Deleted)").await?;
             let session = &mut self.session;
             let expunged = deadline(timeout, "expunging messages", async {
                 let stream = session.uid_expunge(&set).await.map_err(protocol_error)?;
