@@ -694,10 +694,6 @@ impl State {
         result.map_err(|e| self.write_failed(e))
     }
 
-    fn try_forget_folder(&mut self, folder: &FolderName) -> Result<()> {
-        self.try_forget(folder, false)
-    }
-
     fn try_forget(&mut self, folder: &FolderName, set_aside: bool) -> Result<()> {
         if let Some(id) = self.folder_ids.remove(folder) {
             let tx = self.conn.transaction()?;
@@ -905,7 +901,7 @@ impl State {
     /// Forgets a source folder and everything recorded in it: its copy is
     /// gone, or the folder was replaced by another instance.
     pub fn forget_folder(&mut self, folder: &FolderName) -> Result<()> {
-        let result = self.try_forget_folder(folder);
+        let result = self.try_forget(folder, false);
         result.map_err(|e| self.write_failed(e))
     }
 

@@ -74,11 +74,15 @@ pub(super) async fn mirror_folder(
     folder: &FolderName,
     mirror: Mirror,
 ) -> Result<Mirrored> {
-    let counts = walk(job, shared, stores, folder, mirror).await?;
-    let settled = counts.changes_failed == 0 && counts.deletions_refused == 0;
+    let Walked {
+        counts,
+        kept_for_delete,
+    } = walk(job, shared, stores, folder, mirror).await?;
     Ok(Mirrored {
-        settled: settled && counts.kept_for_delete == 0,
-        counts: counts.counts,
+        settled: counts.changes_failed == 0
+            && counts.deletions_refused == 0
+            && kept_for_delete == 0,
+        counts,
     })
 }
 
@@ -86,8 +90,6 @@ pub(super) async fn mirror_folder(
 struct Walked {
     counts: MirrorCounts,
     kept_for_delete: u64,
-    changes_failed: u64,
-    deletions_refused: u64,
 }
 
 async fn walk(
@@ -98,8 +100,6 @@ async fn walk(
     mirror: Mirror,
 ) -> Result<Walked> {
     let done = |counts: MirrorCounts, kept_for_delete: u64| Walked {
-        changes_failed: counts.changes_failed,
-        deletions_refused: counts.deletions_refused,
         counts,
         kept_for_delete,
     };
