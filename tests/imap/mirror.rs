@@ -4,6 +4,7 @@
 
 use std::fs;
 
+use crate::support::faultproxy::{Fault, FaultProxy, Plan, Rule};
 use crate::util::model::{assert_same_messages, read_maildir, Model};
 use crate::util::{count, events_of, stderr, summary, TestEnv};
 
@@ -20,17 +21,39 @@ fn inbox(model: &Model) -> Model {
 
 #[test]
 fn imap_to_maildir_follows_flag_changes_and_expunges() {
+    // Dovecot offers QRESYNC: what changed comes with the EXAMINE itself.
+    follow_flag_changes_and_expunges("mirror-pull", None);
+}
+
+#[test]
+fn without_qresync_only_what_changed_since_is_fetched() {
+    // The same server with QRESYNC hidden: CONDSTORE's CHANGEDSINCE.
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean().with(Rule::to_client(Fault::Rewrite {
+            from: b"QRESYNC".to_vec(),
+            to: b"XRESYNC".to_vec(),
+        })),
+    );
+    follow_flag_changes_and_expunges("mirror-condstore", Some(&proxy));
+}
+
+/// Mirrors an INBOX to maildir, changes flags and expunges at the server,
+/// and mirrors again; through `proxy` (plaintext) when given.
+fn follow_flag_changes_and_expunges(hint: &str, proxy: Option<&FaultProxy>) {
     let env = TestEnv::new();
     let server = server();
-    let account = Account::new(&env, server, "mirror-pull", None);
+    let account = Account::new(&env, server, hint, None);
     account.load("INBOX", &mails("pull", 20, 300));
-    let mut mirror = args([
-        "--json",
-        "mirror",
-        &account.imaps(),
-        &env.endpoint("maildir", "backup"),
-    ]);
+    let url = match proxy {
+        Some(proxy) => account.url("imap", proxy.port()),
+        None => account.imaps(),
+    };
+    let mut mirror = args(["--json", "mirror", &url, &env.endpoint("maildir", "backup")]);
     mirror.extend(account.src_args());
+    if proxy.is_some() {
+        mirror.extend(args(["--tls", "none"]));
+    }
     let events = env.run_json_owned(&mirror, 0);
     assert_eq!(count(summary(&events), "messages_copied"), 20);
 
@@ -62,23 +85,29 @@ fn imap_to_maildir_follows_flag_changes_and_expunges() {
 
     let mut with_delete = mirror.clone();
     with_delete.push("--delete".into());
-    let events = env.run_json_owned(&with_delete, 0);
+    let mut verbose = with_delete.clone();
+    verbose.push("-vv".into());
+    let output = env.run(&verbose.iter().map(String::as_str).collect::<Vec<_>>());
+    let events = crate::util::json_events(&output);
     let done = summary(&events);
     assert_eq!(count(done, "messages_deleted"), 1);
     assert!(count(done, "flags_updated") >= 1, "{done}");
+    let expected = match proxy {
+        None => format!("changed, vanished: {third}"),
+        Some(_) => "changed since modseq".to_string(),
+    };
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
     assert_same_messages(
         &inbox(&lf_model(&account.model())),
         &inbox(&read_maildir(&env.path("backup"))),
         "the backup follows the server",
     );
 
-    // Nothing changed since: nothing to do, and with CONDSTORE nothing is
-    // even read (HIGHESTMODSEQ is as the last complete mirror left it).
+    // Nothing changed since: nothing to do, and nothing is even read
+    // (HIGHESTMODSEQ is as the last complete mirror left it).
     let events = env.run_json_owned(&with_delete, 0);
     assert_eq!(count(summary(&events), "flags_updated"), 0);
     assert_eq!(count(summary(&events), "messages_deleted"), 0);
-    let mut verbose = with_delete.clone();
-    verbose.push("-vv".into());
     let output = env.run(&verbose.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
         stderr(&output).contains("unchanged since its last complete mirror"),
@@ -87,7 +116,7 @@ fn imap_to_maildir_follows_flag_changes_and_expunges() {
     );
 
     // A flag changed since is found again, reading only what changed
-    // since the last complete mirror (CHANGEDSINCE).
+    // since the last complete mirror.
     doveadm(&[
         "flags",
         "add",
@@ -100,10 +129,15 @@ fn imap_to_maildir_follows_flag_changes_and_expunges() {
     let output = env.run(&verbose.iter().map(String::as_str).collect::<Vec<_>>());
     let events = crate::util::json_events(&output);
     assert_eq!(count(summary(&events), "flags_updated"), 1);
-    assert!(
-        stderr(&output).contains("1 of 19 messages changed since modseq"),
-        "{}",
-        stderr(&output)
+    let expected = match proxy {
+        None => ": 1 changed, vanished: none",
+        Some(_) => "1 of 19 messages changed since modseq",
+    };
+    assert!(stderr(&output).contains(expected), "{}", stderr(&output));
+    assert_same_messages(
+        &inbox(&lf_model(&account.model())),
+        &inbox(&read_maildir(&env.path("backup"))),
+        "the backup follows the server",
     );
 }
 

@@ -9,6 +9,8 @@
 //! - delay every chunk of one direction ([`Fault::Latency`]);
 //! - cut the client off while what it sent still trickles into the server
 //!   ([`Fault::LateDelivery`]);
+//! - rewrite bytes, to hide a capability from the client
+//!   ([`Fault::Rewrite`]);
 //! - send a line of the proxy's own (`* BYE …` for IMAP, `-ERR [SYS/TEMP] …`
 //!   for POP3) at a response boundary and hang up ([`Fault::InjectAndClose`]).
 //!
@@ -84,6 +86,10 @@ pub enum Fault {
         marker: Vec<u8>,
         line: Vec<u8>,
     },
+    /// Replace every `from` found within one read by `to`, of the same
+    /// length (so byte offsets stay true): `QRESYNC` → `XRESYNC` hides an
+    /// extension the server offers on plaintext connections.
+    Rewrite { from: Vec<u8>, to: Vec<u8> },
 }
 
 /// Which connections a rule applies to, counted from 0 in the order the
@@ -292,6 +298,21 @@ fn check(plan: &Plan) {
                 "an injection marker is at most {MARKER_MAX} bytes: {rule:?}"
             );
         }
+        if let Fault::Rewrite { from, to } = &rule.fault {
+            assert!(
+                !from.is_empty() && from.len() == to.len(),
+                "a rewrite keeps the length: {rule:?}"
+            );
+        }
+    }
+}
+
+/// Replaces each `from` in `bytes` by `to` (same length).
+fn rewrite(bytes: &mut [u8], from: &[u8], to: &[u8]) {
+    let mut at = 0;
+    while let Some(found) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        bytes[at + found..at + found + to.len()].copy_from_slice(to);
+        at += found + from.len();
     }
 }
 
@@ -398,8 +419,10 @@ impl Pump {
                 Ok(n) => n,
             };
             for fault in &self.faults {
-                if let Fault::Latency { millis } = fault {
-                    std::thread::sleep(Duration::from_millis(*millis));
+                match fault {
+                    Fault::Latency { millis } => std::thread::sleep(Duration::from_millis(*millis)),
+                    Fault::Rewrite { from, to } => rewrite(&mut buf[..n], from, to),
+                    _ => {}
                 }
             }
             let mut chunk = &buf[..n];
@@ -467,7 +490,7 @@ impl Pump {
                         let _ = self.to.shutdown(Shutdown::Write);
                         return;
                     }
-                    Fault::Latency { .. } => {}
+                    Fault::Latency { .. } | Fault::Rewrite { .. } => {}
                     Fault::LateDelivery {
                         in_flight, millis, ..
                     } => {

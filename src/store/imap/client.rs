@@ -111,6 +111,78 @@ impl FolderState {
     }
 }
 
+/// What changed in a folder since a known state, as a QRESYNC open
+/// reports it.
+#[derive(Debug, Default)]
+pub struct Resync {
+    /// UIDs expunged since (VANISHED (EARLIER)). It may name UIDs that
+    /// never existed, never one that still does.
+    pub vanished: Vec<std::ops::RangeInclusive<u32>>,
+    /// The UID and flags of every message changed since.
+    pub changed: Vec<(u32, Vec<String>)>,
+}
+
+/// One response to a QRESYNC SELECT/EXAMINE, as far as it matters.
+enum OpenStep {
+    /// The tagged answer: OK, or the text of a NO/BAD.
+    Done(Result<(), String>),
+    UidValidity(u32),
+    UidNext(u32),
+    HighestModSeq(u64),
+    PermanentFlags(Vec<String>),
+    Exists(u32),
+    Vanished(Vec<std::ops::RangeInclusive<u32>>),
+    /// A FETCH: its UID (if it had one) and flags.
+    Changed(Option<u32>, Vec<String>),
+    Other,
+}
+
+impl OpenStep {
+    fn of(response: &Response<'_>, tag: &str) -> OpenStep {
+        use imap_proto::{AttributeValue, MailboxDatum};
+        match response {
+            Response::Done {
+                tag: done,
+                status,
+                outcome,
+            } if done.0 == tag => match status {
+                Status::Ok => OpenStep::Done(Ok(())),
+                _ => OpenStep::Done(Err(outcome
+                    .information
+                    .as_deref()
+                    .unwrap_or("no reason given")
+                    .to_string())),
+            },
+            Response::Data { outcome, .. } => match &outcome.code {
+                Some(ResponseCode::UidValidity(n)) => OpenStep::UidValidity(*n),
+                Some(ResponseCode::UidNext(n)) => OpenStep::UidNext(*n),
+                Some(ResponseCode::HighestModSeq(n)) => OpenStep::HighestModSeq(*n),
+                Some(ResponseCode::PermanentFlags(flags)) => {
+                    OpenStep::PermanentFlags(flags.iter().map(|f| f.to_string()).collect())
+                }
+                _ => OpenStep::Other,
+            },
+            Response::MailboxData(MailboxDatum::Exists(n)) => OpenStep::Exists(*n),
+            Response::Vanished { uids, .. } => OpenStep::Vanished(uids.clone()),
+            Response::Fetch(_, attributes) => {
+                let mut uid = None;
+                let mut flags = Vec::new();
+                for attribute in attributes {
+                    match attribute {
+                        AttributeValue::Uid(n) => uid = Some(*n),
+                        AttributeValue::Flags(list) => {
+                            flags = list.iter().map(|f| f.to_string()).collect()
+                        }
+                        _ => {}
+                    }
+                }
+                OpenStep::Changed(uid, flags)
+            }
+            _ => OpenStep::Other,
+        }
+    }
+}
+
 /// What the selected folder holds, as the server has told since opening it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Selected {
@@ -201,6 +273,10 @@ pub struct ImapClient {
     /// CONDSTORE was turned on (ENABLE, RFC 7162): folders report
     /// HIGHESTMODSEQ.
     condstore: bool,
+    /// QRESYNC was turned on (it implies CONDSTORE): folders can be opened
+    /// with what changed since a known state, and expunges are reported
+    /// as VANISHED.
+    qresync: bool,
     timeout: Duration,
     /// Where errors and logs say we are talking to (`user@host:port`).
     label: String,
@@ -283,6 +359,7 @@ impl ImapClient {
             early_answers: HashMap::new(),
             selected: None,
             condstore: false,
+            qresync: false,
         };
         this.refresh_capabilities().await?;
         Ok(this)
@@ -438,26 +515,51 @@ impl ImapClient {
     /// opened folders report HIGHESTMODSEQ. False when the server offers
     /// neither; a refusal is not an error, only the slower way.
     pub async fn enable_condstore(&mut self) -> Result<bool> {
-        if self.condstore {
-            return Ok(true);
+        if !self.condstore && self.enable("CONDSTORE").await {
+            self.condstore = true;
         }
-        if !self.has("CONDSTORE") || !self.has("ENABLE") {
-            return Ok(false);
+        Ok(self.condstore)
+    }
+
+    /// Turns QRESYNC on for the session (RFC 7162 §3.2.3; CONDSTORE comes
+    /// with it), so a folder can be opened with what changed since a known
+    /// state ([`ImapClient::open_folder_since`]). False when the server
+    /// does not offer it or refuses.
+    pub async fn enable_qresync(&mut self) -> Result<bool> {
+        if !self.qresync && self.enable("QRESYNC").await {
+            self.qresync = true;
+            self.condstore = true;
+        }
+        Ok(self.qresync)
+    }
+
+    /// ENABLE `extension`, when the server offers it and ENABLE.
+    async fn enable(&mut self, extension: &str) -> bool {
+        if !self.has(extension) || !self.has("ENABLE") {
+            return false;
         }
         let session = &mut self.session;
-        let enabled = deadline(self.timeout, "turning CONDSTORE on", async {
+        let command = format!("ENABLE {extension}");
+        let enabled = deadline(self.timeout, "turning an extension on", async {
             session
-                .run_command_and_check_ok("ENABLE CONDSTORE")
+                .run_command_and_check_ok(&command)
                 .await
                 .map_err(protocol_error)
         })
         .await;
         self.drain_unsolicited();
         match enabled {
-            Ok(()) => self.condstore = true,
-            Err(e) => report::debug(&format!("{}: ENABLE CONDSTORE: {e:#}", self.label)),
+            Ok(()) => true,
+            Err(e) => {
+                report::debug(&format!("{}: {command}: {e:#}", self.label));
+                false
+            }
         }
-        Ok(self.condstore)
+    }
+
+    /// Whether QRESYNC is on for the session.
+    pub fn has_qresync(&self) -> bool {
+        self.qresync
     }
 
     /// EXAMINE: opens a folder read-only (reading never changes \Seen or \Recent).
@@ -508,6 +610,94 @@ impl ImapClient {
                 .collect(),
             highest_modseq: mailbox.highest_modseq.filter(|_| self.condstore),
         })
+    }
+
+    /// Opens a folder as [`ImapClient::examine`] and [`ImapClient::select`]
+    /// do, with QRESYNC's parameters (RFC 7162 §3.2.5): `since` is a
+    /// UIDVALIDITY and a HIGHESTMODSEQ seen before. When the folder still
+    /// has that UIDVALIDITY, the same reply tells which UIDs were expunged
+    /// since (VANISHED (EARLIER)) and the flags of every message changed
+    /// since (FETCH): that is the [`Resync`]. The reply is read here one
+    /// response at a time, because async-imap queues the FETCH and VANISHED
+    /// responses of an open as unsolicited ones and drops those past the
+    /// 100th.
+    pub async fn open_folder_since(
+        &mut self,
+        name: &str,
+        writable: bool,
+        since: (u32, u64),
+    ) -> Result<(FolderState, Option<Resync>)> {
+        if !self.qresync || name.contains(['\r', '\n']) {
+            // A name that needs a literal is opened the usual way.
+            return Ok((self.open_folder(name, writable).await?, None));
+        }
+        self.renew_if_over().await?;
+        let command = format!(
+            "{} {} (QRESYNC ({} {}))",
+            if writable { "SELECT" } else { "EXAMINE" },
+            quote(name),
+            since.0,
+            since.1
+        );
+        self.selected = None;
+        let session = &mut self.session;
+        let sent = deadline(self.timeout, "opening a folder", async {
+            session.run_command(&command).await.map_err(protocol_error)
+        })
+        .await;
+        let tag = self.note(sent)?.0;
+        let mut state = FolderState::default();
+        let mut uid_validity = None;
+        let mut resync = Resync::default();
+        let mut whole = true;
+        loop {
+            let step = self
+                .read_reply("opening a folder", |response| OpenStep::of(response, &tag))
+                .await;
+            match self.note(step)? {
+                OpenStep::Done(Ok(())) => break,
+                OpenStep::Done(Err(text)) => {
+                    return Err(Refused(format!("the server refused: {text}")))
+                        .with_context(|| format!("folder `{name}`"));
+                }
+                OpenStep::UidValidity(n) => uid_validity = Some(n),
+                OpenStep::UidNext(n) => state.uid_next = n,
+                OpenStep::HighestModSeq(n) => state.highest_modseq = Some(n),
+                OpenStep::PermanentFlags(flags) => state.permanent_flags = flags,
+                OpenStep::Exists(n) => state.exists = n,
+                OpenStep::Vanished(uids) => resync.vanished.extend(uids),
+                OpenStep::Changed(Some(uid), flags) => resync.changed.push((uid, flags)),
+                OpenStep::Changed(None, _) => whole = false,
+                OpenStep::Other => {}
+            }
+        }
+        self.selected = Some(Selected {
+            exists_at_open: state.exists,
+            exists: state.exists,
+            expunged: 0,
+            writable,
+        });
+        self.drain_unsolicited();
+        state.uid_validity = uid_validity.ok_or_else(|| {
+            anyhow!(
+                "the server gave no UIDVALIDITY for folder `{name}`; it cannot be copied safely"
+            )
+        })?;
+        // Another UIDVALIDITY: the server ignored the parameters (§3.2.5.2).
+        // Without HIGHESTMODSEQ (NOMODSEQ), changes are not tracked at all.
+        let resync = (state.uid_validity == since.0 && state.highest_modseq.is_some())
+            .then_some(resync)
+            .filter(|_| {
+                if !whole {
+                    report::debug(&format!(
+                        "{}: folder `{name}`: a FETCH without UID in the QRESYNC answer; \
+                         reading changes the CONDSTORE way",
+                        self.label
+                    ));
+                }
+                whole
+            });
+        Ok((state, resync))
     }
 
     /// Leaves a folder opened with EXAMINE (UNSELECT, RFC 3691, or CLOSE,
@@ -1239,6 +1429,23 @@ impl ImapClient {
                 UnsolicitedResponse::Expunge(_) => {
                     selected.exists = selected.exists.saturating_sub(1);
                     selected.expunged += 1;
+                }
+                // With QRESYNC on, expunges come as VANISHED (RFC 7162
+                // §3.2.10): each UID is one message fewer.
+                UnsolicitedResponse::Other(data) => {
+                    if let Response::Vanished {
+                        earlier: false,
+                        uids,
+                    } = data.parsed()
+                    {
+                        let gone: u64 = uids
+                            .iter()
+                            .map(|range| u64::from(range.end() - range.start()) + 1)
+                            .sum();
+                        let gone = u32::try_from(gone).unwrap_or(u32::MAX);
+                        selected.exists = selected.exists.saturating_sub(gone);
+                        selected.expunged = selected.expunged.saturating_add(gone);
+                    }
                 }
                 _ => {}
             }

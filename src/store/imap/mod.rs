@@ -23,7 +23,7 @@ mod scripted;
 mod wire;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, RangeInclusive};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, Context, Result};
@@ -368,6 +368,67 @@ impl Imap {
         Ok(state)
     }
 
+    /// Checks the messages a QRESYNC answer said vanished before they are
+    /// taken as gone, since taking one as gone may remove its copy: a UID
+    /// SEARCH and a UID FETCH must both find none of them. One the server
+    /// still has is answered with its flags as read now, and reported.
+    async fn confirm_vanished(
+        &mut self,
+        keys: &[SourceKey],
+        mut now: Vec<FlagsNow>,
+    ) -> Result<Vec<FlagsNow>> {
+        let mut said_gone: Vec<u32> = keys
+            .iter()
+            .zip(&now)
+            .filter_map(|(key, now)| match (key, now) {
+                (SourceKey::Uid(uid), FlagsNow::Gone) => Some(*uid),
+                _ => None,
+            })
+            .collect();
+        said_gone.sort_unstable();
+        if said_gone.is_empty() {
+            return Ok(now);
+        }
+        let set = client::uid_set(&said_gone);
+        let mut still: Vec<u32> = self.client.uid_search(&format!("UID {set}")).await?;
+        still.extend(self.client.uids_by_fetch(&set).await?);
+        still.retain(|uid| said_gone.binary_search(uid).is_ok());
+        if still.is_empty() {
+            return Ok(now);
+        }
+        still.sort_unstable();
+        still.dedup();
+        let server_name = self
+            .source
+            .as_ref()
+            .context("no folder is open")?
+            .server_name
+            .clone();
+        report::warn(&format!(
+            "folder `{server_name}`: the server reported {} messages as expunged that it still \
+             holds (UIDs {}); they are kept",
+            still.len(),
+            client::uid_set(&still)
+        ));
+        let flags: HashMap<String, Flags> = self
+            .read_flags(&server_name, &still, None)
+            .await?
+            .into_iter()
+            .map(|l| (l.key, Flags::from_imap(&String::from_utf8_lossy(&l.place))))
+            .collect();
+        for (key, now) in keys.iter().zip(now.iter_mut()) {
+            if let SourceKey::Uid(uid) = key {
+                if still.binary_search(uid).is_ok() {
+                    *now = match flags.get(&uid_key(*uid)) {
+                        Some(flags) => FlagsNow::Are(flags.clone()),
+                        None => FlagsNow::Unchanged,
+                    };
+                }
+            }
+        }
+        Ok(now)
+    }
+
     /// The flags of `uids` (only of those changed since `modseq`, given
     /// one), as spool entries keyed by [`uid_key`].
     async fn read_flags(
@@ -407,12 +468,64 @@ impl Imap {
 enum FlagView {
     /// Every message's flags, by [`uid_key`].
     Every(ListingSpool),
-    /// The UIDs there now, and the flags of those changed since the last
-    /// complete mirror (CONDSTORE).
+    /// Which UIDs are there now, and the flags of those changed since the
+    /// last complete mirror (CONDSTORE or QRESYNC).
     Since {
-        present: Vec<u32>,
+        present: Presence,
         changed: HashMap<String, Flags>,
     },
+}
+
+/// Which messages a folder holds now.
+enum Presence {
+    /// Every UID, from a checked listing, ascending.
+    Listed(Vec<u32>),
+    /// All but these UIDs, vanished since the last complete mirror
+    /// (QRESYNC); ascending, disjoint ranges.
+    AllBut(Vec<RangeInclusive<u32>>),
+}
+
+impl Presence {
+    fn holds(&self, uid: u32) -> bool {
+        match self {
+            Presence::Listed(uids) => uids.binary_search(&uid).is_ok(),
+            Presence::AllBut(vanished) => {
+                let after = vanished.partition_point(|range| *range.start() <= uid);
+                !after
+                    .checked_sub(1)
+                    .is_some_and(|before| vanished[before].contains(&uid))
+            }
+        }
+    }
+}
+
+/// `ranges` sorted and merged where they overlap or touch.
+fn merged(mut ranges: Vec<RangeInclusive<u32>>) -> Vec<RangeInclusive<u32>> {
+    ranges.sort_unstable_by_key(|range| *range.start());
+    let mut out: Vec<RangeInclusive<u32>> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match out.last_mut() {
+            Some(last) if *range.start() <= last.end().saturating_add(1) => {
+                if range.end() > last.end() {
+                    *last = *last.start()..=*range.end();
+                }
+            }
+            _ => out.push(range),
+        }
+    }
+    out
+}
+
+/// UID ranges as an IMAP set: `1:5,7`.
+fn ranges_text(ranges: &[RangeInclusive<u32>]) -> String {
+    ranges
+        .iter()
+        .map(|range| match range.start() == range.end() {
+            true => range.start().to_string(),
+            false => format!("{}:{}", range.start(), range.end()),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn capabilities(only: Option<FolderName>) -> Capabilities {
@@ -574,14 +687,55 @@ impl Source for Imap {
         progress: &FolderProgress,
     ) -> Result<FolderStatus> {
         let server_name = self.server_name(folder);
-        if self.options.mirror {
+        // The last complete mirror of this folder: its UIDVALIDITY and
+        // HIGHESTMODSEQ (see `mirror_stamp` below).
+        let mirrored_at = progress.mirror_stamp.as_deref().and_then(|stamp| {
+            let mut parts = stamp.split('.');
+            Some((
+                parts.next()?.parse::<u32>().ok()?,
+                parts.next()?.parse::<u64>().ok()?,
+            ))
+        });
+        if self.options.mirror && !self.client.enable_qresync().await? {
             self.client.enable_condstore().await?;
         }
-        let state = if self.options.delete {
-            self.client.select(&server_name).await?
-        } else {
-            self.client.examine(&server_name).await?
+        let writable = self.options.delete;
+        let (state, resync) = match mirrored_at.filter(|_| self.options.mirror) {
+            Some(since) => {
+                self.client
+                    .open_folder_since(&server_name, writable, since)
+                    .await?
+            }
+            None if writable => (self.client.select(&server_name).await?, None),
+            None => (self.client.examine(&server_name).await?, None),
         };
+        if let Some(resync) = &resync {
+            report::debug(&format!(
+                "folder `{server_name}`: QRESYNC since modseq {}: {} changed, vanished: {}",
+                mirrored_at.map_or(0, |(_, modseq)| modseq),
+                resync.changed.len(),
+                if resync.vanished.is_empty() {
+                    "none".to_string()
+                } else {
+                    ranges_text(&resync.vanished)
+                },
+            ));
+        }
+        // What changed since the last complete mirror, when QRESYNC told.
+        let resynced = resync.map(|resync| FlagView::Since {
+            present: Presence::AllBut(merged(resync.vanished)),
+            changed: resync
+                .changed
+                .into_iter()
+                .map(|(uid, flags)| {
+                    let mut now = Flags::default();
+                    for flag in &flags {
+                        now.set_imap(flag);
+                    }
+                    (uid_key(uid), now)
+                })
+                .collect(),
+        });
         let identity = FolderIdentity::UidValidity {
             uid_validity: state.uid_validity,
         };
@@ -600,12 +754,9 @@ impl Source for Imap {
             ..FolderStatus::default()
         };
         // The last complete mirror's HIGHESTMODSEQ, for this instance.
-        let changed_since = progress
-            .mirror_stamp
-            .as_deref()
-            .and_then(|stamp| stamp.split_once('.'))
-            .filter(|(uid_validity, _)| *uid_validity == state.uid_validity.to_string())
-            .and_then(|(_, rest)| rest.split('.').next()?.parse::<u64>().ok())
+        let changed_since = mirrored_at
+            .filter(|(uid_validity, _)| *uid_validity == state.uid_validity)
+            .map(|(_, modseq)| modseq)
             .filter(|_| state.highest_modseq.is_some());
         if progress
             .identity
@@ -636,7 +787,7 @@ impl Source for Imap {
                 server_name,
                 state,
                 pending: Vec::new(),
-                flags: None,
+                flags: resynced,
                 changed_since,
             });
             return Ok(status);
@@ -674,7 +825,7 @@ impl Source for Imap {
             server_name,
             state,
             pending,
-            flags: None,
+            flags: resynced,
             changed_since,
         });
         Ok(status)
@@ -803,7 +954,7 @@ impl Source for Imap {
                         uids.len()
                     ));
                     FlagView::Since {
-                        present: uids,
+                        present: Presence::Listed(uids),
                         changed: changed
                             .into_iter()
                             .map(|l| (l.key, Flags::from_imap(&String::from_utf8_lossy(&l.place))))
@@ -846,17 +997,21 @@ impl Source for Imap {
                     })
                     .collect())
             }
-            FlagView::Since { present, changed } => Ok(keys
-                .iter()
-                .zip(wanted)
-                .map(|(key, wanted)| match (key, changed.get(&wanted)) {
-                    (_, Some(flags)) => FlagsNow::Are(flags.clone()),
-                    (SourceKey::Uid(uid), None) if present.binary_search(uid).is_ok() => {
-                        FlagsNow::Unchanged
-                    }
-                    _ => FlagsNow::Gone,
-                })
-                .collect()),
+            FlagView::Since { present, changed } => {
+                let now: Vec<FlagsNow> = keys
+                    .iter()
+                    .zip(&wanted)
+                    .map(|(key, wanted)| match (key, changed.get(wanted)) {
+                        (_, Some(flags)) => FlagsNow::Are(flags.clone()),
+                        (SourceKey::Uid(uid), None) if present.holds(*uid) => FlagsNow::Unchanged,
+                        _ => FlagsNow::Gone,
+                    })
+                    .collect();
+                match present {
+                    Presence::Listed(_) => Ok(now),
+                    Presence::AllBut(_) => self.confirm_vanished(keys, now).await,
+                }
+            }
         }
     }
 
@@ -1463,6 +1618,95 @@ mod tests {
         );
         drop(imap);
         server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_qresync_open_reads_every_change_and_checks_what_vanished() {
+        // 150 changed messages: more than async-imap's unsolicited queue
+        // holds, so they must be read as the open's own answer.
+        let mut examine = String::from(
+            "* 300 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 401] ok\r\n\
+             * OK [HIGHESTMODSEQ 900] ok\r\n* VANISHED (EARLIER) 5,7:9,350\r\n",
+        );
+        for uid in 101..=250 {
+            examine.push_str(&format!(
+                "* {} FETCH (UID {uid} FLAGS (\\Seen $Later) MODSEQ (850))\r\n",
+                uid - 100
+            ));
+        }
+        examine.push_str("$TAG OK [READ-ONLY] done\r\n");
+        let mut script = login_steps(
+            "* CAPABILITY IMAP4rev1 UIDPLUS ENABLE CONDSTORE QRESYNC\r\n$TAG OK done\r\n",
+        );
+        script.extend([
+            ("LIST", "* LIST () \".\" INBOX\r\n$TAG OK done\r\n"),
+            NOOP,
+            ("ENABLE QRESYNC", "* ENABLED QRESYNC\r\n$TAG OK done\r\n"),
+            ("EXAMINE \"INBOX\" (QRESYNC (7 800))", examine.leak()),
+            // The vanished UIDs asked about: the server still has 8.
+            ("UID SEARCH UID 5,8", "* SEARCH 8\r\n$TAG OK done\r\n"),
+            NOOP,
+            (
+                "UID FETCH 5,8 (UID)",
+                "* 4 FETCH (UID 8)\r\n$TAG OK done\r\n",
+            ),
+            NOOP,
+            (
+                "UID FETCH 8 (UID FLAGS)",
+                "* 4 FETCH (UID 8 FLAGS (\\Draft))\r\n$TAG OK done\r\n",
+            ),
+        ]);
+        let (port, server) = scripted::serve(script).await;
+        let options = SourceOptions {
+            mirror: true,
+            ..SourceOptions::default()
+        };
+        let mut imap = Imap::connect(&scripted::login(port), options, true)
+            .await
+            .unwrap();
+        let progress = FolderProgress {
+            identity: Some(FolderIdentity::UidValidity { uid_validity: 7 }),
+            done: Done::Uids {
+                through: 400,
+                above: BTreeSet::new(),
+                uid_next: 401,
+            },
+            mirror_stamp: Some("7.800.401.303".into()),
+            ..FolderProgress::default()
+        };
+        let status = Source::open(&mut imap, &FolderName::inbox(), &progress)
+            .await
+            .unwrap();
+        assert_eq!(status.pending, Some(0));
+        assert_eq!(status.mirror_stamp.as_deref(), Some("7.900.401.300"));
+        let keys: Vec<SourceKey> = [5, 8, 101, 250, 300].map(SourceKey::Uid).to_vec();
+        let now = imap.flags_of(&keys).await.unwrap();
+        let later = Flags::from_imap("\\Seen $Later");
+        assert_eq!(
+            now,
+            vec![
+                FlagsNow::Gone,
+                FlagsNow::Are(Flags::from_imap("\\Draft")),
+                FlagsNow::Are(later.clone()),
+                FlagsNow::Are(later),
+                FlagsNow::Unchanged,
+            ]
+        );
+        drop(imap);
+        server.await.unwrap();
+    }
+
+    #[test]
+    fn vanished_ranges_are_merged_and_looked_up() {
+        let ranges = merged(vec![9..=12, 1..=3, 4..=4, 11..=20, 30..=30]);
+        assert_eq!(ranges, vec![1..=4, 9..=20, 30..=30]);
+        let present = Presence::AllBut(ranges);
+        let held: Vec<u32> = (0..=32).filter(|uid| present.holds(*uid)).collect();
+        assert_eq!(
+            held,
+            [0, 5, 6, 7, 8, 21, 22, 23, 24, 25, 26, 27, 28, 29, 31, 32]
+        );
+        assert_eq!(ranges_text(&[1..=4, 9..=9]), "1:4,9");
     }
 
     fn listed(name: &str, selectable: bool) -> ListedFolder {
