@@ -158,6 +158,11 @@ pub enum Outcome<'a> {
         /// Where an IMAP destination stored it (UIDPLUS APPENDUID), when it said.
         #[serde(skip_serializing_if = "Option::is_none")]
         destination_uid: Option<u32>,
+        /// Mirror: the destination folder it was copied from, at the
+        /// destination, rather than read from the source (a message moved
+        /// between source folders); `bytes` is then 0.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        copied_from: Option<&'a FolderName>,
     },
     /// Already at the destination (or copied earlier in this run).
     Duplicate {
@@ -275,6 +280,7 @@ mod tests {
                         fingerprint: &fingerprint,
                         bytes: 2048,
                         destination_uid: Some(42),
+                        copied_from: None,
                     },
                 },
                 r#"{"bytes":2048,"destination_uid":42,"event":"message","fingerprint":"<a@example.org>","folder":"INBOX","key":{"uid":7},"status":"copied"}"#,
@@ -288,9 +294,24 @@ mod tests {
                         fingerprint: &fingerprint,
                         bytes: 2048,
                         destination_uid: None,
+                        copied_from: None,
                     },
                 },
                 r#"{"bytes":2048,"event":"message","fingerprint":"<a@example.org>","folder":"INBOX","key":{"file":"1700000000.M1P1.host"},"status":"copied"}"#,
+            ),
+            (
+                "copy",
+                Event::Message {
+                    folder: &inbox,
+                    key: &uid,
+                    outcome: Outcome::Copied {
+                        fingerprint: &fingerprint,
+                        bytes: 0,
+                        destination_uid: Some(43),
+                        copied_from: Some(&inbox),
+                    },
+                },
+                r#"{"bytes":0,"copied_from":"INBOX","destination_uid":43,"event":"message","fingerprint":"<a@example.org>","folder":"INBOX","key":{"uid":7},"status":"copied"}"#,
             ),
             (
                 "copy",

@@ -15,12 +15,13 @@
 //! them, and nothing depends on them surviving one.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::fingerprint::Fingerprint;
+use crate::store::{Elsewhere, Location};
 
 /// Page cache of each spool, in KiB (SQLite's negative `cache_size`).
 const CACHE_KIB: i64 = 1024;
@@ -58,6 +59,9 @@ pub struct FingerprintSpool {
     conn: Mutex<Connection>,
     /// Messages described (each copy counted).
     messages: AtomicU64,
+    /// Mirror: where else the destination holds messages, so one moved
+    /// between source folders is copied there rather than read again.
+    elsewhere: Option<Arc<dyn Elsewhere>>,
 }
 
 impl std::fmt::Debug for FingerprintSpool {
@@ -78,6 +82,7 @@ impl FingerprintSpool {
         Ok(FingerprintSpool {
             conn: Mutex::new(conn),
             messages: AtomicU64::new(0),
+            elsewhere: None,
         })
     }
 
@@ -88,6 +93,32 @@ impl FingerprintSpool {
             .extend(fingerprints)
             .expect("a temporary database takes rows");
         spool
+    }
+
+    /// The spool, also finding messages the destination holds in its other
+    /// folders ([`FingerprintSpool::stored_elsewhere`]).
+    pub fn looking_elsewhere(mut self, elsewhere: Arc<dyn Elsewhere>) -> FingerprintSpool {
+        self.elsewhere = Some(elsewhere);
+        self
+    }
+
+    /// Where the destination holds a message with `fingerprint` and
+    /// `wire_size` in another folder, when this spool looks elsewhere at
+    /// all and it does.
+    pub async fn stored_elsewhere(
+        &self,
+        fingerprint: &Fingerprint,
+        wire_size: u64,
+    ) -> Result<Option<Location>> {
+        match &self.elsewhere {
+            Some(elsewhere) => elsewhere.find(fingerprint, wire_size).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Whether this spool looks in other folders of the destination.
+    pub fn looks_elsewhere(&self) -> bool {
+        self.elsewhere.is_some()
     }
 
     /// Adds the fingerprints of messages, one each.

@@ -38,6 +38,7 @@ use crate::fingerprint::{self, Fingerprint};
 use crate::folder::FolderName;
 use crate::message::DestinationKey;
 use crate::message::{Flags, SourceKey};
+use crate::store::Location;
 
 /// The layout of the state file this build reads and writes (`PRAGMA
 /// user_version`). Format 1 was the JSON checkpoint, migrated on first use.
@@ -126,7 +127,7 @@ CREATE TABLE messages (
     destination_folder TEXT,
     destination_key,                    -- APPENDUID UID, mbox offset (integers); maildir file (text)
     flags TEXT,                         -- IMAP syntax, as copied
-    bytes INTEGER,
+    bytes INTEGER,                      -- size with CRLF line ends (older rows: as stored)
     stored INTEGER NOT NULL,            -- unix seconds it was first stored
     PRIMARY KEY (folder, source_key)
 ) WITHOUT ROWID;
@@ -884,6 +885,73 @@ impl State {
         tx.commit()
             .with_context(|| format!("committing state `{}`", self.path.display()))?;
         Ok(())
+    }
+
+    /// Mirror: indexes the recorded messages by fingerprint, so a message
+    /// moved between source folders is found where the destination holds
+    /// it ([`State::stored_elsewhere`]). Built once, on the first mirror
+    /// of a job; a copy never needs it.
+    pub fn index_fingerprints(&mut self) -> Result<()> {
+        let result = self
+            .conn
+            .execute_batch(
+                "CREATE INDEX IF NOT EXISTS messages_by_fingerprint ON messages(fingerprint)",
+            )
+            .map_err(anyhow::Error::from);
+        result.map_err(|e| self.write_failed(e))
+    }
+
+    /// Where the destination holds a message with `fingerprint` and
+    /// `wire_size` bytes (with CRLF line ends), stored for this job in a
+    /// destination folder other than `not_in`.
+    pub fn stored_elsewhere(
+        &self,
+        fingerprint: &Fingerprint,
+        wire_size: u64,
+        not_in: &FolderName,
+    ) -> Result<Option<Location>> {
+        let found: Option<(String, Value, Option<String>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT destination_folder, destination_key, flags FROM messages \
+                 WHERE fingerprint = ?1 AND bytes = ?3 AND destination_key IS NOT NULL \
+                 AND destination_folder IS NOT NULL AND destination_folder != ?2 LIMIT 1",
+            )?
+            .query_row(
+                params![fingerprint.to_string(), not_in.as_str(), wire_size as i64],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()?;
+        let Some((folder, key, flags)) = found else {
+            return Ok(None);
+        };
+        let key = match key {
+            Value::Integer(uid) => DestinationKey::Uid(uid as u32),
+            Value::Text(name) => DestinationKey::File(name),
+            _ => return Ok(None),
+        };
+        Ok(Some(Location {
+            folder: FolderName::parse(&folder)
+                .with_context(|| format!("a destination folder `{folder}` in the state"))?,
+            key,
+            flags: flags.map(|text| Flags::from_imap(&text)),
+        }))
+    }
+
+    /// Forgets that the destination holds a message at `location`: it was
+    /// not there when asked for. The row stays, as for a message found at
+    /// the destination rather than copied.
+    pub fn forget_location(&mut self, location: &Location) -> Result<()> {
+        let result = self
+            .conn
+            .execute(
+                "UPDATE messages SET destination_key = NULL \
+                 WHERE destination_folder = ?1 AND destination_key = ?2",
+                params![location.folder.as_str(), destination_column(&location.key)],
+            )
+            .map(drop)
+            .map_err(anyhow::Error::from);
+        result.map_err(|e| self.write_failed(e))
     }
 
     /// Records the folder's progress summary alone (a new identity, a

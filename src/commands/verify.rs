@@ -336,7 +336,7 @@ async fn each_message(
         while let Some((item, _permit)) = inbox.recv().await {
             match item {
                 Fetched::Message(message) => take(message),
-                Fetched::Duplicate(..) => {}
+                Fetched::Duplicate(..) | Fetched::Elsewhere(..) => {}
                 Fetched::Failed(key, e) => {
                     unreadable += 1;
                     report::error(&format!("folder `{folder}`, {key}: {e:#}"));

@@ -6,7 +6,7 @@
 //! returned. Keys kept for `--delete-source` come from recorded messages
 //! only.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -20,18 +20,25 @@ use crate::folder::FolderName;
 use crate::message::{DestinationKey, Flags, SourceKey};
 use crate::report;
 use crate::state::Stored;
-use crate::store::{AnySink, Fetched, FingerprintSet, Sink};
+use crate::store::{AnySink, Fetched, FingerprintSet, Location, Sink};
 
 /// One message handled and waiting for the next commit to be recorded.
 struct Uncommitted {
     key: SourceKey,
     fingerprint: Fingerprint,
+    /// Bytes read from the source (its size as the destination stores it).
     bytes: u64,
+    /// Its size with CRLF line ends, as recorded: comparable whatever the
+    /// stores (0 for a duplicate).
+    wire_bytes: u64,
     /// The flags it was stored with (none for a duplicate).
     flags: Flags,
     /// Its position among the messages appended since the last commit;
     /// `None` for a duplicate (nothing was appended).
     appended: Option<usize>,
+    /// Mirror: where the destination already holds it, in another folder;
+    /// the commit copies it from there instead of appending it.
+    copy_of: Option<Location>,
 }
 
 /// What the consumer side of one folder keeps while messages flow.
@@ -116,26 +123,32 @@ impl<'a> Batch<'a> {
         match item {
             Fetched::Message(message) => {
                 let fingerprint = &message.fingerprint;
-                if self.dedup
-                    && (self.added.contains(fingerprint) || self.known.contains(fingerprint))
-                {
+                if self.dedup && self.holds(fingerprint) {
                     self.counts.messages_duplicate += 1;
                     self.uncommitted.push(Uncommitted {
                         bytes: message.size(),
+                        wire_bytes: message.wire_size(),
                         key: message.key,
                         fingerprint: message.fingerprint,
                         flags: Flags::default(),
                         appended: None,
+                        copy_of: None,
                     });
+                } else if let Some(location) = self
+                    .found_elsewhere(fingerprint, message.wire_size())
+                    .await?
+                {
+                    let wire_bytes = message.wire_size();
+                    self.copy_in(message.key, message.fingerprint, wire_bytes, location);
                 } else {
                     // The sink takes the message (a server sink sends its
                     // bytes without copying them); keep what is recorded.
                     let key = message.key.clone();
                     let fingerprint = message.fingerprint.clone();
                     let flags = message.flags.clone();
-                    let bytes = message.size();
+                    let sizes = (message.size(), message.wire_size());
                     match sink.append(message).await {
-                        Ok(()) => self.appended(key, fingerprint, flags, bytes),
+                        Ok(()) => self.appended(key, fingerprint, flags, sizes),
                         Err(e) if is_message_rejected(&e) => self.failed(&key, &e),
                         Err(e) => return Err(e.context("writing to the destination")),
                     }
@@ -147,17 +160,86 @@ impl<'a> Batch<'a> {
                     key,
                     fingerprint,
                     bytes: 0,
+                    wire_bytes: 0,
                     flags: Flags::default(),
                     appended: None,
+                    copy_of: None,
                 });
+            }
+            Fetched::Elsewhere(key, fingerprint, wire_size) => {
+                // Copied into this folder earlier in the batch: a duplicate.
+                if self.holds(&fingerprint) {
+                    return Box::pin(self.take(Fetched::Duplicate(key, fingerprint), sink)).await;
+                }
+                match self.found_elsewhere(&fingerprint, wire_size).await? {
+                    Some(location) => self.copy_in(key, fingerprint, wire_size, location),
+                    None => self.failed(
+                        &key,
+                        &anyhow::anyhow!(
+                            "its copy elsewhere at the destination was forgotten before it \
+                             could be copied from there; the next run reads it again"
+                        ),
+                    ),
+                }
             }
             Fetched::Failed(key, e) => self.failed(&key, &e),
         }
         Ok(())
     }
 
+    /// Whether the destination folder holds a message with `fingerprint`,
+    /// or this run stored one there.
+    fn holds(&self, fingerprint: &Fingerprint) -> bool {
+        self.added.contains(fingerprint) || self.known.contains(fingerprint)
+    }
+
+    /// Where another folder of the destination holds the message, when the
+    /// run looks there (mirror) and it does.
+    async fn found_elsewhere(
+        &self,
+        fingerprint: &Fingerprint,
+        wire_size: u64,
+    ) -> Result<Option<Location>> {
+        if !self.dedup {
+            return Ok(None);
+        }
+        self.known
+            .stored_elsewhere(fingerprint, wire_size)
+            .await
+            .context("looking for a message elsewhere at the destination")
+    }
+
+    /// Keeps a message to copy from another folder of the destination at
+    /// the next commit. It is given the flags of that copy; a mirror makes
+    /// them the source's afterwards.
+    fn copy_in(
+        &mut self,
+        key: SourceKey,
+        fingerprint: Fingerprint,
+        wire_bytes: u64,
+        location: Location,
+    ) {
+        self.added.insert(fingerprint.clone());
+        self.counts.messages_copied += 1;
+        self.uncommitted.push(Uncommitted {
+            key,
+            fingerprint,
+            bytes: 0,
+            wire_bytes,
+            flags: location.flags.clone().unwrap_or_default(),
+            appended: None,
+            copy_of: Some(location),
+        });
+    }
+
     /// Keeps a message the sink took for the next commit.
-    fn appended(&mut self, key: SourceKey, fingerprint: Fingerprint, flags: Flags, bytes: u64) {
+    fn appended(
+        &mut self,
+        key: SourceKey,
+        fingerprint: Fingerprint,
+        flags: Flags,
+        (bytes, wire_bytes): (u64, u64),
+    ) {
         if self.dedup {
             self.added.insert(fingerprint.clone());
         }
@@ -167,8 +249,10 @@ impl<'a> Batch<'a> {
             key,
             fingerprint,
             bytes,
+            wire_bytes,
             flags,
             appended: Some(self.appended),
+            copy_of: None,
         });
         self.appended += 1;
     }
@@ -197,7 +281,15 @@ impl<'a> Batch<'a> {
         let batch = std::mem::take(&mut self.uncommitted);
         self.appended = 0;
         let mut stored = Vec::with_capacity(batch.len());
+        let mut copies: BTreeMap<FolderName, Vec<Uncommitted>> = BTreeMap::new();
         for entry in batch {
+            if let Some(location) = &entry.copy_of {
+                copies
+                    .entry(location.folder.clone())
+                    .or_default()
+                    .push(entry);
+                continue;
+            }
             match entry.appended.and_then(|i| rejected.remove(&i)) {
                 Some(e) => {
                     self.counts.messages_copied -= 1;
@@ -211,6 +303,11 @@ impl<'a> Batch<'a> {
                 }
             }
         }
+        // What was appended is durable now: nothing below may keep it from
+        // being recorded.
+        for (from, entries) in copies {
+            self.copy_from(sink, &from, entries, &mut stored).await?;
+        }
         self.record(&mut stored).await?;
         if self.dedup {
             let known = self.known.clone();
@@ -219,6 +316,61 @@ impl<'a> Batch<'a> {
                 .context("keeping the fingerprints stored for deduplication")?;
         }
         self.report(stored);
+        Ok(())
+    }
+
+    /// Copies `entries` from destination folder `from` into the open one.
+    /// A copy that fails fails its message alone; when the destination
+    /// says the message is not there, the state forgets that it was, so
+    /// the next run reads it from the source again.
+    async fn copy_from(
+        &mut self,
+        sink: &mut AnySink,
+        from: &FolderName,
+        entries: Vec<Uncommitted>,
+        stored: &mut Vec<(Uncommitted, Option<DestinationKey>)>,
+    ) -> Result<()> {
+        let keys: Vec<DestinationKey> = entries
+            .iter()
+            .filter_map(|entry| entry.copy_of.as_ref().map(|l| l.key.clone()))
+            .collect();
+        let (results, missing) = match sink.copy_in(from, &keys).await {
+            Ok(results) => (results, true),
+            // The session failed: the messages may well be there.
+            Err(e) => {
+                let text = format!("{e:#}");
+                (
+                    keys.iter()
+                        .map(|_| Err(anyhow::anyhow!("{text}")))
+                        .collect(),
+                    false,
+                )
+            }
+        };
+        for (entry, result) in entries.into_iter().zip(results) {
+            match result {
+                Ok(copy) => {
+                    report::debug(&format!(
+                        "folder `{}`, {}: copied from destination folder `{from}` rather \
+                         than read again",
+                        self.folder, entry.key
+                    ));
+                    stored.push((entry, Some(copy)));
+                }
+                Err(e) => {
+                    self.counts.messages_copied -= 1;
+                    self.added.remove(&entry.fingerprint);
+                    let e = e.context(format!("copying it from destination folder `{from}`"));
+                    self.failed(&entry.key, &e);
+                    if let (true, Some(location)) = (missing, entry.copy_of) {
+                        self.shared
+                            .state
+                            .call(move |state| state.forget_location(&location))
+                            .await?;
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -233,7 +385,7 @@ impl<'a> Batch<'a> {
                 destination_folder: self.destination.clone(),
                 destination_key: destination.clone(),
                 flags: std::mem::take(&mut entry.flags),
-                bytes: entry.bytes,
+                bytes: entry.wire_bytes,
             });
         }
         let (folder, summary) = (self.folder.clone(), self.progress.summary());
@@ -243,7 +395,7 @@ impl<'a> Batch<'a> {
             .await
             .context("recording what the destination stored")?;
         for (entry, _) in stored.iter() {
-            if entry.appended.is_some() {
+            if entry.appended.is_some() || entry.copy_of.is_some() {
                 self.committed.messages_copied += 1;
                 self.committed.bytes_copied += entry.bytes;
             } else {
@@ -258,16 +410,24 @@ impl<'a> Batch<'a> {
     fn report(&mut self, stored: Vec<(Uncommitted, Option<DestinationKey>)>) {
         for (entry, destination) in stored {
             let (fingerprint, bytes) = (&entry.fingerprint, entry.bytes);
-            let outcome = match entry.appended {
-                Some(_) => Outcome::Copied {
+            let destination_uid = match destination {
+                Some(DestinationKey::Uid(uid)) => Some(uid),
+                _ => None,
+            };
+            let outcome = match (entry.appended, &entry.copy_of) {
+                (Some(_), _) => Outcome::Copied {
                     fingerprint,
                     bytes,
-                    destination_uid: match destination {
-                        Some(DestinationKey::Uid(uid)) => Some(uid),
-                        _ => None,
-                    },
+                    destination_uid,
+                    copied_from: None,
                 },
-                None => Outcome::Duplicate { fingerprint, bytes },
+                (None, Some(location)) => Outcome::Copied {
+                    fingerprint,
+                    bytes,
+                    destination_uid,
+                    copied_from: Some(&location.folder),
+                },
+                (None, None) => Outcome::Duplicate { fingerprint, bytes },
             };
             report::emit(&Event::Message {
                 folder: self.folder,

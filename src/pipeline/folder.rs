@@ -39,6 +39,16 @@ pub(super) struct FolderDone {
     pub interrupted: bool,
     /// `mirror`: what it changed beyond the copy.
     pub mirrored: Option<MirrorCounts>,
+    /// `mirror --delete`: removals to make once every folder is copied.
+    pub removals: Option<Deferred>,
+}
+
+/// A folder's removals, made at the end of the run (see
+/// [`super::mirror::Removals`]).
+pub(super) struct Deferred {
+    pub removals: super::mirror::Removals,
+    /// The mirror stamp to record once they are all made.
+    pub stamp: Option<String>,
 }
 
 /// Kept index fingerprints moved between the state and a run's index at a time.
@@ -134,6 +144,7 @@ impl<'a> FolderCopy<'a> {
                 unchanged: false,
                 interrupted: true,
                 mirrored: None,
+                removals: None,
             });
         }
         let done = self.finish(stores, &status, batch, fetched).await?;
@@ -173,13 +184,13 @@ impl<'a> FolderCopy<'a> {
             done.unchanged = false;
         }
         let clean = mirrored.settled && done.counts.messages_failed == 0 && !self.job.dry_run;
-        if let (true, Some(stamp)) = (clean, now) {
-            if let Some(mut progress) = self.shared.recorded(folder).await? {
-                progress.mirror_stamp = Some(stamp);
-                self.shared
-                    .save_folder(folder, &progress, &[])
-                    .await
-                    .with_context(|| format!("recording the mirror of folder `{folder}`"))?;
+        let stamp = now.filter(|_| clean);
+        match mirrored.removals {
+            Some(removals) => done.removals = Some(Deferred { removals, stamp }),
+            None => {
+                if let Some(stamp) = stamp {
+                    self.shared.record_mirror_stamp(folder, stamp).await?;
+                }
             }
         }
         done.mirrored = Some(mirrored.counts);
@@ -218,6 +229,7 @@ impl<'a> FolderCopy<'a> {
                     unchanged: false,
                     interrupted: false,
                     mirrored: None,
+                    removals: None,
                 }));
             }
         };
@@ -271,6 +283,7 @@ impl<'a> FolderCopy<'a> {
             unchanged: opened.status.done_but_present.is_empty(),
             interrupted: false,
             mirrored: None,
+            removals: None,
         })
     }
 
@@ -326,6 +339,17 @@ impl<'a> FolderCopy<'a> {
             index
         } else {
             FingerprintSet::new()?
+        };
+        // A mirror copies a message that moved between source folders from
+        // where the destination already holds it.
+        let known = match job.mirror {
+            Some(_) if job.dedup && !job.dry_run && stores.sink.capabilities().copies_within => {
+                known.looking_elsewhere(Arc::new(super::mirror::Recorded {
+                    state: self.shared.state.clone(),
+                    destination: destination.clone(),
+                }))
+            }
+            _ => known,
         };
         report::debug(&format!(
             "destination folder `{destination}` holds {} messages",
@@ -565,6 +589,7 @@ impl<'a> FolderCopy<'a> {
             unchanged: false,
             interrupted: false,
             mirrored: None,
+            removals: None,
         })
     }
 

@@ -11,18 +11,22 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 
 use super::connect::Stores;
 use super::{MirrorCounts, Shared};
 use crate::cli::DeleteLimit;
+use crate::cli::Removal;
 use crate::event::Event;
+use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::job::{Job, Mirror};
 use crate::message::{DestinationKey, Flags, SourceKey};
 use crate::report;
 use crate::state::Copied;
-use crate::store::{FlagChange, FlagsNow, Sink, Source};
+use crate::state::StateWriter;
+use crate::store::{AnySink, Elsewhere, FlagChange, FlagsNow, Location, Sink, Source};
+use futures_util::future::BoxFuture;
 
 /// Which source message a change is for.
 #[derive(Clone, Debug)]
@@ -61,8 +65,11 @@ struct Change {
 pub(super) struct Mirrored {
     pub counts: MirrorCounts,
     /// Nothing was left undone (no failure, no deletion held back or left
-    /// for `--delete`): the folder's mirror stamp may be recorded.
+    /// for `--delete`): the folder's mirror stamp may be recorded once
+    /// `removals` are made.
     pub settled: bool,
+    /// Removals decided, to make once every folder is copied.
+    pub removals: Option<Removals>,
 }
 
 /// Makes the destination follow the source for the messages of `folder`
@@ -77,19 +84,22 @@ pub(super) async fn mirror_folder(
     let Walked {
         counts,
         kept_for_delete,
+        removals,
     } = walk(job, shared, stores, folder, mirror).await?;
     Ok(Mirrored {
         settled: counts.changes_failed == 0
             && counts.deletions_refused == 0
             && kept_for_delete == 0,
         counts,
+        removals,
     })
 }
 
-/// Counts, and what `--delete` would have removed.
+/// Counts, what `--delete` would have removed, and what it removes.
 struct Walked {
     counts: MirrorCounts,
     kept_for_delete: u64,
+    removals: Option<Removals>,
 }
 
 async fn walk(
@@ -99,9 +109,10 @@ async fn walk(
     folder: &FolderName,
     mirror: Mirror,
 ) -> Result<Walked> {
-    let done = |counts: MirrorCounts, kept_for_delete: u64| Walked {
+    let done = |counts: MirrorCounts, kept_for_delete: u64, removals| Walked {
         counts,
         kept_for_delete,
+        removals,
     };
     let mut counts = MirrorCounts::default();
     let mut gone: BTreeMap<FolderName, Vec<Change>> = BTreeMap::new();
@@ -127,7 +138,7 @@ async fn walk(
                     "folder `{folder}`: reading flags to mirror: {e:#}"
                 ));
                 counts.changes_failed += 1;
-                return Ok(done(counts, 0));
+                return Ok(done(counts, 0, None));
             }
         };
         for (copied, now) in page.into_iter().zip(now) {
@@ -203,14 +214,14 @@ async fn walk(
     }
     let gone_count: u64 = gone.values().map(|changes| changes.len() as u64).sum();
     if gone_count == 0 {
-        return Ok(done(counts, 0));
+        return Ok(done(counts, 0, None));
     }
     let Some(how) = mirror.delete else {
         report::info(&format!(
             "folder `{folder}`: {gone_count} messages gone from the source stay at the \
              destination (mirror --delete removes them)"
         ));
-        return Ok(done(counts, gone_count));
+        return Ok(done(counts, gone_count, None));
     };
     if let Some(reason) = refusal(mirror.max_delete, gone_count, reachable, present) {
         report::error(&format!(
@@ -222,68 +233,134 @@ async fn walk(
             reason: &reason,
         });
         counts.deletions_refused += gone_count;
-        return Ok(done(counts, 0));
+        return Ok(done(counts, 0, None));
     }
-    for (place, changes) in gone {
-        for chunk in chunks(changes) {
-            let keys: Vec<DestinationKey> =
-                chunk.iter().map(|c| c.destination_key.clone()).collect();
-            let results = match job.dry_run {
-                true => keys.iter().map(|_| Ok(())).collect(),
-                false => stores.sink.remove(&place, &keys, how).await?,
-            };
-            let (mut removed, mut dropped) = (Vec::new(), Vec::new());
-            for (change, result) in chunk.into_iter().zip(results) {
-                match result {
-                    Ok(()) => {
-                        report::emit(&Event::Deleted {
-                            folder,
-                            key: change.key.key(),
-                            destination_folder: &place,
-                            destination_key: change.destination_key.to_json(),
-                            dry_run: job.dry_run,
-                        });
-                        let what = format!(
-                            "folder `{place}`: {} {}",
-                            if job.dry_run {
-                                "would remove"
-                            } else {
-                                "removed"
-                            },
-                            change.destination_key
-                        );
-                        match job.dry_run {
-                            true => report::human(&what),
-                            false => report::info(&what),
+    let removals = Removals { gone, how };
+    if job.dry_run {
+        removals
+            .apply(job, shared, &mut stores.sink, folder, &mut counts)
+            .await?;
+        return Ok(done(counts, 0, None));
+    }
+    // Removed once every folder is copied (see `Removals`).
+    Ok(done(counts, 0, Some(removals)))
+}
+
+/// Messages of a folder to remove from the destination, as decided (the
+/// safety rails passed them). They are removed once every folder of the run
+/// has been copied: a message moved between source folders is then first
+/// copied into its new folder from its old one at the destination, and
+/// only then removed from the old one.
+pub(super) struct Removals {
+    gone: BTreeMap<FolderName, Vec<Change>>,
+    how: Removal,
+}
+
+impl Removals {
+    /// Removes the messages and forgets them, counting into `counts`.
+    /// `Err` only when the state failed.
+    pub(super) async fn apply(
+        self,
+        job: &Job,
+        shared: &Shared,
+        sink: &mut AnySink,
+        folder: &FolderName,
+        counts: &mut MirrorCounts,
+    ) -> Result<()> {
+        let how = self.how;
+        for (place, changes) in self.gone {
+            for chunk in chunks(changes) {
+                let keys: Vec<DestinationKey> =
+                    chunk.iter().map(|c| c.destination_key.clone()).collect();
+                let results = match job.dry_run {
+                    true => keys.iter().map(|_| Ok(())).collect(),
+                    false => match sink.remove(&place, &keys, how).await {
+                        Ok(results) => results,
+                        Err(e) => {
+                            let text = format!("{e:#}");
+                            keys.iter().map(|_| Err(anyhow!("{text}"))).collect()
                         }
-                        counts.messages_deleted += 1;
-                        match change.key {
-                            Whose::Recorded(key) => removed.push(key),
-                            Whose::SetAside(row) => dropped.push(row),
+                    },
+                };
+                let (mut removed, mut dropped) = (Vec::new(), Vec::new());
+                for (change, result) in chunk.into_iter().zip(results) {
+                    match result {
+                        Ok(()) => {
+                            report::emit(&Event::Deleted {
+                                folder,
+                                key: change.key.key(),
+                                destination_folder: &place,
+                                destination_key: change.destination_key.to_json(),
+                                dry_run: job.dry_run,
+                            });
+                            let what = format!(
+                                "folder `{place}`: {} {}",
+                                if job.dry_run {
+                                    "would remove"
+                                } else {
+                                    "removed"
+                                },
+                                change.destination_key
+                            );
+                            match job.dry_run {
+                                true => report::human(&what),
+                                false => report::info(&what),
+                            }
+                            counts.messages_deleted += 1;
+                            match change.key {
+                                Whose::Recorded(key) => removed.push(key),
+                                Whose::SetAside(row) => dropped.push(row),
+                            }
                         }
-                    }
-                    Err(e) => {
-                        report::error(&format!(
-                            "folder `{place}`: {} not removed: {e:#}",
-                            change.destination_key
-                        ));
-                        counts.changes_failed += 1;
+                        Err(e) => {
+                            report::error(&format!(
+                                "folder `{place}`: {} not removed: {e:#}",
+                                change.destination_key
+                            ));
+                            counts.changes_failed += 1;
+                        }
                     }
                 }
-            }
-            if !job.dry_run {
-                let folder = folder.clone();
-                shared
-                    .state
-                    .call(move |state| {
-                        state.forget_messages(&folder, &removed)?;
-                        state.drop_set_aside(&dropped)
-                    })
-                    .await?;
+                if !job.dry_run {
+                    let folder = folder.clone();
+                    shared
+                        .state
+                        .call(move |state| {
+                            state.forget_messages(&folder, &removed)?;
+                            state.drop_set_aside(&dropped)
+                        })
+                        .await?;
+                }
             }
         }
+        Ok(())
     }
-    Ok(done(counts, 0))
+}
+
+/// Where the destination holds a message in a folder other than
+/// `destination`, as the state records it.
+pub(super) struct Recorded {
+    pub state: StateWriter,
+    pub destination: FolderName,
+}
+
+impl Elsewhere for Recorded {
+    fn find(
+        &self,
+        fingerprint: &Fingerprint,
+        wire_size: u64,
+    ) -> BoxFuture<'static, Result<Option<Location>>> {
+        let (state, destination, fingerprint) = (
+            self.state.clone(),
+            self.destination.clone(),
+            fingerprint.clone(),
+        );
+        Box::pin(async move {
+            state
+                .call(move |state| state.stored_elsewhere(&fingerprint, wire_size, &destination))
+                .await
+        })
+    }
 }
 
 /// Why the deletions of a folder must not happen, if they must not.
@@ -428,11 +505,21 @@ mod tests {
         sink: &Memory,
         shared: &Shared,
     ) -> super::MirrorCounts {
-        let done = order_tests::copy_memory(job, source, sink, ("INBOX", "INBOX"), shared)
+        let mut done = order_tests::copy_memory(job, source, sink, ("INBOX", "INBOX"), shared)
             .await
             .unwrap();
         assert!(done.error.is_none(), "{:?}", done.error);
-        done.mirrored.unwrap_or_default()
+        let mut counts = done.mirrored.unwrap_or_default();
+        // What the end of a run does: the removals left for it.
+        if let Some(deferred) = done.removals.take() {
+            let mut sink = crate::store::AnySink::from(sink.clone());
+            deferred
+                .removals
+                .apply(job, shared, &mut sink, &FolderName::inbox(), &mut counts)
+                .await
+                .unwrap();
+        }
+        counts
     }
 
     async fn recorded_flags(shared: &Shared, uid: u32) -> Option<Flags> {

@@ -228,7 +228,11 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
         ..Summary::default()
     };
     summary.add(&settled);
-    let fatal = gather(handles, &mut summary).await;
+    let mut fatal = gather(handles, &mut summary).await;
+    let stopped = *stop.borrow();
+    if let Err(e) = remove_deferred(&job, &shared, stopped, &mut summary).await {
+        fatal.get_or_insert(e);
+    }
     forwarder.abort();
     progress.finish();
     // Every worker has ended, so this is the last handle on the state:
@@ -243,6 +247,73 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     summary.files_skipped = report::skipped_count();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(Finished { summary, fatal })
+}
+
+/// `mirror --delete`: makes the removals that folders left for the end of
+/// the run, when every folder has been copied, on a connection of their
+/// own; then reports those folders done. A stopped run leaves them to the
+/// next one (their rows and the source's stamp stay as they were). `Err`
+/// only when the state failed.
+async fn remove_deferred(
+    job: &Job,
+    shared: &Shared,
+    stopped: bool,
+    summary: &mut Summary,
+) -> Result<()> {
+    let deferred = std::mem::take(&mut *lock(&shared.deferred));
+    if deferred.is_empty() {
+        return Ok(());
+    }
+    let mut sink = match stopped {
+        true => None,
+        false => match connect_sink(job).await {
+            Ok(sink) => Some(sink),
+            Err(e) => {
+                report::error(&format!(
+                    "removing messages gone from the source: {e:#}; the next run removes them"
+                ));
+                None
+            }
+        },
+    };
+    let mut failed = None;
+    for (folder, destination, mut done) in deferred {
+        let Some(removals) = done.removals.take() else {
+            continue;
+        };
+        let mut counts = MirrorCounts::default();
+        match (&mut sink, &failed) {
+            (Some(sink), None) => {
+                let applied = removals
+                    .removals
+                    .apply(job, shared, sink, &folder, &mut counts)
+                    .await;
+                let recorded = match (applied, removals.stamp) {
+                    (Ok(()), Some(stamp)) if counts.changes_failed == 0 => {
+                        shared.record_mirror_stamp(&folder, stamp).await
+                    }
+                    (applied, _) => applied,
+                };
+                failed = recorded.err();
+            }
+            _ => report::info(&format!(
+                "folder `{folder}`: messages gone from the source were not removed, as the \
+                 run stopped first; the next run removes them"
+            )),
+        }
+        done.mirrored
+            .get_or_insert_with(Default::default)
+            .add(&counts);
+        summary
+            .mirrored
+            .get_or_insert_with(Default::default)
+            .add(&counts);
+        worker::report_folder_done(&folder, &destination, &done, done.error.as_ref());
+    }
+    if let Some(sink) = sink {
+        crate::store::Sink::close(sink).await;
+    }
+    failed.map_or(Ok(()), Err)
 }
 
 /// Passes the user's interrupt on to the run's stop signal.
@@ -286,12 +357,27 @@ struct Shared {
     state: StateWriter,
     /// Bytes of messages in flight, for all workers together.
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// `mirror --delete`: folders whose removals wait for the end of the
+    /// run, with their copy's outcome (their `folder_done` waits too).
+    deferred: Mutex<Vec<(FolderName, FolderName, folder::FolderDone)>>,
 }
 
 impl Shared {
     /// The recorded progress of a source folder, `None` the first time.
     async fn recorded(&self, folder: &FolderName) -> Result<Option<FolderProgress>> {
         self.state.folder(folder).await
+    }
+
+    /// Records that a mirror of `folder` left nothing undone, as of the
+    /// source's `stamp`.
+    async fn record_mirror_stamp(&self, folder: &FolderName, stamp: String) -> Result<()> {
+        if let Some(mut progress) = self.recorded(folder).await? {
+            progress.mirror_stamp = Some(stamp);
+            self.save_folder(folder, &progress, &[])
+                .await
+                .with_context(|| format!("recording the mirror of folder `{folder}`"))?;
+        }
+        Ok(())
     }
 
     /// Records a folder's progress summary and forgets its vanished keys.
@@ -325,10 +411,14 @@ async fn start_state(
 ) -> Result<(Arc<Shared>, WriterThread)> {
     let mut state = open_state(job).await?;
     plan::forget_folders_whose_copy_is_gone(units, sink, &mut state)?;
+    if job.mirror.is_some() && !job.dry_run {
+        crate::durable::blocking(|| state.index_fingerprints())?;
+    }
     let (state, state_thread) = StateWriter::spawn(state)?;
     let shared = Arc::new(Shared {
         state,
         in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
+        deferred: Mutex::new(Vec::new()),
     });
     Ok((shared, state_thread))
 }

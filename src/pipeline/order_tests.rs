@@ -88,6 +88,7 @@ fn open_shared(job: &Job) -> (Shared, crate::state::WriterThread) {
     let shared = Shared {
         state,
         in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
+        deferred: std::sync::Mutex::new(Vec::new()),
     };
     (shared, thread)
 }

@@ -257,13 +257,20 @@ impl Worker {
             summary.folders_failed += 1;
             report::error(&format!("folder `{folder}`: {e:#}"));
         }
-        report_folder_done(folder, destination, &done, done.error.as_ref());
-        done.interrupted
+        let interrupted = done.interrupted;
+        if done.removals.is_some() {
+            // Its removals, and so its `folder_done`, wait for the end of
+            // the run.
+            lock(&self.shared.deferred).push((folder.clone(), destination.clone(), done));
+        } else {
+            report_folder_done(folder, destination, &done, done.error.as_ref());
+        }
+        interrupted
     }
 }
 
 /// The `folder_done` event of a folder.
-fn report_folder_done(
+pub(super) fn report_folder_done(
     folder: &FolderName,
     destination: &FolderName,
     done: &FolderDone,

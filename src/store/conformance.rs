@@ -337,7 +337,9 @@ async fn fetch_all(
     while let Some((item, _permit)) = inbox.recv().await {
         match item {
             Fetched::Message(message) => messages.push(message),
-            Fetched::Duplicate(key, _) => bail!("{key} was sent as a duplicate of nothing known"),
+            Fetched::Duplicate(key, _) | Fetched::Elsewhere(key, ..) => {
+                bail!("{key} was sent as a duplicate of nothing known")
+            }
             Fetched::Failed(key, e) => bail!("{key} could not be read: {e:#}"),
         }
     }

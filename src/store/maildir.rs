@@ -124,6 +124,7 @@ pub fn capabilities() -> Capabilities {
         mirrors_from: true,
         updates_flags: true,
         deletes_at_destination: true,
+        copies_within: true,
         has_other_writers: false,
     }
 }
@@ -829,21 +830,8 @@ impl Sink for Maildir {
                 message.key, open.name
             ));
         }
-        self.counter += 1;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        // Unique per maildir spec: time, pid and a counter, plus Dovecot's `,S=`
-        // size so it need not stat the file.
-        let unique = format!(
-            "{}.M{}P{}Q{}.{},S={}",
-            now.as_secs(),
-            now.subsec_micros(),
-            std::process::id(),
-            self.counter,
-            self.hostname,
-            raw.len()
-        );
+        let unique = self.unique_name(raw.len() as u64);
+        let open = self.open.as_mut().context("no folder is open")?;
         let tmp = open.dir.join("tmp").join(&unique);
         // A maildir source's message returns to where it was: one a mail
         // reader has taken in stays in cur/ without flags, rather than show as
@@ -1006,11 +994,78 @@ impl Sink for Maildir {
         })?;
         Ok(results)
     }
+
+    /// Links each file into the open folder's `cur/` under a new unique
+    /// name, with the info letters its flags have there (keyword letters
+    /// are per folder); a copy where a link cannot be made. Durable when
+    /// this returns.
+    async fn copy_in(
+        &mut self,
+        from: &FolderName,
+        keys: &[DestinationKey],
+    ) -> Result<Vec<Result<DestinationKey>>> {
+        let from_dir = self.folder_dir(from);
+        let hints: Vec<(DestinationKey, Option<String>)> =
+            keys.iter().map(|key| (key.clone(), None)).collect();
+        let found = self.locate(from, &hints)?;
+        let from_keywords = Keywords::load(&from_dir)?;
+        let mut planned = Vec::with_capacity(keys.len());
+        for (key, entry) in keys.iter().zip(found) {
+            let Some(entry) = entry else {
+                planned.push(Err(anyhow!("{key} is no longer in folder `{from}`")));
+                continue;
+            };
+            let path = entry.path(&from_dir);
+            let size = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let unique = self.unique_name(size);
+            let open = self.open.as_mut().context("no folder is open")?;
+            let (flags, unnamed) = from_keywords.flags_from_info(entry.info());
+            let (letters, _) = open.keywords.info_letters(&flags, &unnamed);
+            let target = open.dir.join("cur").join(format!("{unique}:2,{letters}"));
+            let tmp = open.dir.join("tmp").join(&unique);
+            planned.push(Ok((path, tmp, target, unique)));
+        }
+        let open = self.open.as_mut().context("no folder is open")?;
+        durable::blocking(|| -> Result<Vec<Result<DestinationKey>>> {
+            open.keywords
+                .save(&open.dir)
+                .with_context(|| format!("saving keywords of folder `{}`", open.name))?;
+            let results: Vec<Result<DestinationKey>> = planned
+                .into_iter()
+                .map(|plan| {
+                    let (path, tmp, target, unique) = plan?;
+                    link_or_copy(&path, &tmp, &target)
+                        .with_context(|| format!("copying `{}`", path.display()))?;
+                    Ok(DestinationKey::File(unique))
+                })
+                .collect();
+            durable::sync_dir(&open.dir.join("cur"))
+                .with_context(|| format!("flushing folder `{}` to disk", open.name))?;
+            Ok(results)
+        })
+    }
 }
 
 /// Publishes the files written since the last commit: keywords, contents
 /// and renames made durable in that order (see `commit`).
 impl Maildir {
+    /// A new file's unique name, per the maildir spec: time, pid and a
+    /// counter, plus Dovecot's `,S=` size so it need not stat the file.
+    fn unique_name(&mut self, size: u64) -> String {
+        self.counter += 1;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        format!(
+            "{}.M{}P{}Q{}.{},S={size}",
+            now.as_secs(),
+            now.subsec_micros(),
+            std::process::id(),
+            self.counter,
+            self.hostname,
+        )
+    }
+
     /// The files of `folder` stored under `keys`, where they are now (a
     /// reader may have renamed them). The folder is listed once for the run:
     /// each message changes at most once in a mirror.
@@ -1077,6 +1132,17 @@ fn file_name_key(key: &SourceKey) -> String {
         SourceKey::File(name) => name.clone(),
         other => other.to_string(),
     }
+}
+
+/// Puts a hard link to `from` at `target`; where the file system cannot
+/// link (another device), copies through `tmp` and flushes the copy first.
+fn link_or_copy(from: &Path, tmp: &Path, target: &Path) -> std::io::Result<()> {
+    if fs::hard_link(from, target).is_ok() {
+        return Ok(());
+    }
+    fs::copy(from, tmp)?;
+    File::open(tmp)?.sync_all()?;
+    fs::rename(tmp, target)
 }
 
 fn publish(open: &mut OpenFolder, pending: &mut Vec<PendingFile>) -> Result<Committed> {

@@ -72,6 +72,7 @@ pub fn capabilities(single_file: bool) -> Capabilities {
         mirrors_from: true,
         updates_flags: false,
         deletes_at_destination: false,
+        copies_within: false,
         has_other_writers: false,
     }
 }

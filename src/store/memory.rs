@@ -61,6 +61,8 @@ pub enum Logged {
     FlagsSet(FolderName, Vec<u32>),
     /// A mirror removed these UIDs.
     Removed(FolderName, Vec<u32>),
+    /// These UIDs of the first folder were copied into the second.
+    CopiedIn(FolderName, FolderName, Vec<u32>),
 }
 
 #[derive(Debug)]
@@ -203,6 +205,7 @@ fn capabilities() -> Capabilities {
         mirrors_from: true,
         updates_flags: true,
         deletes_at_destination: true,
+        copies_within: true,
         has_other_writers: false,
     }
 }
@@ -280,8 +283,17 @@ impl Source for Memory {
                     // Like IMAP and POP3: the fingerprint is known without
                     // the body, so a duplicate is never read whole.
                     let fingerprint = Fingerprint::of(&held.raw);
+                    let wire_size =
+                        Message::new(key.clone(), held.raw.clone(), Flags::default(), None)
+                            .wire_size();
                     if known.contains(&fingerprint) {
                         Fetched::Duplicate(key, fingerprint)
+                    } else if known
+                        .stored_elsewhere(&fingerprint, wire_size)
+                        .await?
+                        .is_some()
+                    {
+                        Fetched::Elsewhere(key, fingerprint, wire_size)
                     } else {
                         Fetched::Message(Message::new(
                             key,
@@ -469,6 +481,40 @@ impl Sink for Memory {
         }
         contents.log.push(Logged::Removed(folder.clone(), removed));
         Ok(keys.iter().map(|_| Ok(())).collect())
+    }
+
+    async fn copy_in(
+        &mut self,
+        from: &FolderName,
+        keys: &[DestinationKey],
+    ) -> Result<Vec<Result<DestinationKey>>> {
+        let name = self.open_name()?;
+        let mut contents = self.contents();
+        let found: Vec<Option<Held>> = {
+            let source = contents.folders.get(from).context("folder gone")?;
+            keys.iter()
+                .map(|key| match key {
+                    DestinationKey::Uid(uid) => source.messages.get(uid).cloned(),
+                    _ => None,
+                })
+                .collect()
+        };
+        let target = contents.folders.get_mut(&name).context("folder gone")?;
+        let mut copied = Vec::new();
+        let results = keys
+            .iter()
+            .zip(found)
+            .map(|(key, held)| {
+                let held = held.with_context(|| format!("{key} is gone from `{from}`"))?;
+                copied.push(held.uid);
+                let uid = target.hold(held.raw, held.flags, held.internal_date);
+                Ok(DestinationKey::Uid(uid))
+            })
+            .collect();
+        contents
+            .log
+            .push(Logged::CopiedIn(from.clone(), name, copied));
+        Ok(results)
     }
 }
 

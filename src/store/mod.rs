@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
@@ -51,6 +52,11 @@ pub enum Fetched {
     Message(Message),
     /// The source read the fingerprint without the body and the sink already has it.
     Duplicate(SourceKey, Fingerprint),
+    /// Mirror: the source read the fingerprint and size without the body,
+    /// and another folder of the destination holds a message with both
+    /// (its size with CRLF line ends, [`Message::wire_size`]): it is copied
+    /// from there.
+    Elsewhere(SourceKey, Fingerprint, u64),
     /// This one message could not be read; the run goes on with the others.
     Failed(SourceKey, anyhow::Error),
 }
@@ -461,6 +467,9 @@ pub struct Capabilities {
     pub updates_flags: bool,
     /// As a destination: a stored message can be removed.
     pub deletes_at_destination: bool,
+    /// As a destination: a message it holds can be copied from one of its
+    /// folders into another, naming the copy ([`Sink::copy_in`]).
+    pub copies_within: bool,
     /// Others may still store into a folder after our connection to it
     /// died (a server finishing the commands it was sent), so a retry
     /// waits for the folder to settle (`wait_until_quiet`).
@@ -625,6 +634,20 @@ pub trait Sink {
             self.capabilities().noun
         ))
     }
+    /// Mirror: copies messages this store holds in folder `from`, named by
+    /// the key each was stored under, into the open folder, durably: a
+    /// message moved between source folders is not read from the source
+    /// again. One result per key, in order: the key of the new copy.
+    async fn copy_in(
+        &mut self,
+        from: &FolderName,
+        _keys: &[DestinationKey],
+    ) -> Result<Vec<Result<DestinationKey>>> {
+        Err(anyhow::anyhow!(
+            "{} cannot copy messages from folder `{from}` into another",
+            self.capabilities().noun
+        ))
+    }
     /// Ends a server session politely; uncommitted local writes are rolled
     /// back on drop.
     async fn close(self)
@@ -632,6 +655,29 @@ pub trait Sink {
         Self: Sized,
     {
     }
+}
+
+/// Where the destination holds a message, in a folder other than the one
+/// being filled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub folder: FolderName,
+    pub key: DestinationKey,
+    /// The flags it was last given, as recorded.
+    pub flags: Option<Flags>,
+}
+
+/// Finds messages the destination already holds in its other folders, by
+/// fingerprint (mirror: the new folder of a message moved at the source).
+pub trait Elsewhere: Send + Sync {
+    /// A message with `fingerprint` and, with CRLF line ends, `wire_size`
+    /// bytes: the size tells apart messages that share a Message-ID (a
+    /// mailing list's copy of a message in Sent).
+    fn find(
+        &self,
+        fingerprint: &Fingerprint,
+        wire_size: u64,
+    ) -> BoxFuture<'static, Result<Option<Location>>>;
 }
 
 /// Says that `message`'s keyword letters without a name are left out: a
@@ -934,6 +980,13 @@ impl Sink for AnySink {
         how: Removal,
     ) -> Result<Vec<Result<()>>> {
         each_sink!(self, s => s.remove(folder, keys, how).await)
+    }
+    async fn copy_in(
+        &mut self,
+        from: &FolderName,
+        keys: &[DestinationKey],
+    ) -> Result<Vec<Result<DestinationKey>>> {
+        each_sink!(self, s => s.copy_in(from, keys).await)
     }
     async fn close(self) {
         each_sink!(self, s => Sink::close(*s).await)

@@ -335,3 +335,86 @@ fn kill_9_during_stores_and_expunges_then_a_rerun_ends_equal_to_the_source() {
     assert_eq!(count(summary(&events), "flags_updated"), 0);
     assert_eq!(count(summary(&events), "messages_deleted"), 0);
 }
+
+#[test]
+fn messages_moved_between_folders_are_copied_where_they_are_held_not_transferred_again() {
+    let env = TestEnv::new();
+    let server = server();
+    // Pull: a message moved at the server is not downloaded again.
+    let account = Account::new(&env, server, "mirror-move-pull", None);
+    account.load("INBOX", &mails("move", 6, 300));
+    account.load("Archive", &mails("kept", 1, 300));
+    let mut pull = args([
+        "--json",
+        "mirror",
+        "--delete",
+        &account.imaps(),
+        &env.endpoint("maildir", "backup"),
+    ]);
+    pull.extend(account.src_args());
+    env.run_json_owned(&pull, 0);
+    let uids = account.uids("INBOX");
+    let name = account.name().to_string();
+    server.doveadm(&[
+        "move",
+        "-u",
+        &name,
+        "Archive",
+        "mailbox",
+        "INBOX",
+        "uid",
+        &uids[0].to_string(),
+    ]);
+    let events = env.run_json_owned(&pull, 0);
+    let moved: Vec<_> = events_of(&events, "message");
+    assert_eq!(moved.len(), 1, "{events:?}");
+    assert_eq!(moved[0]["folder"], "Archive");
+    assert_eq!(moved[0]["copied_from"], "INBOX", "{}", moved[0]);
+    assert_eq!(count(summary(&events), "bytes_copied"), 0);
+    assert_eq!(count(summary(&events), "messages_deleted"), 1);
+    let backup = read_maildir(&env.path("backup"));
+    let held = |folder: &str| backup.get(folder).map_or(0, |messages| messages.len());
+    assert_eq!((held("INBOX"), held("Archive")), (5, 2), "{backup:?}");
+
+    // Push: a message moved between maildir folders is copied at the
+    // server (UID COPY), not uploaded again.
+    let pushed = Account::new(&env, server, "mirror-move-push", None);
+    let src = env.path("src");
+    for dir in [src.clone(), src.join(".Archive")] {
+        for sub in ["cur", "new", "tmp"] {
+            fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+    }
+    for i in 1..=6 {
+        fs::write(
+            src.join(format!("cur/{}.M1P1.host:2,S", 1_700_000_000 + i)),
+            format!("Message-ID: <{i}@move.example>\nSubject: {i}\n\nbody {i}\n"),
+        )
+        .unwrap();
+    }
+    let mut push = args([
+        "--json",
+        "mirror",
+        "--delete",
+        &env.endpoint("maildir", "src"),
+        &pushed.imaps(),
+    ]);
+    push.extend(pushed.dst_args());
+    env.run_json_owned(&push, 0);
+    fs::rename(
+        src.join("cur/1700000002.M1P1.host:2,S"),
+        src.join(".Archive/cur/1700000002.M1P1.host:2,S"),
+    )
+    .unwrap();
+    let events = env.run_json_owned(&push, 0);
+    let moved: Vec<_> = events_of(&events, "message");
+    assert_eq!(moved.len(), 1, "{events:?}");
+    assert_eq!(moved[0]["copied_from"], "INBOX", "{}", moved[0]);
+    assert!(moved[0]["destination_uid"].is_u64(), "{}", moved[0]);
+    assert_eq!(count(summary(&events), "messages_deleted"), 1);
+    assert_eq!(pushed.count("INBOX"), 5);
+    assert_eq!(pushed.count("Archive"), 1);
+    let events = env.run_json_owned(&push, 0);
+    assert_eq!(count(summary(&events), "messages_copied"), 0);
+    assert_eq!(count(summary(&events), "flags_updated"), 0);
+}

@@ -41,6 +41,7 @@ fn a_mirror_through_each_server_carries_flags_and_removals_both_ways() {
         let src = env.path("src");
         for sub in ["cur", "new", "tmp"] {
             fs::create_dir_all(src.join(sub)).unwrap();
+            fs::create_dir_all(src.join(".Archive").join(sub)).unwrap();
         }
         let file = |i: usize, info: &str| {
             src.join(format!("cur/{}.M1P1.host:2,{info}", 1_700_000_000 + i))
@@ -119,6 +120,38 @@ fn a_mirror_through_each_server_carries_flags_and_removals_both_ways() {
             "{}: the pulled copy follows the pushed one",
             server.name()
         );
+        // A message moved between folders is copied within each
+        // destination (UID COPY at the server, a link in the maildir), and
+        // removed from the old folder.
+        fs::rename(
+            file(5, "S"),
+            src.join(format!(".Archive/cur/{}.M1P1.host:2,S", 1_700_000_005)),
+        )
+        .unwrap();
+        for (run, side) in [(&push, "push"), (&pull, "pull")] {
+            let events = env.run_json_owned(run, 0);
+            let messages = crate::util::events_of(&events, "message");
+            assert_eq!(messages.len(), 1, "{} {side}: {events:?}", server.name());
+            assert_eq!(
+                messages[0]["copied_from"],
+                "INBOX",
+                "{} {side}: {}",
+                server.name(),
+                messages[0]
+            );
+            assert_eq!(
+                count(summary(&events), "messages_deleted"),
+                1,
+                "{} {side}",
+                server.name()
+            );
+        }
+        let archived = read_maildir(&env.path("out"))
+            .get("Archive")
+            .map_or(0, |messages| messages.len());
+        assert_eq!(archived, 1, "{}", server.name());
+        assert_eq!(flags_by_subject(&src), flags_by_subject(&env.path("out")));
+
         // Nothing changed since: nothing to do on either side.
         for run in [&push, &pull] {
             let events = env.run_json_owned(run, 0);

@@ -349,3 +349,86 @@ fn an_unchanged_maildir_is_not_read_again_and_a_rename_is_seen_at_once() {
     assert_exit(&output, 0);
     assert_eq!(count(summary(&json_events(&output)), "flags_updated"), 1);
 }
+
+#[test]
+fn a_message_moved_between_folders_is_copied_at_the_destination_then_removed_from_the_old_one() {
+    let env = TestEnv::new();
+    source(&env, 12);
+    let archive = env.path("src/.Archive");
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(archive.join(sub)).unwrap();
+    }
+    assert_exit(&mirror(&env, &["--delete"]), 0);
+
+    // Message 3 moves to Archive, flagged on the way; 4 is copied there too.
+    let moved = "1700000003.M1P1.host:2,FS";
+    fs::rename(src_file(&env, 3), archive.join("cur").join(moved)).unwrap();
+    fs::copy(
+        src_file(&env, 4),
+        archive.join("cur/1700000004.M1P1.host:2,S"),
+    )
+    .unwrap();
+    let output = mirror(&env, &["--delete"]);
+    assert_exit(&output, 0);
+    let events = json_events(&output);
+    let copied: Vec<_> = events_of(&events, "message")
+        .into_iter()
+        .filter(|e| e["folder"] == "Archive")
+        .collect();
+    assert_eq!(copied.len(), 2, "{events:?}");
+    for event in &copied {
+        // Taken from where the destination holds it, not from the source.
+        assert_eq!(event["copied_from"], "INBOX", "{event}");
+        assert_eq!(event["bytes"], 0, "{event}");
+    }
+    let deleted = events_of(&events, "deleted");
+    assert_eq!(deleted.len(), 1, "{events:?}");
+    assert_eq!(deleted[0]["folder"], "INBOX");
+    // The removal comes after the copy, and the folder's end after both.
+    let position =
+        |wanted: &dyn Fn(&serde_json::Value) -> bool| events.iter().position(wanted).unwrap();
+    let removed_at = position(&|e| e["event"] == "deleted");
+    assert!(position(&|e| e["copied_from"] == "INBOX") < removed_at);
+    assert!(
+        removed_at < position(&|e| e["event"] == "folder_done" && e["folder"] == "INBOX"),
+        "{events:?}"
+    );
+    let done = summary(&events);
+    assert_eq!(count(done, "messages_deleted"), 1);
+    assert_eq!(
+        count(done, "flags_updated"),
+        1,
+        "the moved message's new flag"
+    );
+
+    let inbox = destination(&env.path("dst"));
+    assert!(!inbox.iter().any(|(n, _)| *n == 3), "{inbox:?}");
+    assert_eq!(inbox.len(), 11);
+    let archived = destination(&env.path("dst/.Archive"));
+    assert_eq!(archived, vec![(3, "FS".to_string()), (4, "S".to_string())]);
+
+    // All settled: a rerun changes nothing.
+    let events = json_events(&mirror(&env, &["--delete"]));
+    let done = summary(&events);
+    assert_eq!(count(done, "messages_copied"), 0);
+    assert_eq!(count(done, "messages_deleted"), 0);
+    assert_eq!(count(done, "flags_updated"), 0);
+
+    // Another message with the Message-ID of one in INBOX (a mailing
+    // list's copy of a message in Sent) is not taken from INBOX: its own
+    // bytes are copied.
+    let variant =
+        "Message-ID: <5@mirror.example>\nSubject: 5\nList-Id: <l.example>\n\nbody 5\n--\nfooter\n";
+    fs::write(archive.join("cur/1700000099.M1P1.host:2,S"), variant).unwrap();
+    let events = json_events(&mirror(&env, &["--delete"]));
+    let copied = events_of(&events, "message");
+    assert_eq!(copied.len(), 1, "{events:?}");
+    assert!(copied[0].get("copied_from").is_none(), "{}", copied[0]);
+    assert!(count(summary(&events), "bytes_copied") > 0);
+    let archived: Vec<String> = ["cur", "new"]
+        .iter()
+        .flat_map(|sub| fs::read_dir(env.path("dst/.Archive").join(sub)).unwrap())
+        .map(|entry| fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    assert!(archived.iter().any(|text| text == variant), "{archived:?}");
+}

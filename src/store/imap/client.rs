@@ -1382,6 +1382,53 @@ impl ImapClient {
         Ok(())
     }
 
+    /// UID COPY `uids` of the selected folder into `target`, returning the
+    /// UID each copy got there (COPYUID, RFC 4315 §3), by source UID. A UID
+    /// no longer in the folder is left out of the answer, as the server
+    /// copies only what it has.
+    pub async fn copy_uids(&mut self, uids: &[u32], target: &str) -> Result<HashMap<u32, u32>> {
+        let mut copies = HashMap::with_capacity(uids.len());
+        for chunk in uids.chunks(500) {
+            let command = format!("UID COPY {} {}", uid_set(chunk), quote(target));
+            let session = &mut self.session;
+            let sent = deadline(self.timeout, "copying messages", async {
+                session.run_command(&command).await.map_err(protocol_error)
+            })
+            .await;
+            let tag = self.note(sent)?.0;
+            let label = self.label.clone();
+            let answer = loop {
+                let done = self
+                    .read_reply("copying messages", |response| match response {
+                        Response::Done {
+                            tag: done,
+                            status,
+                            outcome,
+                        } if done.0 == tag => Some(match (status, &outcome.code) {
+                            (Status::Ok, Some(ResponseCode::CopyUid(_, from, to))) => {
+                                Ok(expand(from).zip(expand(to)).collect::<Vec<_>>())
+                            }
+                            (Status::Ok, _) => {
+                                Err(format!("{label} copied without saying where (no COPYUID)"))
+                            }
+                            _ => Err(format!(
+                                "the server refused: {}",
+                                outcome.information.as_deref().unwrap_or("NO")
+                            )),
+                        }),
+                        _ => None,
+                    })
+                    .await;
+                if let Some(answer) = self.note(done)? {
+                    break answer;
+                }
+            };
+            copies.extend(answer.map_err(Refused)?);
+        }
+        self.drain_unsolicited();
+        Ok(copies)
+    }
+
     /// Sets \Deleted on `uids` and removes exactly them (UID EXPUNGE, RFC
     /// 4315), never a plain EXPUNGE that could remove other clients' deleted
     /// messages. Without UIDPLUS nothing is deleted.
@@ -1739,6 +1786,14 @@ pub fn imap_date(time: SystemTime) -> String {
         "{day:02}-{}-{year:04} {hours:02}:{minutes:02}:{seconds:02} +0000",
         date::MONTHS[(month - 1) as usize]
     )
+}
+
+/// The UIDs of a UID set from a response code, in its order.
+fn expand(members: &[UidSetMember]) -> impl Iterator<Item = u32> + '_ {
+    members.iter().flat_map(|m| match m {
+        UidSetMember::Uid(uid) => *uid..=*uid,
+        UidSetMember::UidRange(range) => range.clone(),
+    })
 }
 
 fn append_answer(status: &Status, outcome: &imap_proto::rfc3501::Outcome<'_>) -> Appended {

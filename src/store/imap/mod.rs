@@ -541,6 +541,7 @@ pub fn capabilities(only: Option<FolderName>) -> Capabilities {
         mirrors_from: true,
         updates_flags: true,
         deletes_at_destination: true,
+        copies_within: true,
         has_other_writers: true,
     }
 }
@@ -851,7 +852,7 @@ impl Source for Imap {
         // A window at a time, so what is held does not grow with the folder.
         for window in pending.chunks(META_WINDOW) {
             let mut wanted: Vec<(u32, u64)> = Vec::with_capacity(window.len());
-            let mut duplicates: Vec<(u32, Fingerprint)> = Vec::new();
+            let mut duplicates: Vec<Fetched> = Vec::new();
             for chunk in window.chunks(META_CHUNK) {
                 let mut meta: Vec<(u32, u64, Option<Fingerprint>)> =
                     Vec::with_capacity(chunk.len());
@@ -879,18 +880,21 @@ impl Source for Imap {
                 }
                 meta.sort_unstable_by_key(|m| m.0);
                 for (uid, size, fingerprint) in meta {
+                    let key = SourceKey::Uid(uid);
                     match fingerprint {
-                        Some(fp) if known.contains(&fp) => duplicates.push((uid, fp)),
+                        Some(fp) if known.contains(&fp) => {
+                            duplicates.push(Fetched::Duplicate(key, fp))
+                        }
+                        // RFC822.SIZE counts CRLF line ends, as `wire_size` does.
+                        Some(fp) if known.stored_elsewhere(&fp, size).await?.is_some() => {
+                            duplicates.push(Fetched::Elsewhere(key, fp, size))
+                        }
                         _ => wanted.push((uid, size)),
                     }
                 }
             }
-            for (uid, fingerprint) in duplicates {
-                if out
-                    .send(Fetched::Duplicate(SourceKey::Uid(uid), fingerprint))
-                    .await
-                    .is_err()
-                {
+            for item in duplicates {
+                if out.send(item).await.is_err() {
                     return Ok(());
                 }
             }
@@ -1036,7 +1040,11 @@ impl Source for Imap {
 /// As a sink, APPENDs are pipelined and `commit` waits for their answers.
 impl Sink for Imap {
     fn capabilities(&self) -> Capabilities {
-        capabilities(self.only.clone())
+        Capabilities {
+            // The copies are named by COPYUID.
+            copies_within: self.client.has("UIDPLUS"),
+            ..capabilities(self.only.clone())
+        }
     }
 
     async fn folders(&mut self) -> Result<Vec<FolderName>> {
@@ -1308,6 +1316,56 @@ impl Sink for Imap {
                 (DestinationKey::Uid(_), None) => Ok(()),
                 (DestinationKey::Uid(_), Some(text)) => Err(anyhow!("{text}")),
                 (other, _) => Err(anyhow!("{other} is not a UID")),
+            })
+            .collect())
+    }
+
+    /// UID COPY from `from` into the open folder; the new UIDs come from
+    /// COPYUID. `from` is opened read-only and left again, so the open
+    /// folder still takes APPENDs on servers that refuse them meanwhile.
+    async fn copy_in(
+        &mut self,
+        from: &FolderName,
+        keys: &[DestinationKey],
+    ) -> Result<Vec<Result<DestinationKey>>> {
+        let target = self
+            .sink
+            .as_ref()
+            .context("no destination folder is open")?
+            .server_name
+            .clone();
+        let uids: Vec<u32> = keys
+            .iter()
+            .filter_map(|key| match key {
+                DestinationKey::Uid(uid) => Some(*uid),
+                _ => None,
+            })
+            .collect();
+        let server_name = self.server_name(from);
+        self.writable = None;
+        let copied = match self.client.examine(&server_name).await {
+            Ok(_) => self.client.copy_uids(&uids, &target).await,
+            Err(e) => Err(e),
+        };
+        self.client.leave_read_only().await?;
+        let copies = match copied {
+            Ok(copies) => copies,
+            // The folder or its messages are not there: each copy fails,
+            // and its message is read from the source another time.
+            Err(e) if crate::error::is_refused(&e) => {
+                let text = format!("{e:#}");
+                return Ok(keys.iter().map(|_| Err(anyhow!("{text}"))).collect());
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(keys
+            .iter()
+            .map(|key| match key {
+                DestinationKey::Uid(uid) => copies
+                    .get(uid)
+                    .map(|copy| DestinationKey::Uid(*copy))
+                    .ok_or_else(|| anyhow!("UID {uid} is no longer in folder `{from}`")),
+                other => Err(anyhow!("{other} is not a UID")),
             })
             .collect())
     }

@@ -102,6 +102,7 @@ pub fn capabilities() -> Capabilities {
         mirrors_from: false,
         updates_flags: false,
         deletes_at_destination: false,
+        copies_within: false,
         has_other_writers: false,
     }
 }
