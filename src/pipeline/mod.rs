@@ -216,6 +216,7 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     let worker = Worker {
         job: job.clone(),
         shared: shared.clone(),
+        running: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         queue: queue.clone(),
         progress: progress.clone(),
         stop: stop.clone(),
@@ -229,8 +230,9 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     };
     summary.add(&settled);
     let mut fatal = gather(handles, &mut summary).await;
+    // Left only when the last worker to end could not make them.
     let stopped = *stop.borrow();
-    if let Err(e) = remove_deferred(&job, &shared, stopped, &mut summary).await {
+    if let Err(e) = remove_deferred(&job, &shared, stopped, &mut summary, None).await {
         fatal.get_or_insert(e);
     }
     forwarder.abort();
@@ -250,24 +252,27 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
 }
 
 /// `mirror --delete`: makes the removals that folders left for the end of
-/// the run, when every folder has been copied, on a connection of their
-/// own; then reports those folders done. A stopped run leaves them to the
-/// next one (their rows and the source's stamp stay as they were). `Err`
-/// only when the state failed.
+/// the run, when every folder has been copied, through `sink` (the last
+/// worker's) or a connection of their own; then reports those folders
+/// done. A stopped run leaves them to the next one (their rows and the
+/// source's stamp stay as they were). `Err` only when the state failed.
 async fn remove_deferred(
     job: &Job,
     shared: &Shared,
     stopped: bool,
     summary: &mut Summary,
+    sink: Option<&mut AnySink>,
 ) -> Result<()> {
     let deferred = std::mem::take(&mut *lock(&shared.deferred));
     if deferred.is_empty() {
         return Ok(());
     }
-    let mut sink = match stopped {
-        true => None,
-        false => match connect_sink(job).await {
-            Ok(sink) => Some(sink),
+    let mut connected = None;
+    let mut sink = match (stopped, sink) {
+        (true, _) => None,
+        (false, Some(sink)) => Some(sink),
+        (false, None) => match connect_sink(job).await {
+            Ok(sink) => connected.insert(sink).into(),
             Err(e) => {
                 report::error(&format!(
                     "removing messages gone from the source: {e:#}; the next run removes them"
@@ -310,7 +315,7 @@ async fn remove_deferred(
             .add(&counts);
         worker::report_folder_done(&folder, &destination, &done, done.error.as_ref());
     }
-    if let Some(sink) = sink {
+    if let Some(sink) = connected {
         crate::store::Sink::close(sink).await;
     }
     failed.map_or(Ok(()), Err)

@@ -7,6 +7,7 @@
 //! was committed before stays recorded.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,6 +33,9 @@ pub(super) type Ended = (Summary, Option<anyhow::Error>);
 pub(super) struct Worker {
     pub job: Arc<Job>,
     pub shared: Arc<Shared>,
+    /// Workers not yet ended: the last one makes the removals left for the
+    /// end of the run, on its own connection.
+    pub running: Arc<AtomicUsize>,
     pub queue: Arc<Mutex<VecDeque<Unit>>>,
     pub progress: Arc<Progress>,
     pub stop: Arc<watch::Sender<bool>>,
@@ -44,6 +48,7 @@ pub(super) struct Worker {
 /// stores that listed the folders; the others connect their own.
 pub(super) async fn spawn(worker: Worker, first: Stores) -> Vec<JoinHandle<Ended>> {
     let workers = worker.job.jobs.min(lock(&worker.queue).len());
+    worker.running.store(workers, Ordering::SeqCst);
     let mut handles = Vec::with_capacity(workers);
     let mut first = Some(first);
     if workers == 0 {
@@ -62,6 +67,7 @@ pub(super) async fn spawn(worker: Worker, first: Stores) -> Vec<JoinHandle<Ended
                     Err(e) => {
                         // Fewer connections than asked for still finish the job.
                         report::warn(&format!("worker {number} could not start: {e:#}"));
+                        worker.running.fetch_sub(1, Ordering::SeqCst);
                         return (Summary::default(), None);
                     }
                 },
@@ -90,6 +96,21 @@ impl Worker {
             }
             if *stop.borrow() {
                 break;
+            }
+        }
+        if self.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // The last worker: every folder is copied.
+            let stopped = *stop.borrow();
+            if let Err(e) = super::remove_deferred(
+                &self.job,
+                &self.shared,
+                stopped,
+                &mut summary,
+                Some(&mut stores.sink),
+            )
+            .await
+            {
+                fatal.get_or_insert(e);
             }
         }
         stores.close().await;
