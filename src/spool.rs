@@ -73,10 +73,11 @@ impl std::fmt::Debug for FingerprintSpool {
 impl FingerprintSpool {
     pub fn new() -> Result<FingerprintSpool> {
         let conn = scratch_database()?;
-        conn.execute(
+        conn.execute_batch(
             "CREATE TABLE fingerprints (fingerprint TEXT PRIMARY KEY, copies INTEGER NOT NULL) \
-             WITHOUT ROWID",
-            [],
+             WITHOUT ROWID; \
+             CREATE TABLE arrivals (fingerprint TEXT NOT NULL, uid INTEGER NOT NULL); \
+             CREATE INDEX arrivals_by_fingerprint ON arrivals(fingerprint);",
         )
         .context("setting up a temporary database")?;
         Ok(FingerprintSpool {
@@ -121,6 +122,32 @@ impl FingerprintSpool {
         self.elsewhere.is_some()
     }
 
+    /// Notes messages that arrived in the destination folder since an
+    /// earlier run indexed it, with their UIDs: one may be the copy a run
+    /// killed before recording it stored ([`FingerprintSpool::arrivals`]).
+    pub fn note_arrivals(&self, arrived: &[(Fingerprint, u32)]) -> Result<()> {
+        let mut conn = lock(&self.conn);
+        let tx = conn.transaction()?;
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO arrivals (fingerprint, uid) VALUES (?1, ?2)")?;
+            for (fingerprint, uid) in arrived {
+                insert.execute(params![fingerprint.to_string(), uid])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The UIDs of the arrivals with `fingerprint`, ascending.
+    pub fn arrivals(&self, fingerprint: &Fingerprint) -> Result<Vec<u32>> {
+        let conn = lock(&self.conn);
+        let mut select =
+            conn.prepare_cached("SELECT uid FROM arrivals WHERE fingerprint = ?1 ORDER BY uid")?;
+        let uids = select.query_map([fingerprint.to_string()], |row| row.get(0))?;
+        Ok(uids.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Adds the fingerprints of messages, one each.
     pub fn extend<'a>(
         &self,
@@ -156,7 +183,7 @@ impl FingerprintSpool {
 
     /// Empties the spool (a destination folder indexed again from scratch).
     pub fn clear(&self) -> Result<()> {
-        lock(&self.conn).execute("DELETE FROM fingerprints", [])?;
+        lock(&self.conn).execute_batch("DELETE FROM fingerprints; DELETE FROM arrivals;")?;
         self.messages.store(0, Ordering::Relaxed);
         Ok(())
     }

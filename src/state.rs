@@ -159,7 +159,9 @@ pub struct Stored {
     pub destination_folder: FolderName,
     /// `None` for a duplicate (nothing stored) or a store that names no key.
     pub destination_key: Option<DestinationKey>,
-    pub flags: Flags,
+    /// The flags it was stored with; `None` when not known (a copy a
+    /// killed run stored, found again).
+    pub flags: Option<Flags>,
     pub bytes: u64,
 }
 
@@ -589,7 +591,7 @@ impl State {
                         .destination_key
                         .as_ref()
                         .map_or(Value::Null, destination_column),
-                    Some(message.flags.to_string()),
+                    message.flags.as_ref().map(Flags::to_string),
                 );
                 if self.set_aside.contains(folder) {
                     // A message of the folder's earlier instance, found
@@ -936,6 +938,21 @@ impl State {
             key,
             flags: flags.map(|text| Flags::from_imap(&text)),
         }))
+    }
+
+    /// The UIDs of destination folder `folder` that recorded messages with
+    /// `fingerprint` were stored under (mirror: with its index).
+    pub fn claimed_uids(&self, fingerprint: &Fingerprint, folder: &FolderName) -> Result<Vec<u32>> {
+        let mut select = self.conn.prepare_cached(
+            "SELECT destination_key FROM messages WHERE fingerprint = ?1 \
+             AND destination_folder = ?2 AND typeof(destination_key) = 'integer'",
+        )?;
+        let uids = select.query_map(params![fingerprint.to_string(), folder.as_str()], |row| {
+            row.get::<_, i64>(0)
+        })?;
+        Ok(uids
+            .map(|uid| uid.map(|uid| uid as u32))
+            .collect::<rusqlite::Result<_>>()?)
     }
 
     /// Forgets that the destination holds a message at `location`: it was
@@ -1767,7 +1784,7 @@ mod tests {
                 fingerprint: fp(i as u32),
                 destination_folder: folder("Archive"),
                 destination_key: Some(DestinationKey::File(format!("17.M{i}.host"))),
-                flags: flags.clone(),
+                flags: Some(flags.clone()),
                 bytes: end - start,
             })
             .collect();

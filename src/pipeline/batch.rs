@@ -31,8 +31,12 @@ struct Uncommitted {
     /// Its size with CRLF line ends, as recorded: comparable whatever the
     /// stores (0 for a duplicate).
     wire_bytes: u64,
-    /// The flags it was stored with (none for a duplicate).
-    flags: Flags,
+    /// The flags it was stored with (none for a duplicate); `None` when
+    /// not known.
+    flags: Option<Flags>,
+    /// Mirror: a duplicate found to be the copy a killed run stored and
+    /// never recorded: where it is.
+    adopted: Option<DestinationKey>,
     /// Its position among the messages appended since the last commit;
     /// `None` for a duplicate (nothing was appended).
     appended: Option<usize>,
@@ -64,6 +68,10 @@ pub(super) struct Batch<'a> {
     pub done: Vec<SourceKey>,
     /// Whether to keep `done` (only when the source deletes what is stored).
     keeps_done: bool,
+    /// Mirror: duplicates may be the unrecorded copies of a killed run.
+    adopts: bool,
+    /// UIDs taken as such copies since the folder was opened.
+    adopted: HashSet<u32>,
     /// UIDs that failed, so the checkpoint's UID watermark stops before them.
     pub failed_uids: Vec<u32>,
 }
@@ -76,6 +84,7 @@ pub(super) struct BatchTarget<'a> {
     pub known: Arc<FingerprintSet>,
     pub dedup: bool,
     pub keeps_done: bool,
+    pub adopts: bool,
 }
 
 impl<'a> Batch<'a> {
@@ -98,6 +107,8 @@ impl<'a> Batch<'a> {
             added: HashSet::new(),
             done: Vec::new(),
             keeps_done: target.keeps_done,
+            adopts: target.adopts,
+            adopted: HashSet::new(),
             failed_uids: Vec::new(),
         }
     }
@@ -124,16 +135,9 @@ impl<'a> Batch<'a> {
             Fetched::Message(message) => {
                 let fingerprint = &message.fingerprint;
                 if self.dedup && self.holds(fingerprint) {
-                    self.counts.messages_duplicate += 1;
-                    self.uncommitted.push(Uncommitted {
-                        bytes: message.size(),
-                        wire_bytes: message.wire_size(),
-                        key: message.key,
-                        fingerprint: message.fingerprint,
-                        flags: Flags::default(),
-                        appended: None,
-                        copy_of: None,
-                    });
+                    let (bytes, wire_bytes) = (message.size(), message.wire_size());
+                    self.duplicate(message.key, message.fingerprint, bytes, wire_bytes)
+                        .await?;
                 } else if let Some(location) = self
                     .found_elsewhere(fingerprint, message.wire_size())
                     .await?
@@ -155,21 +159,12 @@ impl<'a> Batch<'a> {
                 }
             }
             Fetched::Duplicate(key, fingerprint) => {
-                self.counts.messages_duplicate += 1;
-                self.uncommitted.push(Uncommitted {
-                    key,
-                    fingerprint,
-                    bytes: 0,
-                    wire_bytes: 0,
-                    flags: Flags::default(),
-                    appended: None,
-                    copy_of: None,
-                });
+                self.duplicate(key, fingerprint, 0, 0).await?;
             }
             Fetched::Elsewhere(key, fingerprint, wire_size) => {
                 // Copied into this folder earlier in the batch: a duplicate.
                 if self.holds(&fingerprint) {
-                    return Box::pin(self.take(Fetched::Duplicate(key, fingerprint), sink)).await;
+                    return self.duplicate(key, fingerprint, 0, wire_size).await;
                 }
                 match self.found_elsewhere(&fingerprint, wire_size).await? {
                     Some(location) => self.copy_in(key, fingerprint, wire_size, location),
@@ -185,6 +180,71 @@ impl<'a> Batch<'a> {
             Fetched::Failed(key, e) => self.failed(&key, &e),
         }
         Ok(())
+    }
+
+    /// Keeps a message the destination folder already holds. In a mirror,
+    /// a copy that arrived there since it was last indexed and that no
+    /// recorded message claims is taken as the copy a killed run stored
+    /// and never recorded: its place is recorded, so its flags and removal
+    /// follow the source again. Its flags are then not known.
+    async fn duplicate(
+        &mut self,
+        key: SourceKey,
+        fingerprint: Fingerprint,
+        bytes: u64,
+        wire_bytes: u64,
+    ) -> Result<()> {
+        let adopted = match self.adopts {
+            true => self.adopt(&fingerprint).await?,
+            false => None,
+        };
+        if let Some(uid) = &adopted {
+            report::debug(&format!(
+                "folder `{}`, {key}: found at the destination as {uid}, stored by a run \
+                 that stopped before recording it",
+                self.folder
+            ));
+        }
+        self.counts.messages_duplicate += 1;
+        self.uncommitted.push(Uncommitted {
+            key,
+            fingerprint,
+            bytes,
+            wire_bytes,
+            flags: match adopted {
+                Some(_) => None,
+                None => Some(Flags::default()),
+            },
+            appended: None,
+            copy_of: None,
+            adopted,
+        });
+        Ok(())
+    }
+
+    /// The first arrival with `fingerprint` no recorded message claims.
+    async fn adopt(&mut self, fingerprint: &Fingerprint) -> Result<Option<DestinationKey>> {
+        let arrivals = {
+            let known = &self.known;
+            crate::durable::blocking(|| known.arrivals(fingerprint))?
+        };
+        if arrivals.is_empty() {
+            return Ok(None);
+        }
+        let claimed = {
+            let (fingerprint, destination) = (fingerprint.clone(), self.destination.clone());
+            self.shared
+                .state
+                .call(move |state| state.claimed_uids(&fingerprint, &destination))
+                .await?
+        };
+        let free = arrivals
+            .into_iter()
+            .find(|uid| !claimed.contains(uid) && !self.adopted.contains(uid));
+        if let Some(uid) = free {
+            self.adopted.insert(uid);
+        }
+        Ok(free.map(DestinationKey::Uid))
     }
 
     /// Whether the destination folder holds a message with `fingerprint`,
@@ -226,9 +286,10 @@ impl<'a> Batch<'a> {
             fingerprint,
             bytes: 0,
             wire_bytes,
-            flags: location.flags.clone().unwrap_or_default(),
+            flags: location.flags.clone(),
             appended: None,
             copy_of: Some(location),
+            adopted: None,
         });
     }
 
@@ -250,9 +311,10 @@ impl<'a> Batch<'a> {
             fingerprint,
             bytes,
             wire_bytes,
-            flags,
+            flags: Some(flags),
             appended: Some(self.appended),
             copy_of: None,
+            adopted: None,
         });
         self.appended += 1;
     }
@@ -298,7 +360,10 @@ impl<'a> Batch<'a> {
                     self.failed(&entry.key, &e);
                 }
                 None => {
-                    let destination = entry.appended.and_then(|i| stored_at.remove(&i));
+                    let destination = match entry.appended {
+                        Some(i) => stored_at.remove(&i),
+                        None => entry.adopted.clone(),
+                    };
                     stored.push((entry, destination));
                 }
             }
@@ -384,7 +449,7 @@ impl<'a> Batch<'a> {
                 fingerprint: entry.fingerprint.clone(),
                 destination_folder: self.destination.clone(),
                 destination_key: destination.clone(),
-                flags: std::mem::take(&mut entry.flags),
+                flags: entry.flags.take(),
                 bytes: entry.wire_bytes,
             });
         }

@@ -124,6 +124,7 @@ impl<'a> FolderCopy<'a> {
             known,
             dedup: self.job.dedup,
             keeps_done: self.job.source_options.deletes() && !self.job.dry_run,
+            adopts: self.job.mirror.is_some() && !self.job.dry_run,
         };
         // The source reads the whole progress; the run keeps only what the
         // folder row records, as each message is recorded as a row.

@@ -418,3 +418,62 @@ fn messages_moved_between_folders_are_copied_where_they_are_held_not_transferred
     assert_eq!(count(summary(&events), "messages_copied"), 0);
     assert_eq!(count(summary(&events), "flags_updated"), 0);
 }
+
+#[test]
+fn copies_a_killed_run_stored_without_recording_are_found_again_and_follow_the_source() {
+    let env = TestEnv::new();
+    let server = server();
+    let account = Account::new(&env, server, "mirror-adopt", None);
+    let src = env.path("src");
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(src.join(sub)).unwrap();
+    }
+    let file =
+        |i: usize, info: &str| src.join(format!("cur/{}.M1P1.host:2,{info}", 1_700_000_000 + i));
+    let write = |i: usize| {
+        fs::write(
+            file(i, "S"),
+            format!("Message-ID: <{i}@adopt.example>\nSubject: {i}\n\nbody {i}\n"),
+        )
+        .unwrap()
+    };
+    (1..=30).for_each(write);
+    let mut mirror = args([
+        "--json",
+        "mirror",
+        "--delete",
+        &env.endpoint("maildir", "src"),
+        &account.imaps(),
+    ]);
+    mirror.extend(account.dst_args());
+    env.run_json_owned(&mirror, 0);
+
+    // What a run killed between the server's OK and its own record leaves:
+    // ten messages at the server that the state does not know it stored.
+    let path = env.only_checkpoint().1;
+    let forgotten = rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("DELETE FROM messages WHERE destination_key > 20", [])
+        .unwrap();
+    assert_eq!(forgotten, 10);
+    write(31);
+    let events = env.run_json_owned(&mirror, 0);
+    let done = summary(&events);
+    assert_eq!(count(done, "messages_copied"), 1, "{done}");
+    assert_eq!(count(done, "messages_duplicate"), 10, "{done}");
+    assert_eq!(account.count("INBOX"), 31, "nothing stored twice");
+
+    // Those ten follow the source again, like every other message.
+    for i in 1..=30 {
+        fs::rename(file(i, "S"), file(i, "FS")).unwrap();
+    }
+    fs::remove_file(file(31, "S")).unwrap();
+    fs::remove_file(file(30, "FS")).unwrap();
+    let events = env.run_json_owned(&mirror, 0);
+    let done = summary(&events);
+    assert_eq!(count(done, "flags_updated"), 29, "{done}");
+    assert_eq!(count(done, "messages_deleted"), 2, "{done}");
+    let held = account.messages("INBOX");
+    assert_eq!(held.len(), 29);
+    assert!(held.iter().all(|m| m.flags == "FS"), "{held:?}");
+}

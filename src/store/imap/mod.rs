@@ -297,13 +297,18 @@ impl Imap {
     /// with UID `from` or above: Message-ID headers first, whole bodies only
     /// for the few messages without one (their fingerprint hashes the
     /// body). Returns how many messages it indexed.
+    ///
+    /// Messages from UID `arrivals_from` on are also noted with their UIDs
+    /// as arrivals ([`FingerprintSet::note_arrivals`]).
     async fn index_from(
         &mut self,
         server_name: &str,
         state: &FolderState,
         from: u32,
         index: &FingerprintSet,
+        arrivals_from: Option<u32>,
     ) -> Result<u64> {
+        let arrived = |uid: u32| arrivals_from.is_some_and(|first| uid >= first);
         if state.exists == 0 {
             return Ok(0);
         }
@@ -312,6 +317,7 @@ impl Imap {
         let mut without_id = Vec::new();
         for chunk in uids.chunks(META_CHUNK) {
             let mut fingerprints = Vec::with_capacity(chunk.len());
+            let mut arrivals = Vec::new();
             self.client
                 .uid_fetch(
                     chunk,
@@ -319,7 +325,12 @@ impl Imap {
                     |fetch| {
                         let fingerprint = fetch.header().map(Fingerprint::of);
                         match (fetch.uid, fingerprint) {
-                            (_, Some(fp)) if fp.message_id().is_some() => fingerprints.push(fp),
+                            (uid, Some(fp)) if fp.message_id().is_some() => {
+                                if let Some(uid) = uid.filter(|&uid| arrived(uid)) {
+                                    arrivals.push((fp.clone(), uid));
+                                }
+                                fingerprints.push(fp)
+                            }
                             (Some(uid), _) => without_id.push(uid),
                             _ => {}
                         }
@@ -329,21 +340,32 @@ impl Imap {
                 .await
                 .with_context(|| format!("indexing folder `{server_name}`"))?;
             indexed += fingerprints.len() as u64;
-            durable::blocking(|| index.extend(&fingerprints))?;
+            durable::blocking(|| {
+                index.extend(&fingerprints)?;
+                index.note_arrivals(&arrivals)
+            })?;
         }
         for chunk in without_id.chunks(BODY_CHUNK_MESSAGES) {
             let mut fingerprints = Vec::with_capacity(chunk.len());
+            let mut arrivals = Vec::new();
             self.client
                 .uid_fetch(chunk, "(UID BODY.PEEK[])", |fetch| {
                     if let Some(body) = fetch.body() {
-                        fingerprints.push(Fingerprint::of(body));
+                        let fingerprint = Fingerprint::of(body);
+                        if let Some(uid) = fetch.uid.filter(|&uid| arrived(uid)) {
+                            arrivals.push((fingerprint.clone(), uid));
+                        }
+                        fingerprints.push(fingerprint);
                     }
                     async { Ok(()) }
                 })
                 .await
                 .with_context(|| format!("indexing folder `{server_name}`"))?;
             indexed += fingerprints.len() as u64;
-            durable::blocking(|| index.extend(&fingerprints))?;
+            durable::blocking(|| {
+                index.extend(&fingerprints)?;
+                index.note_arrivals(&arrivals)
+            })?;
         }
         Ok(indexed)
     }
@@ -933,7 +955,8 @@ impl Source for Imap {
         let server_name = self.server_name(folder);
         let state = self.client.examine(&server_name).await?;
         let index = FingerprintSet::new()?;
-        self.index_from(&server_name, &state, 1, &index).await?;
+        self.index_from(&server_name, &state, 1, &index, None)
+            .await?;
         index.to_vec().map(Some)
     }
 
@@ -1100,20 +1123,25 @@ impl Sink for Imap {
             Some(mark)
                 if mark.uid_validity == state.uid_validity && mark.uid_next <= state.uid_next =>
             {
+                // What arrived since the last index, with UIDs: maybe what
+                // a killed run stored without recording it.
+                let arrivals = Some(mark.uid_next.max(1));
                 let newer = self
-                    .index_from(&server_name, &state, mark.uid_next.max(1), index)
+                    .index_from(&server_name, &state, mark.uid_next.max(1), index, arrivals)
                     .await?;
                 if mark.messages + newer != u64::from(state.exists) {
                     report::debug(&format!(
                         "folder `{server_name}` lost messages since it was indexed; indexing it again"
                     ));
                     durable::blocking(|| index.clear())?;
-                    self.index_from(&server_name, &state, 1, index).await?;
+                    self.index_from(&server_name, &state, 1, index, arrivals)
+                        .await?;
                 }
             }
             _ => {
                 durable::blocking(|| index.clear())?;
-                self.index_from(&server_name, &state, 1, index).await?;
+                self.index_from(&server_name, &state, 1, index, None)
+                    .await?;
             }
         }
         // Courier refuses APPEND into a folder selected read-only.
