@@ -25,7 +25,9 @@ use crate::message::{DestinationKey, Flags, SourceKey};
 use crate::report;
 use crate::state::Copied;
 use crate::state::StateWriter;
-use crate::store::{AnySink, Elsewhere, FlagChange, FlagsNow, Location, Sink, Source};
+use crate::store::{
+    AnySink, DestinationMessage, Elsewhere, FlagChange, FlagsNow, Location, Sink, Source,
+};
 use futures_util::future::BoxFuture;
 
 /// Which source message a change is for.
@@ -270,15 +272,20 @@ impl Removals {
         let how = self.how;
         for (place, changes) in self.gone {
             for chunk in chunks(changes) {
-                let keys: Vec<DestinationKey> =
-                    chunk.iter().map(|c| c.destination_key.clone()).collect();
+                let placed: Vec<DestinationMessage> = chunk
+                    .iter()
+                    .map(|c| DestinationMessage {
+                        key: c.destination_key.clone(),
+                        flags: c.was.clone(),
+                    })
+                    .collect();
                 let results = match job.dry_run {
-                    true => keys.iter().map(|_| Ok(())).collect(),
-                    false => match sink.remove(&place, &keys, how).await {
+                    true => placed.iter().map(|_| Ok(())).collect(),
+                    false => match sink.remove(&place, &placed, how).await {
                         Ok(results) => results,
                         Err(e) => {
                             let text = format!("{e:#}");
-                            keys.iter().map(|_| Err(anyhow!("{text}"))).collect()
+                            placed.iter().map(|_| Err(anyhow!("{text}"))).collect()
                         }
                     },
                 };

@@ -10,8 +10,10 @@ use anyhow::Result;
 use crate::checkpoint::IndexMark;
 use crate::cli::Removal;
 use crate::folder::FolderName;
-use crate::message::{DestinationKey, Message};
-use crate::store::{Capabilities, Committed, Create, FingerprintSet, FlagChange, Opened, Sink};
+use crate::message::Message;
+use crate::store::{
+    Capabilities, Committed, Create, DestinationMessage, FingerprintSet, FlagChange, Opened, Sink,
+};
 
 pub struct DryRun<S> {
     /// The real destination, opened read-only.
@@ -83,10 +85,10 @@ impl<S: Sink> Sink for DryRun<S> {
     async fn remove(
         &mut self,
         _folder: &FolderName,
-        keys: &[DestinationKey],
+        messages: &[DestinationMessage],
         _how: Removal,
     ) -> Result<Vec<Result<()>>> {
-        Ok(keys.iter().map(|_| Ok(())).collect())
+        Ok(messages.iter().map(|_| Ok(())).collect())
     }
 
     async fn close(self) {

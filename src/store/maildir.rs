@@ -50,8 +50,8 @@ use crate::message::{Flags, Form, MaildirFile, Message, SourceKey};
 use crate::report;
 use crate::spool::{Listed, ListingSpool};
 use crate::store::{
-    Capabilities, Committed, Create, Fetched, Filters, FingerprintSet, FlagChange, FlagsNow,
-    FolderStats, FolderStatus, Opened, Outbox, Sink, Source,
+    Capabilities, Committed, Create, DestinationMessage, Fetched, Filters, FingerprintSet,
+    FlagChange, FlagsNow, FolderStats, FolderStatus, Opened, Outbox, Sink, Source,
 };
 
 /// Dovecot's keyword table: letter `a` + index ↔ keyword. At most 26.
@@ -889,19 +889,7 @@ impl Sink for Maildir {
     ) -> Result<Vec<Result<()>>> {
         let dir = self.folder_dir(folder);
         let mut keywords = Keywords::load(&dir)?;
-        // Most files are where the last mirror or copy left them: looked
-        // for there first, the folder is listed only for those that moved.
-        let hints: Vec<(DestinationKey, Option<String>)> = changes
-            .iter()
-            .map(|c| {
-                let expected = c.was.as_ref().map(|was| {
-                    // A copy of the table: a guess must not give out letters.
-                    let letters = keywords.clone().info_letters(was, "").0;
-                    format!("{}:2,{letters}", destination_name(&c.key))
-                });
-                (c.key.clone(), expected)
-            })
-            .collect();
+        let hints = hints(&keywords, changes.iter().map(|c| (&c.key, c.was.as_ref())));
         let found = self.locate(folder, &hints)?;
         let mut results = Vec::with_capacity(changes.len());
         let mut renames = Vec::new();
@@ -942,10 +930,11 @@ impl Sink for Maildir {
     async fn remove(
         &mut self,
         folder: &FolderName,
-        keys: &[DestinationKey],
+        messages: &[DestinationMessage],
         how: Removal,
     ) -> Result<Vec<Result<()>>> {
         let dir = self.folder_dir(folder);
+        let keys: Vec<&DestinationKey> = messages.iter().map(|m| &m.key).collect();
         let trash = match how {
             Removal::Expunge => None,
             Removal::Trash => {
@@ -959,8 +948,10 @@ impl Sink for Maildir {
                 Some(trash)
             }
         };
-        let hints: Vec<(DestinationKey, Option<String>)> =
-            keys.iter().map(|key| (key.clone(), None)).collect();
+        let hints = hints(
+            &Keywords::load(&dir)?,
+            messages.iter().map(|m| (&m.key, m.flags.as_ref())),
+        );
         let found = self.locate(folder, &hints)?;
         let results = durable::blocking(|| -> Result<Vec<Result<()>>> {
             let mut results = Vec::with_capacity(keys.len());
@@ -1099,6 +1090,26 @@ impl Maildir {
         }
         Ok(found)
     }
+}
+
+/// Where each message is expected: most files are where the last mirror or
+/// copy left them, named with the info letters of the flags recorded, so
+/// they are looked for there first and the folder is listed only for
+/// those that moved.
+fn hints<'a>(
+    keywords: &Keywords,
+    messages: impl Iterator<Item = (&'a DestinationKey, Option<&'a Flags>)>,
+) -> Vec<(DestinationKey, Option<String>)> {
+    messages
+        .map(|(key, flags)| {
+            let expected = flags.map(|flags| {
+                // A copy of the table: a guess must not give out letters.
+                let letters = keywords.clone().info_letters(flags, "").0;
+                format!("{}:2,{letters}", destination_name(key))
+            });
+            (key.clone(), expected)
+        })
+        .collect()
 }
 
 /// The file of unique name `unique` where it is expected: `cur/` under

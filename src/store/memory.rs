@@ -23,8 +23,8 @@ use crate::folder::FolderName;
 use crate::message::DestinationKey;
 use crate::message::{Flags, Form, Message, SourceKey};
 use crate::store::{
-    Capabilities, Committed, Create, Fetched, FingerprintSet, FlagChange, FlagsNow, FolderStats,
-    FolderStatus, Opened, Outbox, Rejection, Sink, Source,
+    Capabilities, Committed, Create, DestinationMessage, Fetched, FingerprintSet, FlagChange,
+    FlagsNow, FolderStats, FolderStatus, Opened, Outbox, Rejection, Sink, Source,
 };
 
 /// The header that makes the sink refuse a message at `commit`, as a
@@ -466,9 +466,11 @@ impl Sink for Memory {
     async fn remove(
         &mut self,
         folder: &FolderName,
-        keys: &[DestinationKey],
+        messages: &[DestinationMessage],
         _how: Removal,
     ) -> Result<Vec<Result<()>>> {
+        let keys: Vec<DestinationKey> = messages.iter().map(|m| m.key.clone()).collect();
+        let keys = keys.as_slice();
         let mut contents = self.contents();
         let held = contents.folders.get_mut(folder).context("folder gone")?;
         let mut removed = Vec::new();

@@ -124,6 +124,16 @@ pub struct FlagChange {
     pub now: Flags,
 }
 
+/// A message as a mirror stored it at the destination.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DestinationMessage {
+    /// Where the message was stored.
+    pub key: DestinationKey,
+    /// The flags it was given last, when recorded (where a maildir looks
+    /// for its file first).
+    pub flags: Option<Flags>,
+}
+
 /// Message count and size of a folder, for `mailtug ls`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FolderStats {
@@ -620,13 +630,13 @@ pub trait Sink {
             self.capabilities().noun
         ))
     }
-    /// Mirror: removes messages of `folder` named by the key they were
-    /// stored under, durably, as `how` says. One result per key, in order;
-    /// a message already gone counts as removed.
+    /// Mirror: removes messages of `folder`, durably, as `how` says. One
+    /// result per message, in order; a message already gone counts as
+    /// removed.
     async fn remove(
         &mut self,
         folder: &FolderName,
-        _keys: &[DestinationKey],
+        _messages: &[DestinationMessage],
         _how: Removal,
     ) -> Result<Vec<Result<()>>> {
         Err(anyhow::anyhow!(
@@ -976,10 +986,10 @@ impl Sink for AnySink {
     async fn remove(
         &mut self,
         folder: &FolderName,
-        keys: &[DestinationKey],
+        messages: &[DestinationMessage],
         how: Removal,
     ) -> Result<Vec<Result<()>>> {
-        each_sink!(self, s => s.remove(folder, keys, how).await)
+        each_sink!(self, s => s.remove(folder, messages, how).await)
     }
     async fn copy_in(
         &mut self,

@@ -40,11 +40,12 @@ use crate::message::{Flags, Form, Message, SourceKey};
 use crate::report;
 use crate::spool::{Listed, ListingSpool};
 use crate::store::{
-    Capabilities, Committed, Create, Fetched, FingerprintSet, FlagChange, FlagsNow, FolderStats,
-    FolderStatus, Opened, Outbox, Rejection, SingleFolder, Sink, Source, SourceOptions,
+    Capabilities, Committed, Create, DestinationMessage, Fetched, FingerprintSet, FlagChange,
+    FlagsNow, FolderStats, FolderStatus, Opened, Outbox, Rejection, SingleFolder, Sink, Source,
+    SourceOptions,
 };
 
-use client::{Appended, FolderState, ImapClient, ListedFolder, MAX_MESSAGE_SIZE};
+use client::{Appended, FolderState, ImapClient, ListedFolder, Resync, MAX_MESSAGE_SIZE};
 pub use client::{AuthMechanism, Login};
 use namespace::{Namespaces, Naming, Placed};
 
@@ -390,65 +391,40 @@ impl Imap {
         Ok(state)
     }
 
-    /// Checks the messages a QRESYNC answer said vanished before they are
-    /// taken as gone, since taking one as gone may remove its copy: a UID
-    /// SEARCH and a UID FETCH must both find none of them. One the server
-    /// still has is answered with its flags as read now, and reported.
-    async fn confirm_vanished(
-        &mut self,
-        keys: &[SourceKey],
-        mut now: Vec<FlagsNow>,
-    ) -> Result<Vec<FlagsNow>> {
-        let mut said_gone: Vec<u32> = keys
-            .iter()
-            .zip(&now)
-            .filter_map(|(key, now)| match (key, now) {
-                (SourceKey::Uid(uid), FlagsNow::Gone) => Some(*uid),
-                _ => None,
-            })
-            .collect();
-        said_gone.sort_unstable();
-        if said_gone.is_empty() {
-            return Ok(now);
+    /// Checks the UIDs a QRESYNC answer said vanished before any is taken
+    /// as gone, since taking one as gone may remove its copy: a UID SEARCH
+    /// and a UID FETCH over the whole set must both find none of them (two
+    /// commands per folder, whatever the set). One the server still has is
+    /// reported, taken out of the set, and answered with its flags as read
+    /// now.
+    async fn confirm_vanished(&mut self, server_name: &str, resync: &mut Resync) -> Result<()> {
+        if resync.vanished.is_empty() {
+            return Ok(());
         }
-        let set = client::uid_set(&said_gone);
+        let set = ranges_text(&resync.vanished);
         let mut still: Vec<u32> = self.client.uid_search(&format!("UID {set}")).await?;
         still.extend(self.client.uids_by_fetch(&set).await?);
-        still.retain(|uid| said_gone.binary_search(uid).is_ok());
-        if still.is_empty() {
-            return Ok(now);
-        }
         still.sort_unstable();
         still.dedup();
-        let server_name = self
-            .source
-            .as_ref()
-            .context("no folder is open")?
-            .server_name
-            .clone();
+        if still.is_empty() {
+            return Ok(());
+        }
         report::warn(&format!(
             "folder `{server_name}`: the server reported {} messages as expunged that it still \
              holds (UIDs {}); they are kept",
             still.len(),
             client::uid_set(&still)
         ));
-        let flags: HashMap<String, Flags> = self
-            .read_flags(&server_name, &still, None)
-            .await?
-            .into_iter()
-            .map(|l| (l.key, Flags::from_imap(&String::from_utf8_lossy(&l.place))))
-            .collect();
-        for (key, now) in keys.iter().zip(now.iter_mut()) {
-            if let SourceKey::Uid(uid) = key {
-                if still.binary_search(uid).is_ok() {
-                    *now = match flags.get(&uid_key(*uid)) {
-                        Some(flags) => FlagsNow::Are(flags.clone()),
-                        None => FlagsNow::Unchanged,
-                    };
-                }
+        for listed in self.read_flags(server_name, &still, None).await? {
+            if let Ok(uid) = listed.key.parse::<u32>() {
+                let text = String::from_utf8_lossy(&listed.place).to_string();
+                resync
+                    .changed
+                    .push((uid, text.split_whitespace().map(str::to_string).collect()));
             }
         }
-        Ok(now)
+        resync.vanished = without(std::mem::take(&mut resync.vanished), &still);
+        Ok(())
     }
 
     /// The flags of `uids` (only of those changed since `modseq`, given
@@ -533,6 +509,29 @@ fn merged(mut ranges: Vec<RangeInclusive<u32>>) -> Vec<RangeInclusive<u32>> {
                 }
             }
             _ => out.push(range),
+        }
+    }
+    out
+}
+
+/// `ranges` (ascending, disjoint) without the UIDs in `gone` (ascending).
+fn without(ranges: Vec<RangeInclusive<u32>>, gone: &[u32]) -> Vec<RangeInclusive<u32>> {
+    let mut out = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        let (mut start, end) = (*range.start(), *range.end());
+        let mut rest = true;
+        let first = gone.partition_point(|&uid| uid < start);
+        for &uid in gone[first..].iter().take_while(|&&uid| uid <= end) {
+            if uid > start {
+                out.push(start..=uid - 1);
+            }
+            match uid.checked_add(1) {
+                Some(next) => start = next,
+                None => rest = false,
+            }
+        }
+        if rest && start <= end {
+            out.push(start..=end);
         }
     }
     out
@@ -723,7 +722,7 @@ impl Source for Imap {
             self.client.enable_condstore().await?;
         }
         let writable = self.options.delete;
-        let (state, resync) = match mirrored_at.filter(|_| self.options.mirror) {
+        let (state, mut resync) = match mirrored_at.filter(|_| self.options.mirror) {
             Some(since) => {
                 self.client
                     .open_folder_since(&server_name, writable, since)
@@ -732,7 +731,9 @@ impl Source for Imap {
             None if writable => (self.client.select(&server_name).await?, None),
             None => (self.client.examine(&server_name).await?, None),
         };
-        if let Some(resync) = &resync {
+        if let Some(resync) = &mut resync {
+            resync.vanished = merged(std::mem::take(&mut resync.vanished));
+            self.confirm_vanished(&server_name, resync).await?;
             report::debug(&format!(
                 "folder `{server_name}`: QRESYNC since modseq {}: {} changed, vanished: {}",
                 mirrored_at.map_or(0, |(_, modseq)| modseq),
@@ -746,7 +747,7 @@ impl Source for Imap {
         }
         // What changed since the last complete mirror, when QRESYNC told.
         let resynced = resync.map(|resync| FlagView::Since {
-            present: Presence::AllBut(merged(resync.vanished)),
+            present: Presence::AllBut(resync.vanished),
             changed: resync
                 .changed
                 .into_iter()
@@ -1034,10 +1035,7 @@ impl Source for Imap {
                         _ => FlagsNow::Gone,
                     })
                     .collect();
-                match present {
-                    Presence::Listed(_) => Ok(now),
-                    Presence::AllBut(_) => self.confirm_vanished(keys, now).await,
-                }
+                Ok(now)
             }
         }
     }
@@ -1303,9 +1301,11 @@ impl Sink for Imap {
     async fn remove(
         &mut self,
         folder: &FolderName,
-        keys: &[DestinationKey],
+        messages: &[DestinationMessage],
         how: Removal,
     ) -> Result<Vec<Result<()>>> {
+        let keys: Vec<DestinationKey> = messages.iter().map(|m| m.key.clone()).collect();
+        let keys = keys.as_slice();
         let uids: Vec<u32> = keys
             .iter()
             .filter_map(|key| match key {
@@ -1729,11 +1729,11 @@ mod tests {
             NOOP,
             ("ENABLE QRESYNC", "* ENABLED QRESYNC\r\n$TAG OK done\r\n"),
             ("EXAMINE \"INBOX\" (QRESYNC (7 800))", examine.leak()),
-            // The vanished UIDs asked about: the server still has 8.
-            ("UID SEARCH UID 5,8", "* SEARCH 8\r\n$TAG OK done\r\n"),
+            // Every vanished UID is checked, once: the server still has 8.
+            ("UID SEARCH UID 5,7:9,350", "* SEARCH 8\r\n$TAG OK done\r\n"),
             NOOP,
             (
-                "UID FETCH 5,8 (UID)",
+                "UID FETCH 5,7:9,350 (UID)",
                 "* 4 FETCH (UID 8)\r\n$TAG OK done\r\n",
             ),
             NOOP,
@@ -1793,6 +1793,14 @@ mod tests {
             [0, 5, 6, 7, 8, 21, 22, 23, 24, 25, 26, 27, 28, 29, 31, 32]
         );
         assert_eq!(ranges_text(&[1..=4, 9..=9]), "1:4,9");
+        assert_eq!(
+            without(vec![1..=4, 9..=20, 30..=30], &[1, 3, 12, 20, 30, 40]),
+            vec![2..=2, 4..=4, 9..=11, 13..=19]
+        );
+        assert_eq!(
+            without(vec![7..=u32::MAX], &[u32::MAX]),
+            vec![7..=u32::MAX - 1]
+        );
     }
 
     fn listed(name: &str, selectable: bool) -> ListedFolder {
