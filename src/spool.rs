@@ -117,6 +117,16 @@ impl FingerprintSpool {
         }
     }
 
+    /// For each (fingerprint, wire size), whether another folder of the
+    /// destination holds such a message (all false when this spool does
+    /// not look elsewhere).
+    pub async fn held_elsewhere(&self, wanted: Vec<(Fingerprint, u64)>) -> Result<Vec<bool>> {
+        match &self.elsewhere {
+            Some(elsewhere) if !wanted.is_empty() => elsewhere.holds_any(wanted).await,
+            _ => Ok(vec![false; wanted.len()]),
+        }
+    }
+
     /// Whether this spool looks in other folders of the destination.
     pub fn looks_elsewhere(&self) -> bool {
         self.elsewhere.is_some()

@@ -903,6 +903,19 @@ impl State {
         result.map_err(|e| self.write_failed(e))
     }
 
+    /// Whether messages of source folders other than `folder` are recorded
+    /// (two seeks on the primary key, whatever the size of the state).
+    pub fn records_other_folders(&self, folder: &FolderName) -> Result<bool> {
+        let id = self.folder_ids.get(folder).copied().unwrap_or(-1);
+        let found: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE folder < ?1) \
+             OR EXISTS (SELECT 1 FROM messages WHERE folder > ?1)",
+            [id],
+            |row| row.get(0),
+        )?;
+        Ok(found)
+    }
+
     /// Where the destination holds a message with `fingerprint` and
     /// `wire_size` bytes (with CRLF line ends), stored for this job in a
     /// destination folder other than `not_in`.

@@ -70,6 +70,9 @@ pub(super) struct Batch<'a> {
     keeps_done: bool,
     /// Mirror: duplicates may be the unrecorded copies of a killed run.
     adopts: bool,
+    /// Whether a new message may be found elsewhere at the destination
+    /// here (the source did not look itself).
+    looks_elsewhere: bool,
     /// UIDs taken as such copies since the folder was opened.
     adopted: HashSet<u32>,
     /// UIDs that failed, so the checkpoint's UID watermark stops before them.
@@ -85,6 +88,7 @@ pub(super) struct BatchTarget<'a> {
     pub dedup: bool,
     pub keeps_done: bool,
     pub adopts: bool,
+    pub looks_elsewhere: bool,
 }
 
 impl<'a> Batch<'a> {
@@ -108,6 +112,7 @@ impl<'a> Batch<'a> {
             done: Vec::new(),
             keeps_done: target.keeps_done,
             adopts: target.adopts,
+            looks_elsewhere: target.looks_elsewhere,
             adopted: HashSet::new(),
             failed_uids: Vec::new(),
         }
@@ -138,10 +143,13 @@ impl<'a> Batch<'a> {
                     let (bytes, wire_bytes) = (message.size(), message.wire_size());
                     self.duplicate(message.key, message.fingerprint, bytes, wire_bytes)
                         .await?;
-                } else if let Some(location) = self
-                    .found_elsewhere(fingerprint, message.wire_size())
-                    .await?
-                {
+                } else if let Some(location) = match self.looks_elsewhere {
+                    true => {
+                        self.found_elsewhere(fingerprint, message.wire_size())
+                            .await?
+                    }
+                    false => None,
+                } {
                     let wire_bytes = message.wire_size();
                     self.copy_in(message.key, message.fingerprint, wire_bytes, location);
                 } else {

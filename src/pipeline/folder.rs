@@ -124,6 +124,8 @@ impl<'a> FolderCopy<'a> {
             known,
             dedup: self.job.dedup,
             keeps_done: self.job.source_options.deletes() && !self.job.dry_run,
+            // A source that reads fingerprints first looked elsewhere itself.
+            looks_elsewhere: !stores.source.get()?.capabilities().fingerprints_first,
             adopts: self.job.mirror.is_some() && !self.job.dry_run,
         };
         // The source reads the whole progress; the run keeps only what the
@@ -342,14 +344,24 @@ impl<'a> FolderCopy<'a> {
             FingerprintSet::new()?
         };
         // A mirror copies a message that moved between source folders from
-        // where the destination already holds it.
-        let known = match job.mirror {
-            Some(_) if job.dedup && !job.dry_run && stores.sink.capabilities().copies_within => {
-                known.looking_elsewhere(Arc::new(super::mirror::Recorded {
-                    state: self.shared.state.clone(),
-                    destination: destination.clone(),
-                }))
-            }
+        // where the destination already holds it; only another folder's
+        // messages can have moved here.
+        let elsewhere = job.mirror.is_some()
+            && job.dedup
+            && !job.dry_run
+            && stores.sink.capabilities().copies_within
+            && {
+                let folder = folder.clone();
+                self.shared
+                    .state
+                    .call(move |state| state.records_other_folders(&folder))
+                    .await?
+            };
+        let known = match elsewhere {
+            true => known.looking_elsewhere(Arc::new(super::mirror::Recorded {
+                state: self.shared.state.clone(),
+                destination: destination.clone(),
+            })),
             _ => known,
         };
         report::debug(&format!(

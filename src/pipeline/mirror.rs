@@ -368,6 +368,24 @@ impl Elsewhere for Recorded {
                 .await
         })
     }
+
+    fn holds_any(&self, wanted: Vec<(Fingerprint, u64)>) -> BoxFuture<'static, Result<Vec<bool>>> {
+        let (state, destination) = (self.state.clone(), self.destination.clone());
+        Box::pin(async move {
+            state
+                .call(move |state| {
+                    wanted
+                        .iter()
+                        .map(|(fingerprint, wire_size)| {
+                            Ok(state
+                                .stored_elsewhere(fingerprint, *wire_size, &destination)?
+                                .is_some())
+                        })
+                        .collect()
+                })
+                .await
+        })
+    }
 }
 
 /// Why the deletions of a folder must not happen, if they must not.

@@ -121,6 +121,7 @@ pub fn capabilities() -> Capabilities {
         keeps_unnamed_keyword_letters: true,
         special_use: false,
         stable_message_keys: true,
+        fingerprints_first: false,
         mirrors_from: true,
         updates_flags: true,
         deletes_at_destination: true,

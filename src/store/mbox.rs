@@ -69,6 +69,7 @@ pub fn capabilities(single_file: bool) -> Capabilities {
         keeps_unnamed_keyword_letters: false,
         special_use: false,
         stable_message_keys: true,
+        fingerprints_first: false,
         mirrors_from: true,
         updates_flags: false,
         deletes_at_destination: false,

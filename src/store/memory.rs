@@ -202,6 +202,7 @@ fn capabilities() -> Capabilities {
         keeps_unnamed_keyword_letters: false,
         special_use: false,
         stable_message_keys: true,
+        fingerprints_first: true,
         mirrors_from: true,
         updates_flags: true,
         deletes_at_destination: true,

@@ -470,6 +470,10 @@ pub struct Capabilities {
     /// its UIDVALIDITY, a maildir file name, a UIDL, an offset in a file
     /// only ever appended to).
     pub stable_message_keys: bool,
+    /// As a source: reads fingerprints before bodies, and leaves unread
+    /// what the destination holds ([`Fetched::Duplicate`],
+    /// [`Fetched::Elsewhere`]).
+    pub fingerprints_first: bool,
     /// As a source: tells the flags each message has now and which are
     /// gone, so `mirror` can make a destination follow.
     pub mirrors_from: bool,
@@ -688,6 +692,9 @@ pub trait Elsewhere: Send + Sync {
         fingerprint: &Fingerprint,
         wire_size: u64,
     ) -> BoxFuture<'static, Result<Option<Location>>>;
+    /// For each (fingerprint, wire size), whether such a message is held
+    /// elsewhere: one question for many messages.
+    fn holds_any(&self, wanted: Vec<(Fingerprint, u64)>) -> BoxFuture<'static, Result<Vec<bool>>>;
 }
 
 /// Says that `message`'s keyword letters without a name are left out: a

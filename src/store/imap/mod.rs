@@ -559,6 +559,7 @@ pub fn capabilities(only: Option<FolderName>) -> Capabilities {
         keeps_unnamed_keyword_letters: false,
         special_use: true,
         stable_message_keys: true,
+        fingerprints_first: true,
         mirrors_from: true,
         updates_flags: true,
         deletes_at_destination: true,
@@ -902,14 +903,25 @@ impl Source for Imap {
                     ));
                 }
                 meta.sort_unstable_by_key(|m| m.0);
-                for (uid, size, fingerprint) in meta {
+                // Mirror: which of the new ones another folder of the
+                // destination holds, asked for the chunk at once.
+                // RFC822.SIZE counts CRLF line ends, as `wire_size` does.
+                let held: Vec<bool> = meta
+                    .iter()
+                    .map(|(_, _, fp)| fp.as_ref().is_some_and(|fp| known.contains(fp)))
+                    .collect();
+                let new: Vec<(Fingerprint, u64)> = meta
+                    .iter()
+                    .zip(&held)
+                    .filter(|(_, &held)| !held)
+                    .filter_map(|((_, size, fp), _)| Some((fp.clone()?, *size)))
+                    .collect();
+                let mut elsewhere = known.held_elsewhere(new).await?.into_iter();
+                for ((uid, size, fingerprint), held) in meta.into_iter().zip(held) {
                     let key = SourceKey::Uid(uid);
                     match fingerprint {
-                        Some(fp) if known.contains(&fp) => {
-                            duplicates.push(Fetched::Duplicate(key, fp))
-                        }
-                        // RFC822.SIZE counts CRLF line ends, as `wire_size` does.
-                        Some(fp) if known.stored_elsewhere(&fp, size).await?.is_some() => {
+                        Some(fp) if held => duplicates.push(Fetched::Duplicate(key, fp)),
+                        Some(fp) if elsewhere.next().unwrap_or(false) => {
                             duplicates.push(Fetched::Elsewhere(key, fp, size))
                         }
                         _ => wanted.push((uid, size)),

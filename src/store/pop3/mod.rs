@@ -99,6 +99,7 @@ pub fn capabilities() -> Capabilities {
         keeps_unnamed_keyword_letters: false,
         special_use: false,
         stable_message_keys: true,
+        fingerprints_first: true,
         mirrors_from: false,
         updates_flags: false,
         deletes_at_destination: false,
