@@ -16,6 +16,9 @@ _mailtug() {
             ",$1")
                 cmd="mailtug"
                 ;;
+            mailtug,config)
+                cmd="mailtug__subcmd__config"
+                ;;
             mailtug,copy)
                 cmd="mailtug__subcmd__copy"
                 ;;
@@ -28,11 +31,29 @@ _mailtug() {
             mailtug,mirror)
                 cmd="mailtug__subcmd__mirror"
                 ;;
+            mailtug,run)
+                cmd="mailtug__subcmd__run"
+                ;;
             mailtug,state)
                 cmd="mailtug__subcmd__state"
                 ;;
             mailtug,verify)
                 cmd="mailtug__subcmd__verify"
+                ;;
+            mailtug__subcmd__config,check)
+                cmd="mailtug__subcmd__config__subcmd__check"
+                ;;
+            mailtug__subcmd__config,help)
+                cmd="mailtug__subcmd__config__subcmd__help"
+                ;;
+            mailtug__subcmd__config__subcmd__help,check)
+                cmd="mailtug__subcmd__config__subcmd__help__subcmd__check"
+                ;;
+            mailtug__subcmd__config__subcmd__help,help)
+                cmd="mailtug__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            mailtug__subcmd__help,config)
+                cmd="mailtug__subcmd__help__subcmd__config"
                 ;;
             mailtug__subcmd__help,copy)
                 cmd="mailtug__subcmd__help__subcmd__copy"
@@ -46,11 +67,17 @@ _mailtug() {
             mailtug__subcmd__help,mirror)
                 cmd="mailtug__subcmd__help__subcmd__mirror"
                 ;;
+            mailtug__subcmd__help,run)
+                cmd="mailtug__subcmd__help__subcmd__run"
+                ;;
             mailtug__subcmd__help,state)
                 cmd="mailtug__subcmd__help__subcmd__state"
                 ;;
             mailtug__subcmd__help,verify)
                 cmd="mailtug__subcmd__help__subcmd__verify"
+                ;;
+            mailtug__subcmd__help__subcmd__config,check)
+                cmd="mailtug__subcmd__help__subcmd__config__subcmd__check"
                 ;;
             mailtug__subcmd__help__subcmd__state,forget)
                 cmd="mailtug__subcmd__help__subcmd__state__subcmd__forget"
@@ -92,8 +119,102 @@ _mailtug() {
 
     case "${cmd}" in
         mailtug)
-            opts="-q -v -h -V --json --quiet --verbose --help --version copy mirror ls verify state help"
+            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version copy mirror ls verify state run config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__config)
+            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__config__subcmd__check)
+            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__config__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__config__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -106,7 +227,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__copy)
-            opts="-n -j -q -v -h -V --folder --exclude --map --all-namespaces --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --help --version"
+            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,6 +353,14 @@ _mailtug() {
                     COMPREPLY=($(compgen -W "auto mboxrd mboxo mboxcl2" -- "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -240,8 +369,36 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__help)
-            opts="copy mirror ls verify state help"
+            opts="copy mirror ls verify state run config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__help__subcmd__config)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__help__subcmd__config__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -296,6 +453,20 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__help__subcmd__mirror)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -380,7 +551,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__ls)
-            opts="-q -v -h -V --all-namespaces --src-maildir-layout --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --help --version"
+            opts="-q -v -c -h -V --all-namespaces --src-maildir-layout --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -450,6 +621,14 @@ _mailtug() {
                     COMPREPLY=($(compgen -W "auto mboxrd mboxo mboxcl2" -- "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -458,7 +637,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__mirror)
-            opts="-n -j -q -v -h -V --folder --exclude --map --all-namespaces --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --delete --max-delete --json --quiet --verbose --help --version"
+            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --delete --max-delete --json --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -592,6 +771,36 @@ _mailtug() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__run)
+            opts="-q -v -c -h -V --all --json --quiet --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -600,12 +809,20 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__state)
-            opts="-q -v -h -V --json --quiet --verbose --help --version list show forget help"
+            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version list show forget help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -614,12 +831,20 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__state__subcmd__forget)
-            opts="-q -v -h -V --json --quiet --verbose --help --version"
+            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -698,12 +923,20 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__state__subcmd__list)
-            opts="-q -v -h -V --json --quiet --verbose --help --version"
+            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -712,12 +945,20 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__state__subcmd__show)
-            opts="-q -v -h -V --messages --json --quiet --verbose --help --version"
+            opts="-q -v -c -h -V --messages --json --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -726,7 +967,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__verify)
-            opts="-q -v -h -V --content --folder --exclude --map --all-namespaces --src-maildir-layout --dst-maildir-layout --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --help --version"
+            opts="-q -v -c -h -V --content --folder --exclude --map --all-namespaces --src-maildir-layout --dst-maildir-layout --src-user --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -810,6 +1051,14 @@ _mailtug() {
                     ;;
                 --mbox-format)
                     COMPREPLY=($(compgen -W "auto mboxrd mboxo mboxcl2" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -18,6 +18,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
     }
     var completions = [
         &'mailtug'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
             cand -q 'Print nothing but errors'
             cand --quiet 'Print nothing but errors'
@@ -32,6 +34,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand ls 'List the folders of an endpoint with message counts and sizes'
             cand verify 'Check that DST holds every message of SRC, folder by folder'
             cand state 'Inspect or remove the state of jobs'
+            cand run 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
+            cand config 'Check the config file'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;copy'= {
@@ -65,6 +69,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --tls '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)'
             cand --timeout 'Give up on a server that does not answer for SECS seconds'
             cand --mbox-format 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2'
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --all-namespaces 'IMAP: also take folders of other users'' and shared namespaces, under their full names (by default only your own folders)'
             cand --no-dedup 'Copy every message, even when the destination folder already holds its fingerprint'
             cand -n 'Show what would be copied; write nothing, not even the state'
@@ -115,6 +121,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --mbox-format 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2'
             cand --delete 'Also remove from DST the messages gone from SRC: `expunge` (the default) removes them, `trash` moves them to the Trash folder'
             cand --max-delete 'Allow up to N deletions per folder, or P% of the messages copied from it (default: 10%, at most 500)'
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --all-namespaces 'IMAP: also take folders of other users'' and shared namespaces, under their full names (by default only your own folders)'
             cand --no-dedup 'Copy every message, even when the destination folder already holds its fingerprint'
             cand -n 'Show what would be copied; write nothing, not even the state'
@@ -149,6 +157,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --tls '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)'
             cand --timeout 'Give up on a server that does not answer for SECS seconds'
             cand --mbox-format 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2'
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --all-namespaces 'IMAP: also list folders of other users'' and shared namespaces'
             cand --insecure 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
             cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
@@ -182,6 +192,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --tls '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)'
             cand --timeout 'Give up on a server that does not answer for SECS seconds'
             cand --mbox-format 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2'
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --content 'Also compare each message''s bytes (line ends, mbox quoting and mbox flag headers aside), reading every message of both sides whole'
             cand --all-namespaces 'IMAP: also take folders of other users'' and shared namespaces, under their full names (by default only your own folders)'
             cand --insecure 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
@@ -196,6 +208,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --version 'Print version'
         }
         &'mailtug;state'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
             cand -q 'Print nothing but errors'
             cand --quiet 'Print nothing but errors'
@@ -211,6 +225,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;state;list'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
             cand -q 'Print nothing but errors'
             cand --quiet 'Print nothing but errors'
@@ -222,6 +238,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --version 'Print version'
         }
         &'mailtug;state;show'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --messages 'Print one JSON line per message recorded instead: folder, source key, fingerprint, destination folder and key, flags as copied, bytes, when stored'
             cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
             cand -q 'Print nothing but errors'
@@ -234,6 +252,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --version 'Print version'
         }
         &'mailtug;state;forget'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
             cand -q 'Print nothing but errors'
             cand --quiet 'Print nothing but errors'
@@ -258,12 +278,64 @@ set edit:completion:arg-completer[mailtug] = {|@words|
         }
         &'mailtug;state;help;help'= {
         }
+        &'mailtug;run'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --all 'Run every job of the config file, in name order'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;config'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check 'Check the config file and print each job as the command line it runs (without secrets)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtug;config;check'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;config;help'= {
+            cand check 'Check the config file and print each job as the command line it runs (without secrets)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtug;config;help;check'= {
+        }
+        &'mailtug;config;help;help'= {
+        }
         &'mailtug;help'= {
             cand copy 'Copy messages from SRC to DST, every folder or those selected'
             cand mirror 'Copy what is new, then make DST''s flags and deletions follow SRC'
             cand ls 'List the folders of an endpoint with message counts and sizes'
             cand verify 'Check that DST holds every message of SRC, folder by folder'
             cand state 'Inspect or remove the state of jobs'
+            cand run 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
+            cand config 'Check the config file'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;help;copy'= {
@@ -284,6 +356,13 @@ set edit:completion:arg-completer[mailtug] = {|@words|
         &'mailtug;help;state;show'= {
         }
         &'mailtug;help;state;forget'= {
+        }
+        &'mailtug;help;run'= {
+        }
+        &'mailtug;help;config'= {
+            cand check 'Check the config file and print each job as the command line it runs (without secrets)'
+        }
+        &'mailtug;help;config;check'= {
         }
         &'mailtug;help;help'= {
         }

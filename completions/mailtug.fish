@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mailtug_global_optspecs
-    string join \n json q/quiet v/verbose h/help V/version
+    string join \n json q/quiet v/verbose c/config= h/help V/version
 end
 
 function __fish_mailtug_needs_command
@@ -24,6 +24,7 @@ function __fish_mailtug_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c mailtug -n "__fish_mailtug_needs_command" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_needs_command" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_needs_command" -s q -l quiet -d 'Print nothing but errors'
 complete -c mailtug -n "__fish_mailtug_needs_command" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
@@ -34,6 +35,8 @@ complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "mirror" -d 'Copy wh
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "state" -d 'Inspect or remove the state of jobs'
+complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "run" -d 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "config" -d 'Check the config file'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l folder -d 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l exclude -d 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels' -r
@@ -82,6 +85,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l mbox-format -d 
 mboxrd\t''
 mboxo\t''
 mboxcl2\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the state'
@@ -143,6 +147,7 @@ mboxcl2\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l delete -d 'Also remove from DST the messages gone from SRC: `expunge` (the default) removes them, `trash` moves them to the Trash folder' -r -f -a "expunge\t''
 trash\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l max-delete -d 'Allow up to N deletions per folder, or P% of the messages copied from it (default: 10%, at most 500)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the state'
@@ -186,6 +191,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l mbox-format -d 'H
 mboxrd\t''
 mboxo\t''
 mboxcl2\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l all-namespaces -d 'IMAP: also list folders of other users\' and shared namespaces'
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
@@ -231,6 +237,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l mbox-format -
 mboxrd\t''
 mboxo\t''
 mboxcl2\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l content -d 'Also compare each message\'s bytes (line ends, mbox quoting and mbox flag headers aside), reading every message of both sides whole'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
@@ -239,6 +246,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s q -l quiet -d
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -s q -l quiet -d 'Print nothing but errors'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
@@ -248,17 +256,20 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_se
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "show" -d 'Print a job\'s state (by id from `state list`, or a file path) as JSON'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "forget" -d 'Remove a job\'s state, so the next run of its job starts over (relying on dedup)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and not __fish_seen_subcommand_from list show forget help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but errors'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -l messages -d 'Print one JSON line per message recorded instead: folder, source key, fingerprint, destination folder and key, flags as copied, bytes, when stored'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing but errors'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -s q -l quiet -d 'Print nothing but errors'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from forget" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
@@ -268,12 +279,38 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_s
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print a job\'s state (by id from `state list`, or a file path) as JSON'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "forget" -d 'Remove a job\'s state, so the next run of its job starts over (relying on dedup)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state help" -f -a "copy" -d 'Copy messages from SRC to DST, every folder or those selected'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state help" -f -a "mirror" -d 'Copy what is new, then make DST\'s flags and deletions follow SRC'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state help" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state help" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state help" -f -a "state" -d 'Inspect or remove the state of jobs'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand run" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand run" -l all -d 'Run every job of the config file, in name order'
+complete -c mailtug -n "__fish_mailtug_using_subcommand run" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand run" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand run" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mailtug -n "__fish_mailtug_using_subcommand run" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and not __fish_seen_subcommand_from check help" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and not __fish_seen_subcommand_from check help" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and not __fish_seen_subcommand_from check help" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and not __fish_seen_subcommand_from check help" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and not __fish_seen_subcommand_from check help" -s h -l help -d 'Print help'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and not __fish_seen_subcommand_from check help" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Check the config file and print each job as the command line it runs (without secrets)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and __fish_seen_subcommand_from check" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and __fish_seen_subcommand_from check" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Check the config file and print each job as the command line it runs (without secrets)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config help" -f -a "copy" -d 'Copy messages from SRC to DST, every folder or those selected'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config help" -f -a "mirror" -d 'Copy what is new, then make DST\'s flags and deletions follow SRC'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config help" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config help" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config help" -f -a "state" -d 'Inspect or remove the state of jobs'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config help" -f -a "run" -d 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config help" -f -a "config" -d 'Check the config file'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "list" -d 'List the jobs\' states: id, last update, source and destination'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "show" -d 'Print a job\'s state (by id from `state list`, or a file path) as JSON'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "forget" -d 'Remove a job\'s state, so the next run of its job starts over (relying on dedup)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Check the config file and print each job as the command line it runs (without secrets)'

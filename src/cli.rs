@@ -23,6 +23,9 @@ fn home_path(text: &str) -> Result<PathBuf, std::convert::Infallible> {
     name = "mailtug",
     version,
     propagate_version = true,
+    // The last of a repeated option counts: `mailtug run JOB --jobs 8`
+    // overrides the job's `jobs` (options that take several values add up).
+    args_override_self = true,
     after_help = AFTER_HELP,
 )]
 pub struct Cli {
@@ -31,6 +34,37 @@ pub struct Cli {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)
+    #[arg(short = 'c', long = "config", value_name = "FILE", global = true, value_parser = home_path)]
+    pub config: Option<PathBuf>,
+}
+
+impl Cli {
+    /// Options typed after `mailtug run JOB` that shape the output
+    /// (`--json`, `-q`, `-v`): they apply from the start, before the
+    /// job's command line is read.
+    pub fn output_of_run(&self) -> OutputArgs {
+        let mut output = self.output.clone();
+        if let Command::Run(run) = &self.command {
+            for word in run.jobs.iter().skip_while(|w| !w.starts_with('-')) {
+                match word.as_str() {
+                    "--json" => output.json = true,
+                    "-q" | "--quiet" => output.quiet = true,
+                    "--verbose" => output.verbose += 1,
+                    short
+                        if short.starts_with('-')
+                            && !short.starts_with("--")
+                            && short[1..].chars().all(|c| c == 'v') =>
+                    {
+                        output.verbose += (short.len() - 1) as u8
+                    }
+                    _ => {}
+                }
+            }
+        }
+        output
+    }
 }
 
 const AFTER_HELP: &str = "\
@@ -46,7 +80,7 @@ Exit codes:
   3 an endpoint could not be opened, 4 interrupted, 5 another run holds the job's lock";
 
 /// Options that shape what the user sees; valid for every command.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
     /// Print JSON Lines events on stdout, one object per line (see mailtug(1))
     #[arg(long, global = true)]
@@ -95,6 +129,40 @@ pub(crate) enum Command {
     /// Inspect or remove the state of jobs
     #[command(subcommand)]
     State(StateCommand),
+
+    /// Run jobs named in the config file (see mailtug-config(5) in mailtug(1))
+    ///
+    /// Each job runs as the copy or mirror command line it stands for, one
+    /// after the other; options given after the job names override the
+    /// file's for every job (`mailtug run fetch --dry-run -v`). A job run
+    /// this way and the same command line typed out share one state. The
+    /// exit code is the first failing job's, or 0.
+    Run(RunArgs),
+
+    /// Check the config file
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Run every job of the config file, in name order
+    #[arg(long)]
+    pub all: bool,
+
+    /// The jobs to run, then options for all of them
+    #[arg(
+        value_name = "JOB",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub jobs: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Check the config file and print each job as the command line it runs (without secrets)
+    Check,
 }
 
 /// Which folders take part, and what they are called at the destination.
@@ -159,6 +227,13 @@ pub(crate) struct RemoteArgs {
     /// Also trust the CA certificates in this PEM file for DST
     #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub dst_ca_file: Option<PathBuf>,
+
+    /// SRC's password, from the config file (never from the command line)
+    #[arg(skip)]
+    pub src_password: Option<crate::secret::Secret>,
+    /// DST's password, from the config file
+    #[arg(skip)]
+    pub dst_password: Option<crate::secret::Secret>,
 
     /// Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)
     #[arg(long)]

@@ -86,6 +86,14 @@ pub enum Event<'a> {
         count: u64,
         reason: &'a str,
     },
+    /// `config check`: a job of the config file, as the command line it
+    /// runs (after `mailtug`), without its secrets.
+    ConfigJob {
+        name: &'a str,
+        args: &'a [String],
+        /// A password comes from the config file itself.
+        password_in_file: bool,
+    },
     /// Any command: what `mailtug: warning:` says on stderr.
     Warning { message: &'a str },
     /// Any command reading a local store: something that may hold mail and
@@ -242,6 +250,9 @@ mod tests {
         };
         let path = PathBuf::from("/state/mailtug/0123abcd.json");
         let options = vec!["--folder=INBOX".to_owned()];
+        let job_args: Vec<String> = ["copy", "pop3s://me@pop.example.org", "maildir:~/Mail"]
+            .map(str::to_owned)
+            .to_vec();
         let events: Vec<(&str, Event, &str)> = vec![
             (
                 "copy",
@@ -493,6 +504,15 @@ mod tests {
                     folders: 3,
                 },
                 r#"{"destination":"maildir:/home/me/Maildir","event":"checkpoint","folders":3,"id":"0123abcd","options":["--folder=INBOX"],"path":"/state/mailtug/0123abcd.json","source":"imaps://me@mail.example.org","updated":1700000000}"#,
+            ),
+            (
+                "config check",
+                Event::ConfigJob {
+                    name: "fetch",
+                    args: &job_args,
+                    password_in_file: false,
+                },
+                r#"{"args":["copy","pop3s://me@pop.example.org","maildir:~/Mail"],"event":"config_job","name":"fetch","password_in_file":false}"#,
             ),
         ];
         events

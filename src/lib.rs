@@ -8,6 +8,7 @@
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub(crate) mod date;
 pub mod docs;
 pub(crate) mod durable;

@@ -10,10 +10,11 @@ use mailtug::{commands, report};
 fn main() -> std::process::ExitCode {
     mailtug::tune_allocator();
     let cli = Cli::parse();
+    let output = cli.output_of_run();
     report::init(report::Verbosity {
-        quiet: cli.output.quiet,
-        level: cli.output.verbose,
-        json: cli.output.json,
+        quiet: output.quiet,
+        level: output.verbose,
+        json: output.json,
     });
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

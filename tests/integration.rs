@@ -7,6 +7,7 @@ mod util;
 mod chaos;
 mod checkpoint;
 mod commands;
+mod config;
 mod conformance;
 mod docs;
 mod faults;

@@ -32,7 +32,7 @@ pub fn access(
     args: &RemoteArgs,
     maildir_layout: MaildirLayout,
 ) -> Result<Access> {
-    let (prefix, user, file, env, command, auth, ca_file) = match side {
+    let (prefix, user, file, env, command, auth, ca_file, inline) = match side {
         Side::Source => (
             "src",
             &args.src_user,
@@ -41,6 +41,7 @@ pub fn access(
             &args.src_password_command,
             args.src_auth,
             &args.src_ca_file,
+            &args.src_password,
         ),
         Side::Destination => (
             "dst",
@@ -50,6 +51,7 @@ pub fn access(
             &args.dst_password_command,
             Auth::from(args.dst_auth),
             &args.dst_ca_file,
+            &args.dst_password,
         ),
     };
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -124,7 +126,12 @@ pub fn access(
             AuthMechanism::XOAuth2 | AuthMechanism::OAuthBearer => "access token",
             _ => "password",
         };
-        access.secret = Some(source.read(&format!("{what} for {who}@{}", remote.host))?);
+        access.secret = Some(match (inline, source) {
+            // From a private config file; an option given on the command
+            // line replaces it.
+            (Some(secret), SecretSource::Prompt) => secret.clone(),
+            (_, source) => source.read(&format!("{what} for {who}@{}", remote.host))?,
+        });
     }
     Ok(access)
 }

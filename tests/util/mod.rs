@@ -190,6 +190,9 @@ impl TestEnv {
             .current_dir(&self.root)
             .env("XDG_STATE_HOME", self.state_home())
             .env("HOME", self.root.join("home"))
+            // The user's own config file is not the test's.
+            .env_remove("MAILTUG_CONFIG")
+            .env_remove("XDG_CONFIG_HOME")
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null());
