@@ -57,6 +57,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-maildir-lay
 maildir++\t''
 fs\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-command -d 'Run CMD with sh and read SRC\'s password (or token) from its first line of output' -r
@@ -69,6 +70,7 @@ user\t''
 apop\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-user -d 'User name for DST, when not in its URL' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-admin -d 'Log in to DST as administrator ADMIN and act as DST\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-password-env -d 'Read DST\'s password (or token) from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-password-command -d 'Run CMD with sh and read DST\'s password (or token) from its first line of output' -r
@@ -116,6 +118,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-maildir-l
 maildir++\t''
 fs\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-password-command -d 'Run CMD with sh and read SRC\'s password (or token) from its first line of output' -r
@@ -128,6 +131,7 @@ user\t''
 apop\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-user -d 'User name for DST, when not in its URL' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-admin -d 'Log in to DST as administrator ADMIN and act as DST\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-password-env -d 'Read DST\'s password (or token) from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-password-command -d 'Run CMD with sh and read DST\'s password (or token) from its first line of output' -r
@@ -163,6 +167,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-maildir-layou
 maildir++\t''
 fs\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-password-command -d 'Run CMD with sh and read SRC\'s password (or token) from its first line of output' -r
@@ -175,6 +180,7 @@ user\t''
 apop\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-user -d 'User name for DST, when not in its URL' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-admin -d 'Log in to DST as administrator ADMIN and act as DST\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-password-env -d 'Read DST\'s password (or token) from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-password-command -d 'Run CMD with sh and read DST\'s password (or token) from its first line of output' -r
@@ -209,6 +215,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-maildir-l
 maildir++\t''
 fs\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-password-command -d 'Run CMD with sh and read SRC\'s password (or token) from its first line of output' -r
@@ -221,6 +228,7 @@ user\t''
 apop\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-user -d 'User name for DST, when not in its URL' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-admin -d 'Log in to DST as administrator ADMIN and act as DST\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-password-env -d 'Read DST\'s password (or token) from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-password-command -d 'Run CMD with sh and read DST\'s password (or token) from its first line of output' -r

@@ -193,6 +193,9 @@ pub(crate) struct RemoteArgs {
     /// User name for SRC, when not in its URL (e.g. one containing `@`)
     #[arg(long, value_name = "USER")]
     pub src_user: Option<String>,
+    /// Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC's user (SASL PLAIN)
+    #[arg(long, value_name = "ADMIN")]
+    pub src_admin: Option<String>,
     /// Read SRC's password (or token) from the first line of FILE
     #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub src_password_file: Option<PathBuf>,
@@ -212,6 +215,9 @@ pub(crate) struct RemoteArgs {
     /// User name for DST, when not in its URL
     #[arg(long, value_name = "USER")]
     pub dst_user: Option<String>,
+    /// Log in to DST as administrator ADMIN and act as DST's user (SASL PLAIN)
+    #[arg(long, value_name = "ADMIN")]
+    pub dst_admin: Option<String>,
     /// Read DST's password (or token) from the first line of FILE
     #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub dst_password_file: Option<PathBuf>,

@@ -61,6 +61,9 @@ pub struct Account {
     pub url: String,
     /// The user name, when it is not in the URL.
     pub user: Option<String>,
+    /// Log in as this administrator, with its password, and act as the
+    /// user (`--src-admin`).
+    pub admin: Option<String>,
     pub password_file: Option<String>,
     pub password_env: Option<String>,
     pub password_command: Option<String>,
@@ -270,6 +273,7 @@ impl Config {
             }
         };
         push("user", &account.user);
+        push("admin", &account.admin);
         push("password-file", &account.password_file);
         push("password-env", &account.password_env);
         push("password-command", &account.password_command);
@@ -327,6 +331,7 @@ fn where_and_what(text: &str, error: &toml::de::Error) -> String {
 const KEYS: &[&str] = &[
     "defaults",
     "accounts",
+    "admin",
     "jobs",
     "url",
     "user",

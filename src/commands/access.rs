@@ -32,10 +32,10 @@ pub fn access(
     args: &RemoteArgs,
     maildir_layout: MaildirLayout,
 ) -> Result<Access> {
-    let (prefix, user, file, env, command, auth, ca_file, inline) = match side {
+    let (prefix, (user, admin), file, env, command, auth, ca_file, inline) = match side {
         Side::Source => (
             "src",
-            &args.src_user,
+            (&args.src_user, &args.src_admin),
             &args.src_password_file,
             &args.src_password_env,
             &args.src_password_command,
@@ -45,7 +45,7 @@ pub fn access(
         ),
         Side::Destination => (
             "dst",
-            &args.dst_user,
+            (&args.dst_user, &args.dst_admin),
             &args.dst_password_file,
             &args.dst_password_env,
             &args.dst_password_command,
@@ -62,6 +62,7 @@ pub fn access(
     }
     let mut access = Access {
         user: user.clone(),
+        admin: admin.clone(),
         secret: None,
         // `apop` and `oauthbearer` name one protocol's mechanism; the other
         // protocol refuses them below, and `auto` stands in meanwhile.
@@ -126,6 +127,8 @@ pub fn access(
             AuthMechanism::XOAuth2 | AuthMechanism::OAuthBearer => "access token",
             _ => "password",
         };
+        // An administrator logs in with its own password.
+        let who = access.admin.clone().unwrap_or(who);
         access.secret = Some(match (inline, source) {
             // From a private config file; an option given on the command
             // line replaces it.

@@ -376,6 +376,10 @@ impl SourceOptions {
 pub struct Access {
     /// `--src-user`/`--dst-user`, else the URL's user.
     pub user: Option<String>,
+    /// `--src-admin`/`--dst-admin`: log in as this administrator (with
+    /// its password) and act as `user` (SASL PLAIN's authorization
+    /// identity, RFC 4616).
+    pub admin: Option<String>,
     /// Read once, before any connection (so a prompt or command runs once).
     pub secret: Option<Secret>,
     pub auth: imap::AuthMechanism,
@@ -394,6 +398,7 @@ impl Default for Access {
     fn default() -> Access {
         Access {
             user: None,
+            admin: None,
             secret: None,
             auth: imap::AuthMechanism::Auto,
             pop3_auth: pop3::Pop3Auth::Auto,
@@ -412,6 +417,7 @@ impl Access {
         Ok(pop3::Pop3Login {
             remote: login.remote,
             user: login.user,
+            admin: login.admin,
             secret: login.secret,
             auth: self.pop3_auth,
             tls: login.tls,
@@ -433,6 +439,7 @@ impl Access {
         Ok(imap::Login {
             remote: remote.clone(),
             user,
+            admin: self.admin.clone(),
             secret,
             auth: self.auth,
             tls: self.tls.clone(),

@@ -15,6 +15,7 @@
 //! turning CRLF into LF on both sides (`lf`). What the server holds is read
 //! with `doveadm`, independently of mailtug.
 
+mod admin;
 mod copy;
 mod failures;
 mod mirror;

@@ -80,6 +80,13 @@ struct Accounts {
     mail_gid: u32,
 }
 
+/// An administrator of every test Dovecot ("master user", a master passdb):
+/// it logs in as any user with SASL PLAIN's authorization identity, or as
+/// `USER*mailtug-admin` with LOGIN.
+pub const MASTER_USER: &str = "mailtug-admin";
+/// Its password, distinctive so that a leak is found by a substring search.
+pub const MASTER_PASSWORD: &str = "master-pw-7f3a9c";
+
 impl Dovecot {
     /// The instance shared by every test of the test binary, started on first
     /// use. Panics (in every test that asks, without retrying) if it cannot
@@ -671,6 +678,13 @@ fn make_dirs(dir: &Path, accounts: &Accounts) -> io::Result<()> {
         fs::create_dir_all(&path)?;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755))?;
     }
+    // The administrator ("master user") that may log in as any user.
+    let masters = dir.join("masters");
+    fs::write(
+        &masters,
+        format!("{MASTER_USER}:{{PLAIN}}{MASTER_PASSWORD}\n"),
+    )?;
+    fs::set_permissions(&masters, fs::Permissions::from_mode(0o644))?;
     let mail = dir.join("mail");
     fs::create_dir(&mail)?;
     fs::set_permissions(&mail, fs::Permissions::from_mode(0o700))?;

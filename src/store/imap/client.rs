@@ -65,6 +65,9 @@ pub enum AuthMechanism {
 pub struct Login {
     pub remote: Remote,
     pub user: String,
+    /// Log in as this administrator and act as `user` (SASL PLAIN's
+    /// authorization identity).
+    pub admin: Option<String>,
     pub secret: Secret,
     pub auth: AuthMechanism,
     pub tls: TlsOptions,
@@ -1593,8 +1596,24 @@ async fn authenticate(
     let secret = login.secret.expose();
     let mechanism = match login.auth {
         AuthMechanism::Auto if offered.contains("AUTH=PLAIN") => AuthMechanism::Plain,
+        AuthMechanism::Auto if login.admin.is_some() => {
+            return Err(exit::unreachable(format!(
+                "{label} does not offer AUTH=PLAIN, which an administrator login needs \
+                 (with Dovecot, log in as `USER*ADMIN` instead)"
+            )))
+        }
         AuthMechanism::Auto => AuthMechanism::Login,
         chosen => chosen,
+    };
+    if login.admin.is_some() && mechanism != AuthMechanism::Plain {
+        return Err(exit::usage(format!(
+            "an administrator login to {label} uses SASL PLAIN; drop the other --auth"
+        )));
+    }
+    let authorize_as = match &login.admin {
+        // RFC 4616: authorization identity, authentication identity, password.
+        Some(admin) => (user, admin.as_str()),
+        None => ("", user),
     };
     if offered.contains("LOGINDISABLED") && mechanism == AuthMechanism::Login {
         return Err(exit::unreachable(format!(
@@ -1617,8 +1636,12 @@ async fn authenticate(
                     "OAUTHBEARER",
                     format!("n,a={user},\x01auth=Bearer {secret}\x01\x01"),
                 ),
-                // RFC 4616: no authorization identity, then user and password.
-                _ => sasl("PLAIN", format!("\0{user}\0{secret}")),
+                // RFC 4616: the identity to act as (none: the user
+                // itself), the one to log in as, the password.
+                _ => sasl(
+                    "PLAIN",
+                    format!("{}\0{}\0{secret}", authorize_as.0, authorize_as.1),
+                ),
             };
             tokio::time::timeout(timeout, client.authenticate(name, authenticator)).await
         }

@@ -51,6 +51,8 @@ pub enum Pop3Auth {
 pub struct Pop3Login {
     pub remote: Remote,
     pub user: String,
+    /// Log in as this administrator and act as `user` (SASL PLAIN).
+    pub admin: Option<String>,
     pub secret: Secret,
     pub auth: Pop3Auth,
     pub tls: TlsOptions,
@@ -212,12 +214,29 @@ impl Pop3Client {
         let secret = login.secret.expose();
         let mechanism = match login.auth {
             Pop3Auth::Auto if self.has("SASL=PLAIN") => Pop3Auth::Plain,
+            Pop3Auth::Auto if login.admin.is_some() => {
+                return Err(exit::unreachable(format!(
+                    "{} does not offer SASL PLAIN, which an administrator login needs \
+                     (with Dovecot, log in as `USER*ADMIN` instead)",
+                    self.label
+                )))
+            }
             Pop3Auth::Auto => Pop3Auth::UserPass,
             chosen => chosen,
         };
+        if login.admin.is_some() && mechanism != Pop3Auth::Plain {
+            return Err(exit::usage(format!(
+                "an administrator login to {} uses SASL PLAIN; drop the other --auth",
+                self.label
+            )));
+        }
         let result = match mechanism {
             Pop3Auth::Plain => {
-                let token = base64(format!("\0{user}\0{secret}").as_bytes());
+                let (act_as, log_in_as) = match &login.admin {
+                    Some(admin) => (user.as_str(), admin.as_str()),
+                    None => ("", user.as_str()),
+                };
+                let token = base64(format!("{act_as}\0{log_in_as}\0{secret}").as_bytes());
                 self.send_secret(&format!("AUTH PLAIN {token}")).await?;
                 self.status_line("logging in").await
             }
