@@ -77,6 +77,7 @@ pub fn login(port: u16) -> Login {
             folder: None,
         },
         user: "me".into(),
+        admin: None,
         secret: Secret::new("pw".into()),
         auth: AuthMechanism::Login,
         tls: TlsOptions::default(),

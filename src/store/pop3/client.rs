@@ -844,6 +844,7 @@ mod tests {
                 folder: None,
             },
             user: "me".into(),
+            admin: None,
             secret: Secret::new("pw".into()),
             auth: Pop3Auth::Auto,
             tls: TlsOptions::default(),
