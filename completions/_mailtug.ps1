@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Inspect or remove the state of jobs')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check the config file')
+            [CompletionResult]::new('bulk', 'bulk', [CompletionResultType]::ParameterValue, 'Copy many account pairs listed in a manifest, several at a time')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -359,6 +360,28 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
         'mailtug;config;help;help' {
             break
         }
+        'mailtug;bulk' {
+            [CompletionResult]::new('--accounts', '--accounts', [CompletionResultType]::ParameterName, 'Copy up to N account pairs at the same time')
+            [CompletionResult]::new('--max-connections-per-host', '--max-connections-per-host', [CompletionResultType]::ParameterName, 'Open at most N connections to any one host across all accounts (a row''s --jobs shrinks to fit)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Connections per side for each account, unless its row says (see copy --jobs)')
+            [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Where to write report.jsonl, summary.json, failed.csv and each account''s output')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Try an account again up to N times after a network failure or a busy server (never after a refused login)')
+            [CompletionResult]::new('--retry-wait', '--retry-wait', [CompletionResultType]::ParameterName, 'Wait SECS before the first retry of an account, twice as long before each next one')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)')
+            [CompletionResult]::new('--skip-completed', '--skip-completed', [CompletionResultType]::ParameterName, 'Skip the accounts the report directory''s report.jsonl says went well')
+            [CompletionResult]::new('--mirror', '--mirror', [CompletionResultType]::ParameterName, 'Mirror each account pair instead of copying it (see mirror)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events on stdout, one object per line (see mailtug(1))')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr; -vv for debugging')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr; -vv for debugging')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'mailtug;help' {
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy messages from SRC to DST, every folder or those selected')
             [CompletionResult]::new('mirror', 'mirror', [CompletionResultType]::ParameterValue, 'Copy what is new, then make DST''s flags and deletions follow SRC')
@@ -367,6 +390,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Inspect or remove the state of jobs')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check the config file')
+            [CompletionResult]::new('bulk', 'bulk', [CompletionResultType]::ParameterValue, 'Copy many account pairs listed in a manifest, several at a time')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -405,6 +429,9 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             break
         }
         'mailtug;help;config;check' {
+            break
+        }
+        'mailtug;help;bulk' {
             break
         }
         'mailtug;help;help' {

@@ -16,6 +16,9 @@ _mailtug() {
             ",$1")
                 cmd="mailtug"
                 ;;
+            mailtug,bulk)
+                cmd="mailtug__subcmd__bulk"
+                ;;
             mailtug,config)
                 cmd="mailtug__subcmd__config"
                 ;;
@@ -51,6 +54,9 @@ _mailtug() {
                 ;;
             mailtug__subcmd__config__subcmd__help,help)
                 cmd="mailtug__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            mailtug__subcmd__help,bulk)
+                cmd="mailtug__subcmd__help__subcmd__bulk"
                 ;;
             mailtug__subcmd__help,config)
                 cmd="mailtug__subcmd__help__subcmd__config"
@@ -119,12 +125,58 @@ _mailtug() {
 
     case "${cmd}" in
         mailtug)
-            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version copy mirror ls verify state run config help"
+            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version copy mirror ls verify state run config bulk help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__bulk)
+            opts="-q -v -c -h -V --accounts --max-connections-per-host --jobs --report --skip-completed --mirror --retries --retry-wait --json --quiet --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --accounts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections-per-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -377,8 +429,22 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__help)
-            opts="copy mirror ls verify state run config help"
+            opts="copy mirror ls verify state run config bulk help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__help__subcmd__bulk)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

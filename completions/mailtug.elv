@@ -36,6 +36,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand state 'Inspect or remove the state of jobs'
             cand run 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
             cand config 'Check the config file'
+            cand bulk 'Copy many account pairs listed in a manifest, several at a time'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;copy'= {
@@ -336,6 +337,27 @@ set edit:completion:arg-completer[mailtug] = {|@words|
         }
         &'mailtug;config;help;help'= {
         }
+        &'mailtug;bulk'= {
+            cand --accounts 'Copy up to N account pairs at the same time'
+            cand --max-connections-per-host 'Open at most N connections to any one host across all accounts (a row''s --jobs shrinks to fit)'
+            cand --jobs 'Connections per side for each account, unless its row says (see copy --jobs)'
+            cand --report 'Where to write report.jsonl, summary.json, failed.csv and each account''s output'
+            cand --retries 'Try an account again up to N times after a network failure or a busy server (never after a refused login)'
+            cand --retry-wait 'Wait SECS before the first retry of an account, twice as long before each next one'
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --skip-completed 'Skip the accounts the report directory''s report.jsonl says went well'
+            cand --mirror 'Mirror each account pair instead of copying it (see mirror)'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'mailtug;help'= {
             cand copy 'Copy messages from SRC to DST, every folder or those selected'
             cand mirror 'Copy what is new, then make DST''s flags and deletions follow SRC'
@@ -344,6 +366,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand state 'Inspect or remove the state of jobs'
             cand run 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
             cand config 'Check the config file'
+            cand bulk 'Copy many account pairs listed in a manifest, several at a time'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;help;copy'= {
@@ -371,6 +394,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand check 'Check the config file and print each job as the command line it runs (without secrets)'
         }
         &'mailtug;help;config;check'= {
+        }
+        &'mailtug;help;bulk'= {
         }
         &'mailtug;help;help'= {
         }

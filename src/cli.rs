@@ -142,6 +142,64 @@ pub(crate) enum Command {
     /// Check the config file
     #[command(subcommand)]
     Config(ConfigCommand),
+
+    /// Copy many account pairs listed in a manifest, several at a time
+    ///
+    /// MANIFEST is CSV with a header row, or JSON Lines: one account pair per
+    /// row (columns src, dst, src_user, dst_user, src_admin, dst_admin,
+    /// src_password_file, _env or _command and the same for dst, src_auth,
+    /// dst_auth, src_ca_file, dst_ca_file, id, and per row folders, exclude
+    /// and map separated by `;`, since, before, max_size, jobs). The whole
+    /// file is checked first; every bad row is reported with its line number
+    /// and nothing starts (exit 2). Each row runs as its own copy with its
+    /// own state. The report directory gets report.jsonl (one record per
+    /// account), summary.json and failed.csv (the failed rows, in manifest
+    /// form, to run again). Exit 0 when every account went well, 1 when any
+    /// failed, 4 when interrupted.
+    Bulk(BulkArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BulkArgs {
+    /// The manifest: CSV with a header row, or JSON Lines (.jsonl)
+    #[arg(value_name = "MANIFEST", value_parser = home_path)]
+    pub manifest: PathBuf,
+
+    /// Copy up to N account pairs at the same time
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub accounts: usize,
+
+    /// Open at most N connections to any one host across all accounts (a row's --jobs shrinks to fit)
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_host: Option<usize>,
+
+    /// Connections per side for each account, unless its row says (see copy --jobs)
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+
+    /// Where to write report.jsonl, summary.json, failed.csv and each account's output
+    #[arg(long, value_name = "DIR", value_parser = home_path)]
+    pub report: Option<PathBuf>,
+
+    /// Skip the accounts the report directory's report.jsonl says went well
+    #[arg(long)]
+    pub skip_completed: bool,
+
+    /// Mirror each account pair instead of copying it (see mirror)
+    #[arg(long)]
+    pub mirror: bool,
+
+    /// Try an account again up to N times after a network failure or a busy server (never after a refused login)
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+
+    /// Wait SECS before the first retry of an account, twice as long before each next one
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub retry_wait: u64,
+
+    /// Options for every account's copy, after `--` (e.g. -- --dry-run --delete-source)
+    #[arg(last = true, value_name = "OPTION")]
+    pub options: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,7 @@ pub mod exit;
 pub mod fingerprint;
 pub mod folder;
 pub(crate) mod job;
+pub mod manifest;
 pub mod mboxrd;
 pub mod message;
 pub(crate) mod net;

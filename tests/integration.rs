@@ -4,6 +4,7 @@
 mod support;
 mod util;
 
+mod bulk;
 mod chaos;
 mod checkpoint;
 mod commands;

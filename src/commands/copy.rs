@@ -216,7 +216,7 @@ fn plural(n: u64, word: &str) -> String {
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what cron, systemd and `timeout` send).
-async fn wait_for_stop_signal() {
+pub(super) async fn wait_for_stop_signal() {
     let mut terminate =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {

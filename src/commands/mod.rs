@@ -2,6 +2,7 @@
 //! say how it went. The logic lives in `pipeline`, `store` and `checkpoint`.
 
 mod access;
+mod bulk;
 mod config;
 mod copy;
 mod ls;
@@ -18,6 +19,7 @@ use crate::exit::ExitCode;
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => config::run(args, cli.config).await,
+        Command::Bulk(args) => bulk::run(args).await,
         Command::Config(command) => config::check(command, cli.config),
         Command::Copy(args) => copy::run(args).await,
         Command::Mirror(args) => mirror::run(args).await,

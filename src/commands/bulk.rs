@@ -1,0 +1,517 @@
+//! `mailtug bulk MANIFEST`: one copy (or mirror) per row of a manifest,
+//! several at a time, each in its own mailtug process with its own state,
+//! under per-host connection caps; failures classified and retried by
+//! class, and a report directory an operator can act on.
+//!
+//! A row runs as a child `mailtug copy … --json`: its events go to a file
+//! of the report directory and its summary is the row's record, a crash or
+//! a runaway server affects that row alone, and Ctrl-C (sent to the whole
+//! process group) stops every row the way it stops one copy.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use tokio::sync::{watch, Semaphore};
+
+use crate::cli::BulkArgs;
+use crate::endpoint::Endpoint;
+use crate::exit::{usage, ExitCode};
+use crate::manifest::{Manifest, Row};
+use crate::report;
+
+/// How a row's last attempt failed, as far as retrying goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum ErrorKind {
+    /// The server refused the login: retrying could lock the account.
+    Auth,
+    /// The server asked to slow down or is busy.
+    Throttled,
+    /// A connection failed or dropped.
+    Network,
+    /// Another run holds the account pair's state.
+    Locked,
+    /// Some messages or folders failed; the rest was copied.
+    Partial,
+    /// A mirror's deletions were held back by a safety rail.
+    DeletionsRefused,
+    /// The row's options or endpoints are wrong.
+    Usage,
+    /// Stopped by the user.
+    Interrupted,
+    Other,
+}
+
+impl ErrorKind {
+    fn retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Throttled | ErrorKind::Network | ErrorKind::Locked
+        )
+    }
+}
+
+/// One line of `report.jsonl`.
+#[derive(Debug, Serialize)]
+struct Record {
+    id: String,
+    line: usize,
+    /// `ok`, `failed`, `skipped` (completed by an earlier bulk run) or
+    /// `not_started` (the run stopped first).
+    status: &'static str,
+    messages_copied: u64,
+    bytes_copied: u64,
+    messages_duplicate: u64,
+    messages_failed: u64,
+    seconds: f64,
+    /// When its first attempt started and its last ended (seconds since
+    /// the epoch; 0 when it never started).
+    started_at: f64,
+    ended_at: f64,
+    attempts: u32,
+    exit_code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_kind: Option<ErrorKind>,
+    retryable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// `summary.json`.
+#[derive(Debug, Default, Serialize)]
+struct Totals {
+    accounts: u64,
+    ok: u64,
+    failed: u64,
+    skipped: u64,
+    not_started: u64,
+    messages_copied: u64,
+    bytes_copied: u64,
+    messages_duplicate: u64,
+    messages_failed: u64,
+    seconds: f64,
+    exit_code: i64,
+}
+
+pub async fn run(args: BulkArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let manifest = Manifest::load(&args.manifest)?;
+    if args.accounts == 0 {
+        return Err(usage("--accounts must be at least 1"));
+    }
+    let report_dir = args
+        .report
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("mailtug-report"));
+    std::fs::create_dir_all(report_dir.join("accounts"))
+        .with_context(|| format!("creating report directory `{}`", report_dir.display()))
+        .map_err(|e| usage(format!("{e:#}")))?;
+    let completed = match args.skip_completed {
+        true => completed_ids(&report_dir.join("report.jsonl")),
+        false => HashSet::new(),
+    };
+    let program = std::env::current_exe().context("finding the mailtug program")?;
+    let caps = HostCaps::new(args.max_connections_per_host);
+    let accounts = Arc::new(Semaphore::new(args.accounts));
+    let (stop, stopped) = watch::channel(false);
+    let listener = tokio::spawn(async move {
+        super::copy::wait_for_stop_signal().await;
+        report::warn(
+            "stopping: the accounts running finish their current batch; no new one starts",
+        );
+        let _ = stop.send(true);
+        std::future::pending::<()>().await;
+    });
+
+    let mut tasks = Vec::new();
+    let mut records: BTreeMap<usize, Record> = BTreeMap::new();
+    for (index, row) in manifest.rows.iter().enumerate() {
+        if completed.contains(&row.id) {
+            records.insert(index, skipped(row));
+            continue;
+        }
+        let job = RowJob {
+            row: row.clone(),
+            program: program.clone(),
+            log: report_dir.join("accounts").join(format!("{:05}", row.line)),
+            mirror: args.mirror,
+            jobs: args.jobs,
+            retries: args.retries,
+            retry_wait: Duration::from_secs(args.retry_wait),
+            extra: args.options.clone(),
+        };
+        let (caps, accounts, stopped) = (caps.clone(), accounts.clone(), stopped.clone());
+        tasks.push((
+            index,
+            tokio::spawn(async move { job.run(&caps, &accounts, stopped).await }),
+        ));
+    }
+    for (index, task) in tasks {
+        let record = task.await.context("an account's task failed")?;
+        records.insert(index, record);
+    }
+    listener.abort();
+    let interrupted = *stopped.borrow();
+
+    let mut totals = Totals::default();
+    let mut report_lines = String::new();
+    let mut failed_rows = Vec::new();
+    for (index, record) in &records {
+        totals.accounts += 1;
+        match record.status {
+            "ok" => totals.ok += 1,
+            "skipped" => totals.skipped += 1,
+            "not_started" => totals.not_started += 1,
+            _ => {
+                totals.failed += 1;
+                failed_rows.push(&manifest.rows[*index]);
+            }
+        }
+        totals.messages_copied += record.messages_copied;
+        totals.bytes_copied += record.bytes_copied;
+        totals.messages_duplicate += record.messages_duplicate;
+        totals.messages_failed += record.messages_failed;
+        report_lines.push_str(&serde_json::to_string(record)?);
+        report_lines.push('\n');
+    }
+    // Rows not started go to failed.csv too: feeding it back finishes the job.
+    failed_rows.extend(
+        records
+            .iter()
+            .filter(|(_, r)| r.status == "not_started")
+            .map(|(index, _)| &manifest.rows[*index]),
+    );
+    let code = if interrupted {
+        ExitCode::Interrupted
+    } else if totals.failed > 0 {
+        ExitCode::Partial
+    } else {
+        ExitCode::Success
+    };
+    totals.seconds = started.elapsed().as_secs_f64();
+    totals.exit_code = i64::from(code.code());
+    write(&report_dir.join("report.jsonl"), &report_lines)?;
+    write(
+        &report_dir.join("summary.json"),
+        &format!("{}\n", serde_json::to_string_pretty(&totals)?),
+    )?;
+    let mut failed = manifest.header.join(",");
+    failed.push('\n');
+    for row in failed_rows {
+        failed.push_str(&row.csv_line(&manifest.header));
+        failed.push('\n');
+    }
+    write(&report_dir.join("failed.csv"), &failed)?;
+    report::human(&format!(
+        "mailtug: {} accounts: {} ok, {} failed, {} skipped, {} not started; {} messages \
+         copied ({}) in {:.0} s; report in `{}`",
+        totals.accounts,
+        totals.ok,
+        totals.failed,
+        totals.skipped,
+        totals.not_started,
+        totals.messages_copied,
+        report::bytes(totals.bytes_copied),
+        totals.seconds,
+        report_dir.display()
+    ));
+    Ok(code)
+}
+
+/// The ids an earlier run's report says finished well.
+fn completed_ids(report: &Path) -> HashSet<String> {
+    let Ok(text) = std::fs::read_to_string(report) else {
+        return HashSet::new();
+    };
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|record| matches!(record["status"].as_str(), Some("ok" | "skipped")))
+        .filter_map(|record| record["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn skipped(row: &Row) -> Record {
+    Record {
+        id: row.id.clone(),
+        line: row.line,
+        status: "skipped",
+        messages_copied: 0,
+        bytes_copied: 0,
+        messages_duplicate: 0,
+        messages_failed: 0,
+        seconds: 0.0,
+        started_at: 0.0,
+        ended_at: 0.0,
+        attempts: 0,
+        exit_code: None,
+        error_kind: None,
+        retryable: false,
+        error: None,
+    }
+}
+
+/// Writes `text` to `path` whole (a temporary file renamed into place).
+fn write(path: &Path, text: &str) -> Result<()> {
+    let temp = path.with_extension("tmp");
+    std::fs::write(&temp, text)
+        .and_then(|()| std::fs::rename(&temp, path))
+        .with_context(|| format!("writing `{}`", path.display()))
+}
+
+/// Connections open to each host, across every account: a row takes its
+/// share on its source's host and its destination's before it starts.
+#[derive(Clone)]
+struct HostCaps {
+    per_host: Option<usize>,
+    hosts: Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl HostCaps {
+    fn new(per_host: Option<usize>) -> HostCaps {
+        HostCaps {
+            per_host,
+            hosts: Arc::default(),
+        }
+    }
+
+    fn host(&self, host: &str) -> Option<Arc<Semaphore>> {
+        let cap = self.per_host?;
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        Some(
+            hosts
+                .entry(host.to_string())
+                .or_insert_with(|| Arc::new(Semaphore::new(cap)))
+                .clone(),
+        )
+    }
+}
+
+/// One row and how to run it.
+struct RowJob {
+    row: Row,
+    program: PathBuf,
+    /// The report's files for the row, without extension.
+    log: PathBuf,
+    mirror: bool,
+    jobs: usize,
+    retries: u32,
+    retry_wait: Duration,
+    extra: Vec<String>,
+}
+
+/// How one attempt ended.
+struct Attempt {
+    code: Option<i32>,
+    summary: Option<serde_json::Value>,
+    error: Option<String>,
+}
+
+impl RowJob {
+    async fn run(
+        &self,
+        caps: &HostCaps,
+        accounts: &Semaphore,
+        mut stopped: watch::Receiver<bool>,
+    ) -> Record {
+        let mut record = skipped(&self.row);
+        record.status = "not_started";
+        let Ok(_account) = accounts.acquire().await else {
+            return record;
+        };
+        if *stopped.borrow() {
+            return record;
+        }
+        // Each side's host gives the row as many connections as it uses.
+        let mut hosts: BTreeMap<String, usize> = BTreeMap::new();
+        for side in ["src", "dst"] {
+            let remote = self
+                .row
+                .get(side)
+                .and_then(|endpoint| Endpoint::parse(endpoint).ok())
+                .and_then(|endpoint| endpoint.remote().map(|r| r.host.to_ascii_lowercase()));
+            if let Some(host) = remote {
+                *hosts.entry(host).or_default() += 1;
+            }
+        }
+        let jobs = self
+            .row
+            .get("jobs")
+            .and_then(|j| j.parse().ok())
+            .unwrap_or(self.jobs)
+            .max(1);
+        // Both sides on one host share its cap.
+        let sides_per_host = hosts.values().copied().max().unwrap_or(1);
+        let jobs = match caps.per_host {
+            Some(cap) => jobs.min((cap / sides_per_host).max(1)),
+            None => jobs,
+        };
+        // All of a host's share at once, hosts in one order for every row:
+        // no two rows each hold part of what the other waits for.
+        let mut permits = Vec::new();
+        for (host, sides) in &hosts {
+            if let (Some(semaphore), Some(cap)) = (caps.host(host), caps.per_host) {
+                let wanted = (jobs * sides).min(cap) as u32;
+                tokio::select! {
+                    permit = semaphore.acquire_many_owned(wanted) => match permit {
+                        Ok(permit) => permits.push(permit),
+                        Err(_) => return record,
+                    },
+                    _ = stopped.changed() => return record,
+                }
+            }
+        }
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+        };
+        let started = Instant::now();
+        record.started_at = now();
+        let mut attempt_number = 0;
+        loop {
+            attempt_number += 1;
+            let attempt = self.attempt(attempt_number, jobs).await;
+            let kind = classify(&attempt);
+            record.attempts = attempt_number;
+            record.exit_code = attempt.code.map(i64::from);
+            let summary = attempt.summary.as_ref();
+            let count = |key: &str| summary.and_then(|s| s[key].as_u64()).unwrap_or(0);
+            record.messages_copied += count("messages_copied");
+            record.bytes_copied += count("bytes_copied");
+            record.messages_duplicate += count("messages_duplicate");
+            record.messages_failed = count("messages_failed");
+            record.error_kind = kind;
+            record.retryable = kind.is_some_and(ErrorKind::retryable);
+            record.error = attempt.error.clone();
+            match kind {
+                None => {
+                    record.status = "ok";
+                    break;
+                }
+                Some(kind) if kind.retryable() && attempt_number <= self.retries => {
+                    let wait = self.retry_wait * 2u32.pow(attempt_number - 1);
+                    report::warn(&format!(
+                        "account `{}`: {}; trying again in {} s",
+                        self.row.id,
+                        attempt.error.as_deref().unwrap_or("failed"),
+                        wait.as_secs()
+                    ));
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stopped.changed() => {
+                            record.status = "failed";
+                            break;
+                        }
+                    }
+                }
+                Some(_) => {
+                    record.status = "failed";
+                    break;
+                }
+            }
+        }
+        record.seconds = started.elapsed().as_secs_f64();
+        record.ended_at = now();
+        drop(permits);
+        match record.status {
+            "ok" => report::info(&format!("account `{}`: done", self.row.id)),
+            _ => report::error(&format!(
+                "account `{}` (manifest line {}): {}",
+                self.row.id,
+                self.row.line,
+                record.error.as_deref().unwrap_or("failed")
+            )),
+        }
+        record
+    }
+
+    /// Runs the row once, as a child `mailtug … --json`.
+    async fn attempt(&self, number: u32, jobs: usize) -> Attempt {
+        let command = if self.mirror { "mirror" } else { "copy" };
+        let mut args = self.row.args(command);
+        args.extend(["--json".into(), "--jobs".into(), jobs.to_string()]);
+        args.extend(self.extra.iter().cloned());
+        let events = self.log.with_extension(format!("{number}.jsonl"));
+        let log = self.log.with_extension(format!("{number}.log"));
+        let files = std::fs::File::create(&events).and_then(|out| {
+            let err = std::fs::File::create(&log)?;
+            Ok((out, err))
+        });
+        let (out, err) = match files {
+            Ok(files) => files,
+            Err(e) => {
+                return Attempt {
+                    code: None,
+                    summary: None,
+                    error: Some(format!("writing the report: {e}")),
+                }
+            }
+        };
+        let status = tokio::process::Command::new(&self.program)
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .status()
+            .await;
+        let code = match status {
+            Ok(status) => status.code(),
+            Err(e) => {
+                return Attempt {
+                    code: None,
+                    summary: None,
+                    error: Some(format!("starting mailtug: {e}")),
+                }
+            }
+        };
+        let summary = std::fs::read_to_string(&events).ok().and_then(|text| {
+            text.lines()
+                .rev()
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .find(|event| event["event"] == "summary")
+        });
+        // The first error line the row printed says what went wrong.
+        let error = std::fs::read_to_string(&log).ok().and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("mailtug: error: "))
+                .map(str::to_string)
+        });
+        Attempt {
+            code,
+            summary,
+            error,
+        }
+    }
+}
+
+/// What kind of failure an attempt was, `None` for a success.
+fn classify(attempt: &Attempt) -> Option<ErrorKind> {
+    let text = attempt.error.as_deref().unwrap_or("").to_ascii_lowercase();
+    let throttled = [
+        "[throttled]",
+        "[unavailable]",
+        "[limit]",
+        "too many",
+        "throttl",
+        "try again later",
+    ]
+    .iter()
+    .any(|sign| text.contains(sign));
+    match attempt.code {
+        Some(0) => None,
+        Some(1) => Some(ErrorKind::Partial),
+        Some(2) => Some(ErrorKind::Usage),
+        Some(3) if text.contains("login") && text.contains("failed") => Some(ErrorKind::Auth),
+        Some(3) if throttled => Some(ErrorKind::Throttled),
+        Some(3) => Some(ErrorKind::Network),
+        Some(4) => Some(ErrorKind::Interrupted),
+        Some(5) => Some(ErrorKind::Locked),
+        Some(6) => Some(ErrorKind::DeletionsRefused),
+        _ if throttled => Some(ErrorKind::Throttled),
+        _ => Some(ErrorKind::Other),
+    }
+}

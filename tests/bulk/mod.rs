@@ -1,0 +1,271 @@
+//! `mailtug bulk`: many account pairs on the test Dovecot, with bad rows, a
+//! refused login (not retried), a destination over quota, the failed.csv
+//! round trip and --skip-completed.
+
+use std::fs;
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::support::account::Account;
+use crate::support::Dovecot;
+use crate::util::{assert_exit, path_arg, stderr, TestEnv};
+
+/// `n` small messages for `user`'s INBOX.
+fn load(account: &Account, tag: &str, n: usize) {
+    let messages: Vec<(Vec<u8>, &str, std::time::SystemTime)> = (0..n)
+        .map(|i| {
+            let raw = format!(
+                "Message-ID: <{tag}-{i}@bulk.example>\r\nSubject: {tag} {i}\r\n\r\nbody {i}\r\n"
+            );
+            (
+                raw.into_bytes(),
+                "S",
+                UNIX_EPOCH + Duration::from_secs(1_700_000_000 + i as u64),
+            )
+        })
+        .collect();
+    account.user.load(account.server, "INBOX", &messages);
+}
+
+fn records(env: &TestEnv, dir: &str) -> Vec<Value> {
+    fs::read_to_string(env.path(dir).join("report.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_bulk_run_copies_every_pair_reports_each_and_replays_its_failures() {
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let ca = path_arg(server.ca_file());
+    let mut lines =
+        vec!["id,src,dst,src_password_file,dst_password_file,src_ca_file,dst_ca_file".to_string()];
+    let mut destinations = Vec::new();
+    for i in 0..8 {
+        let src = Account::new(&env, server, &format!("bulk-src{i}"), None);
+        let dst = Account::new(&env, server, &format!("bulk-dst{i}"), None);
+        load(&src, &format!("a{i}"), 3);
+        lines.push(format!(
+            "pair{i},{},{},{},{},{ca},{ca}",
+            src.imaps(),
+            dst.imaps(),
+            path_arg(&src.password_file),
+            path_arg(&dst.password_file)
+        ));
+        destinations.push(dst);
+    }
+    // A wrong password: refused, and never tried again.
+    let locked_out = Account::new(&env, server, "bulk-wrongpw", None);
+    load(&locked_out, "w", 2);
+    let wrong = env.write_secret("wrong.password", "not-this-one-93kd");
+    let wrong_dst = Account::new(&env, server, "bulk-wrongpw-dst", None);
+    lines.push(format!(
+        "wrong,{},{},{},{},{ca},{ca}",
+        locked_out.imaps(),
+        wrong_dst.imaps(),
+        path_arg(&wrong),
+        path_arg(&wrong_dst.password_file)
+    ));
+    // A destination over its quota: the messages fail, the run goes on.
+    let big = Account::new(&env, server, "bulk-big", None);
+    let messages: Vec<(Vec<u8>, &str, std::time::SystemTime)> = (0..3)
+        .map(|i| {
+            let raw = format!(
+                "Message-ID: <big-{i}@bulk.example>\r\nSubject: big\r\n\r\n{}\r\n",
+                "x".repeat(40_000)
+            );
+            (
+                raw.into_bytes(),
+                "",
+                UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            )
+        })
+        .collect();
+    big.user.load(server, "INBOX", &messages);
+    let small = Account::new(&env, server, "bulk-small", Some("30K"));
+    lines.push(format!(
+        "quota,{},{},{},{},{ca},{ca}",
+        big.imaps(),
+        small.imaps(),
+        path_arg(&big.password_file),
+        path_arg(&small.password_file)
+    ));
+    let manifest = env.path("accounts.csv");
+    fs::write(&manifest, lines.join("\n") + "\n").unwrap();
+
+    let output = env.run(&[
+        "bulk",
+        &path_arg(&manifest),
+        "--accounts",
+        "4",
+        "--max-connections-per-host",
+        "6",
+        "--report",
+        "report",
+        "--retry-wait",
+        "1",
+    ]);
+    assert_exit(&output, 1);
+    let report = records(&env, "report");
+    assert_eq!(report.len(), 10);
+    let by_id = |id: &str| report.iter().find(|r| r["id"] == id).unwrap().clone();
+    for (i, destination) in destinations.iter().enumerate() {
+        let record = by_id(&format!("pair{i}"));
+        assert_eq!(record["status"], "ok", "{record}");
+        assert_eq!(record["messages_copied"], 3, "{record}");
+        assert_eq!(destination.user.count(server, "INBOX"), 3);
+    }
+    let wrong = by_id("wrong");
+    assert_eq!(wrong["status"], "failed");
+    assert_eq!(wrong["error_kind"], "auth", "{wrong}");
+    assert_eq!(wrong["retryable"], false);
+    assert_eq!(wrong["attempts"], 1, "a refused login is not tried again");
+    let quota = by_id("quota");
+    assert_eq!(quota["status"], "failed");
+    assert_eq!(quota["error_kind"], "partial", "{quota}");
+    assert!(quota["messages_failed"].as_u64().unwrap() >= 1, "{quota}");
+    assert!(!stderr(&output).contains("not-this-one-93kd"));
+    let summary: Value =
+        serde_json::from_str(&fs::read_to_string(env.path("report/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (summary["ok"].as_u64(), summary["failed"].as_u64()),
+        (Some(8), Some(2))
+    );
+    assert!(summary["messages_copied"].as_u64().unwrap() >= 24);
+
+    // failed.csv is a manifest of the failed rows: fixed, it runs again.
+    let failed = fs::read_to_string(env.path("report/failed.csv")).unwrap();
+    assert_eq!(failed.lines().count(), 3, "{failed}");
+    let fixed = failed
+        .lines()
+        .filter(|line| !line.starts_with("quota,"))
+        .map(|line| {
+            line.replace(
+                &path_arg(&env.path("wrong.password")),
+                &path_arg(&locked_out.password_file),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let retry = env.path("retry.csv");
+    fs::write(&retry, fixed + "\n").unwrap();
+    let output = env.run(&["bulk", &path_arg(&retry), "--report", "retry"]);
+    assert_exit(&output, 0);
+    assert_eq!(wrong_dst.user.count(server, "INBOX"), 2);
+
+    // --skip-completed: what went well is not run again.
+    let output = env.run(&[
+        "bulk",
+        &path_arg(&manifest),
+        "--report",
+        "report",
+        "--skip-completed",
+        "--retry-wait",
+        "1",
+    ]);
+    assert_exit(&output, 1);
+    let report = records(&env, "report");
+    let skipped = report.iter().filter(|r| r["status"] == "skipped").count();
+    assert_eq!(skipped, 8, "{report:?}");
+}
+
+#[test]
+fn a_manifest_with_bad_rows_starts_nothing_and_names_every_line() {
+    let env = TestEnv::new();
+    let manifest = env.path("bad.csv");
+    fs::write(
+        &manifest,
+        "src,dst,src_pasword_file\n\
+         imaps://a@127.0.0.1,maildir:/tmp/x,f\n\
+         ,maildir:/tmp/y,\n\
+         ftp://nowhere,maildir:/tmp/z,\n\
+         imaps://b@127.0.0.1,maildir:/tmp/w\n",
+    )
+    .unwrap();
+    let output = env.run(&["bulk", &path_arg(&manifest), "--report", "report"]);
+    assert_exit(&output, 2);
+    let err = stderr(&output);
+    for expected in [
+        "line 1: unknown column `src_pasword_file`; did you mean `src_password_file`?",
+        "line 3: no `src` endpoint",
+        "line 4: `src`",
+        "line 5: 2 fields where the header has 3",
+    ] {
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+    assert!(!env.path("report").exists(), "nothing started");
+
+    let jsonl = env.path("bad.jsonl");
+    fs::write(
+        &jsonl,
+        "{\"src\": \"maildir:/tmp/a\", \"dst\": \"maildir:/tmp/b\", \"jobz\": 2}\nnot json\n",
+    )
+    .unwrap();
+    let output = env.run(&["bulk", &path_arg(&jsonl)]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("line 1: unknown key `jobz`; did you mean `jobs`?"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("line 2: not JSON"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_per_host_cap_holds_whatever_the_rows_ask_for() {
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let ca = path_arg(server.ca_file());
+    let mut lines = vec![
+        "src,dst,src_password_file,dst_password_file,src_ca_file,dst_ca_file,jobs".to_string(),
+    ];
+    for i in 0..4 {
+        let src = Account::new(&env, server, &format!("cap-src{i}"), None);
+        let dst = Account::new(&env, server, &format!("cap-dst{i}"), None);
+        load(&src, &format!("c{i}"), 2);
+        lines.push(format!(
+            "{},{},{},{},{ca},{ca},8",
+            src.imaps(),
+            dst.imaps(),
+            path_arg(&src.password_file),
+            path_arg(&dst.password_file)
+        ));
+    }
+    let manifest = env.path("cap.csv");
+    fs::write(&manifest, lines.join("\n") + "\n").unwrap();
+    // Two connections to the one host: each pair needs one a side, so the
+    // pairs run one at a time although four may run at once and each row
+    // asks for 8 connections a side.
+    let output = env.run(&[
+        "bulk",
+        &path_arg(&manifest),
+        "--accounts",
+        "4",
+        "--max-connections-per-host",
+        "2",
+        "--report",
+        "report",
+    ]);
+    assert_exit(&output, 0);
+    let mut spans: Vec<(f64, f64)> = records(&env, "report")
+        .iter()
+        .map(|r| {
+            (
+                r["started_at"].as_f64().unwrap(),
+                r["ended_at"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for pair in spans.windows(2) {
+        assert!(pair[0].1 <= pair[1].0, "pairs overlapped: {spans:?}");
+    }
+}
