@@ -781,11 +781,20 @@ impl State {
                 .query_row("SELECT kind FROM folders WHERE id = ?1", [id], |row| {
                     row.get(0)
                 })?;
-        let mut statement = self.conn.prepare_cached(
-            "SELECT source_key, source_end, destination_folder, destination_key, flags \
-             FROM messages WHERE folder = ?1 AND (?2 IS NULL OR source_key > ?2) \
-             ORDER BY source_key LIMIT ?3",
-        )?;
+        // Two forms: with `?2 IS NULL OR …` SQLite cannot seek to `after`
+        // and walks the folder from its first row for every page.
+        let mut statement = self.conn.prepare_cached(match after {
+            None => {
+                "SELECT source_key, source_end, destination_folder, destination_key, flags \
+                 FROM messages WHERE folder = ?1 AND ?2 IS NULL \
+                 ORDER BY source_key LIMIT ?3"
+            }
+            Some(_) => {
+                "SELECT source_key, source_end, destination_folder, destination_key, flags \
+                 FROM messages WHERE folder = ?1 AND source_key > ?2 \
+                 ORDER BY source_key LIMIT ?3"
+            }
+        })?;
         let after = after.map(|key| key_columns(key).0);
         let rows = statement.query_map(params![id, after, limit as i64], |row| {
             Ok((
