@@ -26,7 +26,7 @@
 //! nor info separators other than `:`, so listing and delivery are ours.
 //! Files are created 0600, directories 0700.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -910,16 +910,24 @@ impl Sink for Maildir {
             keywords
                 .save(&dir)
                 .with_context(|| format!("saving keywords of folder `{folder}`"))?;
+            // Only a directory an entry left or entered needs flushing.
+            let mut touched = BTreeSet::new();
             for (index, from, to) in renames {
                 if from != to {
-                    if let Err(e) = fs::rename(&from, &to) {
-                        results[index] =
-                            Err(anyhow!(e).context(format!("renaming `{}`", from.display())));
+                    match fs::rename(&from, &to) {
+                        Ok(()) => {
+                            touched.extend(from.parent().map(Path::to_path_buf));
+                            touched.extend(to.parent().map(Path::to_path_buf));
+                        }
+                        Err(e) => {
+                            results[index] =
+                                Err(anyhow!(e).context(format!("renaming `{}`", from.display())))
+                        }
                     }
                 }
             }
-            for sub in ["new", "cur"] {
-                durable::sync_dir(&dir.join(sub))
+            for sub in touched {
+                durable::sync_dir(&sub)
                     .with_context(|| format!("flushing folder `{folder}` to disk"))?;
             }
             Ok(())
@@ -956,6 +964,7 @@ impl Sink for Maildir {
         let found = self.locate(folder, &hints)?;
         let results = durable::blocking(|| -> Result<Vec<Result<()>>> {
             let mut results = Vec::with_capacity(keys.len());
+            let mut touched = BTreeSet::new();
             for (key, entry) in keys.iter().zip(found) {
                 // Already gone: what was asked is done.
                 let Some(entry) = entry else {
@@ -967,6 +976,7 @@ impl Sink for Maildir {
                     None => fs::remove_file(&path),
                     Some(trash) => fs::rename(&path, trash.join("cur").join(&*entry.name)),
                 };
+                touched.extend(path.parent().map(Path::to_path_buf));
                 results.push(match done {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         Err(anyhow!(e).context(format!("removing {key} from folder `{folder}`")))
@@ -974,8 +984,9 @@ impl Sink for Maildir {
                     _ => Ok(()),
                 });
             }
-            for sub in ["new", "cur"] {
-                durable::sync_dir(&dir.join(sub))
+            // Only a directory an entry left needs flushing.
+            for sub in touched {
+                durable::sync_dir(&sub)
                     .with_context(|| format!("flushing folder `{folder}` to disk"))?;
             }
             if let Some(trash) = &trash {
