@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check the config file')
             [CompletionResult]::new('bulk', 'bulk', [CompletionResultType]::ParameterValue, 'Copy many account pairs listed in a manifest, several at a time')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Work with bulk reports')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -367,6 +368,8 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Where to write report.jsonl, summary.json, failed.csv and each account''s output')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Try an account again up to N times after a network failure or a busy server (never after a refused login)')
             [CompletionResult]::new('--retry-wait', '--retry-wait', [CompletionResultType]::ParameterName, 'Wait SECS before the first retry of an account, twice as long before each next one')
+            [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'Take only shard I of N of the rows (0 <= I < N), by a stable hash of each row''s id; without it, from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX')
+            [CompletionResult]::new('--shards', '--shards', [CompletionResultType]::ParameterName, 'How many shards there are, when the engine does not say (Kubernetes, AWS Batch; or MAILTUG_SHARDS)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)')
             [CompletionResult]::new('--skip-completed', '--skip-completed', [CompletionResultType]::ParameterName, 'Skip the accounts the report directory''s report.jsonl says went well')
@@ -382,6 +385,48 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'mailtug;report' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events on stdout, one object per line (see mailtug(1))')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr; -vv for debugging')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr; -vv for debugging')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Merge the report directories of bulk shards into one report')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mailtug;report;merge' {
+            [CompletionResult]::new('--into', '--into', [CompletionResultType]::ParameterName, 'Write the merged report.jsonl, summary.json and failed.csv here (else only print the summary)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events on stdout, one object per line (see mailtug(1))')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr; -vv for debugging')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr; -vv for debugging')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'mailtug;report;help' {
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Merge the report directories of bulk shards into one report')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mailtug;report;help;merge' {
+            break
+        }
+        'mailtug;report;help;help' {
+            break
+        }
         'mailtug;help' {
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy messages from SRC to DST, every folder or those selected')
             [CompletionResult]::new('mirror', 'mirror', [CompletionResultType]::ParameterValue, 'Copy what is new, then make DST''s flags and deletions follow SRC')
@@ -391,6 +436,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check the config file')
             [CompletionResult]::new('bulk', 'bulk', [CompletionResultType]::ParameterValue, 'Copy many account pairs listed in a manifest, several at a time')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Work with bulk reports')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -432,6 +478,13 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             break
         }
         'mailtug;help;bulk' {
+            break
+        }
+        'mailtug;help;report' {
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Merge the report directories of bulk shards into one report')
+            break
+        }
+        'mailtug;help;report;merge' {
             break
         }
         'mailtug;help;help' {

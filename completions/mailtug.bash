@@ -34,6 +34,9 @@ _mailtug() {
             mailtug,mirror)
                 cmd="mailtug__subcmd__mirror"
                 ;;
+            mailtug,report)
+                cmd="mailtug__subcmd__report"
+                ;;
             mailtug,run)
                 cmd="mailtug__subcmd__run"
                 ;;
@@ -73,6 +76,9 @@ _mailtug() {
             mailtug__subcmd__help,mirror)
                 cmd="mailtug__subcmd__help__subcmd__mirror"
                 ;;
+            mailtug__subcmd__help,report)
+                cmd="mailtug__subcmd__help__subcmd__report"
+                ;;
             mailtug__subcmd__help,run)
                 cmd="mailtug__subcmd__help__subcmd__run"
                 ;;
@@ -85,6 +91,9 @@ _mailtug() {
             mailtug__subcmd__help__subcmd__config,check)
                 cmd="mailtug__subcmd__help__subcmd__config__subcmd__check"
                 ;;
+            mailtug__subcmd__help__subcmd__report,merge)
+                cmd="mailtug__subcmd__help__subcmd__report__subcmd__merge"
+                ;;
             mailtug__subcmd__help__subcmd__state,forget)
                 cmd="mailtug__subcmd__help__subcmd__state__subcmd__forget"
                 ;;
@@ -93,6 +102,18 @@ _mailtug() {
                 ;;
             mailtug__subcmd__help__subcmd__state,show)
                 cmd="mailtug__subcmd__help__subcmd__state__subcmd__show"
+                ;;
+            mailtug__subcmd__report,help)
+                cmd="mailtug__subcmd__report__subcmd__help"
+                ;;
+            mailtug__subcmd__report,merge)
+                cmd="mailtug__subcmd__report__subcmd__merge"
+                ;;
+            mailtug__subcmd__report__subcmd__help,help)
+                cmd="mailtug__subcmd__report__subcmd__help__subcmd__help"
+                ;;
+            mailtug__subcmd__report__subcmd__help,merge)
+                cmd="mailtug__subcmd__report__subcmd__help__subcmd__merge"
                 ;;
             mailtug__subcmd__state,forget)
                 cmd="mailtug__subcmd__state__subcmd__forget"
@@ -125,7 +146,7 @@ _mailtug() {
 
     case "${cmd}" in
         mailtug)
-            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version copy mirror ls verify state run config bulk help"
+            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version copy mirror ls verify state run config bulk report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -147,7 +168,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__bulk)
-            opts="-q -v -c -h -V --accounts --max-connections-per-host --jobs --report --skip-completed --mirror --retries --retry-wait --json --quiet --verbose --config --help --version"
+            opts="-q -v -c -h -V --accounts --max-connections-per-host --jobs --report --skip-completed --mirror --retries --retry-wait --shard --shards --json --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,6 +195,14 @@ _mailtug() {
                     return 0
                     ;;
                 --retry-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shards)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -429,7 +458,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__help)
-            opts="copy mirror ls verify state run config bulk help"
+            opts="copy mirror ls verify state run config bulk report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,6 +558,34 @@ _mailtug() {
         mailtug__subcmd__help__subcmd__mirror)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__help__subcmd__report)
+            opts="merge"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__help__subcmd__report__subcmd__merge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -858,6 +915,96 @@ _mailtug() {
                     return 0
                     ;;
                 --max-delete)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__report)
+            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version merge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__report__subcmd__help)
+            opts="merge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__report__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__report__subcmd__help__subcmd__merge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__report__subcmd__merge)
+            opts="-q -v -c -h -V --into --json --quiet --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --into)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -37,6 +37,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand run 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
             cand config 'Check the config file'
             cand bulk 'Copy many account pairs listed in a manifest, several at a time'
+            cand report 'Work with bulk reports'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;copy'= {
@@ -344,6 +345,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --report 'Where to write report.jsonl, summary.json, failed.csv and each account''s output'
             cand --retries 'Try an account again up to N times after a network failure or a busy server (never after a refused login)'
             cand --retry-wait 'Wait SECS before the first retry of an account, twice as long before each next one'
+            cand --shard 'Take only shard I of N of the rows (0 <= I < N), by a stable hash of each row''s id; without it, from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX'
+            cand --shards 'How many shards there are, when the engine does not say (Kubernetes, AWS Batch; or MAILTUG_SHARDS)'
             cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --skip-completed 'Skip the accounts the report directory''s report.jsonl says went well'
@@ -358,6 +361,43 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'mailtug;report'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand merge 'Merge the report directories of bulk shards into one report'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtug;report;merge'= {
+            cand --into 'Write the merged report.jsonl, summary.json and failed.csv here (else only print the summary)'
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;report;help'= {
+            cand merge 'Merge the report directories of bulk shards into one report'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtug;report;help;merge'= {
+        }
+        &'mailtug;report;help;help'= {
+        }
         &'mailtug;help'= {
             cand copy 'Copy messages from SRC to DST, every folder or those selected'
             cand mirror 'Copy what is new, then make DST''s flags and deletions follow SRC'
@@ -367,6 +407,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand run 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
             cand config 'Check the config file'
             cand bulk 'Copy many account pairs listed in a manifest, several at a time'
+            cand report 'Work with bulk reports'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;help;copy'= {
@@ -396,6 +437,11 @@ set edit:completion:arg-completer[mailtug] = {|@words|
         &'mailtug;help;config;check'= {
         }
         &'mailtug;help;bulk'= {
+        }
+        &'mailtug;help;report'= {
+            cand merge 'Merge the report directories of bulk shards into one report'
+        }
+        &'mailtug;help;report;merge'= {
         }
         &'mailtug;help;help'= {
         }

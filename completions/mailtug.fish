@@ -38,6 +38,7 @@ complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "state" -d 'Inspect 
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "run" -d 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "config" -d 'Check the config file'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "bulk" -d 'Copy many account pairs listed in a manifest, several at a time'
+complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "report" -d 'Work with bulk reports'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l folder -d 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l exclude -d 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels' -r
@@ -317,6 +318,8 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -l jobs -d 'Connec
 complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -l report -d 'Where to write report.jsonl, summary.json, failed.csv and each account\'s output' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -l retries -d 'Try an account again up to N times after a network failure or a busy server (never after a refused login)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -l retry-wait -d 'Wait SECS before the first retry of an account, twice as long before each next one' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -l shard -d 'Take only shard I of N of the rows (0 <= I < N), by a stable hash of each row\'s id; without it, from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -l shards -d 'How many shards there are, when the engine does not say (Kubernetes, AWS Batch; or MAILTUG_SHARDS)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -l skip-completed -d 'Skip the accounts the report directory\'s report.jsonl says went well'
 complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -l mirror -d 'Mirror each account pair instead of copying it (see mirror)'
@@ -325,16 +328,35 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -s q -l quiet -d '
 complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
 complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mailtug -n "__fish_mailtug_using_subcommand bulk" -s V -l version -d 'Print version'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk help" -f -a "copy" -d 'Copy messages from SRC to DST, every folder or those selected'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk help" -f -a "mirror" -d 'Copy what is new, then make DST\'s flags and deletions follow SRC'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk help" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk help" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk help" -f -a "state" -d 'Inspect or remove the state of jobs'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk help" -f -a "run" -d 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk help" -f -a "config" -d 'Check the config file'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk help" -f -a "bulk" -d 'Copy many account pairs listed in a manifest, several at a time'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and not __fish_seen_subcommand_from merge help" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and not __fish_seen_subcommand_from merge help" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and not __fish_seen_subcommand_from merge help" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and not __fish_seen_subcommand_from merge help" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and not __fish_seen_subcommand_from merge help" -s h -l help -d 'Print help'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and not __fish_seen_subcommand_from merge help" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and not __fish_seen_subcommand_from merge help" -f -a "merge" -d 'Merge the report directories of bulk shards into one report'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and not __fish_seen_subcommand_from merge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from merge" -l into -d 'Write the merged report.jsonl, summary.json and failed.csv here (else only print the summary)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from merge" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from merge" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from merge" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from merge" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from merge" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from help" -f -a "merge" -d 'Merge the report directories of bulk shards into one report'
+complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "copy" -d 'Copy messages from SRC to DST, every folder or those selected'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "mirror" -d 'Copy what is new, then make DST\'s flags and deletions follow SRC'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "state" -d 'Inspect or remove the state of jobs'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "run" -d 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "config" -d 'Check the config file'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "bulk" -d 'Copy many account pairs listed in a manifest, several at a time'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "report" -d 'Work with bulk reports'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "list" -d 'List the jobs\' states: id, last update, source and destination'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "show" -d 'Print a job\'s state (by id from `state list`, or a file path) as JSON'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "forget" -d 'Remove a job\'s state, so the next run of its job starts over (relying on dedup)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Check the config file and print each job as the command line it runs (without secrets)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from report" -f -a "merge" -d 'Merge the report directories of bulk shards into one report'

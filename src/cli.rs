@@ -157,6 +157,10 @@ pub(crate) enum Command {
     /// form, to run again). Exit 0 when every account went well, 1 when any
     /// failed, 4 when interrupted.
     Bulk(BulkArgs),
+
+    /// Work with bulk reports
+    #[command(subcommand)]
+    Report(ReportCommand),
 }
 
 #[derive(Debug, Args)]
@@ -197,9 +201,30 @@ pub(crate) struct BulkArgs {
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub retry_wait: u64,
 
+    /// Take only shard I of N of the rows (0 <= I < N), by a stable hash of each row's id; without it, from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+
+    /// How many shards there are, when the engine does not say (Kubernetes, AWS Batch; or MAILTUG_SHARDS)
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u64>,
+
     /// Options for every account's copy, after `--` (e.g. -- --dry-run --delete-source)
     #[arg(last = true, value_name = "OPTION")]
     pub options: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportCommand {
+    /// Merge the report directories of bulk shards into one report
+    Merge {
+        /// Report directories, each with a report.jsonl
+        #[arg(value_name = "DIR", required = true, value_parser = home_path)]
+        dirs: Vec<PathBuf>,
+        /// Write the merged report.jsonl, summary.json and failed.csv here (else only print the summary)
+        #[arg(long, value_name = "DIR", value_parser = home_path)]
+        into: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,7 @@ pub(crate) mod net;
 pub(crate) mod pipeline;
 pub mod report;
 pub mod secret;
+pub mod shard;
 pub(crate) mod spool;
 pub mod state;
 pub mod store;

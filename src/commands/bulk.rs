@@ -18,10 +18,12 @@ use serde::Serialize;
 use tokio::sync::{watch, Semaphore};
 
 use crate::cli::BulkArgs;
+use crate::cli::ReportCommand;
 use crate::endpoint::Endpoint;
 use crate::exit::{usage, ExitCode};
 use crate::manifest::{Manifest, Row};
 use crate::report;
+use crate::shard::Shard;
 
 /// How a row's last attempt failed, as far as retrying goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -103,10 +105,29 @@ pub async fn run(args: BulkArgs) -> Result<ExitCode> {
     if args.accounts == 0 {
         return Err(usage("--accounts must be at least 1"));
     }
-    let report_dir = args
-        .report
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("mailtug-report"));
+    let shard = Shard::from_options(args.shard.as_deref(), args.shards, |name| {
+        std::env::var(name).ok()
+    })?;
+    let report_dir = args.report.clone().unwrap_or_else(|| match shard {
+        Some(shard) => PathBuf::from(format!(
+            "mailtug-report/shard-{}-of-{}",
+            shard.index, shard.count
+        )),
+        None => PathBuf::from("mailtug-report"),
+    });
+    if let Some(shard) = shard {
+        report::info(&format!(
+            "shard {} of {}: {} of the manifest's {} rows",
+            shard.index,
+            shard.count,
+            manifest
+                .rows
+                .iter()
+                .filter(|row| shard.takes(&row.id))
+                .count(),
+            manifest.rows.len()
+        ));
+    }
     std::fs::create_dir_all(report_dir.join("accounts"))
         .with_context(|| format!("creating report directory `{}`", report_dir.display()))
         .map_err(|e| usage(format!("{e:#}")))?;
@@ -115,7 +136,11 @@ pub async fn run(args: BulkArgs) -> Result<ExitCode> {
         false => HashSet::new(),
     };
     let program = std::env::current_exe().context("finding the mailtug program")?;
-    let caps = HostCaps::new(args.max_connections_per_host);
+    // Each shard keeps to its share of a host's cap.
+    let caps = HostCaps::new(
+        args.max_connections_per_host
+            .map(|cap| shard.map_or(cap, |shard| shard.share_of(cap))),
+    );
     let accounts = Arc::new(Semaphore::new(args.accounts));
     let (stop, stopped) = watch::channel(false);
     let listener = tokio::spawn(async move {
@@ -130,6 +155,9 @@ pub async fn run(args: BulkArgs) -> Result<ExitCode> {
     let mut tasks = Vec::new();
     let mut records: BTreeMap<usize, Record> = BTreeMap::new();
     for (index, row) in manifest.rows.iter().enumerate() {
+        if shard.is_some_and(|shard| !shard.takes(&row.id)) {
+            continue;
+        }
         if completed.contains(&row.id) {
             records.insert(index, skipped(row));
             continue;
@@ -514,4 +542,82 @@ fn classify(attempt: &Attempt) -> Option<ErrorKind> {
         _ if throttled => Some(ErrorKind::Throttled),
         _ => Some(ErrorKind::Other),
     }
+}
+
+/// `mailtug report merge DIR…`: the shards' reports as one. Exit as a
+/// bulk run of every row would: 0 when every account went well, 1 when
+/// any failed, 4 when any was not started.
+pub fn report(command: ReportCommand) -> Result<ExitCode> {
+    let ReportCommand::Merge { dirs, into } = command;
+    let mut lines = String::new();
+    let mut failed_header: Option<String> = None;
+    let mut failed_rows = String::new();
+    let mut totals = Totals::default();
+    let mut seen = HashSet::new();
+    for dir in &dirs {
+        let path = dir.join("report.jsonl");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading `{}`", path.display()))
+            .map_err(|e| usage(format!("{e:#}")))?;
+        for (number, line) in text.lines().enumerate() {
+            let record: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| usage(format!("`{}`, line {}: {e}", path.display(), number + 1)))?;
+            let id = record["id"].as_str().unwrap_or_default().to_string();
+            if !seen.insert(id.clone()) {
+                return Err(usage(format!(
+                    "account `{id}` is in more than one report (`{}` again): were the shards \
+                     of different manifests?",
+                    path.display()
+                )));
+            }
+            totals.accounts += 1;
+            match record["status"].as_str() {
+                Some("ok") => totals.ok += 1,
+                Some("skipped") => totals.skipped += 1,
+                Some("not_started") => totals.not_started += 1,
+                _ => totals.failed += 1,
+            }
+            let count = |key: &str| record[key].as_u64().unwrap_or(0);
+            totals.messages_copied += count("messages_copied");
+            totals.bytes_copied += count("bytes_copied");
+            totals.messages_duplicate += count("messages_duplicate");
+            totals.messages_failed += count("messages_failed");
+            totals.seconds = totals
+                .seconds
+                .max(record["seconds"].as_f64().unwrap_or(0.0));
+            lines.push_str(line);
+            lines.push('\n');
+        }
+        if let Ok(failed) = std::fs::read_to_string(dir.join("failed.csv")) {
+            let mut rows = failed.lines();
+            if let Some(header) = rows.next() {
+                failed_header.get_or_insert_with(|| header.to_string());
+            }
+            for row in rows {
+                failed_rows.push_str(row);
+                failed_rows.push('\n');
+            }
+        }
+    }
+    let code = if totals.not_started > 0 {
+        ExitCode::Interrupted
+    } else if totals.failed > 0 {
+        ExitCode::Partial
+    } else {
+        ExitCode::Success
+    };
+    totals.exit_code = i64::from(code.code());
+    let summary = serde_json::to_string_pretty(&totals)?;
+    if let Some(into) = into {
+        std::fs::create_dir_all(&into).with_context(|| format!("creating `{}`", into.display()))?;
+        write(&into.join("report.jsonl"), &lines)?;
+        write(&into.join("summary.json"), &format!("{summary}\n"))?;
+        let header = failed_header.unwrap_or_default();
+        write(
+            &into.join("failed.csv"),
+            &format!("{header}\n{failed_rows}"),
+        )?;
+    }
+    println!("{summary}");
+    Ok(code)
 }

@@ -20,6 +20,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => config::run(args, cli.config).await,
         Command::Bulk(args) => bulk::run(args).await,
+        Command::Report(command) => bulk::report(command),
         Command::Config(command) => config::check(command, cli.config),
         Command::Copy(args) => copy::run(args).await,
         Command::Mirror(args) => mirror::run(args).await,

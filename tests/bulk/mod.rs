@@ -269,3 +269,115 @@ fn a_per_host_cap_holds_whatever_the_rows_ask_for() {
         assert!(pair[0].1 <= pair[1].0, "pairs overlapped: {spans:?}");
     }
 }
+
+/// A manifest of `n` local account pairs (maildirs of two messages each)
+/// whose destinations are under `dst_root`.
+fn local_manifest(env: &TestEnv, name: &str, n: usize, dst_root: &str) -> std::path::PathBuf {
+    let mut lines = vec!["id,src,dst".to_string()];
+    for i in 0..n {
+        let src = env.path(&format!("sources/{i}"));
+        if !src.exists() {
+            for sub in ["cur", "new", "tmp"] {
+                fs::create_dir_all(src.join(sub)).unwrap();
+            }
+            for m in 0..2 {
+                fs::write(
+                    src.join(format!("cur/{}.M{m}P1.host:2,S", 1_700_000_000 + i)),
+                    format!("Message-ID: <{i}-{m}@shard.example>\nSubject: {i}\n\nbody\n"),
+                )
+                .unwrap();
+            }
+        }
+        lines.push(format!(
+            "pair{i},maildir:{},maildir:{}",
+            src.display(),
+            env.path(&format!("{dst_root}/{i}")).display()
+        ));
+    }
+    let path = env.path(name);
+    fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+/// (id, status, messages copied) of every record of a report, sorted.
+fn outcomes(env: &TestEnv, dir: &str) -> Vec<(String, String, u64)> {
+    let mut outcomes: Vec<_> = records(env, dir)
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+                r["messages_copied"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    outcomes.sort();
+    outcomes
+}
+
+#[test]
+fn shards_take_every_row_once_and_their_merged_report_equals_one_run() {
+    let env = TestEnv::new();
+    let whole = local_manifest(&env, "whole.csv", 12, "whole");
+    assert_exit(&env.run(&["bulk", &path_arg(&whole), "--report", "all"]), 0);
+
+    let sharded = local_manifest(&env, "sharded.csv", 12, "sharded");
+    let mut dirs = Vec::new();
+    for i in 0..4 {
+        let dir = format!("shard{i}");
+        // Shard 1 from Slurm's variables (an array numbered from 1), the
+        // others from --shard.
+        let output = match i {
+            1 => env
+                .command(["bulk", &path_arg(&sharded), "--report", &dir])
+                .env("SLURM_ARRAY_TASK_ID", "2")
+                .env("SLURM_ARRAY_TASK_MIN", "1")
+                .env("SLURM_ARRAY_TASK_COUNT", "4")
+                .output()
+                .unwrap(),
+            _ => env.run(&[
+                "bulk",
+                &path_arg(&sharded),
+                "--shard",
+                &format!("{i}/4"),
+                "--report",
+                &dir,
+            ]),
+        };
+        assert_exit(&output, 0);
+        dirs.push(dir);
+    }
+    let mut merge = vec!["report", "merge", "--into", "merged"];
+    merge.extend(dirs.iter().map(String::as_str));
+    let output = env.run(&merge);
+    assert_exit(&output, 0);
+    assert_eq!(outcomes(&env, "merged"), outcomes(&env, "all"));
+    let summary: Value = serde_json::from_str(&crate::util::stdout(&output)).unwrap();
+    assert_eq!(summary["ok"], 12);
+    assert_eq!(summary["messages_copied"], 24);
+
+    // A shard's rows are the same whatever engine names it.
+    let output = env
+        .command([
+            "bulk",
+            &path_arg(&sharded),
+            "--report",
+            "k8s",
+            "--shards",
+            "4",
+        ])
+        .env("JOB_COMPLETION_INDEX", "3")
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let ids = |dir: &str| {
+        outcomes(&env, dir)
+            .into_iter()
+            .map(|o| o.0)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids("k8s"), ids("shard3"));
+    // A shard that does not exist is a usage error, before anything runs.
+    let output = env.run(&["bulk", &path_arg(&sharded), "--shard", "4/4"]);
+    assert_exit(&output, 2);
+}
