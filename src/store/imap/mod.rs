@@ -1316,15 +1316,8 @@ impl Sink for Imap {
         messages: &[DestinationMessage],
         how: Removal,
     ) -> Result<Vec<Result<()>>> {
-        let keys: Vec<DestinationKey> = messages.iter().map(|m| m.key.clone()).collect();
-        let keys = keys.as_slice();
-        let uids: Vec<u32> = keys
-            .iter()
-            .filter_map(|key| match key {
-                DestinationKey::Uid(uid) => Some(*uid),
-                _ => None,
-            })
-            .collect();
+        let keys: Vec<&DestinationKey> = messages.iter().map(|m| &m.key).collect();
+        let uids = destination_uids(keys.iter().copied());
         let trash = match how {
             Removal::Expunge => None,
             Removal::Trash => {
@@ -1374,13 +1367,7 @@ impl Sink for Imap {
             .context("no destination folder is open")?
             .server_name
             .clone();
-        let uids: Vec<u32> = keys
-            .iter()
-            .filter_map(|key| match key {
-                DestinationKey::Uid(uid) => Some(*uid),
-                _ => None,
-            })
-            .collect();
+        let uids = destination_uids(keys);
         let server_name = self.server_name(from);
         self.writable = None;
         let copied = match self.client.examine(&server_name).await {
@@ -1416,6 +1403,17 @@ impl Sink for Imap {
 }
 
 /// The key of a UID in a spool: zero-padded, so text order is UID order.
+/// The UIDs among destination keys (an IMAP destination names its
+/// messages by nothing else).
+fn destination_uids<'a>(keys: impl IntoIterator<Item = &'a DestinationKey>) -> Vec<u32> {
+    keys.into_iter()
+        .filter_map(|key| match key {
+            DestinationKey::Uid(uid) => Some(*uid),
+            _ => None,
+        })
+        .collect()
+}
+
 fn uid_key(uid: u32) -> String {
     format!("{uid:010}")
 }
