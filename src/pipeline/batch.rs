@@ -139,26 +139,22 @@ impl<'a> Batch<'a> {
         match item {
             Fetched::Message(message) => {
                 let fingerprint = &message.fingerprint;
+                // Counting line ends reads the whole message: once.
+                let sizes = (message.size(), message.wire_size());
                 if self.dedup && self.holds(fingerprint) {
-                    let (bytes, wire_bytes) = (message.size(), message.wire_size());
-                    self.duplicate(message.key, message.fingerprint, bytes, wire_bytes)
+                    self.duplicate(message.key, message.fingerprint, sizes.0, sizes.1)
                         .await?;
                 } else if let Some(location) = match self.looks_elsewhere {
-                    true => {
-                        self.found_elsewhere(fingerprint, message.wire_size())
-                            .await?
-                    }
+                    true => self.found_elsewhere(fingerprint, sizes.1).await?,
                     false => None,
                 } {
-                    let wire_bytes = message.wire_size();
-                    self.copy_in(message.key, message.fingerprint, wire_bytes, location);
+                    self.copy_in(message.key, message.fingerprint, sizes.1, location);
                 } else {
                     // The sink takes the message (a server sink sends its
                     // bytes without copying them); keep what is recorded.
                     let key = message.key.clone();
                     let fingerprint = message.fingerprint.clone();
                     let flags = message.flags.clone();
-                    let sizes = (message.size(), message.wire_size());
                     match sink.append(message).await {
                         Ok(()) => self.appended(key, fingerprint, flags, sizes),
                         Err(e) if is_message_rejected(&e) => self.failed(&key, &e),
