@@ -77,7 +77,8 @@ Endpoints:
 
 Exit codes:
   0 success, 1 some messages or folders failed, 2 usage or configuration error,
-  3 an endpoint could not be opened, 4 interrupted, 5 another run holds the job's lock";
+  3 an endpoint could not be opened, 4 interrupted, 5 another run holds the job's lock,
+  6 mirror deletions held back by a safety rail, 7 a login was refused";
 
 /// Options that shape what the user sees; valid for every command.
 #[derive(Debug, Args, Clone)]
@@ -155,7 +156,8 @@ pub(crate) enum Command {
     /// own state. The report directory gets report.jsonl (one record per
     /// account), summary.json and failed.csv (the failed rows, in manifest
     /// form, to run again). Exit 0 when every account went well, 1 when any
-    /// failed, 4 when interrupted.
+    /// failed, 7 when a login was refused (never retried: fix the
+    /// credentials, then run failed.csv), 4 when interrupted.
     Bulk(BulkArgs),
 
     /// Work with bulk reports

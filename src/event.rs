@@ -109,6 +109,10 @@ pub enum Event<'a> {
         /// Why the run stopped; absent when it did not.
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// With `error`: `auth`, `throttled`, `network`, `usage`, `locked`
+        /// or `other` (see `exit::failure_kind`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error_kind: Option<&'static str>,
     },
     /// `ls`: one folder.
     Folder {
@@ -424,6 +428,7 @@ mod tests {
                     summary: Some(&summary),
                     exit_code: 1,
                     error: None,
+                    error_kind: None,
                 },
                 r#"{"bytes_copied":4096,"dry_run":false,"event":"summary","exit_code":1,"files_skipped":1,"folders":2,"folders_failed":1,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":3,"messages_duplicate":2,"messages_failed":1,"seconds":1.5}"#,
             ),
@@ -433,8 +438,9 @@ mod tests {
                     summary: Some(&stopped),
                     exit_code: 1,
                     error: Some("appending to `INBOX`: disk full".into()),
+                    error_kind: Some("other"),
                 },
-                r#"{"bytes_copied":0,"dry_run":false,"error":"appending to `INBOX`: disk full","event":"summary","exit_code":1,"files_skipped":0,"folders":0,"folders_failed":0,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":0,"messages_duplicate":0,"messages_failed":0,"seconds":0.0}"#,
+                r#"{"bytes_copied":0,"dry_run":false,"error":"appending to `INBOX`: disk full","error_kind":"other","event":"summary","exit_code":1,"files_skipped":0,"folders":0,"folders_failed":0,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":0,"messages_duplicate":0,"messages_failed":0,"seconds":0.0}"#,
             ),
             (
                 "copy",
@@ -442,8 +448,9 @@ mod tests {
                     summary: None,
                     exit_code: 5,
                     error: Some("another run holds the lock".into()),
+                    error_kind: Some("locked"),
                 },
-                r#"{"error":"another run holds the lock","event":"summary","exit_code":5}"#,
+                r#"{"error":"another run holds the lock","error_kind":"locked","event":"summary","exit_code":5}"#,
             ),
             (
                 "ls",

@@ -27,6 +27,9 @@ pub enum ExitCode {
     /// source folder that holds none of what was copied from it); the rest
     /// of the run went well.
     DeletionsRefused = 6,
+    /// A server refused the login (wrong password, disabled account, dead
+    /// token). Running again as is cannot help and may lock the account.
+    LoginRefused = 7,
 }
 
 impl ExitCode {
@@ -47,6 +50,15 @@ pub(crate) struct EndpointError(pub String);
 #[derive(Debug)]
 pub(crate) struct Locked(pub String);
 
+/// A server refused the credentials (exit 7).
+#[derive(Debug)]
+pub(crate) struct LoginRefused(pub String);
+
+/// A server asked to come back later: too many connections, a rate or
+/// bandwidth limit, a temporary failure (exit 3, worth retrying later).
+#[derive(Debug)]
+pub(crate) struct Busy(pub String);
+
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -62,9 +74,21 @@ impl fmt::Display for Locked {
         f.write_str(&self.0)
     }
 }
+impl fmt::Display for LoginRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl fmt::Display for Busy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 impl std::error::Error for UsageError {}
 impl std::error::Error for EndpointError {}
 impl std::error::Error for Locked {}
+impl std::error::Error for LoginRefused {}
+impl std::error::Error for Busy {}
 
 /// A usage error with the given text.
 pub(crate) fn usage(text: impl Into<String>) -> anyhow::Error {
@@ -74,6 +98,58 @@ pub(crate) fn usage(text: impl Into<String>) -> anyhow::Error {
 /// An endpoint error with the given text.
 pub(crate) fn unreachable(text: impl Into<String>) -> anyhow::Error {
     EndpointError(text.into()).into()
+}
+
+/// A refused login, told apart by the server's words: a response code
+/// saying "later" (RFC 5530 `UNAVAILABLE`, `LIMIT`, `INUSE`, `THROTTLED`;
+/// POP3's RFC 2449/3206 `IN-USE`, `LOGIN-DELAY`, `SYS/TEMP`) makes it a
+/// busy server, anything else refused credentials.
+pub(crate) fn login_failed(text: String, server_words: &str) -> anyhow::Error {
+    if says_later(server_words) {
+        Busy(text).into()
+    } else {
+        LoginRefused(text).into()
+    }
+}
+
+/// True when a server's answer asks to try again later.
+pub(crate) fn says_later(words: &str) -> bool {
+    let words = words.to_ascii_uppercase();
+    [
+        "[UNAVAILABLE]",
+        "[LIMIT]",
+        "[INUSE]",
+        "[THROTTLED]",
+        "[OVERQUOTA]",
+        "[IN-USE]",
+        "[LOGIN-DELAY]",
+        "[SYS/TEMP]",
+        "TOO MANY",
+        "TRY AGAIN LATER",
+        "THROTTL",
+    ]
+    .iter()
+    .any(|sign| words.contains(sign))
+}
+
+/// What kind of failure ended a run, for scripts and `bulk` deciding
+/// whether to run it again: `auth` (never retry as is), `throttled` and
+/// `network` (retry later), `usage`, `locked` or `other`.
+pub fn failure_kind(err: &anyhow::Error) -> &'static str {
+    for cause in err.chain() {
+        if cause.is::<LoginRefused>() {
+            return "auth";
+        }
+        if cause.is::<Busy>() {
+            return "throttled";
+        }
+    }
+    match classify(err) {
+        ExitCode::Usage => "usage",
+        ExitCode::Locked => "locked",
+        ExitCode::Unreachable => "network",
+        _ => "other",
+    }
 }
 
 /// The exit code a fatal error maps to. Errors without a marker are endpoint
@@ -89,6 +165,12 @@ pub fn classify(err: &anyhow::Error) -> ExitCode {
         }
         if cause.is::<Locked>() {
             return ExitCode::Locked;
+        }
+        if cause.is::<LoginRefused>() {
+            return ExitCode::LoginRefused;
+        }
+        if cause.is::<Busy>() {
+            return ExitCode::Unreachable;
         }
     }
     for cause in err.chain() {
@@ -136,10 +218,44 @@ mod tests {
                 ExitCode::Unreachable,
             ),
             (anyhow::anyhow!("something odd"), ExitCode::Partial),
+            (
+                login_failed("login failed".into(), "NO [AUTHENTICATIONFAILED] no"),
+                ExitCode::LoginRefused,
+            ),
+            (
+                login_failed("login failed".into(), "NO [UNAVAILABLE] later"),
+                ExitCode::Unreachable,
+            ),
         ];
         for (err, expected) in cases {
             assert_eq!(classify(&err), expected, "{err:#}");
         }
+    }
+
+    #[test]
+    fn failures_are_named_for_whoever_decides_to_retry() {
+        let kinds = [
+            login_failed("x".into(), "-ERR [AUTH] Invalid credentials"),
+            login_failed("x".into(), "-ERR [IN-USE] mailbox locked"),
+            login_failed("x".into(), "NO [LIMIT] Too many connections"),
+            unreachable("connection refused"),
+            usage("bad flag"),
+            anyhow::Error::new(Locked("busy".into())),
+            anyhow::anyhow!("odd"),
+        ]
+        .map(|e| failure_kind(&e));
+        assert_eq!(
+            kinds,
+            [
+                "auth",
+                "throttled",
+                "throttled",
+                "network",
+                "usage",
+                "locked",
+                "other"
+            ]
+        );
     }
 
     #[test]
@@ -151,8 +267,10 @@ mod tests {
             ExitCode::Unreachable,
             ExitCode::Interrupted,
             ExitCode::Locked,
+            ExitCode::DeletionsRefused,
+            ExitCode::LoginRefused,
         ]
         .map(ExitCode::code);
-        assert_eq!(codes, [0, 1, 2, 3, 4, 5]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7]);
     }
 }

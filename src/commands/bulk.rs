@@ -213,13 +213,10 @@ pub async fn run(args: BulkArgs) -> Result<ExitCode> {
             .filter(|(_, r)| r.status == "not_started")
             .map(|(index, _)| &manifest.rows[*index]),
     );
-    let code = if interrupted {
-        ExitCode::Interrupted
-    } else if totals.failed > 0 {
-        ExitCode::Partial
-    } else {
-        ExitCode::Success
-    };
+    let refused = records
+        .values()
+        .any(|record| record.error_kind == Some(ErrorKind::Auth));
+    let code = outcome(interrupted, refused, totals.failed > 0);
     totals.seconds = started.elapsed().as_secs_f64();
     totals.exit_code = i64::from(code.code());
     write(&report_dir.join("report.jsonl"), &report_lines)?;
@@ -248,6 +245,21 @@ pub async fn run(args: BulkArgs) -> Result<ExitCode> {
         report_dir.display()
     ));
     Ok(code)
+}
+
+/// A bulk run's exit code. A refused login outranks other failures: the
+/// engine running the shard must not run it again as is (that would try
+/// the same credentials again), while an interrupted run should be.
+fn outcome(interrupted: bool, login_refused: bool, failed: bool) -> ExitCode {
+    if interrupted {
+        ExitCode::Interrupted
+    } else if login_refused {
+        ExitCode::LoginRefused
+    } else if failed {
+        ExitCode::Partial
+    } else {
+        ExitCode::Success
+    }
 }
 
 /// The ids an earlier run's report says finished well.
@@ -516,37 +528,32 @@ impl RowJob {
     }
 }
 
-/// What kind of failure an attempt was, `None` for a success.
+/// What kind of failure an attempt was, `None` for a success: the row's
+/// own `error_kind` when its summary says, else its exit code.
 fn classify(attempt: &Attempt) -> Option<ErrorKind> {
-    let text = attempt.error.as_deref().unwrap_or("").to_ascii_lowercase();
-    let throttled = [
-        "[throttled]",
-        "[unavailable]",
-        "[limit]",
-        "too many",
-        "throttl",
-        "try again later",
-    ]
-    .iter()
-    .any(|sign| text.contains(sign));
-    match attempt.code {
-        Some(0) => None,
-        Some(1) => Some(ErrorKind::Partial),
-        Some(2) => Some(ErrorKind::Usage),
-        Some(3) if text.contains("login") && text.contains("failed") => Some(ErrorKind::Auth),
-        Some(3) if throttled => Some(ErrorKind::Throttled),
-        Some(3) => Some(ErrorKind::Network),
-        Some(4) => Some(ErrorKind::Interrupted),
-        Some(5) => Some(ErrorKind::Locked),
-        Some(6) => Some(ErrorKind::DeletionsRefused),
-        _ if throttled => Some(ErrorKind::Throttled),
+    let said = attempt
+        .summary
+        .as_ref()
+        .and_then(|summary| summary["error_kind"].as_str());
+    match (attempt.code, said) {
+        (Some(0), _) => None,
+        (_, Some("auth")) => Some(ErrorKind::Auth),
+        (_, Some("throttled")) => Some(ErrorKind::Throttled),
+        (_, Some("network")) => Some(ErrorKind::Network),
+        (Some(1), _) => Some(ErrorKind::Partial),
+        (Some(2), _) => Some(ErrorKind::Usage),
+        (Some(3), _) => Some(ErrorKind::Network),
+        (Some(4), _) => Some(ErrorKind::Interrupted),
+        (Some(5), _) => Some(ErrorKind::Locked),
+        (Some(6), _) => Some(ErrorKind::DeletionsRefused),
+        (Some(7), _) => Some(ErrorKind::Auth),
         _ => Some(ErrorKind::Other),
     }
 }
 
 /// `mailtug report merge DIR…`: the shards' reports as one. Exit as a
 /// bulk run of every row would: 0 when every account went well, 1 when
-/// any failed, 4 when any was not started.
+/// any failed, 7 when a login was refused, 4 when any was not started.
 pub fn report(command: ReportCommand) -> Result<ExitCode> {
     let ReportCommand::Merge { dirs, into } = command;
     let mut lines = String::new();
@@ -554,6 +561,7 @@ pub fn report(command: ReportCommand) -> Result<ExitCode> {
     let mut failed_rows = String::new();
     let mut totals = Totals::default();
     let mut seen = HashSet::new();
+    let mut refused = false;
     for dir in &dirs {
         let path = dir.join("report.jsonl");
         let text = std::fs::read_to_string(&path)
@@ -571,6 +579,7 @@ pub fn report(command: ReportCommand) -> Result<ExitCode> {
                 )));
             }
             totals.accounts += 1;
+            refused |= record["error_kind"] == "auth";
             match record["status"].as_str() {
                 Some("ok") => totals.ok += 1,
                 Some("skipped") => totals.skipped += 1,
@@ -599,13 +608,7 @@ pub fn report(command: ReportCommand) -> Result<ExitCode> {
             }
         }
     }
-    let code = if totals.not_started > 0 {
-        ExitCode::Interrupted
-    } else if totals.failed > 0 {
-        ExitCode::Partial
-    } else {
-        ExitCode::Success
-    };
+    let code = outcome(totals.not_started > 0, refused, totals.failed > 0);
     totals.exit_code = i64::from(code.code());
     let summary = serde_json::to_string_pretty(&totals)?;
     if let Some(into) = into {

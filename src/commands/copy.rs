@@ -90,6 +90,7 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
                 summary: None,
                 exit_code: crate::exit::classify(&e).code(),
                 error: Some(format!("{e:#}")),
+                error_kind: Some(crate::exit::failure_kind(&e)),
             });
             return Err(e);
         }
@@ -110,6 +111,7 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
         summary: Some(&summary),
         exit_code: code.code(),
         error: fatal.as_ref().map(|e| format!("{e:#}")),
+        error_kind: fatal.as_ref().map(crate::exit::failure_kind),
     });
     // On a terminal the summary line always shows. From cron or a script
     // (stderr not a terminal) a run that went well says nothing, so a

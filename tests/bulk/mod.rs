@@ -8,11 +8,17 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde_json::Value;
 
 use crate::support::account::Account;
+use crate::support::faultproxy::{FaultProxy, Plan};
 use crate::support::Dovecot;
 use crate::util::{assert_exit, path_arg, stderr, TestEnv};
 
 /// `n` small messages for `user`'s INBOX.
 fn load(account: &Account, tag: &str, n: usize) {
+    load_into(account, "INBOX", tag, n);
+}
+
+/// `n` small messages for a folder of `user`'s.
+fn load_into(account: &Account, folder: &str, tag: &str, n: usize) {
     let messages: Vec<(Vec<u8>, &str, std::time::SystemTime)> = (0..n)
         .map(|i| {
             let raw = format!(
@@ -25,7 +31,7 @@ fn load(account: &Account, tag: &str, n: usize) {
             )
         })
         .collect();
-    account.user.load(account.server, "INBOX", &messages);
+    account.user.load(account.server, folder, &messages);
 }
 
 fn records(env: &TestEnv, dir: &str) -> Vec<Value> {
@@ -44,7 +50,7 @@ fn a_bulk_run_copies_every_pair_reports_each_and_replays_its_failures() {
     let mut lines =
         vec!["id,src,dst,src_password_file,dst_password_file,src_ca_file,dst_ca_file".to_string()];
     let mut destinations = Vec::new();
-    for i in 0..8 {
+    for i in 0..48 {
         let src = Account::new(&env, server, &format!("bulk-src{i}"), None);
         let dst = Account::new(&env, server, &format!("bulk-dst{i}"), None);
         load(&src, &format!("a{i}"), 3);
@@ -108,9 +114,11 @@ fn a_bulk_run_copies_every_pair_reports_each_and_replays_its_failures() {
         "--retry-wait",
         "1",
     ]);
-    assert_exit(&output, 1);
+    // A refused login outranks the other failure: an engine running this
+    // as a shard must not run it again as is.
+    assert_exit(&output, 7);
     let report = records(&env, "report");
-    assert_eq!(report.len(), 10);
+    assert_eq!(report.len(), 50);
     let by_id = |id: &str| report.iter().find(|r| r["id"] == id).unwrap().clone();
     for (i, destination) in destinations.iter().enumerate() {
         let record = by_id(&format!("pair{i}"));
@@ -133,9 +141,10 @@ fn a_bulk_run_copies_every_pair_reports_each_and_replays_its_failures() {
             .unwrap();
     assert_eq!(
         (summary["ok"].as_u64(), summary["failed"].as_u64()),
-        (Some(8), Some(2))
+        (Some(48), Some(2))
     );
-    assert!(summary["messages_copied"].as_u64().unwrap() >= 24);
+    assert_eq!(summary["exit_code"], 7);
+    assert!(summary["messages_copied"].as_u64().unwrap() >= 144);
 
     // failed.csv is a manifest of the failed rows: fixed, it runs again.
     let failed = fs::read_to_string(env.path("report/failed.csv")).unwrap();
@@ -167,10 +176,10 @@ fn a_bulk_run_copies_every_pair_reports_each_and_replays_its_failures() {
         "--retry-wait",
         "1",
     ]);
-    assert_exit(&output, 1);
+    assert_exit(&output, 7);
     let report = records(&env, "report");
     let skipped = report.iter().filter(|r| r["status"] == "skipped").count();
-    assert_eq!(skipped, 8, "{report:?}");
+    assert_eq!(skipped, 48, "{report:?}");
 }
 
 #[test]
@@ -224,38 +233,64 @@ fn a_per_host_cap_holds_whatever_the_rows_ask_for() {
     let env = TestEnv::new();
     let server = Dovecot::shared();
     let ca = path_arg(server.ca_file());
-    let mut lines = vec![
-        "src,dst,src_password_file,dst_password_file,src_ca_file,dst_ca_file,jobs".to_string(),
-    ];
-    for i in 0..4 {
+    let mut pairs = Vec::new();
+    for i in 0..6 {
         let src = Account::new(&env, server, &format!("cap-src{i}"), None);
-        let dst = Account::new(&env, server, &format!("cap-dst{i}"), None);
-        load(&src, &format!("c{i}"), 2);
-        lines.push(format!(
-            "{},{},{},{},{ca},{ca},8",
-            src.imaps(),
-            dst.imaps(),
-            path_arg(&src.password_file),
-            path_arg(&dst.password_file)
-        ));
+        for folder in ["INBOX", "Archive", "Lists", "Sent"] {
+            load_into(&src, folder, &format!("c{i}-{folder}"), 5);
+        }
+        let capped = Account::new(&env, server, &format!("cap-dst{i}"), None);
+        let uncapped = Account::new(&env, server, &format!("cap-free{i}"), None);
+        pairs.push((src, capped, uncapped));
     }
-    let manifest = env.path("cap.csv");
-    fs::write(&manifest, lines.join("\n") + "\n").unwrap();
-    // Two connections to the one host: each pair needs one a side, so the
-    // pairs run one at a time although four may run at once and each row
-    // asks for 8 connections a side.
+    // Every row reaches the server through a proxy, which counts the
+    // sessions open at once; each row asks for 8 connections a side.
+    let manifest = |name: &str, port: u16, capped: bool| {
+        let mut lines = vec![
+            "src,dst,src_password_file,dst_password_file,src_ca_file,dst_ca_file,jobs".to_string(),
+        ];
+        for (src, capped_dst, uncapped_dst) in &pairs {
+            let dst = if capped { capped_dst } else { uncapped_dst };
+            lines.push(format!(
+                "{},{},{},{},{ca},{ca},8",
+                src.url("imaps", port),
+                dst.url("imaps", port),
+                path_arg(&src.password_file),
+                path_arg(&dst.password_file)
+            ));
+        }
+        let path = env.path(name);
+        fs::write(&path, lines.join("\n") + "\n").unwrap();
+        path_arg(&path)
+    };
+
+    // Five connections to the one host, though six pairs may run at once:
+    // a pair gets 2 a side, so two pairs never run at once.
+    let proxy = FaultProxy::start(server.imaps_port(), Plan::clean());
     let output = env.run(&[
         "bulk",
-        &path_arg(&manifest),
+        &manifest("capped.csv", proxy.port(), true),
         "--accounts",
-        "4",
+        "6",
         "--max-connections-per-host",
-        "2",
+        "5",
         "--report",
-        "report",
+        "capped",
     ]);
     assert_exit(&output, 0);
-    let mut spans: Vec<(f64, f64)> = records(&env, "report")
+    for (_, destination, _) in &pairs {
+        assert_eq!(destination.user.count(server, "Sent"), 5);
+    }
+    let most_open = proxy.stats().most_open;
+    assert!(
+        most_open <= 5,
+        "at most 5 sessions at once, saw {most_open}"
+    );
+    assert!(
+        most_open >= 3,
+        "a pair used its share, saw {most_open} at most"
+    );
+    let mut spans: Vec<(f64, f64)> = records(&env, "capped")
         .iter()
         .map(|r| {
             (
@@ -268,6 +303,21 @@ fn a_per_host_cap_holds_whatever_the_rows_ask_for() {
     for pair in spans.windows(2) {
         assert!(pair[0].1 <= pair[1].0, "pairs overlapped: {spans:?}");
     }
+
+    // Without the cap the same rows run side by side: the count above is
+    // the cap's doing.
+    let proxy = FaultProxy::start(server.imaps_port(), Plan::clean());
+    let output = env.run(&[
+        "bulk",
+        &manifest("uncapped.csv", proxy.port(), false),
+        "--accounts",
+        "6",
+        "--report",
+        "uncapped",
+    ]);
+    assert_exit(&output, 0);
+    let most_open = proxy.stats().most_open;
+    assert!(most_open > 5, "uncapped, {most_open} sessions at most");
 }
 
 /// A manifest of `n` local account pairs (maildirs of two messages each)

@@ -88,7 +88,7 @@ fn an_administrator_copies_any_users_mail_with_its_own_password() {
     refused[at + 1] = path_arg(&wrong);
     refused[3] = env.endpoint("maildir", "refused");
     let output = env.run_owned(&refused);
-    assert_exit(&output, 3);
+    assert_exit(&output, 7);
     assert!(!stderr(&output).contains("not-the-admin-pw-51d2"));
     assert!(!stdout(&output).contains("not-the-admin-pw-51d2"));
 

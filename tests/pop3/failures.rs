@@ -109,7 +109,7 @@ fn a_server_certificate_from_an_unknown_ca_is_refused_before_logging_in() {
 }
 
 #[test]
-fn a_wrong_password_exits_3_with_the_servers_words_and_never_the_password() {
+fn a_wrong_password_exits_7_with_the_servers_words_and_never_the_password() {
     let env = TestEnv::new();
     let server = server();
     let source = Mailbox::new(&env, server, "wrong-password", None);
@@ -152,7 +152,7 @@ fn a_wrong_password_exits_3_with_the_servers_words_and_never_the_password() {
 
     for (what, argv) in runs {
         let output = env.run_owned(&argv);
-        assert_exit(&output, 3);
+        assert_exit(&output, 7);
         let (out, err) = (stdout(&output), stderr(&output));
         assert!(
             err.contains("Authentication failed"),
@@ -170,9 +170,15 @@ fn a_wrong_password_exits_3_with_the_servers_words_and_never_the_password() {
             );
         }
         if argv.iter().any(|a| a == "--json") {
-            for event in json_events(&output) {
+            let events = json_events(&output);
+            for event in &events {
                 assert!(!event.to_string().contains(wrong), "{what}: {event}");
             }
+            // Scripts and `bulk` learn it was the login, not worth retrying.
+            let summary = events.last().expect("a summary event");
+            assert_eq!(summary["event"], "summary", "{what}");
+            assert_eq!(summary["error_kind"], "auth", "{what}: {summary}");
+            assert_eq!(summary["exit_code"], 7, "{what}: {summary}");
         }
         if argv.iter().any(|a| a == "user") {
             // -vv shows the dialogue, but the PASS line never.

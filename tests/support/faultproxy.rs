@@ -191,6 +191,8 @@ pub struct Stats {
     pub stalls: u64,
     /// Lines sent by a [`Fault::InjectAndClose`].
     pub injections: u64,
+    /// The most connections that were open at the same time.
+    pub most_open: u64,
 }
 
 #[derive(Default)]
@@ -201,6 +203,27 @@ struct Counters {
     drops: AtomicU64,
     stalls: AtomicU64,
     injections: AtomicU64,
+    open_now: AtomicU64,
+    most_open: AtomicU64,
+}
+
+/// Held by both pumps of a connection: the connection counts as open
+/// until both directions are done.
+struct OpenConnection(Arc<Shared>);
+
+impl OpenConnection {
+    fn new(shared: &Arc<Shared>) -> OpenConnection {
+        let counters = &shared.counters;
+        let now = counters.open_now.fetch_add(1, Ordering::SeqCst) + 1;
+        counters.most_open.fetch_max(now, Ordering::SeqCst);
+        OpenConnection(shared.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.counters.open_now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 struct Shared {
@@ -271,6 +294,7 @@ impl FaultProxy {
             drops: c.drops.load(Ordering::SeqCst),
             stalls: c.stalls.load(Ordering::SeqCst),
             injections: c.injections.load(Ordering::SeqCst),
+            most_open: c.most_open.load(Ordering::SeqCst),
         }
     }
 }
@@ -358,6 +382,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             open.push(ends.1.try_clone().expect("cloning a socket"));
         }
         let server_lingers = Arc::new(AtomicBool::new(false));
+        let open_connection = Arc::new(OpenConnection::new(&shared));
         for direction in [Direction::ToServer, Direction::ToClient] {
             let (from, to) = match direction {
                 Direction::ToServer => (&client, &server),
@@ -378,6 +403,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     .collect(),
                 shared: shared.clone(),
                 server_lingers: server_lingers.clone(),
+                _open: open_connection.clone(),
             };
             std::thread::spawn(move || pump.run());
         }
@@ -396,6 +422,7 @@ struct Pump {
     /// Set by [`Fault::LateDelivery`]: the client is gone, the server side
     /// must stay open until the late bytes are delivered.
     server_lingers: Arc<AtomicBool>,
+    _open: Arc<OpenConnection>,
 }
 
 impl Pump {

@@ -1654,10 +1654,21 @@ async fn authenticate(
         ))),
         Ok(Ok(session)) => Ok(session),
         // The server's own words, never the password (it may quote it).
-        Ok(Err(e)) => Err(exit::unreachable(format!(
-            "login to {label} failed: {}",
-            login.secret.redact(user, &server_text(&e))
-        ))),
+        Ok(Err(e)) => {
+            let text = format!(
+                "login to {label} failed: {}",
+                login.secret.redact(user, &server_text(&e))
+            );
+            match &e {
+                // The raw reply keeps the response code server_text drops.
+                async_imap::error::Error::No(raw) | async_imap::error::Error::Bad(raw) => {
+                    Err(exit::login_failed(text, raw))
+                }
+                // A connection lost while logging in says nothing about
+                // the credentials.
+                _ => Err(exit::unreachable(text)),
+            }
+        }
     }
 }
 

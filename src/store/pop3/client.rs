@@ -277,7 +277,14 @@ impl Pop3Client {
             // The server's own words, never the secret it may quote.
             .map_err(|e| {
                 let text = login.secret.redact(user, &format!("{e:#}"));
-                exit::unreachable(format!("login to {} failed: {text}", self.label))
+                let text = format!("login to {} failed: {text}", self.label);
+                // A connection lost while logging in says nothing about
+                // the credentials.
+                if e.chain().any(|cause| cause.is::<Disconnected>()) {
+                    exit::unreachable(text)
+                } else {
+                    exit::login_failed(text.clone(), &text)
+                }
             })
     }
 
@@ -1069,7 +1076,7 @@ mod tests {
         assert!(!text.contains("pw\"") && !text.contains("PASS"), "{text}");
         assert_eq!(
             crate::exit::classify(&err),
-            crate::exit::ExitCode::Unreachable
+            crate::exit::ExitCode::LoginRefused
         );
         let _ = server.await;
     }
