@@ -2,6 +2,8 @@
 //! refused login (not retried), a destination over quota, the failed.csv
 //! round trip and --skip-completed.
 
+mod engines;
+
 use std::fs;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -34,7 +36,7 @@ fn load_into(account: &Account, folder: &str, tag: &str, n: usize) {
     account.user.load(account.server, folder, &messages);
 }
 
-fn records(env: &TestEnv, dir: &str) -> Vec<Value> {
+pub(super) fn records(env: &TestEnv, dir: &str) -> Vec<Value> {
     fs::read_to_string(env.path(dir).join("report.jsonl"))
         .unwrap()
         .lines()
@@ -322,7 +324,12 @@ fn a_per_host_cap_holds_whatever_the_rows_ask_for() {
 
 /// A manifest of `n` local account pairs (maildirs of two messages each)
 /// whose destinations are under `dst_root`.
-fn local_manifest(env: &TestEnv, name: &str, n: usize, dst_root: &str) -> std::path::PathBuf {
+pub(super) fn local_manifest(
+    env: &TestEnv,
+    name: &str,
+    n: usize,
+    dst_root: &str,
+) -> std::path::PathBuf {
     let mut lines = vec!["id,src,dst".to_string()];
     for i in 0..n {
         let src = env.path(&format!("sources/{i}"));
@@ -350,7 +357,7 @@ fn local_manifest(env: &TestEnv, name: &str, n: usize, dst_root: &str) -> std::p
 }
 
 /// (id, status, messages copied) of every record of a report, sorted.
-fn outcomes(env: &TestEnv, dir: &str) -> Vec<(String, String, u64)> {
+pub(super) fn outcomes(env: &TestEnv, dir: &str) -> Vec<(String, String, u64)> {
     let mut outcomes: Vec<_> = records(env, dir)
         .iter()
         .map(|r| {

@@ -16,6 +16,7 @@ pub mod imapclient;
 pub mod planted;
 pub mod pop3client;
 pub mod servers;
+pub mod slurm;
 pub mod system;
 pub mod tlsserver;
 
