@@ -10,6 +10,7 @@ mod checkpoint;
 mod commands;
 mod config;
 mod conformance;
+mod deploy;
 mod docs;
 mod faults;
 mod hostile;

@@ -324,7 +324,7 @@ fn a_per_host_cap_holds_whatever_the_rows_ask_for() {
 
 /// A manifest of `n` local account pairs (maildirs of two messages each)
 /// whose destinations are under `dst_root`.
-pub(super) fn local_manifest(
+pub(crate) fn local_manifest(
     env: &TestEnv,
     name: &str,
     n: usize,
