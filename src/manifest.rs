@@ -388,3 +388,124 @@ pub fn csv_field(value: &str) -> String {
         value.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(text: &str) -> (Manifest, Vec<(usize, String)>) {
+        let (manifest, mut problems) = parse_csv(text);
+        problems.extend(check(&manifest));
+        (manifest, problems)
+    }
+
+    #[test]
+    fn csv_fields_may_be_quoted_across_lines_and_rows_keep_their_line_numbers() {
+        let (manifest, problems) = csv("id,src,dst,folders\r\n\
+             a,maildir:/m/a,maildir:/n/a,\"INBOX;Sent, old\"\r\n\
+             \"b \"\"two\"\"\",maildir:/m/b,\"maildir:/n/b\nline\",\r\n\
+             \r\n\
+             c,maildir:/m/c,maildir:/n/c,\n");
+        assert_eq!(problems, []);
+        let rows: Vec<(usize, &str)> = manifest
+            .rows
+            .iter()
+            .map(|r| (r.line, r.id.as_str()))
+            .collect();
+        assert_eq!(rows, [(2, "a"), (3, "b \"two\""), (6, "c")]);
+        assert_eq!(manifest.rows[0].get("folders"), Some("INBOX;Sent, old"));
+        assert_eq!(manifest.rows[1].get("dst"), Some("maildir:/n/b\nline"));
+        // An empty field is an absent one.
+        assert_eq!(manifest.rows[2].get("folders"), None);
+    }
+
+    #[test]
+    fn a_row_written_back_as_csv_reads_the_same() {
+        let (manifest, problems) = csv(
+            "id,src,dst,map\n\"x,1\",maildir:/a,maildir:/b,\"Sent=Sent \"\"Items\"\";Junk=Spam\"\n",
+        );
+        assert_eq!(problems, []);
+        let line = manifest.rows[0].csv_line(&manifest.header);
+        let (again, problems) = csv(&format!("{}\n{line}\n", manifest.header.join(",")));
+        assert_eq!(problems, []);
+        assert_eq!(again.rows[0].fields, manifest.rows[0].fields);
+    }
+
+    #[test]
+    fn json_lines_take_strings_numbers_and_lists() {
+        let (manifest, problems) = parse_json_lines(
+            "{\"src\": \"maildir:/a\", \"dst\": \"maildir:/b\", \"jobs\": 3, \
+             \"folders\": [\"INBOX\", \"Sent\"], \"src_user\": null}\n\n\
+             {\"dst\": \"maildir:/d\", \"src\": \"maildir:/c\", \"id\": \"second\"}\n",
+        );
+        assert_eq!(problems, []);
+        assert_eq!(manifest.header, ["id", "src", "dst", "folders", "jobs"]);
+        let first = &manifest.rows[0];
+        assert_eq!(first.id, "maildir:/a -> maildir:/b");
+        assert_eq!(first.get("jobs"), Some("3"));
+        assert_eq!(
+            first.args("copy"),
+            [
+                "copy",
+                "maildir:/a",
+                "maildir:/b",
+                "--folder",
+                "INBOX",
+                "--folder",
+                "Sent",
+                "--jobs",
+                "3"
+            ]
+        );
+        assert_eq!(manifest.rows[1].line, 3);
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_line() {
+        let (_, problems) = csv(
+            "src,dst,jobs,src_password_file,src_password_env,dst_ca_fil\n\
+             maildir:/a,maildir:/b,0,,,\n\
+             maildir:/a,maildir:/b,2,f,VAR,\n\
+             ,maildir:/c,,,,\n\
+             maildir:/d\n",
+        );
+        let expected = [
+            (
+                1,
+                "unknown column `dst_ca_fil`; did you mean `dst_ca_file`?".to_string(),
+            ),
+            (2, "`jobs` is `0`, not a number above 0".to_string()),
+            (
+                3,
+                "more than one of src_password_file, src_password_env and \
+                 src_password_command"
+                    .to_string(),
+            ),
+            (
+                3,
+                "the same account pair as line 2 (`maildir:/a -> maildir:/b`)".to_string(),
+            ),
+            (4, "no `src` endpoint".to_string()),
+            (5, "1 fields where the header has 6".to_string()),
+        ];
+        let mut problems = problems;
+        problems.sort();
+        assert_eq!(problems, expected);
+    }
+
+    #[test]
+    fn the_man_page_names_every_column() {
+        let man = include_str!("man-extra.roff");
+        let section = man
+            .split_once(".SH BULK MANIFEST\n")
+            .expect("a BULK MANIFEST section")
+            .1;
+        let section = section.split("\n.SH ").next().unwrap();
+        for column in COLUMNS {
+            assert!(
+                section.contains(&format!("\\fB{column}\\fR")),
+                "{column} is not in mailtug(1), BULK MANIFEST"
+            );
+        }
+    }
+}
