@@ -145,6 +145,18 @@ pub enum Event<'a> {
         files_skipped: u64,
         exit_code: i32,
     },
+    /// `bulk`: an account pair is done (the record `report.jsonl` gets).
+    AccountDone {
+        #[serde(flatten)]
+        record: &'a crate::bulk::Record,
+    },
+    /// `bulk`, `report merge`: the last event, the totals of
+    /// `summary.json`.
+    #[serde(rename = "summary")]
+    BulkSummary {
+        #[serde(flatten)]
+        totals: &'a crate::bulk::Totals,
+    },
     /// `state list`: one job's state.
     Checkpoint {
         id: &'a str,
@@ -227,6 +239,55 @@ mod tests {
         let file = SourceKey::File("1700000000.M1P1.host".into());
         let offset = SourceKey::Offset { start: 0, end: 120 };
         let uidl = SourceKey::Uidl("UID1-1700000000".into());
+        let account = crate::bulk::Record {
+            id: "alice".into(),
+            line: 2,
+            status: "ok",
+            messages_copied: 3,
+            bytes_copied: 4096,
+            messages_duplicate: 1,
+            messages_failed: 0,
+            seconds: 12.5,
+            started_at: 1_700_000_000.0,
+            ended_at: 1_700_000_012.5,
+            attempts: 1,
+            exit_code: Some(0),
+            error_kind: None,
+            retryable: false,
+            error: None,
+        };
+        let refused = crate::bulk::Record {
+            id: "bob".into(),
+            line: 3,
+            status: "failed",
+            messages_copied: 0,
+            bytes_copied: 0,
+            messages_duplicate: 0,
+            messages_failed: 0,
+            seconds: 1.0,
+            started_at: 1_700_000_000.0,
+            ended_at: 1_700_000_001.0,
+            attempts: 1,
+            exit_code: Some(7),
+            error_kind: Some(crate::bulk::ErrorKind::Auth),
+            retryable: false,
+            error: Some(
+                "login to imaps://bob@old.example.org failed: [AUTHENTICATIONFAILED]".into(),
+            ),
+        };
+        let totals = crate::bulk::Totals {
+            accounts: 2,
+            ok: 1,
+            failed: 1,
+            skipped: 0,
+            not_started: 0,
+            messages_copied: 3,
+            bytes_copied: 4096,
+            messages_duplicate: 1,
+            messages_failed: 0,
+            seconds: 13.0,
+            exit_code: 7,
+        };
         let counts = Counts {
             messages_copied: 3,
             messages_duplicate: 2,
@@ -520,6 +581,26 @@ mod tests {
                     password_in_file: false,
                 },
                 r#"{"args":["copy","pop3s://me@pop.example.org","maildir:~/Mail"],"event":"config_job","name":"fetch","password_in_file":false}"#,
+            ),
+            (
+                "bulk",
+                Event::AccountDone { record: &account },
+                r#"{"attempts":1,"bytes_copied":4096,"ended_at":1700000012.5,"event":"account_done","exit_code":0,"id":"alice","line":2,"messages_copied":3,"messages_duplicate":1,"messages_failed":0,"retryable":false,"seconds":12.5,"started_at":1700000000.0,"status":"ok"}"#,
+            ),
+            (
+                "bulk",
+                Event::AccountDone { record: &refused },
+                r#"{"attempts":1,"bytes_copied":0,"ended_at":1700000001.0,"error":"login to imaps://bob@old.example.org failed: [AUTHENTICATIONFAILED]","error_kind":"auth","event":"account_done","exit_code":7,"id":"bob","line":3,"messages_copied":0,"messages_duplicate":0,"messages_failed":0,"retryable":false,"seconds":1.0,"started_at":1700000000.0,"status":"failed"}"#,
+            ),
+            (
+                "bulk",
+                Event::BulkSummary { totals: &totals },
+                r#"{"accounts":2,"bytes_copied":4096,"event":"summary","exit_code":7,"failed":1,"messages_copied":3,"messages_duplicate":1,"messages_failed":0,"not_started":0,"ok":1,"seconds":13.0,"skipped":0}"#,
+            ),
+            (
+                "report merge",
+                Event::BulkSummary { totals: &totals },
+                r#"{"accounts":2,"bytes_copied":4096,"event":"summary","exit_code":7,"failed":1,"messages_copied":3,"messages_duplicate":1,"messages_failed":0,"not_started":0,"ok":1,"seconds":13.0,"skipped":0}"#,
             ),
         ];
         events

@@ -5,6 +5,7 @@
 //! The binary is a thin shell over this library (see `main.rs`); the tests
 //! and the documentation generator reuse it.
 
+pub(crate) mod bulk;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;

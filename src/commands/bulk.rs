@@ -14,90 +14,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 use tokio::sync::{watch, Semaphore};
 
+use crate::bulk::{ErrorKind, Record, Totals};
 use crate::cli::BulkArgs;
 use crate::cli::ReportCommand;
 use crate::endpoint::Endpoint;
+use crate::event::Event;
 use crate::exit::{usage, ExitCode};
 use crate::manifest::{Manifest, Row};
 use crate::report;
 use crate::shard::Shard;
-
-/// How a row's last attempt failed, as far as retrying goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum ErrorKind {
-    /// The server refused the login: retrying could lock the account.
-    Auth,
-    /// The server asked to slow down or is busy.
-    Throttled,
-    /// A connection failed or dropped.
-    Network,
-    /// Another run holds the account pair's state.
-    Locked,
-    /// Some messages or folders failed; the rest was copied.
-    Partial,
-    /// A mirror's deletions were held back by a safety rail.
-    DeletionsRefused,
-    /// The row's options or endpoints are wrong.
-    Usage,
-    /// Stopped by the user.
-    Interrupted,
-    Other,
-}
-
-impl ErrorKind {
-    fn retryable(self) -> bool {
-        matches!(
-            self,
-            ErrorKind::Throttled | ErrorKind::Network | ErrorKind::Locked
-        )
-    }
-}
-
-/// One line of `report.jsonl`.
-#[derive(Debug, Serialize)]
-struct Record {
-    id: String,
-    line: usize,
-    /// `ok`, `failed`, `skipped` (completed by an earlier bulk run) or
-    /// `not_started` (the run stopped first).
-    status: &'static str,
-    messages_copied: u64,
-    bytes_copied: u64,
-    messages_duplicate: u64,
-    messages_failed: u64,
-    seconds: f64,
-    /// When its first attempt started and its last ended (seconds since
-    /// the epoch; 0 when it never started).
-    started_at: f64,
-    ended_at: f64,
-    attempts: u32,
-    exit_code: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_kind: Option<ErrorKind>,
-    retryable: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-/// `summary.json`.
-#[derive(Debug, Default, Serialize)]
-struct Totals {
-    accounts: u64,
-    ok: u64,
-    failed: u64,
-    skipped: u64,
-    not_started: u64,
-    messages_copied: u64,
-    bytes_copied: u64,
-    messages_duplicate: u64,
-    messages_failed: u64,
-    seconds: f64,
-    exit_code: i64,
-}
 
 pub async fn run(args: BulkArgs) -> Result<ExitCode> {
     let started = Instant::now();
@@ -159,7 +86,9 @@ pub async fn run(args: BulkArgs) -> Result<ExitCode> {
             continue;
         }
         if completed.contains(&row.id) {
-            records.insert(index, skipped(row));
+            let record = skipped(row);
+            report::emit(&Event::AccountDone { record: &record });
+            records.insert(index, record);
             continue;
         }
         let job = RowJob {
@@ -231,6 +160,7 @@ pub async fn run(args: BulkArgs) -> Result<ExitCode> {
         failed.push('\n');
     }
     write(&report_dir.join("failed.csv"), &failed)?;
+    report::emit(&Event::BulkSummary { totals: &totals });
     report::human(&format!(
         "mailtug: {} accounts: {} ok, {} failed, {} skipped, {} not started; {} messages \
          copied ({}) in {:.0} s; report in `{}`",
@@ -351,7 +281,20 @@ struct Attempt {
 }
 
 impl RowJob {
+    /// Runs the row (attempts and retries) and says how it ended, in a
+    /// `--json` event as soon as it is known.
     async fn run(
+        &self,
+        caps: &HostCaps,
+        accounts: &Semaphore,
+        stopped: watch::Receiver<bool>,
+    ) -> Record {
+        let record = self.run_attempts(caps, accounts, stopped).await;
+        report::emit(&Event::AccountDone { record: &record });
+        record
+    }
+
+    async fn run_attempts(
         &self,
         caps: &HostCaps,
         accounts: &Semaphore,
@@ -621,6 +564,10 @@ pub fn report(command: ReportCommand) -> Result<ExitCode> {
             &format!("{header}\n{failed_rows}"),
         )?;
     }
-    println!("{summary}");
+    if report::verbosity().json {
+        report::emit(&Event::BulkSummary { totals: &totals });
+    } else {
+        println!("{summary}");
+    }
     Ok(code)
 }

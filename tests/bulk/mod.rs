@@ -376,7 +376,29 @@ pub(super) fn outcomes(env: &TestEnv, dir: &str) -> Vec<(String, String, u64)> {
 fn shards_take_every_row_once_and_their_merged_report_equals_one_run() {
     let env = TestEnv::new();
     let whole = local_manifest(&env, "whole.csv", 12, "whole");
-    assert_exit(&env.run(&["bulk", &path_arg(&whole), "--report", "all"]), 0);
+    let output = env.run(&["bulk", &path_arg(&whole), "--report", "all", "--json"]);
+    assert_exit(&output, 0);
+    // --json: an account_done per account as it ends, then the totals;
+    // the same as the report's files.
+    let events = crate::util::json_events(&output);
+    let mut done: Vec<Value> = events
+        .iter()
+        .filter(|e| e["event"] == "account_done")
+        .map(|e| {
+            let mut record = e.clone();
+            record.as_object_mut().unwrap().remove("event");
+            record
+        })
+        .collect();
+    done.sort_by_key(|r| r["line"].as_u64());
+    assert_eq!(done, records(&env, "all"));
+    let last = events.last().unwrap().clone();
+    assert_eq!(last["event"], "summary");
+    let mut totals = last;
+    totals.as_object_mut().unwrap().remove("event");
+    let written: Value =
+        serde_json::from_str(&fs::read_to_string(env.path("all/summary.json")).unwrap()).unwrap();
+    assert_eq!(totals, written);
 
     let sharded = local_manifest(&env, "sharded.csv", 12, "sharded");
     let mut dirs = Vec::new();
