@@ -112,6 +112,17 @@ pub(crate) fn login_failed(text: String, server_words: &str) -> anyhow::Error {
     }
 }
 
+/// A server that turned the connection away before login: busy when its
+/// words say "later" (`* BYE [UNAVAILABLE] Too many connections`), else
+/// an endpoint that could not be opened.
+pub(crate) fn turned_away(text: String, server_words: &str) -> anyhow::Error {
+    if says_later(server_words) {
+        Busy(text).into()
+    } else {
+        EndpointError(text).into()
+    }
+}
+
 /// True when a server's answer asks to try again later.
 pub(crate) fn says_later(words: &str) -> bool {
     let words = words.to_ascii_uppercase();

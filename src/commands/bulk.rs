@@ -357,7 +357,7 @@ impl RowJob {
         let mut attempt_number = 0;
         loop {
             attempt_number += 1;
-            let attempt = self.attempt(attempt_number, jobs).await;
+            let attempt = self.attempt(attempt_number, jobs, stopped.clone()).await;
             let kind = classify(&attempt);
             record.attempts = attempt_number;
             record.exit_code = attempt.code.map(i64::from);
@@ -413,7 +413,12 @@ impl RowJob {
     }
 
     /// Runs the row once, as a child `mailtug … --json`.
-    async fn attempt(&self, number: u32, jobs: usize) -> Attempt {
+    async fn attempt(
+        &self,
+        number: u32,
+        jobs: usize,
+        mut stopped: watch::Receiver<bool>,
+    ) -> Attempt {
         let command = if self.mirror { "mirror" } else { "copy" };
         let mut args = self.row.args(command);
         args.extend(["--json".into(), "--jobs".into(), jobs.to_string()]);
@@ -434,13 +439,37 @@ impl RowJob {
                 }
             }
         };
-        let status = tokio::process::Command::new(&self.program)
+        let child = tokio::process::Command::new(&self.program)
             .args(&args)
             .stdin(std::process::Stdio::null())
             .stdout(out)
             .stderr(err)
-            .status()
-            .await;
+            .spawn();
+        let status = match child {
+            Ok(mut child) => {
+                tokio::select! {
+                    status = child.wait() => status,
+                    () = async {
+                        // A closed channel is no stop.
+                        if stopped.wait_for(|stop| *stop).await.is_err() {
+                            std::future::pending::<()>().await;
+                        }
+                    } => {
+                        // A terminal's Ctrl-C reaches the whole process
+                        // group, but Kubernetes, systemd and Slurm signal
+                        // only bulk itself: pass the stop on, so the row
+                        // ends its batch and saves its state in the grace
+                        // period rather than being killed at its end.
+                        if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
+                            // SAFETY: kill(2) on our own child's pid.
+                            unsafe { libc::kill(pid, libc::SIGTERM) };
+                        }
+                        child.wait().await
+                    }
+                }
+            }
+            Err(e) => Err(e),
+        };
         let code = match status {
             Ok(status) => status.code(),
             Err(e) => {

@@ -1,6 +1,8 @@
 //! `mailtug bulk`: many account pairs on the test Dovecot, with bad rows, a
-//! refused login (not retried), a destination over quota, the failed.csv
-//! round trip and --skip-completed.
+//! refused login (not retried), a destination over quota, a busy server and
+//! a dead one (retried with backoff), the failed.csv round trip,
+//! --skip-completed, per-host caps counted at a proxy, a stop signal, and
+//! shards (`engines.rs`: on GNU parallel and Slurm).
 
 mod engines;
 
@@ -459,4 +461,217 @@ fn shards_take_every_row_once_and_their_merged_report_equals_one_run() {
     // A shard that does not exist is a usage error, before anything runs.
     let output = env.run(&["bulk", &path_arg(&sharded), "--shard", "4/4"]);
     assert_exit(&output, 2);
+}
+
+/// A server that turns every connection away at once, as an overloaded
+/// one does, and counts them.
+struct BusyServer {
+    port: u16,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl BusyServer {
+    fn start() -> BusyServer {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = stream
+                    .write_all(b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n");
+            }
+        });
+        BusyServer { port, connections }
+    }
+}
+
+#[test]
+fn failures_are_retried_by_class_and_a_refused_login_never() {
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let busy = BusyServer::start();
+    // A port nothing listens on: the network failed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let refused = Account::new(&env, server, "retry-refused", None);
+    let wrong = env.write_secret("wrong.password", "not-it-4hq2");
+    let password = env.write_secret("any.password", "whatever-7xv1");
+    let out = |name: &str| env.endpoint("maildir", name);
+    let manifest = env.path("retry.csv");
+    fs::write(
+        &manifest,
+        format!(
+            "id,src,dst,src_password_file,src_ca_file\n\
+             busy,imap://me@127.0.0.1:{},{},{},\n\
+             network,imaps://me@127.0.0.1:{closed_port},{},{},\n\
+             refused,{},{},{},{}\n",
+            busy.port,
+            out("busy"),
+            path_arg(&password),
+            out("network"),
+            path_arg(&password),
+            refused.imaps(),
+            out("refused"),
+            path_arg(&wrong),
+            path_arg(server.ca_file()),
+        ),
+    )
+    .unwrap();
+    let output = env.run(&[
+        "bulk",
+        &path_arg(&manifest),
+        "--retries",
+        "2",
+        "--retry-wait",
+        "1",
+        "--report",
+        "report",
+        "--",
+        "--tls",
+        "none",
+    ]);
+    assert_exit(&output, 7);
+    let report = records(&env, "report");
+    let by_id = |id: &str| report.iter().find(|r| r["id"] == id).unwrap().clone();
+    let busy_record = by_id("busy");
+    assert_eq!(busy_record["error_kind"], "throttled", "{busy_record}");
+    assert_eq!(busy_record["retryable"], true);
+    assert_eq!(busy_record["attempts"], 3, "tried again twice");
+    assert!(
+        busy_record["error"]
+            .as_str()
+            .unwrap()
+            .contains("Too many connections"),
+        "{busy_record}"
+    );
+    assert_eq!(
+        busy.connections.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "one connection an attempt: the busy server is not hammered"
+    );
+    // Backing off: 1 s, then 2 s.
+    let busy_span =
+        busy_record["ended_at"].as_f64().unwrap() - busy_record["started_at"].as_f64().unwrap();
+    assert!(busy_span >= 3.0, "waited {busy_span} s in all");
+    let network = by_id("network");
+    assert_eq!(network["error_kind"], "network", "{network}");
+    assert_eq!(network["attempts"], 3);
+    let refused_record = by_id("refused");
+    assert_eq!(refused_record["error_kind"], "auth", "{refused_record}");
+    assert_eq!(refused_record["attempts"], 1);
+    assert_eq!(refused_record["exit_code"], 7);
+    let failed = fs::read_to_string(env.path("report/failed.csv")).unwrap();
+    assert_eq!(
+        failed.lines().count(),
+        4,
+        "all three, to run again:\n{failed}"
+    );
+}
+
+#[test]
+fn a_stop_signal_to_bulk_alone_stops_its_rows_cleanly_and_a_rerun_finishes_without_duplicates() {
+    use crate::support::faultproxy::{Fault, Rule};
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let ca = path_arg(server.ca_file());
+    // A slow link, so the first row is still copying when the stop comes.
+    let proxy = FaultProxy::start(
+        server.imaps_port(),
+        Plan::clean().with(Rule::to_client(Fault::Latency { millis: 40 })),
+    );
+    let mut lines =
+        vec!["src,dst,src_password_file,dst_password_file,src_ca_file,dst_ca_file".to_string()];
+    let mut destinations = Vec::new();
+    for i in 0..3 {
+        let src = Account::new(&env, server, &format!("stop-src{i}"), None);
+        let dst = Account::new(&env, server, &format!("stop-dst{i}"), None);
+        load(&src, &format!("s{i}"), 200);
+        lines.push(format!(
+            "{},{},{},{},{ca},{ca}",
+            src.url("imaps", proxy.port()),
+            dst.url("imaps", proxy.port()),
+            path_arg(&src.password_file),
+            path_arg(&dst.password_file)
+        ));
+        destinations.push(dst);
+    }
+    let manifest = env.path("stop.csv");
+    fs::write(&manifest, lines.join("\n") + "\n").unwrap();
+    let args = [
+        "bulk",
+        &path_arg(&manifest),
+        "--accounts",
+        "1",
+        "--report",
+        "report",
+        "--json",
+    ];
+    let mut running = env.spawn(&args);
+    // The first row's own events: stop once it has stored a message.
+    let events = env.path("report/accounts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let copying = fs::read_dir(&events)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|file| {
+                fs::read_to_string(file.path())
+                    .is_ok_and(|text| text.contains("\"event\":\"message\""))
+            });
+        if copying {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first row never copied"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SIGTERM to bulk alone, as Kubernetes, systemd and Slurm send it.
+    running.signal("TERM");
+    let finished = running.finish();
+    assert_eq!(finished.status.code(), Some(4), "{}", finished.stderr);
+    let report = records(&env, "report");
+    let statuses: Vec<&str> = report
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["failed", "not_started", "not_started"],
+        "{report:?}"
+    );
+    assert_eq!(report[0]["error_kind"], "interrupted", "{}", report[0]);
+    assert_eq!(report[0]["exit_code"], 4, "the row stopped itself, cleanly");
+    // What it stored before stopping is in its state (all of it, when the
+    // stop came during its last batch).
+    let copied_before = report[0]["messages_copied"].as_u64().unwrap();
+    let failed = fs::read_to_string(env.path("report/failed.csv")).unwrap();
+    assert_eq!(
+        failed.lines().count(),
+        4,
+        "every unfinished row, to run again"
+    );
+
+    // The same command again: each row resumes from its state.
+    let output = env.run(&args);
+    assert_exit(&output, 0);
+    for destination in &destinations {
+        assert_eq!(
+            destination.user.count(server, "INBOX"),
+            200,
+            "all, and once"
+        );
+    }
+    let rerun = records(&env, "report");
+    assert_eq!(
+        rerun[0]["messages_copied"].as_u64().unwrap() + copied_before,
+        200,
+        "the first row copied only what it had not"
+    );
 }

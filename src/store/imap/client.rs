@@ -1527,10 +1527,15 @@ async fn read_greeting(client: &mut Client<Wire>, label: &str, timeout: Duration
         Response::Data {
             status: Status::Bye,
             outcome,
-        } => Err(exit::unreachable(format!(
-            "{label} refused the connection: {}",
-            outcome.information.as_deref().unwrap_or("BYE")
-        ))),
+        } => {
+            // Codes the parser does not know (RFC 5530's `UNAVAILABLE`)
+            // stay in the text.
+            let words = outcome.information.as_deref().unwrap_or("BYE");
+            Err(exit::turned_away(
+                format!("{label} refused the connection: {words}"),
+                words,
+            ))
+        }
         _ => Err(exit::unreachable(format!(
             "{label} did not greet like an IMAP server"
         ))),

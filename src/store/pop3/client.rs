@@ -96,7 +96,10 @@ impl Pop3Client {
         let greeting = client
             .status_line("waiting for the greeting")
             .await
-            .map_err(|e| exit::unreachable(format!("{}: {e:#}", client.label)))?;
+            .map_err(|e| {
+                let text = format!("{}: {e:#}", client.label);
+                exit::turned_away(text.clone(), &text)
+            })?;
         let apop_timestamp = apop_timestamp(&greeting);
         client.read_capabilities().await;
         if remote.tls == Tls::StartTls {
