@@ -93,7 +93,8 @@ fn a_trusted_certificate_gets_through_to_the_login() {
         for (what, argv) in runs(&env, protocol, server.port, Some(&certs.ca)) {
             let logins = server.logins();
             let output = env.run_owned(&argv);
-            assert_exit(&output, 3);
+            // The fake server refuses every login: exit 7.
+            assert_exit(&output, 7);
             assert!(
                 stderr(&output).contains("fake server refuses"),
                 "{what}: the login reached the server:\n{}",
@@ -287,7 +288,7 @@ fn starttls_and_stls_check_the_certificate_before_any_password_is_sent() {
         let server = FakeServer::starttls(protocol, OnLogin::Refuse, &certs.good);
         for (run, argv) in runs_with(&env, protocol, server.port, Some(&certs.ca), false) {
             let output = env.run_owned(&argv);
-            assert_exit(&output, 3);
+            assert_exit(&output, 7);
             assert!(
                 stderr(&output).contains("fake server refuses"),
                 "{run}: the login reached the server after STARTTLS:\n{}",
