@@ -82,6 +82,7 @@ plain\t''
 xoauth2\t''
 oauthbearer\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-ca-file -d 'Also trust the CA certificates in this PEM file for DST' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l ca-file -d 'Also trust the CA certificates in this PEM file, for SRC and DST both (--src-ca-file and --dst-ca-file win)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
 none\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
@@ -143,6 +144,7 @@ plain\t''
 xoauth2\t''
 oauthbearer\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-ca-file -d 'Also trust the CA certificates in this PEM file for DST' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l ca-file -d 'Also trust the CA certificates in this PEM file, for SRC and DST both (--src-ca-file and --dst-ca-file win)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
 none\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
@@ -192,6 +194,7 @@ plain\t''
 xoauth2\t''
 oauthbearer\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-ca-file -d 'Also trust the CA certificates in this PEM file for DST' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l ca-file -d 'Also trust the CA certificates in this PEM file, for SRC and DST both (--src-ca-file and --dst-ca-file win)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
 none\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
@@ -240,6 +243,7 @@ plain\t''
 xoauth2\t''
 oauthbearer\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l dst-ca-file -d 'Also trust the CA certificates in this PEM file for DST' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l ca-file -d 'Also trust the CA certificates in this PEM file, for SRC and DST both (--src-ca-file and --dst-ca-file win)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
 none\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r

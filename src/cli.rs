@@ -318,6 +318,9 @@ pub(crate) struct RemoteArgs {
     /// Also trust the CA certificates in this PEM file for DST
     #[arg(long, value_name = "FILE", value_parser = home_path)]
     pub dst_ca_file: Option<PathBuf>,
+    /// Also trust the CA certificates in this PEM file, for SRC and DST both (--src-ca-file and --dst-ca-file win)
+    #[arg(long, value_name = "FILE", value_parser = home_path)]
+    pub ca_file: Option<PathBuf>,
 
     /// SRC's password, from the config file (never from the command line)
     #[arg(skip)]

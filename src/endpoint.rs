@@ -41,6 +41,18 @@ pub enum Tls {
 }
 
 impl Endpoint {
+    /// Parses an endpoint to read from: a local path must exist (nothing
+    /// is created at a source, so the error does not offer to).
+    pub fn parse_source(text: &str) -> anyhow::Result<Endpoint> {
+        let endpoint = Endpoint::parse(text);
+        if endpoint.is_err() && !text.contains(':') && !expand_home(text).exists() {
+            return Err(usage(format!(
+                "source `{text}` does not exist; check the path"
+            )));
+        }
+        endpoint
+    }
+
     /// Parses an endpoint as typed on the command line.
     pub fn parse(text: &str) -> anyhow::Result<Endpoint> {
         if text.is_empty() {

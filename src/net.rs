@@ -20,6 +20,7 @@ use tokio_native_tls::native_tls::{self, Certificate, Protocol};
 use tokio_native_tls::{TlsConnector, TlsStream};
 
 use crate::exit;
+use crate::report;
 
 /// How to trust a server's certificate.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub struct TlsOptions {
     pub ca_file: Option<PathBuf>,
     /// Accept any certificate. Never the default.
     pub insecure: bool,
+    /// The option that gives this side's CA file (`--src-ca-file`), named
+    /// when a certificate is not trusted.
+    pub ca_option: &'static str,
 }
 
 impl TlsOptions {
@@ -35,13 +39,15 @@ impl TlsOptions {
     /// one loads the system trust store (twice, inside native-tls), about
     /// 60 ms, which every connection of a run would otherwise pay again.
     pub fn connector(&self) -> Result<TlsConnector> {
-        static BUILT: Mutex<Vec<(TlsOptions, TlsConnector)>> = Mutex::new(Vec::new());
+        type Key = (Option<PathBuf>, bool);
+        static BUILT: Mutex<Vec<(Key, TlsConnector)>> = Mutex::new(Vec::new());
+        let key = (self.ca_file.clone(), self.insecure);
         let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, connector)) = built.iter().find(|(options, _)| options == self) {
+        if let Some((_, connector)) = built.iter().find(|(built, _)| *built == key) {
             return Ok(connector.clone());
         }
         let connector = self.build_connector()?;
-        built.push((self.clone(), connector.clone()));
+        built.push((key, connector.clone()));
         Ok(connector)
     }
 
@@ -193,14 +199,19 @@ pub async fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<Tcp
     Ok(stream)
 }
 
-/// Runs the TLS handshake, naming the certificate problem when it fails.
+/// Runs the TLS handshake, saying in plain words what went wrong when it
+/// fails (OpenSSL's own text only at `-vv`). `plain_url` is the endpoint
+/// as it would be written for the plain-text port (`imap://…`), offered
+/// when the server answers in plain text.
 pub async fn start_tls(
     tcp: TcpStream,
     host: &str,
     options: &TlsOptions,
     timeout: Duration,
+    plain_url: &str,
 ) -> Result<Stream> {
     let connector = options.connector()?;
+    let port = tcp.peer_addr().map(|a| a.port()).unwrap_or_default();
     // The buffer starts empty here, so nothing received before the
     // handshake (say, after a STARTTLS answer) can pass for TLS data.
     let handshake = connector.connect(host, BufReader::with_capacity(TLS_READ_BUFFER, tcp));
@@ -208,18 +219,113 @@ pub async fn start_tls(
         .await
         .map_err(|_| exit::unreachable(format!("TLS handshake with {host} timed out")))?
         .map_err(|e| {
-            let mut text = format!("TLS handshake with {host} failed: {e}");
-            if options.ca_file.is_none() && e.to_string().contains("certificate") {
-                text.push_str(
-                    "; if the server uses a private CA or a self-signed certificate, give it with --src-ca-file/--dst-ca-file",
-                );
-            }
-            exit::unreachable(text)
+            let raw = e.to_string();
+            report::debug(&format!("TLS handshake with {host}:{port}: {raw}"));
+            exit::unreachable(tls_failure(&raw, host, port, options, plain_url))
         })?;
     Ok(Stream::Tls(Box::new(BufWriter::with_capacity(
         WRITE_BUFFER,
         tls,
     ))))
+}
+
+/// A failed handshake in a person's words, from OpenSSL's error text
+/// (`error:0A000086:SSL routines:…:certificate verify failed:…:
+/// (unable to get local issuer certificate)`).
+fn tls_failure(raw: &str, host: &str, port: u16, options: &TlsOptions, plain_url: &str) -> String {
+    if raw.contains("wrong version number") || raw.contains("packet length too long") {
+        return format!(
+            "{host}:{port} answered in plain text, not TLS: for this port write {plain_url} \
+             (plain text upgraded with STARTTLS)"
+        );
+    }
+    // OpenSSL puts the verification result last, in parentheses.
+    let detail = raw
+        .rsplit_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .filter(|_| raw.trim_end().ends_with(')'));
+    if raw.contains("certificate verify failed") {
+        let reason = detail.unwrap_or("certificate verify failed");
+        if reason.to_ascii_lowercase().contains("hostname mismatch") {
+            return format!(
+                "the certificate of {host}:{port} is for another host name (hostname \
+                 mismatch); connect with the name the certificate is for"
+            );
+        }
+        let mut text = format!("the certificate of {host}:{port} is not trusted ({reason})");
+        if options.ca_file.is_none() {
+            let side = match options.ca_option {
+                "" => "--src-ca-file or --dst-ca-file".to_string(),
+                option => option.to_string(),
+            };
+            text.push_str(&format!(
+                "; if the server uses a private CA or a self-signed certificate, give the CA \
+                 certificate with {side} FILE (--ca-file FILE for both sides)"
+            ));
+        }
+        return text;
+    }
+    // `error:HEX:SSL routines:FUNCTION:REASON:FILE:LINE:` → REASON.
+    let reason = raw
+        .split(':')
+        .nth(4)
+        .filter(|_| raw.starts_with("error:"))
+        .unwrap_or(raw);
+    format!("TLS handshake with {host}:{port} failed: {reason} (-vv shows more)")
+}
+
+/// Whether the server at `host:port` speaks TLS from its first byte: after
+/// a plain-text connection got no greeting, this tells a TLS port (which
+/// waits for the client to speak first) from a slow server. Any
+/// certificate will do: only the handshake's start matters.
+pub async fn speaks_tls(host: &str, port: u16) -> bool {
+    let probe = async {
+        let tcp = TcpStream::connect((host, port)).await.ok()?;
+        let connector = native_tls::TlsConnector::builder()
+            .danger_accept_invalid_certs(true)
+            .danger_accept_invalid_hostnames(true)
+            .build()
+            .ok()?;
+        TlsConnector::from(connector).connect(host, tcp).await.ok()
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), probe).await,
+        Ok(Some(_))
+    )
+}
+
+/// How long a plain-text server may keep its greeting before mailtug
+/// checks whether the port speaks TLS instead.
+pub const GREETING_PATIENCE: Duration = Duration::from_secs(1);
+
+/// Waits for a plain-text server's greeting; when none has come within
+/// [`GREETING_PATIENCE`] and the port turns out to speak TLS, fails at
+/// once with the endpoint to write instead (`tls_url`) rather than wait
+/// out the whole timeout.
+pub async fn plain_greeting<T>(
+    greeting: impl std::future::Future<Output = Result<T>>,
+    host: &str,
+    port: u16,
+    tls_url: &str,
+) -> Result<T> {
+    tokio::pin!(greeting);
+    tokio::select! {
+        result = &mut greeting => return result,
+        () = tokio::time::sleep(GREETING_PATIENCE) => {}
+    }
+    tokio::select! {
+        result = &mut greeting => result,
+        tls = speaks_tls(host, port) => {
+            if tls {
+                Err(exit::unreachable(format!(
+                    "{host}:{port} sent no greeting: it speaks TLS from the start; write \
+                     {tls_url}"
+                )))
+            } else {
+                greeting.await
+            }
+        }
+    }
 }
 
 /// True for `localhost` and loopback addresses, where a plaintext password

@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
@@ -154,10 +154,12 @@ impl SecretSource {
     /// Reads the secret. `prompt` names what it is for (`password for me@host`).
     pub fn read(&self, prompt: &str) -> Result<Secret> {
         let secret = match self {
+            SecretSource::File(path) if path.as_os_str() == "-" => read_stdin(prompt)?,
             SecretSource::File(path) => {
                 let text = std::fs::read(path)
                     .with_context(|| format!("reading password file `{}`", path.display()))
                     .map_err(|e| exit::usage(format!("{e:#}")))?;
+                warn_if_others_can_read(path);
                 first_line(&text)
             }
             SecretSource::Env(name) => {
@@ -173,6 +175,44 @@ impl SecretSource {
             return Err(exit::usage(format!("the {prompt} is empty")));
         }
         Ok(Secret(secret))
+    }
+}
+
+/// `--…-password-file -`: the first line of stdin, which only one side
+/// can have.
+fn read_stdin(prompt: &str) -> Result<String> {
+    static TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if TAKEN.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Err(exit::usage(
+            "only one password can come from stdin (`-`); give the other a file, \
+             an environment variable or a command",
+        ));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .with_context(|| format!("reading the {prompt} from stdin"))
+        .map_err(|e| exit::usage(format!("{e:#}")))?;
+    let secret = first_line(line.as_bytes());
+    wipe(&mut line.into_bytes());
+    Ok(secret)
+}
+
+/// A password file others can read is a password others may know: said
+/// once per file, and the run goes on (the file is the user's to fix).
+fn warn_if_others_can_read(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        crate::report::warn(&format!(
+            "password file `{}` can be read by other users (mode {mode:o}); \
+             make it private with: chmod 600 {}",
+            path.display(),
+            path.display()
+        ));
     }
 }
 

@@ -13,6 +13,7 @@ mod conformance;
 mod deploy;
 mod docs;
 mod faults;
+mod guidance;
 mod hostile;
 mod imap;
 mod interop;

@@ -81,8 +81,12 @@ pub fn access(
             Auth::Auto | Auth::Oauthbearer => Pop3Auth::Auto,
         },
         tls: TlsOptions {
-            ca_file: ca_file.clone(),
+            ca_file: ca_file.clone().or_else(|| args.ca_file.clone()),
             insecure: args.insecure,
+            ca_option: match side {
+                Side::Source => "--src-ca-file",
+                Side::Destination => "--dst-ca-file",
+            },
         },
         plaintext: args.tls == cli::Tls::None,
         timeout: Duration::from_secs(args.timeout.max(1)),

@@ -22,7 +22,7 @@ pub async fn run(args: CopyArgs) -> Result<ExitCode> {
 /// Runs a copy, or with `mirror` a mirror (a copy followed by the flag and
 /// deletion changes).
 pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<ExitCode> {
-    let source = Endpoint::parse(&args.source)?;
+    let source = Endpoint::parse_source(&args.source)?;
     let destination = Endpoint::parse(&args.destination)?;
     let filters = Filters {
         since: args.since,

@@ -14,7 +14,7 @@ use crate::report;
 use crate::store::{AnySource, FolderStats, Source, SourceOptions};
 
 pub async fn run(args: LsArgs) -> Result<ExitCode> {
-    let endpoint = Endpoint::parse(&args.endpoint)?;
+    let endpoint = Endpoint::parse_source(&args.endpoint)?;
     let access = access(
         &endpoint,
         Side::Source,

@@ -22,7 +22,7 @@ use crate::store::{
 };
 
 pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
-    let source_endpoint = Endpoint::parse(&args.source)?;
+    let source_endpoint = Endpoint::parse_source(&args.source)?;
     let destination_endpoint = Endpoint::parse(&args.destination)?;
     let mut selection = FolderSelection::new(
         &args.folders.folders,

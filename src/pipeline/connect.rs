@@ -20,12 +20,12 @@ pub(super) async fn connect_source(job: &Job) -> Result<AnySource> {
 pub(super) async fn connect_sink(job: &Job) -> Result<AnySink> {
     let sink = if job.dry_run {
         AnySink::connect_read_only(&job.destination, &job.destination_access)
-            .await?
-            .into_dry_run()
+            .await
+            .map(AnySink::into_dry_run)
     } else {
-        AnySink::connect(&job.destination, &job.destination_access).await?
+        AnySink::connect(&job.destination, &job.destination_access).await
     };
-    Ok(sink)
+    sink.with_context(|| format!("opening destination `{}`", job.destination))
 }
 
 /// A worker's source and sink.
@@ -45,9 +45,7 @@ impl Stores {
     /// Connects both ends for a worker of its own.
     pub async fn connect(job: &Job) -> Result<Stores> {
         let source = connect_source(job).await?;
-        let sink = connect_sink(job)
-            .await
-            .with_context(|| format!("opening destination `{}`", job.destination))?;
+        let sink = connect_sink(job).await?;
         Ok(Stores::new(source, sink))
     }
 

@@ -17,7 +17,7 @@ use crate::support::Dovecot;
 use crate::util::{assert_exit, path_arg, stderr, TestEnv};
 
 /// `n` small messages for `user`'s INBOX.
-fn load(account: &Account, tag: &str, n: usize) {
+pub(crate) fn load(account: &Account, tag: &str, n: usize) {
     load_into(account, "INBOX", tag, n);
 }
 

@@ -304,16 +304,27 @@ impl ImapClient {
         let label = format!("{}@{}:{}", login.user, remote.host, remote.port);
         let timeout = login.timeout;
         let tcp = net::connect_tcp(&remote.host, remote.port, timeout).await?;
+        // The same account written for the other kind of port, for errors
+        // that find the port is of that kind.
+        let plain_url = format!("imap://{}@{}:{}", login.user, remote.host, remote.port);
+        let tls_url = format!("imaps://{}@{}:{}", login.user, remote.host, remote.port);
         let mut client = match remote.tls {
             Tls::Implicit => {
-                let tls = net::start_tls(tcp, &remote.host, &login.tls, timeout).await?;
+                let tls =
+                    net::start_tls(tcp, &remote.host, &login.tls, timeout, &plain_url).await?;
                 let mut client = Client::new(Wire::new(tls));
                 read_greeting(&mut client, &label, timeout).await?;
                 client
             }
             Tls::StartTls => {
                 let mut plain = Client::new(Wire::new(Stream::plain(tcp)));
-                read_greeting(&mut plain, &label, timeout).await?;
+                net::plain_greeting(
+                    read_greeting(&mut plain, &label, timeout),
+                    &remote.host,
+                    remote.port,
+                    &tls_url,
+                )
+                .await?;
                 if login.plaintext {
                     if !net::is_loopback(&remote.host) {
                         return Err(exit::usage(format!(
@@ -339,7 +350,7 @@ impl ImapClient {
                     };
                     // RFC 3501 §6.2.1: no greeting follows the handshake.
                     Client::new(Wire::new(
-                        net::start_tls(tcp, &remote.host, &login.tls, timeout).await?,
+                        net::start_tls(tcp, &remote.host, &login.tls, timeout, &plain_url).await?,
                     ))
                 }
             }

@@ -108,9 +108,8 @@ struct SinkFolder {
 
 impl Imap {
     pub async fn connect(login: &Login, options: SourceOptions, read_only: bool) -> Result<Imap> {
-        let mut client = ImapClient::connect(login)
-            .await
-            .with_context(|| format!("connecting to {}", login.remote.host))?;
+        // Its errors name the server (`user@host:port`).
+        let mut client = ImapClient::connect(login).await?;
         let only = match &login.remote.folder {
             Some(name) => Some(FolderName::parse(name)?),
             None => None,

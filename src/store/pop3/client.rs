@@ -77,14 +77,23 @@ pub enum Line {
     End,
 }
 
+/// How errors name a POP3 account: `user@host:port`.
+fn label_of(login: &Pop3Login) -> String {
+    format!("{}@{}:{}", login.user, login.remote.host, login.remote.port)
+}
+
 impl Pop3Client {
     pub async fn connect(login: &Pop3Login) -> Result<Pop3Client> {
         let remote = &login.remote;
         let label = format!("{}@{}:{}", login.user, remote.host, remote.port);
         let timeout = login.timeout;
         let tcp = net::connect_tcp(&remote.host, remote.port, timeout).await?;
+        let plain_url = format!("pop3://{}@{}:{}", login.user, remote.host, remote.port);
+        let tls_url = format!("pop3s://{}@{}:{}", login.user, remote.host, remote.port);
         let stream = match remote.tls {
-            Tls::Implicit => net::start_tls(tcp, &remote.host, &login.tls, timeout).await?,
+            Tls::Implicit => {
+                net::start_tls(tcp, &remote.host, &login.tls, timeout, &plain_url).await?
+            }
             Tls::StartTls => Stream::plain(tcp),
         };
         let mut client = Pop3Client {
@@ -93,13 +102,20 @@ impl Pop3Client {
             timeout,
             label,
         };
-        let greeting = client
-            .status_line("waiting for the greeting")
-            .await
-            .map_err(|e| {
-                let text = format!("{}: {e:#}", client.label);
-                exit::turned_away(text.clone(), &text)
-            })?;
+        let greeting = client.status_line("waiting for the greeting");
+        let greeting = match remote.tls {
+            Tls::Implicit => greeting.await,
+            Tls::StartTls => {
+                net::plain_greeting(greeting, &remote.host, remote.port, &tls_url).await
+            }
+        }
+        .map_err(|e| {
+            if exit::classify(&e) == exit::ExitCode::Unreachable {
+                return e;
+            }
+            let text = format!("{}: {e:#}", label_of(login));
+            exit::turned_away(text.clone(), &text)
+        })?;
         let apop_timestamp = apop_timestamp(&greeting);
         client.read_capabilities().await;
         if remote.tls == Tls::StartTls {
@@ -196,7 +212,15 @@ impl Pop3Client {
         let Some(tcp) = self.stream.into_inner().into_plain() else {
             unreachable!("the stream was plain before STLS")
         };
-        let tls = net::start_tls(tcp, &login.remote.host, &login.tls, login.timeout).await?;
+        let plain_url = label_of(login);
+        let tls = net::start_tls(
+            tcp,
+            &login.remote.host,
+            &login.tls,
+            login.timeout,
+            &plain_url,
+        )
+        .await?;
         let mut client = Pop3Client {
             stream: BufReader::with_capacity(READ_BUFFER, tls),
             capabilities: HashSet::new(),

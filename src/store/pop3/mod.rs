@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 
 use crate::checkpoint::{Done, FolderProgress};
 use crate::fingerprint::Fingerprint;
@@ -52,9 +52,8 @@ struct Listed {
 
 impl Pop3 {
     pub async fn connect(login: &Pop3Login, options: SourceOptions) -> Result<Pop3> {
-        let client = Pop3Client::connect(login)
-            .await
-            .with_context(|| format!("connecting to {}", login.remote.host))?;
+        // Its errors name the server (`user@host:port`).
+        let client = Pop3Client::connect(login).await?;
         Ok(Pop3 {
             client: Some(client),
             options,
