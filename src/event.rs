@@ -79,6 +79,12 @@ pub enum Event<'a> {
         destination_key: serde_json::Value,
         dry_run: bool,
     },
+    /// `--delete-source`, `--delete-after`: a message stored at the
+    /// destination and recorded was deleted from the source.
+    SourceDeleted {
+        folder: &'a FolderName,
+        key: &'a SourceKey,
+    },
     /// `mirror --delete`: a safety rail held back a folder's deletions.
     DeletionsRefused {
         folder: &'a FolderName,
@@ -188,6 +194,11 @@ pub enum Outcome<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         copied_from: Option<&'a FolderName>,
     },
+    /// `--dry-run`: would be copied.
+    WouldCopy {
+        fingerprint: &'a Fingerprint,
+        bytes: u64,
+    },
     /// Already at the destination (or copied earlier in this run).
     Duplicate {
         fingerprint: &'a Fingerprint,
@@ -206,6 +217,17 @@ pub struct Finding<'a> {
 }
 
 impl Event<'_> {
+    /// Whether this is a command's last event.
+    pub fn is_summary(&self) -> bool {
+        matches!(
+            self,
+            Event::CopySummary { .. }
+                | Event::LsSummary { .. }
+                | Event::VerifySummary { .. }
+                | Event::BulkSummary { .. }
+        )
+    }
+
     /// The event as one line of JSON, without the line end. Keys come in
     /// sorted order, as they always have: through `Value`, whose map is
     /// sorted, so the order of the fields above can follow the man page.
@@ -388,6 +410,26 @@ mod tests {
                     },
                 },
                 r#"{"bytes":0,"copied_from":"INBOX","destination_uid":43,"event":"message","fingerprint":"<a@example.org>","folder":"INBOX","key":{"uid":7},"status":"copied"}"#,
+            ),
+            (
+                "copy",
+                Event::SourceDeleted {
+                    folder: &inbox,
+                    key: &uidl,
+                },
+                r#"{"event":"source_deleted","folder":"INBOX","key":{"uidl":"UID1-1700000000"}}"#,
+            ),
+            (
+                "copy",
+                Event::Message {
+                    folder: &inbox,
+                    key: &uid,
+                    outcome: Outcome::WouldCopy {
+                        fingerprint: &fingerprint,
+                        bytes: 2048,
+                    },
+                },
+                r#"{"bytes":2048,"event":"message","fingerprint":"<a@example.org>","folder":"INBOX","key":{"uid":7},"status":"would_copy"}"#,
             ),
             (
                 "copy",
@@ -583,6 +625,36 @@ mod tests {
                 r#"{"args":["copy","pop3s://me@pop.example.org","maildir:~/Mail"],"event":"config_job","name":"fetch","password_in_file":false}"#,
             ),
             (
+                "state list",
+                Event::CopySummary {
+                    summary: None,
+                    exit_code: 0,
+                    error: None,
+                    error_kind: None,
+                },
+                r#"{"event":"summary","exit_code":0}"#,
+            ),
+            (
+                "state list",
+                Event::CopySummary {
+                    summary: None,
+                    exit_code: 2,
+                    error: Some("neither XDG_STATE_HOME nor HOME is set".into()),
+                    error_kind: Some("usage"),
+                },
+                r#"{"error":"neither XDG_STATE_HOME nor HOME is set","error_kind":"usage","event":"summary","exit_code":2}"#,
+            ),
+            (
+                "config check",
+                Event::CopySummary {
+                    summary: None,
+                    exit_code: 2,
+                    error: Some("config file `c.toml`, line 3: unknown key `sorce`".into()),
+                    error_kind: Some("usage"),
+                },
+                r#"{"error":"config file `c.toml`, line 3: unknown key `sorce`","error_kind":"usage","event":"summary","exit_code":2}"#,
+            ),
+            (
                 "bulk",
                 Event::AccountDone { record: &account },
                 r#"{"attempts":1,"bytes_copied":4096,"ended_at":1700000012.5,"event":"account_done","exit_code":0,"id":"alice","line":2,"messages_copied":3,"messages_duplicate":1,"messages_failed":0,"retryable":false,"seconds":12.5,"started_at":1700000000.0,"status":"ok"}"#,
@@ -656,7 +728,11 @@ mod tests {
     /// Bold words in an entry that are values or other events, not keys.
     const NOT_KEYS: &[(&str, &str, &[&str])] = &[
         ("copy", "folder_start", &["folder_done"]),
-        ("copy", "message", &["copied", "duplicate", "failed"]),
+        (
+            "copy",
+            "message",
+            &["copied", "would_copy", "duplicate", "failed"],
+        ),
         ("copy", "summary", &["folder_done", "run_start"]),
     ];
 

@@ -9,7 +9,16 @@ use mailtug::{commands, report};
 
 fn main() -> std::process::ExitCode {
     mailtug::tune_allocator();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            if e.use_stderr() {
+                let args: Vec<String> = std::env::args().collect();
+                report::usage_summary(&args, &e.to_string());
+            }
+            e.exit()
+        }
+    };
     let output = cli.output_of_run();
     report::init(report::Verbosity {
         quiet: output.quiet,
@@ -22,12 +31,17 @@ fn main() -> std::process::ExitCode {
         .map_err(anyhow::Error::from)
         .and_then(|runtime| runtime.block_on(commands::run(cli)));
     let code = match outcome {
-        Ok(code) => code,
+        Ok(code) => {
+            report::final_summary(code.code(), None);
+            code
+        }
         // `mailtug ls | head` is not a failure.
         Err(e) if exit::is_broken_pipe(&e) => ExitCode::Success,
         Err(e) => {
             report::error(&format!("{e:#}"));
-            exit::classify(&e)
+            let code = exit::classify(&e);
+            report::final_summary(code.code(), Some(&e));
+            code
         }
     };
     std::process::ExitCode::from(code.code() as u8)

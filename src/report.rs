@@ -137,10 +137,54 @@ pub(crate) fn human(text: &str) {
     }
 }
 
+/// Whether a `summary` event was printed: every command's `--json`
+/// output ends with one, and `main` prints a bare one for a command that
+/// ended before its own.
+static SUMMARY_PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn summary_printed() -> bool {
+    SUMMARY_PRINTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The last event of a command that printed no summary of its own: its
+/// exit code and, when it failed, why.
+pub fn final_summary(exit_code: i32, error: Option<&anyhow::Error>) {
+    if summary_printed() {
+        return;
+    }
+    emit(&Event::CopySummary {
+        summary: None,
+        exit_code,
+        error: error.map(|e| format!("{e:#}")),
+        error_kind: error.map(crate::exit::failure_kind),
+    });
+}
+
+/// A summary event for a command line clap refused (exit 2), printed only
+/// when the words include `--json`: the parser never got far enough to
+/// set up the output.
+pub fn usage_summary(args: &[String], error: &str) {
+    if !args.iter().any(|a| a == "--json") {
+        return;
+    }
+    let event = Event::CopySummary {
+        summary: None,
+        exit_code: crate::exit::ExitCode::Usage.code(),
+        error: Some(error.trim().lines().next().unwrap_or_default().to_string()),
+        error_kind: Some("usage"),
+    };
+    if let Ok(line) = event.to_line() {
+        print_line(&line);
+    }
+}
+
 /// Writes one JSON Lines event to stdout when `--json` is on.
 pub(crate) fn emit(event: &Event) {
     if !verbosity().json {
         return;
+    }
+    if event.is_summary() {
+        SUMMARY_PRINTED.store(true, std::sync::atomic::Ordering::SeqCst);
     }
     match event.to_line() {
         Ok(line) => print_line(&line),

@@ -77,6 +77,8 @@ pub(super) struct Batch<'a> {
     adopted: HashSet<u32>,
     /// UIDs that failed, so the checkpoint's UID watermark stops before them.
     pub failed_uids: Vec<u32>,
+    /// A dry run: what would be copied is reported as such.
+    dry_run: bool,
 }
 
 /// Where a batch goes and what it checks against.
@@ -89,6 +91,7 @@ pub(super) struct BatchTarget<'a> {
     pub keeps_done: bool,
     pub adopts: bool,
     pub looks_elsewhere: bool,
+    pub dry_run: bool,
 }
 
 impl<'a> Batch<'a> {
@@ -115,6 +118,7 @@ impl<'a> Batch<'a> {
             looks_elsewhere: target.looks_elsewhere,
             adopted: HashSet::new(),
             failed_uids: Vec::new(),
+            dry_run: target.dry_run,
         }
     }
 
@@ -484,6 +488,9 @@ impl<'a> Batch<'a> {
                 _ => None,
             };
             let outcome = match (entry.appended, &entry.copy_of) {
+                (Some(_), _) | (None, Some(_)) if self.dry_run => {
+                    Outcome::WouldCopy { fingerprint, bytes }
+                }
                 (Some(_), _) => Outcome::Copied {
                     fingerprint,
                     bytes,

@@ -4,6 +4,8 @@
 use anyhow::{Context, Result};
 
 use super::connect::SourceSlot;
+use crate::event::Event;
+use crate::folder::FolderName;
 use crate::job::Job;
 use crate::message::SourceKey;
 use crate::report;
@@ -16,6 +18,7 @@ use crate::store::{FolderStatus, Source};
 /// think they still need copying.
 pub(super) async fn delete_from_source(
     job: &Job,
+    folder: &FolderName,
     source: &mut SourceSlot,
     mut keys: Vec<SourceKey>,
     status: &FolderStatus,
@@ -36,6 +39,12 @@ pub(super) async fn delete_from_source(
         .delete(&keys)
         .await
         .context("deleting copied messages from the source")?;
-    report::info(&format!("deleted {} messages from the source", keys.len()));
+    report::info(&format!(
+        "folder `{folder}`: deleted {} messages from the source",
+        keys.len()
+    ));
+    for key in &keys {
+        report::emit(&Event::SourceDeleted { folder, key });
+    }
     Ok(())
 }

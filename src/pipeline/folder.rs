@@ -127,6 +127,7 @@ impl<'a> FolderCopy<'a> {
             // A source that reads fingerprints first looked elsewhere itself.
             looks_elsewhere: !stores.source.get()?.capabilities().fingerprints_first,
             adopts: self.job.mirror.is_some() && !self.job.dry_run,
+            dry_run: self.job.dry_run,
         };
         // The source reads the whole progress; the run keeps only what the
         // folder row records, as each message is recorded as a row.
@@ -277,9 +278,15 @@ impl<'a> FolderCopy<'a> {
         }
         let folder = self.folder;
         report::info(&format!("folder `{folder}`: nothing new"));
-        let error = delete_from_source(self.job, &mut stores.source, Vec::new(), &opened.status)
-            .await
-            .err();
+        let error = delete_from_source(
+            self.job,
+            self.folder,
+            &mut stores.source,
+            Vec::new(),
+            &opened.status,
+        )
+        .await
+        .err();
         Ok(FolderDone {
             counts: Counts::default(),
             error,
@@ -592,7 +599,8 @@ impl<'a> FolderCopy<'a> {
             }
         }
         let done = std::mem::take(&mut batch.done);
-        let delete_result = delete_from_source(self.job, &mut stores.source, done, status).await;
+        let delete_result =
+            delete_from_source(self.job, self.folder, &mut stores.source, done, status).await;
         Ok(FolderDone {
             counts: batch.counts,
             error: fetched

@@ -225,12 +225,20 @@ fn assert_copy_events_are_consistent(events: &[Value]) {
 
     let messages = events_of(events, "message");
     let with = |status: &str| messages.iter().filter(|e| e["status"] == status).count() as u64;
-    assert_eq!(with("copied"), count(summary, "messages_copied"));
+    // A dry run says what it would copy.
+    let copied = if summary["dry_run"] == true {
+        assert_eq!(with("copied"), 0);
+        "would_copy"
+    } else {
+        assert_eq!(with("would_copy"), 0);
+        "copied"
+    };
+    assert_eq!(with(copied), count(summary, "messages_copied"));
     assert_eq!(with("duplicate"), count(summary, "messages_duplicate"));
     assert_eq!(with("failed"), count(summary, "messages_failed"));
     let copied_bytes: u64 = messages
         .iter()
-        .filter(|e| e["status"] == "copied")
+        .filter(|e| e["status"] == copied)
         .map(|e| count(e, "bytes"))
         .sum();
     assert_eq!(copied_bytes, count(summary, "bytes_copied"));

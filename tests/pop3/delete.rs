@@ -17,7 +17,7 @@ use std::os::unix::process::ExitStatusExt;
 use mailtug::fingerprint::Fingerprint;
 use serde_json::Value;
 
-use crate::util::{assert_exit, corpus, count, json_events, stderr, summary, TestEnv};
+use crate::util::{assert_exit, corpus, count, events_of, json_events, stderr, summary, TestEnv};
 
 use super::{
     args, assert_same_raws, checkpoint_json, copy_args, delivered, log_mark, mail, maildir_inbox,
@@ -46,6 +46,17 @@ fn delete_source_deletes_every_stored_message_and_the_checkpoint_forgets_them() 
     assert_eq!(source.count(), 0, "every stored message is deleted");
     let sessions = sessions_since(server, mark, source.name());
     assert_eq!(total(&sessions, |s| s.del), 10, "{sessions:#?}");
+    // Each deletion is an event, naming the message copied before it.
+    let deleted: BTreeSet<String> = events_of(&events, "source_deleted")
+        .into_iter()
+        .map(|e| e["key"]["uidl"].as_str().unwrap().to_string())
+        .collect();
+    let stored: BTreeSet<String> = with_status(&events, "copied")
+        .into_iter()
+        .map(uidl_of)
+        .collect();
+    assert_eq!(deleted.len(), 10);
+    assert_eq!(deleted, stored);
 
     // New mail: copied, then deleted; the UIDLs of the deleted messages
     // leave the checkpoint, so it does not grow without bound.
@@ -493,7 +504,8 @@ fn delete_after_deletes_only_messages_first_stored_longer_ago_than_the_days_give
     assert_same_raws(&raws, &maildir_inbox(&env.path("out")), "the destination");
 
     // The checkpoint, found as a user would find it.
-    let listed = env.run_json_owned(&args(["--json", "state", "list"]), 0);
+    let events = env.run_json_owned(&args(["--json", "state", "list"]), 0);
+    let listed = events_of(&events, "checkpoint");
     assert_eq!(listed.len(), 1, "{listed:#?}");
     let path = std::path::PathBuf::from(listed[0]["path"].as_str().unwrap());
     assert_eq!(path, env.only_checkpoint().1);
