@@ -688,6 +688,16 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_published_line_fits_the_json_schema() {
+        for (command, line, _) in contract() {
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if let Err(e) = crate::schema::check_event(&value) {
+                panic!("{command}: {line}\n{e}");
+            }
+        }
+    }
+
     /// The entries of the man page's JSON OUTPUT section by command: each
     /// `.TP` entry's head names its events, and its body names their keys
     /// in bold. The copy events come first; the others follow a `.PP`

@@ -26,6 +26,8 @@ pub mod message;
 pub(crate) mod net;
 pub(crate) mod pipeline;
 pub mod report;
+#[doc(hidden)]
+pub mod schema;
 pub mod secret;
 pub mod shard;
 pub(crate) mod spool;

@@ -450,6 +450,10 @@ fn try_parse_event(line: &str) -> Result<Value, String> {
     if !value.get("event").is_some_and(Value::is_string) {
         return Err(format!("JSON line has no \"event\" key: {line}"));
     }
+    // Every event any test sees fits the published schema
+    // (docs/events.schema.json).
+    mailtug::schema::check_event(&value)
+        .map_err(|e| format!("event does not fit docs/events.schema.json: {e}\n{line}"))?;
     Ok(value)
 }
 
