@@ -241,9 +241,9 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the jobs'' states: id, last update, source and destination')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a job''s state (by id from `state list`, or a file path) as JSON')
-            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a job''s state, so the next run of its job starts over (relying on dedup)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the jobs'' states: id, last run, its status and counts, source and destination')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a job''s state as JSON: by id (or its first characters) from `state list`, a file path, or SRC DST')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a job''s state, so the next run of its job starts over (relying on dedup): by id, id prefix, file or SRC DST')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -291,9 +291,9 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             break
         }
         'mailtug;state;help' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the jobs'' states: id, last update, source and destination')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a job''s state (by id from `state list`, or a file path) as JSON')
-            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a job''s state, so the next run of its job starts over (relying on dedup)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the jobs'' states: id, last run, its status and counts, source and destination')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a job''s state as JSON: by id (or its first characters) from `state list`, a file path, or SRC DST')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a job''s state, so the next run of its job starts over (relying on dedup): by id, id prefix, file or SRC DST')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -457,9 +457,9 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             break
         }
         'mailtug;help;state' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the jobs'' states: id, last update, source and destination')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a job''s state (by id from `state list`, or a file path) as JSON')
-            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a job''s state, so the next run of its job starts over (relying on dedup)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the jobs'' states: id, last run, its status and counts, source and destination')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a job''s state as JSON: by id (or its first characters) from `state list`, a file path, or SRC DST')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Remove a job''s state, so the next run of its job starts over (relying on dedup): by id, id prefix, file or SRC DST')
             break
         }
         'mailtug;help;state;list' {

@@ -233,9 +233,9 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand list 'List the jobs'' states: id, last update, source and destination'
-            cand show 'Print a job''s state (by id from `state list`, or a file path) as JSON'
-            cand forget 'Remove a job''s state, so the next run of its job starts over (relying on dedup)'
+            cand list 'List the jobs'' states: id, last run, its status and counts, source and destination'
+            cand show 'Print a job''s state as JSON: by id (or its first characters) from `state list`, a file path, or SRC DST'
+            cand forget 'Remove a job''s state, so the next run of its job starts over (relying on dedup): by id, id prefix, file or SRC DST'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;state;list'= {
@@ -279,9 +279,9 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --version 'Print version'
         }
         &'mailtug;state;help'= {
-            cand list 'List the jobs'' states: id, last update, source and destination'
-            cand show 'Print a job''s state (by id from `state list`, or a file path) as JSON'
-            cand forget 'Remove a job''s state, so the next run of its job starts over (relying on dedup)'
+            cand list 'List the jobs'' states: id, last run, its status and counts, source and destination'
+            cand show 'Print a job''s state as JSON: by id (or its first characters) from `state list`, a file path, or SRC DST'
+            cand forget 'Remove a job''s state, so the next run of its job starts over (relying on dedup): by id, id prefix, file or SRC DST'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;state;help;list'= {
@@ -423,9 +423,9 @@ set edit:completion:arg-completer[mailtug] = {|@words|
         &'mailtug;help;verify'= {
         }
         &'mailtug;help;state'= {
-            cand list 'List the jobs'' states: id, last update, source and destination'
-            cand show 'Print a job''s state (by id from `state list`, or a file path) as JSON'
-            cand forget 'Remove a job''s state, so the next run of its job starts over (relying on dedup)'
+            cand list 'List the jobs'' states: id, last run, its status and counts, source and destination'
+            cand show 'Print a job''s state as JSON: by id (or its first characters) from `state list`, a file path, or SRC DST'
+            cand forget 'Remove a job''s state, so the next run of its job starts over (relying on dedup): by id, id prefix, file or SRC DST'
         }
         &'mailtug;help;state;list'= {
         }

@@ -628,6 +628,18 @@ impl JobLock {
     }
 }
 
+impl JobLock {
+    /// Whether a run of the job holds its lock now (without taking it).
+    pub fn is_held(checkpoint_path: &Path) -> bool {
+        let mut lock_path = checkpoint_path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let Ok(file) = std::fs::File::open(PathBuf::from(lock_path)) else {
+            return false;
+        };
+        matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+    }
+}
+
 /// The directory holding checkpoints: `$XDG_STATE_HOME/mailtug`, else
 /// `~/.local/state/mailtug`.
 pub fn state_dir() -> Result<PathBuf> {

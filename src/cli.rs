@@ -535,24 +535,24 @@ pub(crate) struct LayoutArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum StateCommand {
-    /// List the jobs' states: id, last update, source and destination
+    /// List the jobs' states: id, last run, its status and counts, source and destination
     List,
-    /// Print a job's state (by id from `state list`, or a file path) as JSON
+    /// Print a job's state as JSON: by id (or its first characters) from `state list`, a file path, or SRC DST
     Show {
-        /// State id or file
-        #[arg(value_name = "ID")]
-        id: String,
+        /// State id, its first characters, or file; or the job's SRC and DST
+        #[arg(value_name = "ID|SRC DST", num_args = 1..=2, required = true)]
+        job: Vec<String>,
         /// Print one JSON line per message recorded instead: folder, source
         /// key, fingerprint, destination folder and key, flags as copied,
         /// bytes, when stored
         #[arg(long)]
         messages: bool,
     },
-    /// Remove a job's state, so the next run of its job starts over (relying on dedup)
+    /// Remove a job's state, so the next run of its job starts over (relying on dedup): by id, id prefix, file or SRC DST
     Forget {
-        /// State id or file
-        #[arg(value_name = "ID")]
-        id: String,
+        /// State id, its first characters, or file; or the job's SRC and DST
+        #[arg(value_name = "ID|SRC DST", num_args = 1..=2, required = true)]
+        job: Vec<String>,
     },
 }
 

@@ -173,6 +173,11 @@ pub enum Event<'a> {
         destination: &'a str,
         options: &'a [String],
         folders: u64,
+        /// The last run: `finished`, `failed`, `interrupted`, `running`,
+        /// `stopped` (killed or crashed) or `unknown` (not recorded).
+        status: &'a str,
+        /// What the last run recorded of itself; `null` when unknown.
+        last_run: Option<&'a crate::state::LastRun>,
     },
 }
 
@@ -261,6 +266,15 @@ mod tests {
         let file = SourceKey::File("1700000000.M1P1.host".into());
         let offset = SourceKey::Offset { start: 0, end: 120 };
         let uidl = SourceKey::Uidl("UID1-1700000000".into());
+        let last_run = crate::state::LastRun {
+            status: "interrupted".into(),
+            started: 1_700_000_000,
+            ended: Some(1_700_000_060),
+            messages_copied: 25,
+            messages_duplicate: 2,
+            messages_failed: 0,
+            bytes_copied: 51_200,
+        };
         let account = crate::bulk::Record {
             id: "alice".into(),
             line: 2,
@@ -612,8 +626,25 @@ mod tests {
                     destination: "maildir:/home/me/Maildir",
                     options: &options,
                     folders: 3,
+                    status: "unknown",
+                    last_run: None,
                 },
-                r#"{"destination":"maildir:/home/me/Maildir","event":"checkpoint","folders":3,"id":"0123abcd","options":["--folder=INBOX"],"path":"/state/mailtug/0123abcd.json","source":"imaps://me@mail.example.org","updated":1700000000}"#,
+                r#"{"destination":"maildir:/home/me/Maildir","event":"checkpoint","folders":3,"id":"0123abcd","last_run":null,"options":["--folder=INBOX"],"path":"/state/mailtug/0123abcd.json","source":"imaps://me@mail.example.org","status":"unknown","updated":1700000000}"#,
+            ),
+            (
+                "state list",
+                Event::Checkpoint {
+                    id: "0123abcd",
+                    path: &path,
+                    updated: 1_700_000_000,
+                    source: "imaps://me@mail.example.org",
+                    destination: "maildir:/home/me/Maildir",
+                    options: &options,
+                    folders: 3,
+                    status: "interrupted",
+                    last_run: Some(&last_run),
+                },
+                r#"{"destination":"maildir:/home/me/Maildir","event":"checkpoint","folders":3,"id":"0123abcd","last_run":{"bytes_copied":51200,"ended":1700000060,"messages_copied":25,"messages_duplicate":2,"messages_failed":0,"started":1700000000,"status":"interrupted"},"options":["--folder=INBOX"],"path":"/state/mailtug/0123abcd.json","source":"imaps://me@mail.example.org","status":"interrupted","updated":1700000000}"#,
             ),
             (
                 "config check",

@@ -47,7 +47,9 @@ impl Checker<'_> {
             return Err(format!("{at}: the schema is not an object"));
         };
         if let Some(unknown) = schema.keys().find(|k| !KEYWORDS.contains(&k.as_str())) {
-            return Err(format!("{at}: the schema uses `{unknown}`, which is not checked"));
+            return Err(format!(
+                "{at}: the schema uses `{unknown}`, which is not checked"
+            ));
         }
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             let name = reference

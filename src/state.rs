@@ -364,6 +364,21 @@ impl State {
         &self.job
     }
 
+    /// Records `run` as the job's last run, on the run's own connection.
+    pub fn set_last_run(&mut self, run: &LastRun) -> Result<()> {
+        write_last_run(&self.conn, &self.path, run)
+    }
+
+    /// How the job's last run went, when a run of this release recorded it.
+    pub fn last_run(&self) -> Option<LastRun> {
+        self.conn
+            .query_row("SELECT run FROM last_run", [], |row| {
+                row.get::<_, String>(0)
+            })
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+    }
+
     /// Seconds since the epoch of the last commit.
     pub fn updated(&self) -> u64 {
         self.updated
@@ -1382,6 +1397,56 @@ fn damaged(path: &Path, e: &dyn std::fmt::Display) -> anyhow::Error {
 /// it is open, as a run holds its job lock anyway, and the log's index lives
 /// in memory instead of a `-shm` file, so on a full disk a run fails only
 /// when it has something to record and `state show` still reads.
+/// How a run of the job went, kept in its state for `mailtug state list`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LastRun {
+    /// `running` (until it ends; if it never does, it was killed),
+    /// `finished`, `failed` (some messages or folders failed, or the run
+    /// stopped on an error) or `interrupted`.
+    pub status: String,
+    /// Seconds since the epoch.
+    pub started: u64,
+    pub ended: Option<u64>,
+    pub messages_copied: u64,
+    pub messages_duplicate: u64,
+    pub messages_failed: u64,
+    pub bytes_copied: u64,
+}
+
+/// Records `run` as the last run of the job whose state is at `path`, on a
+/// connection of its own (the run's writer may still hold one).
+pub fn record_last_run(path: &Path, run: &LastRun) -> Result<()> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .with_context(|| format!("opening state `{}`", path.display()))?;
+    configure(&conn, path)?;
+    write_last_run(&conn, path, run)
+}
+
+fn write_last_run(conn: &Connection, path: &Path, run: &LastRun) -> Result<()> {
+    let text = serde_json::to_string(run)?;
+    // How a run went is worth no fsync of its own: a no-op run would pay
+    // two, and a status lost with a power cut is only a status (the next
+    // commit makes it durable anyway).
+    conn.pragma_update(None, "synchronous", "OFF")
+        .map_err(|e| explain(conn, path, e))?;
+    let written = conn
+        .execute_batch(
+            "CREATE TABLE IF NOT EXISTS last_run \
+         (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), run TEXT NOT NULL)",
+        )
+        .and_then(|()| {
+            conn.execute(
+                "INSERT INTO last_run (singleton, run) VALUES (1, ?1) \
+             ON CONFLICT (singleton) DO UPDATE SET run = excluded.run",
+                [text],
+            )
+        })
+        .with_context(|| format!("recording the run in state `{}`", path.display()));
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| explain(conn, path, e))?;
+    written.map(|_| ())
+}
+
 fn configure(conn: &Connection, path: &Path) -> Result<()> {
     conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
         .and_then(|()| conn.busy_timeout(std::time::Duration::from_secs(2)))

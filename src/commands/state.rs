@@ -1,22 +1,25 @@
 //! `mailtug state list|show|forget`
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::checkpoint;
+use crate::checkpoint::{self, JobLock};
 use crate::cli::StateCommand;
 use crate::event::Event;
 use crate::exit::{self, ExitCode};
 use crate::report;
-use crate::state::{MessageRow, State};
+use crate::state::{LastRun, MessageRow, State};
 
 pub fn run(command: StateCommand) -> Result<ExitCode> {
     match command {
         StateCommand::List => list(),
-        StateCommand::Show { id, messages: true } => {
-            let path = resolve(&id)?;
+        StateCommand::Show {
+            job,
+            messages: true,
+        } => {
+            let path = resolve(&job)?;
             let state = State::inspect(&path)?;
             let mut out = std::io::stdout().lock();
             for folder in state.folder_names() {
@@ -32,10 +35,10 @@ pub fn run(command: StateCommand) -> Result<ExitCode> {
             Ok(ExitCode::Success)
         }
         StateCommand::Show {
-            id,
+            job,
             messages: false,
         } => {
-            let path = resolve(&id)?;
+            let path = resolve(&job)?;
             let checkpoint = State::inspect(&path)?.to_checkpoint()?;
             // Serialised first, so a closed pipe shows up as an io::Error
             // (quietly ignored) rather than inside a serde_json error.
@@ -44,8 +47,8 @@ pub fn run(command: StateCommand) -> Result<ExitCode> {
             std::io::stdout().lock().write_all(&text)?;
             Ok(ExitCode::Success)
         }
-        StateCommand::Forget { id } => {
-            let path = resolve(&id)?;
+        StateCommand::Forget { job } => {
+            let path = resolve(&job)?;
             // Only a state file is removed: the name must not point at something else.
             drop(State::inspect(&path)?);
             std::fs::remove_file(&path)
@@ -70,18 +73,16 @@ struct MessageLine<'a> {
 }
 
 fn list() -> Result<ExitCode> {
-    let dir = checkpoint::state_dir()?;
-    let mut entries: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(listing) => listing
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| is_state_file(p))
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(e).with_context(|| format!("listing `{}`", dir.display())),
-    };
-    entries.sort();
+    let entries = state_files()?;
     let json = report::verbosity().json;
     let mut out = std::io::stdout().lock();
+    if !json && !entries.is_empty() {
+        writeln!(
+            out,
+            "{:<16}  {:<16}  {:<11}  {:>7}  {:>6}  SOURCE -> DESTINATION",
+            "ID", "LAST RUN", "STATUS", "COPIED", "FAILED"
+        )?;
+    }
     for path in entries {
         let id = path
             .file_stem()
@@ -90,6 +91,8 @@ fn list() -> Result<ExitCode> {
         match State::inspect(&path) {
             Ok(state) => {
                 let job = state.job();
+                let last_run = state.last_run();
+                let status = status_of(last_run.as_ref(), &path);
                 report::emit(&Event::Checkpoint {
                     id: &id,
                     path: &path,
@@ -98,12 +101,21 @@ fn list() -> Result<ExitCode> {
                     destination: &job.destination,
                     options: &job.options,
                     folders: state.folder_names().len() as u64,
+                    status,
+                    last_run: last_run.as_ref(),
                 });
                 if !json {
+                    let (when, copied, failed) = match &last_run {
+                        Some(run) => (
+                            format_time(run.started),
+                            run.messages_copied.to_string(),
+                            run.messages_failed.to_string(),
+                        ),
+                        None => (format_time(state.updated()), "-".into(), "-".into()),
+                    };
                     writeln!(
                         out,
-                        "{id}  {}  {} -> {}{}",
-                        format_time(state.updated()),
+                        "{id:<16}  {when:<16}  {status:<11}  {copied:>7}  {failed:>6}  {} -> {}{}",
                         report::sanitize(&job.source),
                         report::sanitize(&job.destination),
                         if job.options.is_empty() {
@@ -120,25 +132,119 @@ fn list() -> Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-/// An id from `state list`, or a path to a checkpoint file.
-fn resolve(id: &str) -> Result<PathBuf> {
+/// What `state list` says of a job's last run: as recorded, except that a
+/// run recorded as running whose lock is free was killed or crashed.
+fn status_of(last_run: Option<&LastRun>, path: &Path) -> &'static str {
+    match last_run.map(|run| run.status.as_str()) {
+        None => "unknown",
+        Some("running") if JobLock::is_held(path) => "running",
+        Some("running") => "stopped",
+        Some("finished") => "finished",
+        Some("interrupted") => "interrupted",
+        Some(_) => "failed",
+    }
+}
+
+/// The state file a user named: an id from `state list` or its first
+/// characters, a path to a state file, or the job's SRC and DST (as typed
+/// for `copy`; a job with options of its own is told apart by its id).
+fn resolve(job: &[String]) -> Result<PathBuf> {
+    match job {
+        [source, destination] => resolve_endpoints(source, destination),
+        [id] => resolve_id(id),
+        _ => Err(exit::usage("give a state id, or the job's SRC and DST")),
+    }
+}
+
+fn resolve_id(id: &str) -> Result<PathBuf> {
     let as_path = PathBuf::from(id);
     if id.contains('/') || as_path.is_file() {
         return Ok(as_path);
     }
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(exit::usage(format!(
-            "`{id}` is neither a checkpoint id (see `mailtug state list`) nor a file"
+            "`{id}` is neither a state id (see `mailtug state list`) nor a file"
         )));
     }
+    let mut matching: Vec<PathBuf> = state_files()?
+        .into_iter()
+        .filter(|path| {
+            path.file_stem()
+                .is_some_and(|stem| stem.to_string_lossy().starts_with(&id.to_ascii_lowercase()))
+        })
+        .collect();
+    // A JSON checkpoint of an older release beside the state it became:
+    // the state is the job's.
+    matching.sort_by_key(|path| (path.file_stem().map(|s| s.to_owned()), !is_sqlite(path)));
+    matching.dedup_by(|later, earlier| later.file_stem() == earlier.file_stem());
+    match matching.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(exit::usage(format!(
+            "no state has an id starting with `{id}`; see `mailtug state list`"
+        ))),
+        many => Err(exit::usage(format!(
+            "`{id}` starts {} state ids ({}); give more of it",
+            many.len(),
+            many.iter()
+                .filter_map(|p| p.file_stem())
+                .map(|s| s.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn resolve_endpoints(source: &str, destination: &str) -> Result<PathBuf> {
+    let source = crate::endpoint::Endpoint::parse(source)?.normalized();
+    let destination = crate::endpoint::Endpoint::parse(destination)?.normalized();
+    let mut matching = Vec::new();
+    for path in state_files()? {
+        if let Ok(state) = State::inspect(&path) {
+            let job = state.job();
+            if job.source == source && job.destination == destination {
+                matching.push((path.clone(), job.options.join(" ")));
+            }
+        }
+    }
+    match matching.as_slice() {
+        [(one, _)] => Ok(one.clone()),
+        [] => Err(exit::usage(format!(
+            "no state for {source} -> {destination}; see `mailtug state list`"
+        ))),
+        many => Err(exit::usage(format!(
+            "{} states for {source} -> {destination}, with different options: {}; give the id",
+            many.len(),
+            many.iter()
+                .map(|(path, options)| {
+                    let id = path.file_stem().unwrap_or_default().to_string_lossy();
+                    match options.is_empty() {
+                        true => format!("{id} (no options)"),
+                        false => format!("{id} ({options})"),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// The state files of the state directory, sorted.
+fn state_files() -> Result<Vec<PathBuf>> {
     let dir = checkpoint::state_dir()?;
-    let state = dir.join(format!("{id}.sqlite"));
-    let legacy = dir.join(format!("{id}.json"));
-    Ok(if !state.exists() && legacy.exists() {
-        legacy
-    } else {
-        state
-    })
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(listing) => listing
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| is_state_file(p))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("listing `{}`", dir.display())),
+    };
+    entries.sort();
+    Ok(entries)
+}
+
+fn is_sqlite(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "sqlite")
 }
 
 /// A job's state file in the state directory: SQLite, or a JSON checkpoint

@@ -197,6 +197,18 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     let units = plan::select_folders(&job, &mut source, &sink).await?;
 
     let (shared, state_thread) = start_state(&job, &units, &sink).await?;
+    let started_at = unix_now();
+    if !job.dry_run {
+        // Through the run's writer, which holds the state file alone.
+        let run = last_run("running", started_at, None, &Summary::default());
+        if let Err(e) = shared
+            .state
+            .call(move |state| state.set_last_run(&run))
+            .await
+        {
+            report::warn(&format!("{e:#}"));
+        }
+    }
     // Folders with nothing new are settled here, on the first connection,
     // so a run with nothing to do opens no further connections.
     let (settled, mut units) = plan::settle_unchanged(&job, &mut source, units, &shared).await;
@@ -248,7 +260,51 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     summary.interrupted = *stop.borrow() && fatal.is_none();
     summary.files_skipped = report::skipped_count();
     summary.seconds = started.elapsed().as_secs_f64();
+    let status = if fatal.is_some() || !summary.is_clean() && !summary.interrupted {
+        "failed"
+    } else if summary.interrupted {
+        "interrupted"
+    } else {
+        "finished"
+    };
+    record_run(&job, status, started_at, Some(unix_now()), &summary);
     Ok(Finished { summary, fatal })
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Keeps how the run went in the job's state, for `mailtug state list`.
+/// A dry run keeps nothing; a failure to write is only a warning (the
+/// messages and their records are what matter, and they are committed).
+fn record_run(job: &Job, status: &str, started: u64, ended: Option<u64>, summary: &Summary) {
+    if job.dry_run {
+        return;
+    }
+    let run = last_run(status, started, ended, summary);
+    if let Err(e) = crate::state::record_last_run(&job.checkpoint_path, &run) {
+        report::warn(&format!("{e:#}"));
+    }
+}
+
+fn last_run(
+    status: &str,
+    started: u64,
+    ended: Option<u64>,
+    summary: &Summary,
+) -> crate::state::LastRun {
+    crate::state::LastRun {
+        status: status.to_string(),
+        started,
+        ended,
+        messages_copied: summary.counts.messages_copied,
+        messages_duplicate: summary.counts.messages_duplicate,
+        messages_failed: summary.counts.messages_failed,
+        bytes_copied: summary.counts.bytes_copied,
+    }
 }
 
 /// `mirror --delete`: makes the removals that folders left for the end of

@@ -81,12 +81,27 @@ fn state_list_show_and_forget_manage_the_checkpoint() {
     let output = env.run(&["state", "list"]);
     assert_exit(&output, 0);
     let lines: Vec<String> = stdout(&output).lines().map(String::from).collect();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    for part in [id.as_str(), src.as_str(), dst.as_str()] {
+    assert_eq!(lines.len(), 2, "a header and the job: {lines:?}");
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "ID",
+            "LAST",
+            "RUN",
+            "STATUS",
+            "COPIED",
+            "FAILED",
+            "SOURCE",
+            "->",
+            "DESTINATION"
+        ]
+    );
+    for part in [id.as_str(), "finished", src.as_str(), dst.as_str()] {
         assert!(
-            lines[0].contains(part),
+            lines[1].contains(part),
             "`state list` line lacks {part}: {}",
-            lines[0]
+            lines[1]
         );
     }
     let events = env.run_json(&["--json", "state", "list"], 0);
@@ -95,12 +110,29 @@ fn state_list_show_and_forget_manage_the_checkpoint() {
     assert_eq!(listed[0]["id"], id.as_str());
     assert_eq!(listed[0]["source"], src.as_str());
     assert_eq!(listed[0]["destination"], dst.as_str());
+    assert_eq!(listed[0]["status"], "finished");
+    let copied = listed[0]["last_run"]["messages_copied"].as_u64().unwrap();
+    assert!(copied > 0, "{}", listed[0]);
+    assert_eq!(
+        lines[1].split_whitespace().nth(4),
+        Some(copied.to_string().as_str()),
+        "{}",
+        lines[1]
+    );
 
-    for reference in [id.clone(), path.display().to_string()] {
-        let output = env.run(&["state", "show", &reference]);
+    // By id, the id's first characters, the file, or SRC DST.
+    for reference in [
+        vec![id.clone()],
+        vec![id[..6].to_string()],
+        vec![path.display().to_string()],
+        vec![src.clone(), dst.clone()],
+    ] {
+        let mut show = vec!["state".to_string(), "show".to_string()];
+        show.extend(reference.iter().cloned());
+        let output = env.run_owned(&show);
         assert_exit(&output, 0);
         let shown: Value = serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|e| panic!("`state show {reference}` is not JSON: {e}"));
+            .unwrap_or_else(|e| panic!("`state show {reference:?}` is not JSON: {e}"));
         assert_eq!(shown["job"]["source"], src.as_str());
         assert_eq!(shown["job"]["destination"], dst.as_str());
         let folders: Vec<&String> = shown["folders"].as_object().unwrap().keys().collect();
@@ -115,6 +147,9 @@ fn state_list_show_and_forget_manage_the_checkpoint() {
     let output = env.run(&["state", "show", &id]);
     assert_exit(&output, 2);
     assert_error_line(&output, &["no state"]);
+    let output = env.run(&["state", "forget", &src, &dst]);
+    assert_exit(&output, 2);
+    assert_error_line(&output, &["no state for"]);
 
     // Starting over relies on dedup: everything is already there.
     let events = env.run_json(&["--json", "copy", &src, &dst], 0);
@@ -434,4 +469,57 @@ fn state_show_messages_names_where_each_message_went() {
             "{row}"
         );
     }
+}
+
+#[test]
+fn state_list_says_how_each_jobs_last_run_ended() {
+    use crate::support::account::Account;
+    use crate::support::faultproxy::{Fault, FaultProxy, Plan, Rule};
+    use crate::support::Dovecot;
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let account = Account::new(&env, server, "status", None);
+    crate::bulk::load(&account, "st", 150);
+    // A slow link, so each run is still copying when it is stopped.
+    let proxy = FaultProxy::start(
+        server.imaps_port(),
+        Plan::clean().with(Rule::to_client(Fault::Latency { millis: 30 })),
+    );
+    let copy = [
+        "--json",
+        "copy",
+        &account.url("imaps", proxy.port()),
+        &env.endpoint("maildir", "out"),
+        "--src-password-file",
+        &crate::util::path_arg(&account.password_file),
+        "--src-ca-file",
+        &crate::util::path_arg(server.ca_file()),
+    ];
+    let status = || {
+        let events = env.run_json(&["--json", "state", "list"], 0);
+        let listed = events_of(&events, "checkpoint");
+        assert_eq!(listed.len(), 1, "{events:?}");
+        listed[0]["status"].as_str().unwrap().to_string()
+    };
+
+    // Killed while copying: nothing said how it ended, and no run holds
+    // the lock any more.
+    let mut running = env.spawn(&copy);
+    assert!(running.wait_for_event("folder_start"));
+    running.kill_9();
+    let _ = running.finish();
+    assert_eq!(status(), "stopped");
+
+    // Stopped by a signal: it says so.
+    let mut running = env.spawn(&copy);
+    assert!(running.wait_for_event("folder_start"));
+    running.signal("TERM");
+    assert_eq!(running.finish().status.code(), Some(4));
+    assert_eq!(status(), "interrupted");
+
+    // Run to the end.
+    env.run_json(&copy, 0);
+    assert_eq!(status(), "finished");
+    let output = env.run(&["state", "list"]);
+    assert!(stdout(&output).lines().nth(1).unwrap().contains("finished"));
 }
