@@ -92,6 +92,7 @@ mboxo\t''
 mboxcl2\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l merge -d 'Copy every source folder into the folder DST\'s URL names (imaps://host/Restored); without it that folder is their parent (Restored/Sent, …)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the state'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l delete-source -d 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the state records them'
@@ -157,6 +158,7 @@ trash\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l max-delete -d 'Allow up to N deletions per folder, or P% of the messages copied from it (default: 10%, at most 500)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l merge -d 'Copy every source folder into the folder DST\'s URL names (imaps://host/Restored); without it that folder is their parent (Restored/Sent, …)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the state'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l delete-source -d 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the state records them'
@@ -254,6 +256,7 @@ mboxcl2\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l content -d 'Also compare each message\'s bytes (line ends, mbox quoting and mbox flag headers aside), reading every message of both sides whole'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l merge -d 'Copy every source folder into the folder DST\'s URL names (imaps://host/Restored); without it that folder is their parent (Restored/Sent, …)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
 complete -c mailtug -n "__fish_mailtug_using_subcommand verify" -s q -l quiet -d 'Print nothing but errors'

@@ -268,6 +268,10 @@ pub(crate) struct FolderArgs {
     /// IMAP: also take folders of other users' and shared namespaces, under their full names (by default only your own folders)
     #[arg(long)]
     pub all_namespaces: bool,
+
+    /// Copy every source folder into the folder DST's URL names (imaps://host/Restored); without it that folder is their parent (Restored/Sent, …)
+    #[arg(long)]
+    pub merge: bool,
 }
 
 /// How to open endpoints: logging in to IMAP and POP3 servers (`--src-…`

@@ -86,6 +86,7 @@ pub struct Options {
     pub exclude: Option<Vec<String>>,
     pub map: Option<Vec<String>>,
     pub all_namespaces: Option<bool>,
+    pub merge: Option<bool>,
     pub dedup: Option<bool>,
     pub jobs: Option<u32>,
     pub retries: Option<u32>,
@@ -349,6 +350,7 @@ const KEYS: &[&str] = &[
     "exclude",
     "map",
     "all_namespaces",
+    "merge",
     "dedup",
     "retries",
     "timeout",
@@ -387,6 +389,7 @@ impl Options {
             exclude,
             map,
             all_namespaces,
+            merge,
             dedup,
             jobs,
             retries,
@@ -444,6 +447,7 @@ impl Options {
             }
         };
         flag("all-namespaces", self.all_namespaces == Some(true));
+        flag("merge", self.merge == Some(true));
         flag("no-dedup", self.dedup == Some(false));
         flag("delete-source", self.delete_source == Some(true));
         flag("no-special-use-map", self.special_use_map == Some(false));

@@ -25,6 +25,9 @@ pub struct FolderSelection {
     /// `--all-namespaces`: IMAP folders of other users' and shared
     /// namespaces take part too.
     pub all_namespaces: bool,
+    /// `--merge`: a folder named in the destination's URL receives every
+    /// source folder itself, instead of being their parent.
+    pub merge: bool,
 }
 
 impl FolderSelection {
@@ -52,7 +55,28 @@ impl FolderSelection {
             exclude: exclude.to_vec(),
             map,
             all_namespaces: false,
+            merge: false,
         })
+    }
+
+    /// Where a source folder goes at a destination whose URL names a
+    /// folder (`imaps://host/Restored`). A source that holds one folder
+    /// (POP3, an mbox file, a URL naming a folder) goes into it; a source
+    /// of several folders keeps its tree under it (`Restored/Sent`,
+    /// `Restored/Archive/2023`, after `--map`); `--merge` puts everything
+    /// into it.
+    pub fn under_url_folder(
+        &self,
+        url_folder: &FolderName,
+        source_holds_one: bool,
+        folder: &FolderName,
+    ) -> FolderName {
+        if self.merge || source_holds_one {
+            return url_folder.clone();
+        }
+        let mapped = self.destination(folder);
+        FolderName::from_components(url_folder.components().chain(mapped.components()))
+            .unwrap_or_else(|_| url_folder.clone())
     }
 
     /// True when `folder` takes part in the run.
@@ -93,6 +117,9 @@ impl FolderSelection {
             .collect();
         if self.all_namespaces {
             options.push("--all-namespaces".into());
+        }
+        if self.merge {
+            options.push("--merge".into());
         }
         options.sort();
         options
@@ -303,6 +330,30 @@ mod tests {
 
     fn name(s: &str) -> FolderName {
         FolderName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_folder_in_the_destination_url_is_the_parent_of_a_tree_and_the_home_of_one_folder() {
+        let restored = name("Restored");
+        let mut selection = FolderSelection::new(&[], &[], &["Sent=Outbox".into()]).unwrap();
+        let cases = [
+            ("INBOX", false, "Restored/INBOX"),
+            ("Archive/2023", false, "Restored/Archive/2023"),
+            ("Sent", false, "Restored/Outbox"),
+            ("INBOX", true, "Restored"),
+        ];
+        for (folder, one, expected) in cases {
+            assert_eq!(
+                selection.under_url_folder(&restored, one, &name(folder)),
+                name(expected),
+                "{folder}"
+            );
+        }
+        selection.merge = true;
+        assert_eq!(
+            selection.under_url_folder(&restored, false, &name("Archive/2023")),
+            restored
+        );
     }
 
     #[test]

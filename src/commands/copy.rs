@@ -49,6 +49,7 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
         &args.folders.map,
     )?;
     folders.all_namespaces = args.folders.all_namespaces;
+    folders.merge = args.folders.merge;
     let source_access = access(
         &source,
         Side::Source,

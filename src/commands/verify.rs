@@ -30,6 +30,7 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         &args.folders.map,
     )?;
     selection.all_namespaces = args.folders.all_namespaces;
+    selection.merge = args.folders.merge;
     let source_access = access(
         &source_endpoint,
         Side::Source,
@@ -89,8 +90,16 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     } else {
         None
     };
+    // Where copy put each folder (see `FolderSelection::under_url_folder`).
+    let url_folder = match destination.capabilities().single_folder {
+        Some(crate::store::SingleFolder::Named(folder)) => Some(folder),
+        _ => None,
+    };
     for folder in folders.iter().filter(|f| selection.includes(f)) {
-        let target = selection.destination(folder);
+        let target = match &url_folder {
+            Some(url_folder) => selection.under_url_folder(url_folder, folders.len() == 1, folder),
+            None => selection.destination(folder),
+        };
         let wanted = match source_fingerprints(&mut source, folder).await {
             Ok(set) => set,
             Err(e) => {

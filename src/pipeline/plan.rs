@@ -47,20 +47,23 @@ pub(super) async fn select_folders(
     if available.is_empty() {
         report::warn(&format!("`{}` holds no folders", job.source));
     }
-    // A destination that holds one folder: one its URL names
-    // (`imaps://host/Archive`) receives every selected folder; one file
-    // holds one folder only.
+    // A folder the destination's URL names (`imaps://host/Restored`) is
+    // the parent of the source's folders, or the home of a source's only
+    // one (see `under_url_folder`); one file holds one folder only.
     let single_folder = sink.capabilities().single_folder;
-    let into_one = match &single_folder {
+    let url_folder = match &single_folder {
         Some(SingleFolder::Named(folder)) => Some(folder.clone()),
         _ => None,
     };
+    let source_holds_one = available.len() == 1;
     let selected: Vec<(FolderName, FolderName)> = available
         .into_iter()
         .filter(|f| job.folders.includes(f))
         .map(|f| {
-            let destination = match &into_one {
-                Some(folder) => folder.clone(),
+            let destination = match &url_folder {
+                Some(url_folder) => job
+                    .folders
+                    .under_url_folder(url_folder, source_holds_one, &f),
                 None => destination_of(job, source, sink, &f),
             };
             (f, destination)

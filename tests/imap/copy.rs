@@ -641,7 +641,7 @@ fn the_sizes_of_many_folders_are_asked_in_one_pass_and_the_largest_starts_first(
 }
 
 #[test]
-fn a_folder_in_the_url_is_the_only_source_folder_or_the_one_destination_folder() {
+fn a_folder_in_the_url_is_the_only_source_folder_or_the_destinations_parent_folder() {
     let env = TestEnv::new();
     let server = server();
     let source = Account::new(&env, server, "url-folder-src", None);
@@ -672,12 +672,49 @@ fn a_folder_in_the_url_is_the_only_source_folder_or_the_one_destination_folder()
         only.keys().collect::<Vec<_>>()
     );
 
-    // Destination URL with a folder: every folder lands in it, deduplicated.
+    // Destination URL with a folder, source of several: their parent.
     let destination = Account::new(&env, server, "url-folder-dst", None);
     let mut copy = args(["--json", "copy", &source.imaps()]);
-    copy.push(format!("{}/Collected", destination.imaps()));
+    copy.push(format!("{}/Restored", destination.imaps()));
     copy.extend(source.src_args());
     copy.extend(destination.dst_args());
+    let events = env.run_json_owned(&copy, 0);
+    let done = summary(&events);
+    assert_eq!(count(done, "messages_copied"), 9, "{done}");
+    let folders = destination.folders();
+    for expected in ["Restored/INBOX", "Restored/Work", "Restored/Archive/2024"] {
+        let found = folders.iter().any(|f| f.replace('.', "/") == expected);
+        assert!(found, "{expected} in {folders:?}");
+    }
+    assert_eq!(destination.count("INBOX"), 0);
+    let sep = if folders.iter().any(|f| f.contains('.')) {
+        "."
+    } else {
+        "/"
+    };
+    assert_eq!(
+        super::message_ids(&destination.messages(&format!("Restored{sep}Work"))),
+        super::message_ids(&stored(&work_and_shared))
+    );
+
+    // A source of one folder (a URL naming it) goes into the folder itself.
+    let single = Account::new(&env, server, "url-folder-one", None);
+    let mut copy = args(["--json", "copy"]);
+    copy.push(format!("{}/Work", source.imaps()));
+    copy.push(format!("{}/Imported", single.imaps()));
+    copy.extend(source.src_args());
+    copy.extend(single.dst_args());
+    env.run_json_owned(&copy, 0);
+    assert_eq!(single.folders(), ["INBOX", "Imported"]);
+    assert_eq!(single.count("Imported"), 3);
+
+    // --merge: every folder lands in it, deduplicated.
+    let merged = Account::new(&env, server, "url-folder-merged", None);
+    let mut copy = args(["--json", "copy", &source.imaps()]);
+    copy.push(format!("{}/Collected", merged.imaps()));
+    copy.push("--merge".into());
+    copy.extend(source.src_args());
+    copy.extend(merged.dst_args());
     let events = env.run_json_owned(&copy, 0);
     let done = summary(&events);
     assert_eq!(count(done, "messages_copied"), 8, "{done}");
@@ -686,14 +723,20 @@ fn a_folder_in_the_url_is_the_only_source_folder_or_the_one_destination_folder()
         1,
         "the shared message: {done}"
     );
-    assert_eq!(destination.folders(), ["Collected", "INBOX"]);
-    assert_eq!(destination.count("INBOX"), 0);
+    assert_eq!(merged.folders(), ["Collected", "INBOX"]);
     let mut everything = inbox.clone();
     everything.extend(work);
     everything.extend(archive);
     let mut ids = super::message_ids(&stored(&everything));
     ids.dedup();
-    assert_eq!(super::message_ids(&destination.messages("Collected")), ids);
+    assert_eq!(super::message_ids(&merged.messages("Collected")), ids);
+
+    // verify follows the same rule.
+    let mut check = args(["verify", &source.imaps()]);
+    check.push(format!("{}/Restored", destination.imaps()));
+    check.extend(source.src_args());
+    check.extend(destination.dst_args());
+    crate::util::assert_exit(&env.run_owned(&check), 0);
 }
 
 #[test]
