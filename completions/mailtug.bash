@@ -686,7 +686,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__ls)
-            opts="-q -v -c -h -V --all-namespaces --src-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --config --help --version"
+            opts="-q -v -c -h -V --all-namespaces --src-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --ca-file --insecure --tls --timeout --mbox-format --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --json --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -724,6 +724,22 @@ _mailtug() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls)
+                    COMPREPLY=($(compgen -W "required none" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mbox-format)
+                    COMPREPLY=($(compgen -W "auto mboxrd mboxo mboxcl2" -- "${cur}"))
+                    return 0
+                    ;;
                 --dst-user)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -750,22 +766,6 @@ _mailtug() {
                     ;;
                 --dst-ca-file)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls)
-                    COMPREPLY=($(compgen -W "required none" -- "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mbox-format)
-                    COMPREPLY=($(compgen -W "auto mboxrd mboxo mboxcl2" -- "${cur}"))
                     return 0
                     ;;
                 --config)

@@ -185,6 +185,14 @@ oauthbearer\t''
 user\t''
 apop\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l ca-file -d 'Also trust the CA certificates in this PEM file, for SRC and DST both (--src-ca-file and --dst-ca-file win)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
+none\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l mbox-format -d 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2' -r -f -a "auto\t''
+mboxrd\t''
+mboxo\t''
+mboxcl2\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-user -d 'User name for DST, when not in its URL' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-admin -d 'Log in to DST as administrator ADMIN and act as DST\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F
@@ -196,14 +204,6 @@ plain\t''
 xoauth2\t''
 oauthbearer\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l dst-ca-file -d 'Also trust the CA certificates in this PEM file for DST' -r -F
-complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l ca-file -d 'Also trust the CA certificates in this PEM file, for SRC and DST both (--src-ca-file and --dst-ca-file win)' -r -F
-complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
-none\t''"
-complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l mbox-format -d 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2' -r -f -a "auto\t''
-mboxrd\t''
-mboxo\t''
-mboxcl2\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l all-namespaces -d 'IMAP: also list folders of other users\' and shared namespaces'
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'

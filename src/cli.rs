@@ -84,15 +84,21 @@ Exit codes:
 #[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
     /// Print JSON Lines events on stdout, one object per line (see mailtug(1))
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Output", long, global = true)]
     pub json: bool,
 
     /// Print nothing but errors
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        help_heading = "Output",
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose"
+    )]
     pub quiet: bool,
 
     /// More detail on stderr; -vv for debugging
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(help_heading = "Output", short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
 
@@ -118,6 +124,17 @@ pub(crate) enum Command {
     Mirror(MirrorArgs),
 
     /// List the folders of an endpoint with message counts and sizes
+    // One endpoint, read as a source: the destination's options are not
+    // its own (they are still accepted, so a copy's options can be reused).
+    #[command(
+        mut_arg("dst_user", |a| a.hide(true)),
+        mut_arg("dst_admin", |a| a.hide(true)),
+        mut_arg("dst_password_file", |a| a.hide(true)),
+        mut_arg("dst_password_env", |a| a.hide(true)),
+        mut_arg("dst_password_command", |a| a.hide(true)),
+        mut_arg("dst_auth", |a| a.hide(true)),
+        mut_arg("dst_ca_file", |a| a.hide(true))
+    )]
     Ls(LsArgs),
 
     /// Check that DST holds every message of SRC, folder by folder
@@ -254,23 +271,23 @@ pub(crate) enum ConfigCommand {
 #[derive(Debug, Args, Clone)]
 pub(crate) struct FolderArgs {
     /// Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023
-    #[arg(long = "folder", value_name = "NAME")]
+    #[arg(help_heading = "Selection", long = "folder", value_name = "NAME")]
     pub folders: Vec<String>,
 
     /// Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels
-    #[arg(long, value_name = "GLOB")]
+    #[arg(help_heading = "Selection", long, value_name = "GLOB")]
     pub exclude: Vec<String>,
 
     /// Rename folder OLD (and everything below it) to NEW at the destination (repeatable)
-    #[arg(long, value_name = "OLD=NEW")]
+    #[arg(help_heading = "Selection", long, value_name = "OLD=NEW")]
     pub map: Vec<String>,
 
     /// IMAP: also take folders of other users' and shared namespaces, under their full names (by default only your own folders)
-    #[arg(long)]
+    #[arg(help_heading = "Selection", long)]
     pub all_namespaces: bool,
 
     /// Copy every source folder into the folder DST's URL names (imaps://host/Restored); without it that folder is their parent (Restored/Sent, …)
-    #[arg(long)]
+    #[arg(help_heading = "Selection", long)]
     pub merge: bool,
 }
 
@@ -280,50 +297,50 @@ pub(crate) struct FolderArgs {
 #[derive(Debug, Args, Clone)]
 pub(crate) struct RemoteArgs {
     /// User name for SRC, when not in its URL (e.g. one containing `@`)
-    #[arg(long, value_name = "USER")]
+    #[arg(help_heading = "Authentication", long, value_name = "USER")]
     pub src_user: Option<String>,
     /// Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC's user (SASL PLAIN)
-    #[arg(long, value_name = "ADMIN")]
+    #[arg(help_heading = "Authentication", long, value_name = "ADMIN")]
     pub src_admin: Option<String>,
     /// Read SRC's password (or token) from the first line of FILE
-    #[arg(long, value_name = "FILE", value_parser = home_path)]
+    #[arg(help_heading = "Authentication", long, value_name = "FILE", value_parser = home_path)]
     pub src_password_file: Option<PathBuf>,
     /// Read SRC's password (or token) from environment variable VAR
-    #[arg(long, value_name = "VAR")]
+    #[arg(help_heading = "Authentication", long, value_name = "VAR")]
     pub src_password_env: Option<String>,
     /// Run CMD with sh and read SRC's password (or token) from its first line of output
-    #[arg(long, value_name = "CMD")]
+    #[arg(help_heading = "Authentication", long, value_name = "CMD")]
     pub src_password_command: Option<String>,
     /// How to log in to SRC: auto (PLAIN if offered, else LOGIN / USER+PASS), login, plain, xoauth2, oauthbearer (IMAP), user, apop (POP3)
-    #[arg(long, value_name = "MECHANISM", value_enum, default_value_t = Auth::Auto)]
+    #[arg(help_heading = "Authentication", long, value_name = "MECHANISM", value_enum, default_value_t = Auth::Auto)]
     pub src_auth: Auth,
     /// Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)
-    #[arg(long, value_name = "FILE", value_parser = home_path)]
+    #[arg(help_heading = "TLS", long, value_name = "FILE", value_parser = home_path)]
     pub src_ca_file: Option<PathBuf>,
 
     /// User name for DST, when not in its URL
-    #[arg(long, value_name = "USER")]
+    #[arg(help_heading = "Authentication", long, value_name = "USER")]
     pub dst_user: Option<String>,
     /// Log in to DST as administrator ADMIN and act as DST's user (SASL PLAIN)
-    #[arg(long, value_name = "ADMIN")]
+    #[arg(help_heading = "Authentication", long, value_name = "ADMIN")]
     pub dst_admin: Option<String>,
     /// Read DST's password (or token) from the first line of FILE
-    #[arg(long, value_name = "FILE", value_parser = home_path)]
+    #[arg(help_heading = "Authentication", long, value_name = "FILE", value_parser = home_path)]
     pub dst_password_file: Option<PathBuf>,
     /// Read DST's password (or token) from environment variable VAR
-    #[arg(long, value_name = "VAR")]
+    #[arg(help_heading = "Authentication", long, value_name = "VAR")]
     pub dst_password_env: Option<String>,
     /// Run CMD with sh and read DST's password (or token) from its first line of output
-    #[arg(long, value_name = "CMD")]
+    #[arg(help_heading = "Authentication", long, value_name = "CMD")]
     pub dst_password_command: Option<String>,
     /// How to log in to DST: auto, login, plain, xoauth2, oauthbearer
-    #[arg(long, value_name = "MECHANISM", value_enum, default_value_t = DstAuth::Auto)]
+    #[arg(help_heading = "Authentication", long, value_name = "MECHANISM", value_enum, default_value_t = DstAuth::Auto)]
     pub dst_auth: DstAuth,
     /// Also trust the CA certificates in this PEM file for DST
-    #[arg(long, value_name = "FILE", value_parser = home_path)]
+    #[arg(help_heading = "TLS", long, value_name = "FILE", value_parser = home_path)]
     pub dst_ca_file: Option<PathBuf>,
     /// Also trust the CA certificates in this PEM file, for SRC and DST both (--src-ca-file and --dst-ca-file win)
-    #[arg(long, value_name = "FILE", value_parser = home_path)]
+    #[arg(help_heading = "TLS", long, value_name = "FILE", value_parser = home_path)]
     pub ca_file: Option<PathBuf>,
 
     /// SRC's password, from the config file (never from the command line)
@@ -334,17 +351,17 @@ pub(crate) struct RemoteArgs {
     pub dst_password: Option<crate::secret::Secret>,
 
     /// Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)
-    #[arg(long)]
+    #[arg(help_heading = "TLS", long)]
     pub insecure: bool,
     /// `none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)
-    #[arg(long, value_name = "MODE", value_enum, default_value_t = Tls::Required)]
+    #[arg(help_heading = "TLS", long, value_name = "MODE", value_enum, default_value_t = Tls::Required)]
     pub tls: Tls,
     /// Give up on a server that does not answer for SECS seconds
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
 
     /// How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2
-    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = MboxFormat::Auto)]
+    #[arg(help_heading = "Local stores", long, value_name = "FORMAT", value_enum, default_value_t = MboxFormat::Auto)]
     pub mbox_format: MboxFormat,
 }
 
@@ -362,7 +379,7 @@ pub(crate) struct CopyArgs {
     pub folders: FolderArgs,
 
     /// Copy every message, even when the destination folder already holds its fingerprint
-    #[arg(long)]
+    #[arg(help_heading = "Filters", long)]
     pub no_dedup: bool,
 
     /// Show what would be copied; write nothing, not even the state
@@ -382,27 +399,27 @@ pub(crate) struct CopyArgs {
     pub delete_source: bool,
 
     /// POP3: leave mail on the server for DAYS days after it was first stored, then delete it
-    #[arg(long, value_name = "DAYS")]
+    #[arg(help_heading = "POP3", long, value_name = "DAYS")]
     pub delete_after: Option<u64>,
 
     /// POP3: fetch at most N messages per run (the rest waits for the next run)
-    #[arg(long, value_name = "N")]
+    #[arg(help_heading = "POP3", long, value_name = "N")]
     pub max_messages: Option<u64>,
 
     /// POP3: fetch at most about SIZE bytes per run (suffixes K, M, G allowed)
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(help_heading = "POP3", long, value_name = "SIZE", value_parser = parse_size)]
     pub max_bytes: Option<u64>,
 
     /// Only messages with an internal date on or after DATE (YYYY-MM-DD; UTC for local stores, the server's day for IMAP)
-    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    #[arg(help_heading = "Filters", long, value_name = "DATE", value_parser = parse_day)]
     pub since: Option<SystemTime>,
 
     /// Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server's day for IMAP)
-    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    #[arg(help_heading = "Filters", long, value_name = "DATE", value_parser = parse_day)]
     pub before: Option<SystemTime>,
 
     /// Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(help_heading = "Filters", long, value_name = "SIZE", value_parser = parse_size)]
     pub max_size: Option<u64>,
 
     /// Do not map special-use folders (Sent, Drafts, Trash, Junk, Archive) onto the destination's own
@@ -529,11 +546,11 @@ pub(crate) struct VerifyArgs {
 #[derive(Debug, Args, Clone)]
 pub(crate) struct LayoutArgs {
     /// Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)
-    #[arg(long, value_name = "LAYOUT", value_enum, default_value_t = MaildirLayout::Auto)]
+    #[arg(help_heading = "Local stores", long, value_name = "LAYOUT", value_enum, default_value_t = MaildirLayout::Auto)]
     pub src_maildir_layout: MaildirLayout,
 
     /// Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs
-    #[arg(long, value_name = "LAYOUT", value_enum, default_value_t = MaildirLayout::Auto)]
+    #[arg(help_heading = "Local stores", long, value_name = "LAYOUT", value_enum, default_value_t = MaildirLayout::Auto)]
     pub dst_maildir_layout: MaildirLayout,
 }
 

@@ -231,3 +231,99 @@ fn a_missing_source_path_is_not_offered_to_be_created() {
     assert_exit(&output, 2);
     assert!(stderr(&output).contains(&format!("maildir:{missing}")));
 }
+
+#[test]
+fn help_is_grouped_under_headings_and_each_command_shows_its_own_options() {
+    let env = TestEnv::new();
+    let help = crate::util::stdout(&env.run(&["copy", "--help"]));
+    // Heading → the options listed under it, in order.
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    for line in help.lines() {
+        if line.ends_with(':') && !line.starts_with(' ') {
+            sections.push((line.trim_end_matches(':').to_string(), Vec::new()));
+        } else if let (Some(option), Some(section)) =
+            (line.split_whitespace().next(), sections.last_mut())
+        {
+            if option.starts_with('-') {
+                section.1.push(option.trim_end_matches(',').to_string());
+            }
+        }
+    }
+    let names: Vec<&str> = sections.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Arguments",
+            "Options",
+            "Selection",
+            "Filters",
+            "POP3",
+            "Local stores",
+            "Authentication",
+            "TLS",
+            "Output"
+        ],
+        "{help}"
+    );
+    let under = |heading: &str| {
+        sections
+            .iter()
+            .find(|(h, _)| h == heading)
+            .map(|(_, options)| options.clone())
+            .unwrap()
+    };
+    for (heading, option) in [
+        ("Selection", "--folder"),
+        ("Selection", "--merge"),
+        ("Filters", "--since"),
+        ("Authentication", "--src-password-file"),
+        ("TLS", "--ca-file"),
+        ("POP3", "--delete-after"),
+        ("Output", "--json"),
+    ] {
+        assert!(
+            under(heading).iter().any(|o| o == option),
+            "{option} under {heading}: {help}"
+        );
+    }
+    // ls reads one endpoint: the destination's options are not its own.
+    let ls = crate::util::stdout(&env.run(&["ls", "--help"]));
+    assert!(ls.contains("--src-password-file"));
+    assert!(
+        !ls.contains("--dst-password-file") && !ls.contains("--dst-user"),
+        "{ls}"
+    );
+}
+
+#[test]
+fn no_color_turns_the_colors_of_help_and_usage_errors_off() {
+    // `script` gives the program a terminal, where colors are on.
+    let script = crate::support::system::find_program("script").expect("script (util-linux)");
+    let run = |no_color: bool| {
+        let env = TestEnv::new();
+        let mut command = std::process::Command::new(&script);
+        command
+            .args([
+                "-qec",
+                &format!("{} --bogus", env!("CARGO_BIN_EXE_mailtug")),
+                "/dev/null",
+            ])
+            .current_dir(env.root())
+            .env_remove("NO_COLOR");
+        if no_color {
+            command.env("NO_COLOR", "1");
+        }
+        let output = command.output().unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let colored = run(false);
+    assert!(
+        colored.contains("unexpected argument") && colored.contains('\x1b'),
+        "{colored:?}"
+    );
+    let plain = run(true);
+    assert!(
+        plain.contains("unexpected argument") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+}
