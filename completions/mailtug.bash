@@ -146,7 +146,7 @@ _mailtug() {
 
     case "${cmd}" in
         mailtug)
-            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version copy mirror ls verify state run config bulk report help"
+            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version copy mirror ls verify state run config bulk report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,7 +168,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__bulk)
-            opts="-q -v -c -h -V --accounts --max-connections-per-host --jobs --report --skip-completed --mirror --retries --retry-wait --shard --shards --json --quiet --verbose --config --help --version"
+            opts="-q -v -c -h -V --accounts --max-connections-per-host --jobs --report --skip-completed --mirror --retries --retry-wait --shard --shards --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,7 +222,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__config)
-            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version check help"
+            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -244,7 +244,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__config__subcmd__check)
-            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version"
+            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -308,7 +308,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__copy)
-            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --config --help --version"
+            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -686,7 +686,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__ls)
-            opts="-q -v -c -h -V --all-namespaces --src-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --ca-file --insecure --tls --timeout --mbox-format --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --json --quiet --verbose --config --help --version"
+            opts="-q -v -c -h -V --all-namespaces --src-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --ca-file --insecure --tls --timeout --mbox-format --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -784,7 +784,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__mirror)
-            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --delete --max-delete --json --quiet --verbose --config --help --version"
+            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --delete --max-delete --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -946,7 +946,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__report)
-            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version merge help"
+            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1010,7 +1010,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__report__subcmd__merge)
-            opts="-q -v -c -h -V --into --json --quiet --verbose --config --help --version"
+            opts="-q -v -c -h -V --into --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1036,7 +1036,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__run)
-            opts="-q -v -c -h -V --all --json --quiet --verbose --config --help --version"
+            opts="-q -v -c -h -V --all --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1058,7 +1058,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__state)
-            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version list show forget help"
+            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version list show forget help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1080,7 +1080,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__state__subcmd__forget)
-            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version"
+            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1172,7 +1172,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__state__subcmd__list)
-            opts="-q -v -c -h -V --json --quiet --verbose --config --help --version"
+            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1194,7 +1194,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__state__subcmd__show)
-            opts="-q -v -c -h -V --messages --json --quiet --verbose --config --help --version"
+            opts="-q -v -c -h -V --messages --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1216,7 +1216,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__verify)
-            opts="-q -v -c -h -V --content --folder --exclude --map --all-namespaces --merge --src-maildir-layout --dst-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --json --quiet --verbose --config --help --version"
+            opts="-q -v -c -h -V --content --folder --exclude --map --all-namespaces --merge --src-maildir-layout --dst-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

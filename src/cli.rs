@@ -51,6 +51,8 @@ impl Cli {
                 match word.as_str() {
                     "--json" => output.json = true,
                     "-q" | "--quiet" => output.quiet = true,
+                    "--progress" => output.progress = true,
+                    "--no-progress" => output.no_progress = true,
                     "--verbose" => output.verbose += 1,
                     short
                         if short.starts_with('-')
@@ -96,6 +98,19 @@ pub struct OutputArgs {
         conflicts_with = "verbose"
     )]
     pub quiet: bool,
+
+    /// Show progress on stderr even when it is not a terminal (a log, tmux's pipe-pane)
+    #[arg(
+        help_heading = "Output",
+        long,
+        global = true,
+        conflicts_with = "no_progress"
+    )]
+    pub progress: bool,
+
+    /// Never show progress (the summary line still comes)
+    #[arg(help_heading = "Output", long, global = true)]
+    pub no_progress: bool,
 
     /// More detail on stderr; -vv for debugging
     #[arg(help_heading = "Output", short, long, global = true, action = clap::ArgAction::Count)]

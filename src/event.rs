@@ -340,6 +340,8 @@ mod tests {
             counts,
             mirrored: None,
             seconds: 1.5,
+            failed_folders: vec!["Sent".into()],
+            resumed: false,
             dry_run: false,
             interrupted: false,
         };

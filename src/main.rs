@@ -24,6 +24,11 @@ fn main() -> std::process::ExitCode {
         quiet: output.quiet,
         level: output.verbose,
         json: output.json,
+        progress: match (output.progress, output.no_progress) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
     });
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -23,6 +23,9 @@ pub struct Verbosity {
     /// 0: warnings and errors; 1: `-v` info; 2: `-vv` debug.
     pub level: u8,
     pub json: bool,
+    /// `--progress` (`Some(true)`), `--no-progress` (`Some(false)`), or
+    /// bars when stderr is a terminal (`None`).
+    pub progress: Option<bool>,
 }
 
 struct Logger {
@@ -35,12 +38,68 @@ static STDOUT: Mutex<()> = Mutex::new(());
 
 /// Sets up logging and, when stderr is a terminal and not quiet/json, bars.
 pub fn init(verbosity: Verbosity) {
-    let bars = (!verbosity.quiet
-        && !verbosity.json
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("TERM").is_some_and(|t| t != "dumb"))
-    .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));
+    let on_a_terminal =
+        std::io::stderr().is_terminal() && std::env::var_os("TERM").is_some_and(|t| t != "dumb");
+    let bars = match verbosity.progress {
+        Some(false) => None,
+        // Asked for: drawn on stderr whatever it is.
+        Some(true) if !on_a_terminal => Some(MultiProgress::with_draw_target(
+            ProgressDrawTarget::term_like_with_hz(Box::new(ForcedStderr), 4),
+        )),
+        Some(true) => Some(MultiProgress::with_draw_target(
+            ProgressDrawTarget::stderr_with_hz(10),
+        )),
+        None => (!verbosity.quiet && !verbosity.json && on_a_terminal)
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10))),
+    };
     let _ = LOGGER.set(Logger { verbosity, bars });
+}
+
+/// stderr as a terminal 80 columns wide, for `--progress` when it is not
+/// one (indicatif draws nothing on what is not a terminal).
+#[derive(Debug)]
+struct ForcedStderr;
+
+impl indicatif::TermLike for ForcedStderr {
+    fn width(&self) -> u16 {
+        80
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        if n > 0 {
+            write!(std::io::stderr(), "\x1b[{n}A")?;
+        }
+        Ok(())
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        if n > 0 {
+            write!(std::io::stderr(), "\x1b[{n}B")?;
+        }
+        Ok(())
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        if n > 0 {
+            write!(std::io::stderr(), "\x1b[{n}C")?;
+        }
+        Ok(())
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        if n > 0 {
+            write!(std::io::stderr(), "\x1b[{n}D")?;
+        }
+        Ok(())
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        writeln!(std::io::stderr(), "{s}")
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        write!(std::io::stderr(), "{s}")
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        write!(std::io::stderr(), "\r\x1b[2K")
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 fn logger() -> Option<&'static Logger> {
@@ -52,6 +111,7 @@ pub(crate) fn verbosity() -> Verbosity {
         quiet: false,
         level: 0,
         json: false,
+        progress: None,
     })
 }
 
@@ -213,33 +273,56 @@ pub(crate) fn sanitize(text: &str) -> Cow<'_, str> {
     )
 }
 
-/// Progress of one copy run: an overall line, and a bar per folder being copied.
+/// Progress of one copy run: a line for the whole run (messages done of
+/// those known to be pending, percent, bytes, whole-number rates, ETA)
+/// and a line per folder being copied, all within 80 columns and cleared
+/// when the run ends however it ends.
 pub(crate) struct Progress {
     overall: Option<ProgressBar>,
-    bytes: std::sync::atomic::AtomicU64,
+    state: Mutex<Totals>,
+}
+
+#[derive(Default)]
+struct Totals {
+    messages: u64,
+    bytes: u64,
+    /// Messages the folders started so far said were pending.
+    expected: u64,
+    folders_started: usize,
+    folders: usize,
+    started: Option<std::time::Instant>,
 }
 
 impl Progress {
-    pub fn new() -> Progress {
+    /// For a run of `folders` folders.
+    pub fn new(folders: usize) -> Progress {
         let overall = logger().and_then(|l| l.bars.as_ref()).map(|bars| {
             let bar = bars.add(ProgressBar::new_spinner());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} total {pos} msgs, {msg} ({per_sec}) {elapsed_precise}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ProgressStyle::with_template("{spinner} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            bar.enable_steady_tick(Duration::from_millis(200));
+            bar.enable_steady_tick(Duration::from_millis(250));
             bar
         });
         Progress {
             overall,
-            bytes: std::sync::atomic::AtomicU64::new(0),
+            state: Mutex::new(Totals {
+                folders,
+                started: Some(std::time::Instant::now()),
+                ..Totals::default()
+            }),
         }
     }
 
     /// A bar for one folder; it disappears when dropped.
     pub fn folder_bar(&self, name: &str, pending: Option<u64>) -> FolderBar {
+        {
+            let mut totals = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            totals.folders_started += 1;
+            totals.expected += pending.unwrap_or(0);
+        }
+        self.redraw();
         let Some(bars) = logger().and_then(|l| l.bars.as_ref()) else {
             return FolderBar(None);
         };
@@ -250,7 +333,7 @@ impl Progress {
         let bar = bars.insert(0, bar);
         bar.set_style(
             ProgressStyle::with_template(
-                "{prefix:20!} [{bar:30}] {pos}/{len} msgs {per_sec} ETA {eta}",
+                "  {prefix:24!} [{bar:28}] {pos:>7}/{len:7} {percent:>3}%",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
@@ -261,12 +344,20 @@ impl Progress {
 
     /// One message handled (copied, duplicate or failed) of `bytes` bytes.
     pub fn message(&self, bytes: u64) {
-        use std::sync::atomic::Ordering;
-        let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        if let Some(bar) = &self.overall {
-            bar.inc(1);
-            bar.set_message(indicatif::HumanBytes(total).to_string());
+        {
+            let mut totals = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            totals.messages += 1;
+            totals.bytes += bytes;
         }
+        self.redraw();
+    }
+
+    fn redraw(&self) {
+        let Some(bar) = &self.overall else {
+            return;
+        };
+        let line = self.state.lock().unwrap_or_else(|e| e.into_inner()).line();
+        bar.set_message(line);
     }
 
     pub fn finish(&self) {
@@ -276,9 +367,70 @@ impl Progress {
     }
 }
 
-impl Default for Progress {
-    fn default() -> Self {
-        Progress::new()
+impl Totals {
+    /// `1,204/5,000 msgs 24% · 118 MiB · 312 msg/s 2 MiB/s · ETA 0:12`;
+    /// while folders are still to start, the count is of those started
+    /// (`1,204/5,000+`) and there is no ETA.
+    fn line(&self) -> String {
+        let seconds = self
+            .started
+            .map_or(0.0, |s| s.elapsed().as_secs_f64())
+            .max(0.001);
+        let all_known = self.folders_started >= self.folders;
+        let expected = self.expected.max(self.messages);
+        let mut line = format!(
+            "{}/{}{} msgs",
+            thousands(self.messages),
+            thousands(expected),
+            if all_known { "" } else { "+" }
+        );
+        if all_known && expected > 0 {
+            line.push_str(&format!(" {}%", self.messages * 100 / expected));
+        }
+        let rate = self.messages as f64 / seconds;
+        line.push_str(&format!(
+            " · {} · {} msg/s {}/s",
+            bytes(self.bytes),
+            rate.round() as u64,
+            whole_bytes((self.bytes as f64 / seconds) as u64)
+        ));
+        if all_known && rate >= 0.5 && expected > self.messages {
+            let left = ((expected - self.messages) as f64 / rate) as u64;
+            line.push_str(&format!(" · ETA {}:{:02}", left / 60, left % 60));
+        }
+        line
+    }
+}
+
+/// A byte count in whole units (`71 KiB`), for rates.
+fn whole_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{} {}", value.round() as u64, UNITS[unit])
+}
+
+/// `12345` as `12,345`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Drop for Progress {
+    /// A run that stops on an error clears its lines too.
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
@@ -309,6 +461,37 @@ pub(crate) fn bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_run_line_counts_rates_and_eta_in_whole_numbers_within_80_columns() {
+        let mut totals = Totals {
+            messages: 1_204,
+            bytes: 123_456_789,
+            expected: 5_000,
+            folders_started: 2,
+            folders: 3,
+            started: None,
+        };
+        let line = totals.line();
+        assert!(line.starts_with("1,204/5,000+ msgs · "), "{line}");
+        assert!(!line.contains('%') && !line.contains("ETA"), "{line}");
+        totals.folders_started = 3;
+        totals.started = Some(std::time::Instant::now() - Duration::from_secs(10));
+        let line = totals.line();
+        assert!(line.starts_with("1,204/5,000 msgs 24% · "), "{line}");
+        assert!(line.contains(" 120 msg/s "), "{line}");
+        assert!(line.contains("ETA 0:31"), "{line}");
+        assert!(!line.contains('.') || line.contains("MiB"), "{line}");
+        assert!(
+            line.chars().count() + 2 <= 80,
+            "{} columns: {line}",
+            line.len()
+        );
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(whole_bytes(72_417), "71 KiB");
+        assert_eq!(whole_bytes(3 * 1024 * 1024 + 100), "3 MiB");
+    }
 
     #[test]
     fn sanitize_neutralises_terminal_escapes() {

@@ -118,7 +118,9 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
     // (stderr not a terminal) a run that went well says nothing, so a
     // five-minute fetch job does not mail its owner every five minutes;
     // -v asks for the line anyway.
-    let attended = std::io::stderr().is_terminal() || report::verbosity().level > 0;
+    let attended = std::io::stderr().is_terminal()
+        || report::verbosity().level > 0
+        || report::verbosity().progress == Some(true);
     if attended || code != ExitCode::Success {
         report::human(&summary_line(&summary));
     }
@@ -180,9 +182,17 @@ fn summary_line(summary: &pipeline::Summary) -> String {
         }
     }
     if summary.folders_failed > 0 {
+        let mut names = summary.failed_folders.clone();
+        names.sort();
+        let shown: Vec<String> = names.iter().take(5).map(|n| format!("`{n}`")).collect();
+        let more = match names.len().saturating_sub(shown.len()) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
         parts.push(format!(
-            "{} FAILED",
-            plural(summary.folders_failed, "folder")
+            "{} FAILED ({}{more})",
+            plural(summary.folders_failed, "folder"),
+            shown.join(", ")
         ));
     }
     if summary.files_skipped > 0 {
@@ -198,16 +208,19 @@ fn summary_line(summary: &pipeline::Summary) -> String {
         ));
     }
     let folders = plural(summary.folders, "folder");
-    let interrupted = if summary.interrupted {
-        "interrupted, "
-    } else {
-        ""
+    let resumed = match summary.resumed {
+        true => "resumed the last run: ",
+        false => "",
     };
-    format!(
-        "mailtug: {interrupted}{} ({folders}, {:.1} s)",
+    let line = format!(
+        "mailtug: {resumed}{} ({folders}, {:.1} s)",
         parts.join(", "),
         summary.seconds
-    )
+    );
+    match summary.interrupted {
+        true => format!("{line}; interrupted: run the same command again to resume"),
+        false => line,
+    }
 }
 
 fn plural(n: u64, word: &str) -> String {

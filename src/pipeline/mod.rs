@@ -126,6 +126,13 @@ pub struct Summary {
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub mirrored: Option<MirrorCounts>,
     pub seconds: f64,
+    /// Folders that failed, for the summary line.
+    #[serde(skip)]
+    pub failed_folders: Vec<String>,
+    /// The job's state showed an earlier run that did not finish: this
+    /// one took up where it stopped.
+    #[serde(skip)]
+    pub resumed: bool,
     pub dry_run: bool,
     /// Stopped by Ctrl-C or SIGTERM; what was committed is recorded.
     pub interrupted: bool,
@@ -137,6 +144,8 @@ impl Summary {
         self.folders_failed += other.folders_failed;
         self.folders_not_started += other.folders_not_started;
         self.folders_unchanged += other.folders_unchanged;
+        self.failed_folders
+            .extend(other.failed_folders.iter().cloned());
         self.counts.add(&other.counts);
         if let Some(other) = &other.mirrored {
             self.mirrored
@@ -198,6 +207,14 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
 
     let (shared, state_thread) = start_state(&job, &units, &sink).await?;
     let started_at = unix_now();
+    // An earlier run that did not finish: this one resumes it.
+    let resumed = shared
+        .state
+        .call(|state| Ok(state.last_run()))
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|run| matches!(run.status.as_str(), "running" | "interrupted"));
     if !job.dry_run {
         // Through the run's writer, which holds the state file alone.
         let run = last_run("running", started_at, None, &Summary::default());
@@ -217,8 +234,10 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
         // alone at the end.
         plan::order_largest_first(&mut source, &mut units).await;
     }
+    // The folders still to copy: the whole run's line knows its total once
+    // each has started.
+    let progress = Arc::new(Progress::new(units.iter().map(Vec::len).sum::<usize>()));
     let queue = Arc::new(Mutex::new(units.into_iter().collect::<VecDeque<_>>()));
-    let progress = Arc::new(Progress::new());
 
     // One stop signal for everyone: the user's interrupt, or a worker whose
     // destination failed.
@@ -238,6 +257,7 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
 
     let mut summary = Summary {
         dry_run: job.dry_run,
+        resumed,
         ..Summary::default()
     };
     summary.add(&settled);

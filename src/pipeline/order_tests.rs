@@ -114,7 +114,7 @@ pub(super) async fn copy_memory(
     let (_stop, mut stopped) = watch::channel(false);
     let mut committed = Counts::default();
     let (from, to) = (folder(from), folder(to));
-    let progress = Progress::new();
+    let progress = Progress::new(1);
     let mut copy = FolderCopy {
         job,
         shared,

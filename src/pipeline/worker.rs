@@ -276,6 +276,7 @@ impl Worker {
         }
         if let Some(e) = &done.error {
             summary.folders_failed += 1;
+            summary.failed_folders.push(folder.to_string());
             report::error(&format!("folder `{folder}`: {e:#}"));
         }
         let interrupted = done.interrupted;
@@ -297,6 +298,26 @@ pub(super) fn report_folder_done(
     done: &FolderDone,
     error: Option<&anyhow::Error>,
 ) {
+    // -v: a line per folder.
+    if !done.unchanged && error.is_none() {
+        let c = &done.counts;
+        let target = match folder == destination {
+            true => String::new(),
+            false => format!(" -> `{destination}`"),
+        };
+        report::info(&format!(
+            "folder `{folder}`{target}: {} copied ({}), {} duplicate, {} failed{}",
+            c.messages_copied,
+            report::bytes(c.bytes_copied),
+            c.messages_duplicate,
+            c.messages_failed,
+            if done.interrupted {
+                ", interrupted"
+            } else {
+                ""
+            }
+        ));
+    }
     report::emit(&Event::FolderDone {
         folder,
         destination_folder: destination,

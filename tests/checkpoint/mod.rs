@@ -487,6 +487,7 @@ fn state_list_says_how_each_jobs_last_run_ended() {
     );
     let copy = [
         "--json",
+        "-v",
         "copy",
         &account.url("imaps", proxy.port()),
         &env.endpoint("maildir", "out"),
@@ -514,11 +515,26 @@ fn state_list_says_how_each_jobs_last_run_ended() {
     let mut running = env.spawn(&copy);
     assert!(running.wait_for_event("folder_start"));
     running.signal("TERM");
-    assert_eq!(running.finish().status.code(), Some(4));
+    let finished = running.finish();
+    assert_eq!(finished.status.code(), Some(4));
+    assert!(
+        finished
+            .stderr
+            .contains("interrupted: run the same command again to resume"),
+        "{}",
+        finished.stderr
+    );
     assert_eq!(status(), "interrupted");
 
-    // Run to the end.
-    env.run_json(&copy, 0);
+    // Run to the end: it says it resumed, and a line per folder (-v).
+    let output = env.command(copy).output().unwrap();
+    crate::util::assert_exit(&output, 0);
+    let err = crate::util::stderr(&output);
+    assert!(
+        err.contains("mailtug: resumed the last run: copied"),
+        "{err}"
+    );
+    assert!(err.contains("folder `INBOX`: "), "{err}");
     assert_eq!(status(), "finished");
     let output = env.run(&["state", "list"]);
     assert!(stdout(&output).lines().nth(1).unwrap().contains("finished"));

@@ -327,3 +327,51 @@ fn no_color_turns_the_colors_of_help_and_usage_errors_off() {
         "{plain:?}"
     );
 }
+
+#[test]
+fn progress_shows_on_a_terminal_or_when_asked_and_never_with_no_progress() {
+    let script = crate::support::system::find_program("script").expect("script (util-linux)");
+    let fixture = path_arg(&crate::util::fixtures_dir().join("maildir"));
+    let run_in_terminal = |env: &TestEnv, extra: &str| {
+        let command = format!(
+            "XDG_STATE_HOME={} {} copy {fixture} maildir:{} {extra}",
+            path_arg(&env.state_home()),
+            env!("CARGO_BIN_EXE_mailtug"),
+            path_arg(&env.path("out")),
+        );
+        let output = std::process::Command::new(&script)
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(env.root())
+            .env("TERM", "xterm")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // On a terminal: the run's line with its counts, then the summary.
+    let shown = run_in_terminal(&TestEnv::new(), "");
+    assert!(shown.contains("/48 msgs"), "{shown:?}");
+    assert!(shown.contains("msg/s"), "{shown:?}");
+    assert!(shown.contains("copied 47 messages"), "{shown:?}");
+    // --no-progress: only the summary.
+    let quiet = run_in_terminal(&TestEnv::new(), "--no-progress");
+    assert!(!quiet.contains("msgs"), "{quiet:?}");
+    assert!(quiet.contains("copied 47 messages"), "{quiet:?}");
+
+    // --progress on stderr that is not a terminal (a log file).
+    let env = TestEnv::new();
+    let output = env.run(&[
+        "copy",
+        &fixture,
+        &env.endpoint("maildir", "out"),
+        "--progress",
+    ]);
+    assert_exit(&output, 0);
+    let err = stderr(&output);
+    assert!(err.contains("/48 msgs"), "{err:?}");
+    assert!(err.contains("copied 47 messages"), "{err:?}");
+    // Without it, nothing but errors there.
+    let env = TestEnv::new();
+    let output = env.run(&["copy", &fixture, &env.endpoint("maildir", "out")]);
+    assert_eq!(stderr(&output), "");
+}
