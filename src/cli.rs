@@ -41,6 +41,12 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// Whether the command prints one JSON document rather than events
+    /// (`state show`), so `--json` adds no summary event after it.
+    pub fn prints_a_document(&self) -> bool {
+        matches!(&self.command, Command::State(StateCommand::Show { .. }))
+    }
+
     /// Options typed after `mailtug run JOB` that shape the output
     /// (`--json`, `-q`, `-v`): they apply from the start, before the
     /// job's command line is read.

@@ -30,6 +30,7 @@ fn main() -> std::process::ExitCode {
             _ => None,
         },
     });
+    let document = cli.prints_a_document();
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,7 +38,9 @@ fn main() -> std::process::ExitCode {
         .and_then(|runtime| runtime.block_on(commands::run(cli)));
     let code = match outcome {
         Ok(code) => {
-            report::final_summary(code.code(), None);
+            if !document {
+                report::final_summary(code.code(), None);
+            }
             code
         }
         // `mailtug ls | head` is not a failure.

@@ -539,3 +539,16 @@ fn state_list_says_how_each_jobs_last_run_ended() {
     let output = env.run(&["state", "list"]);
     assert!(stdout(&output).lines().nth(1).unwrap().contains("finished"));
 }
+
+#[test]
+fn state_show_json_is_one_document_without_a_summary_after_it() {
+    let env = TestEnv::new();
+    env.copy_fixture("single.mbox");
+    let src = env.endpoint("mbox", "single.mbox");
+    assert_exit(&env.run(&["copy", &src, &env.endpoint("maildir", "md")]), 0);
+    let (id, _) = env.only_checkpoint();
+    let output = env.run(&["--json", "state", "show", &id]);
+    assert_exit(&output, 0);
+    let shown: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert_eq!(shown["job"]["source"], src.as_str());
+}
