@@ -327,6 +327,7 @@ mod tests {
         let counts = Counts {
             messages_copied: 3,
             messages_duplicate: 2,
+            duplicates_in_source: 1,
             messages_failed: 1,
             bytes_copied: 4096,
         };
@@ -480,7 +481,7 @@ mod tests {
                     mirrored: None,
                     error: None,
                 },
-                r#"{"bytes_copied":4096,"destination_folder":"Archive/2023","error":null,"event":"folder_done","folder":"INBOX","messages_copied":3,"messages_duplicate":2,"messages_failed":1,"unchanged":false}"#,
+                r#"{"bytes_copied":4096,"destination_folder":"Archive/2023","duplicates_in_source":1,"error":null,"event":"folder_done","folder":"INBOX","messages_copied":3,"messages_duplicate":2,"messages_failed":1,"unchanged":false}"#,
             ),
             (
                 "copy",
@@ -492,7 +493,7 @@ mod tests {
                     mirrored: None,
                     error: Some("reading folder `INBOX`: gone".into()),
                 },
-                r#"{"bytes_copied":0,"destination_folder":"INBOX","error":"reading folder `INBOX`: gone","event":"folder_done","folder":"INBOX","messages_copied":0,"messages_duplicate":0,"messages_failed":0,"unchanged":true}"#,
+                r#"{"bytes_copied":0,"destination_folder":"INBOX","duplicates_in_source":0,"error":"reading folder `INBOX`: gone","event":"folder_done","folder":"INBOX","messages_copied":0,"messages_duplicate":0,"messages_failed":0,"unchanged":true}"#,
             ),
             (
                 "copy",
@@ -549,7 +550,7 @@ mod tests {
                     error: None,
                     error_kind: None,
                 },
-                r#"{"bytes_copied":4096,"dry_run":false,"event":"summary","exit_code":1,"files_skipped":1,"folders":2,"folders_failed":1,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":3,"messages_duplicate":2,"messages_failed":1,"seconds":1.5}"#,
+                r#"{"bytes_copied":4096,"dry_run":false,"duplicates_in_source":1,"event":"summary","exit_code":1,"files_skipped":1,"folders":2,"folders_failed":1,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":3,"messages_duplicate":2,"messages_failed":1,"seconds":1.5}"#,
             ),
             (
                 "copy",
@@ -559,7 +560,7 @@ mod tests {
                     error: Some("appending to `INBOX`: disk full".into()),
                     error_kind: Some("other"),
                 },
-                r#"{"bytes_copied":0,"dry_run":false,"error":"appending to `INBOX`: disk full","error_kind":"other","event":"summary","exit_code":1,"files_skipped":0,"folders":0,"folders_failed":0,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":0,"messages_duplicate":0,"messages_failed":0,"seconds":0.0}"#,
+                r#"{"bytes_copied":0,"dry_run":false,"duplicates_in_source":0,"error":"appending to `INBOX`: disk full","error_kind":"other","event":"summary","exit_code":1,"files_skipped":0,"folders":0,"folders_failed":0,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":0,"messages_duplicate":0,"messages_failed":0,"seconds":0.0}"#,
             ),
             (
                 "copy",

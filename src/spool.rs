@@ -74,8 +74,8 @@ impl FingerprintSpool {
     pub fn new() -> Result<FingerprintSpool> {
         let conn = scratch_database()?;
         conn.execute_batch(
-            "CREATE TABLE fingerprints (fingerprint TEXT PRIMARY KEY, copies INTEGER NOT NULL) \
-             WITHOUT ROWID; \
+            "CREATE TABLE fingerprints (fingerprint TEXT PRIMARY KEY, copies INTEGER NOT NULL, \
+             this_run INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID; \
              CREATE TABLE arrivals (fingerprint TEXT NOT NULL, uid INTEGER NOT NULL); \
              CREATE INDEX arrivals_by_fingerprint ON arrivals(fingerprint);",
         )
@@ -189,6 +189,47 @@ impl FingerprintSpool {
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// Adds the fingerprints of messages this run stored, one each; a
+    /// fingerprint the folder held before stays one it held before.
+    pub fn extend_this_run<'a>(
+        &self,
+        fingerprints: impl IntoIterator<Item = &'a Fingerprint>,
+    ) -> Result<()> {
+        let mut conn = lock(&self.conn);
+        let mut fingerprints = fingerprints.into_iter().peekable();
+        while fingerprints.peek().is_some() {
+            let tx = conn.transaction()?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO fingerprints (fingerprint, copies, this_run) VALUES (?1, 1, 1) \
+                     ON CONFLICT (fingerprint) DO UPDATE SET copies = copies + 1",
+                )?;
+                for fingerprint in fingerprints.by_ref().take(ROWS_PER_TRANSACTION) {
+                    insert.execute([fingerprint.to_string()])?;
+                    self.messages.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Whether `fingerprint` is only here because this run stored it
+    /// (`extend_this_run`): another copy of it is a duplicate within the
+    /// source, not a message the destination already had.
+    pub fn stored_this_run(&self, fingerprint: &Fingerprint) -> bool {
+        lock(&self.conn)
+            .prepare_cached("SELECT this_run FROM fingerprints WHERE fingerprint = ?1")
+            .and_then(|mut select| {
+                select
+                    .query_row([fingerprint.to_string()], |row| row.get::<_, i64>(0))
+                    .optional()
+            })
+            .ok()
+            .flatten()
+            == Some(1)
     }
 
     /// Empties the spool (a destination folder indexed again from scratch).

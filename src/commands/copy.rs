@@ -148,10 +148,19 @@ fn summary_line(summary: &pipeline::Summary) -> String {
             report::bytes(c.bytes_copied)
         ));
     }
-    if c.messages_duplicate > 0 {
+    // Mail the destination had, and copies within the source of what
+    // this run stored: the second kind is the source's own doing.
+    let already_there = c.messages_duplicate - c.duplicates_in_source;
+    if already_there > 0 {
         parts.push(format!(
-            "skipped {} already there",
-            plural(c.messages_duplicate, "duplicate")
+            "skipped {} already at the destination",
+            plural(already_there, "message")
+        ));
+    }
+    if c.duplicates_in_source > 0 {
+        parts.push(format!(
+            "skipped {} within the source",
+            plural(c.duplicates_in_source, "duplicate")
         ));
     }
     if c.messages_failed > 0 {

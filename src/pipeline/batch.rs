@@ -214,6 +214,9 @@ impl<'a> Batch<'a> {
             ));
         }
         self.counts.messages_duplicate += 1;
+        if self.added.contains(&fingerprint) || self.known.stored_this_run(&fingerprint) {
+            self.counts.duplicates_in_source += 1;
+        }
         self.uncommitted.push(Uncommitted {
             key,
             fingerprint,
@@ -385,7 +388,7 @@ impl<'a> Batch<'a> {
         if self.dedup {
             let known = self.known.clone();
             let added = std::mem::take(&mut self.added);
-            crate::durable::blocking(|| known.extend(&added))
+            crate::durable::blocking(|| known.extend_this_run(&added))
                 .context("keeping the fingerprints stored for deduplication")?;
         }
         self.report(stored);

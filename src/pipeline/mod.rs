@@ -72,7 +72,13 @@ pub type InterruptSignal = watch::Receiver<bool>;
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Counts {
     pub messages_copied: u64,
+    /// Messages not copied because the destination folder held them:
+    /// before the run, or since this run stored another copy (see
+    /// `duplicates_in_source`).
     pub messages_duplicate: u64,
+    /// Of `messages_duplicate`: copies within the source of a message
+    /// this run stored (the same message in two folders, or twice in one).
+    pub duplicates_in_source: u64,
     pub messages_failed: u64,
     pub bytes_copied: u64,
 }
@@ -81,6 +87,7 @@ impl Counts {
     fn add(&mut self, other: &Counts) {
         self.messages_copied += other.messages_copied;
         self.messages_duplicate += other.messages_duplicate;
+        self.duplicates_in_source += other.duplicates_in_source;
         self.messages_failed += other.messages_failed;
         self.bytes_copied += other.bytes_copied;
     }

@@ -174,10 +174,11 @@ fn ls_lists_every_fixture_folder_with_its_message_count() {
 }
 
 /// The documented keys of the copy summary (mailtug(1), JSON EVENTS).
-const SUMMARY_KEYS: [&str; 14] = [
+const SUMMARY_KEYS: [&str; 15] = [
     "event",
     "messages_copied",
     "messages_duplicate",
+    "duplicates_in_source",
     "messages_failed",
     "bytes_copied",
     "seconds",
@@ -250,6 +251,7 @@ fn assert_copy_events_are_consistent(events: &[Value]) {
     for key in [
         "messages_copied",
         "messages_duplicate",
+        "duplicates_in_source",
         "messages_failed",
         "bytes_copied",
     ] {

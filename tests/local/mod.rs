@@ -1144,3 +1144,29 @@ fn skipped_paths(events: &[Value]) -> Vec<String> {
     paths.sort();
     paths
 }
+
+#[test]
+fn duplicates_within_the_source_are_told_from_messages_already_at_the_destination() {
+    let env = TestEnv::new();
+    env.copy_fixture("mbox");
+    let (src, dst) = (env.endpoint("mbox", "mbox"), env.endpoint("maildir", "md"));
+    // The fixture tree holds one message twice.
+    let first = env.run_json(&["--json", "copy", &src, &dst], 0);
+    let done = summary(&first);
+    assert_eq!(count(done, "duplicates_in_source"), 1, "{done}");
+    assert_eq!(count(done, "messages_duplicate"), 1, "{done}");
+    // The same copy with its state forgotten: everything is already at
+    // the destination, which is not the source's doing.
+    let (id, _) = env.only_checkpoint();
+    assert_exit(&env.run(&["state", "forget", &id]), 0);
+    let output = env.run(&["--json", "-v", "copy", &src, &dst]);
+    assert_exit(&output, 0);
+    let done = summary(&crate::util::json_events(&output)).clone();
+    assert_eq!(count(&done, "duplicates_in_source"), 0, "{done}");
+    assert_eq!(count(&done, "messages_duplicate"), 48, "{done}");
+    assert!(
+        crate::util::stderr(&output).contains("skipped 48 messages already at the destination"),
+        "{}",
+        crate::util::stderr(&output)
+    );
+}
