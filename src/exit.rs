@@ -135,7 +135,11 @@ pub(crate) fn says_later(words: &str) -> bool {
         "[IN-USE]",
         "[LOGIN-DELAY]",
         "[SYS/TEMP]",
-        "TOO MANY",
+        // Not any "too many": "too many login failures" is a lockout,
+        // which retrying makes worse.
+        "TOO MANY CONNECTIONS",
+        "TOO MANY SIMULTANEOUS",
+        "TOO MANY SESSIONS",
         "TRY AGAIN LATER",
         "THROTTL",
     ]
@@ -249,6 +253,8 @@ mod tests {
             login_failed("x".into(), "-ERR [AUTH] Invalid credentials"),
             login_failed("x".into(), "-ERR [IN-USE] mailbox locked"),
             login_failed("x".into(), "NO [LIMIT] Too many connections"),
+            login_failed("x".into(), "NO Too many login failures"),
+            login_failed("x".into(), "NO Too many simultaneous connections"),
             unreachable("connection refused"),
             usage("bad flag"),
             anyhow::Error::new(Locked("busy".into())),
@@ -260,6 +266,8 @@ mod tests {
             [
                 "auth",
                 "throttled",
+                "throttled",
+                "auth",
                 "throttled",
                 "network",
                 "usage",
