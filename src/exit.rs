@@ -59,36 +59,18 @@ pub(crate) struct LoginRefused(pub String);
 #[derive(Debug)]
 pub(crate) struct Busy(pub String);
 
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Each marker is an error whose text is its own.
+macro_rules! marker_error {
+    ($($marker:ident),*) => {$(
+        impl fmt::Display for $marker {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl std::error::Error for $marker {}
+    )*};
 }
-impl fmt::Display for EndpointError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl fmt::Display for Locked {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl fmt::Display for LoginRefused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl fmt::Display for Busy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for UsageError {}
-impl std::error::Error for EndpointError {}
-impl std::error::Error for Locked {}
-impl std::error::Error for LoginRefused {}
-impl std::error::Error for Busy {}
+marker_error!(UsageError, EndpointError, Locked, LoginRefused, Busy);
 
 /// A usage error with the given text.
 pub(crate) fn usage(text: impl Into<String>) -> anyhow::Error {

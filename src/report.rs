@@ -55,6 +55,14 @@ pub fn init(verbosity: Verbosity) {
     let _ = LOGGER.set(Logger { verbosity, bars });
 }
 
+/// Moves the cursor `n` places in `direction` (an ANSI `CSI n A..D`).
+fn move_cursor(n: usize, direction: char) -> std::io::Result<()> {
+    if n > 0 {
+        write!(std::io::stderr(), "\x1b[{n}{direction}")?;
+    }
+    Ok(())
+}
+
 /// stderr as a terminal 80 columns wide, for `--progress` when it is not
 /// one (indicatif draws nothing on what is not a terminal).
 #[derive(Debug)]
@@ -65,28 +73,16 @@ impl indicatif::TermLike for ForcedStderr {
         80
     }
     fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
-        if n > 0 {
-            write!(std::io::stderr(), "\x1b[{n}A")?;
-        }
-        Ok(())
+        move_cursor(n, 'A')
     }
     fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
-        if n > 0 {
-            write!(std::io::stderr(), "\x1b[{n}B")?;
-        }
-        Ok(())
+        move_cursor(n, 'B')
     }
     fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
-        if n > 0 {
-            write!(std::io::stderr(), "\x1b[{n}C")?;
-        }
-        Ok(())
+        move_cursor(n, 'C')
     }
     fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
-        if n > 0 {
-            write!(std::io::stderr(), "\x1b[{n}D")?;
-        }
-        Ok(())
+        move_cursor(n, 'D')
     }
     fn write_line(&self, s: &str) -> std::io::Result<()> {
         writeln!(std::io::stderr(), "{s}")

@@ -172,23 +172,7 @@ impl FingerprintSpool {
         &self,
         fingerprints: impl IntoIterator<Item = (String, u64)>,
     ) -> Result<()> {
-        let mut conn = lock(&self.conn);
-        let mut fingerprints = fingerprints.into_iter().peekable();
-        while fingerprints.peek().is_some() {
-            let tx = conn.transaction()?;
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO fingerprints (fingerprint, copies) VALUES (?1, ?2) \
-                     ON CONFLICT (fingerprint) DO UPDATE SET copies = copies + excluded.copies",
-                )?;
-                for (fingerprint, copies) in fingerprints.by_ref().take(ROWS_PER_TRANSACTION) {
-                    insert.execute(params![fingerprint, copies as i64])?;
-                    self.messages.fetch_add(copies, Ordering::Relaxed);
-                }
-            }
-            tx.commit()?;
-        }
-        Ok(())
+        self.insert(fingerprints, false)
     }
 
     /// Adds the fingerprints of messages this run stored, one each; a
@@ -197,18 +181,28 @@ impl FingerprintSpool {
         &self,
         fingerprints: impl IntoIterator<Item = &'a Fingerprint>,
     ) -> Result<()> {
+        self.insert(fingerprints.into_iter().map(|f| (f.to_string(), 1)), true)
+    }
+
+    /// Adds counted fingerprints, a transaction per many rows; `this_run`
+    /// tags those new to the spool as stored by this run.
+    fn insert(
+        &self,
+        fingerprints: impl IntoIterator<Item = (String, u64)>,
+        this_run: bool,
+    ) -> Result<()> {
         let mut conn = lock(&self.conn);
         let mut fingerprints = fingerprints.into_iter().peekable();
         while fingerprints.peek().is_some() {
             let tx = conn.transaction()?;
             {
                 let mut insert = tx.prepare_cached(
-                    "INSERT INTO fingerprints (fingerprint, copies, this_run) VALUES (?1, 1, 1) \
-                     ON CONFLICT (fingerprint) DO UPDATE SET copies = copies + 1",
+                    "INSERT INTO fingerprints (fingerprint, copies, this_run) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (fingerprint) DO UPDATE SET copies = copies + excluded.copies",
                 )?;
-                for fingerprint in fingerprints.by_ref().take(ROWS_PER_TRANSACTION) {
-                    insert.execute([fingerprint.to_string()])?;
-                    self.messages.fetch_add(1, Ordering::Relaxed);
+                for (fingerprint, copies) in fingerprints.by_ref().take(ROWS_PER_TRANSACTION) {
+                    insert.execute(params![fingerprint, copies as i64, this_run])?;
+                    self.messages.fetch_add(copies, Ordering::Relaxed);
                 }
             }
             tx.commit()?;
