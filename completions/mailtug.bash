@@ -34,6 +34,9 @@ _mailtug() {
             mailtug,mirror)
                 cmd="mailtug__subcmd__mirror"
                 ;;
+            mailtug,plan)
+                cmd="mailtug__subcmd__plan"
+                ;;
             mailtug,report)
                 cmd="mailtug__subcmd__report"
                 ;;
@@ -75,6 +78,9 @@ _mailtug() {
                 ;;
             mailtug__subcmd__help,mirror)
                 cmd="mailtug__subcmd__help__subcmd__mirror"
+                ;;
+            mailtug__subcmd__help,plan)
+                cmd="mailtug__subcmd__help__subcmd__plan"
                 ;;
             mailtug__subcmd__help,report)
                 cmd="mailtug__subcmd__help__subcmd__report"
@@ -146,7 +152,7 @@ _mailtug() {
 
     case "${cmd}" in
         mailtug)
-            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version copy mirror ls verify state run config bulk report help"
+            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version copy mirror plan ls verify state run config bulk report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -462,7 +468,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__help)
-            opts="copy mirror ls verify state run config bulk report help"
+            opts="copy mirror plan ls verify state run config bulk report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -560,6 +566,20 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__help__subcmd__mirror)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__help__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -928,6 +948,160 @@ _mailtug() {
                     ;;
                 --max-delete)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__plan)
+            opts="-j -n -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --dry-run --json --quiet --progress --no-progress --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --folder)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delete-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-messages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-maildir-layout)
+                    COMPREPLY=($(compgen -W "auto maildir++ fs" -- "${cur}"))
+                    return 0
+                    ;;
+                --dst-maildir-layout)
+                    COMPREPLY=($(compgen -W "auto maildir++ fs" -- "${cur}"))
+                    return 0
+                    ;;
+                --src-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-admin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-password-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-auth)
+                    COMPREPLY=($(compgen -W "auto login plain xoauth2 oauthbearer user apop" -- "${cur}"))
+                    return 0
+                    ;;
+                --src-ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst-admin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst-password-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst-password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst-auth)
+                    COMPREPLY=($(compgen -W "auto login plain xoauth2 oauthbearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --dst-ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls)
+                    COMPREPLY=($(compgen -W "required none" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mbox-format)
+                    COMPREPLY=($(compgen -W "auto mboxrd mboxo mboxcl2" -- "${cur}"))
                     return 0
                     ;;
                 --config)

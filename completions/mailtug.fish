@@ -34,6 +34,7 @@ complete -c mailtug -n "__fish_mailtug_needs_command" -s h -l help -d 'Print hel
 complete -c mailtug -n "__fish_mailtug_needs_command" -s V -l version -d 'Print version'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "copy" -d 'Copy messages from SRC to DST, every folder or those selected'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "mirror" -d 'Copy what is new, then make DST\'s flags and deletions follow SRC'
+complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "plan" -d 'Show what a copy from SRC to DST would do, and whether it can'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
 complete -c mailtug -n "__fish_mailtug_needs_command" -f -a "state" -d 'Inspect or remove the state of jobs'
@@ -96,7 +97,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s c -l config -d 
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l merge -d 'Copy every source folder into the folder DST\'s URL names (imaps://host/Restored); without it that folder is their parent (Restored/Sent, …)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the state'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -s n -l dry-run -d 'Show the plan (see `mailtug plan`): what a run would copy and whether it can; write nothing, not even the state'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l delete-source -d 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the state records them'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l no-special-use-map -d 'Do not map special-use folders (Sent, Drafts, Trash, Junk, Archive) onto the destination\'s own'
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
@@ -164,7 +165,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -s c -l config -
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l merge -d 'Copy every source folder into the folder DST\'s URL names (imaps://host/Restored); without it that folder is their parent (Restored/Sent, …)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
-complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -s n -l dry-run -d 'Show what would be copied; write nothing, not even the state'
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -s n -l dry-run -d 'Show the plan (see `mailtug plan`): what a run would copy and whether it can; write nothing, not even the state'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l delete-source -d 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the state records them'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l no-special-use-map -d 'Do not map special-use folders (Sent, Drafts, Trash, Junk, Archive) onto the destination\'s own'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
@@ -175,6 +176,71 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l no-progress -
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -s V -l version -d 'Print version'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l folder -d 'Only this folder (repeatable); `/` separates hierarchy levels, e.g. Archive/2023' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l exclude -d 'Leave out folders matching GLOB (repeatable); `*` stays within a level, `**` crosses levels' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l map -d 'Rename folder OLD (and everything below it) to NEW at the destination (repeatable)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -s j -l jobs -d 'Copy up to N folders at the same time, the largest first (for servers: N connections per side)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l retries -d 'Reconnect up to N times in a row after a dropped connection (an attempt that stores messages starts the count again)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l delete-after -d 'POP3: leave mail on the server for DAYS days after it was first stored, then delete it' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l max-messages -d 'POP3: fetch at most N messages per run (the rest waits for the next run)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l max-bytes -d 'POP3: fetch at most about SIZE bytes per run (suffixes K, M, G allowed)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l since -d 'Only messages with an internal date on or after DATE (YYYY-MM-DD; UTC for local stores, the server\'s day for IMAP)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l before -d 'Only messages with an internal date before DATE (YYYY-MM-DD; UTC for local stores, the server\'s day for IMAP)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l max-size -d 'Only messages of at most SIZE bytes, counted with CRLF line ends as servers count them (suffixes K, M, G)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l state -d 'Keep the job\'s state (SQLite) in FILE instead of $XDG_STATE_HOME/mailtug/' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-maildir-layout -d 'Subfolder layout of a maildir SRC: auto (whatever the tree holds, both layouts if it holds both), maildir++ (.Archive.2023/), fs (Archive/2023/)' -r -f -a "auto\t''
+maildir++\t''
+fs\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-maildir-layout -d 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs' -r -f -a "auto\t''
+maildir++\t''
+fs\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-password-env -d 'Read SRC\'s password (or token) from environment variable VAR' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-password-command -d 'Run CMD with sh and read SRC\'s password (or token) from its first line of output' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-auth -d 'How to log in to SRC: auto (PLAIN if offered, else LOGIN / USER+PASS), login, plain, xoauth2, oauthbearer (IMAP), user, apop (POP3)' -r -f -a "auto\t''
+login\t''
+plain\t''
+xoauth2\t''
+oauthbearer\t''
+user\t''
+apop\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-ca-file -d 'Also trust the CA certificates in this PEM file for SRC (self-signed or private CA servers)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-user -d 'User name for DST, when not in its URL' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-admin -d 'Log in to DST as administrator ADMIN and act as DST\'s user (SASL PLAIN)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-password-file -d 'Read DST\'s password (or token) from the first line of FILE' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-password-env -d 'Read DST\'s password (or token) from environment variable VAR' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-password-command -d 'Run CMD with sh and read DST\'s password (or token) from its first line of output' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-auth -d 'How to log in to DST: auto, login, plain, xoauth2, oauthbearer' -r -f -a "auto\t''
+login\t''
+plain\t''
+xoauth2\t''
+oauthbearer\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-ca-file -d 'Also trust the CA certificates in this PEM file for DST' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l ca-file -d 'Also trust the CA certificates in this PEM file, for SRC and DST both (--src-ca-file and --dst-ca-file win)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l tls -d '`none` keeps imap:// and pop3:// connections unencrypted (only allowed to loopback addresses)' -r -f -a "required\t''
+none\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l timeout -d 'Give up on a server that does not answer for SECS seconds' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l mbox-format -d 'How mbox files keep `From ` lines apart: auto (each file as it shows itself: mboxcl2 when its first message has an exact Content-Length, else mboxrd; new files mboxrd), mboxrd, mboxo, mboxcl2' -r -f -a "auto\t''
+mboxrd\t''
+mboxo\t''
+mboxcl2\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l all-namespaces -d 'IMAP: also take folders of other users\' and shared namespaces, under their full names (by default only your own folders)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l merge -d 'Copy every source folder into the folder DST\'s URL names (imaps://host/Restored); without it that folder is their parent (Restored/Sent, …)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l no-dedup -d 'Copy every message, even when the destination folder already holds its fingerprint'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l delete-source -d 'Delete messages from SRC (IMAP, POP3) once DST has stored them and the state records them'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l no-special-use-map -d 'Do not map special-use folders (Sent, Drafts, Trash, Junk, Archive) onto the destination\'s own'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l insecure -d 'Accept any server certificate (DANGEROUS: anyone on the path can read your mail and password)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -s n -l dry-run -d 'Show the plan (see `mailtug plan`): what a run would copy and whether it can; write nothing, not even the state'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l json -d 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -s q -l quiet -d 'Print nothing but errors'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l progress -d 'Show progress on stderr even when it is not a terminal (a log, tmux\'s pipe-pane)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l no-progress -d 'Never show progress (the summary line still comes)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c mailtug -n "__fish_mailtug_using_subcommand ls" -l src-maildir-layout -d 'Subfolder layout of a maildir ENDPOINT: auto (whatever the tree holds), maildir++ (.Archive.2023/), fs (Archive/2023/)' -r -f -a "auto\t''
 maildir++\t''
 fs\t''"
@@ -382,16 +448,17 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_
 complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from merge" -s V -l version -d 'Print version'
 complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from help" -f -a "merge" -d 'Merge the report directories of bulk shards into one report'
 complete -c mailtug -n "__fish_mailtug_using_subcommand report; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "copy" -d 'Copy messages from SRC to DST, every folder or those selected'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "mirror" -d 'Copy what is new, then make DST\'s flags and deletions follow SRC'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "state" -d 'Inspect or remove the state of jobs'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "run" -d 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "config" -d 'Check the config file'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "bulk" -d 'Copy many account pairs listed in a manifest, several at a time'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "report" -d 'Work with bulk reports'
-complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror ls verify state run config bulk report help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror plan ls verify state run config bulk report help" -f -a "copy" -d 'Copy messages from SRC to DST, every folder or those selected'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror plan ls verify state run config bulk report help" -f -a "mirror" -d 'Copy what is new, then make DST\'s flags and deletions follow SRC'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror plan ls verify state run config bulk report help" -f -a "plan" -d 'Show what a copy from SRC to DST would do, and whether it can'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror plan ls verify state run config bulk report help" -f -a "ls" -d 'List the folders of an endpoint with message counts and sizes'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror plan ls verify state run config bulk report help" -f -a "verify" -d 'Check that DST holds every message of SRC, folder by folder'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror plan ls verify state run config bulk report help" -f -a "state" -d 'Inspect or remove the state of jobs'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror plan ls verify state run config bulk report help" -f -a "run" -d 'Run jobs named in the config file (see mailtug-config(5) in mailtug(1))'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror plan ls verify state run config bulk report help" -f -a "config" -d 'Check the config file'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror plan ls verify state run config bulk report help" -f -a "bulk" -d 'Copy many account pairs listed in a manifest, several at a time'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror plan ls verify state run config bulk report help" -f -a "report" -d 'Work with bulk reports'
+complete -c mailtug -n "__fish_mailtug_using_subcommand help; and not __fish_seen_subcommand_from copy mirror plan ls verify state run config bulk report help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "list" -d 'List the jobs\' states: id, last run, its status and counts, source and destination'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "show" -d 'Print a job\'s state as JSON: by id (or its first characters) from `state list`, a file path, or SRC DST'
 complete -c mailtug -n "__fish_mailtug_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "forget" -d 'Remove a job\'s state, so the next run of its job starts over (relying on dedup): by id, id prefix, file or SRC DST'

@@ -144,6 +144,20 @@ pub(crate) enum Command {
     /// holds none of what was copied from it.
     Mirror(MirrorArgs),
 
+    /// Show what a copy from SRC to DST would do, and whether it can
+    ///
+    /// Takes the same options as copy, and writes nothing (`copy --dry-run`
+    /// and `mirror --dry-run` print the same plan). Per folder: where it
+    /// goes (exists, or new and with which special use), the messages a run
+    /// would copy and their size, copies within the source, messages already
+    /// at the destination, and what earlier runs did. Then the destination's
+    /// quota (or free space) against the bytes to copy, messages over its
+    /// APPENDLIMIT or left out by --max-size, folder names it would refuse,
+    /// and what would be deleted. Exits 0 when the plan can run as it is, 1
+    /// with the reasons when it cannot.
+    #[command(mut_arg("dry_run", |a| a.hide(true)))]
+    Plan(CopyArgs),
+
     /// List the folders of an endpoint with message counts and sizes
     // One endpoint, read as a source: the destination's options are not
     // its own (they are still accepted, so a copy's options can be reused).
@@ -403,7 +417,7 @@ pub(crate) struct CopyArgs {
     #[arg(help_heading = "Filters", long)]
     pub no_dedup: bool,
 
-    /// Show what would be copied; write nothing, not even the state
+    /// Show the plan (see `mailtug plan`): what a run would copy and whether it can; write nothing, not even the state
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 

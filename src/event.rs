@@ -120,6 +120,56 @@ pub enum Event<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         error_kind: Option<&'static str>,
     },
+    /// `plan`, `copy --dry-run`, `mirror --dry-run`: one folder of the plan.
+    PlanFolder {
+        folder: &'a FolderName,
+        destination_folder: &'a FolderName,
+        /// `exists`, `new` (the run creates it) or `refused` (the
+        /// destination would refuse its name).
+        destination: &'static str,
+        /// The source folder's special use, given to a folder created.
+        special_use: Option<&'static str>,
+        /// Messages a run would copy, and their bytes.
+        to_copy: u64,
+        bytes: u64,
+        /// Copies within the source of a message the run copies.
+        duplicates_in_source: u64,
+        /// Messages the destination folder holds already.
+        at_destination: u64,
+        /// Messages earlier runs of the job copied.
+        done_before: u64,
+        /// Messages that would fail: unreadable, or `too_large`.
+        failed: u64,
+        /// Larger than the destination's APPENDLIMIT.
+        too_large: u64,
+        /// Left out by `--max-size`.
+        over_max_size: u64,
+        /// Why the destination would refuse the folder, or `null`.
+        refused: Option<&'a str>,
+        /// Why the folder could not be looked at, or `null`.
+        error: Option<&'a str>,
+    },
+    /// `plan`, `copy --dry-run`, `mirror --dry-run`: the verdict, before
+    /// the summary.
+    Plan {
+        /// No problem: a real run would do all it is asked to.
+        can_run: bool,
+        messages: u64,
+        bytes: u64,
+        /// Why it cannot run as it is, one sentence each.
+        problems: &'a [String],
+        /// What else it does, and the checks that passed.
+        notes: &'a [String],
+        /// The destination's quota or free space, when it tells.
+        room: Option<PlanRoom<'a>>,
+        /// The largest message the destination accepts, when it says.
+        append_limit: Option<u64>,
+        /// `--delete-source`/`--delete-after`: messages deleted from the
+        /// source after the copy (at most, with `--delete-after`).
+        source_deletions: Option<u64>,
+        /// `mirror`: messages removed from the destination.
+        destination_deletions: Option<u64>,
+    },
     /// `ls`: one folder.
     Folder {
         folder: &'a FolderName,
@@ -179,6 +229,17 @@ pub enum Event<'a> {
         /// What the last run recorded of itself; `null` when unknown.
         last_run: Option<&'a crate::state::LastRun>,
     },
+}
+
+/// How much more the destination can take, in a `plan` event.
+#[derive(Debug, Serialize)]
+pub struct PlanRoom<'a> {
+    /// "quota `User quota`", "the file system of `/backup`".
+    pub limited_by: &'a str,
+    pub bytes_used: Option<u64>,
+    pub bytes_limit: Option<u64>,
+    pub messages_used: Option<u64>,
+    pub messages_limit: Option<u64>,
 }
 
 /// What became of one message: the `status` key of a `message` event and
@@ -329,9 +390,12 @@ mod tests {
             messages_duplicate: 2,
             duplicates_in_source: 1,
             messages_failed: 1,
+            messages_too_large: 1,
             bytes_copied: 4096,
+            over_max_size: 0,
         };
         let file_key = SourceKey::File("1700000001.M1P1.host".into());
+        let problems = vec!["over quota".to_string()];
         let summary = Summary {
             folders: 2,
             folders_failed: 1,
@@ -481,7 +545,7 @@ mod tests {
                     mirrored: None,
                     error: None,
                 },
-                r#"{"bytes_copied":4096,"destination_folder":"Archive/2023","duplicates_in_source":1,"error":null,"event":"folder_done","folder":"INBOX","messages_copied":3,"messages_duplicate":2,"messages_failed":1,"unchanged":false}"#,
+                r#"{"bytes_copied":4096,"destination_folder":"Archive/2023","duplicates_in_source":1,"error":null,"event":"folder_done","folder":"INBOX","messages_copied":3,"messages_duplicate":2,"messages_failed":1,"messages_too_large":1,"unchanged":false}"#,
             ),
             (
                 "copy",
@@ -493,7 +557,7 @@ mod tests {
                     mirrored: None,
                     error: Some("reading folder `INBOX`: gone".into()),
                 },
-                r#"{"bytes_copied":0,"destination_folder":"INBOX","duplicates_in_source":0,"error":"reading folder `INBOX`: gone","event":"folder_done","folder":"INBOX","messages_copied":0,"messages_duplicate":0,"messages_failed":0,"unchanged":true}"#,
+                r#"{"bytes_copied":0,"destination_folder":"INBOX","duplicates_in_source":0,"error":"reading folder `INBOX`: gone","event":"folder_done","folder":"INBOX","messages_copied":0,"messages_duplicate":0,"messages_failed":0,"messages_too_large":0,"unchanged":true}"#,
             ),
             (
                 "copy",
@@ -550,7 +614,7 @@ mod tests {
                     error: None,
                     error_kind: None,
                 },
-                r#"{"bytes_copied":4096,"dry_run":false,"duplicates_in_source":1,"event":"summary","exit_code":1,"files_skipped":1,"folders":2,"folders_failed":1,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":3,"messages_duplicate":2,"messages_failed":1,"seconds":1.5}"#,
+                r#"{"bytes_copied":4096,"dry_run":false,"duplicates_in_source":1,"event":"summary","exit_code":1,"files_skipped":1,"folders":2,"folders_failed":1,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":3,"messages_duplicate":2,"messages_failed":1,"messages_too_large":1,"seconds":1.5}"#,
             ),
             (
                 "copy",
@@ -560,7 +624,7 @@ mod tests {
                     error: Some("appending to `INBOX`: disk full".into()),
                     error_kind: Some("other"),
                 },
-                r#"{"bytes_copied":0,"dry_run":false,"duplicates_in_source":0,"error":"appending to `INBOX`: disk full","error_kind":"other","event":"summary","exit_code":1,"files_skipped":0,"folders":0,"folders_failed":0,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":0,"messages_duplicate":0,"messages_failed":0,"seconds":0.0}"#,
+                r#"{"bytes_copied":0,"dry_run":false,"duplicates_in_source":0,"error":"appending to `INBOX`: disk full","error_kind":"other","event":"summary","exit_code":1,"files_skipped":0,"folders":0,"folders_failed":0,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":0,"messages_duplicate":0,"messages_failed":0,"messages_too_large":0,"seconds":0.0}"#,
             ),
             (
                 "copy",
@@ -571,6 +635,47 @@ mod tests {
                     error_kind: Some("locked"),
                 },
                 r#"{"error":"another run holds the lock","error_kind":"locked","event":"summary","exit_code":5}"#,
+            ),
+            (
+                "plan",
+                Event::PlanFolder {
+                    folder: &inbox,
+                    destination_folder: &archive,
+                    destination: "new",
+                    special_use: Some("\\Archive"),
+                    to_copy: 3,
+                    bytes: 4096,
+                    duplicates_in_source: 1,
+                    at_destination: 2,
+                    done_before: 7,
+                    failed: 1,
+                    too_large: 1,
+                    over_max_size: 0,
+                    refused: None,
+                    error: None,
+                },
+                r#"{"at_destination":2,"bytes":4096,"destination":"new","destination_folder":"Archive/2023","done_before":7,"duplicates_in_source":1,"error":null,"event":"plan_folder","failed":1,"folder":"INBOX","over_max_size":0,"refused":null,"special_use":"\\Archive","to_copy":3,"too_large":1}"#,
+            ),
+            (
+                "plan",
+                Event::Plan {
+                    can_run: false,
+                    messages: 3,
+                    bytes: 4096,
+                    problems: &problems,
+                    notes: &[],
+                    room: Some(PlanRoom {
+                        limited_by: "quota `User quota`",
+                        bytes_used: Some(1024),
+                        bytes_limit: Some(4096),
+                        messages_used: None,
+                        messages_limit: None,
+                    }),
+                    append_limit: Some(20480),
+                    source_deletions: None,
+                    destination_deletions: None,
+                },
+                r#"{"append_limit":20480,"bytes":4096,"can_run":false,"destination_deletions":null,"event":"plan","messages":3,"notes":[],"problems":["over quota"],"room":{"bytes_limit":4096,"bytes_used":1024,"limited_by":"quota `User quota`","messages_limit":null,"messages_used":null},"source_deletions":null}"#,
             ),
             (
                 "ls",

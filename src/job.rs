@@ -136,6 +136,9 @@ pub struct Job {
     pub folders: FolderSelection,
     pub dedup: bool,
     pub dry_run: bool,
+    /// A dry run's `--max-size`, applied to what the source sends instead
+    /// of by the source, so the plan can count what it leaves out.
+    pub plan_max_size: Option<u64>,
     /// Folders copied at the same time (each with its own source and sink).
     pub jobs: usize,
     /// Reconnections allowed per folder after a dropped connection.
@@ -291,6 +294,11 @@ impl Job {
             ),
         };
         let all_namespaces = folders.all_namespaces;
+        let mut filters = filters;
+        let plan_max_size = match dry_run {
+            true => filters.max_size.take(),
+            false => None,
+        };
         // Messages from a server reach a file destination with LF line ends.
         let form = store::capabilities(&destination).form;
         Ok(Job {
@@ -301,6 +309,7 @@ impl Job {
             folders,
             dedup,
             dry_run,
+            plan_max_size,
             jobs,
             retries,
             special_use_map,

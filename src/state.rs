@@ -407,6 +407,19 @@ impl State {
         Ok(count as u64)
     }
 
+    /// How many messages of `folder` the state records as done.
+    pub fn messages_in(&self, folder: &FolderName) -> Result<u64> {
+        let Some(&id) = self.folder_ids.get(folder) else {
+            return Ok(0);
+        };
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*) FROM messages WHERE folder = ?1",
+            [id],
+            |row| row.get(0),
+        )?;
+        Ok(count as u64)
+    }
+
     /// The progress of one source folder, as the stores read it; `None`
     /// when the folder was never recorded.
     pub fn folder(&self, folder: &FolderName) -> Result<Option<FolderProgress>> {

@@ -83,8 +83,12 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
     });
     let result = pipeline::copy(&job, interrupt).await;
     listener.abort();
-    let (summary, fatal) = match result {
-        Ok(pipeline::Finished { summary, fatal }) => (summary, fatal),
+    let (summary, fatal, preview) = match result {
+        Ok(pipeline::Finished {
+            summary,
+            fatal,
+            preview,
+        }) => (summary, fatal, preview),
         Err(e) => {
             // Scripts reading --json still get a last event saying how it ended.
             report::emit(&Event::CopySummary {
@@ -97,7 +101,7 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
         }
     };
 
-    let code = if let Some(e) = &fatal {
+    let mut code = if let Some(e) = &fatal {
         crate::exit::classify(e)
     } else if summary.interrupted {
         ExitCode::Interrupted
@@ -107,6 +111,18 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
         ExitCode::Success
     } else {
         ExitCode::Partial
+    };
+    // A dry run that looked at everything shows its plan, whose verdict
+    // is the exit code when nothing else went wrong.
+    let plan_shown = match (&preview, &fatal) {
+        (Some(preview), None) if !summary.interrupted => {
+            let verdict = super::plan::show(&job, &summary, preview);
+            if code == ExitCode::Success {
+                code = verdict;
+            }
+            true
+        }
+        _ => false,
     };
     report::emit(&Event::CopySummary {
         summary: Some(&summary),
@@ -121,7 +137,7 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
     let attended = std::io::stderr().is_terminal()
         || report::verbosity().level > 0
         || report::verbosity().progress == Some(true);
-    if attended || code != ExitCode::Success {
+    if !plan_shown && (attended || code != ExitCode::Success) {
         report::human(&summary_line(&summary));
     }
     match fatal {

@@ -7,6 +7,7 @@ mod config;
 mod copy;
 mod ls;
 mod mirror;
+mod plan;
 mod state;
 mod verify;
 
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(command) => bulk::report(command),
         Command::Config(command) => config::check(command, cli.config),
         Command::Copy(args) => copy::run(args).await,
+        Command::Plan(args) => plan::run(args).await,
         Command::Mirror(args) => mirror::run(args).await,
         Command::Ls(args) => ls::run(args).await,
         Command::Verify(args) => verify::run(args).await,

@@ -79,6 +79,10 @@ pub(super) struct Batch<'a> {
     pub failed_uids: Vec<u32>,
     /// A dry run: what would be copied is reported as such.
     dry_run: bool,
+    /// The largest message the destination accepts, when it says.
+    append_limit: Option<u64>,
+    /// A dry run's `--max-size` (see `Job::plan_max_size`).
+    max_size: Option<u64>,
 }
 
 /// Where a batch goes and what it checks against.
@@ -92,6 +96,8 @@ pub(super) struct BatchTarget<'a> {
     pub adopts: bool,
     pub looks_elsewhere: bool,
     pub dry_run: bool,
+    pub append_limit: Option<u64>,
+    pub max_size: Option<u64>,
 }
 
 impl<'a> Batch<'a> {
@@ -119,6 +125,8 @@ impl<'a> Batch<'a> {
             adopted: HashSet::new(),
             failed_uids: Vec::new(),
             dry_run: target.dry_run,
+            append_limit: target.append_limit,
+            max_size: target.max_size,
         }
     }
 
@@ -145,6 +153,11 @@ impl<'a> Batch<'a> {
                 let fingerprint = &message.fingerprint;
                 // Counting line ends reads the whole message: once.
                 let sizes = (message.size(), message.wire_size());
+                if self.max_size.is_some_and(|max| sizes.0 > max) {
+                    // What a real run's source would not offer.
+                    self.counts.over_max_size += 1;
+                    return Ok(());
+                }
                 if self.dedup && self.holds(fingerprint) {
                     self.duplicate(message.key, message.fingerprint, sizes.0, sizes.1)
                         .await?;
@@ -153,6 +166,16 @@ impl<'a> Batch<'a> {
                     false => None,
                 } {
                     self.copy_in(message.key, message.fingerprint, sizes.1, location);
+                } else if let Some(limit) = self.append_limit.filter(|&limit| sizes.1 > limit) {
+                    // Sent anyway, it would be refused after its upload (or
+                    // end the connection, on some servers).
+                    self.counts.messages_too_large += 1;
+                    let e = anyhow::anyhow!(
+                        "it is {}, larger than the {} the destination accepts (APPENDLIMIT)",
+                        report::bytes(sizes.1),
+                        report::bytes(limit)
+                    );
+                    self.failed(&message.key, &e);
                 } else {
                     // The sink takes the message (a server sink sends its
                     // bytes without copying them); keep what is recorded.

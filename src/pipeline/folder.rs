@@ -128,6 +128,8 @@ impl<'a> FolderCopy<'a> {
             looks_elsewhere: !stores.source.get()?.capabilities().fingerprints_first,
             adopts: self.job.mirror.is_some() && !self.job.dry_run,
             dry_run: self.job.dry_run,
+            append_limit: stores.sink.append_limit(),
+            max_size: self.job.plan_max_size,
         };
         // The source reads the whole progress; the run keeps only what the
         // folder row records, as each message is recorded as a row.

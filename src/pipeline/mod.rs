@@ -29,6 +29,7 @@ mod delete;
 mod folder;
 mod mirror;
 mod plan;
+mod preview;
 mod worker;
 
 #[cfg(test)]
@@ -53,6 +54,7 @@ use crate::state::{State, StateWriter, WriterThread};
 use crate::store::AnySink;
 use connect::{connect_sink, connect_source, Stores};
 use plan::Unit;
+pub use preview::{Preview, PreviewFolder};
 use worker::Worker;
 
 /// A commit (and checkpoint save) happens at least this often…
@@ -80,7 +82,14 @@ pub struct Counts {
     /// this run stored (the same message in two folders, or twice in one).
     pub duplicates_in_source: u64,
     pub messages_failed: u64,
+    /// Of `messages_failed`: larger than the destination accepts
+    /// (APPENDLIMIT), so not sent.
+    pub messages_too_large: u64,
     pub bytes_copied: u64,
+    /// A dry run: messages a `--max-size` leaves out (a real run's source
+    /// never offers them).
+    #[serde(skip)]
+    pub over_max_size: u64,
 }
 
 impl Counts {
@@ -89,6 +98,8 @@ impl Counts {
         self.messages_duplicate += other.messages_duplicate;
         self.duplicates_in_source += other.duplicates_in_source;
         self.messages_failed += other.messages_failed;
+        self.messages_too_large += other.messages_too_large;
+        self.over_max_size += other.over_max_size;
         self.bytes_copied += other.bytes_copied;
     }
 }
@@ -181,6 +192,8 @@ pub struct Finished {
     /// The failure that stopped the whole run (the destination failed), if
     /// any; the summary still counts what was done before it.
     pub fatal: Option<anyhow::Error>,
+    /// A dry run: what it learned for the plan.
+    pub preview: Option<Preview>,
 }
 
 /// Runs a copy job to the end (or to an interruption).
@@ -212,7 +225,12 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     let sink = connect_sink(&job).await?;
     let units = plan::select_folders(&job, &mut source, &sink).await?;
 
+    let mut sink = sink;
     let (shared, state_thread) = start_state(&job, &units, &sink).await?;
+    let mut preview = match job.dry_run {
+        true => Some(preview::look(&job, &source, &mut sink, &units, &shared).await),
+        false => None,
+    };
     let started_at = unix_now();
     // An earlier run that did not finish: this one resumes it.
     let resumed = shared
@@ -276,6 +294,9 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     }
     forwarder.abort();
     progress.finish();
+    if let Some(preview) = &mut preview {
+        preview::fill(preview, &shared.results);
+    }
     // Every worker has ended, so this is the last handle on the state:
     // closing it folds the write-ahead log back into the file.
     drop(shared);
@@ -295,7 +316,11 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
         "finished"
     };
     record_run(&job, status, started_at, Some(unix_now()), &summary);
-    Ok(Finished { summary, fatal })
+    Ok(Finished {
+        summary,
+        fatal,
+        preview,
+    })
 }
 
 fn unix_now() -> u64 {
@@ -396,7 +421,7 @@ async fn remove_deferred(
             .mirrored
             .get_or_insert_with(Default::default)
             .add(&counts);
-        worker::report_folder_done(&folder, &destination, &done, done.error.as_ref());
+        worker::report_folder_done(shared, &folder, &destination, &done, done.error.as_ref());
     }
     if let Some(sink) = connected {
         crate::store::Sink::close(sink).await;
@@ -448,6 +473,8 @@ struct Shared {
     /// `mirror --delete`: folders whose removals wait for the end of the
     /// run, with their copy's outcome (their `folder_done` waits too).
     deferred: Mutex<Vec<(FolderName, FolderName, folder::FolderDone)>>,
+    /// How each folder ended, for a dry run's plan.
+    results: preview::Results,
 }
 
 impl Shared {
@@ -507,6 +534,7 @@ async fn start_state(
         state,
         in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
         deferred: Mutex::new(Vec::new()),
+        results: Mutex::new(Vec::new()),
     });
     Ok((shared, state_thread))
 }

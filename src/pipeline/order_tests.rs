@@ -53,6 +53,7 @@ pub(super) fn memory_job(tag: &str, delete: bool) -> Job {
         folders: FolderSelection::new(&[], &[], &[]).unwrap(),
         dedup: true,
         dry_run: false,
+        plan_max_size: None,
         jobs: 1,
         retries: 0,
         special_use_map: true,
@@ -89,6 +90,7 @@ fn open_shared(job: &Job) -> (Shared, crate::state::WriterThread) {
         state,
         in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
         deferred: std::sync::Mutex::new(Vec::new()),
+        results: std::sync::Mutex::new(Vec::new()),
     };
     (shared, thread)
 }

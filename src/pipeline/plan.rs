@@ -223,6 +223,13 @@ async fn settle_if_unchanged(
         destination_folder: destination,
         pending: Some(0),
     });
+    super::lock(&shared.results).push((
+        folder.clone(),
+        super::preview::FolderResult {
+            unchanged: true,
+            ..Default::default()
+        },
+    ));
     report::emit(&Event::FolderDone {
         folder,
         destination_folder: destination,

@@ -161,7 +161,13 @@ impl Worker {
                     self.stop.send_replace(true);
                     summary.folders_failed += 1;
                     summary.folders_not_started += unit.len() as u64;
-                    report_folder_done(&folder, &destination, &FolderDone::default(), Some(&e));
+                    report_folder_done(
+                        &self.shared,
+                        &folder,
+                        &destination,
+                        &FolderDone::default(),
+                        Some(&e),
+                    );
                     return Err(e);
                 }
             };
@@ -285,7 +291,13 @@ impl Worker {
             // the run.
             lock(&self.shared.deferred).push((folder.clone(), destination.clone(), done));
         } else {
-            report_folder_done(folder, destination, &done, done.error.as_ref());
+            report_folder_done(
+                &self.shared,
+                folder,
+                destination,
+                &done,
+                done.error.as_ref(),
+            );
         }
         interrupted
     }
@@ -293,11 +305,21 @@ impl Worker {
 
 /// The `folder_done` event of a folder.
 pub(super) fn report_folder_done(
+    shared: &Shared,
     folder: &FolderName,
     destination: &FolderName,
     done: &FolderDone,
     error: Option<&anyhow::Error>,
 ) {
+    lock(&shared.results).push((
+        folder.clone(),
+        super::preview::FolderResult {
+            counts: done.counts,
+            mirrored: done.mirrored,
+            unchanged: done.unchanged,
+            error: error.map(|e| format!("{e:#}")),
+        },
+    ));
     // -v: a line per folder.
     if !done.unchanged && error.is_none() {
         let c = &done.counts;

@@ -12,7 +12,8 @@ use crate::cli::Removal;
 use crate::folder::FolderName;
 use crate::message::Message;
 use crate::store::{
-    Capabilities, Committed, Create, DestinationMessage, FingerprintSet, FlagChange, Opened, Sink,
+    Capabilities, Committed, Create, DestinationMessage, FingerprintSet, FlagChange, Opened, Room,
+    Sink,
 };
 
 pub struct DryRun<S> {
@@ -45,6 +46,18 @@ impl<S: Sink> Sink for DryRun<S> {
 
     fn holds(&self, folder: &FolderName) -> bool {
         self.inner.holds(folder)
+    }
+
+    fn refuses(&self, folder: &FolderName) -> Option<String> {
+        self.inner.refuses(folder)
+    }
+
+    fn append_limit(&self) -> Option<u64> {
+        self.inner.append_limit()
+    }
+
+    async fn room(&mut self) -> Result<Option<Room>> {
+        self.inner.room().await
     }
 
     /// The fingerprints the destination folder holds; a folder that does not

@@ -767,6 +767,15 @@ impl Sink for Maildir {
         is_folder_dir(&self.folder_dir(folder))
     }
 
+    fn refuses(&self, folder: &FolderName) -> Option<String> {
+        let path = self.folder_dir(folder);
+        crate::store::local_name_problem(path.strip_prefix(&self.root).unwrap_or(&path))
+    }
+
+    async fn room(&mut self) -> Result<Option<crate::store::Room>> {
+        crate::store::file_system_room(&self.root)
+    }
+
     async fn open(
         &mut self,
         folder: &FolderName,

@@ -487,6 +487,15 @@ impl Sink for Mbox {
         self.folder_path(folder).is_file()
     }
 
+    fn refuses(&self, folder: &FolderName) -> Option<String> {
+        let path = self.folder_path(folder);
+        crate::store::local_name_problem(path.strip_prefix(&self.root).unwrap_or(&path))
+    }
+
+    async fn room(&mut self) -> Result<Option<crate::store::Room>> {
+        crate::store::file_system_room(&self.root)
+    }
+
     async fn open(
         &mut self,
         folder: &FolderName,

@@ -26,10 +26,11 @@ pub mod pop3;
 pub use dry_run::DryRun;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -497,6 +498,69 @@ pub struct Capabilities {
     pub has_other_writers: bool,
 }
 
+/// How much more a destination can take: its quota (IMAP QUOTA, RFC 9208)
+/// or its file system's free space.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Room {
+    /// What sets the limit, for people: "quota `User quota`", "the file
+    /// system of `/backup`".
+    pub limited_by: String,
+    /// Bytes used and the most allowed.
+    pub bytes: Option<Usage>,
+    /// Messages held and the most allowed.
+    pub messages: Option<Usage>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub used: u64,
+    pub limit: u64,
+}
+
+impl Usage {
+    pub fn left(&self) -> u64 {
+        self.limit.saturating_sub(self.used)
+    }
+}
+
+/// The room left on the file system that holds `path` (or would: its
+/// nearest existing ancestor), as an unprivileged writer sees it.
+pub(crate) fn file_system_room(path: &Path) -> Result<Option<Room>> {
+    let Some(existing) = path.ancestors().find(|p| p.exists()) else {
+        return Ok(None);
+    };
+    let c_path = std::ffi::CString::new(existing.as_os_str().as_encoded_bytes())
+        .context("a path with a NUL byte")?;
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string and a zeroed struct for the call to fill.
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("asking for the free space of `{}`", existing.display()));
+    }
+    let unit = stat.f_frsize as u64;
+    let used = (stat.f_blocks as u64).saturating_sub(stat.f_bfree as u64) * unit;
+    let available = stat.f_bavail as u64 * unit;
+    Ok(Some(Room {
+        limited_by: format!("the file system of `{}`", existing.display()),
+        bytes: Some(Usage {
+            used,
+            limit: used + available,
+        }),
+        messages: None,
+    }))
+}
+
+/// Why a local store cannot make `name` a file or directory name: most
+/// file systems take at most 255 bytes per name (`NAME_MAX`).
+pub(crate) fn local_name_problem(relative: &Path) -> Option<String> {
+    relative.components().find_map(|part| {
+        let bytes = part.as_os_str().len();
+        (bytes > 255).then(|| {
+            format!("its file name would be {bytes} bytes, and file systems take at most 255")
+        })
+    })
+}
+
 /// How a destination that holds one folder takes the folders selected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SingleFolder {
@@ -601,6 +665,21 @@ pub trait Sink {
     }
     /// Whether `folder` exists at the destination now.
     fn holds(&self, folder: &FolderName) -> bool;
+    /// Why the destination would refuse to create `folder`, when that is
+    /// known without trying (a plan writes nothing).
+    fn refuses(&self, _folder: &FolderName) -> Option<String> {
+        None
+    }
+    /// The largest message it accepts, when it says (IMAP APPENDLIMIT,
+    /// RFC 7889). A larger one fails alone, without being sent.
+    fn append_limit(&self) -> Option<u64> {
+        None
+    }
+    /// How much more it can take (a quota, free disk space), when it can
+    /// tell.
+    async fn room(&mut self) -> Result<Option<Room>> {
+        Ok(None)
+    }
     /// Opens `folder` for appending (creating it as `create` says) and
     /// leaves in `index` the fingerprints it holds; `None` when it does not
     /// exist and is not to be created. With `cached`, `index` already holds
@@ -968,6 +1047,15 @@ impl Sink for AnySink {
     fn holds(&self, folder: &FolderName) -> bool {
         each_sink!(self, s => s.holds(folder))
     }
+    fn refuses(&self, folder: &FolderName) -> Option<String> {
+        each_sink!(self, s => s.refuses(folder))
+    }
+    fn append_limit(&self) -> Option<u64> {
+        each_sink!(self, s => s.append_limit())
+    }
+    async fn room(&mut self) -> Result<Option<Room>> {
+        each_sink!(self, s => s.room().await)
+    }
     async fn open(
         &mut self,
         folder: &FolderName,
@@ -1014,5 +1102,29 @@ impl Sink for AnySink {
     }
     async fn close(self) {
         each_sink!(self, s => Sink::close(*s).await)
+    }
+}
+
+#[cfg(test)]
+mod room_tests {
+    use super::*;
+
+    #[test]
+    fn a_local_name_longer_than_255_bytes_is_refused_before_trying() {
+        let long = "x".repeat(256);
+        let problem = local_name_problem(Path::new(&format!("Archive/{long}"))).unwrap();
+        assert!(problem.contains("256 bytes"), "{problem}");
+        assert_eq!(local_name_problem(Path::new(&"y".repeat(255))), None);
+        assert_eq!(local_name_problem(Path::new(".Sent/cur")), None);
+    }
+
+    #[test]
+    fn the_room_of_a_path_not_made_yet_is_that_of_its_nearest_existing_parent() {
+        let room = file_system_room(Path::new("/tmp/mailtug-not-there/a/b"))
+            .unwrap()
+            .unwrap();
+        assert!(room.limited_by.contains("`/tmp`"), "{room:?}");
+        let bytes = room.bytes.unwrap();
+        assert!(bytes.limit >= bytes.used && bytes.limit > 0, "{bytes:?}");
     }
 }

@@ -174,12 +174,13 @@ fn ls_lists_every_fixture_folder_with_its_message_count() {
 }
 
 /// The documented keys of the copy summary (mailtug(1), JSON EVENTS).
-const SUMMARY_KEYS: [&str; 15] = [
+const SUMMARY_KEYS: [&str; 16] = [
     "event",
     "messages_copied",
     "messages_duplicate",
     "duplicates_in_source",
     "messages_failed",
+    "messages_too_large",
     "bytes_copied",
     "seconds",
     "folders",

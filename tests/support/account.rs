@@ -24,13 +24,24 @@ pub struct Account<'s> {
 impl<'s> Account<'s> {
     /// A new user; `quota` such as `Some("200K")` limits its storage.
     pub fn new(env: &TestEnv, server: &'s Dovecot, hint: &str, quota: Option<&str>) -> Account<'s> {
+        Account::with_limits(env, server, hint, quota, None)
+    }
+
+    /// A new user with a quota and a largest message (APPENDLIMIT).
+    pub fn with_limits(
+        env: &TestEnv,
+        server: &'s Dovecot,
+        hint: &str,
+        quota: Option<&str>,
+        max_mail_size: Option<u64>,
+    ) -> Account<'s> {
         static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
         // Distinctive, so a leak is found by a plain substring search.
         let password = format!(
             "Pw{}-{hint}-xQ7vZ3kL",
             SEQUENCE.fetch_add(1, Ordering::Relaxed)
         );
-        let user = server.add_user(hint, &password, quota);
+        let user = server.add_user_with_limits(hint, &password, quota, max_mail_size);
         let password_file = env.write_secret(&format!("{}.password", user.name), &password);
         Account {
             server,

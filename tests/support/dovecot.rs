@@ -65,6 +65,9 @@ pub struct User {
     /// The password given to `add_user`; `set_password` does not change it.
     pub password: String,
     quota: Option<String>,
+    /// The largest message accepted: refused past it (`NO [LIMIT]`) and
+    /// advertised as `APPENDLIMIT=N`.
+    max_mail_size: Option<u64>,
     maildir: PathBuf,
 }
 
@@ -142,12 +145,27 @@ impl Dovecot {
     /// never share a mailbox). `quota` such as `Some("200K")` limits its
     /// storage: an APPEND past it answers `NO [OVERQUOTA]`.
     pub fn add_user(&self, hint: &str, password: &str, quota: Option<&str>) -> User {
+        self.add_user_with_limits(hint, password, quota, None)
+    }
+
+    /// `add_user`, and with `max_mail_size` a largest message: Dovecot 2.3
+    /// refuses a larger APPEND (`quota_max_mail_size`) and, told to here,
+    /// advertises it as RFC 7889's `APPENDLIMIT=N` after login (it does
+    /// not by itself).
+    pub fn add_user_with_limits(
+        &self,
+        hint: &str,
+        password: &str,
+        quota: Option<&str>,
+        max_mail_size: Option<u64>,
+    ) -> User {
         let name = unique_user_name(hint);
         let user = User {
             maildir: self.dir.join("mail").join(&name),
             name,
             password: password.to_owned(),
             quota: quota.map(str::to_owned),
+            max_mail_size,
         };
         self.write_user(&user, password, None);
         user
@@ -227,10 +245,15 @@ impl Dovecot {
             !password.contains([':', '\n']),
             "a test password cannot hold `:` or a newline: {password:?}"
         );
-        let extra = match &user.quota {
-            Some(limit) => format!("userdb_quota_rule=*:storage={limit}"),
-            None => String::new(),
-        };
+        let mut extra = Vec::new();
+        if let Some(limit) = &user.quota {
+            extra.push(format!("userdb_quota_rule=*:storage={limit}"));
+        }
+        if let Some(size) = user.max_mail_size {
+            extra.push(format!("userdb_quota_max_mail_size={size}"));
+            extra.push(format!("userdb_imap_capability=+APPENDLIMIT={size}"));
+        }
+        let extra = extra.join(" ");
         let line = format!(
             "{}:{{PLAIN}}{password}:{}:{}::{}::{extra}\n",
             user.name,

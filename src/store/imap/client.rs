@@ -83,8 +83,17 @@ pub struct ListedFolder {
     pub name: String,
     pub delimiter: Option<char>,
     pub selectable: bool,
+    /// `\Noinferiors`: no folder can be created under it.
+    pub childless: bool,
     /// RFC 6154 attribute such as `\Sent`, if any.
     pub special_use: Option<&'static str>,
+}
+
+/// A quota root and its resources: `(name, usage, limit)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaRoot {
+    pub root: String,
+    pub resources: Vec<(String, u64, u64)>,
 }
 
 /// What SELECT/EXAMINE/STATUS tell about a folder.
@@ -438,6 +447,53 @@ impl ImapClient {
     /// True when the server advertises `capability` (case-insensitive).
     pub fn has(&self, capability: &str) -> bool {
         self.capabilities.contains(&capability.to_ascii_uppercase())
+    }
+
+    /// The largest message the server accepts, when it advertises
+    /// `APPENDLIMIT=N` (RFC 7889). A bare `APPENDLIMIT` means each folder
+    /// has its own, which is not asked for.
+    pub fn append_limit(&self) -> Option<u64> {
+        self.capabilities
+            .iter()
+            .find_map(|c| c.strip_prefix("APPENDLIMIT="))
+            .and_then(|n| n.parse().ok())
+    }
+
+    /// The quota roots of folder `name` and their resources (RFC 9208
+    /// GETQUOTAROOT): `(root, [(resource, usage, limit)])`, STORAGE in
+    /// units of 1024 octets. Empty without the QUOTA capability.
+    pub async fn quota_roots(&mut self, name: &str) -> Result<Vec<QuotaRoot>> {
+        if !self.has("QUOTA") {
+            return Ok(Vec::new());
+        }
+        let timeout = self.timeout;
+        let session = &mut self.session;
+        let answer = deadline(timeout, "asking for the quota", async {
+            session
+                .get_quota_root(name)
+                .await
+                .map_err(|e| folder_error(e, name))
+        })
+        .await;
+        let (_, quotas) = self.note(answer)?;
+        Ok(quotas
+            .into_iter()
+            .map(|quota| QuotaRoot {
+                root: quota.root_name,
+                resources: quota
+                    .resources
+                    .into_iter()
+                    .map(|r| {
+                        let name = match r.name {
+                            async_imap::types::QuotaResourceName::Storage => "STORAGE".to_string(),
+                            async_imap::types::QuotaResourceName::Message => "MESSAGE".to_string(),
+                            async_imap::types::QuotaResourceName::Atom(a) => a.to_ascii_uppercase(),
+                        };
+                        (name, r.usage, r.limit)
+                    })
+                    .collect(),
+            })
+            .collect())
     }
 
     /// Every folder, with its attributes.
@@ -1715,10 +1771,12 @@ impl Authenticator for Sasl {
 
 fn listed(name: &async_imap::types::Name) -> ListedFolder {
     let mut selectable = true;
+    let mut childless = false;
     let mut special_use = None;
     for attribute in name.attributes() {
         match attribute {
             NameAttribute::NoSelect => selectable = false,
+            NameAttribute::NoInferiors => childless = true,
             NameAttribute::Extension(ext) if ext.eq_ignore_ascii_case("\\NonExistent") => {
                 selectable = false
             }
@@ -1736,6 +1794,7 @@ fn listed(name: &async_imap::types::Name) -> ListedFolder {
             .delimiter()
             .and_then(|d| unescape_quoted(d).chars().next()),
         selectable,
+        childless,
         special_use,
     }
 }

@@ -41,8 +41,8 @@ use crate::report;
 use crate::spool::{Listed, ListingSpool};
 use crate::store::{
     Capabilities, Committed, Create, DestinationMessage, Fetched, FingerprintSet, FlagChange,
-    FlagsNow, FolderStats, FolderStatus, Opened, Outbox, Rejection, SingleFolder, Sink, Source,
-    SourceOptions,
+    FlagsNow, FolderStats, FolderStatus, Opened, Outbox, Rejection, Room, SingleFolder, Sink,
+    Source, SourceOptions, Usage,
 };
 
 use client::{Appended, FolderState, ImapClient, ListedFolder, Resync, MAX_MESSAGE_SIZE};
@@ -1090,6 +1090,40 @@ impl Sink for Imap {
             .is_some_and(|listed| listed.selectable)
     }
 
+    /// Known from the listing: a folder under one marked `\Noinferiors`,
+    /// or a name the server lists as a mere level (`\Noselect`).
+    fn refuses(&self, folder: &FolderName) -> Option<String> {
+        refusal(&self.folders, folder)
+    }
+
+    fn append_limit(&self) -> Option<u64> {
+        self.client.append_limit()
+    }
+
+    /// The quota of INBOX's root (RFC 9208), the one new folders share on
+    /// the servers seen; the tightest root when there are several.
+    async fn room(&mut self) -> Result<Option<Room>> {
+        let roots = self.client.quota_roots("INBOX").await?;
+        let rooms = roots.into_iter().map(|quota| {
+            let usage = |name: &str, unit: u64| {
+                quota
+                    .resources
+                    .iter()
+                    .find(|(resource, _, _)| resource == name)
+                    .map(|&(_, used, limit)| Usage {
+                        used: used.saturating_mul(unit),
+                        limit: limit.saturating_mul(unit),
+                    })
+            };
+            Room {
+                limited_by: format!("quota `{}`", quota.root),
+                bytes: usage("STORAGE", 1024),
+                messages: usage("MESSAGE", 1),
+            }
+        });
+        Ok(rooms.min_by_key(|room| room.bytes.map_or(u64::MAX, |b| b.left())))
+    }
+
     /// The folder the server marks with `special_use`, if any.
     fn special_folder(&self, special_use: &str) -> Option<FolderName> {
         self.folders
@@ -1524,6 +1558,30 @@ fn name_folders(
     (named, renamed, elsewhere)
 }
 
+/// Why a server whose listing is `folders` would refuse to create
+/// `folder`, when its listing tells.
+fn refusal(folders: &BTreeMap<FolderName, ListedFolder>, folder: &FolderName) -> Option<String> {
+    if let Some(listed) = folders.get(folder) {
+        return (!listed.selectable).then(|| {
+            format!(
+                "the server lists `{}` as a level of its hierarchy that cannot hold messages (\\Noselect)",
+                listed.name
+            )
+        });
+    }
+    let components: Vec<&str> = folder.components().collect();
+    (1..components.len()).find_map(|depth| {
+        let ancestor = FolderName::from_components(&components[..depth]).ok()?;
+        let listed = folders.get(&ancestor)?;
+        listed.childless.then(|| {
+            format!(
+                "the server does not allow folders under `{}` (\\Noinferiors)",
+                listed.name
+            )
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1817,6 +1875,7 @@ mod tests {
             name: name.to_string(),
             delimiter: Some('.'),
             selectable,
+            childless: false,
             special_use: None,
         }
     }
@@ -1899,5 +1958,23 @@ mod tests {
                 name: FolderName::parse("a_b~2").unwrap(),
             }]
         );
+    }
+
+    #[test]
+    fn a_folder_under_a_childless_one_or_named_like_a_mere_level_is_refused() {
+        let folder = |name: &str| FolderName::parse(name).unwrap();
+        let mut folders = BTreeMap::new();
+        let mut inbox = listed("INBOX", true);
+        inbox.childless = true;
+        folders.insert(FolderName::inbox(), inbox);
+        folders.insert(folder("Lists"), listed("Lists", false));
+        folders.insert(folder("Work"), listed("Work", true));
+        let under_inbox = refusal(&folders, &folder("INBOX/Old")).unwrap();
+        assert!(under_inbox.contains("Noinferiors"), "{under_inbox}");
+        let level = refusal(&folders, &folder("Lists")).unwrap();
+        assert!(level.contains("Noselect"), "{level}");
+        assert_eq!(refusal(&folders, &folder("Lists/Rust")), None);
+        assert_eq!(refusal(&folders, &folder("Work/2024")), None);
+        assert_eq!(refusal(&folders, &folder("New")), None);
     }
 }
