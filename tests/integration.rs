@@ -26,4 +26,5 @@ mod pop3;
 mod regression;
 mod resources;
 mod resume;
+mod terminal;
 mod trust;

@@ -264,17 +264,17 @@ impl<'a> Plan<'a> {
         }
         out.push('\n');
         if self.problems.is_empty() {
-            out.push_str(&format!(
-                "Ready: {} ({}) to copy. `mailtug {}` with the same arguments, without\n\
-                 --dry-run, runs it.\n",
+            let verb = match job.mirror {
+                Some(_) => "mirror",
+                None => "copy",
+            };
+            let ready = format!(
+                "Ready: {} ({}) to copy. `mailtug {verb}` with the same arguments, without \
+                 --dry-run, runs it.",
                 messages_word(self.messages),
                 report::bytes(self.bytes),
-                if job.mirror.is_some() {
-                    "mirror"
-                } else {
-                    "copy"
-                },
-            ));
+            );
+            out.push_str(&wrap(&ready, "", ""));
         } else {
             out.push_str("Cannot run as it is:\n");
             for problem in &self.problems {
