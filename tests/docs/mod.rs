@@ -2,6 +2,8 @@
 //! `man/` and `completions/` are what `gen-docs` writes today, and the test
 //! corpus in `fixtures/` is what its generator writes.
 
+mod recipes;
+
 use std::fs;
 use std::path::Path;
 use std::process::Command;
