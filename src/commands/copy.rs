@@ -166,7 +166,7 @@ fn summary_line(summary: &pipeline::Summary) -> String {
     }
     // Mail the destination had, and copies within the source of what
     // this run stored: the second kind is the source's own doing.
-    let already_there = c.messages_duplicate - c.duplicates_in_source;
+    let already_there = c.at_destination();
     if already_there > 0 {
         parts.push(format!(
             "skipped {} already at the destination",
@@ -248,7 +248,7 @@ fn summary_line(summary: &pipeline::Summary) -> String {
     }
 }
 
-fn plural(n: u64, word: &str) -> String {
+pub(super) fn plural(n: u64, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {

@@ -4,6 +4,7 @@
 //! be deleted, and a verdict. Exit 0 when the plan can run as it is, 1 with
 //! the reasons when it cannot.
 
+use super::copy::plural;
 use crate::cli::CopyArgs;
 use crate::event::{Event, PlanRoom};
 use crate::exit::ExitCode;
@@ -63,7 +64,7 @@ impl<'a> Plan<'a> {
                     folder.destination, folder.folder
                 ));
             }
-            if let Some(error) = &folder.error {
+            if let Some(error) = &folder.result.error {
                 problems.push(format!("folder `{}`: {error}", folder.folder));
             }
         }
@@ -89,15 +90,10 @@ impl<'a> Plan<'a> {
             }
         }
         if let Some(max) = job.plan_max_size {
-            let left_out = preview
-                .folders
-                .iter()
-                .map(|f| f.counts.over_max_size)
-                .sum::<u64>();
             notes.push(format!(
                 "--max-size {}: leaves out {} larger than that",
                 report::bytes(max),
-                messages_word(left_out)
+                messages_word(counts.over_max_size)
             ));
         }
         if let Some(room) = &preview.room {
@@ -223,8 +219,8 @@ impl<'a> Plan<'a> {
             String::new(),
             self.messages.to_string(),
             report::bytes(self.bytes),
-            total(|f| f.counts.duplicates_in_source),
-            total(|f| f.counts.messages_duplicate - f.counts.duplicates_in_source),
+            total(|f| f.result.counts.duplicates_in_source),
+            total(|f| f.result.counts.at_destination()),
             total(|f| f.done_before),
         ]);
         let widths: Vec<usize> = (0..8)
@@ -292,17 +288,16 @@ impl<'a> Plan<'a> {
                 destination_folder: &folder.destination,
                 destination: destination_status(folder),
                 special_use: folder.special_use,
-                to_copy: folder.counts.messages_copied,
-                bytes: folder.counts.bytes_copied,
-                duplicates_in_source: folder.counts.duplicates_in_source,
-                at_destination: folder.counts.messages_duplicate
-                    - folder.counts.duplicates_in_source,
+                to_copy: folder.result.counts.messages_copied,
+                bytes: folder.result.counts.bytes_copied,
+                duplicates_in_source: folder.result.counts.duplicates_in_source,
+                at_destination: folder.result.counts.at_destination(),
                 done_before: folder.done_before,
-                failed: folder.counts.messages_failed,
-                too_large: folder.counts.messages_too_large,
-                over_max_size: folder.counts.over_max_size,
+                failed: folder.result.counts.messages_failed,
+                too_large: folder.result.counts.messages_too_large,
+                over_max_size: folder.result.counts.over_max_size,
                 refused: folder.refused.as_deref(),
-                error: folder.error.as_deref(),
+                error: folder.result.error.as_deref(),
             });
         }
         let room = self.preview.room.as_ref().map(|room| PlanRoom {
@@ -336,12 +331,12 @@ fn destination_status(folder: &PreviewFolder) -> &'static str {
 }
 
 fn row(folder: &PreviewFolder) -> [String; 8] {
-    let c = &folder.counts;
+    let c = &folder.result.counts;
     let status = match (destination_status(folder), folder.special_use) {
         ("new", Some(role)) => format!("new {role}"),
         (status, _) => status.to_string(),
     };
-    let copy = match &folder.error {
+    let copy = match &folder.result.error {
         Some(_) => "FAILED".to_string(),
         None => c.messages_copied.to_string(),
     };
@@ -352,7 +347,7 @@ fn row(folder: &PreviewFolder) -> [String; 8] {
         copy,
         report::bytes(c.bytes_copied),
         c.duplicates_in_source.to_string(),
-        (c.messages_duplicate - c.duplicates_in_source).to_string(),
+        c.at_destination().to_string(),
         folder.done_before.to_string(),
     ]
 }
@@ -386,13 +381,6 @@ fn percent(part: u64, whole: u64) -> u64 {
     match whole {
         0 => 100,
         _ => (part as u128 * 100 / whole as u128) as u64,
-    }
-}
-
-fn plural(n: u64, word: &str) -> String {
-    match n {
-        1 => format!("1 {word}"),
-        _ => format!("{n} {word}s"),
     }
 }
 

@@ -93,6 +93,12 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Messages not copied because the destination held them before the
+    /// run (not the run's own copies of a message twice in the source).
+    pub fn at_destination(&self) -> u64 {
+        self.messages_duplicate - self.duplicates_in_source
+    }
+
     fn add(&mut self, other: &Counts) {
         self.messages_copied += other.messages_copied;
         self.messages_duplicate += other.messages_duplicate;
@@ -222,10 +228,9 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     let mut source = connect_source(&job).await?;
     // Local destinations create nothing until a folder is opened, so a run
     // refused here leaves no trace (not even an empty directory).
-    let sink = connect_sink(&job).await?;
+    let mut sink = connect_sink(&job).await?;
     let units = plan::select_folders(&job, &mut source, &sink).await?;
 
-    let mut sink = sink;
     let (shared, state_thread) = start_state(&job, &units, &sink).await?;
     let mut preview = match job.dry_run {
         true => Some(preview::look(&job, &source, &mut sink, &units, &shared).await),

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use anyhow::{Context, Result};
 
 use super::folder::stamp_to_record;
-use super::{Counts, Shared, Summary};
+use super::{Shared, Summary};
 use crate::event::Event;
 use crate::exit;
 use crate::folder::FolderName;
@@ -223,21 +223,11 @@ async fn settle_if_unchanged(
         destination_folder: destination,
         pending: Some(0),
     });
-    super::lock(&shared.results).push((
-        folder.clone(),
-        super::preview::FolderResult {
-            unchanged: true,
-            ..Default::default()
-        },
-    ));
-    report::emit(&Event::FolderDone {
-        folder,
-        destination_folder: destination,
+    let done = super::folder::FolderDone {
         unchanged: true,
-        counts: Counts::default(),
-        mirrored: None,
-        error: None,
-    });
+        ..Default::default()
+    };
+    super::worker::report_folder_done(shared, folder, destination, &done, None);
     true
 }
 

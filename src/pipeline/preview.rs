@@ -7,7 +7,7 @@
 use std::sync::Mutex;
 
 use super::plan::Unit;
-use super::{lock, Counts, MirrorCounts, Shared};
+use super::{lock, Counts, Shared};
 use crate::folder::FolderName;
 use crate::job::Job;
 use crate::report;
@@ -39,20 +39,14 @@ pub struct PreviewFolder {
     /// Messages the state records as copied by earlier runs.
     pub done_before: u64,
     /// What the dry run found: counts as a real run would have them.
-    pub counts: Counts,
-    pub mirrored: Option<MirrorCounts>,
-    /// Nothing new since the last run.
-    pub unchanged: bool,
-    /// Why the folder could not be looked at.
-    pub error: Option<String>,
+    pub result: FolderResult,
 }
 
 /// What the run did with one folder, as reported when it ended.
 #[derive(Clone, Debug, Default)]
-pub(super) struct FolderResult {
+pub struct FolderResult {
     pub counts: Counts,
-    pub mirrored: Option<MirrorCounts>,
-    pub unchanged: bool,
+    /// Why the folder failed.
     pub error: Option<String>,
 }
 
@@ -89,10 +83,7 @@ pub(super) async fn look(
                 false => sink.refuses(destination),
             },
             done_before,
-            counts: Counts::default(),
-            mirrored: None,
-            unchanged: false,
-            error: None,
+            result: FolderResult::default(),
         });
     }
     let room = match sink.room().await {
@@ -116,10 +107,7 @@ pub(super) fn fill(preview: &mut Preview, results: &Results) {
     let results = std::mem::take(&mut *lock(results));
     for (folder, result) in results {
         if let Some(planned) = preview.folders.iter_mut().find(|p| p.folder == folder) {
-            planned.counts = result.counts;
-            planned.mirrored = result.mirrored;
-            planned.unchanged = result.unchanged;
-            planned.error = result.error;
+            planned.result = result;
         }
     }
 }

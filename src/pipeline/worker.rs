@@ -315,8 +315,6 @@ pub(super) fn report_folder_done(
         folder.clone(),
         super::preview::FolderResult {
             counts: done.counts,
-            mirrored: done.mirrored,
-            unchanged: done.unchanged,
             error: error.map(|e| format!("{e:#}")),
         },
     ));

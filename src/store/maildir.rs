@@ -768,8 +768,7 @@ impl Sink for Maildir {
     }
 
     fn refuses(&self, folder: &FolderName) -> Option<String> {
-        let path = self.folder_dir(folder);
-        crate::store::local_name_problem(path.strip_prefix(&self.root).unwrap_or(&path))
+        crate::store::local_name_problem(&self.root, &self.folder_dir(folder))
     }
 
     async fn room(&mut self) -> Result<Option<crate::store::Room>> {

@@ -488,8 +488,7 @@ impl Sink for Mbox {
     }
 
     fn refuses(&self, folder: &FolderName) -> Option<String> {
-        let path = self.folder_path(folder);
-        crate::store::local_name_problem(path.strip_prefix(&self.root).unwrap_or(&path))
+        crate::store::local_name_problem(&self.root, &self.folder_path(folder))
     }
 
     async fn room(&mut self) -> Result<Option<crate::store::Room>> {

@@ -550,9 +550,11 @@ pub(crate) fn file_system_room(path: &Path) -> Result<Option<Room>> {
     }))
 }
 
-/// Why a local store cannot make `name` a file or directory name: most
-/// file systems take at most 255 bytes per name (`NAME_MAX`).
-pub(crate) fn local_name_problem(relative: &Path) -> Option<String> {
+/// Why a local store rooted at `root` cannot create `path`: most file
+/// systems take at most 255 bytes per name (`NAME_MAX`). Only the names
+/// below `root` are the folder's.
+pub(crate) fn local_name_problem(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).unwrap_or(path);
     relative.components().find_map(|part| {
         let bytes = part.as_os_str().len();
         (bytes > 255).then(|| {
@@ -1112,10 +1114,17 @@ mod room_tests {
     #[test]
     fn a_local_name_longer_than_255_bytes_is_refused_before_trying() {
         let long = "x".repeat(256);
-        let problem = local_name_problem(Path::new(&format!("Archive/{long}"))).unwrap();
+        let root = Path::new("/");
+        let problem = local_name_problem(root, Path::new(&format!("/Archive/{long}"))).unwrap();
         assert!(problem.contains("256 bytes"), "{problem}");
-        assert_eq!(local_name_problem(Path::new(&"y".repeat(255))), None);
-        assert_eq!(local_name_problem(Path::new(".Sent/cur")), None);
+        assert_eq!(local_name_problem(root, Path::new(&"y".repeat(255))), None);
+        assert_eq!(local_name_problem(root, Path::new("/.Sent/cur")), None);
+        // A long root is the user's choice, not the folder's.
+        let deep = format!("/{long}");
+        assert_eq!(
+            local_name_problem(Path::new(&deep), Path::new(&format!("{deep}/.Sent"))),
+            None
+        );
     }
 
     #[test]

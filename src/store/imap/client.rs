@@ -89,11 +89,13 @@ pub struct ListedFolder {
     pub special_use: Option<&'static str>,
 }
 
-/// A quota root and its resources: `(name, usage, limit)`.
+/// A quota root and the two resources mailtug reads: `(usage, limit)`,
+/// STORAGE in units of 1024 octets, MESSAGE in messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QuotaRoot {
     pub root: String,
-    pub resources: Vec<(String, u64, u64)>,
+    pub storage: Option<(u64, u64)>,
+    pub messages: Option<(u64, u64)>,
 }
 
 /// What SELECT/EXAMINE/STATUS tell about a folder.
@@ -459,10 +461,10 @@ impl ImapClient {
             .and_then(|n| n.parse().ok())
     }
 
-    /// The quota roots of folder `name` and their resources (RFC 9208
-    /// GETQUOTAROOT): `(root, [(resource, usage, limit)])`, STORAGE in
-    /// units of 1024 octets. Empty without the QUOTA capability.
+    /// The quota roots of folder `name` (RFC 9208 GETQUOTAROOT). Empty
+    /// without the QUOTA capability.
     pub async fn quota_roots(&mut self, name: &str) -> Result<Vec<QuotaRoot>> {
+        use async_imap::types::QuotaResourceName;
         if !self.has("QUOTA") {
             return Ok(Vec::new());
         }
@@ -478,20 +480,19 @@ impl ImapClient {
         let (_, quotas) = self.note(answer)?;
         Ok(quotas
             .into_iter()
-            .map(|quota| QuotaRoot {
-                root: quota.root_name,
-                resources: quota
-                    .resources
-                    .into_iter()
-                    .map(|r| {
-                        let name = match r.name {
-                            async_imap::types::QuotaResourceName::Storage => "STORAGE".to_string(),
-                            async_imap::types::QuotaResourceName::Message => "MESSAGE".to_string(),
-                            async_imap::types::QuotaResourceName::Atom(a) => a.to_ascii_uppercase(),
-                        };
-                        (name, r.usage, r.limit)
-                    })
-                    .collect(),
+            .map(|quota| {
+                let resource = |wanted: QuotaResourceName| {
+                    quota
+                        .resources
+                        .iter()
+                        .find(|r| r.name == wanted)
+                        .map(|r| (r.usage, r.limit))
+                };
+                QuotaRoot {
+                    storage: resource(QuotaResourceName::Storage),
+                    messages: resource(QuotaResourceName::Message),
+                    root: quota.root_name,
+                }
             })
             .collect())
     }

@@ -1104,22 +1104,14 @@ impl Sink for Imap {
     /// the servers seen; the tightest root when there are several.
     async fn room(&mut self) -> Result<Option<Room>> {
         let roots = self.client.quota_roots("INBOX").await?;
-        let rooms = roots.into_iter().map(|quota| {
-            let usage = |name: &str, unit: u64| {
-                quota
-                    .resources
-                    .iter()
-                    .find(|(resource, _, _)| resource == name)
-                    .map(|&(_, used, limit)| Usage {
-                        used: used.saturating_mul(unit),
-                        limit: limit.saturating_mul(unit),
-                    })
-            };
-            Room {
-                limited_by: format!("quota `{}`", quota.root),
-                bytes: usage("STORAGE", 1024),
-                messages: usage("MESSAGE", 1),
-            }
+        let usage = |(used, limit): (u64, u64), unit: u64| Usage {
+            used: used.saturating_mul(unit),
+            limit: limit.saturating_mul(unit),
+        };
+        let rooms = roots.into_iter().map(|quota| Room {
+            limited_by: format!("quota `{}`", quota.root),
+            bytes: quota.storage.map(|s| usage(s, 1024)),
+            messages: quota.messages.map(|m| usage(m, 1)),
         });
         Ok(rooms.min_by_key(|room| room.bytes.map_or(u64::MAX, |b| b.left())))
     }
