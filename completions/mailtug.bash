@@ -16,6 +16,9 @@ _mailtug() {
             ",$1")
                 cmd="mailtug"
                 ;;
+            mailtug,auth)
+                cmd="mailtug__subcmd__auth"
+                ;;
             mailtug,bulk)
                 cmd="mailtug__subcmd__bulk"
                 ;;
@@ -49,6 +52,30 @@ _mailtug() {
             mailtug,verify)
                 cmd="mailtug__subcmd__verify"
                 ;;
+            mailtug__subcmd__auth,help)
+                cmd="mailtug__subcmd__auth__subcmd__help"
+                ;;
+            mailtug__subcmd__auth,login)
+                cmd="mailtug__subcmd__auth__subcmd__login"
+                ;;
+            mailtug__subcmd__auth,logout)
+                cmd="mailtug__subcmd__auth__subcmd__logout"
+                ;;
+            mailtug__subcmd__auth,status)
+                cmd="mailtug__subcmd__auth__subcmd__status"
+                ;;
+            mailtug__subcmd__auth__subcmd__help,help)
+                cmd="mailtug__subcmd__auth__subcmd__help__subcmd__help"
+                ;;
+            mailtug__subcmd__auth__subcmd__help,login)
+                cmd="mailtug__subcmd__auth__subcmd__help__subcmd__login"
+                ;;
+            mailtug__subcmd__auth__subcmd__help,logout)
+                cmd="mailtug__subcmd__auth__subcmd__help__subcmd__logout"
+                ;;
+            mailtug__subcmd__auth__subcmd__help,status)
+                cmd="mailtug__subcmd__auth__subcmd__help__subcmd__status"
+                ;;
             mailtug__subcmd__config,check)
                 cmd="mailtug__subcmd__config__subcmd__check"
                 ;;
@@ -60,6 +87,9 @@ _mailtug() {
                 ;;
             mailtug__subcmd__config__subcmd__help,help)
                 cmd="mailtug__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            mailtug__subcmd__help,auth)
+                cmd="mailtug__subcmd__help__subcmd__auth"
                 ;;
             mailtug__subcmd__help,bulk)
                 cmd="mailtug__subcmd__help__subcmd__bulk"
@@ -93,6 +123,15 @@ _mailtug() {
                 ;;
             mailtug__subcmd__help,verify)
                 cmd="mailtug__subcmd__help__subcmd__verify"
+                ;;
+            mailtug__subcmd__help__subcmd__auth,login)
+                cmd="mailtug__subcmd__help__subcmd__auth__subcmd__login"
+                ;;
+            mailtug__subcmd__help__subcmd__auth,logout)
+                cmd="mailtug__subcmd__help__subcmd__auth__subcmd__logout"
+                ;;
+            mailtug__subcmd__help__subcmd__auth,status)
+                cmd="mailtug__subcmd__help__subcmd__auth__subcmd__status"
                 ;;
             mailtug__subcmd__help__subcmd__config,check)
                 cmd="mailtug__subcmd__help__subcmd__config__subcmd__check"
@@ -152,8 +191,198 @@ _mailtug() {
 
     case "${cmd}" in
         mailtug)
-            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version copy mirror plan ls verify state run config bulk report help"
+            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version copy mirror plan ls verify state run config bulk report auth help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__auth)
+            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version login status logout help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__auth__subcmd__help)
+            opts="login status logout help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__auth__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__auth__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__auth__subcmd__help__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__auth__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__auth__subcmd__login)
+            opts="-q -v -c -h -V --provider --user --client-id --client-secret-file --client-secret-env --tenant --flow --no-browser --timeout --json --quiet --progress --no-progress --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --provider)
+                    COMPREPLY=($(compgen -W "google microsoft" -- "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --flow)
+                    COMPREPLY=($(compgen -W "browser device" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__auth__subcmd__logout)
+            opts="-q -v -c -h -V --json --quiet --progress --no-progress --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__auth__subcmd__status)
+            opts="-q -v -c -h -V --check --json --quiet --progress --no-progress --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -468,8 +697,64 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__help)
-            opts="copy mirror plan ls verify state run config bulk report help"
+            opts="copy mirror plan ls verify state run config bulk report auth help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__help__subcmd__auth)
+            opts="login status logout"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__help__subcmd__auth__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__help__subcmd__auth__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtug__subcmd__help__subcmd__auth__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

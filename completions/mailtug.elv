@@ -41,6 +41,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand config 'Check the config file'
             cand bulk 'Copy many account pairs listed in a manifest, several at a time'
             cand report 'Work with bulk reports'
+            cand auth 'Sign in to Gmail or Microsoft 365 once (OAuth2), for IMAP and POP3'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;copy'= {
@@ -492,6 +493,94 @@ set edit:completion:arg-completer[mailtug] = {|@words|
         }
         &'mailtug;report;help;help'= {
         }
+        &'mailtug;auth'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --progress 'Show progress on stderr even when it is not a terminal (a log, tmux''s pipe-pane)'
+            cand --no-progress 'Never show progress (the summary line still comes)'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand login 'Sign in an account, and keep its tokens'
+            cand status 'Show the kept sign-ins: account, provider, until when the access token is good, whether it can be refreshed'
+            cand logout 'Forget an account''s sign-in here, and revoke it where the provider allows (Google)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtug;auth;login'= {
+            cand --provider 'Who issues the tokens (found from the account''s host name when not given)'
+            cand --user 'The mail address to sign in'
+            cand --client-id 'The client ID of the OAuth client you registered with the provider'
+            cand --client-secret-file 'Read the client''s secret (Google desktop-app clients have one) from the first line of FILE'
+            cand --client-secret-env 'Read the client''s secret from environment variable VAR'
+            cand --tenant 'Microsoft: the directory to sign in to (common, organizations, consumers, or a tenant ID or domain)'
+            cand --flow 'browser: a browser comes back to a port on 127.0.0.1; device: enter a code in any browser (default: browser for Google, device for Microsoft)'
+            cand --timeout 'Give up when the sign-in has not come back within SECS'
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --no-browser 'Print the sign-in address without starting a browser'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --progress 'Show progress on stderr even when it is not a terminal (a log, tmux''s pipe-pane)'
+            cand --no-progress 'Never show progress (the summary line still comes)'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;auth;status'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --check 'Refresh each access token now, proving the provider still accepts the sign-in (exit 8 if it does not)'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --progress 'Show progress on stderr even when it is not a terminal (a log, tmux''s pipe-pane)'
+            cand --no-progress 'Never show progress (the summary line still comes)'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;auth;logout'= {
+            cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
+            cand --json 'Print JSON Lines events on stdout, one object per line (see mailtug(1))'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --progress 'Show progress on stderr even when it is not a terminal (a log, tmux''s pipe-pane)'
+            cand --no-progress 'Never show progress (the summary line still comes)'
+            cand -v 'More detail on stderr; -vv for debugging'
+            cand --verbose 'More detail on stderr; -vv for debugging'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mailtug;auth;help'= {
+            cand login 'Sign in an account, and keep its tokens'
+            cand status 'Show the kept sign-ins: account, provider, until when the access token is good, whether it can be refreshed'
+            cand logout 'Forget an account''s sign-in here, and revoke it where the provider allows (Google)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtug;auth;help;login'= {
+        }
+        &'mailtug;auth;help;status'= {
+        }
+        &'mailtug;auth;help;logout'= {
+        }
+        &'mailtug;auth;help;help'= {
+        }
         &'mailtug;help'= {
             cand copy 'Copy messages from SRC to DST, every folder or those selected'
             cand mirror 'Copy what is new, then make DST''s flags and deletions follow SRC'
@@ -503,6 +592,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand config 'Check the config file'
             cand bulk 'Copy many account pairs listed in a manifest, several at a time'
             cand report 'Work with bulk reports'
+            cand auth 'Sign in to Gmail or Microsoft 365 once (OAuth2), for IMAP and POP3'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtug;help;copy'= {
@@ -539,6 +629,17 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand merge 'Merge the report directories of bulk shards into one report'
         }
         &'mailtug;help;report;merge'= {
+        }
+        &'mailtug;help;auth'= {
+            cand login 'Sign in an account, and keep its tokens'
+            cand status 'Show the kept sign-ins: account, provider, until when the access token is good, whether it can be refreshed'
+            cand logout 'Forget an account''s sign-in here, and revoke it where the provider allows (Google)'
+        }
+        &'mailtug;help;auth;login'= {
+        }
+        &'mailtug;help;auth;status'= {
+        }
+        &'mailtug;help;auth;logout'= {
         }
         &'mailtug;help;help'= {
         }

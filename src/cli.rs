@@ -86,7 +86,8 @@ Endpoints:
 Exit codes:
   0 success, 1 some messages or folders failed, 2 usage or configuration error,
   3 an endpoint could not be opened, 4 interrupted, 5 another run holds the job's lock,
-  6 mirror deletions held back by a safety rail, 7 a login was refused";
+  6 mirror deletions held back by a safety rail, 7 a login was refused,
+  8 sign in again with `mailtug auth login`";
 
 /// Options that shape what the user sees; valid for every command.
 #[derive(Debug, Args, Clone)]
@@ -215,6 +216,82 @@ pub(crate) enum Command {
     /// Work with bulk reports
     #[command(subcommand)]
     Report(ReportCommand),
+
+    /// Sign in to Gmail or Microsoft 365 once (OAuth2), for IMAP and POP3
+    ///
+    /// `auth login` opens the provider's sign-in (a browser for Google, a
+    /// code to enter anywhere for Microsoft) with an OAuth client you
+    /// registered yourself, and keeps the tokens in a private file under
+    /// $XDG_STATE_HOME/mailtug/tokens/. From then on, copy, mirror, ls and
+    /// the other commands log in to that account with XOAUTH2 (or
+    /// --…-auth oauthbearer) by themselves, and refresh the access token
+    /// when it is about to expire. When the provider no longer accepts the
+    /// sign-in, they exit 8: run `auth login` again.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuthCommand {
+    /// Sign in an account, and keep its tokens
+    Login(AuthLoginArgs),
+    /// Show the kept sign-ins: account, provider, until when the access token is good, whether it can be refreshed
+    Status {
+        /// Only these accounts (exit 8 if one has not signed in)
+        #[arg(value_name = "ADDRESS")]
+        users: Vec<String>,
+        /// Refresh each access token now, proving the provider still accepts the sign-in (exit 8 if it does not)
+        #[arg(long)]
+        check: bool,
+    },
+    /// Forget an account's sign-in here, and revoke it where the provider allows (Google)
+    Logout {
+        #[arg(value_name = "ADDRESS")]
+        user: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuthLoginArgs {
+    /// An account of the config file: its url, user and oauth_* keys give what the options below do
+    #[arg(value_name = "ACCOUNT")]
+    pub account: Option<String>,
+
+    /// Who issues the tokens (found from the account's host name when not given)
+    #[arg(long, value_enum)]
+    pub provider: Option<crate::oauth::Provider>,
+
+    /// The mail address to sign in
+    #[arg(long, value_name = "ADDRESS")]
+    pub user: Option<String>,
+
+    /// The client ID of the OAuth client you registered with the provider
+    #[arg(long, value_name = "ID", env = "MAILTUG_OAUTH_CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    /// Read the client's secret (Google desktop-app clients have one) from the first line of FILE
+    #[arg(long, value_name = "FILE", value_parser = home_path)]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Read the client's secret from environment variable VAR
+    #[arg(long, value_name = "VAR")]
+    pub client_secret_env: Option<String>,
+
+    /// Microsoft: the directory to sign in to (common, organizations, consumers, or a tenant ID or domain)
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+
+    /// browser: a browser comes back to a port on 127.0.0.1; device: enter a code in any browser (default: browser for Google, device for Microsoft)
+    #[arg(long, value_enum)]
+    pub flow: Option<crate::oauth::Flow>,
+
+    /// Print the sign-in address without starting a browser
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Give up when the sign-in has not come back within SECS
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

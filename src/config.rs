@@ -73,6 +73,15 @@ pub struct Account {
     /// `apop` (POP3).
     pub auth: Option<String>,
     pub ca_file: Option<String>,
+    /// Log in with the OAuth2 sign-in of `mailtug auth login` (`google` or
+    /// `microsoft`); with no `auth`, that is XOAUTH2.
+    pub oauth: Option<crate::oauth::Provider>,
+    /// The client ID `auth login` signs in with.
+    pub oauth_client_id: Option<String>,
+    /// A file whose first line is the client's secret.
+    pub oauth_client_secret_file: Option<String>,
+    /// Microsoft's directory (`common` when not given).
+    pub oauth_tenant: Option<String>,
     /// `auto`, `maildir++` or `fs`, for a maildir.
     pub maildir_layout: Option<String>,
 }
@@ -197,6 +206,13 @@ impl Config {
                 account.password_env.is_some(),
                 account.password_command.is_some(),
             ];
+            if account.oauth.is_some() && given.iter().any(|&g| g) {
+                return Err(exit::usage(format!(
+                    "config file `{}`: account `{name}` signs in with oauth and also gives a \
+                     password; keep one",
+                    self.path.display()
+                )));
+            }
             if given.iter().filter(|&&g| g).count() > 1 {
                 return Err(exit::usage(format!(
                     "config file `{}`: account `{name}` gives more than one of password, \
@@ -278,7 +294,9 @@ impl Config {
         push("password-file", &account.password_file);
         push("password-env", &account.password_env);
         push("password-command", &account.password_command);
-        push("auth", &account.auth);
+        let oauth_default =
+            (account.oauth.is_some() && account.auth.is_none()).then(|| "xoauth2".to_owned());
+        push("auth", &account.auth.clone().or(oauth_default));
         push("ca-file", &account.ca_file);
         push("maildir-layout", &account.maildir_layout);
         Ok((
@@ -342,6 +360,10 @@ const KEYS: &[&str] = &[
     "password",
     "auth",
     "ca_file",
+    "oauth",
+    "oauth_client_id",
+    "oauth_client_secret_file",
+    "oauth_tenant",
     "maildir_layout",
     "command",
     "src",

@@ -170,6 +170,23 @@ pub enum Event<'a> {
         /// `mirror`: messages removed from the destination.
         destination_deletions: Option<u64>,
     },
+    /// `auth login`, `auth status`: one kept sign-in (never its tokens).
+    SignIn {
+        user: &'a str,
+        /// `google` or `microsoft`.
+        provider: &'static str,
+        client_id: &'a str,
+        /// Unix seconds.
+        access_token_expires_at: u64,
+        /// A refresh token is kept: the access token renews itself.
+        refreshable: bool,
+        signed_in_at: u64,
+        refreshed_at: Option<u64>,
+        /// `auth status --check`: whether a refresh worked; `null` without it.
+        checked: Option<bool>,
+        /// The token file.
+        file: &'a str,
+    },
     /// `ls`: one folder.
     Folder {
         folder: &'a FolderName,
@@ -676,6 +693,21 @@ mod tests {
                     destination_deletions: None,
                 },
                 r#"{"append_limit":20480,"bytes":4096,"can_run":false,"destination_deletions":null,"event":"plan","messages":3,"notes":[],"problems":["over quota"],"room":{"bytes_limit":4096,"bytes_used":1024,"limited_by":"quota `User quota`","messages_limit":null,"messages_used":null},"source_deletions":null}"#,
+            ),
+            (
+                "auth",
+                Event::SignIn {
+                    user: "me@example.com",
+                    provider: "microsoft",
+                    client_id: "0b5e-client",
+                    access_token_expires_at: 1_764_000_000,
+                    refreshable: true,
+                    signed_in_at: 1_763_990_000,
+                    refreshed_at: None,
+                    checked: Some(true),
+                    file: "/home/me/.local/state/mailtug/tokens/me@example.com.json",
+                },
+                r#"{"access_token_expires_at":1764000000,"checked":true,"client_id":"0b5e-client","event":"sign_in","file":"/home/me/.local/state/mailtug/tokens/me@example.com.json","provider":"microsoft","refreshable":true,"refreshed_at":null,"signed_in_at":1763990000,"user":"me@example.com"}"#,
             ),
             (
                 "ls",

@@ -30,6 +30,10 @@ pub enum ExitCode {
     /// A server refused the login (wrong password, disabled account, dead
     /// token). Running again as is cannot help and may lock the account.
     LoginRefused = 7,
+    /// An OAuth2 sign-in is needed: none was made for the account, or the
+    /// provider no longer accepts it (revoked, expired, password changed).
+    /// `mailtug auth login` cures it; running again as is cannot.
+    SignInNeeded = 8,
 }
 
 impl ExitCode {
@@ -54,6 +58,10 @@ pub(crate) struct Locked(pub String);
 #[derive(Debug)]
 pub(crate) struct LoginRefused(pub String);
 
+/// Only a new OAuth2 sign-in can help (exit 8).
+#[derive(Debug)]
+pub(crate) struct SignInNeeded(pub String);
+
 /// A server asked to come back later: too many connections, a rate or
 /// bandwidth limit, a temporary failure (exit 3, worth retrying later).
 #[derive(Debug)]
@@ -70,7 +78,14 @@ macro_rules! marker_error {
         impl std::error::Error for $marker {}
     )*};
 }
-marker_error!(UsageError, EndpointError, Locked, LoginRefused, Busy);
+marker_error!(
+    UsageError,
+    EndpointError,
+    Locked,
+    LoginRefused,
+    SignInNeeded,
+    Busy
+);
 
 /// A usage error with the given text.
 pub(crate) fn usage(text: impl Into<String>) -> anyhow::Error {
@@ -134,7 +149,7 @@ pub(crate) fn says_later(words: &str) -> bool {
 /// `network` (retry later), `usage`, `locked` or `other`.
 pub fn failure_kind(err: &anyhow::Error) -> &'static str {
     for cause in err.chain() {
-        if cause.is::<LoginRefused>() {
+        if cause.is::<LoginRefused>() || cause.is::<SignInNeeded>() {
             return "auth";
         }
         if cause.is::<Busy>() {
@@ -165,6 +180,9 @@ pub fn classify(err: &anyhow::Error) -> ExitCode {
         }
         if cause.is::<LoginRefused>() {
             return ExitCode::LoginRefused;
+        }
+        if cause.is::<SignInNeeded>() {
+            return ExitCode::SignInNeeded;
         }
         if cause.is::<Busy>() {
             return ExitCode::Unreachable;
@@ -270,8 +288,9 @@ mod tests {
             ExitCode::Locked,
             ExitCode::DeletionsRefused,
             ExitCode::LoginRefused,
+            ExitCode::SignInNeeded,
         ]
         .map(ExitCode::code);
-        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
     }
 }

@@ -24,6 +24,7 @@ pub mod manifest;
 pub mod mboxrd;
 pub mod message;
 pub(crate) mod net;
+pub mod oauth;
 pub(crate) mod pipeline;
 pub mod report;
 #[doc(hidden)]

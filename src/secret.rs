@@ -78,6 +78,31 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// Decodes RFC 4648 base64 (padding optional); `None` when it is not.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let mut bits = 0u32;
+    let mut count = 0;
+    for byte in text.trim_end_matches('=').bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    Some(out)
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")
@@ -337,6 +362,10 @@ mod tests {
         assert_eq!(secret.redact("me", "plain words"), "plain words");
         assert_eq!(base64(b"\0u\0p"), "AHUAcA==");
         assert_eq!(base64(b"abc"), "YWJj");
+        for text in [&b""[..], b"a", b"ab", b"abc", b"{\"status\":\"401\"}"] {
+            assert_eq!(base64_decode(&base64(text)).as_deref(), Some(text));
+        }
+        assert_eq!(base64_decode("not base64!"), None);
     }
 
     #[test]

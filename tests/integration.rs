@@ -21,6 +21,7 @@ mod local;
 mod maildir;
 mod malformed;
 mod mirror;
+mod oauth;
 mod plan;
 mod pop3;
 mod regression;

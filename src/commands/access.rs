@@ -8,12 +8,14 @@ use crate::cli::{self, Auth, MaildirLayout, RemoteArgs};
 use crate::endpoint::Endpoint;
 use crate::mboxrd::MboxFormat;
 use crate::net::TlsOptions;
+use crate::oauth::TokenSource;
 use crate::report;
 use crate::secret::SecretSource;
 use crate::store::imap::AuthMechanism;
 use crate::store::maildir::Layout;
 use crate::store::pop3::Pop3Auth;
 use crate::store::Access;
+use std::io::IsTerminal;
 
 /// Which end of a copy an endpoint is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +66,7 @@ pub fn access(
         user: user.clone(),
         admin: admin.clone(),
         secret: None,
+        tokens: None,
         // `apop` and `oauthbearer` name one protocol's mechanism; the other
         // protocol refuses them below, and `auto` stands in meanwhile.
         auth: match auth {
@@ -131,6 +134,25 @@ pub fn access(
             AuthMechanism::XOAuth2 | AuthMechanism::OAuthBearer => "access token",
             _ => "password",
         };
+        let oauth_asked = matches!(
+            access.auth,
+            AuthMechanism::XOAuth2 | AuthMechanism::OAuthBearer
+        );
+        // An account signed in with `mailtug auth login` needs nothing
+        // more: no password option, no prompt.
+        if inline.is_none() && source == SecretSource::Prompt && access.admin.is_none() {
+            if let Some(tokens) = TokenSource::find(&who)? {
+                report::debug(&format!("{who} logs in with its OAuth2 sign-in"));
+                access.tokens = Some(std::sync::Arc::new(tokens));
+                return Ok(access);
+            }
+            if oauth_asked && !std::io::stdin().is_terminal() {
+                return Err(crate::oauth::sign_in_needed(format!(
+                    "{who} has not signed in, and no access token was given; sign in once with: {}",
+                    crate::oauth::login_command(None, &who)
+                )));
+            }
+        }
         // An administrator logs in with its own password.
         let who = access.admin.clone().unwrap_or(who);
         access.secret = Some(match (inline, source) {

@@ -2,6 +2,7 @@
 //! say how it went. The logic lives in `pipeline`, `store` and `checkpoint`.
 
 mod access;
+mod auth;
 mod bulk;
 mod config;
 mod copy;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ls(args) => ls::run(args).await,
         Command::Verify(args) => verify::run(args).await,
         Command::State(command) => state::run(command),
+        Command::Auth(command) => auth::run(command, cli.config).await,
     }
 }
 

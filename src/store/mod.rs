@@ -383,6 +383,9 @@ pub struct Access {
     pub admin: Option<String>,
     /// Read once, before any connection (so a prompt or command runs once).
     pub secret: Option<Secret>,
+    /// The account's OAuth2 sign-in (`mailtug auth login`), which gives
+    /// each connection a fresh access token instead of `secret`.
+    pub tokens: Option<std::sync::Arc<crate::oauth::TokenSource>>,
     pub auth: imap::AuthMechanism,
     pub pop3_auth: pop3::Pop3Auth,
     pub tls: TlsOptions,
@@ -401,6 +404,7 @@ impl Default for Access {
             user: None,
             admin: None,
             secret: None,
+            tokens: None,
             auth: imap::AuthMechanism::Auto,
             pop3_auth: pop3::Pop3Auth::Auto,
             tls: TlsOptions::default(),
@@ -420,6 +424,7 @@ impl Access {
             user: login.user,
             admin: login.admin,
             secret: login.secret,
+            tokens: login.tokens,
             auth: self.pop3_auth,
             tls: login.tls,
             plaintext: login.plaintext,
@@ -433,15 +438,23 @@ impl Access {
             .clone()
             .or_else(|| remote.user.clone())
             .ok_or_else(|| exit::usage(format!("no user name for {}; put it in the URL (USER@HOST) or use --src-user/--dst-user", remote.host)))?;
-        let secret = self
-            .secret
-            .clone()
-            .ok_or_else(|| exit::usage(format!("no password for {user}@{}", remote.host)))?;
+        let secret = match (&self.secret, &self.tokens) {
+            (Some(secret), _) => secret.clone(),
+            // Never sent: each connection asks the sign-in for a token.
+            (None, Some(_)) => Secret::new(String::new()),
+            (None, None) => {
+                return Err(exit::usage(format!(
+                    "no password for {user}@{}",
+                    remote.host
+                )))
+            }
+        };
         Ok(imap::Login {
             remote: remote.clone(),
             user,
             admin: self.admin.clone(),
             secret,
+            tokens: self.tokens.clone(),
             auth: self.auth,
             tls: self.tls.clone(),
             plaintext: self.plaintext,

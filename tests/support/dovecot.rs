@@ -109,6 +109,13 @@ impl Dovecot {
         Dovecot::try_start().unwrap_or_else(|message| panic!("{message}"))
     }
 
+    /// A private instance that also takes XOAUTH2 and OAUTHBEARER logins,
+    /// checking each token with the `oauth2` passdb, whose settings
+    /// (`introspection_url = …`) are `oauth2_settings`.
+    pub fn start_with_oauth2(oauth2_settings: &str) -> Dovecot {
+        Dovecot::try_start_with(Some(oauth2_settings)).unwrap_or_else(|message| panic!("{message}"))
+    }
+
     pub fn imap_port(&self) -> u16 {
         self.ports.imap
     }
@@ -281,6 +288,10 @@ impl Dovecot {
     }
 
     fn try_start() -> Result<Dovecot, String> {
+        Dovecot::try_start_with(None)
+    }
+
+    fn try_start_with(oauth2_settings: Option<&str>) -> Result<Dovecot, String> {
         let dovecot = find_program("dovecot").ok_or(NOT_INSTALLED)?;
         let doveadm = find_program("doveadm").ok_or(NOT_INSTALLED)?;
         find_program("openssl").ok_or("openssl is not installed: run `apt-get install openssl`")?;
@@ -300,7 +311,24 @@ impl Dovecot {
         let conf = dir.join("dovecot.conf");
         for attempt in 1..=PORT_ATTEMPTS {
             let ports = Ports::free().map_err(|e| format!("finding free ports: {e}"))?;
-            let text = render(&dir, &name, ports, &accounts);
+            let mut text = render(&dir, &name, ports, &accounts);
+            if let Some(settings) = oauth2_settings {
+                let file = dir.join("oauth2.conf");
+                fs::write(&file, settings)
+                    .map_err(|e| format!("writing `{}`: {e}", file.display()))?;
+                // First, so that a token is never tried as a password; the
+                // passdb answers only the two token mechanisms.
+                text = text.replacen(
+                    "auth_mechanisms = plain login\n",
+                    &format!(
+                        "auth_mechanisms = plain login xoauth2 oauthbearer\n\
+                         passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  \
+                         args = {}\n}}\n",
+                        file.display()
+                    ),
+                    1,
+                );
+            }
             fs::write(&conf, text).map_err(|e| format!("writing `{}`: {e}", conf.display()))?;
             let log = fs::File::create(dir.join("dovecot.stderr"))
                 .map_err(|e| format!("creating the stderr file in `{}`: {e}", dir.display()))?;

@@ -13,6 +13,7 @@ pub mod cyrus;
 pub mod dovecot;
 pub mod faultproxy;
 pub mod imapclient;
+pub mod oauth;
 pub mod planted;
 pub mod pop3client;
 pub mod servers;

@@ -69,6 +69,8 @@ pub struct Login {
     /// authorization identity).
     pub admin: Option<String>,
     pub secret: Secret,
+    /// An OAuth2 sign-in, whose access tokens replace `secret`.
+    pub tokens: Option<std::sync::Arc<crate::oauth::TokenSource>>,
     pub auth: AuthMechanism,
     pub tls: TlsOptions,
     /// `--tls none`: an `imap://` endpoint stays unencrypted.
@@ -311,6 +313,23 @@ pub struct ImapClient {
 impl ImapClient {
     /// Connects, secures and authenticates a session.
     pub async fn connect(login: &Login) -> Result<ImapClient> {
+        let Some(tokens) = &login.tokens else {
+            return ImapClient::connect_with(login, &login.secret).await;
+        };
+        let token = tokens.access_token().await?;
+        match ImapClient::connect_with(login, &token).await {
+            // A provider may end an access token before its time (revoked,
+            // password changed): one new token, one more try.
+            Err(e) if exit::classify(&e) == exit::ExitCode::LoginRefused => {
+                report::debug(&format!("{e:#}; asking for a new access token"));
+                let fresh = tokens.replace(&token).await?;
+                ImapClient::connect_with(login, &fresh).await
+            }
+            other => other,
+        }
+    }
+
+    async fn connect_with(login: &Login, secret: &Secret) -> Result<ImapClient> {
         let remote = &login.remote;
         let label = format!("{}@{}:{}", login.user, remote.host, remote.port);
         let timeout = login.timeout;
@@ -369,7 +388,7 @@ impl ImapClient {
         let offered = pre_login_capabilities(&mut client, timeout)
             .await
             .map_err(|e| opening_failed(&label, e))?;
-        let session = authenticate(client, login, &label, &offered).await?;
+        let session = authenticate(client, login, secret, &label, &offered).await?;
         let mut this = ImapClient {
             session,
             login: login.clone(),
@@ -1661,13 +1680,24 @@ async fn pre_login_capabilities(
 async fn authenticate(
     client: Client<Wire>,
     login: &Login,
+    password: &Secret,
     label: &str,
     offered: &HashSet<String>,
 ) -> Result<Session<Wire>> {
     let timeout = login.timeout;
     let user = login.user.as_str();
-    let secret = login.secret.expose();
+    let secret = password.expose();
     let mechanism = match login.auth {
+        // A signed-in account: XOAUTH2 where offered (Gmail, Microsoft),
+        // else the standard OAUTHBEARER (RFC 7628).
+        AuthMechanism::Auto
+            if login.tokens.is_some()
+                && !offered.contains("AUTH=XOAUTH2")
+                && offered.contains("AUTH=OAUTHBEARER") =>
+        {
+            AuthMechanism::OAuthBearer
+        }
+        AuthMechanism::Auto if login.tokens.is_some() => AuthMechanism::XOAuth2,
         AuthMechanism::Auto if offered.contains("AUTH=PLAIN") => AuthMechanism::Plain,
         AuthMechanism::Auto if login.admin.is_some() => {
             return Err(exit::unreachable(format!(
@@ -1693,7 +1723,10 @@ async fn authenticate(
             "{label} does not allow LOGIN on this connection (LOGINDISABLED)"
         )));
     }
-    let sasl = |name: &'static str, message: String| (name, Sasl::new(message));
+    let challenge = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let sasl = |name: &'static str, message: String, after_error: &'static str| {
+        (name, Sasl::new(message, after_error, challenge.clone()))
+    };
     let result = match mechanism {
         AuthMechanism::Login => tokio::time::timeout(timeout, client.login(user, secret)).await,
         AuthMechanism::Auto
@@ -1701,19 +1734,24 @@ async fn authenticate(
         | AuthMechanism::XOAuth2
         | AuthMechanism::OAuthBearer => {
             let (name, authenticator) = match mechanism {
+                // After an error challenge: XOAUTH2 takes an empty answer;
+                // OAUTHBEARER a single %x01 (RFC 7628 §3.2.3).
                 AuthMechanism::XOAuth2 => sasl(
                     "XOAUTH2",
                     format!("user={user}\x01auth=Bearer {secret}\x01\x01"),
+                    "",
                 ),
                 AuthMechanism::OAuthBearer => sasl(
                     "OAUTHBEARER",
                     format!("n,a={user},\x01auth=Bearer {secret}\x01\x01"),
+                    "\x01",
                 ),
                 // RFC 4616: the identity to act as (none: the user
                 // itself), the one to log in as, the password.
                 _ => sasl(
                     "PLAIN",
                     format!("{}\0{}\0{secret}", authorize_as.0, authorize_as.1),
+                    "",
                 ),
             };
             tokio::time::timeout(timeout, client.authenticate(name, authenticator)).await
@@ -1728,9 +1766,15 @@ async fn authenticate(
         Ok(Ok(session)) => Ok(session),
         // The server's own words, never the password (it may quote it).
         Ok(Err(e)) => {
+            let said_of_token = challenge
+                .lock()
+                .unwrap()
+                .take()
+                .map(|json: String| format!("; about the token it said {json}"))
+                .unwrap_or_default();
             let text = format!(
-                "login to {label} failed: {}",
-                login.secret.redact(user, &server_text(&e))
+                "login to {label} failed: {}{said_of_token}",
+                password.redact(user, &server_text(&e))
             );
             match &e {
                 // The raw reply keeps the response code server_text drops.
@@ -1746,27 +1790,42 @@ async fn authenticate(
 }
 
 /// A one-step SASL exchange (PLAIN, XOAUTH2, OAUTHBEARER): the message
-/// once; to an error challenge (XOAUTH2 sends `+ <json>`) an empty answer,
-/// after which the server gives its final NO.
+/// once; to an error challenge (XOAUTH2 and OAUTHBEARER send `+ <json>`
+/// when they refuse a token) the mechanism's answer that ends the
+/// exchange, after which the server gives its final NO. The challenge is
+/// kept, to show the user (`{"status":"401","schemes":"bearer",…}`).
 struct Sasl {
     message: Option<String>,
+    after_error: &'static str,
+    challenge: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Sasl {
-    fn new(message: String) -> Sasl {
+    fn new(
+        message: String,
+        after_error: &'static str,
+        challenge: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    ) -> Sasl {
         Sasl {
             message: Some(message),
+            after_error,
+            challenge,
         }
     }
 }
 
 impl Authenticator for Sasl {
     type Response = Vec<u8>;
-    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
-        self.message
-            .take()
-            .map(String::into_bytes)
-            .unwrap_or_default()
+    fn process(&mut self, challenge: &[u8]) -> Vec<u8> {
+        match self.message.take() {
+            Some(message) => message.into_bytes(),
+            None => {
+                let text = String::from_utf8_lossy(challenge);
+                *self.challenge.lock().unwrap() =
+                    Some(crate::report::sanitize(text.trim()).into_owned());
+                self.after_error.as_bytes().to_vec()
+            }
+        }
     }
 }
 

@@ -79,6 +79,7 @@ pub fn login(port: u16) -> Login {
         user: "me".into(),
         admin: None,
         secret: Secret::new("pw".into()),
+        tokens: None,
         auth: AuthMechanism::Login,
         tls: TlsOptions::default(),
         plaintext: true,

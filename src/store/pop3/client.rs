@@ -54,6 +54,8 @@ pub struct Pop3Login {
     /// Log in as this administrator and act as `user` (SASL PLAIN).
     pub admin: Option<String>,
     pub secret: Secret,
+    /// An OAuth2 sign-in, whose access tokens replace `secret`.
+    pub tokens: Option<std::sync::Arc<crate::oauth::TokenSource>>,
     pub auth: Pop3Auth,
     pub tls: TlsOptions,
     pub plaintext: bool,
@@ -84,6 +86,23 @@ fn label_of(login: &Pop3Login) -> String {
 
 impl Pop3Client {
     pub async fn connect(login: &Pop3Login) -> Result<Pop3Client> {
+        let Some(tokens) = &login.tokens else {
+            return Pop3Client::connect_with(login, &login.secret).await;
+        };
+        let token = tokens.access_token().await?;
+        match Pop3Client::connect_with(login, &token).await {
+            // A provider may end an access token before its time: one new
+            // token, one more try.
+            Err(e) if exit::classify(&e) == exit::ExitCode::LoginRefused => {
+                report::debug(&format!("{e:#}; asking for a new access token"));
+                let fresh = tokens.replace(&token).await?;
+                Pop3Client::connect_with(login, &fresh).await
+            }
+            other => other,
+        }
+    }
+
+    async fn connect_with(login: &Pop3Login, secret: &Secret) -> Result<Pop3Client> {
         let remote = &login.remote;
         let label = format!("{}@{}:{}", login.user, remote.host, remote.port);
         let timeout = login.timeout;
@@ -132,7 +151,7 @@ impl Pop3Client {
         }
         client.enable_utf8().await;
         client
-            .authenticate(login, apop_timestamp.as_deref())
+            .authenticate(login, secret, apop_timestamp.as_deref())
             .await?;
         // Some servers only list PIPELINING and friends after login.
         client.read_capabilities().await;
@@ -235,11 +254,14 @@ impl Pop3Client {
     async fn authenticate(
         &mut self,
         login: &Pop3Login,
+        password: &Secret,
         apop_timestamp: Option<&str>,
     ) -> Result<()> {
         let user = &login.user;
-        let secret = login.secret.expose();
+        let secret = password.expose();
+        let mut said_of_token = String::new();
         let mechanism = match login.auth {
+            Pop3Auth::Auto if login.tokens.is_some() => Pop3Auth::XOAuth2,
             Pop3Auth::Auto if self.has("SASL=PLAIN") => Pop3Auth::Plain,
             Pop3Auth::Auto if login.admin.is_some() => {
                 return Err(exit::unreachable(format!(
@@ -274,6 +296,13 @@ impl Pop3Client {
                 match self.status_line("logging in").await {
                     // An error challenge (`+ base64 json`) wants an empty answer first.
                     Err(e) if e.to_string().starts_with("challenge") => {
+                        let json = e.to_string()["challenge".len()..].trim().to_owned();
+                        if let Some(json) = crate::secret::base64_decode(&json) {
+                            said_of_token = format!(
+                                "; about the token it said {}",
+                                report::sanitize(&String::from_utf8_lossy(&json))
+                            );
+                        }
                         self.send("").await?;
                         self.status_line("logging in").await
                     }
@@ -303,8 +332,8 @@ impl Pop3Client {
             .map(|_| ())
             // The server's own words, never the secret it may quote.
             .map_err(|e| {
-                let text = login.secret.redact(user, &format!("{e:#}"));
-                let text = format!("login to {} failed: {text}", self.label);
+                let text = password.redact(user, &format!("{e:#}"));
+                let text = format!("login to {} failed: {text}{said_of_token}", self.label);
                 // A connection lost while logging in says nothing about
                 // the credentials.
                 if e.chain().any(|cause| cause.is::<Disconnected>()) {
@@ -880,6 +909,7 @@ mod tests {
             user: "me".into(),
             admin: None,
             secret: Secret::new("pw".into()),
+            tokens: None,
             auth: Pop3Auth::Auto,
             tls: TlsOptions::default(),
             plaintext: true,
