@@ -132,10 +132,10 @@ async fn login(args: AuthLoginArgs, config: Option<PathBuf>) -> Result<ExitCode>
     store.save(&record)?;
     emit(&store, &record, None);
     report::human(&format!(
-        "Signed in {} with {}; the sign-in is kept in `{}`.",
+        "Signed in {} with {}; the sign-in is kept in {}.",
         record.user,
         record.provider.title(),
-        store.path(&record.user).display()
+        store.location(&record.user)
     ));
     Ok(ExitCode::Success)
 }
@@ -160,10 +160,7 @@ async fn status(users: &[String], check: bool) -> Result<ExitCode> {
         records
     };
     if records.is_empty() {
-        report::human(&format!(
-            "No sign-ins are kept in `{}`.",
-            store.dir().display()
-        ));
+        report::human(&format!("No sign-ins are kept in {}.", store.place()));
         return Ok(ExitCode::Success);
     }
     let mut code = ExitCode::Success;
@@ -273,7 +270,7 @@ fn emit(store: &TokenStore, record: &TokenRecord, checked: Option<bool>) {
         signed_in_at: record.signed_in_at,
         refreshed_at: record.refreshed_at,
         checked,
-        file: &store.path(&record.user).display().to_string(),
+        file: &store.location(&record.user),
     });
 }
 

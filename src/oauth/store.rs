@@ -5,6 +5,13 @@
 //!
 //! Tokens live here and nowhere else: never in a job's state, a log or the
 //! JSON output.
+//!
+//! Or in a keyring: with `MAILTUG_TOKEN_COMMAND` set, the records go to that
+//! command instead of the files, through `sh -c`: `CMD load ADDRESS` prints
+//! the record (nothing when there is none), `CMD save ADDRESS` takes it on
+//! stdin, `CMD delete ADDRESS` forgets it and `CMD list` prints the
+//! addresses, one a line. The records travel on pipes, never on an argv;
+//! the lock stays a file in the tokens directory.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -79,17 +86,72 @@ impl TokenRecord {
     }
 }
 
-/// The directory of token files.
+/// The environment variable naming a command that keeps the records.
+pub const TOKEN_COMMAND_ENV: &str = "MAILTUG_TOKEN_COMMAND";
+
+/// The directory of token files (and of their locks), or the command that
+/// keeps the records instead.
 #[derive(Clone, Debug)]
 pub struct TokenStore {
     dir: PathBuf,
+    command: Option<String>,
 }
 
 impl TokenStore {
     pub fn default_location() -> Result<TokenStore> {
         Ok(TokenStore {
             dir: crate::checkpoint::state_dir()?.join("tokens"),
+            command: std::env::var(TOKEN_COMMAND_ENV)
+                .ok()
+                .filter(|c| !c.trim().is_empty()),
         })
+    }
+
+    /// Where the records are, for people.
+    pub fn location(&self, user: &str) -> String {
+        match &self.command {
+            Some(command) => format!("the token command `{command}`"),
+            None => format!("`{}`", self.path(user).display()),
+        }
+    }
+
+    /// Where all the records are, for people.
+    pub fn place(&self) -> String {
+        match &self.command {
+            Some(command) => format!("the token command `{command}`"),
+            None => format!("`{}`", self.dir.display()),
+        }
+    }
+
+    /// Runs the token command with `words`, feeding it `input`.
+    fn run(&self, command: &str, words: &[&str], input: &[u8]) -> Result<Vec<u8>> {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{command} \"$@\""))
+            .arg("mailtug-token-command")
+            .args(words)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("running the token command `{command}`"))?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let written = stdin.write_all(input);
+        drop(stdin);
+        let output = child
+            .wait_with_output()
+            .with_context(|| format!("running the token command `{command}`"))?;
+        if !output.status.success() {
+            return Err(crate::exit::usage(format!(
+                "the token command `{command} {}` failed ({})",
+                words.join(" "),
+                output.status
+            )));
+        }
+        written.with_context(|| format!("giving the record to `{command}`"))?;
+        Ok(output.stdout)
     }
 
     pub fn dir(&self) -> &Path {
@@ -103,7 +165,17 @@ impl TokenStore {
     }
 
     pub fn load(&self, user: &str) -> Result<Option<TokenRecord>> {
-        self.read(&self.path(user))
+        let Some(command) = &self.command else {
+            return self.read(&self.path(user));
+        };
+        let text = self.run(command, &["load", user], b"")?;
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        let record = serde_json::from_slice(&text).with_context(|| {
+            format!("the token command `{command}` printed something other than a record")
+        })?;
+        Ok(Some(record))
     }
 
     fn read(&self, path: &Path) -> Result<Option<TokenRecord>> {
@@ -119,6 +191,11 @@ impl TokenStore {
 
     /// Writes `record` so that a crash leaves the old file or the new one.
     pub fn save(&self, record: &TokenRecord) -> Result<()> {
+        if let Some(command) = &self.command {
+            let json = serde_json::to_vec(record).expect("a token record serializes");
+            self.run(command, &["save", &record.user], &json)?;
+            return Ok(());
+        }
         durable::create_private_dir(&self.dir)
             .with_context(|| format!("creating `{}`", self.dir.display()))?;
         // The directory may predate us with looser permissions.
@@ -131,6 +208,11 @@ impl TokenStore {
 
     /// Forgets `user`'s sign-in; false when there was none.
     pub fn remove(&self, user: &str) -> Result<bool> {
+        if let Some(command) = &self.command {
+            let had = self.load(user)?.is_some();
+            self.run(command, &["delete", user], b"")?;
+            return Ok(had);
+        }
         let path = self.path(user);
         match fs::remove_file(&path) {
             Ok(()) => {
@@ -144,6 +226,17 @@ impl TokenStore {
 
     /// Every stored sign-in, by user.
     pub fn all(&self) -> Result<Vec<TokenRecord>> {
+        if let Some(command) = &self.command {
+            let listed = self.run(command, &["list"], b"")?;
+            let mut records = Vec::new();
+            for user in String::from_utf8_lossy(&listed).lines() {
+                if !user.trim().is_empty() {
+                    records.extend(self.load(user.trim())?);
+                }
+            }
+            records.sort_by(|a, b| a.user.cmp(&b.user));
+            return Ok(records);
+        }
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -223,6 +316,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mailtug-tokens-{}", std::process::id()));
         let store = TokenStore {
             dir: dir.join("tokens"),
+            command: None,
         };
         assert_eq!(
             store.path("me@example.org"),

@@ -311,6 +311,71 @@ fn a_device_sign_in_waits_through_pending_and_slow_down() {
 }
 
 #[test]
+fn a_token_command_keeps_the_sign_in_instead_of_a_file() {
+    let env = TestEnv::new();
+    let server = OAuthServer::start();
+    let (dovecot, user) = mailbox(&server);
+    server.approve_device_codes_as(&user.name);
+    // A keyring stand-in: one file per address in a directory of its own.
+    let keyring = env.path("keyring");
+    let script = env.path("keyring.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "dir={}\ncase \"$1\" in\n  load) cat \"$dir/$2\" 2>/dev/null || true ;;\n  \
+             save) mkdir -p \"$dir\" && cat > \"$dir/$2\" ;;\n  delete) rm -f \"$dir/$2\" ;;\n  \
+             list) ls \"$dir\" 2>/dev/null ;;\nesac\n",
+            keyring.display()
+        ),
+    )
+    .unwrap();
+    let command = format!("sh {}", script.display());
+    let with_keyring = |args: &[&str]| {
+        mailtug(&env, &server, args)
+            .env("MAILTUG_TOKEN_COMMAND", &command)
+            .output()
+            .unwrap()
+    };
+    let login = with_keyring(&[
+        "auth",
+        "login",
+        "--provider",
+        "microsoft",
+        "--user",
+        &user.name,
+        "--client-id",
+        "c",
+    ]);
+    assert_exit(&login, 0);
+    assert!(
+        stderr(&login).contains("kept in the token command"),
+        "{}",
+        stderr(&login)
+    );
+    assert!(keyring.join(&user.name).exists());
+    let tokens = env.state_home().join("mailtug/tokens");
+    let files: Vec<_> = std::fs::read_dir(&tokens)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.to_string_lossy().ends_with(".json")),
+        "{files:?}"
+    );
+    let ca = dovecot.ca_file().to_str().unwrap();
+    assert_exit(
+        &with_keyring(&["ls", &imaps(&dovecot, &user), "--ca-file", ca]),
+        0,
+    );
+    let status = with_keyring(&["auth", "status"]);
+    assert_exit(&status, 0);
+    assert!(stdout(&status).contains(&user.name), "{}", stdout(&status));
+    assert_exit(&with_keyring(&["auth", "logout", &user.name]), 0);
+    assert!(!keyring.join(&user.name).exists());
+}
+
+#[test]
 fn a_refused_token_shows_what_the_server_said_of_it() {
     let env = TestEnv::new();
     let server = OAuthServer::start();
