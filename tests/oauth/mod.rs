@@ -311,6 +311,40 @@ fn a_device_sign_in_waits_through_pending_and_slow_down() {
 }
 
 #[test]
+fn an_account_of_the_config_file_signs_in_by_name_and_its_jobs_need_no_password() {
+    let env = TestEnv::new();
+    let server = OAuthServer::start();
+    let (dovecot, user) = mailbox(&server);
+    server.approve_device_codes_as(&user.name);
+    let config = env.path("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[accounts.work]\nurl = \"{}\"\noauth = \"microsoft\"\n\
+             oauth_client_id = \"00000000-from-config\"\noauth_tenant = \"example.com\"\n\
+             ca_file = \"{}\"\n\n[jobs.backup]\nsrc = \"work\"\ndst = \"{}\"\n",
+            imaps(&dovecot, &user),
+            dovecot.ca_file().display(),
+            env.endpoint("maildir", "backup")
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let login = run(&env, &server, &["-c", config, "auth", "login", "work"]);
+    assert_exit(&login, 0);
+    assert_eq!(server.last_token_param("client_id").as_deref(), Some("00000000-from-config"));
+    let stored = token_file(&env, &user);
+    assert_eq!(stored["tenant"], "example.com");
+    assert_eq!(stored["provider"], "microsoft");
+    let backup = run(&env, &server, &["-c", config, "run", "backup", "--json"]);
+    assert_exit(&backup, 0);
+    assert!(stdout(&backup).contains(r#""messages_copied":2"#), "{}", stdout(&backup));
+    let shown = run(&env, &server, &["-c", config, "config", "check"]);
+    assert_exit(&shown, 0);
+    assert!(stdout(&shown).contains("--src-auth xoauth2"), "{}", stdout(&shown));
+}
+
+#[test]
 fn a_token_command_keeps_the_sign_in_instead_of_a_file() {
     let env = TestEnv::new();
     let server = OAuthServer::start();
