@@ -551,7 +551,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtug' -ScriptBlock {
             [CompletionResult]::new('--client-secret-env', '--client-secret-env', [CompletionResultType]::ParameterName, 'Read the client''s secret from environment variable VAR')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Microsoft: the directory to sign in to (common, organizations, consumers, or a tenant ID or domain)')
             [CompletionResult]::new('--flow', '--flow', [CompletionResultType]::ParameterName, 'browser: a browser comes back to a port on 127.0.0.1; device: enter a code in any browser (default: browser for Google, device for Microsoft)')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up when the sign-in has not come back within SECS')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up when the sign-in has not come back within SECS (Microsoft''s codes last 15 minutes)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)')
             [CompletionResult]::new('--no-browser', '--no-browser', [CompletionResultType]::ParameterName, 'Print the sign-in address without starting a browser')

@@ -520,7 +520,7 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --client-secret-env 'Read the client''s secret from environment variable VAR'
             cand --tenant 'Microsoft: the directory to sign in to (common, organizations, consumers, or a tenant ID or domain)'
             cand --flow 'browser: a browser comes back to a port on 127.0.0.1; device: enter a code in any browser (default: browser for Google, device for Microsoft)'
-            cand --timeout 'Give up when the sign-in has not come back within SECS'
+            cand --timeout 'Give up when the sign-in has not come back within SECS (Microsoft''s codes last 15 minutes)'
             cand -c 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --config 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)'
             cand --no-browser 'Print the sign-in address without starting a browser'

@@ -289,8 +289,8 @@ pub(crate) struct AuthLoginArgs {
     #[arg(long)]
     pub no_browser: bool,
 
-    /// Give up when the sign-in has not come back within SECS
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    /// Give up when the sign-in has not come back within SECS (Microsoft's codes last 15 minutes)
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
     pub timeout: u64,
 }
 
