@@ -25,6 +25,7 @@ pub mod mboxrd;
 pub mod message;
 pub(crate) mod net;
 pub mod oauth;
+pub mod provider;
 pub(crate) mod pipeline;
 pub mod report;
 #[doc(hidden)]
