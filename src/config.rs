@@ -108,6 +108,10 @@ pub struct Options {
     pub delete: Option<String>,
     /// mirror: `N` or `P%`.
     pub max_delete: Option<String>,
+    pub max_bytes_per_second: Option<String>,
+    pub max_messages_per_second: Option<u64>,
+    pub src_max_bytes_per_day: Option<String>,
+    pub dst_max_bytes_per_day: Option<String>,
 }
 
 /// One job: what to run, from where to where.
@@ -368,6 +372,10 @@ const KEYS: &[&str] = &[
     "mbox_format",
     "delete",
     "max_delete",
+    "max_bytes_per_second",
+    "max_messages_per_second",
+    "src_max_bytes_per_day",
+    "dst_max_bytes_per_day",
 ];
 
 /// One side of a job as command-line words.
@@ -407,7 +415,11 @@ impl Options {
             insecure,
             mbox_format,
             delete,
-            max_delete
+            max_delete,
+            max_bytes_per_second,
+            max_messages_per_second,
+            src_max_bytes_per_day,
+            dst_max_bytes_per_day
         )
     }
 
@@ -441,6 +453,13 @@ impl Options {
         value("tls", self.tls.clone());
         value("mbox-format", self.mbox_format.clone());
         value("max-delete", self.max_delete.clone());
+        value("max-bytes-per-second", self.max_bytes_per_second.clone());
+        value(
+            "max-messages-per-second",
+            self.max_messages_per_second.map(|n| n.to_string()),
+        );
+        value("src-max-bytes-per-day", self.src_max_bytes_per_day.clone());
+        value("dst-max-bytes-per-day", self.dst_max_bytes_per_day.clone());
         let mut flag = |option: &str, set: bool| {
             if set {
                 args.push(format!("--{option}"));

@@ -30,6 +30,11 @@ pub enum ExitCode {
     /// A server refused the login (wrong password, disabled account, dead
     /// token). Running again as is cannot help and may lock the account.
     LoginRefused = 7,
+    /// A provider's limit was reached (a daily budget of --src-max-bytes-per-day
+    /// or --dst-max-bytes-per-day, or a server asking to come back in more
+    /// than a minute): what was copied is recorded, and running the same
+    /// command again after the time printed continues (EX_TEMPFAIL).
+    TryLater = 75,
 }
 
 impl ExitCode {
@@ -59,6 +64,11 @@ pub(crate) struct LoginRefused(pub String);
 #[derive(Debug)]
 pub(crate) struct Busy(pub String);
 
+/// A limit stopped the run until later (exit 75); the text says when to
+/// run it again.
+#[derive(Debug)]
+pub(crate) struct TryLater(pub String);
+
 /// Each marker is an error whose text is its own.
 macro_rules! marker_error {
     ($($marker:ident),*) => {$(
@@ -70,7 +80,24 @@ macro_rules! marker_error {
         impl std::error::Error for $marker {}
     )*};
 }
-marker_error!(UsageError, EndpointError, Locked, LoginRefused, Busy);
+marker_error!(
+    UsageError,
+    EndpointError,
+    Locked,
+    LoginRefused,
+    Busy,
+    TryLater
+);
+
+/// A run stopped by a limit, with the sentence saying when to resume.
+pub(crate) fn try_later(text: impl Into<String>) -> anyhow::Error {
+    TryLater(text.into()).into()
+}
+
+/// True when a limit stopped the run until later.
+pub(crate) fn is_try_later(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.is::<TryLater>())
+}
 
 /// A usage error with the given text.
 pub(crate) fn usage(text: impl Into<String>) -> anyhow::Error {
@@ -130,14 +157,15 @@ pub(crate) fn says_later(words: &str) -> bool {
 }
 
 /// What kind of failure ended a run, for scripts and `bulk` deciding
-/// whether to run it again: `auth` (never retry as is), `throttled` and
-/// `network` (retry later), `usage`, `locked` or `other`.
+/// whether to run it again: `auth` (never retry as is), `throttled` (a
+/// busy server or a provider's limit) and `network` (retry later), `usage`, `locked` or `other`.
 pub fn failure_kind(err: &anyhow::Error) -> &'static str {
     for cause in err.chain() {
         if cause.is::<LoginRefused>() {
             return "auth";
         }
-        if cause.is::<Busy>() {
+        if cause.is::<Busy>() || cause.is::<TryLater>() || cause.is::<crate::throttle::Throttled>()
+        {
             return "throttled";
         }
     }
@@ -168,6 +196,9 @@ pub fn classify(err: &anyhow::Error) -> ExitCode {
         }
         if cause.is::<Busy>() {
             return ExitCode::Unreachable;
+        }
+        if cause.is::<TryLater>() || cause.is::<crate::throttle::Throttled>() {
+            return ExitCode::TryLater;
         }
     }
     for cause in err.chain() {
@@ -223,6 +254,18 @@ mod tests {
                 login_failed("login failed".into(), "NO [UNAVAILABLE] later"),
                 ExitCode::Unreachable,
             ),
+            (
+                try_later("daily limit reached").context("copying folder `INBOX`"),
+                ExitCode::TryLater,
+            ),
+            (
+                crate::throttle::later(
+                    "NO [OVERQUOTA] Account exceeded command or bandwidth limits",
+                )
+                .unwrap()
+                .context("downloading messages"),
+                ExitCode::TryLater,
+            ),
         ];
         for (err, expected) in cases {
             assert_eq!(classify(&err), expected, "{err:#}");
@@ -241,6 +284,7 @@ mod tests {
             usage("bad flag"),
             anyhow::Error::new(Locked("busy".into())),
             anyhow::anyhow!("odd"),
+            try_later("daily limit reached"),
         ]
         .map(|e| failure_kind(&e));
         assert_eq!(
@@ -254,7 +298,8 @@ mod tests {
                 "network",
                 "usage",
                 "locked",
-                "other"
+                "other",
+                "throttled"
             ]
         );
     }
@@ -270,8 +315,9 @@ mod tests {
             ExitCode::Locked,
             ExitCode::DeletionsRefused,
             ExitCode::LoginRefused,
+            ExitCode::TryLater,
         ]
         .map(ExitCode::code);
-        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7, 75]);
     }
 }

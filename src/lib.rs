@@ -25,6 +25,7 @@ pub mod mboxrd;
 pub mod message;
 pub(crate) mod net;
 pub(crate) mod pipeline;
+pub mod rate;
 pub mod report;
 #[doc(hidden)]
 pub mod schema;
@@ -34,6 +35,7 @@ pub(crate) mod spool;
 pub mod state;
 pub mod store;
 pub(crate) mod suggest;
+pub mod throttle;
 
 /// Tunes glibc's allocator for a process that moves large buffers between
 /// threads.

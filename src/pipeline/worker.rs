@@ -21,9 +21,33 @@ use super::plan::Unit;
 use super::{lock, Counts, Shared, Summary};
 use crate::error::is_disconnected;
 use crate::event::Event;
+use crate::exit::is_try_later;
 use crate::folder::FolderName;
 use crate::job::Job;
 use crate::report::{self, Progress};
+use crate::throttle::{self, Throttle, ThrottleKind, SHORT_WAIT};
+
+/// Throttled answers in a row a folder waits out before the run stops
+/// until later: half of the ten after which Microsoft 365 drops a session,
+/// so the account is never pushed that far.
+const MAX_THROTTLED: u32 = 5;
+
+/// How long a provider's allowance is taken to last when it does not say:
+/// Gmail's bandwidth limits lift within hours; an hour is the first time
+/// worth trying again without risking a suspended account.
+const ALLOWANCE_PAUSE: Duration = Duration::from_secs(60 * 60);
+
+/// When to stop the run rather than wait `wait` after the `count`-th
+/// throttled answer in a row: `Some(how long until a new run)`.
+fn give_up_after(throttle: Throttle, count: u32, wait: Duration) -> Option<Duration> {
+    match throttle.kind {
+        ThrottleKind::Allowance => Some(throttle.wait.unwrap_or(ALLOWANCE_PAUSE)),
+        _ if wait > SHORT_WAIT => Some(wait),
+        // Asked again and again without a time: come back in a while.
+        _ if count > MAX_THROTTLED => Some(throttle.wait.unwrap_or(SHORT_WAIT * 15)),
+        _ => None,
+    }
+}
 
 /// What a worker did, and the failure of the destination that stopped it,
 /// if any.
@@ -157,9 +181,14 @@ impl Worker {
                     let e = e.context(format!("copying folder `{folder}`"));
                     // What the failed attempt committed is recorded: count it.
                     summary.counts.add(&committed);
-                    lock(&self.stopped_by).get_or_insert_with(|| format!("{e:#}"));
+                    // A limit is no failure: the folders it cuts short are
+                    // only interrupted, and the next run goes on with them.
+                    let paused = is_try_later(&e);
+                    if !paused {
+                        lock(&self.stopped_by).get_or_insert_with(|| format!("{e:#}"));
+                        summary.folders_failed += 1;
+                    }
                     self.stop.send_replace(true);
-                    summary.folders_failed += 1;
                     summary.folders_not_started += unit.len() as u64;
                     report_folder_done(
                         &self.shared,
@@ -193,9 +222,57 @@ impl Worker {
         // and then still finishes a large folder, as each attempt
         // resumes from the checkpoint.
         let mut attempt = 0;
+        // Throttled answers in a row, without anything stored between them.
+        let mut throttled = 0;
         loop {
             let mut committed = Counts::default();
             let outcome = copy.run(stores, &mut committed).await;
+            let stored = committed.messages_copied + committed.messages_duplicate > 0;
+            if stored {
+                throttled = 0;
+            }
+            let throttle = match &outcome {
+                Err(e) => throttle::of(e).map(|t| (t, e)),
+                Ok(done) => done
+                    .error
+                    .as_ref()
+                    .and_then(|e| throttle::of(e).map(|t| (t, e))),
+            };
+            if let Some((throttle, reason)) = throttle {
+                throttled += 1;
+                let wait = throttle::backoff(throttle, throttled, throttle::random());
+                let folder = copy.folder;
+                if let Some(resume) = give_up_after(throttle, throttled, wait) {
+                    let e = crate::exit::try_later(format!(
+                        "{reason:#}; {}; run the same command again after {} to resume",
+                        match throttle.kind {
+                            ThrottleKind::Allowance => "a provider's allowance is used up".into(),
+                            _ if throttled > MAX_THROTTLED => format!(
+                                "throttled {MAX_THROTTLED} times in a row, stopping before the \
+                                 server drops the session"
+                            ),
+                            _ => format!("asked to wait {} s", wait.as_secs()),
+                        },
+                        crate::rate::local_time(
+                            crate::rate::unix_now() + resume.as_secs(),
+                            crate::rate::unix_now()
+                        )
+                    ));
+                    counts.add(&committed);
+                    return (Err(e), Counts::default());
+                }
+                report::warn(&format!(
+                    "folder `{folder}`: {reason:#}; waiting {:.1} s before going on \
+                     (throttled {throttled} of at most {MAX_THROTTLED} times in a row)",
+                    wait.as_secs_f64()
+                ));
+                crate::rate::hold(wait);
+                crate::rate::wait_if_held().await;
+                counts.add(&committed);
+                if !is_disconnected(reason) {
+                    continue;
+                }
+            }
             let lost = match &outcome {
                 Err(e) => is_disconnected(e).then_some(e),
                 Ok(done) => done.error.as_ref().filter(|e| is_disconnected(e)),

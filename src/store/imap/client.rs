@@ -1021,6 +1021,15 @@ impl ImapClient {
             return Err(e);
         }
         self.drain_unsolicited();
+        if let Some(words) = self.session.get_mut().take_throttle() {
+            match crate::throttle::later(&words) {
+                // async-imap ends a refused FETCH as if it were complete:
+                // the words it swallowed say the server throttled it.
+                Some(e) if seen.len() < uids.len() => return Err(e),
+                // `OK Success [THROTTLED]`: done, but slow down.
+                _ => crate::rate::slow_down(&words),
+            }
+        }
         if seen.len() < uids.len() {
             self.check_alive("fetching").await?;
         }
@@ -1972,7 +1981,14 @@ fn server_text(e: &async_imap::error::Error) -> String {
 fn protocol_error(e: async_imap::error::Error) -> anyhow::Error {
     match e {
         async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
-            Refused(format!("the server refused: {}", server_text(&e))).into()
+            let text = server_text(&e);
+            let refused = Refused(format!("the server refused: {text}"));
+            // A refusal that asks to slow down is retried after a wait (or
+            // stops the run until later), not taken for a folder's failure.
+            match crate::throttle::later(&text) {
+                Some(throttled) => throttled.context(refused),
+                None => refused.into(),
+            }
         }
         // async-imap says `io: bytes remaining in stream` for this.
         async_imap::error::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {

@@ -728,6 +728,9 @@ pub fn parse_status(line: &[u8]) -> Result<String> {
     }
     if let Some(rest) = text.strip_prefix("-ERR") {
         let rest = rest.trim();
+        if let Some(throttled) = crate::throttle::later(rest) {
+            return Err(throttled.context(format!("the server said: {rest}")));
+        }
         bail!(
             "the server said: {}",
             if rest.is_empty() { "-ERR" } else { rest }
