@@ -8,9 +8,9 @@
 //! shared by all the run's connections to that account.
 //!
 //! - [`TokenBucket`]: `--max-bytes-per-second` and
-//!   `--max-messages-per-second`. A bucket holds up to one second of its
-//!   rate; taking more than it holds is allowed and paid for by waiting, so
-//!   a message larger than a second's worth is never refused.
+//!   `--max-messages-per-second`. A bucket starts empty and holds up to one
+//!   second of its rate; taking more than it holds is allowed and paid for
+//!   by waiting, so a message larger than a second's worth is never refused.
 //! - [`DailyWindow`]: `--src-max-bytes-per-day` / `--dst-max-bytes-per-day`,
 //!   a rolling 24-hour window of what was moved, kept in the job's state so
 //!   that the next run counts what this one did.
@@ -40,8 +40,10 @@ impl TokenBucket {
         let rate = rate.max(1) as f64;
         TokenBucket {
             rate,
-            // Full at the start: the first second's worth goes at once.
-            level: rate,
+            // Empty at the start, so no second of the run ever sees more
+            // than the rate (a full bucket would let twice as much through
+            // the first second).
+            level: 0.0,
             last: now,
         }
     }
@@ -381,16 +383,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bucket_lets_a_seconds_worth_go_then_paces_the_rest() {
+    fn a_bucket_paces_from_the_start_and_saves_up_at_most_a_second() {
         let start = Instant::now();
         let mut bucket = TokenBucket::new(10, start);
-        let waits: Vec<Duration> = (0..12).map(|_| bucket.reserve(1, start)).collect();
-        assert!(waits[..10].iter().all(|w| w.is_zero()), "{waits:?}");
-        assert_eq!(waits[10], Duration::from_millis(100));
-        assert_eq!(waits[11], Duration::from_millis(200));
-        // Half a second later five units came back, two of them owed.
+        let waits: Vec<u128> = (0..3)
+            .map(|_| bucket.reserve(1, start).as_millis())
+            .collect();
+        assert_eq!(waits, [100, 200, 300]);
+        // Half a second later two units came back beyond what was owed.
         let later = start + Duration::from_millis(500);
-        assert_eq!(bucket.reserve(3, later), Duration::ZERO);
+        assert_eq!(bucket.reserve(2, later), Duration::ZERO);
         assert_eq!(bucket.reserve(1, later), Duration::from_millis(100));
         // Never more than a second's worth saved up.
         let much_later = later + Duration::from_secs(60);
@@ -402,9 +404,9 @@ mod tests {
     fn a_message_larger_than_a_seconds_worth_is_paid_for_by_waiting() {
         let start = Instant::now();
         let mut bucket = TokenBucket::new(1000, start);
-        assert_eq!(bucket.reserve(3000, start), Duration::from_secs(2));
+        assert_eq!(bucket.reserve(3000, start), Duration::from_secs(3));
         // The next caller waits behind it.
-        assert_eq!(bucket.reserve(500, start), Duration::from_millis(2500));
+        assert_eq!(bucket.reserve(500, start), Duration::from_millis(3500));
     }
 
     #[test]

@@ -27,4 +27,5 @@ mod regression;
 mod resources;
 mod resume;
 mod terminal;
+mod throttle;
 mod trust;

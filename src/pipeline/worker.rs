@@ -177,14 +177,17 @@ impl Worker {
                 Ok(done) => done,
                 Err(e) => {
                     // The destination failed: what was committed stays
-                    // recorded; everyone stops.
-                    let e = e.context(format!("copying folder `{folder}`"));
+                    // recorded; everyone stops. A limit's sentence stands
+                    // alone: it is the line a person acts on.
+                    let e = match is_try_later(&e) {
+                        true => e,
+                        false => e.context(format!("copying folder `{folder}`")),
+                    };
                     // What the failed attempt committed is recorded: count it.
                     summary.counts.add(&committed);
                     // A limit is no failure: the folders it cuts short are
                     // only interrupted, and the next run goes on with them.
-                    let paused = is_try_later(&e);
-                    if !paused {
+                    if !is_try_later(&e) {
                         lock(&self.stopped_by).get_or_insert_with(|| format!("{e:#}"));
                         summary.folders_failed += 1;
                     }
