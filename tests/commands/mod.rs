@@ -174,15 +174,18 @@ fn ls_lists_every_fixture_folder_with_its_message_count() {
 }
 
 /// The documented keys of the copy summary (mailtug(1), JSON EVENTS).
-const SUMMARY_KEYS: [&str; 16] = [
+const SUMMARY_KEYS: [&str; 19] = [
     "event",
     "messages_copied",
     "messages_duplicate",
     "duplicates_in_source",
     "messages_failed",
     "messages_too_large",
+    "messages_over_quota",
     "bytes_copied",
     "seconds",
+    "throttled_waits",
+    "throttled_seconds",
     "folders",
     "folders_failed",
     "folders_unchanged",
