@@ -220,7 +220,9 @@ fn assert_copy_events_are_consistent(events: &[Value]) {
     for key in SUMMARY_KEYS {
         match key {
             "event" => {}
-            "seconds" => assert!(summary[key].as_f64().is_some_and(|s| s >= 0.0)),
+            "seconds" | "throttled_seconds" => {
+                assert!(summary[key].as_f64().is_some_and(|s| s >= 0.0))
+            }
             "dry_run" | "interrupted" => assert!(summary[key].is_boolean()),
             _ => {
                 count(summary, key);

@@ -316,3 +316,51 @@ fn a_full_destination_fails_messages_alone_counted_over_quota() {
         "one line per message, naming message and folder:\n{err}"
     );
 }
+
+#[test]
+fn a_throttled_append_is_sent_again_after_the_wait_and_stored_once() {
+    let env = TestEnv::new();
+    let source = Account::new(&env, server(), "throttle-append-src", None);
+    let destination = Account::new(&env, server(), "throttle-append-dst", None);
+    source
+        .user
+        .load(server(), "INBOX", &mails("append", 12, 2_000));
+    // The server stores the first APPEND (a group of messages) and the
+    // proxy answers it as a throttled refusal: the retry must find those
+    // messages there rather than store them twice.
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean().with(Rule::to_client(Fault::AnswerTagged {
+            command: b" APPEND ".to_vec(),
+            nth: 1,
+            count: 1,
+            line: b"NO [THROTTLED] Request is throttled. Suggested Backoff Time: 200 milliseconds"
+                .to_vec(),
+        })),
+    );
+    let mut extra = source.src_args();
+    extra.extend(destination.dst_args());
+    extra.extend(args(["--tls", "none", "--jobs", "1"]));
+    let output = copy(
+        &env,
+        &source.imap(),
+        &destination.url("imap", proxy.port()),
+        &extra,
+    );
+    assert_exit(&output, 0);
+    assert_eq!(proxy.stats().injections, 1);
+    let events = json_events(&output);
+    let done = summary(&events);
+    assert!(count(done, "throttled_waits") >= 1, "{done}");
+    assert_eq!(
+        count(done, "messages_copied") + count(done, "messages_duplicate"),
+        12,
+        "{done}"
+    );
+    let mut stored: BTreeMap<Fingerprint, usize> = BTreeMap::new();
+    for message in destination.messages("INBOX") {
+        *stored.entry(Fingerprint::of(&message.raw)).or_default() += 1;
+    }
+    assert_eq!(stored.len(), 12, "every message is there");
+    assert!(stored.values().all(|&n| n == 1), "none twice: {stored:?}");
+}

@@ -977,6 +977,8 @@ impl ImapClient {
             return Ok(seen);
         }
         let set = uid_set(uids);
+        // Only what the server says to this FETCH counts below.
+        let _ = self.session.get_mut().take_throttle();
         let timeout = self.timeout;
         let session = &mut self.session;
         let mut stream = match deadline(timeout, "fetching", async {
@@ -1329,6 +1331,16 @@ impl ImapClient {
         let answer = self.answer(&pending.tag).await?;
         let retained: usize = pending.retained.iter().map(|m| m.raw.len()).sum();
         match answer {
+            // Throttled: sending the group again message by message would
+            // only meet the same answer, many times over. Each message
+            // gets the refusal; the caller waits and sends them again.
+            Appended::Rejected(text)
+                if pending.retained.len() > 1 && crate::throttle::later(&text).is_some() =>
+            {
+                for _ in 0..pending.count {
+                    self.answers.push(Appended::Rejected(text.clone()));
+                }
+            }
             Appended::Rejected(_) if pending.retained.len() > 1 => {
                 report::debug(&format!(
                     "{}: a group of {} messages was refused; sending them one by one",
