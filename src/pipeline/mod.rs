@@ -219,6 +219,9 @@ pub struct Finished {
 /// folder at a time, so two workers never write into the same folder.
 pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     let started = Instant::now();
+    // `mailtug run` runs several jobs in one process: this run's waits
+    // are those after this point.
+    let waits_before = crate::rate::waits();
     report::emit(&Event::RunStart {
         source: &job.source.to_string(),
         destination: &job.destination.to_string(),
@@ -332,8 +335,8 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
         report::warn(&format!("{e:#}"));
     }
     let (waits, waited) = crate::rate::waits();
-    summary.throttled_waits = waits;
-    summary.throttled_seconds = waited.as_secs_f64();
+    summary.throttled_waits = waits - waits_before.0;
+    summary.throttled_seconds = waited.saturating_sub(waits_before.1).as_secs_f64();
     let paused = fatal.as_ref().is_some_and(crate::exit::is_try_later);
     let status = if paused {
         // Stopped by a limit: the next run resumes it.

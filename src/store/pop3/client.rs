@@ -1157,6 +1157,25 @@ mod tests {
     }
 
     #[test]
+    fn a_throttled_answer_carries_its_backoff_and_a_temporary_one_does_not() {
+        let err = parse_status(
+            b"-ERR Request is throttled. Suggested Backoff Time: 300 milliseconds\r\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            crate::throttle::of(&err),
+            Some(crate::throttle::Throttle {
+                kind: crate::throttle::ThrottleKind::SlowDown,
+                wait: Some(std::time::Duration::from_millis(300)),
+            })
+        );
+        assert!(format!("{err:#}").starts_with("the server said: Request is throttled."));
+        // One message that cannot be read now fails alone, as before.
+        let err = parse_status(b"-ERR [SYS/TEMP] message vanished\r\n").unwrap_err();
+        assert_eq!(crate::throttle::of(&err), None);
+    }
+
+    #[test]
     fn status_lines_are_parsed_with_the_servers_words() {
         assert_eq!(
             parse_status(b"+OK Dovecot ready.\r\n").unwrap(),
