@@ -234,6 +234,20 @@ impl Meter {
         Ok(())
     }
 
+    /// The budget when it is spent to the last byte: a run stops before it
+    /// reads anything, rather than download up to its read-ahead first.
+    pub fn spent(&self, direction: Direction) -> Option<BudgetSpent> {
+        let daily = self.daily.as_ref()?;
+        let now = unix_now();
+        let mut window = lock(daily);
+        (!window.fits(1, now)).then(|| BudgetSpent {
+            direction,
+            used: window.used(now),
+            budget: window.budget,
+            resume_at: window.fits_from(1, now),
+        })
+    }
+
     /// Waits until the per-second limits let one message of `bytes` go.
     pub async fn pace(&self, bytes: u64) {
         let now = Instant::now();
@@ -459,6 +473,10 @@ mod tests {
         ));
         assert_eq!(meter.take_unsaved(), 200);
         assert_eq!(meter.take_unsaved(), 0);
+        assert_eq!(meter.spent(Direction::Download), None, "100 bytes are left");
+        assert!(meter.admit(Direction::Download, 100).is_ok());
+        let spent = meter.spent(Direction::Download).unwrap();
+        assert_eq!((spent.used, spent.resume_at), (1000, now - 10 + DAY));
     }
 
     #[test]

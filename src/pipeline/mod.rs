@@ -598,6 +598,11 @@ async fn start_state(
         crate::durable::blocking(|| state.index_fingerprints())?;
     }
     let meters = meters(job, &mut state)?;
+    for direction in [Direction::Download, Direction::Upload] {
+        if let Some(spent) = meters.of(direction).0.spent(direction) {
+            return Err(crate::exit::try_later(spent.sentence()));
+        }
+    }
     let (state, state_thread) = StateWriter::spawn(state)?;
     let shared = Arc::new(Shared {
         state,

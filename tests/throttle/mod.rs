@@ -233,7 +233,11 @@ fn a_daily_budget_stops_the_run_and_holds_across_runs_until_a_day_has_passed() {
     let second = copy(&env, &src, &dst, &extra);
     assert_exit(&second, 75);
     let events = json_events(&second);
-    assert_eq!(count(summary(&events), "messages_copied"), 0);
+    let last = summary(&events);
+    assert_eq!(last["error_kind"], "throttled", "{last}");
+    // A budget spent to the last byte stops the run before it reads
+    // anything, with a summary of only how it ended.
+    assert_eq!(last["messages_copied"].as_u64().unwrap_or(0), 0, "{last}");
     assert_eq!(held_count(&env, "out"), (copied as usize, false));
 
     // A day later (the clock moved for this run only), as much again.
@@ -274,6 +278,31 @@ fn max_messages_per_second_paces_the_copy() {
     assert!(
         elapsed >= Duration::from_millis(1_500),
         "20 messages at 10 a second take 2 s: {elapsed:?}"
+    );
+}
+
+#[test]
+fn max_bytes_per_second_paces_the_copy() {
+    let env = TestEnv::new();
+    let source = Account::new(&env, server(), "throttle-bytes", None);
+    source
+        .user
+        .load(server(), "INBOX", &mails("bytes", 20, 10_000));
+    let mut extra = source.src_args();
+    extra.extend(args(["--max-bytes-per-second", "100K"]));
+    let started = Instant::now();
+    let output = copy(
+        &env,
+        &source.imaps(),
+        &env.endpoint("maildir", "out"),
+        &extra,
+    );
+    let elapsed = started.elapsed();
+    assert_exit(&output, 0);
+    assert_eq!(held_count(&env, "out"), (20, false));
+    assert!(
+        elapsed >= Duration::from_millis(1_500),
+        "200 KB at 100 KiB a second take about 2 s: {elapsed:?}"
     );
 }
 
