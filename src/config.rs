@@ -550,6 +550,23 @@ dedup = false
     }
 
     #[test]
+    fn rate_limits_come_from_the_job_or_the_defaults_as_their_options() {
+        let config = config(
+            "[defaults]\nmax_messages_per_second = 20\nsrc_max_bytes_per_day = \"2400M\"\n\
+             [jobs.gmail]\nsrc = \"imaps://me@imap.gmail.com\"\ndst = \"maildir:~/gmail\"\n\
+             max_bytes_per_second = \"1M\"\ndst_max_bytes_per_day = \"30G\"\n",
+        )
+        .unwrap();
+        let job = config.resolve("gmail", &[]).unwrap();
+        assert_eq!(
+            job.args.join(" "),
+            "copy imaps://me@imap.gmail.com maildir:~/gmail --max-bytes-per-second 1M \
+             --max-messages-per-second 20 --src-max-bytes-per-day 2400M \
+             --dst-max-bytes-per-day 30G"
+        );
+    }
+
+    #[test]
     fn mistakes_are_named_with_their_line() {
         let unknown = config("[jobs.x]\nsrc = \"a\"\ndst = \"b\"\nfolder = [\"INBOX\"]\n");
         assert_eq!(
