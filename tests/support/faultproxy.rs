@@ -100,12 +100,15 @@ pub enum Fault {
     /// is dropped and its tagged completion becomes `TAG line` (`line`
     /// without the tag or CRLF: `NO [THROTTLED] Request is throttled.`).
     /// The server still runs the command: use it on commands that change
-    /// nothing. Counted as an injection.
+    /// nothing. With `keep_data`, the server's untagged answers go through
+    /// and only the tagged completion is replaced (`OK Success
+    /// [THROTTLED]`: done, but slow down). Counted as an injection.
     AnswerTagged {
         command: Vec<u8>,
         nth: usize,
         count: usize,
         line: Vec<u8>,
+        keep_data: bool,
     },
 }
 
@@ -409,10 +412,12 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     nth,
                     count,
                     line,
+                    keep_data,
                 } => Some(AnswerRule {
                     command: command.clone(),
                     numbers: *nth..*nth + *count,
                     line: line.clone(),
+                    keep_data: *keep_data,
                 }),
                 _ => None,
             })
@@ -469,6 +474,7 @@ struct AnswerRule {
     /// The numbers of the matching commands it answers, from 1.
     numbers: Range<usize>,
     line: Vec<u8>,
+    keep_data: bool,
 }
 
 /// What both directions of a connection know of [`Fault::AnswerTagged`]:
@@ -488,8 +494,9 @@ struct AnsweringState {
     client_line: Vec<u8>,
     /// The server's current line, while it is held.
     server_line: Vec<u8>,
-    /// Tags whose answer is replaced, oldest first, with the line to send.
-    pending: std::collections::VecDeque<(Vec<u8>, Vec<u8>)>,
+    /// Tags whose answer is replaced, oldest first, with the line to send
+    /// and whether the untagged answers before it go through.
+    pending: std::collections::VecDeque<(Vec<u8>, Vec<u8>, bool)>,
 }
 
 impl Answering {
@@ -528,7 +535,9 @@ impl Answering {
                     state.seen[i] += 1;
                     if rule.numbers.contains(&state.seen[i]) {
                         let answer = rule.line.clone();
-                        state.pending.push_back((tag.to_vec(), answer));
+                        state
+                            .pending
+                            .push_back((tag.to_vec(), answer, rule.keep_data));
                     }
                 }
             }
@@ -549,8 +558,7 @@ impl Answering {
             let line = std::mem::take(&mut state.server_line);
             match state.pending.front().cloned() {
                 None => out.extend_from_slice(&line),
-                Some((tag, answer)) => {
-                    // Everything up to the tagged completion is dropped.
+                Some((tag, answer, keep_data)) => {
                     if line.starts_with(&tag) && line.get(tag.len()) == Some(&b' ') {
                         out.extend_from_slice(&tag);
                         out.push(b' ');
@@ -558,7 +566,10 @@ impl Answering {
                         out.extend_from_slice(b"\r\n");
                         state.pending.pop_front();
                         replaced += 1;
+                    } else if keep_data {
+                        out.extend_from_slice(&line);
                     }
+                    // Else everything up to the tagged completion is dropped.
                 }
             }
         }

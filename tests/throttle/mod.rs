@@ -90,6 +90,7 @@ fn answer_body_fetch(nth: usize, count: usize, line: &str) -> Plan {
         nth,
         count,
         line: line.as_bytes().to_vec(),
+        keep_data: false,
     }))
 }
 
@@ -146,6 +147,40 @@ fn a_microsoft_like_backoff_is_waited_out_and_every_message_is_copied_once() {
         "{err}"
     );
     assert_eq!(held_count(&env, "out"), (30, false), "each message once");
+}
+
+#[test]
+fn an_ok_that_says_throttled_slows_the_run_down_without_failing_anything() {
+    let env = TestEnv::new();
+    let source = Account::new(&env, server(), "throttle-ok", None);
+    source.user.load(server(), "INBOX", &mails("ok", 10, 2_000));
+    // Gmail's way: the FETCH is answered in full, then `OK Success [THROTTLED]`.
+    let proxy = FaultProxy::start(
+        server().imap_port(),
+        Plan::clean().with(Rule::to_client(Fault::AnswerTagged {
+            command: b"BODY.PEEK[]".to_vec(),
+            nth: 1,
+            count: 1,
+            line: b"OK Success [THROTTLED]".to_vec(),
+            keep_data: true,
+        })),
+    );
+    let mut extra = source.src_args();
+    extra.extend(args(["--tls", "none", "--jobs", "1"]));
+    let output = copy(
+        &env,
+        &source.url("imap", proxy.port()),
+        &env.endpoint("maildir", "out"),
+        &extra,
+    );
+    assert_exit(&output, 0);
+    assert_eq!(proxy.stats().injections, 1);
+    let events = json_events(&output);
+    let done = summary(&events);
+    assert_eq!(count(done, "messages_copied"), 10, "{done}");
+    assert_eq!(count(done, "messages_failed"), 0, "{done}");
+    assert_eq!(count(done, "throttled_waits"), 1, "one pause: {done}");
+    assert_eq!(held_count(&env, "out"), (10, false));
 }
 
 #[test]
@@ -365,6 +400,7 @@ fn a_throttled_append_is_sent_again_after_the_wait_and_stored_once() {
             count: 1,
             line: b"NO [THROTTLED] Request is throttled. Suggested Backoff Time: 200 milliseconds"
                 .to_vec(),
+            keep_data: false,
         })),
     );
     let mut extra = source.src_args();
