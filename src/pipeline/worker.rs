@@ -243,37 +243,22 @@ impl Worker {
             };
             if let Some((throttle, reason)) = throttle {
                 throttled += 1;
-                let wait = throttle::backoff(throttle, throttled, throttle::random());
-                let folder = copy.folder;
-                if let Some(resume) = give_up_after(throttle, throttled, wait) {
-                    let e = crate::exit::try_later(format!(
-                        "{reason:#}; {}; run the same command again after {} to resume",
-                        match throttle.kind {
-                            ThrottleKind::Allowance => "a provider's allowance is used up".into(),
-                            _ if throttled > MAX_THROTTLED => format!(
-                                "throttled {MAX_THROTTLED} times in a row, stopping before the \
-                                 server drops the session"
-                            ),
-                            _ => format!("asked to wait {} s", wait.as_secs()),
-                        },
-                        crate::rate::local_time(
-                            crate::rate::unix_now() + resume.as_secs(),
-                            crate::rate::unix_now()
-                        )
-                    ));
-                    counts.add(&committed);
-                    return (Err(e), Counts::default());
-                }
-                report::warn(&format!(
-                    "folder `{folder}`: {reason:#}; waiting {:.1} s before going on \
-                     (throttled {throttled} of at most {MAX_THROTTLED} times in a row)",
-                    wait.as_secs_f64()
-                ));
-                crate::rate::hold(wait);
-                crate::rate::wait_if_held().await;
-                counts.add(&committed);
-                if !is_disconnected(reason) {
-                    continue;
+                let lost_too = is_disconnected(reason);
+                match self
+                    .wait_out(copy.folder, throttle, reason, throttled)
+                    .await
+                {
+                    Err(e) => {
+                        counts.add(&committed);
+                        return (Err(e), Counts::default());
+                    }
+                    Ok(()) if *copy.stop.borrow() => return (outcome, committed),
+                    Ok(()) if !lost_too => {
+                        counts.add(&committed);
+                        continue;
+                    }
+                    // The server hung up as well: reconnect, below.
+                    Ok(()) => {}
                 }
             }
             let lost = match &outcome {
@@ -307,6 +292,42 @@ impl Worker {
                 None => return (outcome, committed),
             }
         }
+    }
+
+    /// Waits out the `count`-th throttled answer in a row, holding every
+    /// connection back meanwhile; `Err` (exit 75, saying when to run
+    /// again) when the wait is too long or the answers keep coming.
+    async fn wait_out(
+        &self,
+        folder: &FolderName,
+        throttle: Throttle,
+        reason: &anyhow::Error,
+        count: u32,
+    ) -> Result<()> {
+        let wait = throttle::backoff(throttle, count, throttle::random());
+        if let Some(resume) = give_up_after(throttle, count, wait) {
+            let why = match throttle.kind {
+                ThrottleKind::Allowance => "a provider's allowance is used up".to_string(),
+                _ if count > MAX_THROTTLED => format!(
+                    "throttled {MAX_THROTTLED} times in a row, stopping before the server \
+                     drops the session"
+                ),
+                _ => format!("asked to wait {} s", wait.as_secs()),
+            };
+            let now = crate::rate::unix_now();
+            return Err(crate::exit::try_later(format!(
+                "{reason:#}; {why}; run the same command again after {} to resume",
+                crate::rate::local_time(now + resume.as_secs(), now)
+            )));
+        }
+        report::warn(&format!(
+            "folder `{folder}`: {reason:#}; waiting {:.1} s before going on \
+             (throttled {count} of at most {MAX_THROTTLED} times in a row)",
+            wait.as_secs_f64()
+        ));
+        crate::rate::hold(wait);
+        crate::rate::wait_if_held().await;
+        Ok(())
     }
 
     /// Reconnects both sides after a lost connection. Each try counts as an
@@ -426,4 +447,35 @@ pub(super) fn report_folder_done(
         mirrored: done.mirrored,
         error: error.map(|e| format!("{e:#}")),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_waits_are_waited_out_and_allowances_long_waits_and_repeats_stop_the_run() {
+        let throttle = |kind, wait: Option<u64>| Throttle {
+            kind,
+            wait: wait.map(Duration::from_millis),
+        };
+        let slow = ThrottleKind::SlowDown;
+        let cases = [
+            // (throttle, answers in a row, wait) → stop, and resume after
+            (throttle(slow, Some(300)), 1, 300, None),
+            (throttle(slow, None), MAX_THROTTLED, 16_000, None),
+            (throttle(slow, None), MAX_THROTTLED + 1, 32_000, Some(900)),
+            (throttle(slow, Some(120_000)), 1, 120_000, Some(120)),
+            (
+                throttle(ThrottleKind::Allowance, None),
+                1,
+                1_000,
+                Some(3600),
+            ),
+        ];
+        for (throttle, count, wait, expected) in cases {
+            let stop = give_up_after(throttle, count, Duration::from_millis(wait));
+            assert_eq!(stop.map(|d| d.as_secs()), expected, "{throttle:?} ×{count}");
+        }
+    }
 }
