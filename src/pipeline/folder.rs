@@ -552,7 +552,14 @@ impl<'a> FolderCopy<'a> {
                     _ => 0,
                 };
                 if let Fetched::Message(_) = &item {
-                    if let Err(e) = self.shared.admit(Direction::Download, message_bytes).await {
+                    // A pace of bytes a second can hold a big message for
+                    // minutes: the user's stop does not wait for it.
+                    let admitted = tokio::select! {
+                        biased;
+                        _ = self.stop.wait_for(|&stopped| stopped) => return Received::Interrupted,
+                        admitted = self.shared.admit(Direction::Download, message_bytes) => admitted,
+                    };
+                    if let Err(e) = admitted {
                         return Received::Paused(e);
                     }
                 }

@@ -244,10 +244,14 @@ impl Worker {
             if let Some((throttle, reason)) = throttle {
                 throttled += 1;
                 let lost_too = is_disconnected(reason);
-                match self
-                    .wait_out(copy.folder, throttle, reason, throttled)
-                    .await
-                {
+                let wait = self.wait_out(copy.folder, throttle, reason, throttled);
+                let mut stop = copy.stop.clone();
+                let waited = tokio::select! {
+                    waited = wait => waited,
+                    // Stopped while waiting: the folder ends here.
+                    _ = stop.wait_for(|&stopped| stopped) => Ok(()),
+                };
+                match waited {
                     Err(e) => {
                         counts.add(&committed);
                         return (Err(e), Counts::default());
