@@ -543,7 +543,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__copy)
-            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --json --quiet --progress --no-progress --verbose --config --help --version"
+            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --max-bytes-per-second --max-messages-per-second --src-max-bytes-per-day --dst-max-bytes-per-day --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -607,6 +607,22 @@ _mailtug() {
                     ;;
                 --dst-maildir-layout)
                     COMPREPLY=($(compgen -W "auto maildir++ fs" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-bytes-per-second)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-messages-per-second)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-max-bytes-per-day)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst-max-bytes-per-day)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --src-user)
@@ -1089,7 +1105,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__mirror)
-            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --delete --max-delete --json --quiet --progress --no-progress --verbose --config --help --version"
+            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --max-bytes-per-second --max-messages-per-second --src-max-bytes-per-day --dst-max-bytes-per-day --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --delete --max-delete --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1153,6 +1169,22 @@ _mailtug() {
                     ;;
                 --dst-maildir-layout)
                     COMPREPLY=($(compgen -W "auto maildir++ fs" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-bytes-per-second)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-messages-per-second)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-max-bytes-per-day)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst-max-bytes-per-day)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --src-user)
@@ -1251,7 +1283,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__plan)
-            opts="-j -n -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --dry-run --json --quiet --progress --no-progress --verbose --config --help --version"
+            opts="-j -n -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --max-bytes-per-second --max-messages-per-second --src-max-bytes-per-day --dst-max-bytes-per-day --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --dry-run --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1315,6 +1347,22 @@ _mailtug() {
                     ;;
                 --dst-maildir-layout)
                     COMPREPLY=($(compgen -W "auto maildir++ fs" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-bytes-per-second)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-messages-per-second)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-max-bytes-per-day)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst-max-bytes-per-day)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --src-user)

@@ -62,6 +62,10 @@ fs\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-maildir-layout -d 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs' -r -f -a "auto\t''
 maildir++\t''
 fs\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-bytes-per-second -d 'Read from SRC, and write to DST, at most SIZE bytes a second each, over all connections (suffixes K, M, G)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-messages-per-second -d 'Read from SRC, and write to DST, at most N messages a second each, over all connections' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-max-bytes-per-day -d 'Download at most SIZE bytes from SRC in any 24 hours, counted in the job\'s state across runs; past it the run stops with exit 75, saying when to run it again (suffixes K, M, G)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-max-bytes-per-day -d 'Upload at most SIZE bytes to DST in any 24 hours, as --src-max-bytes-per-day does for SRC' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
@@ -127,6 +131,10 @@ fs\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-maildir-layout -d 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs' -r -f -a "auto\t''
 maildir++\t''
 fs\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l max-bytes-per-second -d 'Read from SRC, and write to DST, at most SIZE bytes a second each, over all connections (suffixes K, M, G)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l max-messages-per-second -d 'Read from SRC, and write to DST, at most N messages a second each, over all connections' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-max-bytes-per-day -d 'Download at most SIZE bytes from SRC in any 24 hours, counted in the job\'s state across runs; past it the run stops with exit 75, saying when to run it again (suffixes K, M, G)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-max-bytes-per-day -d 'Upload at most SIZE bytes to DST in any 24 hours, as --src-max-bytes-per-day does for SRC' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
@@ -195,6 +203,10 @@ fs\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-maildir-layout -d 'Subfolder layout of a maildir DST: auto (that of the existing tree, maildir++ for a new one), maildir++, fs' -r -f -a "auto\t''
 maildir++\t''
 fs\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l max-bytes-per-second -d 'Read from SRC, and write to DST, at most SIZE bytes a second each, over all connections (suffixes K, M, G)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l max-messages-per-second -d 'Read from SRC, and write to DST, at most N messages a second each, over all connections' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-max-bytes-per-day -d 'Download at most SIZE bytes from SRC in any 24 hours, counted in the job\'s state across runs; past it the run stops with exit 75, saying when to run it again (suffixes K, M, G)' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-max-bytes-per-day -d 'Upload at most SIZE bytes to DST in any 24 hours, as --src-max-bytes-per-day does for SRC' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F

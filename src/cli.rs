@@ -87,7 +87,7 @@ Exit codes:
   0 success, 1 some messages or folders failed, 2 usage or configuration error,
   3 an endpoint could not be opened, 4 interrupted, 5 another run holds the job's lock,
   6 mirror deletions held back by a safety rail, 7 a login was refused,
-  8 sign in again with `mailtug auth login`";
+  8 sign in again with `mailtug auth login`, 75 a limit was reached: run again later";
 
 /// Options that shape what the user sees; valid for every command.
 #[derive(Debug, Args, Clone)]
@@ -546,7 +546,33 @@ pub(crate) struct CopyArgs {
     pub layout: LayoutArgs,
 
     #[command(flatten)]
+    pub rate: RateArgs,
+
+    #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+/// How fast, and how much a day, a run may take from SRC and give to DST.
+/// Providers meter accounts: each limit applies to the source account's
+/// downloads and, separately, to the destination account's uploads, over
+/// all of the run's connections.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct RateArgs {
+    /// Read from SRC, and write to DST, at most SIZE bytes a second each, over all connections (suffixes K, M, G)
+    #[arg(help_heading = "Rate limits", long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_bytes_per_second: Option<u64>,
+
+    /// Read from SRC, and write to DST, at most N messages a second each, over all connections
+    #[arg(help_heading = "Rate limits", long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_messages_per_second: Option<u64>,
+
+    /// Download at most SIZE bytes from SRC in any 24 hours, counted in the job's state across runs; past it the run stops with exit 75, saying when to run it again (suffixes K, M, G)
+    #[arg(help_heading = "Rate limits", long, value_name = "SIZE", value_parser = parse_size)]
+    pub src_max_bytes_per_day: Option<u64>,
+
+    /// Upload at most SIZE bytes to DST in any 24 hours, as --src-max-bytes-per-day does for SRC
+    #[arg(help_heading = "Rate limits", long, value_name = "SIZE", value_parser = parse_size)]
+    pub dst_max_bytes_per_day: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -117,6 +117,10 @@ pub struct Options {
     pub delete: Option<String>,
     /// mirror: `N` or `P%`.
     pub max_delete: Option<String>,
+    pub max_bytes_per_second: Option<String>,
+    pub max_messages_per_second: Option<u64>,
+    pub src_max_bytes_per_day: Option<String>,
+    pub dst_max_bytes_per_day: Option<String>,
 }
 
 /// One job: what to run, from where to where.
@@ -390,6 +394,10 @@ const KEYS: &[&str] = &[
     "mbox_format",
     "delete",
     "max_delete",
+    "max_bytes_per_second",
+    "max_messages_per_second",
+    "src_max_bytes_per_day",
+    "dst_max_bytes_per_day",
 ];
 
 /// One side of a job as command-line words.
@@ -429,7 +437,11 @@ impl Options {
             insecure,
             mbox_format,
             delete,
-            max_delete
+            max_delete,
+            max_bytes_per_second,
+            max_messages_per_second,
+            src_max_bytes_per_day,
+            dst_max_bytes_per_day
         )
     }
 
@@ -463,6 +475,13 @@ impl Options {
         value("tls", self.tls.clone());
         value("mbox-format", self.mbox_format.clone());
         value("max-delete", self.max_delete.clone());
+        value("max-bytes-per-second", self.max_bytes_per_second.clone());
+        value(
+            "max-messages-per-second",
+            self.max_messages_per_second.map(|n| n.to_string()),
+        );
+        value("src-max-bytes-per-day", self.src_max_bytes_per_day.clone());
+        value("dst-max-bytes-per-day", self.dst_max_bytes_per_day.clone());
         let mut flag = |option: &str, set: bool| {
             if set {
                 args.push(format!("--{option}"));
@@ -549,6 +568,23 @@ dedup = false
             "mirror imaps://me@imap.example.org maildir:~/backup --src-user me@example.org \
              --src-ca-file /etc/ca.pem --folder INBOX --folder Sent --exclude Junk --jobs 2 \
              --tls none --max-delete 5% --no-dedup --delete=trash"
+        );
+    }
+
+    #[test]
+    fn rate_limits_come_from_the_job_or_the_defaults_as_their_options() {
+        let config = config(
+            "[defaults]\nmax_messages_per_second = 20\nsrc_max_bytes_per_day = \"2400M\"\n\
+             [jobs.gmail]\nsrc = \"imaps://me@imap.gmail.com\"\ndst = \"maildir:~/gmail\"\n\
+             max_bytes_per_second = \"1M\"\ndst_max_bytes_per_day = \"30G\"\n",
+        )
+        .unwrap();
+        let job = config.resolve("gmail", &[]).unwrap();
+        assert_eq!(
+            job.args.join(" "),
+            "copy imaps://me@imap.gmail.com maildir:~/gmail --max-bytes-per-second 1M \
+             --max-messages-per-second 20 --src-max-bytes-per-day 2400M \
+             --dst-max-bytes-per-day 30G"
         );
     }
 

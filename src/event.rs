@@ -408,6 +408,7 @@ mod tests {
             duplicates_in_source: 1,
             messages_failed: 1,
             messages_too_large: 1,
+            messages_over_quota: 0,
             bytes_copied: 4096,
             over_max_size: 0,
         };
@@ -422,6 +423,8 @@ mod tests {
             counts,
             mirrored: None,
             seconds: 1.5,
+            throttled_waits: 2,
+            throttled_seconds: 0.75,
             failed_folders: vec!["Sent".into()],
             resumed: false,
             dry_run: false,
@@ -562,7 +565,7 @@ mod tests {
                     mirrored: None,
                     error: None,
                 },
-                r#"{"bytes_copied":4096,"destination_folder":"Archive/2023","duplicates_in_source":1,"error":null,"event":"folder_done","folder":"INBOX","messages_copied":3,"messages_duplicate":2,"messages_failed":1,"messages_too_large":1,"unchanged":false}"#,
+                r#"{"bytes_copied":4096,"destination_folder":"Archive/2023","duplicates_in_source":1,"error":null,"event":"folder_done","folder":"INBOX","messages_copied":3,"messages_duplicate":2,"messages_failed":1,"messages_over_quota":0,"messages_too_large":1,"unchanged":false}"#,
             ),
             (
                 "copy",
@@ -574,7 +577,7 @@ mod tests {
                     mirrored: None,
                     error: Some("reading folder `INBOX`: gone".into()),
                 },
-                r#"{"bytes_copied":0,"destination_folder":"INBOX","duplicates_in_source":0,"error":"reading folder `INBOX`: gone","event":"folder_done","folder":"INBOX","messages_copied":0,"messages_duplicate":0,"messages_failed":0,"messages_too_large":0,"unchanged":true}"#,
+                r#"{"bytes_copied":0,"destination_folder":"INBOX","duplicates_in_source":0,"error":"reading folder `INBOX`: gone","event":"folder_done","folder":"INBOX","messages_copied":0,"messages_duplicate":0,"messages_failed":0,"messages_over_quota":0,"messages_too_large":0,"unchanged":true}"#,
             ),
             (
                 "copy",
@@ -631,7 +634,7 @@ mod tests {
                     error: None,
                     error_kind: None,
                 },
-                r#"{"bytes_copied":4096,"dry_run":false,"duplicates_in_source":1,"event":"summary","exit_code":1,"files_skipped":1,"folders":2,"folders_failed":1,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":3,"messages_duplicate":2,"messages_failed":1,"messages_too_large":1,"seconds":1.5}"#,
+                r#"{"bytes_copied":4096,"dry_run":false,"duplicates_in_source":1,"event":"summary","exit_code":1,"files_skipped":1,"folders":2,"folders_failed":1,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":3,"messages_duplicate":2,"messages_failed":1,"messages_over_quota":0,"messages_too_large":1,"seconds":1.5,"throttled_seconds":0.75,"throttled_waits":2}"#,
             ),
             (
                 "copy",
@@ -641,7 +644,7 @@ mod tests {
                     error: Some("appending to `INBOX`: disk full".into()),
                     error_kind: Some("other"),
                 },
-                r#"{"bytes_copied":0,"dry_run":false,"duplicates_in_source":0,"error":"appending to `INBOX`: disk full","error_kind":"other","event":"summary","exit_code":1,"files_skipped":0,"folders":0,"folders_failed":0,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":0,"messages_duplicate":0,"messages_failed":0,"messages_too_large":0,"seconds":0.0}"#,
+                r#"{"bytes_copied":0,"dry_run":false,"duplicates_in_source":0,"error":"appending to `INBOX`: disk full","error_kind":"other","event":"summary","exit_code":1,"files_skipped":0,"folders":0,"folders_failed":0,"folders_not_started":0,"folders_unchanged":0,"interrupted":false,"messages_copied":0,"messages_duplicate":0,"messages_failed":0,"messages_over_quota":0,"messages_too_large":0,"seconds":0.0,"throttled_seconds":0.0,"throttled_waits":0}"#,
             ),
             (
                 "copy",

@@ -34,6 +34,11 @@ pub enum ExitCode {
     /// provider no longer accepts it (revoked, expired, password changed).
     /// `mailtug auth login` cures it; running again as is cannot.
     SignInNeeded = 8,
+    /// A provider's limit was reached (a daily budget of --src-max-bytes-per-day
+    /// or --dst-max-bytes-per-day, or a server asking to come back in more
+    /// than a minute): what was copied is recorded, and running the same
+    /// command again after the time printed continues (EX_TEMPFAIL).
+    TryLater = 75,
 }
 
 impl ExitCode {
@@ -67,6 +72,11 @@ pub(crate) struct SignInNeeded(pub String);
 #[derive(Debug)]
 pub(crate) struct Busy(pub String);
 
+/// A limit stopped the run until later (exit 75); the text says when to
+/// run it again.
+#[derive(Debug)]
+pub(crate) struct TryLater(pub String);
+
 /// Each marker is an error whose text is its own.
 macro_rules! marker_error {
     ($($marker:ident),*) => {$(
@@ -84,8 +94,19 @@ marker_error!(
     Locked,
     LoginRefused,
     SignInNeeded,
-    Busy
+    Busy,
+    TryLater
 );
+
+/// A run stopped by a limit, with the sentence saying when to resume.
+pub(crate) fn try_later(text: impl Into<String>) -> anyhow::Error {
+    TryLater(text.into()).into()
+}
+
+/// True when a limit stopped the run until later.
+pub(crate) fn is_try_later(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.is::<TryLater>())
+}
 
 /// A usage error with the given text.
 pub(crate) fn usage(text: impl Into<String>) -> anyhow::Error {
@@ -145,14 +166,15 @@ pub(crate) fn says_later(words: &str) -> bool {
 }
 
 /// What kind of failure ended a run, for scripts and `bulk` deciding
-/// whether to run it again: `auth` (never retry as is), `throttled` and
-/// `network` (retry later), `usage`, `locked` or `other`.
+/// whether to run it again: `auth` (never retry as is), `throttled` (a
+/// busy server or a provider's limit) and `network` (retry later), `usage`, `locked` or `other`.
 pub fn failure_kind(err: &anyhow::Error) -> &'static str {
     for cause in err.chain() {
         if cause.is::<LoginRefused>() || cause.is::<SignInNeeded>() {
             return "auth";
         }
-        if cause.is::<Busy>() {
+        if cause.is::<Busy>() || cause.is::<TryLater>() || cause.is::<crate::throttle::Throttled>()
+        {
             return "throttled";
         }
     }
@@ -186,6 +208,9 @@ pub fn classify(err: &anyhow::Error) -> ExitCode {
         }
         if cause.is::<Busy>() {
             return ExitCode::Unreachable;
+        }
+        if cause.is::<TryLater>() || cause.is::<crate::throttle::Throttled>() {
+            return ExitCode::TryLater;
         }
     }
     for cause in err.chain() {
@@ -241,6 +266,18 @@ mod tests {
                 login_failed("login failed".into(), "NO [UNAVAILABLE] later"),
                 ExitCode::Unreachable,
             ),
+            (
+                try_later("daily limit reached").context("copying folder `INBOX`"),
+                ExitCode::TryLater,
+            ),
+            (
+                crate::throttle::later(
+                    "NO [OVERQUOTA] Account exceeded command or bandwidth limits",
+                )
+                .unwrap()
+                .context("downloading messages"),
+                ExitCode::TryLater,
+            ),
         ];
         for (err, expected) in cases {
             assert_eq!(classify(&err), expected, "{err:#}");
@@ -259,6 +296,7 @@ mod tests {
             usage("bad flag"),
             anyhow::Error::new(Locked("busy".into())),
             anyhow::anyhow!("odd"),
+            try_later("daily limit reached"),
         ]
         .map(|e| failure_kind(&e));
         assert_eq!(
@@ -272,7 +310,8 @@ mod tests {
                 "network",
                 "usage",
                 "locked",
-                "other"
+                "other",
+                "throttled"
             ]
         );
     }
@@ -289,8 +328,9 @@ mod tests {
             ExitCode::DeletionsRefused,
             ExitCode::LoginRefused,
             ExitCode::SignInNeeded,
+            ExitCode::TryLater,
         ]
         .map(ExitCode::code);
-        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 75]);
     }
 }

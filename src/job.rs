@@ -154,6 +154,17 @@ pub struct Job {
     /// The JSON checkpoint older releases kept for this job at the default
     /// place, migrated into the state file on first use.
     pub legacy_checkpoint: Option<PathBuf>,
+    /// Bytes a second read from the source, and written to the destination,
+    /// each over all connections (`--max-bytes-per-second`).
+    pub max_bytes_per_second: Option<u64>,
+    /// Messages a second, the same way (`--max-messages-per-second`).
+    pub max_messages_per_second: Option<u64>,
+    /// Bytes the source account may send in any 24 hours, counted across
+    /// runs in the job's state (`--src-max-bytes-per-day`).
+    pub src_daily_bytes: Option<u64>,
+    /// Bytes the destination account may take in any 24 hours
+    /// (`--dst-max-bytes-per-day`).
+    pub dst_daily_bytes: Option<u64>,
 }
 
 /// The options of a copy job beyond its endpoints and folders.
@@ -172,6 +183,10 @@ pub struct JobOptions {
     pub checkpoint_path: Option<PathBuf>,
     /// `mailtug mirror`: what to do beyond the copy.
     pub mirror: Option<Mirror>,
+    pub max_bytes_per_second: Option<u64>,
+    pub max_messages_per_second: Option<u64>,
+    pub src_daily_bytes: Option<u64>,
+    pub dst_daily_bytes: Option<u64>,
 }
 
 /// What `mailtug mirror` does beyond a copy. The job's state is the copy's:
@@ -206,6 +221,10 @@ impl Job {
             filters,
             checkpoint_path,
             mirror,
+            max_bytes_per_second,
+            max_messages_per_second,
+            src_daily_bytes,
+            dst_daily_bytes,
         } = options;
         let source_can = store::capabilities(&source);
         if !source_can.is_maildrop
@@ -329,6 +348,10 @@ impl Job {
             mirror,
             checkpoint_path,
             legacy_checkpoint,
+            max_bytes_per_second,
+            max_messages_per_second,
+            src_daily_bytes,
+            dst_daily_bytes,
         })
     }
 }

@@ -25,8 +25,9 @@ pub mod mboxrd;
 pub mod message;
 pub(crate) mod net;
 pub mod oauth;
-pub mod provider;
 pub(crate) mod pipeline;
+pub mod provider;
+pub mod rate;
 pub mod report;
 #[doc(hidden)]
 pub mod schema;
@@ -36,6 +37,7 @@ pub(crate) mod spool;
 pub mod state;
 pub mod store;
 pub(crate) mod suggest;
+pub mod throttle;
 
 /// Tunes glibc's allocator for a process that moves large buffers between
 /// threads.

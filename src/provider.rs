@@ -129,7 +129,10 @@ impl Service {
     /// folders too (their flag or Gmail's guess are kept with them).
     pub fn leaves_out(self, folder: &FolderName) -> bool {
         self == Service::Gmail
-            && matches!(gmail_system_folder(folder), Some("\\Flagged" | "\\Important"))
+            && matches!(
+                gmail_system_folder(folder),
+                Some("\\Flagged" | "\\Important")
+            )
     }
 
     /// A folder name this service refuses as a destination, and the name
@@ -193,7 +196,10 @@ mod tests {
         assert_eq!(Service::of(None, &office), Some(Service::Microsoft));
         assert_eq!(Service::of(None, &other), None);
         assert_eq!(Service::of(Some(Service::None), &gmail), None);
-        assert_eq!(Service::of(Some(Service::Gmail), &other), Some(Service::Gmail));
+        assert_eq!(
+            Service::of(Some(Service::Gmail), &other),
+            Some(Service::Gmail)
+        );
     }
 
     #[test]
@@ -208,9 +214,16 @@ mod tests {
             ("[Gmail]/Sent Mail/2023", None),
         ];
         for (folder, role) in cases {
-            assert_eq!(Service::Gmail.special_use_by_name(&name(folder)), role, "{folder}");
+            assert_eq!(
+                Service::Gmail.special_use_by_name(&name(folder)),
+                role,
+                "{folder}"
+            );
         }
-        assert_eq!(Service::Microsoft.special_use_by_name(&name("[Gmail]/Spam")), None);
+        assert_eq!(
+            Service::Microsoft.special_use_by_name(&name("[Gmail]/Spam")),
+            None
+        );
         assert!(Service::Gmail.leaves_out(&name("[Gmail]/Important")));
         assert!(!Service::Gmail.leaves_out(&name("[Gmail]/All Mail")));
         assert!(is_gmail_all_mail(&name("[Google Mail]/All Mail")));
@@ -220,7 +233,10 @@ mod tests {
     fn microsoft_reserved_files_folder_is_renamed_with_its_children() {
         let renamed = Service::Microsoft.renamed(&name("Files/2023")).unwrap();
         assert_eq!(renamed.as_str(), "Files (mail)/2023");
-        assert_eq!(Service::Microsoft.renamed(&name("files")).unwrap().as_str(), "Files (mail)");
+        assert_eq!(
+            Service::Microsoft.renamed(&name("files")).unwrap().as_str(),
+            "Files (mail)"
+        );
         assert_eq!(Service::Microsoft.renamed(&name("Work/Files")), None);
         assert_eq!(Service::Gmail.renamed(&name("Files")), None);
     }

@@ -94,6 +94,18 @@ fn complete_format_3(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(&sql)
 }
 
+/// Bytes each account moved, for the daily budgets (`--src-max-bytes-per-day`,
+/// `--dst-max-bytes-per-day`): a row per commit and direction, dropped once
+/// a day old. Created when first needed, so a state without budgets is the
+/// same file as before.
+const DAILY_BYTES: &str = "CREATE TABLE IF NOT EXISTS daily_bytes (
+    account TEXT NOT NULL,              -- the endpoint, normalised (as in the job)
+    direction TEXT NOT NULL,            -- download (SRC) | upload (DST)
+    time INTEGER NOT NULL,              -- unix seconds
+    bytes INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS daily_bytes_by_account ON daily_bytes(account, direction, time);";
+
 /// The first bytes of every SQLite database file.
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 
@@ -377,6 +389,63 @@ impl State {
             })
             .ok()
             .and_then(|text| serde_json::from_str(&text).ok())
+    }
+
+    /// What `account` moved in `direction` (`download`, `upload`) in the
+    /// 24 hours before `now`, as (unix seconds, bytes), oldest first. Older
+    /// rows are dropped: nothing reads them again.
+    pub fn daily_bytes(
+        &mut self,
+        account: &str,
+        direction: &str,
+        now: u64,
+    ) -> Result<Vec<(u64, u64)>> {
+        let since = now.saturating_sub(crate::rate::DAY) as i64;
+        let read = || -> rusqlite::Result<Vec<(u64, u64)>> {
+            self.conn.execute_batch(DAILY_BYTES)?;
+            self.conn
+                .execute("DELETE FROM daily_bytes WHERE time <= ?1", [since])?;
+            let mut statement = self.conn.prepare(
+                "SELECT time, bytes FROM daily_bytes WHERE account = ?1 AND direction = ?2 \
+                 ORDER BY time",
+            )?;
+            let rows = statement.query_map(params![account, direction], |row| {
+                Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64))
+            })?;
+            rows.collect()
+        };
+        read().with_context(|| {
+            format!(
+                "reading the bytes moved in the last 24 hours from state `{}`",
+                self.path.display()
+            )
+        })
+    }
+
+    /// Counts `bytes` moved by `account` in `direction` at `time`.
+    pub fn add_daily_bytes(
+        &mut self,
+        account: &str,
+        direction: &str,
+        time: u64,
+        bytes: u64,
+    ) -> Result<()> {
+        self.conn
+            .execute_batch(DAILY_BYTES)
+            .and_then(|()| {
+                self.conn.execute(
+                    "INSERT INTO daily_bytes (account, direction, time, bytes) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![account, direction, time as i64, bytes as i64],
+                )
+            })
+            .with_context(|| {
+                format!(
+                    "recording the bytes moved in state `{}`",
+                    self.path.display()
+                )
+            })?;
+        Ok(())
     }
 
     /// Seconds since the epoch of the last commit.
@@ -1753,6 +1822,45 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         durable::create_private_dir(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn bytes_moved_are_kept_a_day_per_account_and_direction_across_opens() {
+        let dir = temp_dir("daily");
+        let path = dir.join("job.sqlite");
+        let now = 1_800_000_000;
+        {
+            let mut state = State::open(&path, None, &job()).unwrap();
+            assert_eq!(state.daily_bytes("imap://a", "download", now).unwrap(), []);
+            state
+                .add_daily_bytes("imap://a", "download", now - 90_000, 50)
+                .unwrap();
+            state
+                .add_daily_bytes("imap://a", "download", now - 60, 700)
+                .unwrap();
+            state
+                .add_daily_bytes("imap://a", "upload", now - 30, 10)
+                .unwrap();
+            state
+                .add_daily_bytes("imap://b", "download", now - 20, 1)
+                .unwrap();
+        }
+        let mut state = State::open(&path, None, &job()).unwrap();
+        assert_eq!(
+            state.daily_bytes("imap://a", "download", now).unwrap(),
+            [(now - 60, 700)],
+            "the row older than a day is gone"
+        );
+        assert_eq!(
+            state.daily_bytes("imap://a", "upload", now).unwrap(),
+            [(now - 30, 10)]
+        );
+        let rows: i64 = state
+            .conn
+            .query_row("SELECT count(*) FROM daily_bytes", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 3);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A checkpoint as the JSON release wrote them, with every kind of progress.

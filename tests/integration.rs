@@ -28,4 +28,5 @@ mod regression;
 mod resources;
 mod resume;
 mod terminal;
+mod throttle;
 mod trust;

@@ -375,7 +375,15 @@ impl RowJob {
                     record.status = "ok";
                     break;
                 }
-                Some(kind) if kind.retryable() && attempt_number <= self.retries => {
+                // Exit 75 names a time hours away (a daily budget, a
+                // provider's allowance): trying again within this bulk run
+                // would only be refused again. The row stays retryable, for
+                // failed.csv.
+                Some(kind)
+                    if kind.retryable()
+                        && attempt.code != Some(ExitCode::TryLater.code())
+                        && attempt_number <= self.retries =>
+                {
                     let wait = self.retry_wait * 2u32.pow(attempt_number - 1);
                     report::warn(&format!(
                         "account `{}`: {}; trying again in {} s",
@@ -510,7 +518,8 @@ fn classify(attempt: &Attempt) -> Option<ErrorKind> {
     match (attempt.code, said) {
         (Some(0), _) => None,
         (_, Some("auth")) => Some(ErrorKind::Auth),
-        (_, Some("throttled")) => Some(ErrorKind::Throttled),
+        // A provider's limit (exit 75): retry later, as for a busy server.
+        (Some(75), _) | (_, Some("throttled")) => Some(ErrorKind::Throttled),
         (_, Some("network")) => Some(ErrorKind::Network),
         (Some(1), _) => Some(ErrorKind::Partial),
         (Some(2), _) => Some(ErrorKind::Usage),

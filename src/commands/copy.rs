@@ -42,6 +42,10 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
         filters,
         checkpoint_path: args.state.clone(),
         mirror,
+        max_bytes_per_second: args.rate.max_bytes_per_second,
+        max_messages_per_second: args.rate.max_messages_per_second,
+        src_daily_bytes: args.rate.src_max_bytes_per_day,
+        dst_daily_bytes: args.rate.dst_max_bytes_per_day,
     };
     let mut folders = FolderSelection::new(
         &args.folders.folders,

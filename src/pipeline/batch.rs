@@ -18,9 +18,11 @@ use crate::event::{Event, Outcome};
 use crate::fingerprint::Fingerprint;
 use crate::folder::FolderName;
 use crate::message::{DestinationKey, Flags, SourceKey};
+use crate::rate::Direction;
 use crate::report;
 use crate::state::Stored;
 use crate::store::{AnySink, Fetched, FingerprintSet, Location, Sink};
+use crate::throttle::ThrottleKind;
 
 /// One message handled and waiting for the next commit to be recorded.
 struct Uncommitted {
@@ -177,6 +179,9 @@ impl<'a> Batch<'a> {
                     );
                     self.failed(&message.key, &e);
                 } else {
+                    // Checked before anything is sent: a budget that stops
+                    // the run leaves the batch whole, to be committed.
+                    self.shared.admit(Direction::Upload, sizes.1).await?;
                     // The sink takes the message (a server sink sends its
                     // bytes without copying them); keep what is recorded.
                     let key = message.key.clone();
@@ -353,6 +358,30 @@ impl<'a> Batch<'a> {
         self.appended += 1;
     }
 
+    /// Counts a message the destination refused for its size or for a full
+    /// account, and says so in words a person acts on; the server's own
+    /// words follow.
+    fn count_refusal(&mut self, e: anyhow::Error) -> anyhow::Error {
+        let kind = crate::throttle::classify(&format!("{e:#}")).map(|t| t.kind);
+        match kind {
+            Some(ThrottleKind::MailboxFull) => {
+                self.counts.messages_over_quota += 1;
+                e.context(format!(
+                    "destination folder `{}` is over its quota (the account is full)",
+                    self.destination
+                ))
+            }
+            Some(ThrottleKind::TooBig) => {
+                self.counts.messages_too_large += 1;
+                e.context(format!(
+                    "destination folder `{}` does not take a message this large",
+                    self.destination
+                ))
+            }
+            _ => e,
+        }
+    }
+
     fn failed(&mut self, key: &SourceKey, e: &anyhow::Error) {
         self.counts.messages_failed += 1;
         if let SourceKey::Uid(uid) = key {
@@ -391,6 +420,7 @@ impl<'a> Batch<'a> {
                     self.counts.messages_copied -= 1;
                     self.counts.bytes_copied -= entry.bytes;
                     self.added.remove(&entry.fingerprint);
+                    let e = self.count_refusal(e);
                     self.failed(&entry.key, &e);
                 }
                 None => {
@@ -408,6 +438,10 @@ impl<'a> Batch<'a> {
             self.copy_from(sink, &from, entries, &mut stored).await?;
         }
         self.record(&mut stored).await?;
+        self.shared
+            .save_daily_bytes()
+            .await
+            .context("recording the bytes moved for the daily limits")?;
         if self.dedup {
             let known = self.known.clone();
             let added = std::mem::take(&mut self.added);

@@ -21,8 +21,10 @@ use super::{Counts, MirrorCounts, Shared, COMMIT_EVERY, COMMIT_EVERY_MESSAGES, I
 use crate::checkpoint::{FolderProgress, IndexMark};
 use crate::error::is_refused;
 use crate::event::Event;
+use crate::exit::is_try_later;
 use crate::folder::FolderName;
 use crate::job::Job;
+use crate::rate::Direction;
 use crate::report::{self, FolderBar, Progress};
 use crate::store::{
     AnySink, Create, Fetched, FingerprintSet, FolderStatus, Inbox, Outbox, Sink, Source,
@@ -88,6 +90,9 @@ enum Received {
     Interrupted,
     /// The destination failed.
     Failed(anyhow::Error),
+    /// A daily budget is spent: what was taken is committed, then the run
+    /// stops until later (exit 75).
+    Paused(anyhow::Error),
 }
 
 impl<'a> FolderCopy<'a> {
@@ -135,13 +140,21 @@ impl<'a> FolderCopy<'a> {
         // folder row records, as each message is recorded as a row.
         let mut batch = Batch::new(target, progress.watermarks(), committed);
         let (received, fetched) = self.stream(stores, progress, &mut batch, &bar).await?;
-        if let Received::Failed(e) = received {
+        let (paused, interrupted) = match received {
             // Nothing more is committed: the batch may hold a partial write.
+            Received::Failed(e) => return Err(e),
+            Received::Paused(e) => (Some(e), false),
+            Received::Interrupted => (None, true),
+            Received::End => (None, false),
+        };
+        batch.commit(&mut stores.sink).await?;
+        if let Some(e) = paused {
+            // What was taken is recorded; what the source sent after it is
+            // left for the next run.
             return Err(e);
         }
-        batch.commit(&mut stores.sink).await?;
         drop(bar);
-        if let Received::Interrupted = received {
+        if interrupted {
             // What was committed counts; the folder is not finished, so no
             // UID pass is recorded and nothing is deleted.
             return Ok(FolderDone {
@@ -538,8 +551,23 @@ impl<'a> FolderCopy<'a> {
                     Fetched::Message(message) => message.size(),
                     _ => 0,
                 };
+                if let Fetched::Message(_) = &item {
+                    // A pace of bytes a second can hold a big message for
+                    // minutes: the user's stop does not wait for it.
+                    let admitted = tokio::select! {
+                        biased;
+                        _ = self.stop.wait_for(|&stopped| stopped) => return Received::Interrupted,
+                        admitted = self.shared.admit(Direction::Download, message_bytes) => admitted,
+                    };
+                    if let Err(e) = admitted {
+                        return Received::Paused(e);
+                    }
+                }
                 if let Err(e) = batch.take(item, sink).await {
-                    return Received::Failed(e);
+                    return match is_try_later(&e) {
+                        true => Received::Paused(e),
+                        false => Received::Failed(e),
+                    };
                 }
                 bar.inc();
                 self.progress.message(message_bytes);

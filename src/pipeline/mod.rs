@@ -49,6 +49,7 @@ use crate::event::Event;
 use crate::folder::FolderName;
 use crate::job::Job;
 use crate::message::SourceKey;
+use crate::rate::{unix_now as unix_seconds, DailyWindow, Direction, Meter, Meters};
 use crate::report::{self, Progress};
 use crate::state::{State, StateWriter, WriterThread};
 use crate::store::AnySink;
@@ -83,8 +84,11 @@ pub struct Counts {
     pub duplicates_in_source: u64,
     pub messages_failed: u64,
     /// Of `messages_failed`: larger than the destination accepts
-    /// (APPENDLIMIT), so not sent.
+    /// (APPENDLIMIT, so not sent; or refused with `[TOOBIG]`, `[LIMIT]`).
     pub messages_too_large: u64,
+    /// Of `messages_failed`: refused because the destination account is
+    /// over its storage quota (`[OVERQUOTA]` to an APPEND).
+    pub messages_over_quota: u64,
     pub bytes_copied: u64,
     /// A dry run: messages a `--max-size` leaves out (a real run's source
     /// never offers them).
@@ -105,6 +109,7 @@ impl Counts {
         self.duplicates_in_source += other.duplicates_in_source;
         self.messages_failed += other.messages_failed;
         self.messages_too_large += other.messages_too_large;
+        self.messages_over_quota += other.messages_over_quota;
         self.over_max_size += other.over_max_size;
         self.bytes_copied += other.bytes_copied;
     }
@@ -150,6 +155,11 @@ pub struct Summary {
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub mirrored: Option<MirrorCounts>,
     pub seconds: f64,
+    /// Times a server asked the run to slow down and it waited (a
+    /// throttled answer, or an `OK` saying `[THROTTLED]`).
+    pub throttled_waits: u64,
+    /// Seconds spent in those waits, over all connections.
+    pub throttled_seconds: f64,
     /// Folders that failed, for the summary line.
     #[serde(skip)]
     pub failed_folders: Vec<String>,
@@ -209,6 +219,9 @@ pub struct Finished {
 /// folder at a time, so two workers never write into the same folder.
 pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     let started = Instant::now();
+    // `mailtug run` runs several jobs in one process: this run's waits
+    // are those after this point.
+    let waits_before = crate::rate::waits();
     report::emit(&Event::RunStart {
         source: &job.source.to_string(),
         destination: &job.destination.to_string(),
@@ -302,6 +315,11 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     if let Some(preview) = &mut preview {
         preview::fill(preview, &shared.results);
     }
+    // What the last commits counted against the daily budgets.
+    let shared_meters_saved = match job.dry_run {
+        true => Ok(()),
+        false => shared.save_daily_bytes().await,
+    };
     // Every worker has ended, so this is the last handle on the state:
     // closing it folds the write-ahead log back into the file.
     drop(shared);
@@ -313,7 +331,17 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     summary.interrupted = *stop.borrow() && fatal.is_none();
     summary.files_skipped = report::skipped_count();
     summary.seconds = started.elapsed().as_secs_f64();
-    let status = if fatal.is_some() || !summary.is_clean() && !summary.interrupted {
+    if let Err(e) = shared_meters_saved {
+        report::warn(&format!("{e:#}"));
+    }
+    let (waits, waited) = crate::rate::waits();
+    summary.throttled_waits = waits - waits_before.0;
+    summary.throttled_seconds = waited.saturating_sub(waits_before.1).as_secs_f64();
+    let paused = fatal.as_ref().is_some_and(crate::exit::is_try_later);
+    let status = if paused {
+        // Stopped by a limit: the next run resumes it.
+        "interrupted"
+    } else if fatal.is_some() || !summary.is_clean() && !summary.interrupted {
         "failed"
     } else if summary.interrupted {
         "interrupted"
@@ -480,6 +508,9 @@ struct Shared {
     deferred: Mutex<Vec<(FolderName, FolderName, folder::FolderDone)>>,
     /// How each folder ended, for a dry run's plan.
     results: preview::Results,
+    /// The per-second limits and daily budgets of the source and
+    /// destination accounts, over all workers.
+    meters: Meters,
 }
 
 impl Shared {
@@ -496,6 +527,38 @@ impl Shared {
             self.save_folder(folder, &progress, &[])
                 .await
                 .with_context(|| format!("recording the mirror of folder `{folder}`"))?;
+        }
+        Ok(())
+    }
+
+    /// Lets one message of `bytes` go in `direction`: waits while the
+    /// connections are held back and for the per-second limits; `Err`
+    /// (exit 75) when the daily budget has no room for it.
+    async fn admit(&self, direction: Direction, bytes: u64) -> Result<()> {
+        crate::rate::wait_if_held().await;
+        let (meter, _) = self.meters.of(direction);
+        meter
+            .admit(direction, bytes)
+            .map_err(|spent| crate::exit::try_later(spent.sentence()))?;
+        meter.pace(bytes).await;
+        Ok(())
+    }
+
+    /// Writes the bytes counted against the daily budgets since the last
+    /// call to the state, so that the next run counts them too.
+    async fn save_daily_bytes(&self) -> Result<()> {
+        for direction in [Direction::Download, Direction::Upload] {
+            let (meter, account) = self.meters.of(direction);
+            let bytes = meter.take_unsaved();
+            if bytes == 0 {
+                continue;
+            }
+            let account = account.to_string();
+            self.state
+                .call(move |state| {
+                    state.add_daily_bytes(&account, direction.as_str(), unix_seconds(), bytes)
+                })
+                .await?;
         }
         Ok(())
     }
@@ -534,14 +597,54 @@ async fn start_state(
     if job.mirror.is_some() && !job.dry_run {
         crate::durable::blocking(|| state.index_fingerprints())?;
     }
+    let meters = meters(job, &mut state)?;
+    for direction in [Direction::Download, Direction::Upload] {
+        if let Some(spent) = meters.of(direction).0.spent(direction) {
+            return Err(crate::exit::try_later(spent.sentence()));
+        }
+    }
     let (state, state_thread) = StateWriter::spawn(state)?;
     let shared = Arc::new(Shared {
         state,
         in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
         deferred: Mutex::new(Vec::new()),
         results: Mutex::new(Vec::new()),
+        meters,
     });
     Ok((shared, state_thread))
+}
+
+/// The run's limits, with what the job's state says each account moved in
+/// the last 24 hours. A dry run moves no mail worth counting: it keeps only
+/// the per-second limits.
+fn meters(job: &Job, state: &mut State) -> Result<Meters> {
+    let now = unix_seconds();
+    let mut window = |budget: Option<u64>, account: &str, direction: Direction| match budget
+        .filter(|_| !job.dry_run)
+    {
+        Some(budget) => {
+            let moved = state.daily_bytes(account, direction.as_str(), now)?;
+            anyhow::Ok(Some(DailyWindow::new(budget, moved, now)))
+        }
+        None => Ok(None),
+    };
+    let (source, destination) = (job.key.source.clone(), job.key.destination.clone());
+    let download = window(job.src_daily_bytes, &source, Direction::Download)?;
+    let upload = window(job.dst_daily_bytes, &destination, Direction::Upload)?;
+    Ok(Meters {
+        download: Meter::new(
+            job.max_bytes_per_second,
+            job.max_messages_per_second,
+            download,
+        ),
+        upload: Meter::new(
+            job.max_bytes_per_second,
+            job.max_messages_per_second,
+            upload,
+        ),
+        source,
+        destination,
+    })
 }
 
 /// The job's state: opened (or created, or migrated from a JSON checkpoint)

@@ -70,6 +70,10 @@ pub(super) fn memory_job(tag: &str, delete: bool) -> Job {
         mirror: None,
         checkpoint_path: dir.join("state.sqlite"),
         legacy_checkpoint: None,
+        max_bytes_per_second: None,
+        max_messages_per_second: None,
+        src_daily_bytes: None,
+        dst_daily_bytes: None,
     }
 }
 
@@ -91,6 +95,7 @@ fn open_shared(job: &Job) -> (Shared, crate::state::WriterThread) {
         in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BYTES as usize)),
         deferred: std::sync::Mutex::new(Vec::new()),
         results: std::sync::Mutex::new(Vec::new()),
+        meters: Default::default(),
     };
     (shared, thread)
 }

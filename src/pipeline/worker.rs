@@ -21,9 +21,33 @@ use super::plan::Unit;
 use super::{lock, Counts, Shared, Summary};
 use crate::error::is_disconnected;
 use crate::event::Event;
+use crate::exit::is_try_later;
 use crate::folder::FolderName;
 use crate::job::Job;
 use crate::report::{self, Progress};
+use crate::throttle::{self, Throttle, ThrottleKind, SHORT_WAIT};
+
+/// Throttled answers in a row a folder waits out before the run stops
+/// until later: half of the ten after which Microsoft 365 drops a session,
+/// so the account is never pushed that far.
+const MAX_THROTTLED: u32 = 5;
+
+/// How long a provider's allowance is taken to last when it does not say:
+/// Gmail's bandwidth limits lift within hours; an hour is the first time
+/// worth trying again without risking a suspended account.
+const ALLOWANCE_PAUSE: Duration = Duration::from_secs(60 * 60);
+
+/// When to stop the run rather than wait `wait` after the `count`-th
+/// throttled answer in a row: `Some(how long until a new run)`.
+fn give_up_after(throttle: Throttle, count: u32, wait: Duration) -> Option<Duration> {
+    match throttle.kind {
+        ThrottleKind::Allowance => Some(throttle.wait.unwrap_or(ALLOWANCE_PAUSE)),
+        _ if wait > SHORT_WAIT => Some(wait),
+        // Asked again and again without a time: come back in a while.
+        _ if count > MAX_THROTTLED => Some(throttle.wait.unwrap_or(SHORT_WAIT * 15)),
+        _ => None,
+    }
+}
 
 /// What a worker did, and the failure of the destination that stopped it,
 /// if any.
@@ -153,13 +177,21 @@ impl Worker {
                 Ok(done) => done,
                 Err(e) => {
                     // The destination failed: what was committed stays
-                    // recorded; everyone stops.
-                    let e = e.context(format!("copying folder `{folder}`"));
+                    // recorded; everyone stops. A limit's sentence stands
+                    // alone: it is the line a person acts on.
+                    let e = match is_try_later(&e) {
+                        true => e,
+                        false => e.context(format!("copying folder `{folder}`")),
+                    };
                     // What the failed attempt committed is recorded: count it.
                     summary.counts.add(&committed);
-                    lock(&self.stopped_by).get_or_insert_with(|| format!("{e:#}"));
+                    // A limit is no failure: the folders it cuts short are
+                    // only interrupted, and the next run goes on with them.
+                    if !is_try_later(&e) {
+                        lock(&self.stopped_by).get_or_insert_with(|| format!("{e:#}"));
+                        summary.folders_failed += 1;
+                    }
                     self.stop.send_replace(true);
-                    summary.folders_failed += 1;
                     summary.folders_not_started += unit.len() as u64;
                     report_folder_done(
                         &self.shared,
@@ -193,9 +225,46 @@ impl Worker {
         // and then still finishes a large folder, as each attempt
         // resumes from the checkpoint.
         let mut attempt = 0;
+        // Throttled answers in a row, without anything stored between them.
+        let mut throttled = 0;
         loop {
             let mut committed = Counts::default();
             let outcome = copy.run(stores, &mut committed).await;
+            let stored = committed.messages_copied + committed.messages_duplicate > 0;
+            if stored {
+                throttled = 0;
+            }
+            let throttle = match &outcome {
+                Err(e) => throttle::of(e).map(|t| (t, e)),
+                Ok(done) => done
+                    .error
+                    .as_ref()
+                    .and_then(|e| throttle::of(e).map(|t| (t, e))),
+            };
+            if let Some((throttle, reason)) = throttle {
+                throttled += 1;
+                let lost_too = is_disconnected(reason);
+                let wait = self.wait_out(copy.folder, throttle, reason, throttled);
+                let mut stop = copy.stop.clone();
+                let waited = tokio::select! {
+                    waited = wait => waited,
+                    // Stopped while waiting: the folder ends here.
+                    _ = stop.wait_for(|&stopped| stopped) => Ok(()),
+                };
+                match waited {
+                    Err(e) => {
+                        counts.add(&committed);
+                        return (Err(e), Counts::default());
+                    }
+                    Ok(()) if *copy.stop.borrow() => return (outcome, committed),
+                    Ok(()) if !lost_too => {
+                        counts.add(&committed);
+                        continue;
+                    }
+                    // The server hung up as well: reconnect, below.
+                    Ok(()) => {}
+                }
+            }
             let lost = match &outcome {
                 Err(e) => is_disconnected(e).then_some(e),
                 Ok(done) => done.error.as_ref().filter(|e| is_disconnected(e)),
@@ -227,6 +296,42 @@ impl Worker {
                 None => return (outcome, committed),
             }
         }
+    }
+
+    /// Waits out the `count`-th throttled answer in a row, holding every
+    /// connection back meanwhile; `Err` (exit 75, saying when to run
+    /// again) when the wait is too long or the answers keep coming.
+    async fn wait_out(
+        &self,
+        folder: &FolderName,
+        throttle: Throttle,
+        reason: &anyhow::Error,
+        count: u32,
+    ) -> Result<()> {
+        let wait = throttle::backoff(throttle, count, throttle::random());
+        if let Some(resume) = give_up_after(throttle, count, wait) {
+            let why = match throttle.kind {
+                ThrottleKind::Allowance => "a provider's allowance is used up".to_string(),
+                _ if count > MAX_THROTTLED => format!(
+                    "throttled {MAX_THROTTLED} times in a row, stopping before the server \
+                     drops the session"
+                ),
+                _ => format!("asked to wait {} s", wait.as_secs()),
+            };
+            let now = crate::rate::unix_now();
+            return Err(crate::exit::try_later(format!(
+                "{reason:#}; {why}; run the same command again after {} to resume",
+                crate::rate::local_time(now + resume.as_secs(), now)
+            )));
+        }
+        report::warn(&format!(
+            "folder `{folder}`: {reason:#}; waiting {:.1} s before going on \
+             (throttled {count} of at most {MAX_THROTTLED} times in a row)",
+            wait.as_secs_f64()
+        ));
+        crate::rate::hold(wait);
+        crate::rate::wait_if_held().await;
+        Ok(())
     }
 
     /// Reconnects both sides after a lost connection. Each try counts as an
@@ -346,4 +451,35 @@ pub(super) fn report_folder_done(
         mirrored: done.mirrored,
         error: error.map(|e| format!("{e:#}")),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_waits_are_waited_out_and_allowances_long_waits_and_repeats_stop_the_run() {
+        let throttle = |kind, wait: Option<u64>| Throttle {
+            kind,
+            wait: wait.map(Duration::from_millis),
+        };
+        let slow = ThrottleKind::SlowDown;
+        let cases = [
+            // (throttle, answers in a row, wait) → stop, and resume after
+            (throttle(slow, Some(300)), 1, 300, None),
+            (throttle(slow, None), MAX_THROTTLED, 16_000, None),
+            (throttle(slow, None), MAX_THROTTLED + 1, 32_000, Some(900)),
+            (throttle(slow, Some(120_000)), 1, 120_000, Some(120)),
+            (
+                throttle(ThrottleKind::Allowance, None),
+                1,
+                1_000,
+                Some(3600),
+            ),
+        ];
+        for (throttle, count, wait, expected) in cases {
+            let stop = give_up_after(throttle, count, Duration::from_millis(wait));
+            assert_eq!(stop.map(|d| d.as_secs()), expected, "{throttle:?} ×{count}");
+        }
+    }
 }

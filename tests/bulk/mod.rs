@@ -489,6 +489,59 @@ impl BusyServer {
 }
 
 #[test]
+fn an_account_stopped_by_a_daily_limit_is_not_retried_within_the_run_but_listed_to_run_again() {
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let source = Account::new(&env, server, "bulk-daily", None);
+    load(&source, "daily", 6);
+    let manifest = env.path("daily.csv");
+    fs::write(
+        &manifest,
+        format!(
+            "id,src,dst,src_password_file,src_ca_file\n\
+             daily,{},{},{},{}\n",
+            source.imaps(),
+            env.endpoint("maildir", "out"),
+            path_arg(&source.password_file),
+            path_arg(server.ca_file()),
+        ),
+    )
+    .unwrap();
+    let output = env.run(&[
+        "bulk",
+        &path_arg(&manifest),
+        "--retries",
+        "2",
+        "--retry-wait",
+        "1",
+        "--report",
+        "report",
+        "--",
+        "--src-max-bytes-per-day",
+        "100",
+    ]);
+    assert_exit(&output, 1);
+    let report = records(&env, "report");
+    let record = &report[0];
+    assert_eq!(record["exit_code"], 75, "{record}");
+    assert_eq!(record["error_kind"], "throttled", "{record}");
+    assert_eq!(record["retryable"], true, "{record}");
+    assert_eq!(
+        record["attempts"], 1,
+        "its limit lifts hours later: {record}"
+    );
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("run the same command again after "),
+        "{record}"
+    );
+    let failed = fs::read_to_string(env.path("report/failed.csv")).unwrap();
+    assert_eq!(failed.lines().count(), 2, "listed to run again:\n{failed}");
+}
+
+#[test]
 fn failures_are_retried_by_class_and_a_refused_login_never() {
     let env = TestEnv::new();
     let server = Dovecot::shared();

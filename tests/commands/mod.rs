@@ -174,15 +174,18 @@ fn ls_lists_every_fixture_folder_with_its_message_count() {
 }
 
 /// The documented keys of the copy summary (mailtug(1), JSON EVENTS).
-const SUMMARY_KEYS: [&str; 16] = [
+const SUMMARY_KEYS: [&str; 19] = [
     "event",
     "messages_copied",
     "messages_duplicate",
     "duplicates_in_source",
     "messages_failed",
     "messages_too_large",
+    "messages_over_quota",
     "bytes_copied",
     "seconds",
+    "throttled_waits",
+    "throttled_seconds",
     "folders",
     "folders_failed",
     "folders_unchanged",
@@ -217,7 +220,9 @@ fn assert_copy_events_are_consistent(events: &[Value]) {
     for key in SUMMARY_KEYS {
         match key {
             "event" => {}
-            "seconds" => assert!(summary[key].as_f64().is_some_and(|s| s >= 0.0)),
+            "seconds" | "throttled_seconds" => {
+                assert!(summary[key].as_f64().is_some_and(|s| s >= 0.0))
+            }
             "dry_run" | "interrupted" => assert!(summary[key].is_boolean()),
             _ => {
                 count(summary, key);

@@ -869,9 +869,10 @@ fn the_exit_codes_in_the_readme_are_what_runs_end_with() {
             Some("auth"),
         ),
     ];
-    // 4 (interrupted), 5 (locked) and 6 (a mirror's safety rail) need a run
-    // stopped midway, a run held open or a mirror's history: tests/resume,
-    // tests/checkpoint and tests/mirror end runs with them.
+    // 4 (interrupted), 5 (locked), 6 (a mirror's safety rail) and 75 (a
+    // limit) need a run stopped midway, a run held open, a mirror's history
+    // or a throttling server: tests/resume, tests/checkpoint, tests/mirror
+    // and tests/throttle end runs with them.
     for (code, words, command, kind) in cases {
         let meaning = table
             .iter()

@@ -332,16 +332,27 @@ fn an_account_of_the_config_file_signs_in_by_name_and_its_jobs_need_no_password(
     let config = config.to_str().unwrap();
     let login = run(&env, &server, &["-c", config, "auth", "login", "work"]);
     assert_exit(&login, 0);
-    assert_eq!(server.last_token_param("client_id").as_deref(), Some("00000000-from-config"));
+    assert_eq!(
+        server.last_token_param("client_id").as_deref(),
+        Some("00000000-from-config")
+    );
     let stored = token_file(&env, &user);
     assert_eq!(stored["tenant"], "example.com");
     assert_eq!(stored["provider"], "microsoft");
     let backup = run(&env, &server, &["-c", config, "run", "backup", "--json"]);
     assert_exit(&backup, 0);
-    assert!(stdout(&backup).contains(r#""messages_copied":2"#), "{}", stdout(&backup));
+    assert!(
+        stdout(&backup).contains(r#""messages_copied":2"#),
+        "{}",
+        stdout(&backup)
+    );
     let shown = run(&env, &server, &["-c", config, "config", "check"]);
     assert_exit(&shown, 0);
-    assert!(stdout(&shown).contains("--src-auth xoauth2"), "{}", stdout(&shown));
+    assert!(
+        stdout(&shown).contains("--src-auth xoauth2"),
+        "{}",
+        stdout(&shown)
+    );
 }
 
 #[test]

@@ -12,7 +12,10 @@
 //! - rewrite bytes, to hide a capability from the client
 //!   ([`Fault::Rewrite`]);
 //! - send a line of the proxy's own (`* BYE …` for IMAP, `-ERR [SYS/TEMP] …`
-//!   for POP3) at a response boundary and hang up ([`Fault::InjectAndClose`]).
+//!   for POP3) at a response boundary and hang up ([`Fault::InjectAndClose`]);
+//! - answer the Nth IMAP command of a kind with a line of the proxy's own
+//!   (`NO [THROTTLED] …`), as a throttling provider does
+//!   ([`Fault::AnswerTagged`]).
 //!
 //! Each [`Rule`] applies to some connections ([`Connections`]), counted from
 //! 0 from when its plan was set. The proxy counts connections, bytes and
@@ -90,6 +93,23 @@ pub enum Fault {
     /// length (so byte offsets stay true): `QRESYNC` → `XRESYNC` hides an
     /// extension the server offers on plaintext connections.
     Rewrite { from: Vec<u8>, to: Vec<u8> },
+    /// For [`Direction::ToClient`] of a plaintext IMAP connection: the
+    /// client commands whose line holds `command` (`b"BODY.PEEK[]"` for
+    /// the FETCH of message bodies) are counted from 1; for numbers `nth`
+    /// up to `nth + count - 1`, whatever the server answers to the command
+    /// is dropped and its tagged completion becomes `TAG line` (`line`
+    /// without the tag or CRLF: `NO [THROTTLED] Request is throttled.`).
+    /// The server still runs the command: use it on commands that change
+    /// nothing. With `keep_data`, the server's untagged answers go through
+    /// and only the tagged completion is replaced (`OK Success
+    /// [THROTTLED]`: done, but slow down). Counted as an injection.
+    AnswerTagged {
+        command: Vec<u8>,
+        nth: usize,
+        count: usize,
+        line: Vec<u8>,
+        keep_data: bool,
+    },
 }
 
 /// Which connections a rule applies to, counted from 0 in the order the
@@ -383,6 +403,26 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         }
         let server_lingers = Arc::new(AtomicBool::new(false));
         let open_connection = Arc::new(OpenConnection::new(&shared));
+        let answers: Vec<AnswerRule> = rules
+            .iter()
+            .filter(|r| r.direction == Direction::ToClient)
+            .filter_map(|r| match &r.fault {
+                Fault::AnswerTagged {
+                    command,
+                    nth,
+                    count,
+                    line,
+                    keep_data,
+                } => Some(AnswerRule {
+                    command: command.clone(),
+                    numbers: *nth..*nth + *count,
+                    line: line.clone(),
+                    keep_data: *keep_data,
+                }),
+                _ => None,
+            })
+            .collect();
+        let answering = (!answers.is_empty()).then(|| Arc::new(Answering::new(answers)));
         for direction in [Direction::ToServer, Direction::ToClient] {
             let (from, to) = match direction {
                 Direction::ToServer => (&client, &server),
@@ -403,6 +443,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     .collect(),
                 shared: shared.clone(),
                 server_lingers: server_lingers.clone(),
+                answering: answering.clone(),
                 _open: open_connection.clone(),
             };
             std::thread::spawn(move || pump.run());
@@ -422,7 +463,122 @@ struct Pump {
     /// Set by [`Fault::LateDelivery`]: the client is gone, the server side
     /// must stay open until the late bytes are delivered.
     server_lingers: Arc<AtomicBool>,
+    /// The connection's [`Fault::AnswerTagged`] rules, seen by both pumps.
+    answering: Option<Arc<Answering>>,
     _open: Arc<OpenConnection>,
+}
+
+/// One [`Fault::AnswerTagged`].
+struct AnswerRule {
+    command: Vec<u8>,
+    /// The numbers of the matching commands it answers, from 1.
+    numbers: Range<usize>,
+    line: Vec<u8>,
+    keep_data: bool,
+}
+
+/// What both directions of a connection know of [`Fault::AnswerTagged`]:
+/// the client's commands are read line by line as they pass, and the tags
+/// to answer are queued before the command reaches the server, so the
+/// server's answer always finds its tag there.
+struct Answering {
+    rules: Vec<AnswerRule>,
+    state: Mutex<AnsweringState>,
+}
+
+#[derive(Default)]
+struct AnsweringState {
+    /// Matching commands seen so far, per rule.
+    seen: Vec<usize>,
+    /// The start of the client's current line.
+    client_line: Vec<u8>,
+    /// The server's current line, while it is held.
+    server_line: Vec<u8>,
+    /// Tags whose answer is replaced, oldest first, with the line to send
+    /// and whether the untagged answers before it go through.
+    pending: std::collections::VecDeque<(Vec<u8>, Vec<u8>, bool)>,
+}
+
+impl Answering {
+    fn new(rules: Vec<AnswerRule>) -> Answering {
+        let state = AnsweringState {
+            seen: vec![0; rules.len()],
+            ..AnsweringState::default()
+        };
+        Answering {
+            rules,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// Reads client bytes (before they are forwarded), queueing the tags of
+    /// the commands to answer.
+    fn observe_client(&self, bytes: &[u8]) {
+        let mut state = lock(&self.state);
+        for &b in bytes {
+            if b != b'\n' {
+                if state.client_line.len() < 512 {
+                    state.client_line.push(b);
+                }
+                continue;
+            }
+            let line = std::mem::take(&mut state.client_line);
+            let Some(space) = line.iter().position(|&c| c == b' ') else {
+                continue;
+            };
+            let tag = &line[..space];
+            if tag.is_empty() || !tag.iter().all(u8::is_ascii_alphanumeric) {
+                continue;
+            }
+            for (i, rule) in self.rules.iter().enumerate() {
+                if line.windows(rule.command.len()).any(|w| w == rule.command) {
+                    state.seen[i] += 1;
+                    if rule.numbers.contains(&state.seen[i]) {
+                        let answer = rule.line.clone();
+                        state
+                            .pending
+                            .push_back((tag.to_vec(), answer, rule.keep_data));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Server bytes as the client is to see them, and how many answers
+    /// were replaced.
+    fn filter_server(&self, bytes: &[u8]) -> (Vec<u8>, u64) {
+        let mut state = lock(&self.state);
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut replaced = 0;
+        for &b in bytes {
+            state.server_line.push(b);
+            if b != b'\n' {
+                continue;
+            }
+            let line = std::mem::take(&mut state.server_line);
+            match state.pending.front().cloned() {
+                None => out.extend_from_slice(&line),
+                Some((tag, answer, keep_data)) => {
+                    if line.starts_with(&tag) && line.get(tag.len()) == Some(&b' ') {
+                        out.extend_from_slice(&tag);
+                        out.push(b' ');
+                        out.extend_from_slice(&answer);
+                        out.extend_from_slice(b"\r\n");
+                        state.pending.pop_front();
+                        replaced += 1;
+                    } else if keep_data {
+                        out.extend_from_slice(&line);
+                    }
+                    // Else everything up to the tagged completion is dropped.
+                }
+            }
+        }
+        if state.pending.is_empty() {
+            // Nothing to replace: a partial line goes on at once.
+            out.extend_from_slice(&std::mem::take(&mut state.server_line));
+        }
+        (out, replaced)
+    }
 }
 
 impl Pump {
@@ -445,6 +601,23 @@ impl Pump {
                 }
                 Ok(n) => n,
             };
+            if let Some(answering) = &self.answering {
+                if self.direction == Direction::ToServer {
+                    answering.observe_client(&buf[..n]);
+                } else {
+                    let (out, replaced) = answering.filter_server(&buf[..n]);
+                    self.shared
+                        .counters
+                        .injections
+                        .fetch_add(replaced, Ordering::SeqCst);
+                    if self.to.write_all(&out).is_err() {
+                        self.close_both();
+                        return;
+                    }
+                    self.count(n);
+                    continue;
+                }
+            }
             for fault in &self.faults {
                 match fault {
                     Fault::Latency { millis } => std::thread::sleep(Duration::from_millis(*millis)),
@@ -517,7 +690,7 @@ impl Pump {
                         let _ = self.to.shutdown(Shutdown::Write);
                         return;
                     }
-                    Fault::Latency { .. } | Fault::Rewrite { .. } => {}
+                    Fault::Latency { .. } | Fault::Rewrite { .. } | Fault::AnswerTagged { .. } => {}
                     Fault::LateDelivery {
                         in_flight, millis, ..
                     } => {

@@ -996,6 +996,8 @@ impl ImapClient {
             return Ok(seen);
         }
         let set = uid_set(uids);
+        // Only what the server says to this FETCH counts below.
+        let _ = self.session.get_mut().take_throttle();
         let timeout = self.timeout;
         let session = &mut self.session;
         let mut stream = match deadline(timeout, "fetching", async {
@@ -1040,6 +1042,15 @@ impl ImapClient {
             return Err(e);
         }
         self.drain_unsolicited();
+        if let Some(words) = self.session.get_mut().take_throttle() {
+            match crate::throttle::later(&words) {
+                // async-imap ends a refused FETCH as if it were complete:
+                // the words it swallowed say the server throttled it.
+                Some(e) if seen.len() < uids.len() => return Err(e),
+                // `OK Success [THROTTLED]`: done, but slow down.
+                _ => crate::rate::slow_down(&words),
+            }
+        }
         if seen.len() < uids.len() {
             self.check_alive("fetching").await?;
         }
@@ -1339,6 +1350,16 @@ impl ImapClient {
         let answer = self.answer(&pending.tag).await?;
         let retained: usize = pending.retained.iter().map(|m| m.raw.len()).sum();
         match answer {
+            // Throttled: sending the group again message by message would
+            // only meet the same answer, many times over. Each message
+            // gets the refusal; the caller waits and sends them again.
+            Appended::Rejected(text)
+                if pending.retained.len() > 1 && crate::throttle::later(&text).is_some() =>
+            {
+                for _ in 0..pending.count {
+                    self.answers.push(Appended::Rejected(text.clone()));
+                }
+            }
             Appended::Rejected(_) if pending.retained.len() > 1 => {
                 report::debug(&format!(
                     "{}: a group of {} messages was refused; sending them one by one",
@@ -2031,7 +2052,14 @@ fn server_text(e: &async_imap::error::Error) -> String {
 fn protocol_error(e: async_imap::error::Error) -> anyhow::Error {
     match e {
         async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
-            Refused(format!("the server refused: {}", server_text(&e))).into()
+            let text = server_text(&e);
+            let refused = Refused(format!("the server refused: {text}"));
+            // A refusal that asks to slow down is retried after a wait (or
+            // stops the run until later), not taken for a folder's failure.
+            match crate::throttle::later(&text) {
+                Some(throttled) => throttled.context(refused),
+                None => refused.into(),
+            }
         }
         // async-imap says `io: bytes remaining in stream` for this.
         async_imap::error::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {

@@ -1210,18 +1210,28 @@ impl Sink for Imap {
         }
         let answers = self.client.finish_appends().await?;
         let mut committed = Committed::default();
+        let mut throttled = None;
         for (index, answer) in answers.into_iter().enumerate() {
             match answer {
-                Appended::Rejected(text) => committed.rejections.push(Rejection {
-                    index,
-                    error: MessageRejected(text).into(),
-                }),
+                Appended::Rejected(text) => {
+                    throttled = throttled.or_else(|| crate::throttle::later(&text));
+                    committed.rejections.push(Rejection {
+                        index,
+                        error: MessageRejected(text).into(),
+                    })
+                }
                 Appended::Stored(uids) => {
                     if let Some(&uid) = uids.first() {
                         committed.stored.push((index, DestinationKey::Uid(uid)));
                     }
                 }
             }
+        }
+        // Messages refused because the account is throttled are not bad
+        // messages: the whole batch goes again after the wait (those the
+        // server stored meanwhile are then found there and not sent twice).
+        if let Some(e) = throttled {
+            return Err(e.context("storing messages"));
         }
         Ok(committed)
     }

@@ -65,6 +65,10 @@ struct Reframer {
     diverted: Vec<Vec<u8>>,
     /// Bytes ready for the reader.
     out: Vec<u8>,
+    /// The last status line (`A7 NO …`, `* BYE …`, `A8 OK … [THROTTLED]`)
+    /// that asked to slow down, not yet taken: async-imap swallows the
+    /// text of a NO that ends a FETCH, and never shows an OK's.
+    throttle: Option<String>,
 }
 
 impl Reframer {
@@ -169,6 +173,13 @@ impl Reframer {
             line.insert(line.len() - 1, b'\r');
         }
         let announced = announced_literal(&line[..line.len() - 2]);
+        if self.at_response_start && !self.line_started && announced.is_none() {
+            if let Some(words) = status_words(&line) {
+                if crate::throttle::classify(&words).is_some_and(|t| t.kind.is_later()) {
+                    self.throttle = Some(words);
+                }
+            }
+        }
         self.literal = announced.unwrap_or(0);
         let response_ends = announced.is_none();
         if self.diverting {
@@ -183,6 +194,22 @@ impl Reframer {
             self.diverting = false;
         }
     }
+}
+
+/// The text of a status response (tagged or untagged OK, NO, BAD, or a
+/// BYE), without its line end; `None` for any other line.
+fn status_words(line: &[u8]) -> Option<String> {
+    if line.len() > 1024 {
+        return None;
+    }
+    let text = std::str::from_utf8(line).ok()?.trim_end();
+    let mut words = text.splitn(3, ' ');
+    let (_tag, status) = (words.next()?, words.next()?);
+    matches!(
+        status.to_ascii_uppercase().as_str(),
+        "OK" | "NO" | "BAD" | "BYE"
+    )
+    .then(|| text.to_string())
 }
 
 /// Whether `bytes` start a response: `* `, `+ ` (or a bare `+`), or a tag of
@@ -277,6 +304,11 @@ impl Wire {
     /// oldest first.
     pub fn take_diverted(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.reframer.diverted)
+    }
+
+    /// The last status line that asked to slow down, since the last call.
+    pub fn take_throttle(&mut self) -> Option<String> {
+        self.reframer.throttle.take()
     }
 }
 
@@ -561,6 +593,29 @@ mod tests {
         assert_eq!(wire.take_diverted().len(), 1);
         let mut more = [0u8; 16];
         assert_eq!(wire.read(&mut more).await.unwrap(), 0);
+    }
+
+    #[test]
+    fn status_lines_asking_to_slow_down_are_kept_for_the_client() {
+        let mut reframer = Reframer::new();
+        reframer.feed(
+            b"* 1 FETCH (UID 7 BODY[] {26}\r\nSubject: [THROTTLED] x\r\n\r\n)\r\n\
+              A5 NO [THROTTLED] Request is throttled. Suggested Backoff Time: 300 milliseconds\r\n",
+        );
+        assert_eq!(
+            reframer.throttle.take().as_deref(),
+            Some(
+                "A5 NO [THROTTLED] Request is throttled. Suggested Backoff Time: 300 milliseconds"
+            )
+        );
+        reframer
+            .feed(b"A6 OK Success [THROTTLED]\r\n* BYE Session expired\r\nA7 NO [TRYCREATE] x\r\n");
+        assert_eq!(
+            reframer.throttle.take().as_deref(),
+            Some("A6 OK Success [THROTTLED]")
+        );
+        reframer.feed(b"* 2 FETCH (FLAGS (\\Seen))\r\nA8 OK Fetch completed.\r\n");
+        assert_eq!(reframer.throttle, None);
     }
 
     #[test]

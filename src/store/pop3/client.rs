@@ -757,6 +757,9 @@ pub fn parse_status(line: &[u8]) -> Result<String> {
     }
     if let Some(rest) = text.strip_prefix("-ERR") {
         let rest = rest.trim();
+        if let Some(throttled) = crate::throttle::later(rest) {
+            return Err(throttled.context(format!("the server said: {rest}")));
+        }
         bail!(
             "the server said: {}",
             if rest.is_empty() { "-ERR" } else { rest }
@@ -1181,6 +1184,25 @@ mod tests {
             .unwrap();
         assert_eq!(bodies, vec![b"one\r\n".to_vec(), b"two\r\n".to_vec()]);
         assert_eq!(server.await.unwrap(), vec!["RETR 1", "RETR 2"]);
+    }
+
+    #[test]
+    fn a_throttled_answer_carries_its_backoff_and_a_temporary_one_does_not() {
+        let err = parse_status(
+            b"-ERR Request is throttled. Suggested Backoff Time: 300 milliseconds\r\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            crate::throttle::of(&err),
+            Some(crate::throttle::Throttle {
+                kind: crate::throttle::ThrottleKind::SlowDown,
+                wait: Some(std::time::Duration::from_millis(300)),
+            })
+        );
+        assert!(format!("{err:#}").starts_with("the server said: Request is throttled."));
+        // One message that cannot be read now fails alone, as before.
+        let err = parse_status(b"-ERR [SYS/TEMP] message vanished\r\n").unwrap_err();
+        assert_eq!(crate::throttle::of(&err), None);
     }
 
     #[test]
