@@ -543,7 +543,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__copy)
-            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --max-bytes-per-second --max-messages-per-second --src-max-bytes-per-day --dst-max-bytes-per-day --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --json --quiet --progress --no-progress --verbose --config --help --version"
+            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --max-bytes-per-second --max-messages-per-second --src-max-bytes-per-day --dst-max-bytes-per-day --src-provider --dst-provider --gmail-labels --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -623,6 +623,18 @@ _mailtug() {
                     ;;
                 --dst-max-bytes-per-day)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-provider)
+                    COMPREPLY=($(compgen -W "gmail microsoft none" -- "${cur}"))
+                    return 0
+                    ;;
+                --dst-provider)
+                    COMPREPLY=($(compgen -W "gmail microsoft none" -- "${cur}"))
+                    return 0
+                    ;;
+                --gmail-labels)
+                    COMPREPLY=($(compgen -W "folders all-mail" -- "${cur}"))
                     return 0
                     ;;
                 --src-user)
@@ -1105,7 +1117,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__mirror)
-            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --max-bytes-per-second --max-messages-per-second --src-max-bytes-per-day --dst-max-bytes-per-day --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --delete --max-delete --json --quiet --progress --no-progress --verbose --config --help --version"
+            opts="-n -j -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --dry-run --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --max-bytes-per-second --max-messages-per-second --src-max-bytes-per-day --dst-max-bytes-per-day --src-provider --dst-provider --gmail-labels --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --delete --max-delete --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1185,6 +1197,18 @@ _mailtug() {
                     ;;
                 --dst-max-bytes-per-day)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-provider)
+                    COMPREPLY=($(compgen -W "gmail microsoft none" -- "${cur}"))
+                    return 0
+                    ;;
+                --dst-provider)
+                    COMPREPLY=($(compgen -W "gmail microsoft none" -- "${cur}"))
+                    return 0
+                    ;;
+                --gmail-labels)
+                    COMPREPLY=($(compgen -W "folders all-mail" -- "${cur}"))
                     return 0
                     ;;
                 --src-user)
@@ -1283,7 +1307,7 @@ _mailtug() {
             return 0
             ;;
         mailtug__subcmd__plan)
-            opts="-j -n -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --max-bytes-per-second --max-messages-per-second --src-max-bytes-per-day --dst-max-bytes-per-day --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --dry-run --json --quiet --progress --no-progress --verbose --config --help --version"
+            opts="-j -n -q -v -c -h -V --folder --exclude --map --all-namespaces --merge --no-dedup --jobs --retries --delete-source --delete-after --max-messages --max-bytes --since --before --max-size --no-special-use-map --state --src-maildir-layout --dst-maildir-layout --max-bytes-per-second --max-messages-per-second --src-max-bytes-per-day --dst-max-bytes-per-day --src-provider --dst-provider --gmail-labels --src-user --src-admin --src-password-file --src-password-env --src-password-command --src-auth --src-ca-file --dst-user --dst-admin --dst-password-file --dst-password-env --dst-password-command --dst-auth --dst-ca-file --ca-file --insecure --tls --timeout --mbox-format --dry-run --json --quiet --progress --no-progress --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1363,6 +1387,18 @@ _mailtug() {
                     ;;
                 --dst-max-bytes-per-day)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-provider)
+                    COMPREPLY=($(compgen -W "gmail microsoft none" -- "${cur}"))
+                    return 0
+                    ;;
+                --dst-provider)
+                    COMPREPLY=($(compgen -W "gmail microsoft none" -- "${cur}"))
+                    return 0
+                    ;;
+                --gmail-labels)
+                    COMPREPLY=($(compgen -W "folders all-mail" -- "${cur}"))
                     return 0
                     ;;
                 --src-user)

@@ -66,6 +66,14 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-bytes-per-s
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-messages-per-second -d 'Read from SRC, and write to DST, at most N messages a second each, over all connections' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-max-bytes-per-day -d 'Download at most SIZE bytes from SRC in any 24 hours, counted in the job\'s state across runs; past it the run stops with exit 75, saying when to run it again (suffixes K, M, G)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-max-bytes-per-day -d 'Upload at most SIZE bytes to DST in any 24 hours, as --src-max-bytes-per-day does for SRC' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-provider -d 'SRC is Gmail or Microsoft 365 (found from the host name when not given; none: no preset): connection cap, daily limits, special folders' -r -f -a "gmail\t'Gmail and Google Workspace'
+microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
+none\t'No preset, whatever the host name'"
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t'Gmail and Google Workspace'
+microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
+none\t'No preset, whatever the host name'"
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
+all-mail\t'`[Gmail]/All Mail` only: each message once'"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
@@ -135,6 +143,14 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l max-bytes-per
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l max-messages-per-second -d 'Read from SRC, and write to DST, at most N messages a second each, over all connections' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-max-bytes-per-day -d 'Download at most SIZE bytes from SRC in any 24 hours, counted in the job\'s state across runs; past it the run stops with exit 75, saying when to run it again (suffixes K, M, G)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-max-bytes-per-day -d 'Upload at most SIZE bytes to DST in any 24 hours, as --src-max-bytes-per-day does for SRC' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-provider -d 'SRC is Gmail or Microsoft 365 (found from the host name when not given; none: no preset): connection cap, daily limits, special folders' -r -f -a "gmail\t'Gmail and Google Workspace'
+microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
+none\t'No preset, whatever the host name'"
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t'Gmail and Google Workspace'
+microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
+none\t'No preset, whatever the host name'"
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
+all-mail\t'`[Gmail]/All Mail` only: each message once'"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
@@ -207,6 +223,14 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l max-bytes-per-s
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l max-messages-per-second -d 'Read from SRC, and write to DST, at most N messages a second each, over all connections' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-max-bytes-per-day -d 'Download at most SIZE bytes from SRC in any 24 hours, counted in the job\'s state across runs; past it the run stops with exit 75, saying when to run it again (suffixes K, M, G)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-max-bytes-per-day -d 'Upload at most SIZE bytes to DST in any 24 hours, as --src-max-bytes-per-day does for SRC' -r
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-provider -d 'SRC is Gmail or Microsoft 365 (found from the host name when not given; none: no preset): connection cap, daily limits, special folders' -r -f -a "gmail\t'Gmail and Google Workspace'
+microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
+none\t'No preset, whatever the host name'"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t'Gmail and Google Workspace'
+microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
+none\t'No preset, whatever the host name'"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
+all-mail\t'`[Gmail]/All Mail` only: each message once'"
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F

@@ -549,7 +549,26 @@ pub(crate) struct CopyArgs {
     pub rate: RateArgs,
 
     #[command(flatten)]
+    pub providers: ProviderArgs,
+
+    #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+/// Which big mail service each side is, for its limits and its folders.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct ProviderArgs {
+    /// SRC is Gmail or Microsoft 365 (found from the host name when not given; none: no preset): connection cap, daily limits, special folders
+    #[arg(help_heading = "Providers", long, value_enum, value_name = "PROVIDER")]
+    pub src_provider: Option<crate::provider::Service>,
+
+    /// DST is Gmail or Microsoft 365, as --src-provider says for SRC
+    #[arg(help_heading = "Providers", long, value_enum, value_name = "PROVIDER")]
+    pub dst_provider: Option<crate::provider::Service>,
+
+    /// A Gmail SRC's labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive) or all-mail (All Mail only, each message once)
+    #[arg(help_heading = "Providers", long, value_enum, value_name = "POLICY")]
+    pub gmail_labels: Option<crate::provider::GmailLabels>,
 }
 
 /// How fast, and how much a day, a run may take from SRC and give to DST.

@@ -165,6 +165,8 @@ pub struct Job {
     /// Bytes the destination account may take in any 24 hours
     /// (`--dst-max-bytes-per-day`).
     pub dst_daily_bytes: Option<u64>,
+    /// What the providers of the two sides are, and their presets.
+    pub presets: crate::provider::Presets,
 }
 
 /// The options of a copy job beyond its endpoints and folders.
@@ -187,6 +189,7 @@ pub struct JobOptions {
     pub max_messages_per_second: Option<u64>,
     pub src_daily_bytes: Option<u64>,
     pub dst_daily_bytes: Option<u64>,
+    pub presets: crate::provider::Presets,
 }
 
 /// What `mailtug mirror` does beyond a copy. The job's state is the copy's:
@@ -225,6 +228,7 @@ impl Job {
             max_messages_per_second,
             src_daily_bytes,
             dst_daily_bytes,
+            presets,
         } = options;
         let source_can = store::capabilities(&source);
         if !source_can.is_maildrop
@@ -287,6 +291,7 @@ impl Job {
             options.push("--no-special-use-map".into());
         }
         options.extend(filters.key_options());
+        options.extend(presets.key_options());
         // Both sides take the same --mbox-format.
         if let Some(format) = source_access.mbox_format {
             options.push(format!("--mbox-format={}", format.name()));
@@ -352,6 +357,7 @@ impl Job {
             max_messages_per_second,
             src_daily_bytes,
             dst_daily_bytes,
+            presets,
         })
     }
 }

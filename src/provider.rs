@@ -42,6 +42,97 @@ impl GmailLabels {
     }
 }
 
+/// The presets of a job's two sides.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Presets {
+    pub source: Option<Service>,
+    pub destination: Option<Service>,
+    /// Only where the source is Gmail.
+    pub gmail_labels: GmailLabels,
+}
+
+impl Presets {
+    pub fn gmail_source(&self) -> bool {
+        self.source == Some(Service::Gmail)
+    }
+
+    /// The special use of a source folder known by its name alone.
+    pub fn source_special_use(&self, folder: &FolderName) -> Option<&'static str> {
+        self.source.and_then(|s| s.special_use_by_name(folder))
+    }
+
+    /// Whether a source folder takes part, unless the user named it: Gmail's
+    /// Starred and Important never (their messages are in other folders);
+    /// with `--gmail-labels all-mail`, only All Mail.
+    pub fn takes(&self, folder: &FolderName) -> bool {
+        let Some(service) = self.source else {
+            return true;
+        };
+        if service.leaves_out(folder) {
+            return false;
+        }
+        !(self.gmail_source()
+            && self.gmail_labels == GmailLabels::AllMail
+            && !is_gmail_all_mail(folder))
+    }
+
+    /// The special use a destination folder is created with, for a source
+    /// folder of `special_use`: Gmail's All Mail becomes an archive (what
+    /// is left of it once the label folders are copied); its Starred and
+    /// Important make no folder of their kind.
+    pub fn created_special_use(&self, special_use: &'static str) -> Option<&'static str> {
+        match special_use {
+            "\\All" if self.gmail_source() => Some("\\Archive"),
+            "\\Flagged" | "\\Important" if self.gmail_source() => None,
+            other => Some(other),
+        }
+    }
+
+    /// For a Gmail source's `[Gmail]/…` folder, the name its kind of folder
+    /// usually has elsewhere, for a destination that has none of that
+    /// kind yet (not Gmail itself, which has them all).
+    pub fn usual_name(&self, folder: &FolderName, special_use: &str) -> Option<FolderName> {
+        if !self.gmail_source()
+            || self.destination == Some(Service::Gmail)
+            || gmail_system_folder(folder).is_none()
+        {
+            return None;
+        }
+        let name = match special_use {
+            "\\Sent" => "Sent",
+            "\\Drafts" => "Drafts",
+            "\\Junk" => "Junk",
+            "\\Trash" => "Trash",
+            "\\All" => "Archive",
+            _ => return None,
+        };
+        FolderName::parse(name).ok()
+    }
+
+    /// The name a destination folder gets instead, where the destination
+    /// refuses the one it would have.
+    pub fn renamed_at_destination(&self, folder: &FolderName) -> Option<FolderName> {
+        self.destination.and_then(|d| d.renamed(folder))
+    }
+
+    /// The smallest connection cap of the two sides.
+    pub fn max_connections(&self) -> Option<usize> {
+        [self.source, self.destination]
+            .into_iter()
+            .flatten()
+            .filter_map(Service::max_connections)
+            .min()
+    }
+
+    /// What the job key says of the presets: only what changes the result.
+    pub fn key_options(&self) -> Vec<String> {
+        match (self.gmail_source(), self.gmail_labels) {
+            (true, GmailLabels::AllMail) => vec!["--gmail-labels=all-mail".into()],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Gmail's folders under `[Gmail]/` (`[Google Mail]/` in some countries),
 /// with the special use Gmail gives them. Gmail says so itself in LIST;
 /// the table is for when it does not (an old XLIST-only session, a copy of

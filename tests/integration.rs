@@ -24,6 +24,7 @@ mod mirror;
 mod oauth;
 mod plan;
 mod pop3;
+mod providers;
 mod regression;
 mod resources;
 mod resume;

@@ -67,6 +67,7 @@ pub fn access(
         admin: admin.clone(),
         secret: None,
         tokens: None,
+        reapply_flagged: false,
         // `apop` and `oauthbearer` name one protocol's mechanism; the other
         // protocol refuses them below, and `auto` stands in meanwhile.
         auth: match auth {

@@ -29,10 +29,38 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
         before: args.before,
         max_size: args.max_size,
     };
+    let presets = crate::provider::Presets {
+        source: crate::provider::Service::of(args.providers.src_provider, &source),
+        destination: crate::provider::Service::of(args.providers.dst_provider, &destination),
+        gmail_labels: args.providers.gmail_labels.unwrap_or_default(),
+    };
+    if args.providers.gmail_labels.is_some() && !presets.gmail_source() {
+        return Err(crate::exit::usage(
+            "--gmail-labels is for a Gmail source (found from its host name, or --src-provider gmail)",
+        ));
+    }
+    // A preset lowers, never raises, what was asked.
+    let mut jobs = args.jobs;
+    if let Some(cap) = presets.max_connections().filter(|&cap| cap < jobs) {
+        report::info(&format!(
+            "--jobs {jobs} lowered to {cap}: {} throttles accounts with more connections",
+            [presets.source, presets.destination]
+                .into_iter()
+                .flatten()
+                .filter(|s| s.max_connections() == Some(cap))
+                .map(|s| s.title())
+                .next()
+                .unwrap_or("the provider")
+        ));
+        jobs = cap;
+    }
+    let reapply_flagged = presets
+        .destination
+        .is_some_and(|service| service.drops_flagged_on_append());
     let options = JobOptions {
         dedup: !args.no_dedup,
         dry_run: args.dry_run,
-        jobs: args.jobs,
+        jobs,
         retries: args.retries,
         special_use_map: !args.no_special_use_map,
         delete_source: args.delete_source,
@@ -44,8 +72,16 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
         mirror,
         max_bytes_per_second: args.rate.max_bytes_per_second,
         max_messages_per_second: args.rate.max_messages_per_second,
-        src_daily_bytes: args.rate.src_max_bytes_per_day,
-        dst_daily_bytes: args.rate.dst_max_bytes_per_day,
+        // The provider's own daily limits, unless the user gave theirs.
+        src_daily_bytes: args
+            .rate
+            .src_max_bytes_per_day
+            .or_else(|| presets.source.and_then(|s| s.daily_download_bytes())),
+        dst_daily_bytes: args
+            .rate
+            .dst_max_bytes_per_day
+            .or_else(|| presets.destination.and_then(|s| s.daily_upload_bytes())),
+        presets,
     };
     let mut folders = FolderSelection::new(
         &args.folders.folders,
@@ -66,6 +102,8 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
         &args.remote,
         args.layout.dst_maildir_layout,
     )?;
+    let mut destination_access = destination_access;
+    destination_access.reapply_flagged = reapply_flagged;
     let job = Job::new(
         source,
         destination,

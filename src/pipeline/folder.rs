@@ -338,7 +338,13 @@ impl<'a> FolderCopy<'a> {
             .source
             .peek()
             .filter(|_| job.special_use_map)
-            .and_then(|source| source.special_use(folder));
+            .and_then(|source| source.special_use(folder))
+            .or_else(|| {
+                job.presets
+                    .source_special_use(folder)
+                    .filter(|_| job.special_use_map)
+            })
+            .and_then(|special_use| job.presets.created_special_use(special_use));
         let held = match stores
             .sink
             .open(destination, Create::Yes(special_use), cached, &index)
@@ -365,6 +371,15 @@ impl<'a> FolderCopy<'a> {
         } else {
             FingerprintSet::new()?
         };
+        // Gmail's All Mail: what a label folder gives is a copy within the
+        // source (never kept in the destination's index).
+        if let Some(labelled) = self.shared.labelled.as_ref() {
+            if crate::provider::is_gmail_all_mail(folder) {
+                let labelled = labelled.clone();
+                let fingerprints = crate::durable::blocking(|| labelled.to_vec())?;
+                known.extend_this_run(fingerprints.iter())?;
+            }
+        }
         // A mirror copies a message that moved between source folders from
         // where the destination already holds it; only another folder's
         // messages can have moved here.

@@ -52,7 +52,7 @@ use crate::message::SourceKey;
 use crate::rate::{unix_now as unix_seconds, DailyWindow, Direction, Meter, Meters};
 use crate::report::{self, Progress};
 use crate::state::{State, StateWriter, WriterThread};
-use crate::store::AnySink;
+use crate::store::{AnySink, FingerprintSet};
 use connect::{connect_sink, connect_source, Stores};
 use plan::Unit;
 pub use preview::{Preview, PreviewFolder};
@@ -243,8 +243,9 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     // refused here leaves no trace (not even an empty directory).
     let mut sink = connect_sink(&job).await?;
     let units = plan::select_folders(&job, &mut source, &sink).await?;
+    let labelled = plan::gmail_labelled(&job, &mut source, &units).await?;
 
-    let (shared, state_thread) = start_state(&job, &units, &sink).await?;
+    let (shared, state_thread) = start_state(&job, &units, &sink, labelled).await?;
     let mut preview = match job.dry_run {
         true => Some(preview::look(&job, &source, &mut sink, &units, &shared).await),
         false => None,
@@ -511,6 +512,9 @@ struct Shared {
     /// The per-second limits and daily budgets of the source and
     /// destination accounts, over all workers.
     meters: Meters,
+    /// A Gmail source (`--gmail-labels folders`): the messages of its
+    /// other folders, which All Mail does not give again.
+    labelled: Option<Arc<FingerprintSet>>,
 }
 
 impl Shared {
@@ -591,6 +595,7 @@ async fn start_state(
     job: &Job,
     units: &[Unit],
     sink: &AnySink,
+    labelled: Option<FingerprintSet>,
 ) -> Result<(Arc<Shared>, WriterThread)> {
     let mut state = open_state(job).await?;
     plan::forget_folders_whose_copy_is_gone(units, sink, &mut state)?;
@@ -610,6 +615,7 @@ async fn start_state(
         deferred: Mutex::new(Vec::new()),
         results: Mutex::new(Vec::new()),
         meters,
+        labelled: labelled.map(Arc::new),
     });
     Ok((shared, state_thread))
 }

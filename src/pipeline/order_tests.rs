@@ -74,6 +74,7 @@ pub(super) fn memory_job(tag: &str, delete: bool) -> Job {
         max_messages_per_second: None,
         src_daily_bytes: None,
         dst_daily_bytes: None,
+        presets: Default::default(),
     }
 }
 
@@ -96,6 +97,7 @@ fn open_shared(job: &Job) -> (Shared, crate::state::WriterThread) {
         deferred: std::sync::Mutex::new(Vec::new()),
         results: std::sync::Mutex::new(Vec::new()),
         meters: Default::default(),
+        labelled: None,
     };
     (shared, thread)
 }

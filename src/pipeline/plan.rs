@@ -17,6 +17,7 @@ use crate::folder::FolderName;
 use crate::job::Job;
 use crate::report;
 use crate::state::State;
+use crate::store::FingerprintSet;
 use crate::store::{AnySink, AnySource, SingleFolder, Sink, Source};
 use crate::suggest;
 
@@ -59,6 +60,8 @@ pub(super) async fn select_folders(
     let selected: Vec<(FolderName, FolderName)> = available
         .into_iter()
         .filter(|f| job.folders.includes(f))
+        // A preset leaves some folders out, unless named with --folder.
+        .filter(|f| job.folders.only.contains(f) || job.presets.takes(f))
         .map(|f| {
             let destination = match &url_folder {
                 Some(url_folder) => job
@@ -110,6 +113,30 @@ fn destination_of(
     if mapped != *folder || !job.special_use_map {
         return mapped;
     }
+    let special = special_destination(job, source, sink, folder).unwrap_or(mapped);
+    // A name the destination's service reserves gets another.
+    job.presets
+        .renamed_at_destination(&special)
+        .unwrap_or(special)
+}
+
+/// Where a source folder goes by its special use, if it has one.
+fn special_destination(
+    job: &Job,
+    source: &AnySource,
+    sink: &AnySink,
+    folder: &FolderName,
+) -> Option<FolderName> {
+    // Gmail's All Mail, once the label folders have given their messages,
+    // holds the archived ones: the destination's archive.
+    if job.presets.gmail_source() && crate::provider::is_gmail_all_mail(folder) {
+        if let Some(archive) = sink
+            .special_folder("\\All")
+            .or_else(|| sink.special_folder("\\Archive"))
+        {
+            return Some(archive);
+        }
+    }
     // The folder itself or its nearest special-use ancestor: `Sent/2023`
     // follows `Sent` to the destination's `Sent Items/2023`, as with --map.
     let components: Vec<&str> = folder.components().collect();
@@ -117,17 +144,70 @@ fn destination_of(
         let Ok(ancestor) = FolderName::from_components(&components[..depth]) else {
             continue;
         };
-        let Some(target) = source
+        let Some(special_use) = source
             .special_use(&ancestor)
-            .and_then(|special_use| sink.special_folder(special_use))
+            .or_else(|| job.presets.source_special_use(&ancestor))
+        else {
+            continue;
+        };
+        // The destination's own folder of that use; for Gmail's `[Gmail]/…`
+        // folders where it has none, the usual name (`Sent`, not
+        // `[Gmail]/Sent Mail`).
+        let Some(target) = sink
+            .special_folder(special_use)
+            .or_else(|| job.presets.usual_name(&ancestor, special_use))
         else {
             continue;
         };
         let rest = &components[depth..];
         let parts = target.components().chain(rest.iter().copied());
-        return FolderName::from_components(parts).unwrap_or(mapped);
+        return FolderName::from_components(parts).ok();
     }
-    mapped
+    None
+}
+
+/// A Gmail source under `--gmail-labels folders` whose All Mail takes part:
+/// the fingerprints of every other selected folder's messages (read from
+/// headers only), which All Mail then does not give again. `None` when the
+/// policy does not apply, or when the source cannot read fingerprints
+/// without whole messages (then All Mail is copied whole, and said so).
+pub(super) async fn gmail_labelled(
+    job: &Job,
+    source: &mut AnySource,
+    units: &[Unit],
+) -> Result<Option<FingerprintSet>> {
+    use crate::provider::{is_gmail_all_mail, GmailLabels};
+    if !job.presets.gmail_source() || job.presets.gmail_labels != GmailLabels::Folders {
+        return Ok(None);
+    }
+    let folders: Vec<&FolderName> = units.iter().flatten().map(|(f, _)| f).collect();
+    let Some(all_mail) = folders.iter().find(|f| is_gmail_all_mail(f)) else {
+        return Ok(None);
+    };
+    let labelled = FingerprintSet::new()?;
+    for folder in folders.iter().filter(|f| !is_gmail_all_mail(f)) {
+        match source
+            .index(folder)
+            .await
+            .with_context(|| format!("reading the Message-IDs of `{folder}`"))?
+        {
+            Some(fingerprints) => labelled.extend(fingerprints.iter())?,
+            None => {
+                report::warn(&format!(
+                    "`{all_mail}` is copied whole: {} cannot tell which of its messages \
+                     the label folders hold without reading them",
+                    source.capabilities().noun
+                ));
+                return Ok(None);
+            }
+        }
+    }
+    report::info(&format!(
+        "`{all_mail}` gives only the messages in no other folder (--gmail-labels folders); \
+         the other folders hold {} messages",
+        labelled.messages()
+    ));
+    Ok(Some(labelled))
 }
 
 /// Drops the progress of source folders whose destination folder no longer

@@ -77,7 +77,11 @@ pub(super) async fn look(
             folder: folder.clone(),
             destination: destination.clone(),
             destination_exists,
-            special_use: source.special_use(folder).filter(|_| job.special_use_map),
+            special_use: source
+                .special_use(folder)
+                .or_else(|| job.presets.source_special_use(folder))
+                .and_then(|special_use| job.presets.created_special_use(special_use))
+                .filter(|_| job.special_use_map),
             refused: match destination_exists {
                 true => None,
                 false => sink.refuses(destination),

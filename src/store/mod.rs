@@ -386,6 +386,9 @@ pub struct Access {
     /// The account's OAuth2 sign-in (`mailtug auth login`), which gives
     /// each connection a fresh access token instead of `secret`.
     pub tokens: Option<std::sync::Arc<crate::oauth::TokenSource>>,
+    /// As an IMAP destination, set `\Flagged` again after APPEND (see
+    /// `provider::Service::drops_flagged_on_append`).
+    pub reapply_flagged: bool,
     pub auth: imap::AuthMechanism,
     pub pop3_auth: pop3::Pop3Auth,
     pub tls: TlsOptions,
@@ -405,6 +408,7 @@ impl Default for Access {
             admin: None,
             secret: None,
             tokens: None,
+            reapply_flagged: false,
             auth: imap::AuthMechanism::Auto,
             pop3_auth: pop3::Pop3Auth::Auto,
             tls: TlsOptions::default(),
@@ -456,6 +460,7 @@ impl Access {
             secret,
             tokens: self.tokens.clone(),
             auth: self.auth,
+            reapply_flagged: self.reapply_flagged,
             tls: self.tls.clone(),
             plaintext: self.plaintext,
             timeout: self.timeout,

@@ -72,6 +72,9 @@ pub struct Login {
     /// An OAuth2 sign-in, whose access tokens replace `secret`.
     pub tokens: Option<std::sync::Arc<crate::oauth::TokenSource>>,
     pub auth: AuthMechanism,
+    /// As a destination, set `\Flagged` again after APPEND (a server that
+    /// drops it, as Microsoft 365 does).
+    pub reapply_flagged: bool,
     pub tls: TlsOptions,
     /// `--tls none`: an `imap://` endpoint stays unencrypted.
     pub plaintext: bool,

@@ -87,6 +87,9 @@ pub struct Imap {
     /// and removals, and its PERMANENTFLAGS, so a batch after another does
     /// not select it again.
     writable: Option<(String, FolderState)>,
+    /// The server drops `\Flagged` from APPEND (Microsoft 365): set it
+    /// again with a STORE once the batch is in.
+    reapply_flagged: bool,
 }
 
 struct SourceFolder {
@@ -104,6 +107,11 @@ struct SourceFolder {
 
 struct SinkFolder {
     server_name: String,
+    /// Messages of the batch (by position) sent with `\Flagged`, to set it
+    /// again where the server drops it on APPEND.
+    flagged: Vec<usize>,
+    /// Messages of the batch sent so far.
+    sent: usize,
 }
 
 impl Imap {
@@ -129,6 +137,7 @@ impl Imap {
             renames_reported: BTreeSet::new(),
             left_out_reported: false,
             writable: None,
+            reapply_flagged: login.reapply_flagged,
         };
         imap.refresh_folders().await?;
         Ok(imap)
@@ -1181,7 +1190,11 @@ impl Sink for Imap {
         }
         // Courier refuses APPEND into a folder selected read-only.
         self.client.leave_read_only().await?;
-        self.sink = Some(SinkFolder { server_name });
+        self.sink = Some(SinkFolder {
+            server_name,
+            flagged: Vec::new(),
+            sent: 0,
+        });
         Ok(Some(Opened {
             cache: Some(IndexMark {
                 uid_validity: state.uid_validity,
@@ -1194,6 +1207,10 @@ impl Sink for Imap {
     async fn append(&mut self, message: Message) -> Result<()> {
         let sink = self.sink.as_mut().context("no folder is open")?;
         let flags = message.flags.to_imap();
+        if message.flags.flagged {
+            sink.flagged.push(sink.sent);
+        }
+        sink.sent += 1;
         let date = message.internal_date;
         let key = message.key.clone();
         let raw = message.into_wire_bytes();
@@ -1232,6 +1249,36 @@ impl Sink for Imap {
         // server stored meanwhile are then found there and not sent twice).
         if let Some(e) = throttled {
             return Err(e.context("storing messages"));
+        }
+        let sink = self.sink.as_mut().expect("checked above");
+        let flagged = std::mem::take(&mut sink.flagged);
+        sink.sent = 0;
+        if self.reapply_flagged {
+            let uids: Vec<u32> = committed
+                .stored
+                .iter()
+                .filter(|(index, _)| flagged.contains(index))
+                .filter_map(|(_, key)| match key {
+                    DestinationKey::Uid(uid) => Some(*uid),
+                    _ => None,
+                })
+                .collect();
+            if !uids.is_empty() {
+                let server_name = sink.server_name.clone();
+                report::debug(&format!(
+                    "setting \\Flagged again on {} messages of `{server_name}`, which the \
+                     server drops on APPEND",
+                    uids.len()
+                ));
+                // SELECT, not the examined state the sink keeps: APPEND
+                // needs no selected folder, and a STORE needs it writable.
+                let state = self.client.select(&server_name).await?;
+                self.writable = Some((server_name.clone(), state));
+                self.client
+                    .store_flags(&uids, "+FLAGS.SILENT (\\Flagged)")
+                    .await
+                    .with_context(|| format!("setting \\Flagged again in `{server_name}`"))?;
+            }
         }
         Ok(committed)
     }

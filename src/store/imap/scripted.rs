@@ -80,6 +80,7 @@ pub fn login(port: u16) -> Login {
         admin: None,
         secret: Secret::new("pw".into()),
         tokens: None,
+        reapply_flagged: false,
         auth: AuthMechanism::Login,
         tls: TlsOptions::default(),
         plaintext: true,

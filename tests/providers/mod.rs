@@ -1,0 +1,248 @@
+//! Provider presets on Dovecot standing in for the providers.
+//!
+//! A Gmail-like tree on Dovecot (`[Gmail]/All Mail` holding every message
+//! but spam and trash, label folders holding the same messages again,
+//! `[Gmail]/Sent Mail`, Starred) copied with `--src-provider gmail` under
+//! each label policy: exact counts per destination folder, no message twice
+//! in one folder, Gmail's system folders landing in the destination's own,
+//! and a rerun that copies nothing.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::support::account::Account;
+use crate::support::Dovecot;
+use crate::util::{args, assert_exit, json_events, summary, TestEnv};
+
+fn message(id: &str) -> (Vec<u8>, &'static str, SystemTime) {
+    let raw = format!("Message-ID: <{id}@gmail.example>\r\nSubject: {id}\r\n\r\nbody of {id}\r\n");
+    (
+        raw.into_bytes(),
+        "",
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+    )
+}
+
+/// The tree, by Dovecot folder name (separator `.`): which messages each
+/// label holds. m1 is in INBOX and Work, m2 in Work and Receipts (and
+/// starred), m4 and m5 are archived (All Mail only), sp1 is spam (not in
+/// All Mail, as on Gmail).
+const TREE: &[(&str, &[&str])] = &[
+    ("INBOX", &["m1"]),
+    ("Work", &["m1", "m2"]),
+    ("Receipts", &["m2", "m3"]),
+    ("Work.Projects", &["m6"]),
+    ("[Gmail].Sent Mail", &["s1"]),
+    ("[Gmail].Drafts", &["d1"]),
+    ("[Gmail].Spam", &["sp1"]),
+    ("[Gmail].Starred", &["m2"]),
+    (
+        "[Gmail].All Mail",
+        &["m1", "m2", "m3", "m4", "m5", "m6", "s1", "d1"],
+    ),
+];
+
+fn gmail_like<'s>(env: &TestEnv, server: &'s Dovecot) -> Account<'s> {
+    let source = Account::new(env, server, "gmail-src", None);
+    for (folder, ids) in TREE {
+        let messages: Vec<_> = ids.iter().map(|id| message(id)).collect();
+        source.user.load(server, folder, &messages);
+    }
+    source
+}
+
+/// Message-IDs per destination folder (Dovecot's names), each list sorted
+/// so that a message stored twice shows twice.
+fn contents(account: &Account) -> BTreeMap<String, Vec<String>> {
+    account
+        .folders()
+        .into_iter()
+        .map(|folder| {
+            let mut ids: Vec<String> = account
+                .messages(&folder)
+                .iter()
+                .map(|m| {
+                    let text = String::from_utf8_lossy(&m.raw);
+                    let id = text.lines().next().unwrap_or_default();
+                    id.trim_start_matches("Message-ID: <")
+                        .trim_end_matches("@gmail.example>")
+                        .to_owned()
+                })
+                .collect();
+            ids.sort();
+            (folder, ids)
+        })
+        .filter(|(_, ids)| !ids.is_empty())
+        .collect()
+}
+
+fn expected(rows: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+    rows.iter()
+        .map(|(folder, ids)| {
+            let mut ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+            ids.sort();
+            (folder.to_string(), ids)
+        })
+        .collect()
+}
+
+fn copy(
+    env: &TestEnv,
+    source: &Account,
+    destination: &Account,
+    extra: &[&str],
+) -> serde_json::Value {
+    let mut all = args(["copy", &source.imaps(), &destination.imaps(), "--json"]);
+    all.extend(source.src_args());
+    all.extend(destination.dst_args());
+    all.extend(args(["--src-provider", "gmail"]));
+    all.extend(extra.iter().map(|s| s.to_string()));
+    let output = env.run_owned(&all);
+    assert_exit(&output, 0);
+    summary(&json_events(&output)).clone()
+}
+
+#[test]
+fn label_folders_each_get_a_copy_and_all_mail_gives_only_the_archive() {
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let source = gmail_like(&env, server);
+    let destination = Account::new(&env, server, "gmail-dst", None);
+
+    let first = copy(&env, &source, &destination, &[]);
+    assert_eq!(
+        contents(&destination),
+        expected(&[
+            ("INBOX", &["m1"]),
+            ("Work", &["m1", "m2"]),
+            ("Receipts", &["m2", "m3"]),
+            ("Work.Projects", &["m6"]),
+            ("Sent", &["s1"]),
+            ("Drafts", &["d1"]),
+            ("Junk", &["sp1"]),
+            // All Mail without what the label folders hold; no Starred.
+            ("Archive", &["m4", "m5"]),
+        ])
+    );
+    assert_eq!(first["messages_copied"], 11);
+    // All Mail's six labelled messages are copies within the source.
+    assert_eq!(first["duplicates_in_source"], 6, "{first}");
+
+    let again = copy(&env, &source, &destination, &[]);
+    assert_eq!(again["messages_copied"], 0, "{again}");
+}
+
+#[test]
+fn all_mail_alone_gives_each_message_once() {
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let source = gmail_like(&env, server);
+    let destination = Account::new(&env, server, "gmail-all", None);
+    let first = copy(&env, &source, &destination, &["--gmail-labels", "all-mail"]);
+    assert_eq!(
+        contents(&destination),
+        expected(&[("Archive", &["d1", "m1", "m2", "m3", "m4", "m5", "m6", "s1"])])
+    );
+    assert_eq!(first["messages_copied"], 8);
+    let again = copy(&env, &source, &destination, &["--gmail-labels", "all-mail"]);
+    assert_eq!(again["messages_copied"], 0);
+}
+
+#[test]
+fn a_maildir_backup_of_gmail_holds_each_folder_once() {
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let source = gmail_like(&env, server);
+    let mut all = args([
+        "copy",
+        &source.imaps(),
+        &env.endpoint("maildir", "backup"),
+        "--json",
+        "--src-provider",
+        "gmail",
+    ]);
+    all.extend(source.src_args());
+    let output = env.run_owned(&all);
+    assert_exit(&output, 0);
+    let done = summary(&json_events(&output)).clone();
+    assert_eq!(done["messages_copied"], 11, "{done}");
+    let backup = env.path("backup");
+    for (folder, count) in [(".Archive", 2), (".Sent", 1), (".Work", 2), (".Junk", 1)] {
+        let held: usize = ["cur", "new"]
+            .iter()
+            .map(|sub| {
+                std::fs::read_dir(backup.join(folder).join(sub))
+                    .unwrap()
+                    .count()
+            })
+            .sum();
+        assert_eq!(held, count, "{folder}");
+    }
+    assert!(!backup.join(".[Gmail].Starred").exists());
+    assert!(!backup.join(".[Gmail].All Mail").exists());
+}
+
+#[test]
+fn to_microsoft_files_is_renamed_flags_are_set_again_and_connections_capped() {
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let source = Account::new(&env, server, "to-m365-src", None);
+    let when = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let raw = |id: &str| {
+        format!("Message-ID: <{id}@m365.example>\r\nSubject: {id}\r\n\r\nbody\r\n").into_bytes()
+    };
+    source.user.load(
+        server,
+        "INBOX",
+        &[(raw("i1"), "FS", when), (raw("i2"), "S", when)],
+    );
+    source.user.load(server, "Files", &[(raw("f1"), "F", when)]);
+    source
+        .user
+        .load(server, "Files.2023", &[(raw("f2"), "", when)]);
+    let destination = Account::new(&env, server, "to-m365-dst", None);
+    let mut all = args([
+        "copy",
+        &source.imaps(),
+        &destination.imaps(),
+        "--dst-provider",
+        "microsoft",
+        "--jobs",
+        "8",
+        "-vv",
+    ]);
+    all.extend(source.src_args());
+    all.extend(destination.dst_args());
+    let output = env.run_owned(&all);
+    assert_exit(&output, 0);
+    let said = crate::util::stderr(&output);
+    assert!(said.contains("--jobs 8 lowered to 4"), "{said}");
+    assert!(
+        said.contains("setting \\Flagged again on 1 messages of `INBOX`"),
+        "{said}"
+    );
+    assert_eq!(
+        destination.folders(),
+        ["Files (mail)", "Files (mail).2023", "INBOX"]
+    );
+    let flagged: Vec<String> = destination
+        .messages("INBOX")
+        .into_iter()
+        .map(|m| m.flags)
+        .collect();
+    assert_eq!(flagged, ["FS", "S"]);
+    assert_eq!(destination.messages("Files (mail)")[0].flags, "F");
+}
+
+#[test]
+fn gmail_labels_is_for_a_gmail_source() {
+    let env = TestEnv::new();
+    let output = env.run(&[
+        "copy",
+        "imaps://me@mail.example.org",
+        "maildir:/tmp/nowhere-gmail",
+        "--gmail-labels",
+        "all-mail",
+    ]);
+    assert_exit(&output, 2);
+}
