@@ -259,6 +259,7 @@ fn help_is_grouped_under_headings_and_each_command_shows_its_own_options() {
             "Filters",
             "POP3",
             "Local stores",
+            "Rate limits",
             "Authentication",
             "TLS",
             "Output"
@@ -279,6 +280,8 @@ fn help_is_grouped_under_headings_and_each_command_shows_its_own_options() {
         ("Authentication", "--src-password-file"),
         ("TLS", "--ca-file"),
         ("POP3", "--delete-after"),
+        ("Rate limits", "--max-bytes-per-second"),
+        ("Rate limits", "--src-max-bytes-per-day"),
         ("Output", "--json"),
     ] {
         assert!(
