@@ -260,6 +260,7 @@ fn help_is_grouped_under_headings_and_each_command_shows_its_own_options() {
             "POP3",
             "Local stores",
             "Rate limits",
+            "Providers",
             "Authentication",
             "TLS",
             "Output"
@@ -282,6 +283,8 @@ fn help_is_grouped_under_headings_and_each_command_shows_its_own_options() {
         ("POP3", "--delete-after"),
         ("Rate limits", "--max-bytes-per-second"),
         ("Rate limits", "--src-max-bytes-per-day"),
+        ("Providers", "--src-provider"),
+        ("Providers", "--gmail-labels"),
         ("Output", "--json"),
     ] {
         assert!(
