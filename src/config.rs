@@ -84,6 +84,9 @@ pub struct Account {
     pub oauth_tenant: Option<String>,
     /// `auto`, `maildir++` or `fs`, for a maildir.
     pub maildir_layout: Option<String>,
+    /// `gmail`, `microsoft` or `none`: the account's preset, when its host
+    /// name does not tell.
+    pub provider: Option<String>,
 }
 
 /// Options of a job, or of every job (`[defaults]`), by their command-line
@@ -121,6 +124,8 @@ pub struct Options {
     pub max_messages_per_second: Option<u64>,
     pub src_max_bytes_per_day: Option<String>,
     pub dst_max_bytes_per_day: Option<String>,
+    /// A Gmail source's label policy (`folders` or `all-mail`).
+    pub gmail_labels: Option<String>,
 }
 
 /// One job: what to run, from where to where.
@@ -303,6 +308,7 @@ impl Config {
         push("auth", &account.auth.clone().or(oauth_default));
         push("ca-file", &account.ca_file);
         push("maildir-layout", &account.maildir_layout);
+        push("provider", &account.provider);
         Ok((
             Side {
                 endpoint: account.url.clone(),
@@ -368,6 +374,8 @@ const KEYS: &[&str] = &[
     "oauth_client_id",
     "oauth_client_secret_file",
     "oauth_tenant",
+    "provider",
+    "gmail_labels",
     "maildir_layout",
     "command",
     "src",
@@ -441,7 +449,8 @@ impl Options {
             max_bytes_per_second,
             max_messages_per_second,
             src_max_bytes_per_day,
-            dst_max_bytes_per_day
+            dst_max_bytes_per_day,
+            gmail_labels
         )
     }
 
@@ -482,6 +491,7 @@ impl Options {
         );
         value("src-max-bytes-per-day", self.src_max_bytes_per_day.clone());
         value("dst-max-bytes-per-day", self.dst_max_bytes_per_day.clone());
+        value("gmail-labels", self.gmail_labels.clone());
         let mut flag = |option: &str, set: bool| {
             if set {
                 args.push(format!("--{option}"));

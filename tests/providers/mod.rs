@@ -109,6 +109,28 @@ fn label_folders_each_get_a_copy_and_all_mail_gives_only_the_archive() {
     let source = gmail_like(&env, server);
     let destination = Account::new(&env, server, "gmail-dst", None);
 
+    // The plan shows the policy: All Mail gives its two archived messages,
+    // the six others are copies within the source; Starred is left out.
+    let mut plan = args(["plan", &source.imaps(), &destination.imaps(), "--json"]);
+    plan.extend(source.src_args());
+    plan.extend(destination.dst_args());
+    plan.extend(args(["--src-provider", "gmail"]));
+    let planned = env.run_owned(&plan);
+    assert_exit(&planned, 0);
+    let events = json_events(&planned);
+    let rows: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "plan_folder")
+        .collect();
+    let all_mail = rows
+        .iter()
+        .find(|e| e["folder"] == "[Gmail]/All Mail")
+        .expect("All Mail in the plan");
+    assert_eq!(all_mail["destination_folder"], "Archive");
+    assert_eq!(all_mail["to_copy"], 2, "{all_mail}");
+    assert_eq!(all_mail["duplicates_in_source"], 6, "{all_mail}");
+    assert!(rows.iter().all(|e| e["folder"] != "[Gmail]/Starred"));
+
     let first = copy(&env, &source, &destination, &[]);
     assert_eq!(
         contents(&destination),
@@ -232,6 +254,24 @@ fn to_microsoft_files_is_renamed_flags_are_set_again_and_connections_capped() {
         .collect();
     assert_eq!(flagged, ["FS", "S"]);
     assert_eq!(destination.messages("Files (mail)")[0].flags, "F");
+}
+
+#[test]
+fn the_config_file_names_an_accounts_provider_and_a_jobs_label_policy() {
+    let env = TestEnv::new();
+    let config = env.path("config.toml");
+    std::fs::write(
+        &config,
+        "[accounts.old]\nurl = \"imaps://me@mail.example.org\"\nprovider = \"gmail\"\n\
+         password_env = \"PW\"\n\n[jobs.move]\nsrc = \"old\"\ndst = \"maildir:/tmp/x\"\n\
+         gmail_labels = \"all-mail\"\n",
+    )
+    .unwrap();
+    let output = env.run(&["-c", config.to_str().unwrap(), "config", "check"]);
+    assert_exit(&output, 0);
+    let shown = crate::util::stdout(&output);
+    assert!(shown.contains("--src-provider gmail"), "{shown}");
+    assert!(shown.contains("--gmail-labels all-mail"), "{shown}");
 }
 
 #[test]
