@@ -634,7 +634,7 @@ _mailtug() {
                     return 0
                     ;;
                 --gmail-labels)
-                    COMPREPLY=($(compgen -W "folders all-mail" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "folders keywords all-mail" -- "${cur}"))
                     return 0
                     ;;
                 --src-user)
@@ -1208,7 +1208,7 @@ _mailtug() {
                     return 0
                     ;;
                 --gmail-labels)
-                    COMPREPLY=($(compgen -W "folders all-mail" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "folders keywords all-mail" -- "${cur}"))
                     return 0
                     ;;
                 --src-user)
@@ -1398,7 +1398,7 @@ _mailtug() {
                     return 0
                     ;;
                 --gmail-labels)
-                    COMPREPLY=($(compgen -W "folders all-mail" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "folders keywords all-mail" -- "${cur}"))
                     return 0
                     ;;
                 --src-user)

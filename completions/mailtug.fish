@@ -72,7 +72,8 @@ none\t'No preset, whatever the host name'"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t'Gmail and Google Workspace'
 microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
 none\t'No preset, whatever the host name'"
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive), keywords (INBOX and All Mail, each message once, its labels as keywords) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
+keywords\t'INBOX and `[Gmail]/All Mail` (without INBOX\'s messages): each message once, its labels as keywords'
 all-mail\t'`[Gmail]/All Mail` only: each message once'"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
@@ -149,7 +150,8 @@ none\t'No preset, whatever the host name'"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t'Gmail and Google Workspace'
 microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
 none\t'No preset, whatever the host name'"
-complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive), keywords (INBOX and All Mail, each message once, its labels as keywords) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
+keywords\t'INBOX and `[Gmail]/All Mail` (without INBOX\'s messages): each message once, its labels as keywords'
 all-mail\t'`[Gmail]/All Mail` only: each message once'"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
@@ -229,7 +231,8 @@ none\t'No preset, whatever the host name'"
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t'Gmail and Google Workspace'
 microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
 none\t'No preset, whatever the host name'"
-complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive), keywords (INBOX and All Mail, each message once, its labels as keywords) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
+keywords\t'INBOX and `[Gmail]/All Mail` (without INBOX\'s messages): each message once, its labels as keywords'
 all-mail\t'`[Gmail]/All Mail` only: each message once'"
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r

@@ -566,7 +566,7 @@ pub(crate) struct ProviderArgs {
     #[arg(help_heading = "Providers", long, value_enum, value_name = "PROVIDER")]
     pub dst_provider: Option<crate::provider::Service>,
 
-    /// A Gmail SRC's labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive) or all-mail (All Mail only, each message once)
+    /// A Gmail SRC's labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive), keywords (INBOX and All Mail, each message once, its labels as keywords) or all-mail (All Mail only, each message once)
     #[arg(help_heading = "Providers", long, value_enum, value_name = "POLICY")]
     pub gmail_labels: Option<crate::provider::GmailLabels>,
 }

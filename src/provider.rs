@@ -29,6 +29,9 @@ pub enum GmailLabels {
     /// messages in no other folder copied (the archive).
     #[default]
     Folders,
+    /// INBOX and `[Gmail]/All Mail` (without INBOX's messages): each
+    /// message once, its labels as keywords.
+    Keywords,
     /// `[Gmail]/All Mail` only: each message once.
     AllMail,
 }
@@ -37,6 +40,7 @@ impl GmailLabels {
     pub fn as_str(self) -> &'static str {
         match self {
             GmailLabels::Folders => "folders",
+            GmailLabels::Keywords => "keywords",
             GmailLabels::AllMail => "all-mail",
         }
     }
@@ -71,9 +75,14 @@ impl Presets {
         if service.leaves_out(folder) {
             return false;
         }
-        !(self.gmail_source()
-            && self.gmail_labels == GmailLabels::AllMail
-            && !is_gmail_all_mail(folder))
+        if !self.gmail_source() {
+            return true;
+        }
+        match self.gmail_labels {
+            GmailLabels::Folders => true,
+            GmailLabels::Keywords => is_gmail_all_mail(folder) || folder.is_inbox(),
+            GmailLabels::AllMail => is_gmail_all_mail(folder),
+        }
     }
 
     /// The special use a destination folder is created with, for a source
@@ -127,8 +136,8 @@ impl Presets {
     /// What the job key says of the presets: only what changes the result.
     pub fn key_options(&self) -> Vec<String> {
         match (self.gmail_source(), self.gmail_labels) {
-            (true, GmailLabels::AllMail) => vec!["--gmail-labels=all-mail".into()],
-            _ => Vec::new(),
+            (true, GmailLabels::Folders) | (false, _) => Vec::new(),
+            (true, other) => vec![format!("--gmail-labels={}", other.as_str())],
         }
     }
 }

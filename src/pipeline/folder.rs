@@ -373,12 +373,9 @@ impl<'a> FolderCopy<'a> {
         };
         // Gmail's All Mail: what a label folder gives is a copy within the
         // source (never kept in the destination's index).
-        if let Some(labelled) = self.shared.labelled.as_ref() {
-            if crate::provider::is_gmail_all_mail(folder) {
-                let labelled = labelled.clone();
-                let fingerprints = crate::durable::blocking(|| labelled.to_vec())?;
-                known.extend_this_run(fingerprints.iter())?;
-            }
+        if let Some(elsewhere) = self.shared.labels.elsewhere(folder) {
+            crate::durable::blocking(|| known.extend_this_run(elsewhere))
+                .context("noting the messages of the label folders")?;
         }
         // A mirror copies a message that moved between source folders from
         // where the destination already holds it; only another folder's
@@ -561,7 +558,10 @@ impl<'a> FolderCopy<'a> {
             // The message's share of the in-flight budget is given back only once
             // the sink has taken it, so the budget bounds what waits to be written
             // and what is being written alike.
-            if let Some((item, _in_flight)) = item {
+            if let Some((mut item, _in_flight)) = item {
+                if let Fetched::Message(message) = &mut item {
+                    self.shared.labels.apply(message);
+                }
                 let message_bytes = match &item {
                     Fetched::Message(message) => message.size(),
                     _ => 0,

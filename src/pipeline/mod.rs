@@ -27,6 +27,7 @@ mod batch;
 mod connect;
 mod delete;
 mod folder;
+mod labels;
 mod mirror;
 mod plan;
 mod preview;
@@ -52,7 +53,7 @@ use crate::message::SourceKey;
 use crate::rate::{unix_now as unix_seconds, DailyWindow, Direction, Meter, Meters};
 use crate::report::{self, Progress};
 use crate::state::{State, StateWriter, WriterThread};
-use crate::store::{AnySink, FingerprintSet};
+use crate::store::AnySink;
 use connect::{connect_sink, connect_source, Stores};
 use plan::Unit;
 pub use preview::{Preview, PreviewFolder};
@@ -243,9 +244,9 @@ pub async fn copy(job: &Job, interrupt: InterruptSignal) -> Result<Finished> {
     // refused here leaves no trace (not even an empty directory).
     let mut sink = connect_sink(&job).await?;
     let units = plan::select_folders(&job, &mut source, &sink).await?;
-    let labelled = plan::gmail_labelled(&job, &mut source, &units).await?;
+    let labels = labels::Labels::gather(&job, &mut source, &units).await?;
 
-    let (shared, state_thread) = start_state(&job, &units, &sink, labelled).await?;
+    let (shared, state_thread) = start_state(&job, &units, &sink, labels).await?;
     let mut preview = match job.dry_run {
         true => Some(preview::look(&job, &source, &mut sink, &units, &shared).await),
         false => None,
@@ -512,9 +513,8 @@ struct Shared {
     /// The per-second limits and daily budgets of the source and
     /// destination accounts, over all workers.
     meters: Meters,
-    /// A Gmail source (`--gmail-labels folders`): the messages of its
-    /// other folders, which All Mail does not give again.
-    labelled: Option<Arc<FingerprintSet>>,
+    /// A Gmail source: what its label policy adds to the copy.
+    labels: labels::Labels,
 }
 
 impl Shared {
@@ -595,7 +595,7 @@ async fn start_state(
     job: &Job,
     units: &[Unit],
     sink: &AnySink,
-    labelled: Option<FingerprintSet>,
+    labels: labels::Labels,
 ) -> Result<(Arc<Shared>, WriterThread)> {
     let mut state = open_state(job).await?;
     plan::forget_folders_whose_copy_is_gone(units, sink, &mut state)?;
@@ -615,7 +615,7 @@ async fn start_state(
         deferred: Mutex::new(Vec::new()),
         results: Mutex::new(Vec::new()),
         meters,
-        labelled: labelled.map(Arc::new),
+        labels,
     });
     Ok((shared, state_thread))
 }

@@ -97,7 +97,7 @@ fn open_shared(job: &Job) -> (Shared, crate::state::WriterThread) {
         deferred: std::sync::Mutex::new(Vec::new()),
         results: std::sync::Mutex::new(Vec::new()),
         meters: Default::default(),
-        labelled: None,
+        labels: Default::default(),
     };
     (shared, thread)
 }

@@ -17,7 +17,6 @@ use crate::folder::FolderName;
 use crate::job::Job;
 use crate::report;
 use crate::state::State;
-use crate::store::FingerprintSet;
 use crate::store::{AnySink, AnySource, SingleFolder, Sink, Source};
 use crate::suggest;
 
@@ -164,50 +163,6 @@ fn special_destination(
         return FolderName::from_components(parts).ok();
     }
     None
-}
-
-/// A Gmail source under `--gmail-labels folders` whose All Mail takes part:
-/// the fingerprints of every other selected folder's messages (read from
-/// headers only), which All Mail then does not give again. `None` when the
-/// policy does not apply, or when the source cannot read fingerprints
-/// without whole messages (then All Mail is copied whole, and said so).
-pub(super) async fn gmail_labelled(
-    job: &Job,
-    source: &mut AnySource,
-    units: &[Unit],
-) -> Result<Option<FingerprintSet>> {
-    use crate::provider::{is_gmail_all_mail, GmailLabels};
-    if !job.presets.gmail_source() || job.presets.gmail_labels != GmailLabels::Folders {
-        return Ok(None);
-    }
-    let folders: Vec<&FolderName> = units.iter().flatten().map(|(f, _)| f).collect();
-    let Some(all_mail) = folders.iter().find(|f| is_gmail_all_mail(f)) else {
-        return Ok(None);
-    };
-    let labelled = FingerprintSet::new()?;
-    for folder in folders.iter().filter(|f| !is_gmail_all_mail(f)) {
-        match source
-            .index(folder)
-            .await
-            .with_context(|| format!("reading the Message-IDs of `{folder}`"))?
-        {
-            Some(fingerprints) => labelled.extend(fingerprints.iter())?,
-            None => {
-                report::warn(&format!(
-                    "`{all_mail}` is copied whole: {} cannot tell which of its messages \
-                     the label folders hold without reading them",
-                    source.capabilities().noun
-                ));
-                return Ok(None);
-            }
-        }
-    }
-    report::info(&format!(
-        "`{all_mail}` gives only the messages in no other folder (--gmail-labels folders); \
-         the other folders hold {} messages",
-        labelled.messages()
-    ));
-    Ok(Some(labelled))
 }
 
 /// Drops the progress of source folders whose destination folder no longer

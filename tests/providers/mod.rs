@@ -171,6 +171,40 @@ fn all_mail_alone_gives_each_message_once() {
 }
 
 #[test]
+fn keywords_give_each_message_once_with_its_labels() {
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let source = gmail_like(&env, server);
+    let destination = Account::new(&env, server, "gmail-kw", None);
+    let first = copy(&env, &source, &destination, &["--gmail-labels", "keywords"]);
+    assert_eq!(
+        contents(&destination),
+        expected(&[
+            ("INBOX", &["m1"]),
+            // All Mail without INBOX's message; Spam and Trash are no labels.
+            ("Archive", &["d1", "m2", "m3", "m4", "m5", "m6", "s1"]),
+        ])
+    );
+    assert_eq!(first["messages_copied"], 8, "{first}");
+    let flags = |folder: &str, id: &str| -> String {
+        destination
+            .messages(folder)
+            .into_iter()
+            .find(|m| String::from_utf8_lossy(&m.raw).contains(&format!("<{id}@")))
+            .map(|m| m.flags)
+            .unwrap_or_else(|| panic!("{id} not in {folder}"))
+    };
+    assert_eq!(flags("INBOX", "m1"), "Work");
+    // Starred is \Flagged, the labels are keywords.
+    assert_eq!(flags("Archive", "m2"), "F Receipts Work");
+    assert_eq!(flags("Archive", "m6"), "Work_Projects");
+    assert_eq!(flags("Archive", "s1"), "Sent_Mail");
+    assert_eq!(flags("Archive", "m4"), "-");
+    let again = copy(&env, &source, &destination, &["--gmail-labels", "keywords"]);
+    assert_eq!(again["messages_copied"], 0);
+}
+
+#[test]
 fn a_maildir_backup_of_gmail_holds_each_folder_once() {
     let env = TestEnv::new();
     let server = Dovecot::shared();
