@@ -34,9 +34,12 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
         destination: crate::provider::Service::of(args.providers.dst_provider, &destination),
         gmail_labels: args.providers.gmail_labels.unwrap_or_default(),
     };
-    if args.providers.gmail_labels.is_some() && !presets.gmail_source() {
+    if args.providers.gmail_labels.is_some()
+        && !(presets.gmail_source() && matches!(source, Endpoint::Imap(_)))
+    {
         return Err(crate::exit::usage(
-            "--gmail-labels is for a Gmail source (found from its host name, or --src-provider gmail)",
+            "--gmail-labels is for a Gmail IMAP source (found from its host name, or \
+             --src-provider gmail); Gmail's POP3 gives one folder, without labels",
         ));
     }
     // A preset lowers, never raises, what was asked.
@@ -72,15 +75,20 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
         mirror,
         max_bytes_per_second: args.rate.max_bytes_per_second,
         max_messages_per_second: args.rate.max_messages_per_second,
-        // The provider's own daily limits, unless the user gave theirs.
-        src_daily_bytes: args
-            .rate
-            .src_max_bytes_per_day
-            .or_else(|| presets.source.and_then(|s| s.daily_download_bytes())),
-        dst_daily_bytes: args
-            .rate
-            .dst_max_bytes_per_day
-            .or_else(|| presets.destination.and_then(|s| s.daily_upload_bytes())),
+        // The provider's own daily limits (they are IMAP's), unless the
+        // user gave theirs.
+        src_daily_bytes: args.rate.src_max_bytes_per_day.or_else(|| {
+            presets
+                .source
+                .filter(|_| matches!(source, Endpoint::Imap(_)))
+                .and_then(|s| s.daily_download_bytes())
+        }),
+        dst_daily_bytes: args.rate.dst_max_bytes_per_day.or_else(|| {
+            presets
+                .destination
+                .filter(|_| matches!(destination, Endpoint::Imap(_)))
+                .and_then(|s| s.daily_upload_bytes())
+        }),
         presets,
     };
     let mut folders = FolderSelection::new(

@@ -319,4 +319,14 @@ fn gmail_labels_is_for_a_gmail_source() {
         "all-mail",
     ]);
     assert_exit(&output, 2);
+    // Gmail's POP3 gives INBOX alone: no labels to choose for.
+    let output = env.run(&[
+        "copy",
+        "pop3s://me@gmail.com@pop.gmail.com",
+        "maildir:/tmp/nowhere-gmail",
+        "--gmail-labels",
+        "keywords",
+    ]);
+    assert_exit(&output, 2);
+    assert!(crate::util::stderr(&output).contains("Gmail's POP3 gives one folder"));
 }
