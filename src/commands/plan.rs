@@ -172,6 +172,40 @@ impl<'a> Plan<'a> {
         if job.mirror.as_ref().is_some_and(|m| m.delete.is_none()) {
             notes.push("mirror: nothing is deleted at the destination (no --delete)".into());
         }
+        for (side, service) in [
+            ("source", job.presets.source),
+            ("destination", job.presets.destination),
+        ] {
+            if let Some(service) = service {
+                notes.push(format!(
+                    "the {side} is {}: its preset applies (--{}-provider none turns it off)",
+                    service.title(),
+                    if side == "source" { "src" } else { "dst" }
+                ));
+            }
+        }
+        if job.presets.gmail_source() {
+            notes.push(format!(
+                "Gmail labels: --gmail-labels {} (DUP counts what All Mail leaves to the other folders)",
+                job.presets.gmail_labels.as_str()
+            ));
+        }
+        // A copy larger than a day's allowance takes several runs, each
+        // stopping with exit 75 until the window frees up.
+        for (budget, direction) in [
+            (job.src_daily_bytes, "download"),
+            (job.dst_daily_bytes, "upload"),
+        ] {
+            if let Some(budget) = budget.filter(|&b| b > 0 && bytes > b) {
+                notes.push(format!(
+                    "{} is more than the {} a day the {direction} may take: about {} days of runs, \
+                     each stopping with exit 75 and continuing when run again",
+                    report::bytes(bytes),
+                    report::bytes(budget),
+                    bytes.div_ceil(budget)
+                ));
+            }
+        }
         Plan {
             preview,
             messages,

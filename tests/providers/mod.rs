@@ -114,7 +114,12 @@ fn label_folders_each_get_a_copy_and_all_mail_gives_only_the_archive() {
     let mut plan = args(["plan", &source.imaps(), &destination.imaps(), "--json"]);
     plan.extend(source.src_args());
     plan.extend(destination.dst_args());
-    plan.extend(args(["--src-provider", "gmail"]));
+    plan.extend(args([
+        "--src-provider",
+        "gmail",
+        "--src-max-bytes-per-day",
+        "300",
+    ]));
     let planned = env.run_owned(&plan);
     assert_exit(&planned, 0);
     let events = json_events(&planned);
@@ -130,6 +135,14 @@ fn label_folders_each_get_a_copy_and_all_mail_gives_only_the_archive() {
     assert_eq!(all_mail["to_copy"], 2, "{all_mail}");
     assert_eq!(all_mail["duplicates_in_source"], 6, "{all_mail}");
     assert!(rows.iter().all(|e| e["folder"] != "[Gmail]/Starred"));
+    let verdict = events.iter().find(|e| e["event"] == "plan").unwrap();
+    let notes = verdict["notes"].to_string();
+    assert!(notes.contains("the source is Gmail"), "{notes}");
+    assert!(notes.contains("--gmail-labels folders"), "{notes}");
+    assert!(
+        notes.contains("a day the download may take: about"),
+        "{notes}"
+    );
 
     let first = copy(&env, &source, &destination, &[]);
     assert_eq!(
