@@ -197,9 +197,14 @@ pub fn form_encode(pairs: &[(&str, &str)]) -> String {
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 pub fn percent_encode(text: &str) -> String {
+    percent_encode_except(text, b"-._~")
+}
+
+/// Percent-encodes every byte but ASCII letters, digits and `keep`.
+pub fn percent_encode_except(text: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+        if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
             out.push(byte as char);
         } else {
             out.push_str(&format!("%{byte:02X}"));

@@ -166,6 +166,25 @@ pub(crate) fn sign_in_needed(text: String) -> anyhow::Error {
     exit::SignInNeeded(text).into()
 }
 
+/// Logs in with `tokens`' access token through `log_in`; when the server
+/// refuses it (a provider may end a token before its time: revoked, the
+/// password changed), once more with a new one.
+pub async fn log_in_with<T, F, Fut>(tokens: &TokenSource, log_in: F) -> Result<T>
+where
+    F: Fn(Secret) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let token = tokens.access_token().await?;
+    match log_in(token.clone()).await {
+        Err(e) if exit::classify(&e) == exit::ExitCode::LoginRefused => {
+            crate::report::debug(&format!("{e:#}; asking for a new access token"));
+            let fresh = tokens.replace(&token).await?;
+            log_in(fresh).await
+        }
+        other => other,
+    }
+}
+
 /// The command that signs `user` in again.
 pub fn login_command(record: Option<&TokenRecord>, user: &str) -> String {
     match record {

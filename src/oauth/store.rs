@@ -277,18 +277,12 @@ impl TokenStore {
 }
 
 fn file_stem(user: &str) -> String {
-    let mut stem = String::new();
-    for byte in user.bytes() {
-        if byte.is_ascii_alphanumeric()
-            || b"@_+-".contains(&byte)
-            || (byte == b'.' && !stem.is_empty())
-        {
-            stem.push(byte as char);
-        } else {
-            stem.push_str(&format!("%{byte:02X}"));
-        }
+    let stem = super::http::percent_encode_except(user, b"@_+-.");
+    // No hidden file, and no `.` or `..`.
+    match stem.strip_prefix('.') {
+        Some(rest) => format!("%2E{rest}"),
+        None => stem,
     }
-    stem
 }
 
 #[cfg(test)]

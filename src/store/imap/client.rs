@@ -316,19 +316,14 @@ pub struct ImapClient {
 impl ImapClient {
     /// Connects, secures and authenticates a session.
     pub async fn connect(login: &Login) -> Result<ImapClient> {
-        let Some(tokens) = &login.tokens else {
-            return ImapClient::connect_with(login, &login.secret).await;
-        };
-        let token = tokens.access_token().await?;
-        match ImapClient::connect_with(login, &token).await {
-            // A provider may end an access token before its time (revoked,
-            // password changed): one new token, one more try.
-            Err(e) if exit::classify(&e) == exit::ExitCode::LoginRefused => {
-                report::debug(&format!("{e:#}; asking for a new access token"));
-                let fresh = tokens.replace(&token).await?;
-                ImapClient::connect_with(login, &fresh).await
+        match &login.tokens {
+            Some(tokens) => {
+                crate::oauth::log_in_with(tokens, |token| async move {
+                    ImapClient::connect_with(login, &token).await
+                })
+                .await
             }
-            other => other,
+            None => ImapClient::connect_with(login, &login.secret).await,
         }
     }
 

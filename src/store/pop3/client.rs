@@ -86,19 +86,14 @@ fn label_of(login: &Pop3Login) -> String {
 
 impl Pop3Client {
     pub async fn connect(login: &Pop3Login) -> Result<Pop3Client> {
-        let Some(tokens) = &login.tokens else {
-            return Pop3Client::connect_with(login, &login.secret).await;
-        };
-        let token = tokens.access_token().await?;
-        match Pop3Client::connect_with(login, &token).await {
-            // A provider may end an access token before its time: one new
-            // token, one more try.
-            Err(e) if exit::classify(&e) == exit::ExitCode::LoginRefused => {
-                report::debug(&format!("{e:#}; asking for a new access token"));
-                let fresh = tokens.replace(&token).await?;
-                Pop3Client::connect_with(login, &fresh).await
+        match &login.tokens {
+            Some(tokens) => {
+                crate::oauth::log_in_with(tokens, |token| async move {
+                    Pop3Client::connect_with(login, &token).await
+                })
+                .await
             }
-            other => other,
+            None => Pop3Client::connect_with(login, &login.secret).await,
         }
     }
 
