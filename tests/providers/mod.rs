@@ -304,6 +304,32 @@ fn to_microsoft_files_is_renamed_flags_are_set_again_and_connections_capped() {
 }
 
 #[test]
+fn a_mapped_files_folder_is_not_renamed_for_microsoft() {
+    let env = TestEnv::new();
+    let server = Dovecot::shared();
+    let source = Account::new(&env, server, "ms-map-src", None);
+    source
+        .user
+        .load(server, "Files", &[message("f1"), message("f2")]);
+    let destination = Account::new(&env, server, "ms-map-dst", None);
+    let mut all = args(["copy", &source.imaps(), &destination.imaps()]);
+    all.extend(source.src_args());
+    all.extend(destination.dst_args());
+    all.extend(args([
+        "--dst-provider",
+        "microsoft",
+        "--map",
+        "Files=Attachments",
+    ]));
+    assert_exit(&env.run_owned(&all), 0);
+    // The user's --map wins over the preset's rename.
+    assert_eq!(
+        contents(&destination),
+        expected(&[("Attachments", &["f1", "f2"])])
+    );
+}
+
+#[test]
 fn the_config_file_names_an_accounts_provider_and_a_jobs_label_policy() {
     let env = TestEnv::new();
     let config = env.path("config.toml");
