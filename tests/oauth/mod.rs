@@ -35,6 +35,16 @@ fn mailbox(server: &OAuthServer) -> (Dovecot, User) {
     (dovecot, user)
 }
 
+/// A test directory, an authorization server, a Dovecot that checks its
+/// tokens, and a user of it whose device codes the server approves.
+fn world() -> (TestEnv, OAuthServer, Dovecot, User) {
+    let env = TestEnv::new();
+    let server = OAuthServer::start();
+    let (dovecot, user) = mailbox(&server);
+    server.approve_device_codes_as(&user.name);
+    (env, server, dovecot, user)
+}
+
 /// `mailtug ARGS` with the test's authorization server standing in for the
 /// providers'.
 fn mailtug(env: &TestEnv, server: &OAuthServer, args: &[&str]) -> Command {
@@ -115,9 +125,7 @@ fn token_file(env: &TestEnv, user: &User) -> serde_json::Value {
 
 #[test]
 fn a_browser_sign_in_logs_in_to_imap_and_pop3_and_refreshes_itself() {
-    let env = TestEnv::new();
-    let server = OAuthServer::start();
-    let (dovecot, user) = mailbox(&server);
+    let (env, server, dovecot, user) = world();
     let ca = dovecot.ca_file().to_str().unwrap().to_owned();
 
     let login = browser_login(&env, &server, &user.name);
@@ -266,10 +274,7 @@ fn a_browser_sign_in_logs_in_to_imap_and_pop3_and_refreshes_itself() {
 
 #[test]
 fn a_device_sign_in_waits_through_pending_and_slow_down() {
-    let env = TestEnv::new();
-    let server = OAuthServer::start();
-    let (dovecot, user) = mailbox(&server);
-    server.approve_device_codes_as(&user.name);
+    let (env, server, dovecot, user) = world();
     let login = run(
         &env,
         &server,
@@ -312,10 +317,7 @@ fn a_device_sign_in_waits_through_pending_and_slow_down() {
 
 #[test]
 fn an_account_of_the_config_file_signs_in_by_name_and_its_jobs_need_no_password() {
-    let env = TestEnv::new();
-    let server = OAuthServer::start();
-    let (dovecot, user) = mailbox(&server);
-    server.approve_device_codes_as(&user.name);
+    let (env, server, dovecot, user) = world();
     let config = env.path("config.toml");
     std::fs::write(
         &config,
@@ -357,10 +359,7 @@ fn an_account_of_the_config_file_signs_in_by_name_and_its_jobs_need_no_password(
 
 #[test]
 fn a_token_command_keeps_the_sign_in_instead_of_a_file() {
-    let env = TestEnv::new();
-    let server = OAuthServer::start();
-    let (dovecot, user) = mailbox(&server);
-    server.approve_device_codes_as(&user.name);
+    let (env, server, dovecot, user) = world();
     // A keyring stand-in: one file per address in a directory of its own.
     let keyring = env.path("keyring");
     let script = env.path("keyring.sh");
@@ -422,9 +421,7 @@ fn a_token_command_keeps_the_sign_in_instead_of_a_file() {
 
 #[test]
 fn a_refused_token_shows_what_the_server_said_of_it() {
-    let env = TestEnv::new();
-    let server = OAuthServer::start();
-    let (dovecot, user) = mailbox(&server);
+    let (env, server, dovecot, user) = world();
     let ca = dovecot.ca_file().to_str().unwrap();
     let bogus = env.write_secret("token", "not-a-token-anyone-issued");
     for (url, auth) in [

@@ -291,15 +291,15 @@ fn a_daily_budget_stops_the_run_and_holds_across_runs_until_a_day_has_passed() {
     assert_eq!(held_count(&env, "out"), ((copied + more) as usize, false));
 }
 
-#[test]
-fn max_messages_per_second_paces_the_copy() {
+/// Copies 20 messages of about `bytes` bytes each to a maildir under
+/// `limit` (an option and its value), checks all arrived, and returns how
+/// long the copy took.
+fn paced_copy(hint: &str, bytes: usize, limit: [&str; 2]) -> Duration {
     let env = TestEnv::new();
-    let source = Account::new(&env, server(), "throttle-pace", None);
-    source
-        .user
-        .load(server(), "INBOX", &mails("pace", 20, 1_000));
+    let source = Account::new(&env, server(), hint, None);
+    source.user.load(server(), "INBOX", &mails(hint, 20, bytes));
     let mut extra = source.src_args();
-    extra.extend(args(["--max-messages-per-second", "10"]));
+    extra.extend(args(limit));
     let started = Instant::now();
     let output = copy(
         &env,
@@ -310,6 +310,12 @@ fn max_messages_per_second_paces_the_copy() {
     let elapsed = started.elapsed();
     assert_exit(&output, 0);
     assert_eq!(held_count(&env, "out"), (20, false));
+    elapsed
+}
+
+#[test]
+fn max_messages_per_second_paces_the_copy() {
+    let elapsed = paced_copy("throttle-pace", 1_000, ["--max-messages-per-second", "10"]);
     assert!(
         elapsed >= Duration::from_millis(1_500),
         "20 messages at 10 a second take 2 s: {elapsed:?}"
@@ -318,23 +324,7 @@ fn max_messages_per_second_paces_the_copy() {
 
 #[test]
 fn max_bytes_per_second_paces_the_copy() {
-    let env = TestEnv::new();
-    let source = Account::new(&env, server(), "throttle-bytes", None);
-    source
-        .user
-        .load(server(), "INBOX", &mails("bytes", 20, 10_000));
-    let mut extra = source.src_args();
-    extra.extend(args(["--max-bytes-per-second", "100K"]));
-    let started = Instant::now();
-    let output = copy(
-        &env,
-        &source.imaps(),
-        &env.endpoint("maildir", "out"),
-        &extra,
-    );
-    let elapsed = started.elapsed();
-    assert_exit(&output, 0);
-    assert_eq!(held_count(&env, "out"), (20, false));
+    let elapsed = paced_copy("throttle-bytes", 10_000, ["--max-bytes-per-second", "100K"]);
     assert!(
         elapsed >= Duration::from_millis(1_500),
         "200 KB at 100 KiB a second take about 2 s: {elapsed:?}"
