@@ -845,22 +845,7 @@ pub fn base64_encode(bytes: &[u8]) -> String {
     out
 }
 
-/// Base64 without padding or with it; `None` on a character outside it.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let (mut bits, mut count) = (0u32, 0);
-    for c in text.bytes().filter(|&c| c != b'=') {
-        let value = BASE64.iter().position(|&b| b == c)? as u32;
-        bits = bits << 6 | value;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    Some(out)
-}
+use mailtug::secret::base64_decode;
 
 #[cfg(test)]
 mod tests {
