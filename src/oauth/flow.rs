@@ -196,31 +196,29 @@ async fn wait_for_code(listener: &TcpListener, state: &str) -> Result<String> {
                 .find(|(n, _)| n == name)
                 .map(|(_, v)| v.clone())
         };
-        let outcome = if get("state").is_none() {
-            // A favicon or a stray request: not the redirect.
-            None
+        let visit = if get("state").is_none() {
+            Visit::Stray
         } else if get("state").as_deref() != Some(state) {
-            Some(Err(
-                "this answer is not for the sign-in mailtug started (its state differs)".to_owned(),
-            ))
+            Visit::Forged
         } else if let Some(code) = get("code") {
-            Some(Ok(code))
+            Visit::Code(code)
         } else {
             let error = get("error").unwrap_or_else(|| "no code".into());
             let description = get("error_description")
                 .map(|d| format!(" ({})", report::sanitize(&d)))
                 .unwrap_or_default();
-            Some(Err(format!(
-                "the sign-in was refused: {error}{description}"
-            )))
+            Visit::Refused(format!("the sign-in was refused: {error}{description}"))
         };
-        let (status, page) = match &outcome {
-            None => ("404 Not Found", "Not the sign-in.".to_owned()),
-            Some(Ok(_)) => (
+        const FORGED: &str =
+            "this answer is not for the sign-in mailtug started (its state differs)";
+        let (status, page) = match &visit {
+            Visit::Stray => ("404 Not Found", "Not the sign-in.".to_owned()),
+            Visit::Code(_) => (
                 "200 OK",
                 "mailtug: signed in. You can close this tab.".to_owned(),
             ),
-            Some(Err(why)) => ("400 Bad Request", format!("mailtug: {why}")),
+            Visit::Forged => ("400 Bad Request", format!("mailtug: {FORGED}")),
+            Visit::Refused(why) => ("400 Bad Request", format!("mailtug: {why}")),
         };
         let page = page.replace('&', "&amp;").replace('<', "&lt;");
         let body = format!("<!doctype html><title>mailtug</title><p>{page}</p>\n");
@@ -231,18 +229,27 @@ async fn wait_for_code(listener: &TcpListener, state: &str) -> Result<String> {
         );
         let _ = socket.write_all(reply.as_bytes()).await;
         let _ = socket.shutdown().await;
-        match outcome {
-            None => continue,
-            Some(Ok(code)) => return Ok(code),
-            // A forged or stale answer must not end the wait for the
-            // real one; a refusal from the provider does.
-            Some(Err(why)) if why.contains("state differs") => {
-                report::warn(&why);
-                continue;
-            }
-            Some(Err(why)) => return Err(exit::usage(why)),
+        match visit {
+            Visit::Stray => continue,
+            // A forged or stale answer must not end the wait for the real
+            // one; a refusal from the provider does.
+            Visit::Forged => report::warn(FORGED),
+            Visit::Code(code) => return Ok(code),
+            Visit::Refused(why) => return Err(exit::usage(why)),
         }
     }
+}
+
+/// What a request to the loopback port turned out to be.
+enum Visit {
+    /// Not the redirect (a favicon, a port scanner).
+    Stray,
+    /// A redirect whose `state` is not ours.
+    Forged,
+    /// The authorization code.
+    Code(String),
+    /// The provider's refusal, in words.
+    Refused(String),
 }
 
 /// Starts the person's browser on `address` where there is a display to

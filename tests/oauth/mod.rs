@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::support::oauth::OAuthServer;
+use crate::support::oauth::{http_get, OAuthServer};
 use crate::support::{Dovecot, User};
 use crate::util::{assert_exit, stderr, stdout, TestEnv};
 
@@ -93,7 +93,13 @@ fn browser_login(env: &TestEnv, server: &OAuthServer, user: &str) -> std::proces
             break format!("{}/authorize?{address}", server.url());
         }
     };
-    let (status, page) = server.browse(&address);
+    // A visit with another state (forged, or an old tab) is turned away,
+    // and the sign-in goes on waiting for the real one.
+    let (status, location) = http_get(&address);
+    assert_eq!(status, 302, "{location}");
+    let (status, _) = http_get(&location.replacen("state=", "state=forged", 1));
+    assert_eq!(status, 400);
+    let (status, page) = http_get(&location);
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("signed in"), "{page}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
