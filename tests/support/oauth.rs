@@ -124,18 +124,6 @@ impl OAuthServer {
             .map(|(_, v)| v.clone())
     }
 
-    /// Plays the browser: follows the authorization address mailtug
-    /// printed, signs in as `login_hint`, and follows the redirect back to
-    /// mailtug's port. Returns mailtug's page.
-    pub fn browse(&self, address: &str) -> (u16, String) {
-        let (status, location) = http_get(address);
-        assert_eq!(
-            status, 302,
-            "the authorization endpoint refused: {location}"
-        );
-        http_get(&location)
-    }
-
     fn serve(&self, stream: TcpStream) {
         let mut reader = BufReader::new(stream.try_clone().unwrap());
         let mut request_line = String::new();
