@@ -55,7 +55,12 @@ fn mailtug(env: &TestEnv, server: &OAuthServer, args: &[&str]) -> Command {
 
 /// `auth login` with the browser flow: reads the address mailtug prints,
 /// plays the browser, and returns the finished run's output.
-fn browser_login(env: &TestEnv, server: &OAuthServer, user: &str) -> std::process::Output {
+fn browser_login(
+    env: &TestEnv,
+    server: &OAuthServer,
+    provider: &str,
+    user: &str,
+) -> std::process::Output {
     let mut child = mailtug(
         env,
         server,
@@ -63,11 +68,13 @@ fn browser_login(env: &TestEnv, server: &OAuthServer, user: &str) -> std::proces
             "auth",
             "login",
             "--provider",
-            "google",
+            provider,
             "--user",
             user,
             "--client-id",
             "test-client.apps.example",
+            "--flow",
+            "browser",
             "--no-browser",
             "--timeout",
             "60",
@@ -134,7 +141,7 @@ fn a_browser_sign_in_logs_in_to_imap_and_pop3_and_refreshes_itself() {
     let (env, server, dovecot, user) = world();
     let ca = dovecot.ca_file().to_str().unwrap().to_owned();
 
-    let login = browser_login(&env, &server, &user.name);
+    let login = browser_login(&env, &server, "google", &user.name);
     assert_exit(&login, 0);
     assert!(stderr(&login).contains(&format!("Signed in {} with Google", user.name)));
     // PKCE, no client secret, and the redirect to our loopback port.
@@ -303,6 +310,12 @@ fn a_device_sign_in_waits_through_pending_and_slow_down() {
     assert_eq!(server.count("device_poll"), 3);
     assert!(stdout(&login).contains(r#""event":"sign_in""#));
     assert!(token_file(&env, &user)["refresh_token"].is_string());
+
+    // Signing in again, with the browser this time, replaces the sign-in.
+    let again = browser_login(&env, &server, "microsoft", &user.name);
+    assert_exit(&again, 0);
+    assert_eq!(server.count("code"), 1);
+    assert_eq!(token_file(&env, &user)["provider"], "microsoft");
 
     // OAUTHBEARER, the standard mechanism, with the same tokens.
     let ca = dovecot.ca_file().to_str().unwrap();
