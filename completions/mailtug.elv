@@ -552,8 +552,8 @@ set edit:completion:arg-completer[mailtug] = {|@words|
             cand --no-progress 'Never show progress (the summary line still comes)'
             cand -v 'More detail on stderr; -vv for debugging'
             cand --verbose 'More detail on stderr; -vv for debugging'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }

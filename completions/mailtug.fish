@@ -66,15 +66,15 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-bytes-per-s
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l max-messages-per-second -d 'Read from SRC, and write to DST, at most N messages a second each, over all connections' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-max-bytes-per-day -d 'Download at most SIZE bytes from SRC in any 24 hours, counted in the job\'s state across runs; past it the run stops with exit 75, saying when to run it again (suffixes K, M, G)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-max-bytes-per-day -d 'Upload at most SIZE bytes to DST in any 24 hours, as --src-max-bytes-per-day does for SRC' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-provider -d 'SRC is Gmail or Microsoft 365 (found from the host name when not given; none: no preset): connection cap, daily limits, special folders' -r -f -a "gmail\t'Gmail and Google Workspace'
-microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
-none\t'No preset, whatever the host name'"
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t'Gmail and Google Workspace'
-microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
-none\t'No preset, whatever the host name'"
-complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive), keywords (INBOX and All Mail, each message once, its labels as keywords) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
-keywords\t'INBOX and `[Gmail]/All Mail` (without INBOX\'s messages): each message once, its labels as keywords'
-all-mail\t'`[Gmail]/All Mail` only: each message once'"
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-provider -d 'SRC is Gmail or Microsoft 365 (found from the host name when not given; none: no preset): connection cap, daily limits, special folders' -r -f -a "gmail\t''
+microsoft\t''
+none\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t''
+microsoft\t''
+none\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive), keywords (INBOX and All Mail, each message once, its labels as keywords) or all-mail (All Mail only, each message once)' -r -f -a "folders\t''
+keywords\t''
+all-mail\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand copy" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
@@ -144,15 +144,15 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l max-bytes-per
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l max-messages-per-second -d 'Read from SRC, and write to DST, at most N messages a second each, over all connections' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-max-bytes-per-day -d 'Download at most SIZE bytes from SRC in any 24 hours, counted in the job\'s state across runs; past it the run stops with exit 75, saying when to run it again (suffixes K, M, G)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-max-bytes-per-day -d 'Upload at most SIZE bytes to DST in any 24 hours, as --src-max-bytes-per-day does for SRC' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-provider -d 'SRC is Gmail or Microsoft 365 (found from the host name when not given; none: no preset): connection cap, daily limits, special folders' -r -f -a "gmail\t'Gmail and Google Workspace'
-microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
-none\t'No preset, whatever the host name'"
-complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t'Gmail and Google Workspace'
-microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
-none\t'No preset, whatever the host name'"
-complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive), keywords (INBOX and All Mail, each message once, its labels as keywords) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
-keywords\t'INBOX and `[Gmail]/All Mail` (without INBOX\'s messages): each message once, its labels as keywords'
-all-mail\t'`[Gmail]/All Mail` only: each message once'"
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-provider -d 'SRC is Gmail or Microsoft 365 (found from the host name when not given; none: no preset): connection cap, daily limits, special folders' -r -f -a "gmail\t''
+microsoft\t''
+none\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t''
+microsoft\t''
+none\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive), keywords (INBOX and All Mail, each message once, its labels as keywords) or all-mail (All Mail only, each message once)' -r -f -a "folders\t''
+keywords\t''
+all-mail\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand mirror" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
@@ -225,15 +225,15 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l max-bytes-per-s
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l max-messages-per-second -d 'Read from SRC, and write to DST, at most N messages a second each, over all connections' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-max-bytes-per-day -d 'Download at most SIZE bytes from SRC in any 24 hours, counted in the job\'s state across runs; past it the run stops with exit 75, saying when to run it again (suffixes K, M, G)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-max-bytes-per-day -d 'Upload at most SIZE bytes to DST in any 24 hours, as --src-max-bytes-per-day does for SRC' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-provider -d 'SRC is Gmail or Microsoft 365 (found from the host name when not given; none: no preset): connection cap, daily limits, special folders' -r -f -a "gmail\t'Gmail and Google Workspace'
-microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
-none\t'No preset, whatever the host name'"
-complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t'Gmail and Google Workspace'
-microsoft\t'Microsoft 365, Outlook.com and Exchange Online'
-none\t'No preset, whatever the host name'"
-complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive), keywords (INBOX and All Mail, each message once, its labels as keywords) or all-mail (All Mail only, each message once)' -r -f -a "folders\t'A copy in each label\'s folder; `[Gmail]/All Mail` gives only the messages in no other folder copied (the archive)'
-keywords\t'INBOX and `[Gmail]/All Mail` (without INBOX\'s messages): each message once, its labels as keywords'
-all-mail\t'`[Gmail]/All Mail` only: each message once'"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-provider -d 'SRC is Gmail or Microsoft 365 (found from the host name when not given; none: no preset): connection cap, daily limits, special folders' -r -f -a "gmail\t''
+microsoft\t''
+none\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l dst-provider -d 'DST is Gmail or Microsoft 365, as --src-provider says for SRC' -r -f -a "gmail\t''
+microsoft\t''
+none\t''"
+complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l gmail-labels -d 'A Gmail SRC\'s labels: folders (a copy per label folder; All Mail gives only what no other folder holds, into Archive), keywords (INBOX and All Mail, each message once, its labels as keywords) or all-mail (All Mail only, each message once)' -r -f -a "folders\t''
+keywords\t''
+all-mail\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-user -d 'User name for SRC, when not in its URL (e.g. one containing `@`)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-admin -d 'Log in to SRC as administrator ADMIN (its password goes in --src-password-…) and act as SRC\'s user (SASL PLAIN)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand plan" -l src-password-file -d 'Read SRC\'s password (or token) from the first line of FILE' -r -F
@@ -500,15 +500,15 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and not __fish_see
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "status" -d 'Show the kept sign-ins: account, provider, until when the access token is good, whether it can be refreshed'
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "logout" -d 'Forget an account\'s sign-in here, and revoke it where the provider allows (Google)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l provider -d 'Who issues the tokens (found from the account\'s host name when not given)' -r -f -a "google\t'Gmail and Google Workspace'
-microsoft\t'Microsoft 365, Outlook.com and Exchange Online'"
+complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l provider -d 'Who issues the tokens (found from the account\'s host name when not given)' -r -f -a "google\t''
+microsoft\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l user -d 'The mail address to sign in' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l client-id -d 'The client ID of the OAuth client you registered with the provider' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l client-secret-file -d 'Read the client\'s secret (Google desktop-app clients have one) from the first line of FILE' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l client-secret-env -d 'Read the client\'s secret from environment variable VAR' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l tenant -d 'Microsoft: the directory to sign in to (common, organizations, consumers, or a tenant ID or domain)' -r
-complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l flow -d 'browser: a browser comes back to a port on 127.0.0.1; device: enter a code in any browser (default: browser for Google, device for Microsoft)' -r -f -a "browser\t'A browser on this machine signs in and comes back to a port on 127.0.0.1 (RFC 8252 §7.3, with PKCE)'
-device\t'Any browser, anywhere, signs in with a short code shown here (RFC 8628). Google does not allow it for mail'"
+complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l flow -d 'browser: a browser comes back to a port on 127.0.0.1; device: enter a code in any browser (default: browser for Google, device for Microsoft)' -r -f -a "browser\t''
+device\t''"
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l timeout -d 'Give up when the sign-in has not come back within SECS (Microsoft\'s codes last 15 minutes)' -r
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l no-browser -d 'Print the sign-in address without starting a browser'
@@ -517,7 +517,7 @@ complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_su
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l progress -d 'Show progress on stderr even when it is not a terminal (a log, tmux\'s pipe-pane)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -l no-progress -d 'Never show progress (the summary line still comes)'
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -s v -l verbose -d 'More detail on stderr; -vv for debugging'
-complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help'
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from login" -s V -l version -d 'Print version'
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from status" -s c -l config -d 'Read named accounts and jobs from FILE (default: $MAILTUG_CONFIG, else $XDG_CONFIG_HOME/mailtug/config.toml)' -r -F
 complete -c mailtug -n "__fish_mailtug_using_subcommand auth; and __fish_seen_subcommand_from status" -l check -d 'Refresh each access token now, proving the provider still accepts the sign-in (exit 8 if it does not)'

@@ -14,25 +14,25 @@ use crate::folder::FolderName;
 /// A mail service with a preset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
-    /// Gmail and Google Workspace.
+    // Gmail and Google Workspace.
     Gmail,
-    /// Microsoft 365, Outlook.com and Exchange Online.
+    // Microsoft 365, Outlook.com and Exchange Online.
     Microsoft,
-    /// No preset, whatever the host name.
+    // No preset, whatever the host name.
     None,
 }
 
 /// What to make of Gmail's labels when Gmail is the source.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum GmailLabels {
-    /// A copy in each label's folder; `[Gmail]/All Mail` gives only the
-    /// messages in no other folder copied (the archive).
+    // A copy in each label's folder; `[Gmail]/All Mail` gives only the
+    // messages in no other folder copied (the archive).
     #[default]
     Folders,
-    /// INBOX and `[Gmail]/All Mail` (without INBOX's messages): each
-    /// message once, its labels as keywords.
+    // INBOX and `[Gmail]/All Mail` (without INBOX's messages): each
+    // message once, its labels as keywords.
     Keywords,
-    /// `[Gmail]/All Mail` only: each message once.
+    // `[Gmail]/All Mail` only: each message once.
     AllMail,
 }
 

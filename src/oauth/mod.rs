@@ -28,20 +28,20 @@ use store::{TokenRecord, TokenStore};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
-    /// Gmail and Google Workspace.
+    // Gmail and Google Workspace.
     Google,
-    /// Microsoft 365, Outlook.com and Exchange Online.
+    // Microsoft 365, Outlook.com and Exchange Online.
     Microsoft,
 }
 
 /// How a person proves who they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Flow {
-    /// A browser on this machine signs in and comes back to a port on
-    /// 127.0.0.1 (RFC 8252 §7.3, with PKCE).
+    // A browser on this machine signs in and comes back to a port on
+    // 127.0.0.1 (RFC 8252 §7.3, with PKCE).
     Browser,
-    /// Any browser, anywhere, signs in with a short code shown here
-    /// (RFC 8628). Google does not allow it for mail.
+    // Any browser, anywhere, signs in with a short code shown here
+    // (RFC 8628). Google does not allow it for mail.
     Device,
 }
 
