@@ -104,13 +104,12 @@ pub(super) async fn run_job(args: CopyArgs, mirror: Option<Mirror>) -> Result<Ex
         &args.remote,
         args.layout.src_maildir_layout,
     )?;
-    let destination_access = access(
+    let mut destination_access = access(
         &destination,
         Side::Destination,
         &args.remote,
         args.layout.dst_maildir_layout,
     )?;
-    let mut destination_access = destination_access;
     destination_access.reapply_flagged = reapply_flagged;
     let job = Job::new(
         source,

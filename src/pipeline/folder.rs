@@ -334,17 +334,7 @@ impl<'a> FolderCopy<'a> {
         }
         // A folder the destination lacks is created with the source folder's
         // special use, so a new Sent folder is the destination's Sent folder.
-        let special_use = stores
-            .source
-            .peek()
-            .filter(|_| job.special_use_map)
-            .and_then(|source| source.special_use(folder))
-            .or_else(|| {
-                job.presets
-                    .source_special_use(folder)
-                    .filter(|_| job.special_use_map)
-            })
-            .and_then(|special_use| job.presets.created_special_use(special_use));
+        let special_use = super::plan::created_special_use(job, stores.source.peek(), folder);
         let held = match stores
             .sink
             .open(destination, Create::Yes(special_use), cached, &index)

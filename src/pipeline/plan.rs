@@ -119,6 +119,31 @@ fn destination_of(
         .unwrap_or(special)
 }
 
+/// A source folder's special use: what the server says, else what the
+/// source's preset knows of its name (`[Gmail]/Sent Mail`).
+fn source_special_use(
+    job: &Job,
+    source: Option<&AnySource>,
+    folder: &FolderName,
+) -> Option<&'static str> {
+    source
+        .and_then(|source| source.special_use(folder))
+        .or_else(|| job.presets.source_special_use(folder))
+}
+
+/// The special use a destination folder made for source `folder` is
+/// created with, so that a new Sent folder is the destination's Sent
+/// folder (none without --special-use-map).
+pub(super) fn created_special_use(
+    job: &Job,
+    source: Option<&AnySource>,
+    folder: &FolderName,
+) -> Option<&'static str> {
+    source_special_use(job, source, folder)
+        .filter(|_| job.special_use_map)
+        .and_then(|special_use| job.presets.created_special_use(special_use))
+}
+
 /// Where a source folder goes by its special use, if it has one.
 fn special_destination(
     job: &Job,
@@ -143,10 +168,7 @@ fn special_destination(
         let Ok(ancestor) = FolderName::from_components(&components[..depth]) else {
             continue;
         };
-        let Some(special_use) = source
-            .special_use(&ancestor)
-            .or_else(|| job.presets.source_special_use(&ancestor))
-        else {
+        let Some(special_use) = source_special_use(job, Some(source), &ancestor) else {
             continue;
         };
         // The destination's own folder of that use; for Gmail's `[Gmail]/…`

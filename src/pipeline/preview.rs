@@ -11,7 +11,7 @@ use super::{lock, Counts, Shared};
 use crate::folder::FolderName;
 use crate::job::Job;
 use crate::report;
-use crate::store::{AnySink, AnySource, Room, Sink, Source};
+use crate::store::{AnySink, AnySource, Room, Sink};
 
 /// A dry run's look at what a real run would meet.
 #[derive(Debug, Default)]
@@ -77,11 +77,7 @@ pub(super) async fn look(
             folder: folder.clone(),
             destination: destination.clone(),
             destination_exists,
-            special_use: source
-                .special_use(folder)
-                .or_else(|| job.presets.source_special_use(folder))
-                .and_then(|special_use| job.presets.created_special_use(special_use))
-                .filter(|_| job.special_use_map),
+            special_use: super::plan::created_special_use(job, Some(source), folder),
             refused: match destination_exists {
                 true => None,
                 false => sink.refuses(destination),
